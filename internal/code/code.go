@@ -1,0 +1,233 @@
+// Package code issues and checks one-time codes sent by email or SMS.
+//
+// Every code belongs to a recorded Challenge: one request (an address
+// confirmation, a password reset, later a sign-in) with its purpose, account
+// and destination. The code itself is stored only as an HMAC under a server
+// key, so a copy of the database does not let anyone brute-force the six
+// digits offline. Single use, expiry and the failure count are decided by
+// the store's conditional updates, not by process memory, so they hold even
+// with several server processes.
+package code
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"time"
+
+	"gatehouse/internal/random"
+)
+
+// Purpose says what a challenge is for.
+type Purpose string
+
+// Purposes of challenges.
+const (
+	ConfirmEmail  Purpose = "confirm_email"
+	ResetPassword Purpose = "reset_password"
+)
+
+// Challenge is one request that a code answers.
+type Challenge struct {
+	ID          string
+	Purpose     Purpose
+	AccountID   string // empty when no account matched (a decoy)
+	Destination string // the address or number the code went to
+	DeviceID    string // the browser that made the request
+	// CodeHash is nil for a decoy: a challenge recorded so that the page
+	// flow looks the same whether or not an account exists, but for which no
+	// code was ever sent and none can match.
+	CodeHash   []byte
+	Failures   int
+	CreatedAt  time.Time
+	SentAt     time.Time
+	ExpiresAt  time.Time
+	ConsumedAt time.Time // zero until used
+}
+
+// Store keeps challenges. Implementations must make RecordFailure and
+// Consume atomic: they are the only guard against parallel guessing and
+// double use.
+type Store interface {
+	CreateChallenge(ctx context.Context, c *Challenge) error
+	// Challenge returns ErrNotFound for an unknown id.
+	Challenge(ctx context.Context, id string) (*Challenge, error)
+	// RecordFailure increments the failure count and returns the new count.
+	RecordFailure(ctx context.Context, id string) (int, error)
+	// Consume marks the challenge used if it is not already; it reports
+	// whether this call was the one that used it.
+	Consume(ctx context.Context, id string, at time.Time) (bool, error)
+	// Resend replaces the code hash and its sent and expiry times, keeping
+	// the failure count (NIST 800-63B-4 §3.1.3: a new code SHALL NOT reset it).
+	Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error
+}
+
+// Errors a caller must tell apart to show the right message.
+var (
+	ErrNotFound  = errors.New("code: no such request")
+	ErrWrongCode = errors.New("code: wrong code")
+	ErrExpired   = errors.New("code: expired")
+	ErrUsed      = errors.New("code: already used")
+	ErrLocked    = errors.New("code: too many wrong codes")
+	ErrCooldown  = errors.New("code: sent too recently")
+)
+
+// Service issues and verifies codes.
+type Service struct {
+	Store       Store
+	Key         []byte        // HMAC key for code hashes
+	TTL         time.Duration // how long a code is valid (10 min)
+	Cooldown    time.Duration // minimum time between sends (60 s)
+	MaxFailures int           // wrong entries before the request is locked (5)
+	Now         func() time.Time
+}
+
+// Digits is the length of every code.
+const Digits = 6
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) hash(id, code string) []byte {
+	m := hmac.New(sha256.New, s.Key)
+	m.Write([]byte(id))
+	m.Write([]byte{0})
+	m.Write([]byte(code))
+	return m.Sum(nil)
+}
+
+// Issue records a new challenge and returns it with its code. With decoy
+// set, the challenge is recorded without a code (see Challenge.CodeHash) and
+// the returned code is empty.
+func (s *Service) Issue(ctx context.Context, p Purpose, accountID, destination, deviceID string, decoy bool) (*Challenge, string, error) {
+	now := s.now()
+	c := &Challenge{
+		ID: random.ID(), Purpose: p, AccountID: accountID, Destination: destination, DeviceID: deviceID,
+		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(s.TTL),
+	}
+	var code string
+	if !decoy {
+		code = random.Digits(Digits)
+		c.CodeHash = s.hash(c.ID, code)
+	}
+	if err := s.Store.CreateChallenge(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return c, code, nil
+}
+
+// Lookup returns the challenge with the given id and purpose.
+func (s *Service) Lookup(ctx context.Context, id string, p Purpose) (*Challenge, error) {
+	c, err := s.Store.Challenge(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Purpose != p {
+		return nil, ErrNotFound
+	}
+	return c, nil
+}
+
+// Verify checks code against the challenge and, when it matches, uses it up.
+func (s *Service) Verify(ctx context.Context, id string, p Purpose, code string) (*Challenge, error) {
+	c, err := s.Check(ctx, id, p, code)
+	if err != nil {
+		return c, err
+	}
+	return c, s.Use(ctx, c)
+}
+
+// Check reports whether code answers the challenge without using it up, for
+// flows that have more to validate before they commit (see Use). The
+// comparison is constant-time; a wrong code counts towards the limit.
+func (s *Service) Check(ctx context.Context, id string, p Purpose, code string) (*Challenge, error) {
+	c, err := s.Lookup(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	switch {
+	case !c.ConsumedAt.IsZero():
+		return c, ErrUsed
+	case c.Failures >= s.MaxFailures:
+		return c, ErrLocked
+	case !now.Before(c.ExpiresAt):
+		return c, ErrExpired
+	}
+	// A decoy has no hash; comparing against a fresh one keeps the work equal.
+	want := c.CodeHash
+	if want == nil {
+		want = s.hash(c.ID, "decoy")
+	}
+	if len(code) != Digits || !hmac.Equal(s.hash(c.ID, code), want) || c.CodeHash == nil {
+		n, err := s.Store.RecordFailure(ctx, c.ID)
+		if err != nil {
+			return c, err
+		}
+		c.Failures = n
+		if n >= s.MaxFailures {
+			return c, ErrLocked
+		}
+		return c, ErrWrongCode
+	}
+	return c, nil
+}
+
+// Use marks a checked challenge as used. Only one caller can win: a second
+// use, here or on another server process, gets ErrUsed.
+func (s *Service) Use(ctx context.Context, c *Challenge) error {
+	now := s.now()
+	ok, err := s.Store.Consume(ctx, c.ID, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrUsed
+	}
+	c.ConsumedAt = now
+	return nil
+}
+
+// Remaining returns how many wrong entries c still allows.
+func (s *Service) Remaining(c *Challenge) int { return max(0, s.MaxFailures-c.Failures) }
+
+// Resend issues a new code for an open challenge, after the cool-down. The
+// old code stops working. For a decoy it returns an empty code and no error,
+// so the caller's page looks the same.
+func (s *Service) Resend(ctx context.Context, id string, p Purpose) (*Challenge, string, error) {
+	c, err := s.Lookup(ctx, id, p)
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now()
+	switch {
+	case !c.ConsumedAt.IsZero():
+		return c, "", ErrUsed
+	case c.Failures >= s.MaxFailures:
+		return c, "", ErrLocked
+	case now.Sub(c.SentAt) < s.Cooldown:
+		return c, "", ErrCooldown
+	}
+	c.SentAt, c.ExpiresAt = now, now.Add(s.TTL)
+	var code string
+	var h []byte
+	if c.CodeHash != nil {
+		code = random.Digits(Digits)
+		h = s.hash(c.ID, code)
+	}
+	if err := s.Store.Resend(ctx, c.ID, h, c.SentAt, c.ExpiresAt); err != nil {
+		return c, "", err
+	}
+	c.CodeHash = h
+	return c, code, nil
+}
+
+// CooldownLeft returns how long until c may be resent.
+func (s *Service) CooldownLeft(c *Challenge) time.Duration {
+	return max(0, s.Cooldown-s.now().Sub(c.SentAt))
+}

@@ -1,0 +1,239 @@
+// Package outbox is the one way Gatehouse sends anything to an account
+// holder.
+//
+// A message is stored — purpose, destination, language, subject, bodies and
+// a short reference printed in the message — before any attempt to deliver
+// it. That record is what the holder's message center and the "is this
+// message genuine?" checker read later, and it is what lets delivery survive
+// a restart: a worker claims due messages from the store, hands them to a
+// Driver, and records the outcome, retrying with backoff.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"gatehouse/internal/i18n"
+	"gatehouse/internal/random"
+)
+
+// Status is where a message is in delivery.
+type Status string
+
+// Delivery states.
+const (
+	Queued  Status = "queued"
+	Sending Status = "sending" // claimed by a worker until its lease ends
+	Sent    Status = "sent"
+	Failed  Status = "failed" // gave up after MaxAttempts
+)
+
+// Message is one stored message.
+type Message struct {
+	ID            string
+	Reference     string
+	AccountID     string // empty when sent to an address with no account
+	Purpose       string // e.g. "confirm_email", "password_changed"
+	Channel       string // "email" (SMS arrives with two-step verification)
+	To            string
+	Language      string
+	Subject       string
+	Text          string
+	HTML          string
+	CreatedAt     time.Time
+	SentAt        time.Time
+	Status        Status
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+}
+
+// Store keeps messages. ClaimMessage must hand each due message to exactly
+// one caller: the claim is a conditional update that sets a lease.
+type Store interface {
+	// EnqueueMessage stores m; ErrDuplicateReference if its reference is taken.
+	EnqueueMessage(ctx context.Context, m *Message) error
+	// ClaimMessage returns the next due message (queued and due, or sending
+	// with an expired lease), marked as sending until leaseUntil; ErrEmpty
+	// when nothing is due.
+	ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*Message, error)
+	MarkSent(ctx context.Context, id string, at time.Time) error
+	MarkRetry(ctx context.Context, id string, next time.Time, lastError string, failed bool) error
+	RecentMessages(ctx context.Context, limit int) ([]*Message, error)
+}
+
+// Store errors.
+var (
+	ErrDuplicateReference = errors.New("outbox: duplicate reference")
+	ErrEmpty              = errors.New("outbox: nothing due")
+)
+
+// Driver hands a message to the outside world.
+type Driver interface {
+	Name() string
+	Send(ctx context.Context, m *Message) error
+}
+
+// Outbox stores and delivers messages.
+type Outbox struct {
+	Store       Store
+	Driver      Driver
+	Catalog     *i18n.Catalog
+	ServiceName string
+	PublicURL   string
+	Log         *slog.Logger
+	MaxAttempts int           // give up after this many failed deliveries (8)
+	Lease       time.Duration // how long a claim lasts before another worker may retry (2 min)
+	Poll        time.Duration // how often an idle worker looks for due messages (1 s)
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+// Draft is a message before it is stored: its text is already in the
+// holder's language, paragraph by paragraph.
+type Draft struct {
+	AccountID  string
+	Purpose    string
+	To         string
+	Language   string
+	Subject    string
+	Code       string // shown on its own line when set
+	Paragraphs []string
+}
+
+func (o *Outbox) signal() chan struct{} {
+	o.wakeOnce.Do(func() { o.wake = make(chan struct{}, 1) })
+	return o.wake
+}
+
+// Enqueue renders and stores the draft and wakes the worker. Once it
+// returns without error the message will be delivered, even across
+// restarts.
+func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
+	now := time.Now().UTC()
+	m := &Message{
+		AccountID: d.AccountID, Purpose: d.Purpose, Channel: "email", To: d.To, Language: d.Language,
+		Subject: d.Subject, CreatedAt: now, Status: Queued, NextAttemptAt: now,
+	}
+	var err error
+	for range 5 { // a reference collision is rare; try a few fresh ones
+		m.ID, m.Reference = random.ID(), random.Reference()
+		m.Text, m.HTML = o.render(d, m.Reference)
+		if err = o.Store.EnqueueMessage(ctx, m); !errors.Is(err, ErrDuplicateReference) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %s message: %w", d.Purpose, err)
+	}
+	select {
+	case o.signal() <- struct{}{}:
+	default:
+	}
+	return m, nil
+}
+
+func (o *Outbox) footer(lang, ref string) []string {
+	return []string{
+		o.Catalog.T(lang, "mail.footer.never_ask", o.ServiceName),
+		o.Catalog.T(lang, "mail.footer.reference", ref),
+		o.Catalog.T(lang, "mail.footer.sender", o.ServiceName, o.PublicURL),
+	}
+}
+
+var htmlMail = template.Must(template.New("mail").Parse(`<!doctype html>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<body style="font-family:sans-serif;line-height:1.5;max-width:36em">
+{{range .Paragraphs}}<p>{{.}}</p>
+{{end}}{{if .Code}}<p style="font-size:1.6em;letter-spacing:.2em;font-weight:bold">{{.Code}}</p>
+{{end}}<hr>
+{{range .Footer}}<p style="color:#555;font-size:.9em">{{.}}</p>
+{{end}}</body></html>
+`))
+
+func (o *Outbox) render(d Draft, ref string) (text, html string) {
+	var t strings.Builder
+	for i, p := range d.Paragraphs {
+		if i > 0 {
+			t.WriteString("\n\n")
+		}
+		t.WriteString(p)
+	}
+	if d.Code != "" {
+		t.WriteString("\n\n    " + d.Code)
+	}
+	t.WriteString("\n\n--\n")
+	footer := o.footer(d.Language, ref)
+	t.WriteString(strings.Join(footer, "\n"))
+	t.WriteString("\n")
+	var h strings.Builder
+	htmlMail.Execute(&h, map[string]any{
+		"Lang": d.Language, "Subject": d.Subject, "Paragraphs": d.Paragraphs, "Code": d.Code, "Footer": footer,
+	})
+	return t.String(), h.String()
+}
+
+func (o *Outbox) backoff(attempts int) time.Duration {
+	d := 10 * time.Second << min(attempts-1, 9)
+	return min(d, time.Hour)
+}
+
+// Run delivers due messages until ctx ends. When ctx ends while a message is
+// being handed to the driver, that delivery is finished (bounded by the
+// lease) before Run returns, so a graceful stop never abandons a message
+// half-sent.
+func (o *Outbox) Run(ctx context.Context) {
+	wake := o.signal()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		now := time.Now().UTC()
+		m, err := o.Store.ClaimMessage(ctx, now, now.Add(o.Lease))
+		switch {
+		case err == nil:
+			o.deliver(m)
+			continue
+		case errors.Is(err, ErrEmpty), ctx.Err() != nil:
+		default:
+			o.Log.Error("outbox: claim", "err", err)
+		}
+		t := time.NewTimer(o.Poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (o *Outbox) deliver(m *Message) {
+	// Not the worker's context: a stop request must not cut a delivery short.
+	ctx, cancel := context.WithTimeout(context.Background(), o.Lease/2)
+	defer cancel()
+	err := o.Driver.Send(ctx, m)
+	now := time.Now().UTC()
+	if err == nil {
+		if err := o.Store.MarkSent(ctx, m.ID, now); err != nil {
+			o.Log.Error("outbox: mark sent", "message", m.ID, "err", err)
+		}
+		o.Log.Info("message sent", "message", m.ID, "reference", m.Reference, "purpose", m.Purpose, "driver", o.Driver.Name())
+		return
+	}
+	attempts := m.Attempts + 1
+	failed := attempts >= o.MaxAttempts
+	o.Log.Warn("message delivery failed", "message", m.ID, "attempt", attempts, "gave_up", failed, "err", err)
+	if err := o.Store.MarkRetry(ctx, m.ID, now.Add(o.backoff(attempts)), err.Error(), failed); err != nil {
+		o.Log.Error("outbox: mark retry", "message", m.ID, "err", err)
+	}
+}

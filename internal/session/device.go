@@ -1,0 +1,102 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ua-parser/uap-go/uaparser"
+
+	"gatehouse/internal/random"
+)
+
+// UserAgents turns User-Agent strings into browser and OS names. The parser
+// compiles about a thousand regular expressions, so it is built on first use
+// (or by Warm in the background) rather than during start-up.
+type UserAgents struct {
+	once   sync.Once
+	parser *uaparser.Parser
+}
+
+// Warm builds the parser now; call it in a goroutine at start-up.
+func (u *UserAgents) Warm() { u.get() }
+
+func (u *UserAgents) get() *uaparser.Parser {
+	u.once.Do(func() {
+		p, err := uaparser.New(uaparser.WithMode(uaparser.EOsLookUpMode | uaparser.EUserAgentLookUpMode))
+		if err == nil {
+			u.parser = p
+		}
+	})
+	return u.parser
+}
+
+// Parse returns display names of the browser and OS, e.g. "Chrome 156" and
+// "Windows 10". Unknown parts come back as "Other".
+func (u *UserAgents) Parse(ua string) (browser, os string) {
+	p := u.get()
+	if p == nil || ua == "" {
+		return "Other", "Other"
+	}
+	c := p.Parse(ua)
+	browser = join(c.UserAgent.Family, c.UserAgent.Major)
+	os = join(c.Os.Family, c.Os.Major)
+	return browser, os
+}
+
+func join(family, major string) string {
+	if major == "" || family == "Other" {
+		return family
+	}
+	return fmt.Sprintf("%s %s", family, major)
+}
+
+// maxUserAgent bounds what is stored of a User-Agent header.
+const maxUserAgent = 512
+
+// Devices recognises returning browsers by their device cookie.
+type Devices struct {
+	Store      Store
+	UserAgents *UserAgents
+	Now        func() time.Time
+}
+
+// Recognise returns the device for the browser's device token, creating a
+// new device (and token) when the token is missing or unknown. newToken is
+// non-empty when the caller must set a new device cookie.
+func (d *Devices) Recognise(ctx context.Context, token, ip, ua string) (dev *Device, newToken string, err error) {
+	now := time.Now().UTC()
+	if d.Now != nil {
+		now = d.Now().UTC()
+	}
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	ua = strings.ToValidUTF8(ua, "")
+	browser, os := d.UserAgents.Parse(ua)
+	if token != "" {
+		dev, err = d.Store.DeviceByTokenHash(ctx, HashToken(token))
+		if err == nil {
+			if err := d.Store.TouchDevice(ctx, dev.ID, now, ip, ua, browser, os); err != nil {
+				return nil, "", err
+			}
+			dev.LastSeen, dev.IP, dev.UserAgent, dev.Browser, dev.OS = now, ip, ua, browser, os
+			return dev, "", nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, "", err
+		}
+	}
+	newToken = random.Token()
+	dev = &Device{
+		ID: random.ID(), TokenHash: HashToken(newToken), FirstSeen: now, LastSeen: now,
+		IP: ip, UserAgent: ua, Browser: browser, OS: os,
+	}
+	if err := d.Store.CreateDevice(ctx, dev); err != nil {
+		return nil, "", err
+	}
+	return dev, newToken, nil
+}

@@ -1,0 +1,175 @@
+// Package session keeps signed-in sessions and the devices (browsers) they
+// run on.
+//
+// A session token is 256 random bits handed to the browser once, in a
+// __Host- cookie; only its SHA-256 is stored, so a database copy cannot be
+// replayed as a cookie. A separate long-lived device cookie recognises a
+// returning browser, which is what later lets Gatehouse say "a new device
+// signed in" or "your old phone is signing in again".
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"time"
+
+	"gatehouse/internal/random"
+)
+
+// Device is one browser that has visited the sign-in pages.
+type Device struct {
+	ID        string
+	TokenHash []byte
+	FirstSeen time.Time
+	LastSeen  time.Time
+	IP        string
+	UserAgent string
+	Browser   string // e.g. "Chrome 156"
+	OS        string // e.g. "Windows 10"
+}
+
+// Session is one signed-in browser session of an account.
+type Session struct {
+	ID                string // public id, shown on the devices page later
+	TokenHash         []byte
+	AccountID         string
+	DeviceID          string
+	CreatedAt         time.Time
+	LastSeenAt        time.Time
+	AuthenticatedAt   time.Time // when the holder last proved who they are (step-up)
+	IdleTimeout       time.Duration
+	AbsoluteExpiresAt time.Time
+	Remember          bool
+	IP                string
+	RevokedAt         time.Time
+}
+
+// Store keeps sessions and devices.
+type Store interface {
+	CreateDevice(ctx context.Context, d *Device) error
+	// DeviceByTokenHash returns ErrNotFound when no device has the token.
+	DeviceByTokenHash(ctx context.Context, h []byte) (*Device, error)
+	TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error
+
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByTokenHash returns ErrNotFound when no session has the token.
+	SessionByTokenHash(ctx context.Context, h []byte) (*Session, error)
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	RevokeAccountSessions(ctx context.Context, accountID string, at time.Time) error
+}
+
+// ErrNotFound is returned by a Store for an unknown token.
+var ErrNotFound = errors.New("session: not found")
+
+// ErrNoSession is returned by Check for a missing, unknown, revoked or
+// expired session; the caller sends the browser to the sign-in page.
+var ErrNoSession = errors.New("session: not signed in")
+
+// HashToken returns the stored form of a token.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Lifetimes are the session timeouts (NIST 800-63B-4 §2.2.3 for AAL2:
+// at most 1 h idle and 24 h overall; remembered sessions are AAL1-like and
+// capped at 30 days).
+type Lifetimes struct {
+	Idle     time.Duration
+	Absolute time.Duration
+	Remember time.Duration
+}
+
+// touchEvery is how stale LastSeenAt may get before a check writes it back.
+// Writing on every request would turn each page view into a database write;
+// a minute of slack on a one-hour idle timeout is harmless.
+const touchEvery = time.Minute
+
+// Manager starts, checks and ends sessions.
+type Manager struct {
+	Store     Store
+	Lifetimes Lifetimes
+	Now       func() time.Time
+}
+
+func (m *Manager) now() time.Time {
+	if m.Now != nil {
+		return m.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Start creates a new session for the account on the device and returns its
+// token. Every sign-in gets a new token (ASVS v5.0.0-7.2.4).
+func (m *Manager) Start(ctx context.Context, accountID, deviceID, ip string, remember bool) (string, *Session, error) {
+	now := m.now()
+	token := random.Token()
+	s := &Session{
+		ID: random.ID(), TokenHash: HashToken(token), AccountID: accountID, DeviceID: deviceID,
+		CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now, Remember: remember, IP: ip,
+		IdleTimeout: m.Lifetimes.Idle, AbsoluteExpiresAt: now.Add(m.Lifetimes.Absolute),
+	}
+	if remember {
+		s.IdleTimeout = m.Lifetimes.Remember
+		s.AbsoluteExpiresAt = now.Add(m.Lifetimes.Remember)
+	}
+	if err := m.Store.CreateSession(ctx, s); err != nil {
+		return "", nil, err
+	}
+	return token, s, nil
+}
+
+// Check returns the live session for token, extending its idle timeout.
+func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
+	if token == "" {
+		return nil, ErrNoSession
+	}
+	s, err := m.Store.SessionByTokenHash(ctx, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	if !s.RevokedAt.IsZero() || !now.Before(s.AbsoluteExpiresAt) || now.Sub(s.LastSeenAt) >= s.IdleTimeout {
+		return nil, ErrNoSession
+	}
+	if now.Sub(s.LastSeenAt) >= touchEvery {
+		if err := m.Store.TouchSession(ctx, s.ID, now); err != nil {
+			return nil, err
+		}
+		s.LastSeenAt = now
+	}
+	return s, nil
+}
+
+// ExpiresAt returns when s ends if it stays idle: the earlier of its idle
+// and absolute limits. The cookie's expiry is set from it.
+func (s *Session) ExpiresAt() time.Time {
+	idle := s.LastSeenAt.Add(s.IdleTimeout)
+	if idle.Before(s.AbsoluteExpiresAt) {
+		return idle
+	}
+	return s.AbsoluteExpiresAt
+}
+
+// End revokes the session with the given token, if any.
+func (m *Manager) End(ctx context.Context, token string) error {
+	s, err := m.Store.SessionByTokenHash(ctx, HashToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return m.Store.RevokeSession(ctx, s.ID, m.now())
+}
+
+// EndAll revokes every session of the account (sign out everywhere,
+// password reset, account disabled).
+func (m *Manager) EndAll(ctx context.Context, accountID string) error {
+	return m.Store.RevokeAccountSessions(ctx, accountID, m.now())
+}

@@ -1,0 +1,155 @@
+// Package signin runs password sign-in and records every attempt.
+//
+// Each attempt — unknown account, wrong password, success, and later
+// "pending a second step" or "denied" — is stored with the typed identifier,
+// the account if one matched, the device, network and time. That record is
+// what the activity page shows and what the cause table reasons from when a
+// code is sent ("someone entered your correct password from a device this
+// account has not used").
+package signin
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/password"
+	"gatehouse/internal/random"
+	"gatehouse/internal/session"
+)
+
+// Outcome is how an attempt ended.
+type Outcome string
+
+// Attempt outcomes.
+const (
+	UnknownAccount Outcome = "unknown_account"
+	WrongPassword  Outcome = "wrong_password"
+	Succeeded      Outcome = "succeeded"
+	Pending        Outcome = "pending_second_step"
+	Denied         Outcome = "denied" // right password, but the account may not sign in
+)
+
+// Attempt is one recorded sign-in attempt.
+type Attempt struct {
+	ID         string
+	Identifier string // what was typed, normalised when it parsed as an address
+	AccountID  string // empty for an unknown account
+	DeviceID   string
+	SessionID  string // the session it started, if it succeeded
+	IP         string
+	UserAgent  string
+	CreatedAt  time.Time
+	Outcome    Outcome
+}
+
+// Store keeps attempts.
+type Store interface {
+	RecordAttempt(ctx context.Context, a *Attempt) error
+	// AttemptsByAccount returns the account's most recent attempts, newest first.
+	AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*Attempt, error)
+}
+
+// Errors a caller must tell apart. ErrInvalid deliberately covers both an
+// unknown address and a wrong password (ASVS v5.0.0-6.3.8).
+var (
+	ErrInvalid     = errors.New("signin: wrong email or password")
+	ErrUnconfirmed = errors.New("signin: address not confirmed")
+	ErrDisabled    = errors.New("signin: account disabled")
+)
+
+// Accounts is what sign-in needs of the account store.
+type Accounts interface {
+	AccountByEmail(ctx context.Context, email string) (*account.Account, error)
+	SetPasswordHash(ctx context.Context, id, hash string, at time.Time, remember bool) error
+}
+
+// Service signs holders in.
+type Service struct {
+	Accounts Accounts
+	Attempts Store
+	Hasher   *password.Hasher
+	Sessions *session.Manager
+}
+
+// Request is one sign-in form submission.
+type Request struct {
+	Email     string
+	Password  string
+	Remember  bool
+	DeviceID  string
+	IP        string
+	UserAgent string
+	Time      time.Time
+}
+
+// Result is a successful sign-in.
+type Result struct {
+	Account *account.Account
+	Session *session.Session
+	Token   string
+}
+
+// SignIn checks the password and starts a session. Whether or not the
+// address has an account, exactly one argon2 verification runs, so neither
+// the answer nor its timing tells the two apart.
+func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
+	at := &Attempt{
+		ID: random.ID(), Identifier: r.Email, DeviceID: r.DeviceID, IP: r.IP,
+		UserAgent: r.UserAgent, CreatedAt: r.Time.UTC(),
+	}
+	if norm, err := account.NormalizeEmail(r.Email); err == nil {
+		at.Identifier = norm
+	}
+	var stored string
+	a, err := s.Accounts.AccountByEmail(ctx, at.Identifier)
+	switch {
+	case err == nil:
+		stored = a.PasswordHash
+		at.AccountID = a.ID
+	case !errors.Is(err, account.ErrNotFound):
+		return nil, err
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, r.Password, stored)
+	if err != nil {
+		return nil, err
+	}
+	var result error
+	switch {
+	case a == nil:
+		at.Outcome, result = UnknownAccount, ErrInvalid
+	case !ok:
+		at.Outcome, result = WrongPassword, ErrInvalid
+	case a.Status == account.Unconfirmed:
+		at.Outcome, result = Denied, ErrUnconfirmed
+	case a.Status == account.Disabled:
+		at.Outcome, result = Denied, ErrDisabled
+	default:
+		at.Outcome = Succeeded
+	}
+	if result != nil {
+		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+			return nil, err
+		}
+		return nil, result
+	}
+	if rehash {
+		// The configured cost changed since this hash was made; the
+		// password is in hand now, so upgrade it transparently.
+		if h, err := s.Hasher.Hash(ctx, r.Password); err == nil {
+			if err := s.Accounts.SetPasswordHash(ctx, a.ID, h, a.PasswordChangedAt, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	token, sess, err := s.Sessions.Start(ctx, a.ID, r.DeviceID, r.IP, r.Remember)
+	if err != nil {
+		return nil, err
+	}
+	at.SessionID = sess.ID
+	if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		return nil, err
+	}
+	return &Result{Account: a, Session: sess, Token: token}, nil
+}

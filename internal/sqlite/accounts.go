@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"gatehouse/internal/account"
+)
+
+var _ account.Store = (*DB)(nil)
+
+const accountColumns = `id, email, phone, password_hash, language, status, created_at, confirmed_at, password_changed_at`
+
+func scanAccount(row interface{ Scan(...any) error }) (*account.Account, error) {
+	var a account.Account
+	var created, confirmed, changed sql.NullInt64
+	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.Status, &created, &confirmed, &changed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, account.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt = tm(created), tm(confirmed), tm(changed)
+	return &a, nil
+}
+
+func insertAccount(ctx context.Context, x interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, a *account.Account) error {
+	_, err := x.ExecContext(ctx, `INSERT INTO accounts (`+accountColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.Status, us(a.CreatedAt), us(a.ConfirmedAt), us(a.PasswordChangedAt), strings.ToLower(a.Email))
+	if isUnique(err) {
+		return account.ErrEmailTaken
+	}
+	return err
+}
+
+// CreateAccount implements account.Store.
+func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
+	return insertAccount(ctx, db.write, a)
+}
+
+// ReplaceUnconfirmed implements account.Store.
+func (db *DB) ReplaceUnconfirmed(ctx context.Context, oldID string, a *account.Account) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ? AND status = 'unconfirmed'`, oldID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return account.ErrEmailTaken // confirmed meanwhile
+		}
+		return insertAccount(ctx, tx, a)
+	})
+}
+
+// AccountByEmail implements account.Store; the match ignores case.
+func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Account, error) {
+	return scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
+}
+
+// AccountByID implements account.Store.
+func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, error) {
+	return scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+}
+
+// ListAccounts implements account.Store.
+func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*account.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// ConfirmAccount implements account.Store.
+func (db *DB) ConfirmAccount(ctx context.Context, id string, at time.Time) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE accounts SET status = 'active', confirmed_at = ? WHERE id = ? AND status = 'unconfirmed'`, us(at), id)
+	return err
+}
+
+// SetStatus implements account.Store.
+func (db *DB) SetStatus(ctx context.Context, id string, s account.Status) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE accounts SET status = ? WHERE id = ?`, s, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return account.ErrNotFound
+	}
+	return nil
+}
+
+// SetPasswordHash implements account.Store.
+func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time, remember bool) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if remember {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO password_history (account_id, password_hash, replaced_at) SELECT id, password_hash, ? FROM accounts WHERE id = ?`, us(at), id); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, us(at), id)
+		return err
+	})
+}
+
+// PasswordHistory implements account.Store.
+func (db *DB) PasswordHistory(ctx context.Context, id string, n int) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT password_hash FROM password_history WHERE account_id = ? ORDER BY replaced_at DESC, rowid DESC LIMIT ?`, id, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,201 @@
+// Package sqlite implements every Gatehouse store on an embedded SQLite
+// database (modernc.org/sqlite, no cgo).
+//
+// SQLite allows one writer at a time, so the DB keeps two connection pools:
+// a single writer connection, which serialises writes in Go instead of
+// making them fight over the file lock, and a pool of readers, which in WAL
+// mode never wait for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an open Gatehouse database.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+}
+
+// ErrSchemaTooNew is returned by Open when the database was migrated by a
+// newer Gatehouse than this one.
+var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this gatehouse")
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations when migrate is set.
+func Open(ctx context.Context, path string, migrate bool) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(ON)"} {
+		q.Add("_pragma", p)
+	}
+	dsn := "file:" + path + "?" + q.Encode()
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	read, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
+	read.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
+	db := &DB{write: write, read: read}
+	if err := db.write.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if migrate {
+		if err := db.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else if err := db.checkVersion(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.write.Close(), db.read.Close())
+}
+
+// Ping checks that the database answers (for /readyz).
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+type migration struct {
+	version int
+	name    string
+}
+
+func available() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number", e.Name())
+		}
+		out = append(out, migration{v, e.Name()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// Version returns the applied schema version and the newest this binary knows.
+func (db *DB) Version(ctx context.Context) (applied, known int, err error) {
+	ms, err := available()
+	if err != nil {
+		return 0, 0, err
+	}
+	known = ms[len(ms)-1].version
+	err = db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied)
+	if err != nil && strings.Contains(err.Error(), "no such table") {
+		return 0, known, nil
+	}
+	return applied, known, err
+}
+
+func (db *DB) checkVersion(ctx context.Context) error {
+	applied, known, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if applied > known {
+		return fmt.Errorf("%w (database at version %d, this binary knows up to %d): upgrade gatehouse", ErrSchemaTooNew, applied, known)
+	}
+	return nil
+}
+
+// Migrate applies every migration newer than the database, each in its own
+// transaction. It refuses a database newer than the binary.
+func (db *DB) Migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return err
+	}
+	if err := db.checkVersion(ctx); err != nil {
+		return err
+	}
+	applied, _, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	ms, err := available()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.version <= applied {
+			continue
+		}
+		body, err := migrations.ReadFile("migrations/" + m.name)
+		if err != nil {
+			return err
+		}
+		err = db.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, us(time.Now()))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// us converts a time to stored microseconds; the zero time is NULL.
+func us(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// tm converts stored microseconds back to a UTC time.
+func tm(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(v.Int64).UTC()
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
