@@ -22,11 +22,11 @@ type SMTPConfig struct {
 	Password string
 	// TLS is "starttls" (default, port 587), "tls" (implicit, port 465) or
 	// "none" (only for a relay on the same machine).
-	TLS      string
-	From     string // e.g. "Example <no-reply@example.com>"
-	HelloAs  string // EHLO name; defaults to the From domain
-	RootCAs  *tls.Config
-	Timeout  time.Duration
+	TLS     string
+	From    string // e.g. "Example <no-reply@example.com>"
+	HelloAs string // EHLO name; defaults to the From domain
+	RootCAs *tls.Config
+	Timeout time.Duration
 }
 
 // SMTPDriver delivers messages to an SMTP submission server.

@@ -1,0 +1,99 @@
+// Command gatehouse is the Gatehouse account-security server and its
+// operator tools. Each subcommand lives in its own file.
+//
+//	gatehouse serve     run the server
+//	gatehouse migrate   apply database migrations
+//	gatehouse user      create, list or disable accounts
+//	gatehouse version   print the version
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"gatehouse/internal/config"
+	"gatehouse/internal/web"
+)
+
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the server", runServe},
+		{"migrate", "apply database migrations and exit", runMigrate},
+		{"user", "manage accounts: user create|list|disable", runUser},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: gatehouse <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'gatehouse <command> -h' for a command's flags.")
+}
+
+// configFlags are the flags every command that opens the database takes.
+type configFlags struct {
+	file                              string
+	listen, data, database, publicURL string
+}
+
+func (c *configFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.file, "config", os.Getenv("GATEHOUSE_CONFIG"), "YAML configuration file (env GATEHOUSE_CONFIG)")
+	fs.StringVar(&c.listen, "listen", "", "address to listen on (env GATEHOUSE_LISTEN; default 127.0.0.1:8080)")
+	fs.StringVar(&c.data, "data", "", "data directory (env GATEHOUSE_DATA; default ./gatehouse-data)")
+	fs.StringVar(&c.database, "database", "", "database (env GATEHOUSE_DATABASE; default sqlite in the data directory)")
+	fs.StringVar(&c.publicURL, "public-url", "", "public URL used in messages (env GATEHOUSE_PUBLIC_URL)")
+}
+
+func (c *configFlags) load() (*config.Config, error) {
+	flags := map[string]string{}
+	for k, v := range map[string]string{"listen": c.listen, "data": c.data, "database": c.database, "public_url": c.publicURL} {
+		if v != "" {
+			flags[k] = v
+		}
+	}
+	return config.Load(c.file, os.Getenv, flags)
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(strings.ToUpper(cfg.String("log.level"))))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.String("log.format") == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(web.LogHandler(h))
+}

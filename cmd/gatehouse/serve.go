@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"gatehouse/internal/app"
+)
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf configFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return 2
+	}
+	if err := cfg.CheckTransport(); err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+	if a.SecretsCreated {
+		log.Info("generated a new secrets file; back it up with the database", "path", cfg.SecretsPath())
+	}
+
+	ln, err := net.Listen("tcp", cfg.String("listen"))
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return 1
+	}
+	srv := &http.Server{
+		Handler:           a.Web.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+
+	// The outbox worker gets its own context: on a stop it is cancelled
+	// only after the HTTP server has drained, so messages queued by the
+	// last requests are still picked up, and the one in hand is finished.
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Outbox.Run(workCtx) })
+
+	serveErr := make(chan error, 1)
+	go func() {
+		if cfg.TLS() {
+			serveErr <- srv.ServeTLS(ln, cfg.String("tls.cert"), cfg.String("tls.key"))
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	log.Info("gatehouse started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL(), "database", cfg.DatabasePath(), "mail", a.Outbox.Driver.Name())
+	fmt.Fprintf(stdout, "Gatehouse is running. Open %s/ in your browser.\n", cfg.PublicURL())
+	if a.Web.DevMessages {
+		fmt.Fprintf(stdout, "Mail is not sent (dev driver): read it at %s/dev/messages\n", cfg.PublicURL())
+	}
+
+	code := 0
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "err", err)
+			code = 1
+		}
+	case <-ctx.Done():
+		log.Info("stopping: finishing in-flight requests and the message in hand")
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Duration("shutdown_timeout"))
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Error("shutdown", "err", err)
+		code = 1
+	}
+	stopWork()
+	wg.Wait()
+	log.Info("stopped")
+	_ = os.Stdout.Sync()
+	return code
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/app"
+)
+
+func runUser(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: gatehouse user create|list|disable [flags]")
+		return 2
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf configFlags
+	cf.register(fs)
+	email := fs.String("email", "", "the account's email address")
+	lang := fs.String("lang", "en", "language of the account's messages: en or ja")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (create)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return 2
+	}
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+	switch sub {
+	case "create":
+		if *email == "" || !*pwStdin {
+			fmt.Fprintln(stderr, "usage: gatehouse user create --email ADDRESS --password-stdin < password-file")
+			return 2
+		}
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			fmt.Fprintf(stderr, "gatehouse: read password: %v\n", err)
+			return 1
+		}
+		acc, err := a.Accounts.Create(ctx, *email, strings.TrimRight(line, "\r\n"), *lang)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse: create %s: %v\n", *email, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "created %s (%s)\n", acc.Email, acc.ID)
+	case "list":
+		accs, err := a.DB.ListAccounts(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+			return 1
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEMAIL\tSTATUS\tCREATED")
+		for _, acc := range accs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", acc.ID, acc.Email, acc.Status, acc.CreatedAt.Format("2006-01-02 15:04"))
+		}
+		tw.Flush()
+	case "disable":
+		norm, err := account.NormalizeEmail(*email)
+		if err != nil {
+			fmt.Fprintln(stderr, "usage: gatehouse user disable --email ADDRESS")
+			return 2
+		}
+		acc, err := a.DB.AccountByEmail(ctx, norm)
+		if err == nil {
+			err = a.Accounts.Disable(ctx, acc.ID)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse: disable %s: %v\n", *email, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "disabled %s and signed out its sessions\n", acc.Email)
+	default:
+		fmt.Fprintf(stderr, "gatehouse: unknown user command %q (create, list, disable)\n", sub)
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func runVersion(_ []string, stdout, _ io.Writer) int {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v = "dev-" + s.Value[:12]
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "gatehouse %s (%s)\n", v, runtime.Version())
+	return 0
+}

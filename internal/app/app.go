@@ -1,0 +1,129 @@
+// Package app assembles a Gatehouse server from its configuration: the
+// store, the capability services, the outbox worker and the web handler.
+// cmd/gatehouse and the end-to-end tests both build the server through New,
+// so what the tests exercise is exactly what runs.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/code"
+	"gatehouse/internal/config"
+	"gatehouse/internal/i18n"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/password"
+	"gatehouse/internal/secrets"
+	"gatehouse/internal/session"
+	"gatehouse/internal/signin"
+	"gatehouse/internal/sqlite"
+	"gatehouse/internal/web"
+)
+
+// App is an assembled server.
+type App struct {
+	Config   *config.Config
+	DB       *sqlite.DB
+	Secrets  *secrets.Secrets
+	Pool     *password.Pool
+	Hasher   *password.Hasher
+	Accounts *account.Service
+	SignIn   *signin.Service
+	Sessions *session.Manager
+	Outbox   *outbox.Outbox
+	Web      *web.Server
+	Log      *slog.Logger
+	// SecretsCreated is set when this start generated the secrets file.
+	SecretsCreated bool
+}
+
+// Options adjust what New builds; the zero value is what serve uses.
+type Options struct {
+	// Driver replaces the configured mail driver (tests).
+	Driver outbox.Driver
+	// NoMigrate opens the database without applying migrations.
+	NoMigrate bool
+}
+
+// New opens the database and builds every service.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (*App, error) {
+	sec, created, err := secrets.LoadOrCreate(cfg.SecretsPath())
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, cfg.DatabasePath(), !opt.NoMigrate)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, DB: db, Secrets: sec, Log: log, SecretsCreated: created}
+
+	workers := cfg.Int("argon2.workers")
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	queue := cfg.Int("argon2.queue")
+	if queue <= 0 {
+		queue = 4 * workers
+	}
+	a.Pool = password.NewPool(workers, queue)
+	var pepper []byte
+	if cfg.Bool("password.pepper") {
+		pepper = sec.Pepper
+	}
+	a.Hasher = password.NewHasher(password.Params{
+		MemoryKiB:   uint32(cfg.Int("argon2.memory_kib")),
+		Iterations:  uint32(cfg.Int("argon2.iterations")),
+		Parallelism: uint8(cfg.Int("argon2.parallelism")),
+	}, pepper, a.Pool)
+
+	cat := i18n.New()
+	serviceName := cfg.String("service_name")
+	driver := opt.Driver
+	if driver == nil {
+		switch cfg.String("mail.driver") {
+		case "smtp":
+			driver = &outbox.SMTPDriver{Config: outbox.SMTPConfig{
+				Host: cfg.String("smtp.host"), Port: cfg.Int("smtp.port"), Username: cfg.String("smtp.username"),
+				Password: cfg.String("smtp.password"), TLS: cfg.String("smtp.tls"), From: cfg.String("mail.from"),
+			}}
+		default:
+			driver = outbox.DevDriver{}
+		}
+	}
+	a.Outbox = &outbox.Outbox{
+		Store: db, Driver: driver, Catalog: cat, ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log,
+		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: outboxLease, Poll: outboxPoll,
+	}
+	codes := &code.Service{
+		Store: db, Key: sec.HMACKey, TTL: cfg.Duration("code.ttl"), Cooldown: cfg.Duration("code.cooldown"),
+		MaxFailures: cfg.Int("code.max_failures"),
+	}
+	a.Sessions = &session.Manager{Store: db, Lifetimes: session.Lifetimes{
+		Idle: cfg.Duration("session.idle_timeout"), Absolute: cfg.Duration("session.absolute_timeout"),
+		Remember: cfg.Duration("session.remember_timeout"),
+	}}
+	uas := &session.UserAgents{}
+	policy := password.Policy{MinLength: cfg.Int("password.min_length"), ServiceName: serviceName}
+	a.Accounts = &account.Service{
+		Store: db, Hasher: a.Hasher, Policy: policy, Codes: codes, Mail: a.Outbox, Sessions: a.Sessions,
+		Catalog: cat, ServiceName: serviceName, PhoneRegion: cfg.String("phone.default_region"),
+		HistoryLength: cfg.Int("password.history"),
+	}
+	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions}
+	a.Web = &web.Server{
+		Accounts: a.Accounts, AccountStore: db, SignIn: a.SignIn, Sessions: a.Sessions,
+		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Messages: db, Catalog: cat, Log: log,
+		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
+		DevMessages: driver.Name() == "dev" && cfg.String("mail.driver") == "dev",
+		HSTS:        cfg.TLS(),
+		Ready:       db.Ping,
+	}
+	// Compile the user-agent parser off the start-up path.
+	go uas.Warm()
+	return a, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }

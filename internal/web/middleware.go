@@ -1,0 +1,243 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/session"
+)
+
+// reqState is the per-request state the middleware fills in.
+type reqState struct {
+	id      string
+	lang    string
+	account *account.Account
+	session *session.Session
+}
+
+type ctxKey struct{}
+
+func state(r *http.Request) *reqState {
+	if st, ok := r.Context().Value(ctxKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{lang: "en"}
+}
+
+// LogHandler wraps a slog.Handler so that every record logged with a
+// request's context carries that request's id.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (l logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if st, ok := ctx.Value(ctxKey{}).(*reqState); ok {
+		r.AddAttrs(slog.String("request_id", st.id))
+	}
+	return l.Handler.Handle(ctx, r)
+}
+func (l logHandler) WithAttrs(a []slog.Attr) slog.Handler { return logHandler{l.Handler.WithAttrs(a)} }
+func (l logHandler) WithGroup(n string) slog.Handler      { return logHandler{l.Handler.WithGroup(n)} }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// maxForm bounds a form body. Passwords are at most 1,000 bytes; the rest
+// of any form is small. A larger body is refused before it is read whole.
+const maxForm = 64 << 10
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "error.cross_origin")
+	}))
+	protected := cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if !s.formOK(w, r) {
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		idb := make([]byte, 8)
+		rand.Read(idb)
+		st := &reqState{id: hex.EncodeToString(idb)}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		sw := &statusWriter{ResponseWriter: w}
+		s.securityHeaders(sw.Header())
+		sw.Header().Set("X-Request-Id", st.id)
+		var choice string
+		if c, err := r.Cookie(langCookie); err == nil {
+			choice = c.Value
+		}
+		st.lang = s.Catalog.Match(choice, r.Header.Get("Accept-Language"))
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.ErrorContext(r.Context(), "panic", "panic", v)
+				if sw.status == 0 {
+					s.errorPage(sw, r, http.StatusInternalServerError, "error.internal")
+				}
+			}
+			s.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration", time.Since(start).Round(time.Microsecond), "remote", clientIP(r))
+		}()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions &&
+			r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == "" {
+			// CrossOriginProtection lets requests without either header
+			// through, assuming a non-browser client. Every browser sends
+			// one of them on a form post, so for a page server a request
+			// with neither is a forgery or a replay from outside a browser.
+			s.errorPage(sw, r, http.StatusForbidden, "error.cross_origin")
+			return
+		}
+		protected.ServeHTTP(sw, r)
+	})
+}
+
+func (s *Server) securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	// Reset and confirmation URLs carry request ids; never leak them.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	h.Set("Cache-Control", "no-store")
+	if s.HSTS {
+		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	}
+}
+
+// formOK checks a POST's content type and size and parses it. On failure it
+// has written the error page.
+func (s *Server) formOK(w http.ResponseWriter, r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		s.errorPage(w, r, http.StatusUnsupportedMediaType, "error.content_type")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
+		} else {
+			s.errorPage(w, r, http.StatusBadRequest, "error.invalid_text")
+		}
+		return false
+	}
+	return true
+}
+
+// field returns a trimmed form value; ok is false when it is not valid
+// text (invalid UTF-8 or control characters).
+func field(r *http.Request, name string) (v string, ok bool) {
+	v = r.PostFormValue(name)
+	if !utf8.ValidString(v) {
+		return "", false
+	}
+	for _, c := range v {
+		if unicode.IsControl(c) {
+			return strings.ToValidUTF8(v, ""), false
+		}
+	}
+	return strings.TrimSpace(v), true
+}
+
+// secret returns a password field exactly as typed (no trimming: NIST
+// 800-63B-4 and ASVS v5.0.0-6.2.8 — verify what was typed).
+func secret(r *http.Request, name string) string { return r.PostFormValue(name) }
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func isLoopback(r *http.Request) bool {
+	ip := net.ParseIP(clientIP(r))
+	return ip != nil && ip.IsLoopback()
+}
+
+// Cookie names. __Host- makes the browser insist on Secure, Path=/ and no
+// Domain, so no sibling subdomain can set or read them.
+const (
+	sessionCookie = "__Host-gh_session"
+	deviceCookie  = "__Host-gh_device"
+	langCookie    = "__Host-gh_lang"
+)
+
+func setCookie(w http.ResponseWriter, name, value string, expires time.Time, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Expires: expires, MaxAge: maxAge,
+	})
+}
+
+// requireSession lets signed-in holders through and sends everyone else to
+// the sign-in page.
+func (s *Server) requireSession(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var token string
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			token = c.Value
+		}
+		sess, err := s.Sessions.Check(r.Context(), token)
+		if err == nil {
+			var a *account.Account
+			a, err = s.AccountStore.AccountByID(r.Context(), sess.AccountID)
+			if err == nil && a.Status != account.Active {
+				err = session.ErrNoSession
+			}
+			if err == nil {
+				st := state(r)
+				st.session, st.account = sess, a
+				next(w, r)
+				return
+			}
+		}
+		if errors.Is(err, session.ErrNoSession) || errors.Is(err, account.ErrNotFound) {
+			if token != "" {
+				setCookie(w, sessionCookie, "", time.Time{}, -1)
+			}
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			return
+		}
+		s.fail(w, r, err)
+	}
+}

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"gatehouse/internal/i18n"
+	"gatehouse/internal/session"
+)
+
+// deviceOf returns the device record of the browser's device cookie.
+func (s *Server) deviceOf(r *http.Request) (*session.Device, error) {
+	c, err := r.Cookie(deviceCookie)
+	if err != nil {
+		return nil, session.ErrNotFound
+	}
+	return s.Devices.Store.DeviceByTokenHash(r.Context(), session.HashToken(c.Value))
+}
+
+// language switches the page language and remembers the choice.
+func (s *Server) language(w http.ResponseWriter, r *http.Request) {
+	to := r.URL.Query().Get("to")
+	next := r.URL.Query().Get("next")
+	// Only local paths: the switcher must not become an open redirect.
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		next = "/"
+	}
+	if i18n.Supported(to) {
+		setCookie(w, langCookie, to, s.now().Add(365*24*time.Hour), 365*24*3600)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.Ready != nil {
+		if err := s.Ready(ctx); err != nil {
+			s.Log.WarnContext(r.Context(), "not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready\n"))
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// devAllowed reports whether the development message list may be shown:
+// only with the dev driver, and only to a client on this machine.
+func (s *Server) devAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if !s.DevMessages || !isLoopback(r) {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return false
+	}
+	return true
+}
+
+func (s *Server) devMessages(w http.ResponseWriter, r *http.Request) {
+	if !s.devAllowed(w, r) {
+		return
+	}
+	ms, err := s.Messages.RecentMessages(r.Context(), 200)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.newPage(r, "dev.title")
+	p.Data["Messages"] = ms
+	s.render(w, r, http.StatusOK, "dev_messages", p)
+}
+
+// devMessage is the JSON form of a message for /dev/messages.json.
+type devMessage struct {
+	To        string    `json:"to"`
+	Subject   string    `json:"subject"`
+	Text      string    `json:"text"`
+	HTML      string    `json:"html"`
+	Reference string    `json:"reference"`
+	Purpose   string    `json:"purpose"`
+	Language  string    `json:"language"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (s *Server) devMessagesJSON(w http.ResponseWriter, r *http.Request) {
+	if !s.devAllowed(w, r) {
+		return
+	}
+	ms, err := s.Messages.RecentMessages(r.Context(), 200)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]devMessage, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, devMessage{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, Reference: m.Reference,
+			Purpose: m.Purpose, Language: m.Language, Status: string(m.Status), CreatedAt: m.CreatedAt})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}

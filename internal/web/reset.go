@@ -1,0 +1,87 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/code"
+)
+
+func (s *Server) forgotForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "forgot", s.newPage(r, "forgot.title"))
+}
+
+func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(r, "forgot.title")
+	email, ok := field(r, "email")
+	p.Values["email"] = email
+	if !ok {
+		s.formError(w, r, "forgot", p, account.FieldErrors{"email": "error.invalid_text"})
+		return
+	}
+	o, _, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.Accounts.RequestReset(r.Context(), email, p.Lang, o)
+	if err != nil {
+		s.formError(w, r, "forgot", p, err)
+		return
+	}
+	redirect(w, r, "/password/reset", url.Values{"c": {id}})
+}
+
+func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) (*page, *code.Challenge) {
+	return s.codePage(w, r, "reset.title", code.ResetPassword)
+}
+
+func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
+	if p, _ := s.resetPage(w, r); p != nil {
+		s.render(w, r, http.StatusOK, "reset", p)
+	}
+}
+
+func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
+	p, ch := s.resetPage(w, r)
+	if p == nil {
+		return
+	}
+	c, ok := typedCode(r)
+	if !ok && r.PostFormValue("code") != "" {
+		p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_format")
+		p.Error = s.Catalog.T(p.Lang, "form.errors_above")
+		s.render(w, r, http.StatusUnprocessableEntity, "reset", p)
+		return
+	}
+	o, _, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Accounts.Reset(r.Context(), ch.ID, c, secret(r, "new_password"), o); err != nil {
+		s.codeError(w, r, "reset", p, ch, err)
+		return
+	}
+	setCookie(w, sessionCookie, "", time.Time{}, -1)
+	redirect(w, r, "/signin", url.Values{"notice": {"reset_done"}})
+}
+
+func (s *Server) resetResend(w http.ResponseWriter, r *http.Request) {
+	p, ch := s.resetPage(w, r)
+	if p == nil {
+		return
+	}
+	o, _, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Accounts.ResendReset(r.Context(), ch.ID, o); err != nil {
+		s.codeError(w, r, "reset", p, ch, err)
+		return
+	}
+	redirect(w, r, "/password/reset", url.Values{"c": {ch.ID}, "notice": {"resent"}})
+}

@@ -1,0 +1,120 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/signin"
+)
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if _, err := s.Sessions.Check(r.Context(), c.Value); err == nil {
+			redirect(w, r, "/account", nil)
+			return
+		}
+	}
+	redirect(w, r, "/signin", nil)
+}
+
+func (s *Server) signinPage(r *http.Request) *page {
+	p := s.newPage(r, "signin.title")
+	p.Data["RememberDays"] = int(s.RememberFor / (24 * time.Hour))
+	return p
+}
+
+func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
+	p := s.signinPage(r)
+	s.notice(r, p)
+	s.render(w, r, http.StatusOK, "signin", p)
+}
+
+func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
+	p := s.signinPage(r)
+	email, ok := field(r, "email")
+	p.Values["email"] = email
+	pw := secret(r, "password")
+	bad := account.FieldErrors{}
+	switch {
+	case !ok:
+		bad["email"] = "error.invalid_text"
+	case email == "":
+		bad["email"] = "error.required"
+	case len(email) > account.MaxEmailBytes:
+		bad["email"] = "error.email_invalid"
+	}
+	if pw == "" {
+		bad["password"] = "error.required"
+	}
+	if len(bad) > 0 {
+		s.formError(w, r, "signin", p, bad)
+		return
+	}
+	o, _, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.SignIn.SignIn(r.Context(), signin.Request{
+		Email: email, Password: pw, Remember: r.PostFormValue("remember") != "",
+		DeviceID: o.DeviceID, IP: o.IP, UserAgent: r.UserAgent(), Time: o.Time,
+	})
+	if err != nil {
+		key := ""
+		switch {
+		case errors.Is(err, signin.ErrInvalid):
+			key = "error.signin_invalid"
+		case errors.Is(err, signin.ErrUnconfirmed):
+			key = "error.signin_unconfirmed"
+		case errors.Is(err, signin.ErrDisabled):
+			key = "error.signin_disabled"
+		default:
+			s.fail(w, r, err)
+			return
+		}
+		p.Error = s.Catalog.T(p.Lang, key)
+		s.render(w, r, http.StatusUnprocessableEntity, "signin", p)
+		return
+	}
+	s.setSessionCookie(w, res.Token, res.Session.Remember, res.Session.AbsoluteExpiresAt)
+	redirect(w, r, "/account", nil)
+}
+
+// setSessionCookie sets the session cookie. A remembered session's cookie
+// lasts until the session's end; any other is a browser-session cookie, so
+// closing the browser on a shared computer forgets it.
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string, remember bool, until time.Time) {
+	if remember {
+		setCookie(w, sessionCookie, token, until, int(time.Until(until).Seconds()))
+		return
+	}
+	setCookie(w, sessionCookie, token, time.Time{}, 0)
+}
+
+// startSession signs the browser in to a (after a proof other than the
+// password form, e.g. confirming the address from the same browser).
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a *account.Account, deviceID string, remember bool) error {
+	token, sess, err := s.Sessions.Start(r.Context(), a.ID, deviceID, clientIP(r), remember)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(w, token, remember, sess.AbsoluteExpiresAt)
+	return nil
+}
+
+func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.Sessions.End(r.Context(), c.Value); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	setCookie(w, sessionCookie, "", time.Time{}, -1)
+	// The device cookie stays: it is how this browser is recognised next
+	// time, not a credential.
+	w.Header().Set("Clear-Site-Data", `"cache"`)
+	redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
+}
