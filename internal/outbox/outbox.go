@@ -104,7 +104,7 @@ type Draft struct {
 	To         string
 	Language   string
 	Subject    string
-	Code       string // shown on its own line when set
+	Code       string // shown on its own line after the first paragraph
 	Paragraphs []string
 }
 
@@ -151,9 +151,9 @@ func (o *Outbox) footer(lang, ref string) []string {
 var htmlMail = template.Must(template.New("mail").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
 <body style="font-family:sans-serif;line-height:1.5;max-width:36em">
-{{range .Paragraphs}}<p>{{.}}</p>
-{{end}}{{if .Code}}<p style="font-size:1.6em;letter-spacing:.2em;font-weight:bold">{{.Code}}</p>
-{{end}}<hr>
+{{range $i, $p := .Paragraphs}}<p>{{$p}}</p>
+{{if and (eq $i 0) $.Code}}<p style="font-size:1.6em;letter-spacing:.2em;font-weight:bold">{{$.Code}}</p>
+{{end}}{{end}}<hr>
 {{range .Footer}}<p style="color:#555;font-size:.9em">{{.}}</p>
 {{end}}</body></html>
 `))
@@ -165,9 +165,9 @@ func (o *Outbox) render(d Draft, ref string) (text, html string) {
 			t.WriteString("\n\n")
 		}
 		t.WriteString(p)
-	}
-	if d.Code != "" {
-		t.WriteString("\n\n    " + d.Code)
+		if i == 0 && d.Code != "" {
+			t.WriteString("\n\n    " + d.Code)
+		}
 	}
 	t.WriteString("\n\n--\n")
 	footer := o.footer(d.Language, ref)

@@ -1,0 +1,185 @@
+package code_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/internal/code"
+	"gatehouse/internal/sqlite"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time      { return c.t }
+func (c *clock) add(d time.Duration) { c.t = c.t.Add(d) }
+func newService(t *testing.T) (*code.Service, *clock) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c := &clock{time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	return &code.Service{Store: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: 10 * time.Minute,
+		Cooldown: time.Minute, MaxFailures: 5, Now: c.now}, c
+}
+
+func TestIssue_SixRandomDigitsStoredOnlyAsHash_V6_5_3(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for range 20 {
+		ch, c, err := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c) != 6 || len(ch.CodeHash) != 32 {
+			t.Fatalf("code %q hash %d bytes", c, len(ch.CodeHash))
+		}
+		stored, _ := s.Store.Challenge(ctx, ch.ID)
+		if string(stored.CodeHash) == c || len(stored.CodeHash) != 32 {
+			t.Fatal("the store must hold an HMAC, not the code")
+		}
+		seen[c] = true
+	}
+	if len(seen) < 15 {
+		t.Fatalf("20 codes gave only %d distinct values", len(seen))
+	}
+}
+
+func TestVerify_SingleUse_V6_5_1(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	ch, c, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, c); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, c); !errors.Is(err, code.ErrUsed) {
+		t.Fatalf("second use: %v, want ErrUsed", err)
+	}
+}
+
+func TestVerify_ConcurrentUseHasOneWinner(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	ch, c, _ := s.Issue(ctx, code.ResetPassword, "acc", "a@example.com", "dev", false)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 8 {
+		wg.Go(func() {
+			if _, err := s.Verify(ctx, ch.ID, code.ResetPassword, c); err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d parallel uses succeeded, want exactly 1", wins)
+	}
+}
+
+func TestVerify_ExpiresAfterTenMinutes_V6_5_5(t *testing.T) {
+	s, clk := newService(t)
+	ctx := context.Background()
+	ch, c, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+	clk.add(10 * time.Minute)
+	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, c); !errors.Is(err, code.ErrExpired) {
+		t.Fatalf("after 10 min: %v, want ErrExpired", err)
+	}
+	ch2, c2, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+	clk.add(10*time.Minute - time.Second)
+	if _, err := s.Verify(ctx, ch2.ID, code.ConfirmEmail, c2); err != nil {
+		t.Fatalf("just inside 10 min: %v", err)
+	}
+}
+
+func TestVerify_LocksAfterFiveWrongCodes(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	ch, c, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+	wrong := "000000"
+	if c == wrong {
+		wrong = "111111"
+	}
+	for i := 1; i <= 4; i++ {
+		got, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, wrong)
+		if !errors.Is(err, code.ErrWrongCode) || s.Remaining(got) != 5-i {
+			t.Fatalf("wrong #%d: %v remaining %d", i, err, s.Remaining(got))
+		}
+	}
+	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, wrong); !errors.Is(err, code.ErrLocked) {
+		t.Fatalf("fifth wrong: %v, want ErrLocked", err)
+	}
+	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, c); !errors.Is(err, code.ErrLocked) {
+		t.Fatalf("right code after lock: %v, want ErrLocked", err)
+	}
+}
+
+func TestResend_CooldownAndFailuresCarryOver_NIST_3_1_3(t *testing.T) {
+	s, clk := newService(t)
+	ctx := context.Background()
+	ch, old, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+	if _, _, err := s.Resend(ctx, ch.ID, code.ConfirmEmail); !errors.Is(err, code.ErrCooldown) {
+		t.Fatalf("immediate resend: %v, want ErrCooldown", err)
+	}
+	wrong := "999999"
+	if old == wrong {
+		wrong = "888888"
+	}
+	s.Verify(ctx, ch.ID, code.ConfirmEmail, wrong)
+	clk.add(time.Minute)
+	got, fresh, err := s.Resend(ctx, ch.ID, code.ConfirmEmail)
+	if err != nil || fresh == "" {
+		t.Fatalf("resend after cool-down: %q %v", fresh, err)
+	}
+	if got.Failures != 1 {
+		t.Fatalf("failures after resend = %d, want 1 (a new code must not reset the counter)", got.Failures)
+	}
+	if old != fresh {
+		if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, old); !errors.Is(err, code.ErrWrongCode) {
+			t.Fatalf("old code after resend: %v, want ErrWrongCode", err)
+		}
+	}
+	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, fresh); err != nil {
+		t.Fatalf("new code: %v", err)
+	}
+}
+
+func TestVerify_ForeignCodeAndPurposeRefused(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	a, ca, _ := s.Issue(ctx, code.ConfirmEmail, "acc1", "a@example.com", "dev", false)
+	b, cb, _ := s.Issue(ctx, code.ConfirmEmail, "acc2", "b@example.com", "dev", false)
+	if ca != cb {
+		if _, err := s.Verify(ctx, a.ID, code.ConfirmEmail, cb); !errors.Is(err, code.ErrWrongCode) {
+			t.Fatalf("b's code on a's request: %v", err)
+		}
+	}
+	if _, err := s.Verify(ctx, b.ID, code.ResetPassword, cb); !errors.Is(err, code.ErrNotFound) {
+		t.Fatalf("confirm request used as reset: %v", err)
+	}
+	if _, err := s.Verify(ctx, "nope", code.ConfirmEmail, cb); !errors.Is(err, code.ErrNotFound) {
+		t.Fatalf("unknown request: %v", err)
+	}
+}
+
+func TestDecoy_NoCodeEverMatches(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	ch, c, _ := s.Issue(ctx, code.ResetPassword, "", "nobody@example.com", "dev", true)
+	if c != "" || ch.CodeHash != nil {
+		t.Fatal("a decoy must have no code")
+	}
+	for _, guess := range []string{"000000", "123456", ""} {
+		if _, err := s.Verify(ctx, ch.ID, code.ResetPassword, guess); err == nil {
+			t.Fatalf("guess %q matched a decoy", guess)
+		}
+	}
+}

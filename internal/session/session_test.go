@@ -1,0 +1,159 @@
+package session_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/session"
+	"gatehouse/internal/sqlite"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func setup(t *testing.T) (*session.Manager, *clock, *sqlite.DB) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	if err := db.CreateAccount(ctx, &account.Account{ID: "acc", Email: "a@example.com", PasswordHash: "x", Status: account.Active, CreatedAt: now, PasswordChangedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{now}
+	return &session.Manager{Store: db, Now: c.now, Lifetimes: session.Lifetimes{Idle: time.Hour, Absolute: 24 * time.Hour, Remember: 30 * 24 * time.Hour}}, c, db
+}
+
+func TestStart_TokenIs256BitsAndStoredOnlyAsSHA256_V7_2_3(t *testing.T) {
+	m, _, db := setup(t)
+	ctx := context.Background()
+	tok, s, err := m.Start(ctx, "acc", "dev", "127.0.0.1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) != 43 { // 32 bytes base64url
+		t.Fatalf("token %q is not 256 bits", tok)
+	}
+	sum := sha256.Sum256([]byte(tok))
+	got, err := db.SessionByTokenHash(ctx, sum[:])
+	if err != nil || got.ID != s.ID || !bytes.Equal(got.TokenHash, sum[:]) {
+		t.Fatalf("session not found by SHA-256 of its token: %v", err)
+	}
+	tok2, _, _ := m.Start(ctx, "acc", "dev", "127.0.0.1", false)
+	if tok2 == tok {
+		t.Fatal("every sign-in must get a new token (ASVS v5.0.0-7.2.4)")
+	}
+}
+
+func TestCheck_IdleTimeout_V7_3_1(t *testing.T) {
+	m, c, _ := setup(t)
+	ctx := context.Background()
+	tok, _, _ := m.Start(ctx, "acc", "dev", "ip", false)
+	c.t = c.t.Add(59 * time.Minute)
+	if _, err := m.Check(ctx, tok); err != nil {
+		t.Fatalf("after 59 idle minutes: %v", err)
+	}
+	// Use extended the idle window.
+	c.t = c.t.Add(59 * time.Minute)
+	if _, err := m.Check(ctx, tok); err != nil {
+		t.Fatalf("59 minutes after last use: %v", err)
+	}
+	c.t = c.t.Add(time.Hour)
+	if _, err := m.Check(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("after an idle hour: %v, want ErrNoSession", err)
+	}
+}
+
+func TestCheck_AbsoluteTimeout_V7_3_2(t *testing.T) {
+	m, c, _ := setup(t)
+	ctx := context.Background()
+	tok, _, _ := m.Start(ctx, "acc", "dev", "ip", false)
+	for range 24 { // keep it busy every 50 minutes for a day
+		c.t = c.t.Add(50 * time.Minute)
+		if c.t.Sub(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)) >= 24*time.Hour {
+			break
+		}
+		if _, err := m.Check(ctx, tok); err != nil {
+			t.Fatalf("busy session died early at %v: %v", c.t, err)
+		}
+	}
+	c.t = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	if _, err := m.Check(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("after 24 h: %v, want ErrNoSession", err)
+	}
+}
+
+func TestCheck_RememberedSessionLasts30Days(t *testing.T) {
+	m, c, _ := setup(t)
+	ctx := context.Background()
+	tok, s, _ := m.Start(ctx, "acc", "dev", "ip", true)
+	if want := c.t.Add(30 * 24 * time.Hour); !s.AbsoluteExpiresAt.Equal(want) {
+		t.Fatalf("absolute expiry %v, want %v", s.AbsoluteExpiresAt, want)
+	}
+	c.t = c.t.Add(29 * 24 * time.Hour)
+	if _, err := m.Check(ctx, tok); err != nil {
+		t.Fatalf("day 29: %v", err)
+	}
+	c.t = c.t.Add(25 * time.Hour)
+	if _, err := m.Check(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("day 30+: %v", err)
+	}
+}
+
+func TestEnd_AndEndAll_InvalidateServerSide_V7_4_1(t *testing.T) {
+	m, _, _ := setup(t)
+	ctx := context.Background()
+	a, _, _ := m.Start(ctx, "acc", "d1", "ip", false)
+	b, _, _ := m.Start(ctx, "acc", "d2", "ip", false)
+	c, _, _ := m.Start(ctx, "acc", "d3", "ip", false)
+	if err := m.End(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Check(ctx, a); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("ended session still valid: %v", err)
+	}
+	if _, err := m.Check(ctx, b); err != nil {
+		t.Fatalf("other session hurt by End: %v", err)
+	}
+	m.EndAll(ctx, "acc")
+	for _, tok := range []string{b, c} {
+		if _, err := m.Check(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+			t.Fatalf("session survived EndAll: %v", err)
+		}
+	}
+	if _, err := m.Check(ctx, "made-up"); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("unknown token: %v", err)
+	}
+}
+
+func TestDevices_RecogniseReturningBrowser(t *testing.T) {
+	_, _, db := setup(t)
+	ctx := context.Background()
+	d := &session.Devices{Store: db, UserAgents: &session.UserAgents{}}
+	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+	dev, tok, err := d.Recognise(ctx, "", "192.0.2.1", ua)
+	if err != nil || tok == "" {
+		t.Fatalf("new device: %v", err)
+	}
+	if dev.Browser != "Chrome 126" || dev.OS != "Windows 10" {
+		t.Fatalf("parsed %q / %q", dev.Browser, dev.OS)
+	}
+	again, tok2, err := d.Recognise(ctx, tok, "192.0.2.9", ua)
+	if err != nil || tok2 != "" || again.ID != dev.ID || again.IP != "192.0.2.9" {
+		t.Fatalf("returning device: id %s vs %s, new token %q, err %v", again.ID, dev.ID, tok2, err)
+	}
+	other, tok3, _ := d.Recognise(ctx, "forged-token", "192.0.2.1", ua)
+	if other.ID == dev.ID || tok3 == "" {
+		t.Fatal("an unknown device token must give a new device")
+	}
+}
