@@ -33,6 +33,10 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 	key := ""
 	switch {
 	case errors.Is(err, code.ErrWrongCode):
+		// Re-read: the failure just recorded is not in ch.
+		if fresh, err := s.Codes.Lookup(r.Context(), ch.ID, ch.Purpose); err == nil {
+			ch = fresh
+		}
 		p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong", s.Codes.Remaining(ch))
 	case errors.Is(err, code.ErrExpired):
 		key = "error.code_expired"
