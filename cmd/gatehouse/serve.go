@@ -38,20 +38,24 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	ln, err := net.Listen("tcp", cfg.String("listen"))
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return 1
+	}
+	if cfg.String("public_url") == "" {
+		// Listening on port 0 picks a free port; messages must name it.
+		cfg.Set("listen", ln.Addr().String())
+	}
 	a, err := app.New(ctx, cfg, log, app.Options{})
 	if err != nil {
+		ln.Close()
 		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
 		return 1
 	}
 	defer a.Close()
 	if a.SecretsCreated {
 		log.Info("generated a new secrets file; back it up with the database", "path", cfg.SecretsPath())
-	}
-
-	ln, err := net.Listen("tcp", cfg.String("listen"))
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
-		return 1
 	}
 	srv := &http.Server{
 		Handler:           a.Web.Handler(),

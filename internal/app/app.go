@@ -6,7 +6,10 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 
 	"gatehouse/internal/account"
@@ -84,9 +87,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if driver == nil {
 		switch cfg.String("mail.driver") {
 		case "smtp":
+			roots, err := caPool(cfg.String("smtp.ca_file"))
+			if err != nil {
+				db.Close()
+				return nil, err
+			}
 			driver = &outbox.SMTPDriver{Config: outbox.SMTPConfig{
 				Host: cfg.String("smtp.host"), Port: cfg.Int("smtp.port"), Username: cfg.String("smtp.username"),
 				Password: cfg.String("smtp.password"), TLS: cfg.String("smtp.tls"), From: cfg.String("mail.from"),
+				RootCAs: roots,
 			}}
 		default:
 			driver = outbox.DevDriver{}
@@ -127,3 +136,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 
 // Close closes the database.
 func (a *App) Close() error { return a.DB.Close() }
+
+// caPool loads extra CA certificates for the SMTP connection.
+func caPool(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("smtp.ca_file: %s holds no PEM certificate", file)
+	}
+	return pool, nil
+}

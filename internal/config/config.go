@@ -67,6 +67,7 @@ var Options = []Option{
 	{"smtp.username", "", "SMTP user name (empty: no authentication)."},
 	{"smtp.password", "", "SMTP password."},
 	{"smtp.tls", "starttls", "starttls, tls (implicit) or none (only for a relay on this machine)."},
+	{"smtp.ca_file", "", "PEM file of CA certificates to trust for the SMTP server (empty: the system's)."},
 	{"shutdown_timeout", "15s", "How long a stop waits for in-flight requests and the message in hand."},
 }
 
@@ -133,6 +134,10 @@ func flatten(prefix string, v any, out map[string]string) {
 		out[prefix] = fmt.Sprint(t)
 	}
 }
+
+// Set overrides one key after loading; serve uses it to record the real
+// address when listening on port 0.
+func (c *Config) Set(key, value string) { c.values[key] = value }
 
 // String returns the value of key.
 func (c *Config) String(key string) string { return c.values[key] }

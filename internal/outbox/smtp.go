@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"strconv"
@@ -23,9 +24,9 @@ type SMTPConfig struct {
 	// TLS is "starttls" (default, port 587), "tls" (implicit, port 465) or
 	// "none" (only for a relay on the same machine).
 	TLS     string
-	From    string // e.g. "Example <no-reply@example.com>"
-	HelloAs string // EHLO name; defaults to the From domain
-	RootCAs *tls.Config
+	From    string         // e.g. "Example <no-reply@example.com>"
+	HelloAs string         // EHLO name; defaults to the From domain
+	RootCAs *x509.CertPool // nil: the system's roots
 	Timeout time.Duration
 }
 
@@ -62,11 +63,7 @@ func (d *SMTPDriver) Send(ctx context.Context, m *Message) error {
 		deadline = dl
 	}
 	conn.SetDeadline(deadline)
-	tlsConf := &tls.Config{ServerName: c.Host}
-	if c.RootCAs != nil {
-		tlsConf = c.RootCAs.Clone()
-		tlsConf.ServerName = c.Host
-	}
+	tlsConf := &tls.Config{ServerName: c.Host, RootCAs: c.RootCAs, MinVersion: tls.VersionTLS12}
 	var client *smtp.Client
 	switch c.TLS {
 	case "tls":

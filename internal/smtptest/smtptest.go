@@ -1,0 +1,186 @@
+// Package smtptest runs a real SMTP submission server (emersion/go-smtp) on
+// a loopback port for tests: STARTTLS with a throw-away certificate, AUTH
+// PLAIN, and a record of every message accepted. It is the receiving side
+// that Gatehouse's smtp driver talks to in tests, so the driver is tested
+// against the protocol rather than against a mock.
+package smtptest
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Message is one accepted message.
+type Message struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+// Server is a running test SMTP server.
+type Server struct {
+	Addr     string // host:port
+	Host     string
+	Port     int
+	CAFile   string // PEM of the server's self-signed certificate
+	Username string
+	Password string
+	// Delay is how long each DATA takes, to simulate a slow provider.
+	Delay time.Duration
+
+	srv  *smtp.Server
+	mu   sync.Mutex
+	msgs []Message
+	wait chan struct{}
+}
+
+// Start starts a server on 127.0.0.1 with a fresh certificate in dir.
+func Start(dir string) (*Server, error) {
+	cert, pemBytes, err := selfSigned()
+	if err != nil {
+		return nil, err
+	}
+	caFile := filepath.Join(dir, "smtp-ca.pem")
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: ln.Addr().String(), Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, CAFile: caFile,
+		Username: "gatehouse", Password: "smtp-test-password", wait: make(chan struct{}, 1)}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	s.srv.Domain = "localhost"
+	s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	s.srv.ReadTimeout = 10 * time.Second
+	s.srv.WriteTimeout = 10 * time.Second
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// Messages returns the messages accepted so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// WaitFor waits until at least n messages were accepted or timeout passes.
+func (s *Server) WaitFor(n int, timeout time.Duration) []Message {
+	deadline := time.After(timeout)
+	for {
+		if m := s.Messages(); len(m) >= n {
+			return m
+		}
+		select {
+		case <-s.wait:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			return s.Messages()
+		}
+	}
+}
+
+type session struct {
+	s      *Server
+	authed bool
+	from   string
+	to     []string
+}
+
+func (x *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (x *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, user, pass string) error {
+		if user != x.s.Username || pass != x.s.Password {
+			return errors.New("invalid credentials")
+		}
+		x.authed = true
+		return nil
+	}), nil
+}
+
+func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	if !x.authed {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	}
+	x.from = from
+	return nil
+}
+
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.to = append(x.to, to)
+	return nil
+}
+
+func (x *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	time.Sleep(x.s.Delay)
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, Message{From: x.from, To: x.to, Data: b})
+	x.s.mu.Unlock()
+	select {
+	case x.s.wait <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (x *session) Reset()        { x.from, x.to = "", nil }
+func (x *session) Logout() error { return nil }
+
+// Header returns the value of a header in raw message data.
+func Header(data []byte, name string) string {
+	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
+	for _, line := range strings.Split(string(head), "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func selfSigned() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pemBytes, nil
+}
