@@ -83,6 +83,9 @@ func (b *browser) do(req *http.Request) *resp {
 	}
 	defer r.Body.Close()
 	body, _ := io.ReadAll(r.Body)
+	if strings.Contains(string(body), "!(") {
+		b.h.t.Errorf("%s %s shows a missing catalog key:\n%s", req.Method, req.URL.Path, body)
+	}
 	return &resp{status: r.StatusCode, body: string(body), header: r.Header, location: r.Header.Get("Location"), cookies: r.Cookies()}
 }
 
