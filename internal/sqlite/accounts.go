@@ -60,12 +60,12 @@ func (db *DB) ReplaceUnconfirmed(ctx context.Context, oldID string, a *account.A
 
 // AccountByEmail implements account.Store; the match ignores case.
 func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Account, error) {
-	return scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
+	return scanAccount(db.readRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
 }
 
 // AccountByID implements account.Store.
 func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, error) {
-	return scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	return scanAccount(db.readRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
 }
 
 // ListAccounts implements account.Store.

@@ -23,7 +23,7 @@ func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error) {
 	var c code.Challenge
 	var created, sent, expires, consumed sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT id, purpose, account_id, destination, device_id, code_hash, failures, created_at, sent_at, expires_at, consumed_at
+	err := db.readRow(ctx, `SELECT id, purpose, account_id, destination, device_id, code_hash, failures, created_at, sent_at, expires_at, consumed_at
 		FROM challenges WHERE id = ?`, id).
 		Scan(&c.ID, &c.Purpose, &c.AccountID, &c.Destination, &c.DeviceID, &c.CodeHash, &c.Failures, &created, &sent, &expires, &consumed)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -31,6 +32,7 @@ var migrations embed.FS
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	stmts sync.Map // query text → *sql.Stmt on the read pool
 }
 
 // ErrSchemaTooNew is returned by Open when the database was migrated by a
@@ -41,7 +43,7 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this gat
 // pending migrations when migrate is set.
 func Open(ctx context.Context, path string, migrate bool) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(ON)", "mmap_size(268435456)", "cache_size(-16000)"} {
 		q.Add("_pragma", p)
 	}
 	dsn := "file:" + path + "?" + q.Encode()
@@ -76,7 +78,27 @@ func Open(ctx context.Context, path string, migrate bool) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return errors.Join(db.write.Close(), db.read.Close())
+}
+
+// readRow runs a read query through a prepared statement kept for the life
+// of the DB. Compiling SQL is a large part of a point lookup's cost in
+// SQLite, and the hot paths (session check, account lookup) run thousands
+// of times a second.
+func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return db.read.QueryRowContext(ctx, query, args...) // reports the error
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // Ping checks that the database answers (for /readyz).

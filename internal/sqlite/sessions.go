@@ -22,7 +22,7 @@ func (db *DB) CreateDevice(ctx context.Context, d *session.Device) error {
 func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (*session.Device, error) {
 	var d session.Device
 	var first, last sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT id, token_hash, first_seen, last_seen, ip, user_agent, browser, os FROM devices WHERE token_hash = ?`, h).
+	err := db.readRow(ctx, `SELECT id, token_hash, first_seen, last_seen, ip, user_agent, browser, os FROM devices WHERE token_hash = ?`, h).
 		Scan(&d.ID, &d.TokenHash, &first, &last, &d.IP, &d.UserAgent, &d.Browser, &d.OS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, session.ErrNotFound
@@ -54,7 +54,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	var s session.Session
 	var created, seen, authn, abs, revoked sql.NullInt64
 	var idle int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us, absolute_expires_at, remember, ip, revoked_at
+	err := db.readRow(ctx, `SELECT id, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us, absolute_expires_at, remember, ip, revoked_at
 		FROM sessions WHERE token_hash = ?`, h).
 		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {

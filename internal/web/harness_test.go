@@ -21,13 +21,13 @@ import (
 // harness is a whole Gatehouse server on a loopback port, built the way
 // `gatehouse serve` builds it, with cheap argon2 parameters.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	app  *app.App
 	srv  *httptest.Server
 	base string
 }
 
-func newHarness(t *testing.T, overrides map[string]string) *harness {
+func newHarness(t testing.TB, overrides map[string]string) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	flags := map[string]string{
@@ -147,7 +147,7 @@ func (b *browser) signUp(email, pw string) {
 	}
 }
 
-func challenge(t *testing.T, location string) string {
+func challenge(t testing.TB, location string) string {
 	t.Helper()
 	u, err := url.Parse(location)
 	if err != nil || u.Query().Get("c") == "" {
