@@ -29,6 +29,11 @@ type harness struct {
 
 func newHarness(t testing.TB, overrides map[string]string) *harness {
 	t.Helper()
+	return newHarnessLog(t, overrides, slog.New(slog.DiscardHandler))
+}
+
+func newHarnessLog(t testing.TB, overrides map[string]string, log *slog.Logger) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	flags := map[string]string{
 		"data": dir, "argon2.memory_kib": "8192", "argon2.iterations": "1",
@@ -41,7 +46,7 @@ func newHarness(t testing.TB, overrides map[string]string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{})
+	a, err := app.New(context.Background(), cfg, log, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

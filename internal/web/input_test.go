@@ -2,12 +2,16 @@ package web_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"gatehouse/internal/web"
 )
 
 // TestBadInput sends what a careless or hostile client sends. Every case
@@ -304,3 +308,26 @@ func TestHealthAndReady(t *testing.T) {
 		t.Fatalf("readyz with the database closed: %d", r.status)
 	}
 }
+
+func TestLogs_EveryLineCarriesTheRequestID(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) })
+	h := newHarnessLog(t, nil, slog.New(web.LogHandler(slog.NewJSONHandler(w, nil))))
+	b := h.browser("en")
+	r := b.post("/signin", url.Values{"email": {"nobody@example.com"}, "password": {goodPassword}})
+	id := r.header.Get("X-Request-Id")
+	mu.Lock()
+	logs := buf.String()
+	mu.Unlock()
+	if id == "" || !strings.Contains(logs, `"request_id":"`+id+`"`) || !strings.Contains(logs, `"path":"/signin"`) {
+		t.Fatalf("request %s not in logs:\n%s", id, logs)
+	}
+	if strings.Contains(logs, goodPassword) {
+		t.Fatal("a password reached the logs")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
