@@ -77,6 +77,24 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.publicURL, "public-url", "", "public URL used in messages (env GATEHOUSE_PUBLIC_URL)")
 }
 
+// parseConfig registers the configuration flags on fs, parses args and
+// loads the configuration. On failure it has printed why and returns the
+// exit code.
+func parseConfig(fs *flag.FlagSet, args []string, stderr io.Writer) (*config.Config, int) {
+	fs.SetOutput(stderr)
+	var cf configFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, 2
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return nil, 2
+	}
+	return cfg, 0
+}
+
 func (c *configFlags) load() (*config.Config, error) {
 	flags := map[string]string{}
 	for k, v := range map[string]string{"listen": c.listen, "data": c.data, "database": c.database, "public_url": c.publicURL} {

@@ -10,17 +10,9 @@ import (
 )
 
 func runMigrate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf configFlags
-	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg, err := cf.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
-		return 2
+	cfg, code := parseConfig(flag.NewFlagSet("migrate", flag.ContinueOnError), args, stderr)
+	if cfg == nil {
+		return code
 	}
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, cfg.DatabasePath(), false)

@@ -18,17 +18,9 @@ import (
 )
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf configFlags
-	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg, err := cf.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
-		return 2
+	cfg, code := parseConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, stderr)
+	if cfg == nil {
+		return code
 	}
 	if err := cfg.CheckTransport(); err != nil {
 		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
@@ -88,7 +80,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Mail is not sent (dev driver): read it at %s/dev/messages\n", cfg.PublicURL())
 	}
 
-	code := 0
+	code = 0
 	select {
 	case err := <-serveErr:
 		if !errors.Is(err, http.ErrServerClosed) {

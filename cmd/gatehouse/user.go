@@ -23,19 +23,12 @@ func runUser(args []string, stdout, stderr io.Writer) int {
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf configFlags
-	cf.register(fs)
 	email := fs.String("email", "", "the account's email address")
 	lang := fs.String("lang", "en", "language of the account's messages: en or ja")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (create)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg, err := cf.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
-		return 2
+	cfg, code := parseConfig(fs, args, stderr)
+	if cfg == nil {
+		return code
 	}
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{})

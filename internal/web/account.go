@@ -45,7 +45,7 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 	if others {
 		p.Values["signout_others"] = "on"
 	}
-	o, _, err := s.origin(w, r)
+	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 )
 
@@ -95,12 +96,10 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	c, ok := typedCode(r)
 	if !ok {
-		p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_format")
-		p.Error = s.Catalog.T(p.Lang, "form.errors_above")
-		s.render(w, r, http.StatusUnprocessableEntity, "confirm", p)
+		s.formError(w, r, "confirm", p, account.FieldErrors{"code": "error.code_format"})
 		return
 	}
-	o, _, err := s.origin(w, r)
+	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -128,7 +127,7 @@ func (s *Server) confirmResend(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	o, _, err := s.origin(w, r)
+	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

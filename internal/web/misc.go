@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gatehouse/internal/i18n"
+	"gatehouse/internal/outbox"
 	"gatehouse/internal/session"
 )
 
@@ -64,13 +65,26 @@ func (s *Server) devAllowed(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (s *Server) devMessages(w http.ResponseWriter, r *http.Request) {
+// devList returns the recent messages, or nil after answering the request
+// when they may not be shown or cannot be read.
+func (s *Server) devList(w http.ResponseWriter, r *http.Request) []*outbox.Message {
 	if !s.devAllowed(w, r) {
-		return
+		return nil
 	}
 	ms, err := s.Messages.RecentMessages(r.Context(), 200)
 	if err != nil {
 		s.fail(w, r, err)
+		return nil
+	}
+	if ms == nil {
+		ms = []*outbox.Message{}
+	}
+	return ms
+}
+
+func (s *Server) devMessages(w http.ResponseWriter, r *http.Request) {
+	ms := s.devList(w, r)
+	if ms == nil {
 		return
 	}
 	p := s.newPage(r, "dev.title")
@@ -92,12 +106,8 @@ type devMessage struct {
 }
 
 func (s *Server) devMessagesJSON(w http.ResponseWriter, r *http.Request) {
-	if !s.devAllowed(w, r) {
-		return
-	}
-	ms, err := s.Messages.RecentMessages(r.Context(), 200)
-	if err != nil {
-		s.fail(w, r, err)
+	ms := s.devList(w, r)
+	if ms == nil {
 		return
 	}
 	out := make([]devMessage, 0, len(ms))

@@ -21,7 +21,7 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "forgot", p, account.FieldErrors{"email": "error.invalid_text"})
 		return
 	}
-	o, _, err := s.origin(w, r)
+	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -51,12 +51,10 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	c, ok := typedCode(r)
 	if !ok && r.PostFormValue("code") != "" {
-		p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_format")
-		p.Error = s.Catalog.T(p.Lang, "form.errors_above")
-		s.render(w, r, http.StatusUnprocessableEntity, "reset", p)
+		s.formError(w, r, "reset", p, account.FieldErrors{"code": "error.code_format"})
 		return
 	}
-	o, _, err := s.origin(w, r)
+	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -74,7 +72,7 @@ func (s *Server) resetResend(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	o, _, err := s.origin(w, r)
+	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

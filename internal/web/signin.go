@@ -53,7 +53,7 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "signin", p, bad)
 		return
 	}
-	o, _, err := s.origin(w, r)
+	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

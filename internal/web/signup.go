@@ -5,7 +5,6 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/session"
 )
 
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
@@ -14,19 +13,19 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
 
 // origin recognises the browser (setting its device cookie when new) and
 // describes where the request came from.
-func (s *Server) origin(w http.ResponseWriter, r *http.Request) (account.Origin, *session.Device, error) {
+func (s *Server) origin(w http.ResponseWriter, r *http.Request) (account.Origin, error) {
 	var token string
 	if c, err := r.Cookie(deviceCookie); err == nil {
 		token = c.Value
 	}
 	dev, fresh, err := s.Devices.Recognise(r.Context(), token, clientIP(r), r.UserAgent())
 	if err != nil {
-		return account.Origin{}, nil, err
+		return account.Origin{}, err
 	}
 	if fresh != "" {
 		setCookie(w, deviceCookie, fresh, s.now().Add(400*24*3600e9), 400*24*3600)
 	}
-	return account.Origin{DeviceID: dev.ID, IP: dev.IP, Browser: dev.Browser, OS: dev.OS, Time: s.now()}, dev, nil
+	return account.Origin{DeviceID: dev.ID, IP: dev.IP, Browser: dev.Browser, OS: dev.OS, Time: s.now()}, nil
 }
 
 func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +44,7 @@ func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "signup", p, bad)
 		return
 	}
-	o, _, err := s.origin(w, r)
+	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
