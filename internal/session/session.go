@@ -14,6 +14,7 @@ import (
 	"errors"
 	"time"
 
+	"gatehouse/internal/account"
 	"gatehouse/internal/random"
 )
 
@@ -43,6 +44,10 @@ type Session struct {
 	Remember          bool
 	IP                string
 	RevokedAt         time.Time
+
+	// Account is the session's account, read with the session in one
+	// query: every signed-in request needs both.
+	Account *account.Account
 }
 
 // Store keeps sessions and devices.
@@ -53,7 +58,8 @@ type Store interface {
 	TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error
 
 	CreateSession(ctx context.Context, s *Session) error
-	// SessionByTokenHash returns ErrNotFound when no session has the token.
+	// SessionByTokenHash returns the session with its Account filled in, or
+	// ErrNotFound when no session has the token.
 	SessionByTokenHash(ctx context.Context, h []byte) (*Session, error)
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
@@ -121,7 +127,9 @@ func (m *Manager) Start(ctx context.Context, accountID, deviceID, ip string, rem
 	return token, s, nil
 }
 
-// Check returns the live session for token, extending its idle timeout.
+// Check returns the live session for token, with its account, extending its
+// idle timeout. A session of an account that is no longer active is refused
+// (ASVS v5.0.0-7.4.2), whatever its timeouts say.
 func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 	if token == "" {
 		return nil, ErrNoSession
@@ -134,7 +142,8 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 		return nil, err
 	}
 	now := m.now()
-	if !s.RevokedAt.IsZero() || !now.Before(s.AbsoluteExpiresAt) || now.Sub(s.LastSeenAt) >= s.IdleTimeout {
+	if !s.RevokedAt.IsZero() || !now.Before(s.AbsoluteExpiresAt) || now.Sub(s.LastSeenAt) >= s.IdleTimeout ||
+		s.Account == nil || s.Account.Status != account.Active {
 		return nil, ErrNoSession
 	}
 	if now.Sub(s.LastSeenAt) >= touchEvery {

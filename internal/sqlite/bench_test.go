@@ -67,11 +67,7 @@ func BenchmarkSessionCheck(b *testing.B) {
 		r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 		for pb.Next() {
 			s, err := m.Check(ctx, tokens[r.IntN(len(tokens))])
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if _, err := db.AccountByID(ctx, s.AccountID); err != nil {
+			if err != nil || s.Account == nil {
 				b.Error(err)
 				return
 			}

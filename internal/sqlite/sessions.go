@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"gatehouse/internal/account"
 	"gatehouse/internal/session"
 )
 
@@ -49,14 +50,19 @@ func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
 }
 
 // SessionByTokenHash implements session.Store. It is the hot path of every
-// signed-in request: one primary-key-like lookup on the unique token index.
+// signed-in request: one lookup on the unique token index, joined with the
+// account by primary key.
 func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Session, error) {
 	var s session.Session
-	var created, seen, authn, abs, revoked sql.NullInt64
+	var a account.Account
+	var created, seen, authn, abs, revoked, aCreated, aConfirmed, aChanged sql.NullInt64
 	var idle int64
-	err := db.readRow(ctx, `SELECT id, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us, absolute_expires_at, remember, ip, revoked_at
-		FROM sessions WHERE token_hash = ?`, h).
-		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked)
+	err := db.readRow(ctx, `SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
+			s.absolute_expires_at, s.remember, s.ip, s.revoked_at,
+			a.id, a.email, a.phone, a.password_hash, a.language, a.status, a.created_at, a.confirmed_at, a.password_changed_at
+		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`, h).
+		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked,
+			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.Status, &aCreated, &aConfirmed, &aChanged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, session.ErrNotFound
 	}
@@ -66,6 +72,8 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	s.TokenHash = h
 	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(authn), tm(abs), tm(revoked)
 	s.IdleTimeout = time.Duration(idle) * time.Microsecond
+	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt = tm(aCreated), tm(aConfirmed), tm(aChanged)
+	s.Account = &a
 	return &s, nil
 }
 

@@ -219,19 +219,12 @@ func (s *Server) requireSession(next http.HandlerFunc) http.HandlerFunc {
 		}
 		sess, err := s.Sessions.Check(r.Context(), token)
 		if err == nil {
-			var a *account.Account
-			a, err = s.AccountStore.AccountByID(r.Context(), sess.AccountID)
-			if err == nil && a.Status != account.Active {
-				err = session.ErrNoSession
-			}
-			if err == nil {
-				st := state(r)
-				st.session, st.account = sess, a
-				next(w, r)
-				return
-			}
+			st := state(r)
+			st.session, st.account = sess, sess.Account
+			next(w, r)
+			return
 		}
-		if errors.Is(err, session.ErrNoSession) || errors.Is(err, account.ErrNotFound) {
+		if errors.Is(err, session.ErrNoSession) {
 			if token != "" {
 				setCookie(w, sessionCookie, "", time.Time{}, -1)
 			}
