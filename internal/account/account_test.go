@@ -12,7 +12,7 @@ func TestNormalizeEmail(t *testing.T) {
 		"bob@bücher.example":      "bob@xn--bcher-kva.example",
 		"carol@ÉXAMPLE.jp":        "carol@xn--xample-9ua.jp",
 		"d.e+tag@sub.example.org": "d.e+tag@sub.example.org",
-		"名前@例え.jp":               "名前@xn--r8jz45g.jp",
+		"名前@例え.jp":                "名前@xn--r8jz45g.jp",
 	} {
 		got, err := NormalizeEmail(in)
 		if err != nil || got != want {

@@ -192,3 +192,19 @@ func BenchmarkVerifyDefaultParams(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyDefaultParamsParallel runs verifications on every CPU at
+// once: the real ceiling of password sign-ins on this machine, which is
+// below CPUs ÷ single-verify time when the CPUs share caches or cores.
+func BenchmarkVerifyDefaultParamsParallel(b *testing.B) {
+	h := NewHasher(DefaultParams, nil, NewPool(64, 64))
+	ctx := context.Background()
+	stored, _ := h.Hash(ctx, "a long benchmark password")
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if ok, _, _ := h.Verify(ctx, "a long benchmark password", stored); !ok {
+				b.Fatal("verify failed")
+			}
+		}
+	})
+}
