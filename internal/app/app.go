@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions}
 	a.Web = &web.Server{
-		Accounts: a.Accounts, AccountStore: db, SignIn: a.SignIn, Sessions: a.Sessions,
+		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
 		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Messages: db, Catalog: cat, Log: log,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
 		DevMessages: driver.Name() == "dev" && cfg.String("mail.driver") == "dev",

@@ -34,15 +34,14 @@ var staticFS embed.FS
 
 // Server holds what the pages need. cmd/gatehouse builds it.
 type Server struct {
-	Accounts     *account.Service
-	AccountStore account.Store
-	SignIn       *signin.Service
-	Sessions     *session.Manager
-	Devices      *session.Devices
-	Codes        *code.Service
-	Messages     outbox.Store
-	Catalog      *i18n.Catalog
-	Log          *slog.Logger
+	Accounts *account.Service
+	SignIn   *signin.Service
+	Sessions *session.Manager
+	Devices  *session.Devices
+	Codes    *code.Service
+	Messages outbox.Store
+	Catalog  *i18n.Catalog
+	Log      *slog.Logger
 
 	ServiceName       string
 	MinPasswordLength int
