@@ -1,0 +1,126 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gatehouse/internal/account"
+)
+
+var _ account.Store = (*DB)(nil)
+
+const accountColumns = `id, email, phone, password_hash, language, status, created_at, confirmed_at, password_changed_at`
+
+func scanAccount(row pgx.Row) (*account.Account, error) {
+	var a account.Account
+	var created, confirmed, changed *time.Time
+	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.Status, &created, &confirmed, &changed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, account.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt = utc(created), utc(confirmed), utc(changed)
+	return &a, nil
+}
+
+func insertAccount(ctx context.Context, q querier, a *account.Account) error {
+	_, err := q.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.Status, ts(a.CreatedAt), ts(a.ConfirmedAt), ts(a.PasswordChangedAt), strings.ToLower(a.Email))
+	if isUnique(err) {
+		return account.ErrEmailTaken
+	}
+	return err
+}
+
+// CreateAccount implements account.Store.
+func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
+	return insertAccount(ctx, db.pool, a)
+}
+
+// ReplaceUnconfirmed implements account.Store.
+func (db *DB) ReplaceUnconfirmed(ctx context.Context, oldID string, a *account.Account) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1 AND status = 'unconfirmed'`, oldID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return account.ErrEmailTaken
+		}
+		return insertAccount(ctx, tx, a)
+	})
+}
+
+// AccountByEmail implements account.Store; the match ignores case.
+func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Account, error) {
+	return scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = $1`, strings.ToLower(email)))
+}
+
+// AccountByID implements account.Store.
+func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, error) {
+	return scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+}
+
+// ListAccounts implements account.Store.
+func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*account.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// ConfirmAccount implements account.Store.
+func (db *DB) ConfirmAccount(ctx context.Context, id string, at time.Time) error {
+	_, err := db.pool.Exec(ctx, `UPDATE accounts SET status = 'active', confirmed_at = $1 WHERE id = $2 AND status = 'unconfirmed'`, ts(at), id)
+	return err
+}
+
+// SetStatus implements account.Store.
+func (db *DB) SetStatus(ctx context.Context, id string, s account.Status) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE accounts SET status = $1 WHERE id = $2`, s, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return account.ErrNotFound
+	}
+	return nil
+}
+
+// SetPasswordHash implements account.Store.
+func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time, remember bool) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if remember {
+			if _, err := tx.Exec(ctx, `INSERT INTO password_history (account_id, password_hash, replaced_at) SELECT id, password_hash, $1 FROM accounts WHERE id = $2`, ts(at), id); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = $1, password_changed_at = $2 WHERE id = $3`, hash, ts(at), id)
+		return err
+	})
+}
+
+// PasswordHistory implements account.Store.
+func (db *DB) PasswordHistory(ctx context.Context, id string, n int) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT password_hash FROM password_history WHERE account_id = $1 ORDER BY replaced_at DESC, id DESC LIMIT $2`, id, n)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

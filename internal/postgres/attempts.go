@@ -1,0 +1,36 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gatehouse/internal/signin"
+)
+
+var _ signin.Store = (*DB)(nil)
+
+// RecordAttempt implements signin.Store.
+func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.ID, a.Identifier, a.AccountID, a.DeviceID, a.SessionID, a.IP, a.UserAgent, ts(a.CreatedAt), a.Outcome)
+	return err
+}
+
+// AttemptsByAccount implements signin.Store.
+func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome
+		FROM signin_attempts WHERE account_id = $1 ORDER BY created_at DESC LIMIT $2`, accountID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*signin.Attempt, error) {
+		var a signin.Attempt
+		var at time.Time
+		err := r.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.DeviceID, &a.SessionID, &a.IP, &a.UserAgent, &at, &a.Outcome)
+		a.CreatedAt = at.UTC()
+		return &a, err
+	})
+}

@@ -1,0 +1,206 @@
+// Package postgres implements every Gatehouse store on PostgreSQL
+// (jackc/pgx/v5), for installations that run several Gatehouse nodes on one
+// database. The SQL mirrors internal/sqlite's, written for this dialect;
+// both pass the same store test suite (internal/storetest).
+//
+// Everything that must hold across nodes — single use of a code, one
+// worker per message, a revoked session — is decided by the database with
+// conditional updates and row locks, never by process memory.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is an open Gatehouse database on PostgreSQL.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// ErrSchemaTooNew is returned when the database was migrated by a newer
+// Gatehouse than this one.
+var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this gatehouse")
+
+// Open connects to url with at most poolSize connections (0: pgx's default)
+// and applies pending migrations when migrate is set.
+func Open(ctx context.Context, url string, poolSize int, migrate bool) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if poolSize > 0 {
+		cfg.MaxConns = int32(poolSize)
+	}
+	// A database that has gone away must make requests fail fast (503), not
+	// hang until the client gives up.
+	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if migrate {
+		err = db.Migrate(ctx)
+	} else {
+		err = db.checkVersion(ctx)
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() error { db.pool.Close(); return nil }
+
+// Ping checks that the database answers (for /readyz).
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
+
+type migration struct {
+	version int
+	name    string
+}
+
+func available() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number", e.Name())
+		}
+		out = append(out, migration{v, e.Name()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// Version returns the applied schema version and the newest this binary knows.
+func (db *DB) Version(ctx context.Context) (applied, known int, err error) {
+	ms, err := available()
+	if err != nil {
+		return 0, 0, err
+	}
+	known = ms[len(ms)-1].version
+	var exists bool
+	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+		return 0, known, err
+	}
+	err = db.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied)
+	return applied, known, err
+}
+
+func (db *DB) checkVersion(ctx context.Context) error {
+	applied, known, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if applied > known {
+		return fmt.Errorf("%w (database at version %d, this binary knows up to %d): upgrade gatehouse", ErrSchemaTooNew, applied, known)
+	}
+	return nil
+}
+
+// migrationLock is the advisory lock that serialises migrations when
+// several nodes start at once.
+const migrationLock = 0x6761746568 // "gateh"
+
+// Migrate applies every migration newer than the database, each in its own
+// transaction, holding an advisory lock so that nodes starting together
+// take turns. It refuses a database newer than the binary.
+func (db *DB) Migrate(ctx context.Context) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return err
+	}
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
+		return err
+	}
+	if err := db.checkVersion(ctx); err != nil {
+		return err
+	}
+	applied, _, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	ms, err := available()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.version <= applied {
+			continue
+		}
+		body, err := migrations.ReadFile("migrations/" + m.name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.version)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ts converts a time for storage; the zero time is NULL.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// utc converts a scanned nullable time back; NULL is the zero time.
+func utc(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// querier is what a pool and a transaction have in common.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}

@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gatehouse/internal/outbox"
+)
+
+var _ outbox.Store = (*DB)(nil)
+
+const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error`
+
+func scanMessage(row pgx.Row) (*outbox.Message, error) {
+	var m outbox.Message
+	var created, sent, next *time.Time
+	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
+		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError)
+	if err != nil {
+		return nil, err
+	}
+	m.CreatedAt, m.SentAt, m.NextAttemptAt = utc(created), utc(sent), utc(next)
+	return &m, nil
+}
+
+// EnqueueMessage implements outbox.Store.
+func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
+		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError)
+	if isUnique(err) {
+		return outbox.ErrDuplicateReference
+	}
+	return err
+}
+
+// ClaimMessage implements outbox.Store. FOR UPDATE SKIP LOCKED lets every
+// node's worker claim a different due message without waiting on the others.
+func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*outbox.Message, error) {
+	m, err := scanMessage(db.pool.QueryRow(ctx, `UPDATE messages SET status = 'sending', lease_until = $1
+		WHERE id = (SELECT id FROM messages
+			WHERE (status = 'queued' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until <= $2)
+			ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING `+messageColumns, ts(leaseUntil), ts(now)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, outbox.ErrEmpty
+	}
+	return m, err
+}
+
+// MarkSent implements outbox.Store.
+func (db *DB) MarkSent(ctx context.Context, id string, at time.Time) error {
+	_, err := db.pool.Exec(ctx, `UPDATE messages SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL WHERE id = $2`, ts(at), id)
+	return err
+}
+
+// MarkRetry implements outbox.Store.
+func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastError string, failed bool) error {
+	status := outbox.Queued
+	if failed {
+		status = outbox.Failed
+	}
+	_, err := db.pool.Exec(ctx, `UPDATE messages SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4`,
+		status, ts(next), lastError, id)
+	return err
+}
+
+// RecentMessages implements outbox.Store.
+func (db *DB) RecentMessages(ctx context.Context, limit int) ([]*outbox.Message, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*outbox.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

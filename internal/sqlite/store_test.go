@@ -1,0 +1,21 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"gatehouse/internal/sqlite"
+	"gatehouse/internal/storetest"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -1,0 +1,356 @@
+// Package storetest is the one store test suite: every store implementation
+// (internal/sqlite, internal/postgres) runs it from its own tests, so both
+// databases are held to exactly the same behaviour.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/code"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/random"
+	"gatehouse/internal/session"
+	"gatehouse/internal/signin"
+)
+
+// Store is every capability's store, as one database implements them.
+type Store interface {
+	account.Store
+	code.Store
+	session.Store
+	signin.Store
+	outbox.Store
+}
+
+// Run runs the suite; open returns a fresh, migrated, empty store.
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, Store)
+	}{
+		{"Accounts", testAccounts},
+		{"ReplaceUnconfirmed", testReplaceUnconfirmed},
+		{"PasswordHistory", testPasswordHistory},
+		{"ChallengeSingleUseUnderConcurrency", testChallengeConcurrency},
+		{"ChallengeFailuresAndResend", testChallengeFailures},
+		{"SessionsAndDevices", testSessions},
+		{"Attempts", testAttempts},
+		{"MessagesClaimedOnceUnderConcurrency", testMessageClaims},
+		{"MessageLeaseAndRetry", testMessageLease},
+		{"TimesAreUTC", testTimesUTC},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 11, 27, 9, 30, 15, 123456000, time.UTC)
+
+func newAccount(email string) *account.Account {
+	return &account.Account{ID: random.ID(), Email: email, PasswordHash: "$argon2id$x", Language: "ja",
+		Status: account.Unconfirmed, CreatedAt: t0, PasswordChangedAt: t0, Phone: "+819012345678"}
+}
+
+func testAccounts(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := newAccount("Mixed.Case@example.com")
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAccount(ctx, newAccount("mixed.case@EXAMPLE.com")); !errors.Is(err, account.ErrEmailTaken) {
+		t.Fatalf("same address in another case: %v, want ErrEmailTaken", err)
+	}
+	got, err := s.AccountByEmail(ctx, "MIXED.CASE@example.com")
+	if err != nil || got.ID != a.ID || got.Email != a.Email || got.Phone != a.Phone || got.Language != "ja" || got.Status != account.Unconfirmed || !got.CreatedAt.Equal(t0) || !got.ConfirmedAt.IsZero() {
+		t.Fatalf("by email: %+v %v", got, err)
+	}
+	if _, err := s.AccountByEmail(ctx, "nobody@example.com"); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
+	}
+	if err := s.ConfirmAccount(ctx, a.ID, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.AccountByID(ctx, a.ID)
+	if got.Status != account.Active || !got.ConfirmedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("confirmed: %+v", got)
+	}
+	if err := s.SetStatus(ctx, a.ID, account.Disabled); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetStatus(ctx, "missing", account.Disabled); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("status of a missing account: %v", err)
+	}
+	s.CreateAccount(ctx, newAccount("second@example.com"))
+	all, err := s.ListAccounts(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("list: %d %v", len(all), err)
+	}
+}
+
+func testReplaceUnconfirmed(t *testing.T, s Store) {
+	ctx := context.Background()
+	old := newAccount("pending@example.com")
+	s.CreateAccount(ctx, old)
+	fresh := newAccount("pending@example.com")
+	if err := s.ReplaceUnconfirmed(ctx, old.ID, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AccountByID(ctx, old.ID); !errors.Is(err, account.ErrNotFound) {
+		t.Fatal("the old unconfirmed account must be gone")
+	}
+	s.ConfirmAccount(ctx, fresh.ID, t0)
+	if err := s.ReplaceUnconfirmed(ctx, fresh.ID, newAccount("pending@example.com")); !errors.Is(err, account.ErrEmailTaken) {
+		t.Fatalf("a confirmed account must never be replaced: %v", err)
+	}
+}
+
+func testPasswordHistory(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := newAccount("hist@example.com")
+	a.PasswordHash = "h0"
+	s.CreateAccount(ctx, a)
+	for i := 1; i <= 6; i++ {
+		if err := s.SetPasswordHash(ctx, a.ID, fmt.Sprintf("h%d", i), t0.Add(time.Duration(i)*time.Second), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.SetPasswordHash(ctx, a.ID, "h6-rehashed", t0.Add(6*time.Second), false)
+	hist, err := s.PasswordHistory(ctx, a.ID, 4)
+	if err != nil || fmt.Sprint(hist) != "[h5 h4 h3 h2]" {
+		t.Fatalf("history %v %v", hist, err)
+	}
+	got, _ := s.AccountByID(ctx, a.ID)
+	if got.PasswordHash != "h6-rehashed" || !got.PasswordChangedAt.Equal(t0.Add(6*time.Second)) {
+		t.Fatalf("current: %s %v", got.PasswordHash, got.PasswordChangedAt)
+	}
+}
+
+func newChallenge() *code.Challenge {
+	return &code.Challenge{ID: random.ID(), Purpose: code.ConfirmEmail, AccountID: "acc", Destination: "a@example.com",
+		DeviceID: "dev", CodeHash: []byte{1, 2, 3}, CreatedAt: t0, SentAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+}
+
+func testChallengeConcurrency(t *testing.T, s Store) {
+	ctx := context.Background()
+	c := newChallenge()
+	if err := s.CreateChallenge(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if ok, err := s.Consume(ctx, c.ID, t0); err == nil && ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent uses won, want exactly 1", wins.Load())
+	}
+	got, _ := s.Challenge(ctx, c.ID)
+	if !got.ConsumedAt.Equal(t0) {
+		t.Fatalf("consumed at %v", got.ConsumedAt)
+	}
+}
+
+func testChallengeFailures(t *testing.T, s Store) {
+	ctx := context.Background()
+	c := newChallenge()
+	decoy := newChallenge()
+	decoy.CodeHash, decoy.AccountID = nil, ""
+	s.CreateChallenge(ctx, c)
+	s.CreateChallenge(ctx, decoy)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() { s.RecordFailure(ctx, c.ID) })
+	}
+	wg.Wait()
+	got, _ := s.Challenge(ctx, c.ID)
+	if got.Failures != 10 {
+		t.Fatalf("failures %d after 10 concurrent increments", got.Failures)
+	}
+	if err := s.Resend(ctx, c.ID, []byte{9}, t0.Add(time.Minute), t0.Add(11*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Challenge(ctx, c.ID)
+	if !bytes.Equal(got.CodeHash, []byte{9}) || got.Failures != 10 || !got.ExpiresAt.Equal(t0.Add(11*time.Minute)) {
+		t.Fatalf("after resend: %+v", got)
+	}
+	d, _ := s.Challenge(ctx, decoy.ID)
+	if d.CodeHash != nil || d.AccountID != "" {
+		t.Fatalf("decoy came back with a hash: %+v", d)
+	}
+	if _, err := s.Challenge(ctx, "missing"); !errors.Is(err, code.ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+}
+
+func testSessions(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := newAccount("sess@example.com")
+	a.Status = account.Active
+	s.CreateAccount(ctx, a)
+	dev := &session.Device{ID: random.ID(), TokenHash: session.HashToken("devtok"), FirstSeen: t0, LastSeen: t0, IP: "192.0.2.1", UserAgent: "UA", Browser: "Chrome 1", OS: "Linux"}
+	if err := s.CreateDevice(ctx, dev); err != nil {
+		t.Fatal(err)
+	}
+	s.TouchDevice(ctx, dev.ID, t0.Add(time.Hour), "192.0.2.2", "UA2", "Firefox 2", "Windows 11")
+	gd, err := s.DeviceByTokenHash(ctx, session.HashToken("devtok"))
+	if err != nil || gd.IP != "192.0.2.2" || gd.Browser != "Firefox 2" || !gd.FirstSeen.Equal(t0) || !gd.LastSeen.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("device: %+v %v", gd, err)
+	}
+	if _, err := s.DeviceByTokenHash(ctx, []byte("nope")); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("unknown device: %v", err)
+	}
+	mk := func(tok string) *session.Session {
+		ss := &session.Session{ID: random.ID(), TokenHash: session.HashToken(tok), AccountID: a.ID, DeviceID: dev.ID, CreatedAt: t0,
+			LastSeenAt: t0, AuthenticatedAt: t0, IdleTimeout: time.Hour, AbsoluteExpiresAt: t0.Add(24 * time.Hour), Remember: true, IP: "192.0.2.1"}
+		if err := s.CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	one, two := mk("one"), mk("two")
+	got, err := s.SessionByTokenHash(ctx, session.HashToken("one"))
+	if err != nil || got.ID != one.ID || got.IdleTimeout != time.Hour || !got.Remember || got.Account == nil || got.Account.Email != a.Email || !got.RevokedAt.IsZero() {
+		t.Fatalf("session: %+v %v", got, err)
+	}
+	s.TouchSession(ctx, one.ID, t0.Add(time.Minute))
+	s.RevokeSession(ctx, one.ID, t0.Add(2*time.Minute))
+	got, _ = s.SessionByTokenHash(ctx, session.HashToken("one"))
+	if !got.LastSeenAt.Equal(t0.Add(time.Minute)) || !got.RevokedAt.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("touched/revoked: %+v", got)
+	}
+	s.RevokeAccountSessions(ctx, a.ID, t0.Add(3*time.Minute))
+	got, _ = s.SessionByTokenHash(ctx, session.HashToken("two"))
+	if got.ID != two.ID || !got.RevokedAt.Equal(t0.Add(3*time.Minute)) {
+		t.Fatalf("revoke all: %+v", got)
+	}
+	if _, err := s.SessionByTokenHash(ctx, []byte("nope")); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("unknown session: %v", err)
+	}
+}
+
+func testAttempts(t *testing.T, s Store) {
+	ctx := context.Background()
+	for i, o := range []signin.Outcome{signin.WrongPassword, signin.Succeeded, signin.UnknownAccount} {
+		acc := "acc"
+		if o == signin.UnknownAccount {
+			acc = ""
+		}
+		if err := s.RecordAttempt(ctx, &signin.Attempt{ID: random.ID(), Identifier: "a@example.com", AccountID: acc, DeviceID: "d",
+			IP: "192.0.2.1", UserAgent: "UA", CreatedAt: t0.Add(time.Duration(i) * time.Second), Outcome: o}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.AttemptsByAccount(ctx, "acc", 10)
+	if err != nil || len(got) != 2 || got[0].Outcome != signin.Succeeded || got[1].Outcome != signin.WrongPassword || !got[0].CreatedAt.Equal(t0.Add(time.Second)) {
+		t.Fatalf("attempts: %v %v", got, err)
+	}
+}
+
+func newMessage(i int) *outbox.Message {
+	return &outbox.Message{ID: random.ID(), Reference: random.Reference(), Purpose: "test", Channel: "email", To: fmt.Sprintf("m%d@example.com", i),
+		Language: "en", Subject: "s", Text: "t", HTML: "<p>h</p>", CreatedAt: t0, Status: outbox.Queued, NextAttemptAt: t0}
+}
+
+func testMessageClaims(t *testing.T, s Store) {
+	ctx := context.Background()
+	const n = 30
+	for i := range n {
+		if err := s.EnqueueMessage(ctx, newMessage(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dup := newMessage(99)
+	first, _ := s.RecentMessages(ctx, 1)
+	dup.Reference = first[0].Reference
+	if err := s.EnqueueMessage(ctx, dup); !errors.Is(err, outbox.ErrDuplicateReference) {
+		t.Fatalf("duplicate reference: %v", err)
+	}
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			for {
+				m, err := s.ClaimMessage(ctx, t0.Add(time.Second), t0.Add(time.Hour))
+				if errors.Is(err, outbox.ErrEmpty) {
+					return
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				claimed[m.ID]++
+				mu.Unlock()
+				s.MarkSent(ctx, m.ID, t0.Add(2*time.Second))
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Fatalf("claimed %d distinct messages, want %d", len(claimed), n)
+	}
+	for id, c := range claimed {
+		if c != 1 {
+			t.Fatalf("message %s claimed %d times", id, c)
+		}
+	}
+	ms, _ := s.RecentMessages(ctx, 100)
+	for _, m := range ms {
+		if m.Status != outbox.Sent || m.Attempts != 1 || !m.SentAt.Equal(t0.Add(2*time.Second)) {
+			t.Fatalf("after delivery: %+v", m)
+		}
+	}
+}
+
+func testMessageLease(t *testing.T, s Store) {
+	ctx := context.Background()
+	m := newMessage(1)
+	s.EnqueueMessage(ctx, m)
+	if _, err := s.ClaimMessage(ctx, t0.Add(-time.Second), t0.Add(time.Minute)); !errors.Is(err, outbox.ErrEmpty) {
+		t.Fatalf("claimed before due: %v", err)
+	}
+	c, err := s.ClaimMessage(ctx, t0, t0.Add(time.Minute))
+	if err != nil || c.ID != m.ID || c.Status != outbox.Sending {
+		t.Fatalf("claim: %+v %v", c, err)
+	}
+	if _, err := s.ClaimMessage(ctx, t0.Add(59*time.Second), t0.Add(2*time.Minute)); !errors.Is(err, outbox.ErrEmpty) {
+		t.Fatalf("claimed while leased: %v", err)
+	}
+	if c, err := s.ClaimMessage(ctx, t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil || c.ID != m.ID {
+		t.Fatalf("after the lease ran out: %v", err)
+	}
+	s.MarkRetry(ctx, m.ID, t0.Add(10*time.Minute), "boom", false)
+	got, _ := s.RecentMessages(ctx, 1)
+	if got[0].Status != outbox.Queued || got[0].Attempts != 1 || got[0].LastError != "boom" || !got[0].NextAttemptAt.Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("retry: %+v", got[0])
+	}
+	s.MarkRetry(ctx, m.ID, t0.Add(20*time.Minute), "boom again", true)
+	if _, err := s.ClaimMessage(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour)); !errors.Is(err, outbox.ErrEmpty) {
+		t.Fatalf("a failed message was claimed: %v", err)
+	}
+}
+
+func testTimesUTC(t *testing.T, s Store) {
+	ctx := context.Background()
+	tokyo := time.FixedZone("JST", 9*3600)
+	a := newAccount("tz@example.com")
+	a.CreatedAt = time.Date(2026, 11, 28, 0, 30, 0, 0, tokyo)
+	s.CreateAccount(ctx, a)
+	got, _ := s.AccountByID(ctx, a.ID)
+	if got.CreatedAt.Location() != time.UTC || !got.CreatedAt.Equal(a.CreatedAt) {
+		t.Fatalf("stored %v, read back %v", a.CreatedAt, got.CreatedAt)
+	}
+}
