@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 
-	"gatehouse/internal/sqlite"
+	"gatehouse/internal/app"
+	"gatehouse/internal/config"
 )
 
 func runMigrate(args []string, stdout, stderr io.Writer) int {
@@ -15,7 +17,7 @@ func runMigrate(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, cfg.DatabasePath(), false)
+	db, err := app.OpenStore(ctx, cfg, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
 		return 1
@@ -30,6 +32,18 @@ func runMigrate(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	after, _, _ := db.Version(ctx)
-	fmt.Fprintf(stdout, "%s: schema version %d → %d\n", cfg.DatabasePath(), before, after)
+	fmt.Fprintf(stdout, "%s: schema version %d → %d\n", databaseName(cfg), before, after)
 	return 0
+}
+
+// databaseName names the database for messages without its password.
+func databaseName(cfg *config.Config) string {
+	db := cfg.String("database")
+	if !app.IsPostgres(db) {
+		return cfg.DatabasePath()
+	}
+	if u, err := url.Parse(db); err == nil {
+		return u.Redacted()
+	}
+	return "postgres"
 }

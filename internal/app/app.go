@@ -21,14 +21,13 @@ import (
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
-	"gatehouse/internal/sqlite"
 	"gatehouse/internal/web"
 )
 
 // App is an assembled server.
 type App struct {
 	Config   *config.Config
-	DB       *sqlite.DB
+	DB       Store
 	Secrets  *secrets.Secrets
 	Pool     *password.Pool
 	Hasher   *password.Hasher
@@ -56,8 +55,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, cfg.DatabasePath(), !opt.NoMigrate)
+	db, err := OpenStore(ctx, cfg, !opt.NoMigrate)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSecrets(ctx, db, sec, cfg.SecretsPath()); err != nil {
+		db.Close()
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Secrets: sec, Log: log, SecretsCreated: created}

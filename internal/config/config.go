@@ -36,7 +36,8 @@ func (o Option) Env() string {
 var Options = []Option{
 	{"listen", "127.0.0.1:8080", "Address to listen on. Plain HTTP is allowed only on a loopback address unless public_url is https (TLS terminated by a proxy) or tls.cert is set."},
 	{"data", "./gatehouse-data", "Data directory: the SQLite database and the generated secrets file live here."},
-	{"database", "", "Database. Empty means SQLite at DATA/gatehouse.db; `sqlite:PATH` picks another file."},
+	{"database", "", "Database. Empty means SQLite at DATA/gatehouse.db; `sqlite:PATH` picks another file; `postgres://USER:PASSWORD@HOST:PORT/DB` uses PostgreSQL."},
+	{"database_pool_size", "20", "Most connections one node opens to PostgreSQL."},
 	{"public_url", "", "The URL holders use to reach Gatehouse, used in messages. Empty means http://LISTEN."},
 	{"secrets_file", "", "Secrets file (cookie/HMAC key, encryption key, pepper). Empty means DATA/secrets.json, generated with mode 0600 on first start."},
 	{"service_name", "Gatehouse", "Name of the service shown in pages and messages; also refused as part of a password."},
@@ -155,7 +156,7 @@ func (c *Config) Duration(key string) time.Duration {
 }
 
 var (
-	intKeys      = []string{"password.min_length", "password.history", "argon2.memory_kib", "argon2.iterations", "argon2.parallelism", "argon2.workers", "argon2.queue", "code.max_failures", "smtp.port", "mail.max_attempts"}
+	intKeys      = []string{"database_pool_size", "password.min_length", "password.history", "argon2.memory_kib", "argon2.iterations", "argon2.parallelism", "argon2.workers", "argon2.queue", "code.max_failures", "smtp.port", "mail.max_attempts"}
 	durationKeys = []string{"session.idle_timeout", "session.absolute_timeout", "session.remember_timeout", "code.ttl", "code.cooldown", "shutdown_timeout"}
 )
 

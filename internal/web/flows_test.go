@@ -375,3 +375,26 @@ func TestSignup_ReplacesUnconfirmedAndOldCodeDies(t *testing.T) {
 		t.Fatalf("accounts: %d", len(accs))
 	}
 }
+
+func TestSignoutEverywhere_V7_5_2(t *testing.T) {
+	h := newHarness(t, nil)
+	a := h.browser("ja")
+	a.signUp("everywhere@example.com", goodPassword)
+	b := h.browser("en")
+	b.post("/signin", url.Values{"email": {"everywhere@example.com"}, "password": {goodPassword}})
+	r := a.post("/account/signout-everywhere", nil)
+	if r.status != 303 || r.location != "/signin?notice=signed_out_everywhere" {
+		t.Fatalf("sign out everywhere: %d %s", r.status, r.location)
+	}
+	if r := a.get(r.location); !strings.Contains(r.body, "すべてのセッションをログアウトしました") {
+		t.Fatal("notice not shown")
+	}
+	for _, br := range []*browser{a, b} {
+		if r := br.get("/account"); r.status != 303 {
+			t.Fatalf("a session survived: %d", r.status)
+		}
+	}
+	if r := h.browser("en").post("/account/signout-everywhere", nil); r.status != 303 || r.location != "/signin" {
+		t.Fatalf("signed-out request: %d %s", r.status, r.location)
+	}
+}

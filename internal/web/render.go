@@ -133,11 +133,12 @@ func redirect(w http.ResponseWriter, r *http.Request, path string, query url.Val
 
 // notices are the messages a redirect may ask the next page to show.
 var notices = map[string]string{
-	"resent":           "confirm.resent",
-	"confirmed":        "confirm.done_signin",
-	"signed_out":       "signin.signed_out",
-	"password_updated": "account.password_updated",
-	"reset_done":       "reset.done",
+	"resent":                "confirm.resent",
+	"confirmed":             "confirm.done_signin",
+	"signed_out":            "signin.signed_out",
+	"signed_out_everywhere": "signin.signed_out_everywhere",
+	"password_updated":      "account.password_updated",
+	"reset_done":            "reset.done",
 }
 
 func (s *Server) notice(r *http.Request, p *page) {

@@ -27,6 +27,7 @@ func (s *Server) routes() []route {
 		{"POST", "/signout", false, s.signout},
 
 		{"GET", "/account", true, s.accountPage},
+		{"POST", "/account/signout-everywhere", true, s.signoutEverywhere},
 		{"GET", "/account/password", true, s.passwordForm},
 		{"POST", "/account/password", true, s.passwordSubmit},
 

@@ -118,3 +118,15 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Clear-Site-Data", `"cache"`)
 	redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
 }
+
+// signoutEverywhere ends every session of the account, this one included
+// (ASVS v5.0.0-7.5.2): the answer to a lost phone or a shared computer.
+func (s *Server) signoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if err := s.Sessions.EndAll(r.Context(), state(r).account.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	setCookie(w, sessionCookie, "", time.Time{}, -1)
+	w.Header().Set("Clear-Site-Data", `"cache"`)
+	redirect(w, r, "/signin", url.Values{"notice": {"signed_out_everywhere"}})
+}
