@@ -43,6 +43,7 @@ var messages = []struct{ key, en, ja string }{
 	{"error.code_format", "Enter the 6 digits from the message.", "メッセージに書かれた 6 桁の数字を入力してください。"},
 	{"error.code_cooldown", "A code was sent moments ago. You can ask for another in %d seconds.", "少し前にコードを送信しました。%d 秒後にもう一度送信できます。"},
 	{"error.request_unknown", "This request is unknown or has ended. Start again.", "このリクエストは存在しないか終了しています。最初からやり直してください。"},
+	{"error.unavailable", "The service is temporarily unavailable. Nothing you entered was saved; please try again in a moment.", "サービスが一時的に利用できません。入力内容は保存されていません。しばらくしてからもう一度お試しください。"},
 	{"error.busy", "The service is busy. Please try again in a few seconds.", "混み合っています。数秒後にもう一度お試しください。"},
 	{"error.too_large", "The form was too large. A password can be at most 1,000 bytes.", "送信された内容が大きすぎます。パスワードは 1,000 バイトまでです。"},
 	{"error.content_type", "This form must be sent as a regular web form.", "このフォームは通常の Web フォームとして送信してください。"},

@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
+	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/i18n"
@@ -103,6 +105,18 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, password.ErrBusy) {
 		s.errorPage(w, r, http.StatusServiceUnavailable, "error.busy")
 		return
+	}
+	// When the database is unreachable every request fails the same way;
+	// say so with 503 and Retry-After so that clients and load balancers
+	// back off, rather than report a server bug.
+	if s.Ready != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
+		defer cancel()
+		if rerr := s.Ready(ctx); rerr != nil {
+			s.Log.WarnContext(r.Context(), "database unavailable", "err", err)
+			s.errorPage(w, r, http.StatusServiceUnavailable, "error.unavailable")
+			return
+		}
 	}
 	s.Log.ErrorContext(r.Context(), "request failed", "err", err)
 	s.errorPage(w, r, http.StatusInternalServerError, "error.internal")
