@@ -3,6 +3,7 @@
 //
 //	gatehouse serve     run the server
 //	gatehouse migrate   apply database migrations
+//	gatehouse migrate-data  copy a SQLite installation into PostgreSQL
 //	gatehouse user      create, list or disable accounts
 //	gatehouse version   print the version
 package main
@@ -28,6 +29,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
+		{"migrate-data", "copy a SQLite installation into PostgreSQL", runMigrateData},
 		{"user", "manage accounts: user create|list|disable", runUser},
 		{"version", "print the version", runVersion},
 	}

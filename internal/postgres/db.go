@@ -204,3 +204,7 @@ func isUnique(err error) bool {
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
+
+// Pool returns the connection pool, for whole-database tools such as
+// `gatehouse migrate-data`.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }

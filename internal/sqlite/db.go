@@ -221,3 +221,7 @@ func tm(v sql.NullInt64) time.Time {
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
+
+// SQL returns the read pool, for whole-database tools such as
+// `gatehouse migrate-data` that read every table.
+func (db *DB) SQL() *sql.DB { return db.read }

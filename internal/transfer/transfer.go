@@ -1,0 +1,219 @@
+// Package transfer copies a whole embedded (SQLite) installation into
+// PostgreSQL, for an installation that outgrows one machine.
+//
+// Rows are copied table by table in primary-key order, in batches, with
+// INSERT … ON CONFLICT DO NOTHING, so running the copy again adds nothing
+// twice and an interrupted copy can simply be run again. At the end the
+// row counts of both databases are compared.
+package transfer
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// kind says how a column's SQLite value becomes a PostgreSQL value.
+type kind int
+
+const (
+	plain     kind = iota
+	timestamp      // INTEGER microseconds → TIMESTAMPTZ (NULL stays NULL)
+	boolean        // INTEGER 0/1 → BOOLEAN
+)
+
+type table struct {
+	name    string
+	key     string // conflict target; "" means compare whole rows
+	order   string
+	columns []string
+	kinds   map[string]kind
+}
+
+// tables lists what is copied, parents before children.
+var tables = []table{
+	{name: "installation", key: "key", order: "key", columns: []string{"key", "value"}},
+	{name: "accounts", key: "id", order: "id",
+		columns: []string{"id", "email", "email_key", "phone", "password_hash", "language", "status", "created_at", "confirmed_at", "password_changed_at"},
+		kinds:   map[string]kind{"created_at": timestamp, "confirmed_at": timestamp, "password_changed_at": timestamp}},
+	{name: "password_history", order: "rowid",
+		columns: []string{"account_id", "password_hash", "replaced_at"},
+		kinds:   map[string]kind{"replaced_at": timestamp}},
+	{name: "challenges", key: "id", order: "id",
+		columns: []string{"id", "purpose", "account_id", "destination", "device_id", "code_hash", "failures", "created_at", "sent_at", "expires_at", "consumed_at"},
+		kinds:   map[string]kind{"created_at": timestamp, "sent_at": timestamp, "expires_at": timestamp, "consumed_at": timestamp}},
+	{name: "devices", key: "id", order: "id",
+		columns: []string{"id", "token_hash", "first_seen", "last_seen", "ip", "user_agent", "browser", "os"},
+		kinds:   map[string]kind{"first_seen": timestamp, "last_seen": timestamp}},
+	{name: "sessions", key: "id", order: "id",
+		columns: []string{"id", "token_hash", "account_id", "device_id", "created_at", "last_seen_at", "authenticated_at", "idle_timeout_us", "absolute_expires_at", "remember", "ip", "revoked_at"},
+		kinds:   map[string]kind{"created_at": timestamp, "last_seen_at": timestamp, "authenticated_at": timestamp, "absolute_expires_at": timestamp, "revoked_at": timestamp, "remember": boolean}},
+	{name: "signin_attempts", key: "id", order: "id",
+		columns: []string{"id", "identifier", "account_id", "device_id", "session_id", "ip", "user_agent", "created_at", "outcome"},
+		kinds:   map[string]kind{"created_at": timestamp}},
+	{name: "messages", key: "id", order: "id",
+		columns: []string{"id", "reference", "account_id", "purpose", "channel", "destination", "language", "subject", "body_text", "body_html", "created_at", "sent_at", "status", "attempts", "next_attempt_at", "lease_until", "last_error"},
+		kinds:   map[string]kind{"created_at": timestamp, "sent_at": timestamp, "next_attempt_at": timestamp, "lease_until": timestamp}},
+}
+
+// Progress is told how far the copy of a table has come.
+type Progress func(table string, done, total int)
+
+// Count is one table's row counts after the copy.
+type Count struct {
+	Table       string
+	Source, Dst int
+}
+
+// ErrMismatch is returned when the row counts differ after the copy.
+var ErrMismatch = errors.New("transfer: row counts differ")
+
+const batch = 500
+
+// Copy copies every table from src (a migrated SQLite database) to dst (a
+// migrated PostgreSQL database) and verifies the row counts.
+func Copy(ctx context.Context, src *sql.DB, dst *pgxpool.Pool, progress Progress) ([]Count, error) {
+	if err := sameKeys(ctx, src, dst); err != nil {
+		return nil, err
+	}
+	for _, t := range tables {
+		if err := copyTable(ctx, src, dst, t, progress); err != nil {
+			return nil, fmt.Errorf("copy %s: %w", t.name, err)
+		}
+	}
+	var counts []Count
+	var bad []string
+	for _, t := range tables {
+		c := Count{Table: t.name}
+		if err := src.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&c.Source); err != nil {
+			return nil, err
+		}
+		if err := dst.QueryRow(ctx, "SELECT count(*) FROM "+t.name).Scan(&c.Dst); err != nil {
+			return nil, err
+		}
+		counts = append(counts, c)
+		if c.Source != c.Dst {
+			bad = append(bad, fmt.Sprintf("%s: %d in SQLite, %d in PostgreSQL", t.name, c.Source, c.Dst))
+		}
+	}
+	if len(bad) > 0 {
+		return counts, fmt.Errorf("%w: %s", ErrMismatch, strings.Join(bad, "; "))
+	}
+	return counts, nil
+}
+
+// sameKeys refuses to merge two installations made with different secrets:
+// the target's sessions and passwords could then never all be verified.
+func sameKeys(ctx context.Context, src *sql.DB, dst *pgxpool.Pool) error {
+	var a, b string
+	src.QueryRowContext(ctx, `SELECT value FROM installation WHERE key = 'key_fingerprint'`).Scan(&a)
+	err := dst.QueryRow(ctx, `SELECT value FROM installation WHERE key = 'key_fingerprint'`).Scan(&b)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if a != "" && b != "" && a != b {
+		return fmt.Errorf("transfer: the PostgreSQL database belongs to an installation with other secrets (key fingerprint %s, SQLite has %s)", b, a)
+	}
+	return nil
+}
+
+func copyTable(ctx context.Context, src *sql.DB, dst *pgxpool.Pool, t table, progress Progress) error {
+	var total int
+	if err := src.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&total); err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(t.name, 0, total)
+	}
+	rows, err := src.QueryContext(ctx, "SELECT "+strings.Join(t.columns, ", ")+" FROM "+t.name+" ORDER BY "+t.order)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	insert := insertSQL(t)
+	done := 0
+	b := &pgx.Batch{}
+	flush := func() error {
+		if b.Len() == 0 {
+			return nil
+		}
+		err := dst.SendBatch(ctx, b).Close()
+		b = &pgx.Batch{}
+		return err
+	}
+	for rows.Next() {
+		vals := make([]any, len(t.columns))
+		ptrs := make([]any, len(t.columns))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		for i, c := range t.columns {
+			vals[i] = convert(t.kinds[c], vals[i])
+		}
+		b.Queue(insert, vals...)
+		done++
+		if b.Len() == batch {
+			if err := flush(); err != nil {
+				return err
+			}
+			if progress != nil {
+				progress(t.name, done, total)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(t.name, done, total)
+	}
+	return nil
+}
+
+func insertSQL(t table) string {
+	ph := make([]string, len(t.columns))
+	for i := range ph {
+		ph[i] = fmt.Sprintf("$%d", i+1)
+	}
+	cols := strings.Join(t.columns, ", ")
+	if t.key != "" {
+		return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING", t.name, cols, strings.Join(ph, ", "), t.key)
+	}
+	// No natural key (password history): insert only a row not already there.
+	conds := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		conds[i] = fmt.Sprintf("%s IS NOT DISTINCT FROM $%d", c, i+1)
+	}
+	typed := make([]string, len(t.columns))
+	for i := range t.columns {
+		typed[i] = fmt.Sprintf("$%d", i+1)
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s WHERE NOT EXISTS (SELECT 1 FROM %s WHERE %s)",
+		t.name, cols, strings.Join(typed, ", "), t.name, strings.Join(conds, " AND "))
+}
+
+func convert(k kind, v any) any {
+	switch k {
+	case timestamp:
+		if n, ok := v.(int64); ok {
+			return time.UnixMicro(n).UTC()
+		}
+		return nil
+	case boolean:
+		n, _ := v.(int64)
+		return n != 0
+	}
+	return v
+}
