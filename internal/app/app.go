@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	}
 	a.Outbox = &outbox.Outbox{
 		Store: db, Driver: driver, Catalog: cat, ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log,
-		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: outboxLease, Poll: outboxPoll,
+		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: cfg.Duration("mail.lease"), Poll: outboxPoll,
 	}
 	codes := &code.Service{
 		Store: db, Key: sec.HMACKey, TTL: cfg.Duration("code.ttl"), Cooldown: cfg.Duration("code.cooldown"),

@@ -2,10 +2,6 @@ package app
 
 import "time"
 
-// Outbox timing. The lease must outlast one delivery attempt (the SMTP
-// driver gives up after half of it), so a message whose worker died is
-// retried by another worker — or after a restart — once the lease ends.
-const (
-	outboxLease = 2 * time.Minute
-	outboxPoll  = time.Second
-)
+// outboxPoll is how often an idle outbox worker looks for due messages
+// queued by another node (its own node wakes it at once).
+const outboxPoll = time.Second

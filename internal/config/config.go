@@ -63,6 +63,7 @@ var Options = []Option{
 	{"mail.driver", "dev", "Delivery driver: dev (nothing leaves the machine; see /dev/messages) or smtp."},
 	{"mail.from", "Gatehouse <no-reply@localhost>", "Sender of every email."},
 	{"mail.max_attempts", "8", "Delivery attempts before a message is marked failed."},
+	{"mail.lease", "2m", "How long a node's claim on a message lasts: a message whose node died is retried by another node (or after a restart) once it ends."},
 	{"smtp.host", "", "SMTP submission server host."},
 	{"smtp.port", "587", "SMTP port: 587 for STARTTLS, 465 for implicit TLS."},
 	{"smtp.username", "", "SMTP user name (empty: no authentication)."},
@@ -157,7 +158,7 @@ func (c *Config) Duration(key string) time.Duration {
 
 var (
 	intKeys      = []string{"database_pool_size", "password.min_length", "password.history", "argon2.memory_kib", "argon2.iterations", "argon2.parallelism", "argon2.workers", "argon2.queue", "code.max_failures", "smtp.port", "mail.max_attempts"}
-	durationKeys = []string{"session.idle_timeout", "session.absolute_timeout", "session.remember_timeout", "code.ttl", "code.cooldown", "shutdown_timeout"}
+	durationKeys = []string{"mail.lease", "session.idle_timeout", "session.absolute_timeout", "session.remember_timeout", "code.ttl", "code.cooldown", "shutdown_timeout"}
 )
 
 func (c *Config) validate() error {

@@ -52,7 +52,17 @@ type Message struct {
 	Attempts      int
 	NextAttemptAt time.Time
 	LastError     string
+	// HandedOffAt is when a worker last handed the message to the driver.
+	// Set on a claimed message, it means an earlier delivery was cut off
+	// (the node died) and the provider may already have it: the driver
+	// sends it again under the same idempotency key, IdempotencyKey.
+	HandedOffAt time.Time
 }
+
+// IdempotencyKey identifies a message to the provider across retries: the
+// SMTP driver sends it as the Message-Id, so a provider (or mailbox) that
+// drops duplicate Message-Ids never shows a retried message twice.
+func (m *Message) IdempotencyKey() string { return m.ID }
 
 // Store keeps messages. ClaimMessage must hand each due message to exactly
 // one caller: the claim is a conditional update that sets a lease.
@@ -63,6 +73,9 @@ type Store interface {
 	// with an expired lease), marked as sending until leaseUntil; ErrEmpty
 	// when nothing is due.
 	ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*Message, error)
+	// MarkHandoff records that the message is being handed to the driver,
+	// before the hand-off, so that a node dying mid-delivery leaves a trace.
+	MarkHandoff(ctx context.Context, id string, at time.Time) error
 	MarkSent(ctx context.Context, id string, at time.Time) error
 	MarkRetry(ctx context.Context, id string, next time.Time, lastError string, failed bool) error
 	RecentMessages(ctx context.Context, limit int) ([]*Message, error)
@@ -221,6 +234,15 @@ func (o *Outbox) deliver(m *Message) {
 	// Not the worker's context: a stop request must not cut a delivery short.
 	ctx, cancel := context.WithTimeout(context.Background(), o.Lease/2)
 	defer cancel()
+	if !m.HandedOffAt.IsZero() {
+		o.Log.Warn("re-delivering a message whose earlier hand-off was cut off", "message", m.ID, "reference", m.Reference,
+			"handed_off_at", m.HandedOffAt, "idempotency_key", m.IdempotencyKey())
+	}
+	if err := o.Store.MarkHandoff(ctx, m.ID, time.Now().UTC()); err != nil {
+		// Without the record, do not hand it off: the lease will bring it back.
+		o.Log.Error("outbox: record hand-off", "message", m.ID, "err", err)
+		return
+	}
 	err := o.Driver.Send(ctx, m)
 	now := time.Now().UTC()
 	if err == nil {

@@ -121,7 +121,7 @@ func build(from *mail.Address, m *Message) ([]byte, error) {
 	h.SetAddressList("From", []*mail.Address{from})
 	h.SetAddressList("To", []*mail.Address{{Address: m.To}})
 	h.SetSubject(m.Subject)
-	h.Set("Message-Id", fmt.Sprintf("<%s@%s>", m.ID, domainOf(from.Address)))
+	h.Set("Message-Id", fmt.Sprintf("<%s@%s>", m.IdempotencyKey(), domainOf(from.Address)))
 	h.Set("X-Gatehouse-Reference", m.Reference)
 	h.Set("Content-Language", m.Language)
 	h.Set("Auto-Submitted", "auto-generated")

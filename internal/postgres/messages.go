@@ -12,25 +12,25 @@ import (
 
 var _ outbox.Store = (*DB)(nil)
 
-const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error`
+const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at`
 
 func scanMessage(row pgx.Row) (*outbox.Message, error) {
 	var m outbox.Message
-	var created, sent, next *time.Time
+	var created, sent, next, handoff *time.Time
 	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
-		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError)
+		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff)
 	if err != nil {
 		return nil, err
 	}
-	m.CreatedAt, m.SentAt, m.NextAttemptAt = utc(created), utc(sent), utc(next)
+	m.CreatedAt, m.SentAt, m.NextAttemptAt, m.HandedOffAt = utc(created), utc(sent), utc(next), utc(handoff)
 	return &m, nil
 }
 
 // EnqueueMessage implements outbox.Store.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
-		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError)
+		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError, ts(m.HandedOffAt))
 	if isUnique(err) {
 		return outbox.ErrDuplicateReference
 	}
@@ -49,6 +49,12 @@ func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*out
 		return nil, outbox.ErrEmpty
 	}
 	return m, err
+}
+
+// MarkHandoff implements outbox.Store.
+func (db *DB) MarkHandoff(ctx context.Context, id string, at time.Time) error {
+	_, err := db.pool.Exec(ctx, `UPDATE messages SET handed_off_at = $1 WHERE id = $2`, ts(at), id)
+	return err
 }
 
 // MarkSent implements outbox.Store.

@@ -46,10 +46,13 @@ type Server struct {
 	// Delay is how long each DATA takes, to simulate a slow provider.
 	Delay time.Duration
 
-	srv  *smtp.Server
-	mu   sync.Mutex
-	msgs []Message
-	wait chan struct{}
+	srv        *smtp.Server
+	mu         sync.Mutex
+	msgs       []Message
+	seen       map[string]bool
+	accepted   int
+	duplicates int
+	wait       chan struct{}
 }
 
 // Start starts a server on 127.0.0.1 with a fresh certificate in dir.
@@ -67,7 +70,7 @@ func Start(dir string) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Addr: ln.Addr().String(), Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, CAFile: caFile,
-		Username: "gatehouse", Password: "smtp-test-password", wait: make(chan struct{}, 1)}
+		Username: "gatehouse", Password: "smtp-test-password", wait: make(chan struct{}, 1), seen: map[string]bool{}}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	s.srv.Domain = "localhost"
 	s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -80,7 +83,16 @@ func Start(dir string) (*Server, error) {
 // Close stops the server.
 func (s *Server) Close() error { return s.srv.Close() }
 
-// Messages returns the messages accepted so far.
+// Accepted returns how many DATA transactions the server accepted, and how
+// many of them repeated a Message-Id already in the mailbox. Like a
+// provider that honours idempotency keys, the server keeps one copy.
+func (s *Server) Accepted() (accepted, duplicates int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted, s.duplicates
+}
+
+// Messages returns the messages in the mailbox (one per Message-Id).
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,8 +153,15 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	time.Sleep(x.s.Delay)
+	id := Header(b, "Message-Id")
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, Message{From: x.from, To: x.to, Data: b})
+	x.s.accepted++
+	if id != "" && x.s.seen[id] {
+		x.s.duplicates++
+	} else {
+		x.s.seen[id] = true
+		x.s.msgs = append(x.s.msgs, Message{From: x.from, To: x.to, Data: b})
+	}
 	x.s.mu.Unlock()
 	select {
 	case x.s.wait <- struct{}{}:

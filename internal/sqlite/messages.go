@@ -11,25 +11,25 @@ import (
 
 var _ outbox.Store = (*DB)(nil)
 
-const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error`
+const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at`
 
 func scanMessage(row interface{ Scan(...any) error }) (*outbox.Message, error) {
 	var m outbox.Message
-	var created, sent, next sql.NullInt64
+	var created, sent, next, handoff sql.NullInt64
 	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
-		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError)
+		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff)
 	if err != nil {
 		return nil, err
 	}
-	m.CreatedAt, m.SentAt, m.NextAttemptAt = tm(created), tm(sent), tm(next)
+	m.CreatedAt, m.SentAt, m.NextAttemptAt, m.HandedOffAt = tm(created), tm(sent), tm(next), tm(handoff)
 	return &m, nil
 }
 
 // EnqueueMessage implements outbox.Store.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.write.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
-		us(m.CreatedAt), us(m.SentAt), m.Status, m.Attempts, us(m.NextAttemptAt), m.LastError)
+		us(m.CreatedAt), us(m.SentAt), m.Status, m.Attempts, us(m.NextAttemptAt), m.LastError, us(m.HandedOffAt))
 	if isUnique(err) {
 		return outbox.ErrDuplicateReference
 	}
@@ -48,6 +48,12 @@ func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*out
 		return nil, outbox.ErrEmpty
 	}
 	return m, err
+}
+
+// MarkHandoff implements outbox.Store.
+func (db *DB) MarkHandoff(ctx context.Context, id string, at time.Time) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE messages SET handed_off_at = ? WHERE id = ?`, us(at), id)
+	return err
 }
 
 // MarkSent implements outbox.Store.

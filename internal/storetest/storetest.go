@@ -326,11 +326,18 @@ func testMessageLease(t *testing.T, s Store) {
 	if err != nil || c.ID != m.ID || c.Status != outbox.Sending {
 		t.Fatalf("claim: %+v %v", c, err)
 	}
+	if !c.HandedOffAt.IsZero() {
+		t.Fatal("a fresh message has no hand-off")
+	}
+	if err := s.MarkHandoff(ctx, m.ID, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.ClaimMessage(ctx, t0.Add(59*time.Second), t0.Add(2*time.Minute)); !errors.Is(err, outbox.ErrEmpty) {
 		t.Fatalf("claimed while leased: %v", err)
 	}
-	if c, err := s.ClaimMessage(ctx, t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil || c.ID != m.ID {
-		t.Fatalf("after the lease ran out: %v", err)
+	// The node died mid-delivery: the next claim sees the interrupted hand-off.
+	if c, err := s.ClaimMessage(ctx, t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil || c.ID != m.ID || !c.HandedOffAt.Equal(t0.Add(time.Second)) {
+		t.Fatalf("after the lease ran out: %+v %v", c, err)
 	}
 	s.MarkRetry(ctx, m.ID, t0.Add(10*time.Minute), "boom", false)
 	got, _ := s.RecentMessages(ctx, 1)
