@@ -18,6 +18,7 @@ import (
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
+	"gatehouse/internal/postgres"
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
@@ -39,6 +40,8 @@ type App struct {
 	Log      *slog.Logger
 	// SecretsCreated is set when this start generated the secrets file.
 	SecretsCreated bool
+
+	stopListening context.CancelFunc
 }
 
 // Options adjust what New builds; the zero value is what serve uses.
@@ -116,6 +119,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		Idle: cfg.Duration("session.idle_timeout"), Absolute: cfg.Duration("session.absolute_timeout"),
 		Remember: cfg.Duration("session.remember_timeout"),
 	}}
+	if pg, ok := db.(*postgres.DB); ok && cfg.Duration("session.cache_ttl") > 0 {
+		// Several nodes share the database: cache session checks, and let
+		// every node's revocations evict them everywhere via LISTEN/NOTIFY.
+		cache := session.NewCache(cfg.Duration("session.cache_ttl"), sessionCacheSize)
+		a.Sessions.Cache = cache
+		lctx, cancel := context.WithCancel(context.Background())
+		a.stopListening = cancel
+		go pg.Listen(lctx, cache, log)
+	}
 	uas := &session.UserAgents{}
 	policy := password.Policy{MinLength: cfg.Int("password.min_length"), ServiceName: serviceName}
 	a.Accounts = &account.Service{
@@ -137,8 +149,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 	return a, nil
 }
 
-// Close closes the database.
-func (a *App) Close() error { return a.DB.Close() }
+// sessionCacheSize bounds the session cache (about 1 KB per entry).
+const sessionCacheSize = 100_000
+
+// Close stops background work and closes the database.
+func (a *App) Close() error {
+	if a.stopListening != nil {
+		a.stopListening()
+	}
+	return a.DB.Close()
+}
 
 // caPool loads extra CA certificates for the SMTP connection.
 func caPool(file string) (*x509.CertPool, error) {

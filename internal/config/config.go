@@ -56,6 +56,7 @@ var Options = []Option{
 	{"session.idle_timeout", "1h", "A session ends after this long without use."},
 	{"session.absolute_timeout", "24h", "A session ends this long after sign-in, used or not."},
 	{"session.remember_timeout", "720h", "Lifetime of a \"keep me signed in\" session (30 days)."},
+	{"session.cache_ttl", "30s", "With PostgreSQL: how long a node may answer a session check from memory. Revocations reach every node at once through LISTEN/NOTIFY; this only bounds a lost notification. 0s turns the cache off. (SQLite needs no cache.)"},
 	{"code.ttl", "10m", "How long an emailed code is valid."},
 	{"code.cooldown", "60s", "Minimum time between two codes for the same request."},
 	{"code.max_failures", "5", "Wrong codes allowed before the request is locked."},
@@ -172,6 +173,9 @@ func (c *Config) validate() error {
 		if d, err := time.ParseDuration(c.values[k]); err != nil || d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration like 30s, 10m or 24h", k, c.values[k]))
 		}
+	}
+	if d, err := time.ParseDuration(c.values["session.cache_ttl"]); err != nil || d < 0 {
+		errs = append(errs, fmt.Errorf("session.cache_ttl: %q is not a duration like 30s (0s: no cache)", c.values["session.cache_ttl"]))
 	}
 	if _, err := strconv.ParseBool(c.values["password.pepper"]); err != nil {
 		errs = append(errs, fmt.Errorf("password.pepper: %q is not true or false", c.values["password.pepper"]))

@@ -93,14 +93,17 @@ func (db *DB) ConfirmAccount(ctx context.Context, id string, at time.Time) error
 
 // SetStatus implements account.Store.
 func (db *DB) SetStatus(ctx context.Context, id string, s account.Status) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE accounts SET status = $1 WHERE id = $2`, s, id)
-	if err != nil {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE accounts SET status = $1 WHERE id = $2`, s, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrNotFound
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify('`+notifyChannel+`', 'account:' || $1::text)`, id)
 		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return account.ErrNotFound
-	}
-	return nil
+	})
 }
 
 // SetPasswordHash implements account.Store.

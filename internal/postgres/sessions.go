@@ -83,14 +83,21 @@ func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 	return err
 }
 
-// RevokeSession implements session.Store.
+// RevokeSession implements session.Store. The notification is delivered to
+// every node when the update commits, so their session caches drop it.
 func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ts(at), id)
+	_, err := db.pool.Exec(ctx, `WITH u AS (UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id)
+		SELECT pg_notify('`+notifyChannel+`', 'session:' || id) FROM u`, ts(at), id)
 	return err
 }
 
-// RevokeAccountSessions implements session.Store.
+// RevokeAccountSessions implements session.Store, notifying every node.
 func (db *DB) RevokeAccountSessions(ctx context.Context, accountID string, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL`, ts(at), accountID)
-	return err
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL`, ts(at), accountID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify('`+notifyChannel+`', 'account:' || $1::text)`, accountID)
+		return err
+	})
 }

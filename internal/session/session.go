@@ -98,6 +98,8 @@ type Manager struct {
 	Store     Store
 	Lifetimes Lifetimes
 	Now       func() time.Time
+	// Cache, if set, answers repeated checks from memory; see Cache.
+	Cache *Cache
 }
 
 func (m *Manager) now() time.Time {
@@ -134,14 +136,22 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 	if token == "" {
 		return nil, ErrNoSession
 	}
-	s, err := m.Store.SessionByTokenHash(ctx, HashToken(token))
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrNoSession
-	}
-	if err != nil {
-		return nil, err
-	}
 	now := m.now()
+	hash := HashToken(token)
+	s, cached := (*Session)(nil), false
+	if m.Cache != nil {
+		s, cached = m.Cache.get(hash, now)
+	}
+	if !cached {
+		var err error
+		s, err = m.Store.SessionByTokenHash(ctx, hash)
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrNoSession
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	if !s.RevokedAt.IsZero() || !now.Before(s.AbsoluteExpiresAt) || now.Sub(s.LastSeenAt) >= s.IdleTimeout ||
 		s.Account == nil || s.Account.Status != account.Active {
 		return nil, ErrNoSession
@@ -151,6 +161,10 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 			return nil, err
 		}
 		s.LastSeenAt = now
+		cached = false // store the fresher copy
+	}
+	if m.Cache != nil && !cached {
+		m.Cache.put(s, now)
 	}
 	return s, nil
 }
@@ -174,11 +188,29 @@ func (m *Manager) End(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	return m.Store.RevokeSession(ctx, s.ID, m.now())
+	if err := m.Store.RevokeSession(ctx, s.ID, m.now()); err != nil {
+		return err
+	}
+	if m.Cache != nil { // after the revocation, so no check can re-cache it
+		m.Cache.EvictSession(s.ID)
+	}
+	return nil
 }
 
 // EndAll revokes every session of the account (sign out everywhere,
 // password reset, account disabled).
 func (m *Manager) EndAll(ctx context.Context, accountID string) error {
-	return m.Store.RevokeAccountSessions(ctx, accountID, m.now())
+	if err := m.Store.RevokeAccountSessions(ctx, accountID, m.now()); err != nil {
+		return err
+	}
+	m.Forget(accountID)
+	return nil
+}
+
+// Forget evicts cached state about an account whose sessions or record
+// changed elsewhere (another node, or an operator command).
+func (m *Manager) Forget(accountID string) {
+	if m.Cache != nil {
+		m.Cache.EvictAccount(accountID)
+	}
 }

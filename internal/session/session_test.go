@@ -157,3 +157,35 @@ func TestDevices_RecogniseReturningBrowser(t *testing.T) {
 		t.Fatal("an unknown device token must give a new device")
 	}
 }
+
+func TestCache_AnswersFromMemoryAndEvictsOnRevocation(t *testing.T) {
+	m, c, db := setup(t)
+	ctx := context.Background()
+	m.Cache = session.NewCache(30*time.Second, 100)
+	tok, s, _ := m.Start(ctx, "acc", "dev", "ip", false)
+	other, _, _ := m.Start(ctx, "acc", "dev2", "ip", false)
+	if _, err := m.Check(ctx, tok); err != nil || m.Cache.Len() != 1 {
+		t.Fatalf("first check: %v, cached %d", err, m.Cache.Len())
+	}
+	// Revoked behind the cache's back (another process): the cache still
+	// answers until its TTL — which is why revocations also notify.
+	db.RevokeSession(ctx, s.ID, c.t)
+	if _, err := m.Check(ctx, tok); err != nil {
+		t.Fatalf("cached check: %v", err)
+	}
+	c.t = c.t.Add(31 * time.Second)
+	if _, err := m.Check(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("after the TTL the revocation must show: %v", err)
+	}
+	// Through the manager, eviction is immediate.
+	m.Check(ctx, other)
+	if err := m.EndAll(ctx, "acc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Check(ctx, other); !errors.Is(err, session.ErrNoSession) {
+		t.Fatalf("EndAll must evict: %v", err)
+	}
+	if m.Cache.Len() != 0 {
+		t.Fatalf("cache holds %d after EndAll", m.Cache.Len())
+	}
+}
