@@ -80,10 +80,14 @@ func (d *Devices) Recognise(ctx context.Context, token, ip, ua string) (dev *Dev
 	if token != "" {
 		dev, err = d.Store.DeviceByTokenHash(ctx, HashToken(token))
 		if err == nil {
-			if err := d.Store.TouchDevice(ctx, dev.ID, now, ip, ua, browser, os); err != nil {
-				return nil, "", err
+			// Write only what changed, or a stale last-seen: a returning
+			// browser should not cost a database write on every form.
+			if dev.IP != ip || dev.UserAgent != ua || now.Sub(dev.LastSeen) >= touchEvery {
+				if err := d.Store.TouchDevice(ctx, dev.ID, now, ip, ua, browser, os); err != nil {
+					return nil, "", err
+				}
+				dev.LastSeen, dev.IP, dev.UserAgent, dev.Browser, dev.OS = now, ip, ua, browser, os
 			}
-			dev.LastSeen, dev.IP, dev.UserAgent, dev.Browser, dev.OS = now, ip, ua, browser, os
 			return dev, "", nil
 		}
 		if !errors.Is(err, ErrNotFound) {
