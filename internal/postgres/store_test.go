@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"gatehouse/internal/pgtest"
@@ -18,4 +19,41 @@ func TestStore(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return db
 	})
+}
+
+func TestOpen_RefusesNewerSchemaAndMigratesOnce(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	// Two nodes starting at once both migrate; the advisory lock serialises them.
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			db, err := postgres.Open(ctx, url, 2, true)
+			if err == nil {
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent migrate: %v", err)
+		}
+	}
+	db, err := postgres.Open(ctx, url, 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, known, _ := db.Version(ctx)
+	if applied != known {
+		t.Fatalf("applied %d, known %d", applied, known)
+	}
+	db.Pool().Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (999, now())`)
+	db.Close()
+	if _, err := postgres.Open(ctx, url, 2, false); !errors.Is(err, postgres.ErrSchemaTooNew) {
+		t.Fatalf("newer schema: %v", err)
+	}
+	if _, err := postgres.Open(ctx, url, 2, true); !errors.Is(err, postgres.ErrSchemaTooNew) {
+		t.Fatalf("migrate on a newer schema: %v", err)
+	}
 }
