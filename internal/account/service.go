@@ -318,8 +318,9 @@ func (s *Service) RequestReset(ctx context.Context, email, lang string, o Origin
 	return ch.ID, s.sendCode(ctx, a.ID, a.Email, a.Language, code.ResetPassword, c, o)
 }
 
-// ResendReset sends a new reset code for the request.
-func (s *Service) ResendReset(ctx context.Context, challengeID string, o Origin) error {
+// ResendReset sends a new reset code for the request, in the account's
+// language (lang, the page's, is not used: the message goes to the holder).
+func (s *Service) ResendReset(ctx context.Context, challengeID, _ string, o Origin) error {
 	ch, c, err := s.Codes.Resend(ctx, challengeID, code.ResetPassword)
 	if err != nil || c == "" {
 		return err

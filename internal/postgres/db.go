@@ -13,15 +13,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"gatehouse/internal/schema"
 )
 
 //go:embed migrations/*.sql
@@ -34,7 +32,7 @@ type DB struct {
 
 // ErrSchemaTooNew is returned when the database was migrated by a newer
 // Gatehouse than this one.
-var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this gatehouse")
+var ErrSchemaTooNew = schema.ErrTooNew
 
 // Open connects to url with at most poolSize connections (0: pgx's default)
 // and applies pending migrations when migrate is set.
@@ -78,35 +76,13 @@ func (db *DB) Close() error { db.pool.Close(); return nil }
 // Ping checks that the database answers (for /readyz).
 func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
 
-type migration struct {
-	version int
-	name    string
-}
-
-func available() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a number", e.Name())
-		}
-		out = append(out, migration{v, e.Name()})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
-
 // Version returns the applied schema version and the newest this binary knows.
 func (db *DB) Version(ctx context.Context) (applied, known int, err error) {
-	ms, err := available()
+	ms, err := schema.List(migrations, "migrations")
 	if err != nil {
 		return 0, 0, err
 	}
-	known = ms[len(ms)-1].version
+	known = ms[len(ms)-1].Version
 	var exists bool
 	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil || !exists {
 		return 0, known, err
@@ -120,10 +96,7 @@ func (db *DB) checkVersion(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if applied > known {
-		return fmt.Errorf("%w (database at version %d, this binary knows up to %d): upgrade gatehouse", ErrSchemaTooNew, applied, known)
-	}
-	return nil
+	return schema.Check(applied, known)
 }
 
 // migrationLock is the advisory lock that serialises migrations when
@@ -153,23 +126,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := available()
+	ms, err := schema.List(migrations, "migrations")
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
-		if m.version <= applied {
+		if m.Version <= applied {
 			continue
 		}
-		body, err := migrations.ReadFile("migrations/" + m.name)
-		if err != nil {
-			return err
-		}
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.version)
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.Version)
 			return err
 		})
 		if err != nil {

@@ -18,9 +18,17 @@ type changes struct {
 	flushes  int
 }
 
-func (c *changes) EvictSession(id string) { c.mu.Lock(); c.sessions = append(c.sessions, id); c.mu.Unlock() }
-func (c *changes) EvictAccount(id string) { c.mu.Lock(); c.accounts = append(c.accounts, id); c.mu.Unlock() }
-func (c *changes) Flush()                 { c.mu.Lock(); c.flushes++; c.mu.Unlock() }
+func (c *changes) EvictSession(id string) {
+	c.mu.Lock()
+	c.sessions = append(c.sessions, id)
+	c.mu.Unlock()
+}
+func (c *changes) EvictAccount(id string) {
+	c.mu.Lock()
+	c.accounts = append(c.accounts, id)
+	c.mu.Unlock()
+}
+func (c *changes) Flush() { c.mu.Lock(); c.flushes++; c.mu.Unlock() }
 func (c *changes) seen() (int, int, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -13,16 +13,15 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"gatehouse/internal/schema"
 )
 
 //go:embed migrations/*.sql
@@ -35,9 +34,9 @@ type DB struct {
 	stmts sync.Map // query text → *sql.Stmt on the read pool
 }
 
-// ErrSchemaTooNew is returned by Open when the database was migrated by a
-// newer Gatehouse than this one.
-var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this gatehouse")
+// ErrSchemaTooNew is returned when the database was migrated by a newer
+// Gatehouse than this one.
+var ErrSchemaTooNew = schema.ErrTooNew
 
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations when migrate is set.
@@ -104,35 +103,13 @@ func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
 // Ping checks that the database answers (for /readyz).
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
 
-type migration struct {
-	version int
-	name    string
-}
-
-func available() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a number", e.Name())
-		}
-		out = append(out, migration{v, e.Name()})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
-
 // Version returns the applied schema version and the newest this binary knows.
 func (db *DB) Version(ctx context.Context) (applied, known int, err error) {
-	ms, err := available()
+	ms, err := schema.List(migrations, "migrations")
 	if err != nil {
 		return 0, 0, err
 	}
-	known = ms[len(ms)-1].version
+	known = ms[len(ms)-1].Version
 	err = db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied)
 	if err != nil && strings.Contains(err.Error(), "no such table") {
 		return 0, known, nil
@@ -145,10 +122,7 @@ func (db *DB) checkVersion(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if applied > known {
-		return fmt.Errorf("%w (database at version %d, this binary knows up to %d): upgrade gatehouse", ErrSchemaTooNew, applied, known)
-	}
-	return nil
+	return schema.Check(applied, known)
 }
 
 // Migrate applies every migration newer than the database, each in its own
@@ -164,23 +138,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := available()
+	ms, err := schema.List(migrations, "migrations")
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
-		if m.version <= applied {
+		if m.Version <= applied {
 			continue
 		}
-		body, err := migrations.ReadFile("migrations/" + m.name)
-		if err != nil {
-			return err
-		}
 		err = db.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, us(time.Now()))
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, us(time.Now()))
 			return err
 		})
 		if err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -122,19 +123,24 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/account", nil)
 }
 
-func (s *Server) confirmResend(w http.ResponseWriter, r *http.Request) {
-	p, ch := s.codePage(w, r, "confirm.title", code.ConfirmEmail)
-	if p == nil {
-		return
+// resend answers a "send a new code" button: for the request in the form,
+// a new code goes out (send) and the code page comes back with a notice.
+func (s *Server) resend(name, title string, purpose code.Purpose, path string,
+	send func(ctx context.Context, id, lang string, o account.Origin) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, ch := s.codePage(w, r, title, purpose)
+		if p == nil {
+			return
+		}
+		o, err := s.origin(w, r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := send(r.Context(), ch.ID, p.Lang, o); err != nil {
+			s.codeError(w, r, name, p, ch, err)
+			return
+		}
+		redirect(w, r, path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.Accounts.ResendConfirmation(r.Context(), ch.ID, p.Lang, o); err != nil {
-		s.codeError(w, r, "confirm", p, ch, err)
-		return
-	}
-	redirect(w, r, "/signup/confirm", url.Values{"c": {ch.ID}, "notice": {"resent"}})
 }

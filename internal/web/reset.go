@@ -66,20 +66,3 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	setCookie(w, sessionCookie, "", time.Time{}, -1)
 	redirect(w, r, "/signin", url.Values{"notice": {"reset_done"}})
 }
-
-func (s *Server) resetResend(w http.ResponseWriter, r *http.Request) {
-	p, ch := s.resetPage(w, r)
-	if p == nil {
-		return
-	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.Accounts.ResendReset(r.Context(), ch.ID, o); err != nil {
-		s.codeError(w, r, "reset", p, ch, err)
-		return
-	}
-	redirect(w, r, "/password/reset", url.Values{"c": {ch.ID}, "notice": {"resent"}})
-}

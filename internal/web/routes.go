@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"gatehouse/internal/code"
+)
 
 // route is one URL of the server.
 type route struct {
@@ -20,7 +24,7 @@ func (s *Server) routes() []route {
 		{"POST", "/signup", false, s.signupSubmit},
 		{"GET", "/signup/confirm", false, s.confirmForm},
 		{"POST", "/signup/confirm", false, s.confirmSubmit},
-		{"POST", "/signup/confirm/resend", false, s.confirmResend},
+		{"POST", "/signup/confirm/resend", false, s.resend("confirm", "confirm.title", code.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
 
 		{"GET", "/signin", false, s.signinForm},
 		{"POST", "/signin", false, s.signinSubmit},
@@ -35,7 +39,7 @@ func (s *Server) routes() []route {
 		{"POST", "/password/forgot", false, s.forgotSubmit},
 		{"GET", "/password/reset", false, s.resetForm},
 		{"POST", "/password/reset", false, s.resetSubmit},
-		{"POST", "/password/reset/resend", false, s.resetResend},
+		{"POST", "/password/reset/resend", false, s.resend("reset", "reset.title", code.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
 
 		{"GET", "/healthz", false, s.healthz},
 		{"GET", "/readyz", false, s.readyz},
