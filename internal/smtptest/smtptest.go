@@ -55,8 +55,14 @@ type Server struct {
 	wait       chan struct{}
 }
 
-// Start starts a server on 127.0.0.1 with a fresh certificate in dir.
-func Start(dir string) (*Server, error) {
+// Start starts a STARTTLS server on 127.0.0.1 with a fresh certificate in dir.
+func Start(dir string) (*Server, error) { return start(dir, false) }
+
+// StartImplicitTLS starts a server that speaks TLS from the first byte, as
+// on port 465.
+func StartImplicitTLS(dir string) (*Server, error) { return start(dir, true) }
+
+func start(dir string, implicit bool) (*Server, error) {
 	cert, pemBytes, err := selfSigned()
 	if err != nil {
 		return nil, err
@@ -76,6 +82,9 @@ func Start(dir string) (*Server, error) {
 	s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	s.srv.ReadTimeout = 10 * time.Second
 	s.srv.WriteTimeout = 10 * time.Second
+	if implicit {
+		ln = tls.NewListener(ln, s.srv.TLSConfig)
+	}
 	go s.srv.Serve(ln)
 	return s, nil
 }
