@@ -49,9 +49,9 @@ func TestOutbox_StopWhileQueuedThenRestart_DeliversEveryMessageExactlyOnce(t *te
 	}
 
 	serve(t, data, env)
-	msgs := s.WaitFor(n, 30*time.Second)
+	s.WaitFor(n, 30*time.Second)
 	time.Sleep(500 * time.Millisecond) // anything extra would arrive now
-	msgs = s.Messages()
+	msgs := s.Messages()
 	seen := map[string]int{}
 	for _, m := range msgs {
 		seen[smtptest.Header(m.Data, "X-Gatehouse-Reference")]++

@@ -40,7 +40,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		// Listening on port 0 picks a free port; messages must name it.
 		cfg.Set("listen", ln.Addr().String())
 	}
-	a, err := app.New(ctx, cfg, log, app.Options{})
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "gatehouse: %v\n", err)

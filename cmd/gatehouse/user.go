@@ -31,7 +31,7 @@ func runUser(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{})
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
 		return 1

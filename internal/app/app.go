@@ -44,21 +44,13 @@ type App struct {
 	stopListening context.CancelFunc
 }
 
-// Options adjust what New builds; the zero value is what serve uses.
-type Options struct {
-	// Driver replaces the configured mail driver (tests).
-	Driver outbox.Driver
-	// NoMigrate opens the database without applying migrations.
-	NoMigrate bool
-}
-
 // New opens the database and builds every service.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
 	sec, created, err := secrets.LoadOrCreate(cfg.SecretsPath())
 	if err != nil {
 		return nil, err
 	}
-	db, err := OpenStore(ctx, cfg, !opt.NoMigrate)
+	db, err := OpenStore(ctx, cfg, true)
 	if err != nil {
 		return nil, err
 	}
@@ -89,23 +81,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 
 	cat := i18n.New()
 	serviceName := cfg.String("service_name")
-	driver := opt.Driver
-	if driver == nil {
-		switch cfg.String("mail.driver") {
-		case "smtp":
-			roots, err := caPool(cfg.String("smtp.ca_file"))
-			if err != nil {
-				db.Close()
-				return nil, err
-			}
-			driver = &outbox.SMTPDriver{Config: outbox.SMTPConfig{
-				Host: cfg.String("smtp.host"), Port: cfg.Int("smtp.port"), Username: cfg.String("smtp.username"),
-				Password: cfg.String("smtp.password"), TLS: cfg.String("smtp.tls"), From: cfg.String("mail.from"),
-				RootCAs: roots,
-			}}
-		default:
-			driver = outbox.DevDriver{}
+	var driver outbox.Driver = outbox.DevDriver{}
+	if cfg.String("mail.driver") == "smtp" {
+		roots, err := caPool(cfg.String("smtp.ca_file"))
+		if err != nil {
+			db.Close()
+			return nil, err
 		}
+		driver = &outbox.SMTPDriver{Config: outbox.SMTPConfig{
+			Host: cfg.String("smtp.host"), Port: cfg.Int("smtp.port"), Username: cfg.String("smtp.username"),
+			Password: cfg.String("smtp.password"), TLS: cfg.String("smtp.tls"), From: cfg.String("mail.from"),
+			RootCAs: roots,
+		}}
 	}
 	a.Outbox = &outbox.Outbox{
 		Store: db, Driver: driver, Catalog: cat, ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log,
@@ -140,7 +127,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options)
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
 		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Messages: db, Catalog: cat, Log: log,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
-		DevMessages: driver.Name() == "dev" && cfg.String("mail.driver") == "dev",
+		DevMessages: driver.Name() == "dev",
 		HSTS:        cfg.TLS(),
 		Ready:       db.Ping,
 	}

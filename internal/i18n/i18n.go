@@ -9,7 +9,6 @@ package i18n
 
 import (
 	"fmt"
-	"strings"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -81,20 +80,6 @@ func (c *Catalog) T(lang, key string, args ...any) string {
 		p = c.printers["en"]
 	}
 	return p.Sprintf(key, args...)
-}
-
-// Has reports whether key exists.
-func (c *Catalog) Has(key string) bool { return c.keys[key] }
-
-// Keys returns every key with the given prefix.
-func (c *Catalog) Keys(prefix string) []string {
-	var out []string
-	for _, m := range messages {
-		if strings.HasPrefix(m.key, prefix) {
-			out = append(out, m.key)
-		}
-	}
-	return out
 }
 
 // Name returns a language's own name for the switcher.

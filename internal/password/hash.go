@@ -68,9 +68,6 @@ func NewHasher(p Params, pepper []byte, pool *Pool) *Hasher {
 	return h
 }
 
-// Pool returns the pool the hasher runs on.
-func (h *Hasher) Pool() *Pool { return h.pool }
-
 func salt() []byte {
 	s := make([]byte, saltLen)
 	rand.Read(s)

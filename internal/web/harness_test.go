@@ -46,7 +46,7 @@ func newHarnessLog(t testing.TB, overrides map[string]string, log *slog.Logger) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, log, app.Options{})
+	a, err := app.New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
