@@ -123,13 +123,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		HistoryLength: cfg.Int("password.history"),
 	}
 	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions}
+	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	a.Web = &web.Server{
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
 		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Messages: db, Catalog: cat, Log: log,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
-		DevMessages: driver.Name() == "dev",
-		HSTS:        cfg.TLS(),
-		Ready:       db.Ping,
+		DevMessages:    driver.Name() == "dev",
+		HSTS:           cfg.TLS(),
+		TrustedProxies: proxies,
+		Ready:          db.Ping,
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()

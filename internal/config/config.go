@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -39,6 +40,7 @@ var Options = []Option{
 	{"database", "", "Database. Empty means SQLite at DATA/gatehouse.db; `sqlite:PATH` picks another file; `postgres://USER:PASSWORD@HOST:PORT/DB` uses PostgreSQL."},
 	{"database_pool_size", "20", "Most connections one node opens to PostgreSQL."},
 	{"public_url", "", "The URL holders use to reach Gatehouse, used in messages. Empty means http://LISTEN."},
+	{"trusted_proxies", "", "Comma-separated addresses or CIDRs of reverse proxies / load balancers whose X-Forwarded-For is believed (e.g. 10.0.0.0/8). Empty: the TCP peer is the client."},
 	{"secrets_file", "", "Secrets file (cookie/HMAC key, encryption key, pepper). Empty means DATA/secrets.json, generated with mode 0600 on first start."},
 	{"service_name", "Gatehouse", "Name of the service shown in pages and messages; also refused as part of a password."},
 	{"log.format", "text", "Log format: text or json."},
@@ -216,10 +218,34 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("public_url: %q is not an http(s) URL", u))
 		}
 	}
+	if _, err := c.TrustedProxies(); err != nil {
+		errs = append(errs, err)
+	}
 	if (c.values["tls.cert"] == "") != (c.values["tls.key"] == "") {
 		errs = append(errs, errors.New("tls.cert and tls.key must be set together"))
 	}
 	return errors.Join(errs...)
+}
+
+// TrustedProxies parses trusted_proxies.
+func (c *Config) TrustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.values["trusted_proxies"], ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // DatabasePath returns the SQLite file to use.

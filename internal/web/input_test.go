@@ -331,3 +331,47 @@ func TestLogs_EveryLineCarriesTheRequestID(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestTrustedProxies_ClientAddressFromXForwardedFor(t *testing.T) {
+	h := newHarness(t, map[string]string{"trusted_proxies": "127.0.0.0/8, 10.0.0.0/8"})
+	h.browser("en").signUp("proxy@example.com", goodPassword)
+	ctx := context.Background()
+	acc, _ := h.app.DB.AccountByEmail(ctx, "proxy@example.com")
+	signIn := func(xff string) string {
+		b := h.browser("en")
+		req, _ := http.NewRequest("POST", h.base+"/signin", strings.NewReader(url.Values{"email": {"proxy@example.com"}, "password": {"wrong password here"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", h.base)
+		req.Header.Set("X-Forwarded-For", xff)
+		b.do(req)
+		atts, _ := h.app.DB.AttemptsByAccount(ctx, acc.ID, 1)
+		return atts[0].IP
+	}
+	// client, then a second trusted proxy: the client is the nearest untrusted hop.
+	if ip := signIn("198.51.100.7, 10.1.2.3"); ip != "198.51.100.7" {
+		t.Fatalf("recorded %s, want the client 198.51.100.7", ip)
+	}
+	// A client cannot pretend: what it wrote is left of the real hop.
+	if ip := signIn("203.0.113.66, 198.51.100.9"); ip != "198.51.100.9" {
+		t.Fatalf("recorded %s, want 198.51.100.9", ip)
+	}
+	// Without trusted proxies the header is ignored.
+	plain := newHarness(t, nil)
+	plain.browser("en").signUp("direct@example.com", goodPassword)
+	b := plain.browser("en")
+	req, _ := http.NewRequest("POST", plain.base+"/signin", strings.NewReader(url.Values{"email": {"direct@example.com"}, "password": {"wrong password here"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", plain.base)
+	req.Header.Set("X-Forwarded-For", "203.0.113.66")
+	b.do(req)
+	acc2, _ := plain.app.DB.AccountByEmail(ctx, "direct@example.com")
+	if atts, _ := plain.app.DB.AttemptsByAccount(ctx, acc2.ID, 1); atts[0].IP != "127.0.0.1" {
+		t.Fatalf("untrusted X-Forwarded-For believed: %s", atts[0].IP)
+	}
+	// The dev message list is never shown through a proxy, even one on this machine.
+	req, _ = http.NewRequest("GET", plain.base+"/dev/messages.json", nil)
+	req.Header.Set("X-Forwarded-For", "127.0.0.1")
+	if r := b.do(req); r.status != 404 {
+		t.Fatalf("dev messages through a proxy: %d", r.status)
+	}
+}

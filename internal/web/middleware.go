@@ -7,8 +7,8 @@ import (
 	"errors"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode"
@@ -21,6 +21,7 @@ import (
 // reqState is the per-request state the middleware fills in.
 type reqState struct {
 	id      string
+	ip      string // the client's address (see clientAddr)
 	lang    string
 	account *account.Account
 	session *session.Session
@@ -90,7 +91,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		idb := make([]byte, 8)
 		rand.Read(idb)
-		st := &reqState{id: hex.EncodeToString(idb)}
+		st := &reqState{id: hex.EncodeToString(idb), ip: s.clientAddr(r)}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		sw := &statusWriter{ResponseWriter: w}
 		s.securityHeaders(sw.Header())
@@ -111,7 +112,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			s.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-				"duration", time.Since(start).Round(time.Microsecond), "remote", clientIP(r))
+				"duration", time.Since(start).Round(time.Microsecond), "remote", st.ip)
 		}()
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions &&
 			r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == "" {
@@ -181,17 +182,67 @@ func field(r *http.Request, name string) (v string, ok bool) {
 // 800-63B-4 and ASVS v5.0.0-6.2.8 — verify what was typed).
 func secret(r *http.Request, name string) string { return r.PostFormValue(name) }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// peer returns the address of the TCP peer.
+func peer(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		return netip.Addr{}, false
 	}
-	return host
+	return ap.Addr().Unmap(), true
 }
 
-func isLoopback(r *http.Request) bool {
-	ip := net.ParseIP(clientIP(r))
-	return ip != nil && ip.IsLoopback()
+// clientAddr returns the client's address: the TCP peer, or — when the
+// peer is a trusted proxy — the nearest address in X-Forwarded-For that is
+// not itself a trusted proxy. Entries further left were written by the
+// client and prove nothing.
+func (s *Server) clientAddr(r *http.Request) string {
+	addr, ok := peer(r)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if !s.trusted(addr) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+		addr = a
+	}
+	return addr.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func clientIP(r *http.Request) string { return state(r).ip }
+
+// onThisMachine reports whether the request comes from this machine and
+// not through a proxy (a proxy on this machine would make every client
+// look local).
+func onThisMachine(r *http.Request) bool {
+	a, ok := peer(r)
+	if !ok || !a.IsLoopback() {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Cookie names. __Host- makes the browser insist on Secure, Path=/ and no

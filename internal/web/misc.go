@@ -56,9 +56,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // devAllowed reports whether the development message list may be shown:
-// only with the dev driver, and only to a client on this machine.
+// only with the dev driver, and only to a client on this machine that did
+// not come through a proxy.
 func (s *Server) devAllowed(w http.ResponseWriter, r *http.Request) bool {
-	if !s.DevMessages || !isLoopback(r) {
+	if !s.DevMessages || !onThisMachine(r) {
 		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return false
 	}

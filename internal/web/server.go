@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"gatehouse/internal/account"
@@ -51,6 +52,8 @@ type Server struct {
 	DevMessages bool
 	// HSTS adds Strict-Transport-Security (when served over TLS).
 	HSTS bool
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(context.Context) error
 	// Now is the clock; nil means time.Now.
