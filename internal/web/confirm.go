@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
@@ -47,7 +48,9 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 	case errors.Is(err, code.ErrLocked):
 		key = "error.code_locked"
 	case errors.Is(err, code.ErrCooldown):
-		p.Error = s.Catalog.T(p.Lang, "error.code_cooldown", int(s.Codes.CooldownLeft(ch).Seconds()+0.999))
+		wait := int(s.Codes.CooldownLeft(ch).Seconds() + 0.999)
+		p.Error = s.Catalog.T(p.Lang, "error.code_cooldown", wait)
+		w.Header().Set("Retry-After", strconv.Itoa(max(wait, 1)))
 		s.render(w, r, http.StatusTooManyRequests, name, p)
 		return
 	case errors.Is(err, code.ErrNotFound):

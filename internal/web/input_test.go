@@ -121,7 +121,7 @@ func TestCodes_ExpiredReusedForeignAndReplayed(t *testing.T) {
 	if r := b.post("/signup/confirm/resend", url.Values{"c": {challenge(t, rb.location)}}); r.status != 303 {
 		t.Fatalf("resend: %d", r.status)
 	}
-	if r := b.post("/signup/confirm/resend", url.Values{"c": {challenge(t, rb.location)}}); r.status != 429 || !strings.Contains(r.body, "秒後") {
+	if r := b.post("/signup/confirm/resend", url.Values{"c": {challenge(t, rb.location)}}); r.status != 429 || !strings.Contains(r.body, "秒後") || r.header.Get("Retry-After") == "" {
 		t.Fatalf("resend during cool-down: %d", r.status)
 	}
 	if r := b.post("/signup/confirm", url.Values{"c": {challenge(t, rb.location)}, "code": {h.codeFor("b@example.com")}}); r.status != 303 {
