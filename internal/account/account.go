@@ -130,6 +130,8 @@ func NormalizePhone(s, defaultRegion string) (string, error) {
 // The web layer shows each one next to its field.
 type FieldErrors map[string]string
 
+// Error lists the fields and their message keys (for logs; pages show each
+// message next to its field).
 func (f FieldErrors) Error() string {
 	var b strings.Builder
 	b.WriteString("invalid input:")
