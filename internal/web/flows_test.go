@@ -398,3 +398,27 @@ func TestSignoutEverywhere_V7_5_2(t *testing.T) {
 		t.Fatalf("signed-out request: %d %s", r.status, r.location)
 	}
 }
+
+// TestConfirm_FromAnotherBrowserDoesNotSignIn: a code entered in a browser
+// other than the one that signed up confirms the address, but that browser
+// never proved it knows the password, so it is sent to sign in.
+func TestConfirm_FromAnotherBrowserDoesNotSignIn(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.browser("en").post("/signup", url.Values{"email": {"phone-mail@example.com"}, "password": {goodPassword}})
+	other := h.browser("en")
+	r = other.post("/signup/confirm", url.Values{"c": {challenge(t, r.location)}, "code": {h.codeFor("phone-mail@example.com")}})
+	if r.status != 303 || r.location != "/signin?notice=confirmed" {
+		t.Fatalf("confirm elsewhere: %d %s", r.status, r.location)
+	}
+	for _, c := range r.cookies {
+		if c.Name == "__Host-gh_session" {
+			t.Fatal("the other browser got a session")
+		}
+	}
+	if r := other.get("/account"); r.status != 303 {
+		t.Fatalf("account page: %d", r.status)
+	}
+	if r := other.post("/signin", url.Values{"email": {"phone-mail@example.com"}, "password": {goodPassword}}); r.status != 303 {
+		t.Fatalf("the confirmed account cannot sign in: %d", r.status)
+	}
+}
