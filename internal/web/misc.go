@@ -119,3 +119,10 @@ func (s *Server) devMessagesJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
 }
+
+// noFavicon answers browsers' automatic favicon request without an error
+// page (and without a log line's worth of 404s).
+func noFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -41,6 +41,7 @@ func (s *Server) routes() []route {
 		{"POST", "/password/reset", false, s.resetSubmit},
 		{"POST", "/password/reset/resend", false, s.resend("reset", "reset.title", code.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
 
+		{"GET", "/favicon.ico", false, noFavicon},
 		{"GET", "/healthz", false, s.healthz},
 		{"GET", "/readyz", false, s.readyz},
 
