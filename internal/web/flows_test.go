@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/password"
+	"gatehouse/internal/pgtest"
 )
 
 const goodPassword = "violet canoe at dawn"
@@ -17,13 +18,19 @@ const goodPassword = "violet canoe at dawn"
 // out, sign in, change the password, sign out, forgot, reset, sign in.
 func TestFullFlow_BothLanguages(t *testing.T) {
 	for _, tc := range []struct {
-		lang, signinTitle, subject string
+		backend, lang, signinTitle, subject string
 	}{
-		{"en", "Sign in", "your confirmation code"},
-		{"ja", "ログイン", "確認コード"},
+		{"sqlite", "en", "Sign in", "your confirmation code"},
+		{"sqlite", "ja", "ログイン", "確認コード"},
+		{"postgres", "en", "Sign in", "your confirmation code"},
+		{"postgres", "ja", "ログイン", "確認コード"},
 	} {
-		t.Run(tc.lang, func(t *testing.T) {
-			h := newHarness(t, nil)
+		t.Run(tc.backend+"/"+tc.lang, func(t *testing.T) {
+			var overrides map[string]string
+			if tc.backend == "postgres" {
+				overrides = map[string]string{"database": pgtest.NewDatabase(t)}
+			}
+			h := newHarness(t, overrides)
 			b := h.browser(tc.lang)
 			email := "holder-" + tc.lang + "@example.com"
 
