@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
@@ -129,7 +130,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Messages: db, Catalog: cat, Log: log,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
 		DevMessages:    driver.Name() == "dev",
-		HSTS:           cfg.TLS(),
+		// On TLS here, or behind a TLS proxy (public_url https): the browser is on HTTPS.
+		HSTS:           cfg.TLS() || strings.HasPrefix(cfg.PublicURL(), "https://"),
 		TrustedProxies: proxies,
 		Ready:          db.Ping,
 	}

@@ -375,3 +375,10 @@ func TestTrustedProxies_ClientAddressFromXForwardedFor(t *testing.T) {
 		t.Fatalf("dev messages through a proxy: %d", r.status)
 	}
 }
+
+func TestHSTS_BehindTLSProxy(t *testing.T) {
+	h := newHarness(t, map[string]string{"public_url": "https://id.example.com"})
+	if got := h.browser("en").get("/signin").header.Get("Strict-Transport-Security"); !strings.Contains(got, "max-age=31536000") {
+		t.Fatalf("HSTS behind a TLS proxy: %q", got)
+	}
+}
