@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
 		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Messages: db, Catalog: cat, Log: log,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
-		DevMessages:    driver.Name() == "dev",
+		DevMessages: driver.Name() == "dev",
 		// On TLS here, or behind a TLS proxy (public_url https): the browser is on HTTPS.
 		HSTS:           cfg.TLS() || strings.HasPrefix(cfg.PublicURL(), "https://"),
 		TrustedProxies: proxies,
