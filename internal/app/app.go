@@ -16,6 +16,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
+	"gatehouse/internal/crypt"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
@@ -95,8 +96,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 			RootCAs: roots,
 		}}
 	}
+	box, err := crypt.New(sec.EncryptionKey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.Outbox = &outbox.Outbox{
-		Store: db, Driver: driver, Catalog: cat, ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log,
+		Store: db, Driver: driver, Catalog: cat, Box: box, ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log,
 		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: cfg.Duration("mail.lease"), Poll: outboxPoll,
 	}
 	codes := &code.Service{
@@ -127,7 +133,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	a.Web = &web.Server{
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
-		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Messages: db, Catalog: cat, Log: log,
+		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
 		DevMessages: driver.Name() == "dev",
 		// On TLS here, or behind a TLS proxy (public_url https): the browser is on HTTPS.

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/crypt"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/random"
 )
@@ -52,6 +53,10 @@ type Message struct {
 	Attempts      int
 	NextAttemptAt time.Time
 	LastError     string
+	// Secret is the code the message carries, sealed with the installation's
+	// encryption key (see Outbox.Box); Text and HTML show CodeMask in its
+	// place. It is erased once the message is delivered.
+	Secret []byte
 	// HandedOffAt is when a worker last handed the message to the driver.
 	// Set on a claimed message, it means an earlier delivery was cut off
 	// (the node died) and the provider may already have it: the driver
@@ -76,10 +81,18 @@ type Store interface {
 	// MarkHandoff records that the message is being handed to the driver,
 	// before the hand-off, so that a node dying mid-delivery leaves a trace.
 	MarkHandoff(ctx context.Context, id string, at time.Time) error
-	MarkSent(ctx context.Context, id string, at time.Time) error
+	// MarkSent records delivery; with forget set it also erases the sealed
+	// code, which nobody needs any more.
+	MarkSent(ctx context.Context, id string, at time.Time, forget bool) error
+	// MarkRetry schedules another attempt, or gives up (failed) and then
+	// erases the sealed code.
 	MarkRetry(ctx context.Context, id string, next time.Time, lastError string, failed bool) error
 	RecentMessages(ctx context.Context, limit int) ([]*Message, error)
 }
+
+// CodeMask stands for a code in stored message text: a code is stored only
+// sealed (Message.Secret), never readable, and put back just before delivery.
+const CodeMask = "••••••"
 
 // Store errors.
 var (
@@ -95,9 +108,11 @@ type Driver interface {
 
 // Outbox stores and delivers messages.
 type Outbox struct {
-	Store       Store
-	Driver      Driver
-	Catalog     *i18n.Catalog
+	Store   Store
+	Driver  Driver
+	Catalog *i18n.Catalog
+	// Box seals the codes inside messages at rest.
+	Box         *crypt.Box
 	ServiceName string
 	PublicURL   string
 	Log         *slog.Logger
@@ -136,9 +151,16 @@ func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
 		Subject: d.Subject, CreatedAt: now, Status: Queued, NextAttemptAt: now,
 	}
 	var err error
+	code := d.Code
+	if code != "" {
+		d.Code = CodeMask
+	}
 	for range 5 { // a reference collision is rare; try a few fresh ones
 		m.ID, m.Reference = random.ID(), random.Reference()
 		m.Text, m.HTML = o.render(d, m.Reference)
+		if code != "" {
+			m.Secret = o.Box.Seal([]byte(code), []byte(m.ID))
+		}
 		if err = o.Store.EnqueueMessage(ctx, m); !errors.Is(err, ErrDuplicateReference) {
 			break
 		}
@@ -193,6 +215,24 @@ func (o *Outbox) render(d Draft, ref string) (text, html string) {
 	return t.String(), h.String()
 }
 
+// Reveal returns a copy of m with its code put back in place of CodeMask,
+// for handing to a driver (or to the development message list). A message
+// without a code is returned as it is.
+func (o *Outbox) Reveal(m *Message) (*Message, error) {
+	if m.Secret == nil {
+		return m, nil
+	}
+	code, err := o.Box.Open(m.Secret, []byte(m.ID))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: message %s: %w", m.ID, err)
+	}
+	c := *m
+	c.Text = strings.Replace(m.Text, CodeMask, string(code), 1)
+	c.HTML = strings.Replace(m.HTML, CodeMask, string(code), 1)
+	c.Secret = nil
+	return &c, nil
+}
+
 func (o *Outbox) backoff(attempts int) time.Duration {
 	d := 10 * time.Second << min(attempts-1, 9)
 	return min(d, time.Hour)
@@ -243,10 +283,16 @@ func (o *Outbox) deliver(m *Message) {
 		o.Log.Error("outbox: record hand-off", "message", m.ID, "err", err)
 		return
 	}
-	err := o.Driver.Send(ctx, m)
+	out, err := o.Reveal(m)
+	if err == nil {
+		err = o.Driver.Send(ctx, out)
+	}
 	now := time.Now().UTC()
 	if err == nil {
-		if err := o.Store.MarkSent(ctx, m.ID, now); err != nil {
+		// The dev driver's "delivery" is the list at /dev/messages, which
+		// needs the code for as long as the message is listed.
+		forget := o.Driver.Name() != "dev"
+		if err := o.Store.MarkSent(ctx, m.ID, now, forget); err != nil {
 			o.Log.Error("outbox: mark sent", "message", m.ID, "err", err)
 		}
 		o.Log.Info("message sent", "message", m.ID, "reference", m.Reference, "purpose", m.Purpose, "driver", o.Driver.Name())

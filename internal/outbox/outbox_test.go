@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/crypt"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/sqlite"
@@ -41,7 +42,8 @@ func newOutbox(t *testing.T, d outbox.Driver) (*outbox.Outbox, *sqlite.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &outbox.Outbox{Store: db, Driver: d, Catalog: i18n.New(), ServiceName: "Shop", PublicURL: "https://id.example",
+	box, _ := crypt.New([]byte("0123456789abcdef0123456789abcdef"))
+	return &outbox.Outbox{Store: db, Driver: d, Catalog: i18n.New(), Box: box, ServiceName: "Shop", PublicURL: "https://id.example",
 		Log: slog.New(slog.DiscardHandler), MaxAttempts: 3, Lease: 2 * time.Second, Poll: 20 * time.Millisecond}, db
 }
 
@@ -59,8 +61,12 @@ func TestEnqueue_StoredBeforeDeliveryWithReference(t *testing.T) {
 	if len(ms) != 1 || ms[0].Status != outbox.Queued || ms[0].Reference != m.Reference {
 		t.Fatalf("stored: %+v", ms)
 	}
-	if !strings.Contains(m.Text, "first <b>\n\n    123456\n\nsecond") || !strings.Contains(m.Text, m.Reference) {
-		t.Fatalf("text body:\n%s", m.Text)
+	if !strings.Contains(m.Text, "first <b>\n\n    ••••••\n\nsecond") || strings.Contains(m.Text+m.HTML, "123456") || !strings.Contains(m.Text, m.Reference) {
+		t.Fatalf("stored text body must mask the code:\n%s", m.Text)
+	}
+	shown, err := o.Reveal(ms[0])
+	if err != nil || !strings.Contains(shown.Text, "first <b>\n\n    123456\n\nsecond") || !strings.Contains(shown.HTML, ">123456<") {
+		t.Fatalf("revealed: %v\n%s", err, shown.Text)
 	}
 	if !strings.Contains(m.HTML, "first &lt;b&gt;") || !strings.Contains(m.HTML, `<html lang="ja">`) || !strings.Contains(m.HTML, m.Reference) {
 		t.Fatalf("HTML body must escape text and carry the reference:\n%s", m.HTML)

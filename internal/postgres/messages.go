@@ -12,13 +12,13 @@ import (
 
 var _ outbox.Store = (*DB)(nil)
 
-const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at`
+const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret`
 
 func scanMessage(row pgx.Row) (*outbox.Message, error) {
 	var m outbox.Message
 	var created, sent, next, handoff *time.Time
 	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
-		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff)
+		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff, &m.Secret)
 	if err != nil {
 		return nil, err
 	}
@@ -28,9 +28,9 @@ func scanMessage(row pgx.Row) (*outbox.Message, error) {
 
 // EnqueueMessage implements outbox.Store.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
-		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError, ts(m.HandedOffAt))
+		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError, ts(m.HandedOffAt), m.Secret)
 	if isUnique(err) {
 		return outbox.ErrDuplicateReference
 	}
@@ -58,8 +58,9 @@ func (db *DB) MarkHandoff(ctx context.Context, id string, at time.Time) error {
 }
 
 // MarkSent implements outbox.Store.
-func (db *DB) MarkSent(ctx context.Context, id string, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE messages SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL WHERE id = $2`, ts(at), id)
+func (db *DB) MarkSent(ctx context.Context, id string, at time.Time, forget bool) error {
+	_, err := db.pool.Exec(ctx, `UPDATE messages SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL,
+		secret = CASE WHEN $2 THEN NULL ELSE secret END WHERE id = $3`, ts(at), forget, id)
 	return err
 }
 
@@ -69,8 +70,9 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 	if failed {
 		status = outbox.Failed
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE messages SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3, lease_until = NULL WHERE id = $4`,
-		status, ts(next), lastError, id)
+	_, err := db.pool.Exec(ctx, `UPDATE messages SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3, lease_until = NULL,
+		secret = CASE WHEN $4 THEN NULL ELSE secret END WHERE id = $5`,
+		status, ts(next), lastError, failed, id)
 	return err
 }
 

@@ -11,13 +11,13 @@ import (
 
 var _ outbox.Store = (*DB)(nil)
 
-const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at`
+const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret`
 
 func scanMessage(row interface{ Scan(...any) error }) (*outbox.Message, error) {
 	var m outbox.Message
 	var created, sent, next, handoff sql.NullInt64
 	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
-		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff)
+		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff, &m.Secret)
 	if err != nil {
 		return nil, err
 	}
@@ -27,9 +27,9 @@ func scanMessage(row interface{ Scan(...any) error }) (*outbox.Message, error) {
 
 // EnqueueMessage implements outbox.Store.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.write.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
-		us(m.CreatedAt), us(m.SentAt), m.Status, m.Attempts, us(m.NextAttemptAt), m.LastError, us(m.HandedOffAt))
+		us(m.CreatedAt), us(m.SentAt), m.Status, m.Attempts, us(m.NextAttemptAt), m.LastError, us(m.HandedOffAt), m.Secret)
 	if isUnique(err) {
 		return outbox.ErrDuplicateReference
 	}
@@ -57,8 +57,9 @@ func (db *DB) MarkHandoff(ctx context.Context, id string, at time.Time) error {
 }
 
 // MarkSent implements outbox.Store.
-func (db *DB) MarkSent(ctx context.Context, id string, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE messages SET status = 'sent', sent_at = ?, attempts = attempts + 1, lease_until = NULL WHERE id = ?`, us(at), id)
+func (db *DB) MarkSent(ctx context.Context, id string, at time.Time, forget bool) error {
+	_, err := db.write.ExecContext(ctx, `UPDATE messages SET status = 'sent', sent_at = ?, attempts = attempts + 1, lease_until = NULL,
+		secret = CASE WHEN ? THEN NULL ELSE secret END WHERE id = ?`, us(at), forget, id)
 	return err
 }
 
@@ -68,8 +69,9 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 	if failed {
 		status = outbox.Failed
 	}
-	_, err := db.write.ExecContext(ctx, `UPDATE messages SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_until = NULL WHERE id = ?`,
-		status, us(next), lastError, id)
+	_, err := db.write.ExecContext(ctx, `UPDATE messages SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_until = NULL,
+		secret = CASE WHEN ? THEN NULL ELSE secret END WHERE id = ?`,
+		status, us(next), lastError, failed, id)
 	return err
 }
 

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"MessagesClaimedOnceUnderConcurrency", testMessageClaims},
 		{"MessageLeaseAndRetry", testMessageLease},
 		{"TimesAreUTC", testTimesUTC},
+		{"SealedCodeErasedAfterDelivery", testMessageSecret},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -294,7 +295,7 @@ func testMessageClaims(t *testing.T, s Store) {
 				mu.Lock()
 				claimed[m.ID]++
 				mu.Unlock()
-				s.MarkSent(ctx, m.ID, t0.Add(2*time.Second))
+				s.MarkSent(ctx, m.ID, t0.Add(2*time.Second), true)
 			}
 		})
 	}
@@ -359,5 +360,27 @@ func testTimesUTC(t *testing.T, s Store) {
 	got, _ := s.AccountByID(ctx, a.ID)
 	if got.CreatedAt.Location() != time.UTC || !got.CreatedAt.Equal(a.CreatedAt) {
 		t.Fatalf("stored %v, read back %v", a.CreatedAt, got.CreatedAt)
+	}
+}
+
+func testMessageSecret(t *testing.T, s Store) {
+	ctx := context.Background()
+	kept, erased, failed := newMessage(1), newMessage(2), newMessage(3)
+	for _, m := range []*outbox.Message{kept, erased, failed} {
+		m.Secret = []byte("sealed")
+		if err := s.EnqueueMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.MarkSent(ctx, kept.ID, t0, false)
+	s.MarkSent(ctx, erased.ID, t0, true)
+	s.MarkRetry(ctx, failed.ID, t0, "gave up", true)
+	ms, _ := s.RecentMessages(ctx, 10)
+	got := map[string][]byte{}
+	for _, m := range ms {
+		got[m.ID] = m.Secret
+	}
+	if string(got[kept.ID]) != "sealed" || got[erased.ID] != nil || got[failed.ID] != nil {
+		t.Fatalf("secrets after delivery: kept %q, erased %q, failed %q", got[kept.ID], got[erased.ID], got[failed.ID])
 	}
 }

@@ -58,7 +58,7 @@ var tables = []table{
 		columns: []string{"id", "identifier", "account_id", "device_id", "session_id", "ip", "user_agent", "created_at", "outcome"},
 		kinds:   map[string]kind{"created_at": timestamp}},
 	{name: "messages", key: "id", order: "id",
-		columns: []string{"id", "reference", "account_id", "purpose", "channel", "destination", "language", "subject", "body_text", "body_html", "created_at", "sent_at", "status", "attempts", "next_attempt_at", "lease_until", "last_error", "handed_off_at"},
+		columns: []string{"id", "reference", "account_id", "purpose", "channel", "destination", "language", "subject", "body_text", "body_html", "created_at", "sent_at", "status", "attempts", "next_attempt_at", "lease_until", "last_error", "handed_off_at", "secret"},
 		kinds:   map[string]kind{"created_at": timestamp, "sent_at": timestamp, "next_attempt_at": timestamp, "lease_until": timestamp, "handed_off_at": timestamp}},
 }
 

@@ -158,7 +158,7 @@ func TestSignup_ExistingAddressLooksTheSame_V6_3_8(t *testing.T) {
 		t.Fatalf("argon2 hashes: fresh %d, taken %d; want 1 each", freshHashes, takenHashes)
 	}
 	got := h.messagesTo("taken@example.com")[0]
-	if got.Purpose != "signup_existing" || codeLine.MatchString(got.Text) {
+	if got.Purpose != "signup_existing" || got.Secret != nil || strings.Contains(got.Text, "••••••") {
 		t.Fatalf("existing holder got %q with a code? %q", got.Purpose, got.Text)
 	}
 	// No code can confirm the decoy request.
@@ -427,5 +427,20 @@ func TestConfirm_FromAnotherBrowserDoesNotSignIn(t *testing.T) {
 	}
 	if r := other.post("/signin", url.Values{"email": {"phone-mail@example.com"}, "password": {goodPassword}}); r.status != 303 {
 		t.Fatalf("the confirmed account cannot sign in: %d", r.status)
+	}
+}
+
+// TestCodes_NeverStoredReadable: the stored message shows a mask and keeps
+// the code only sealed; the delivered message carries it.
+func TestCodes_NeverStoredReadable(t *testing.T) {
+	h := newHarness(t, nil)
+	h.browser("en").post("/signup", url.Values{"email": {"sealed@example.com"}, "password": {goodPassword}})
+	m := h.messagesTo("sealed@example.com")[0]
+	code := h.codeFor("sealed@example.com")
+	if strings.Contains(m.Text, code) || strings.Contains(m.HTML, code) || !strings.Contains(m.Text, "    ••••••") {
+		t.Fatalf("stored text reveals the code or lacks the mask:\n%s", m.Text)
+	}
+	if len(m.Secret) == 0 || strings.Contains(string(m.Secret), code) {
+		t.Fatal("the code must be kept sealed")
 	}
 }

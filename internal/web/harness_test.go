@@ -126,11 +126,16 @@ func (h *harness) messagesTo(to string) []*outbox.Message {
 
 var codeLine = regexp.MustCompile(`(?m)^    (\d{6})$`)
 
-// codeFor reads the newest code sent to an address out of the message text.
+// codeFor reads the newest code sent to an address out of the message
+// text, as delivered (stored text has the code masked; see outbox.CodeMask).
 func (h *harness) codeFor(to string) string {
 	h.t.Helper()
 	for _, m := range h.messagesTo(to) {
-		if c := codeLine.FindStringSubmatch(m.Text); c != nil {
+		shown, err := h.app.Outbox.Reveal(m)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if c := codeLine.FindStringSubmatch(shown.Text); c != nil {
 			return c[1]
 		}
 	}

@@ -72,15 +72,20 @@ func (s *Server) devList(w http.ResponseWriter, r *http.Request) []*outbox.Messa
 	if !s.devAllowed(w, r) {
 		return nil
 	}
-	ms, err := s.Messages.RecentMessages(r.Context(), 200)
+	ms, err := s.Outbox.Store.RecentMessages(r.Context(), 200)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil
 	}
-	if ms == nil {
-		ms = []*outbox.Message{}
+	// Codes are stored sealed; this list is how a developer reads them.
+	out := make([]*outbox.Message, 0, len(ms))
+	for _, m := range ms {
+		if shown, err := s.Outbox.Reveal(m); err == nil {
+			m = shown
+		}
+		out = append(out, m)
 	}
-	return ms
+	return out
 }
 
 func (s *Server) devMessages(w http.ResponseWriter, r *http.Request) {

@@ -40,7 +40,7 @@ type Server struct {
 	Sessions *session.Manager
 	Devices  *session.Devices
 	Codes    *code.Service
-	Messages outbox.Store
+	Outbox   *outbox.Outbox
 	Catalog  *i18n.Catalog
 	Log      *slog.Logger
 
