@@ -309,7 +309,15 @@ func (s *Service) RequestReset(ctx context.Context, email, lang string, o Origin
 		if err != nil {
 			return "", err
 		}
-		return ch.ID, nil
+		// Record, but never send, what this request would have cost: the
+		// same writes as for an address with an account.
+		t := s.Catalog.T
+		_, err = s.Mail.Enqueue(ctx, outbox.Draft{
+			Purpose: string(code.ResetPassword), To: norm, Language: lang, Withhold: true,
+			Subject:    t(lang, "mail.reset_password.subject", s.ServiceName),
+			Paragraphs: []string{t(lang, "mail.reset_password.withheld"), s.origin(lang, o)},
+		})
+		return ch.ID, err
 	}
 	ch, c, err := s.Codes.Issue(ctx, code.ResetPassword, a.ID, a.Email, o.DeviceID, false)
 	if err != nil {

@@ -118,6 +118,7 @@ var messages = []struct{ key, en, ja string }{
 	{"mail.reset_password.subject", "%s: your password reset code", "%s: パスワード再設定コード"},
 	{"mail.reset_password.why", "Someone asked to reset the password of your %s account. No password was entered. This code lets them choose a new one:", "%s アカウントのパスワード再設定がリクエストされました。パスワードは入力されていません。このコードで新しいパスワードを設定できます:"},
 	{"mail.reset_password.not_you", "If this wasn't you, do nothing: your password stays as it is unless this code is entered. Never give this code to anyone.", "心当たりがない場合は何もしないでください。このコードが入力されない限り、パスワードは変わりません。このコードは誰にも教えないでください。"},
+	{"mail.reset_password.withheld", "Not sent: no active account uses this address, so no reset code was issued.", "送信していません。このアドレスを使う有効なアカウントがないため、再設定コードは発行されていません。"},
 	{"mail.signup_existing.subject", "%s: someone tried to create an account with your address", "%s: あなたのアドレスでアカウント作成が試みられました"},
 	{"mail.signup_existing.body", "Someone tried to create a new %s account with this email address, which already has an account. No new account was created and nothing about your account changed.", "すでにアカウントがあるこのメールアドレスで、%s の新しいアカウントの作成が試みられました。新しいアカウントは作成されておらず、あなたのアカウントにも変更はありません。"},
 	{"mail.signup_existing.advice", "If it was you, sign in instead, or reset your password if you have forgotten it. If it wasn't you, you can ignore this message.", "ご自身の場合は、ログインするか、パスワードをお忘れであれば再設定してください。心当たりがなければ、このメールは無視してかまいません。"},

@@ -33,6 +33,11 @@ const (
 	Sending Status = "sending" // claimed by a worker until its lease ends
 	Sent    Status = "sent"
 	Failed  Status = "failed" // gave up after MaxAttempts
+	// Withheld is a message recorded but deliberately never sent: the
+	// answer to a request for an address with no account, stored so that
+	// the request costs the same work either way (no enumeration by
+	// timing) and so the operator can see requests for unknown addresses.
+	Withheld Status = "withheld"
 )
 
 // Message is one stored message.
@@ -134,6 +139,7 @@ type Draft struct {
 	Subject    string
 	Code       string // shown on its own line after the first paragraph
 	Paragraphs []string
+	Withhold   bool // record the message but never send it (see Withheld)
 }
 
 func (o *Outbox) signal() chan struct{} {
@@ -149,6 +155,9 @@ func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
 	m := &Message{
 		AccountID: d.AccountID, Purpose: d.Purpose, Channel: "email", To: d.To, Language: d.Language,
 		Subject: d.Subject, CreatedAt: now, Status: Queued, NextAttemptAt: now,
+	}
+	if d.Withhold {
+		m.Status = Withheld
 	}
 	var err error
 	code := d.Code

@@ -375,6 +375,12 @@ func testMessageSecret(t *testing.T, s Store) {
 	s.MarkSent(ctx, kept.ID, t0, false)
 	s.MarkSent(ctx, erased.ID, t0, true)
 	s.MarkRetry(ctx, failed.ID, t0, "gave up", true)
+	withheld := newMessage(4)
+	withheld.Status = outbox.Withheld
+	s.EnqueueMessage(ctx, withheld)
+	if m, err := s.ClaimMessage(ctx, t0.Add(time.Hour), t0.Add(2*time.Hour)); !errors.Is(err, outbox.ErrEmpty) {
+		t.Fatalf("a withheld message was claimed for delivery: %+v %v", m, err)
+	}
 	ms, _ := s.RecentMessages(ctx, 10)
 	got := map[string][]byte{}
 	for _, m := range ms {
