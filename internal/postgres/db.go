@@ -119,21 +119,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
 		return err
 	}
-	if err := db.checkVersion(ctx); err != nil {
-		return err
-	}
 	applied, _, err := db.Version(ctx)
 	if err != nil {
 		return err
 	}
-	ms, err := schema.List(migrations, "migrations")
+	pending, err := schema.Pending(migrations, "migrations", applied)
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if m.Version <= applied {
-			continue
-		}
+	for _, m := range pending {
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)

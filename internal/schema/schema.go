@@ -56,3 +56,20 @@ func Check(applied, known int) error {
 	}
 	return nil
 }
+
+// Pending returns the migrations in dir of fsys newer than applied, oldest
+// first, or the too-new error when the database is ahead of the binary.
+func Pending(fsys fs.FS, dir string, applied int) ([]Migration, error) {
+	ms, err := List(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := Check(applied, ms[len(ms)-1].Version); err != nil {
+		return nil, err
+	}
+	i := 0
+	for i < len(ms) && ms[i].Version <= applied {
+		i++
+	}
+	return ms[i:], nil
+}

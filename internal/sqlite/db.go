@@ -131,21 +131,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
 		return err
 	}
-	if err := db.checkVersion(ctx); err != nil {
-		return err
-	}
 	applied, _, err := db.Version(ctx)
 	if err != nil {
 		return err
 	}
-	ms, err := schema.List(migrations, "migrations")
+	pending, err := schema.Pending(migrations, "migrations", applied)
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if m.Version <= applied {
-			continue
-		}
+	for _, m := range pending {
 		err = db.tx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
