@@ -36,25 +36,49 @@ type Account struct {
 	Phone             string // E.164, or empty
 	PasswordHash      string // argon2id PHC string
 	Language          string // "en" or "ja": the language of messages
+	TimeZone          string // IANA zone chosen by the holder; "" means the default for Language
 	Status            Status
 	CreatedAt         time.Time
 	ConfirmedAt       time.Time
 	PasswordChangedAt time.Time
 }
 
+// Signup is a pending sign-up: what someone typed on the sign-up form,
+// kept until the address's owner confirms it with the mailed code. It is not
+// an account: until then the address is, to everyone else, unknown. Several
+// sign-ups for one address may be pending at once (the owner's and a
+// stranger's); confirming one makes the account and ends the others.
+type Signup struct {
+	ID           string // the id of its confirm_email challenge
+	Email        string // normalised
+	Phone        string
+	PasswordHash string // the password chosen on the sign-up form
+	Language     string
+	DeviceID     string // the browser that signed up
+	CreatedAt    time.Time
+}
+
 // Store keeps accounts.
 type Store interface {
 	// CreateAccount stores a; ErrEmailTaken if the address has an account.
 	CreateAccount(ctx context.Context, a *Account) error
-	// ReplaceUnconfirmed swaps the unconfirmed account oldID for a, in one
-	// transaction, so that codes sent for the old one stop working.
-	ReplaceUnconfirmed(ctx context.Context, oldID string, a *Account) error
 	// AccountByEmail and AccountByID return ErrNotFound when absent.
 	AccountByEmail(ctx context.Context, email string) (*Account, error)
 	AccountByID(ctx context.Context, id string) (*Account, error)
 	ListAccounts(ctx context.Context) ([]*Account, error)
-	ConfirmAccount(ctx context.Context, id string, at time.Time) error
 	SetStatus(ctx context.Context, id string, s Status) error
+	// SetPreferences sets the language of messages and the time zone.
+	SetPreferences(ctx context.Context, id, language, timeZone string) error
+
+	// CreateSignup stores a pending sign-up.
+	CreateSignup(ctx context.Context, s *Signup) error
+	// Signup returns the pending sign-up with the given id, or ErrNotFound.
+	Signup(ctx context.Context, id string) (*Signup, error)
+	// CompleteSignup creates a from the pending sign-up id and deletes every
+	// pending sign-up for the same address, in one transaction. It returns
+	// ErrNotFound when the sign-up is gone and ErrEmailTaken when the
+	// address got an account meanwhile.
+	CompleteSignup(ctx context.Context, id string, a *Account) error
 	// SetPasswordHash replaces the hash. With remember set, the old hash is
 	// kept in the password history (a change or reset); without, it is not
 	// (a transparent rehash of the same password).
@@ -75,14 +99,32 @@ const MaxEmailBytes = 254
 // ErrInvalidEmail is returned by NormalizeEmail.
 var ErrInvalidEmail = errors.New("account: invalid email address")
 
-// NormalizeEmail trims the address, lower-cases its domain and converts an
-// internationalised domain to punycode, so that one mailbox has one
+// NormalizeEmail checks an address against Gatehouse's one address rule
+// and returns its normal spelling: trimmed, domain lower-cased, an
+// internationalised domain converted to punycode, so one mailbox has one
 // spelling. The local part keeps its case (RFC 5321 leaves it to the mail
-// server), but uniqueness is checked case-insensitively by the store.
+// server); uniqueness is checked case-insensitively by the store.
+//
+// The rule is what a browser's <input type=email> accepts (the HTML
+// Standard's "valid email address"), with a Unicode domain also allowed:
+//
+//   - local part: ASCII letters, digits, dots and !#$%&'*+/=?^_`{|}~- ; no
+//     quotes, comments "(…)", spaces or other specials;
+//   - domain: labels of letters, digits and inner hyphens (after IDNA
+//     conversion), at least two of them, the last not all digits — so no
+//     IP addresses, bracketed or not;
+//   - nowhere a control or format character (bidi overrides, zero-width
+//     spaces), which could make an address display as another;
+//   - at most 64 bytes before the @ and 254 in all (RFC 5321).
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > MaxEmailBytes || !utf8.ValidString(s) {
+	if s == "" || len(s) > 4*MaxEmailBytes || !utf8.ValidString(s) {
 		return "", ErrInvalidEmail
+	}
+	for _, r := range s {
+		if unicode.In(r, unicode.Cc, unicode.Cf) || unicode.IsSpace(r) {
+			return "", ErrInvalidEmail
+		}
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || at == len(s)-1 {
@@ -92,13 +134,13 @@ func NormalizeEmail(s string) (string, error) {
 	if len(local) > 64 {
 		return "", ErrInvalidEmail
 	}
-	for _, r := range local {
-		if r <= ' ' || r == '@' || r == '<' || r == '>' || r == ',' || r == ';' || unicode.IsControl(r) || unicode.IsSpace(r) {
+	for i := 0; i < len(local); i++ {
+		if !atext(local[i]) && local[i] != '.' {
 			return "", ErrInvalidEmail
 		}
 	}
 	ascii, err := idna.Lookup.ToASCII(strings.ToLower(domain))
-	if err != nil || !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") {
+	if err != nil || !validDomain(ascii) {
 		return "", ErrInvalidEmail
 	}
 	out := local + "@" + ascii
@@ -106,6 +148,37 @@ func NormalizeEmail(s string) (string, error) {
 		return "", ErrInvalidEmail
 	}
 	return out, nil
+}
+
+// atext reports whether c may appear in a local part (RFC 5322 atext, as
+// the HTML Standard's email rule uses it).
+func atext(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+/=?^_`{|}~-", c) >= 0
+}
+
+// validDomain checks an ASCII domain: two or more labels of 1 to 63
+// letters, digits and inner hyphens, the last one not all digits.
+func validDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
 }
 
 // ErrInvalidPhone is returned by NormalizePhone.
@@ -139,4 +212,14 @@ func (f FieldErrors) Error() string {
 		b.WriteString(" " + k + "=" + v)
 	}
 	return b.String()
+}
+
+// PhoneExample returns a mobile number of region written the way people
+// there write it ("090-1234-5678" for JP), for hints and error messages.
+func PhoneExample(region string) string {
+	n := phonenumbers.GetExampleNumberForType(region, phonenumbers.MOBILE)
+	if n == nil {
+		return "+81 90 1234 5678"
+	}
+	return phonenumbers.Format(n, phonenumbers.NATIONAL)
 }

@@ -23,14 +23,21 @@ type SessionEnder interface {
 	EndAll(ctx context.Context, accountID string) error
 }
 
+// PasswordChecks records checks of an account's password made outside the
+// sign-in form (the signin package's attempt record keeps them).
+type PasswordChecks interface {
+	RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o Origin) error
+}
+
 // Origin describes where a request came from; messages quote it so the
 // holder can tell whether it was them.
 type Origin struct {
-	DeviceID string
-	IP       string
-	Browser  string
-	OS       string
-	Time     time.Time
+	DeviceID  string
+	UserAgent string
+	IP        string
+	Browser   string
+	OS        string
+	Time      time.Time
 }
 
 // Service runs the account flows.
@@ -41,6 +48,7 @@ type Service struct {
 	Codes         *code.Service
 	Mail          Mailer
 	Sessions      SessionEnder
+	Guesses       PasswordChecks // may be nil
 	Catalog       *i18n.Catalog
 	ServiceName   string
 	PhoneRegion   string // default region for phone numbers without a country code
@@ -100,45 +108,37 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	now := r.Origin.Time.UTC()
-	a := &Account{
-		ID: random.ID(), Email: email, Phone: phone, PasswordHash: hash, Language: r.Language,
-		Status: Unconfirmed, CreatedAt: now, PasswordChangedAt: now,
-	}
 	existing, err := s.Store.AccountByEmail(ctx, email)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		err = s.Store.CreateAccount(ctx, a)
-		if errors.Is(err, ErrEmailTaken) { // lost a race with another sign-up
-			return s.registerExisting(ctx, email, r)
-		}
 	case err != nil:
 		return "", err
-	case existing.Status == Unconfirmed:
-		// Nobody has proved they own the address yet; the newest sign-up
-		// replaces the pending one and the old codes die with it.
-		err = s.Store.ReplaceUnconfirmed(ctx, existing.ID, a)
 	default:
-		return s.registerExisting(ctx, email, r)
+		return s.registerExisting(ctx, existing, r)
 	}
+	// No account yet: a pending sign-up, with its own code. Other pending
+	// sign-ups for the address (someone else's typo, or this person's
+	// earlier try) keep theirs; the first one confirmed wins.
+	ch, c, err := s.Codes.Issue(ctx, code.ConfirmEmail, "", email, r.Origin.DeviceID, false)
 	if err != nil {
 		return "", err
 	}
-	ch, c, err := s.Codes.Issue(ctx, code.ConfirmEmail, a.ID, email, r.Origin.DeviceID, false)
-	if err != nil {
+	su := &Signup{ID: ch.ID, Email: email, Phone: phone, PasswordHash: hash, Language: r.Language,
+		DeviceID: r.Origin.DeviceID, CreatedAt: r.Origin.Time.UTC()}
+	if err := s.Store.CreateSignup(ctx, su); err != nil {
 		return "", err
 	}
-	if err := s.sendCode(ctx, a.ID, email, r.Language, code.ConfirmEmail, c, r.Origin); err != nil {
+	if err := s.sendCode(ctx, "", email, r.Language, "", code.ConfirmEmail, c, r.Origin); err != nil {
 		return "", err
 	}
 	return ch.ID, nil
 }
 
-func (s *Service) registerExisting(ctx context.Context, email string, r Registration) (string, error) {
-	a, err := s.Store.AccountByEmail(ctx, email)
-	if err != nil {
-		return "", err
-	}
+// registerExisting answers a sign-up for an address that has an account:
+// the same page (a decoy request no code can answer), and a notice to the
+// holder instead of a code.
+func (s *Service) registerExisting(ctx context.Context, a *Account, r Registration) (string, error) {
+	email, _ := NormalizeEmail(r.Email)
 	ch, _, err := s.Codes.Issue(ctx, code.ConfirmEmail, "", email, r.Origin.DeviceID, true)
 	if err != nil {
 		return "", err
@@ -150,21 +150,25 @@ func (s *Service) registerExisting(ctx context.Context, email string, r Registra
 		Subject: t(lang, "mail.signup_existing.subject", s.ServiceName),
 		Paragraphs: []string{
 			t(lang, "mail.signup_existing.body", s.ServiceName),
-			s.origin(lang, r.Origin),
+			s.origin(lang, a.TimeZone, "mail.origin", r.Origin),
 			t(lang, "mail.signup_existing.advice"),
 		},
 	})
 	return ch.ID, err
 }
 
-func (s *Service) origin(lang string, o Origin) string {
-	when := o.Time.UTC().Format("2006-01-02 15:04 UTC")
-	return s.Catalog.T(lang, "mail.origin", when, o.Browser, o.OS, o.IP)
+// origin describes where and when a request came from, in the reader's
+// language and time zone (tz "" means the default for the language), using
+// the catalog line key ("mail.origin" for a request, "mail.origin_done" for
+// a change that has happened).
+func (s *Service) origin(lang, tz, key string, o Origin) string {
+	when := s.Catalog.Time(lang, o.Time, s.Catalog.Zone(lang, tz))
+	return s.Catalog.T(lang, key, when, o.Browser, o.OS, o.IP)
 }
 
 // sendCode sends a confirmation or reset code, saying why it was sent, from
 // where, and how long it is valid.
-func (s *Service) sendCode(ctx context.Context, accountID, to, lang string, p code.Purpose, c string, o Origin) error {
+func (s *Service) sendCode(ctx context.Context, accountID, to, lang, tz string, p code.Purpose, c string, o Origin) error {
 	t := s.Catalog.T
 	minutes := int(s.Codes.TTL / time.Minute)
 	_, err := s.Mail.Enqueue(ctx, outbox.Draft{
@@ -172,9 +176,10 @@ func (s *Service) sendCode(ctx context.Context, accountID, to, lang string, p co
 		Subject: t(lang, "mail."+string(p)+".subject", s.ServiceName),
 		Paragraphs: []string{
 			t(lang, "mail."+string(p)+".why", s.ServiceName),
-			s.origin(lang, o),
 			t(lang, "mail.code.valid", minutes),
+			s.origin(lang, tz, "mail.origin", o),
 			t(lang, "mail."+string(p)+".not_you"),
+			t(lang, "mail.code.never_share", s.ServiceName),
 		},
 	})
 	return err
@@ -186,32 +191,73 @@ func (s *Service) ResendConfirmation(ctx context.Context, challengeID, lang stri
 	if err != nil || c == "" {
 		return err
 	}
-	return s.sendCode(ctx, ch.AccountID, ch.Destination, lang, code.ConfirmEmail, c, o)
+	if su, err := s.Store.Signup(ctx, ch.ID); err == nil {
+		lang = su.Language
+	}
+	return s.sendCode(ctx, "", ch.Destination, lang, "", code.ConfirmEmail, c, o)
 }
 
-// Confirm checks the code of a sign-up request and activates the account.
-// It returns the account, and whether the browser confirming it is the one
-// that signed up (only then may the caller sign it in).
-func (s *Service) Confirm(ctx context.Context, challengeID, c, deviceID string, at time.Time) (*Account, bool, error) {
-	ch, err := s.Codes.Verify(ctx, challengeID, code.ConfirmEmail, c)
+// ErrPasswordNeeded is returned by Confirm when the code is right but the
+// browser confirming it is not the one that signed up: whoever signed up
+// chose the password, and the owner of the address — who has just proved
+// it — must not be handed an account with a stranger's password (account
+// pre-hijacking). The caller asks for a new password and calls Confirm
+// again with it; the code is not used up until then.
+var ErrPasswordNeeded = errors.New("account: confirming from another browser; choose a password")
+
+// Confirmation is what a successful Confirm did.
+type Confirmation struct {
+	Account *Account
+	// SignIn is set when the browser that confirmed is the one that signed
+	// up with this password: only then may the caller sign it in.
+	SignIn bool
+}
+
+// Confirm checks the code of a sign-up request and creates the account.
+// From the browser that signed up, the password chosen then is kept. From
+// any other browser it returns ErrPasswordNeeded unless newPassword is
+// given, which then replaces the sign-up's password.
+func (s *Service) Confirm(ctx context.Context, challengeID, c, deviceID, newPassword string, at time.Time) (*Confirmation, error) {
+	ch, err := s.Codes.Check(ctx, challengeID, code.ConfirmEmail, c)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	a, err := s.Store.AccountByID(ctx, ch.AccountID)
-	if errors.Is(err, ErrNotFound) || (err == nil && a.Email != ch.Destination) {
-		// Replaced by a newer sign-up for the same address.
-		return nil, false, code.ErrExpired
+	su, err := s.Store.Signup(ctx, ch.ID)
+	if errors.Is(err, ErrNotFound) {
+		// Another sign-up for the address was confirmed first.
+		return nil, code.ErrExpired
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	if a.Status == Unconfirmed {
-		if err := s.Store.ConfirmAccount(ctx, a.ID, at); err != nil {
-			return nil, false, err
+	sameBrowser := su.DeviceID != "" && su.DeviceID == deviceID
+	hash := su.PasswordHash
+	if !sameBrowser {
+		if newPassword == "" {
+			return nil, ErrPasswordNeeded
 		}
-		a.Status, a.ConfirmedAt = Active, at
+		if errs := s.checkPassword("new_password", newPassword, su.Email); errs != nil {
+			return nil, errs
+		}
+		if hash, err = s.Hasher.Hash(ctx, newPassword); err != nil {
+			return nil, err
+		}
 	}
-	return a, ch.DeviceID != "" && ch.DeviceID == deviceID, nil
+	if err := s.Codes.Use(ctx, ch); err != nil {
+		return nil, err
+	}
+	a := &Account{
+		ID: random.ID(), Email: su.Email, Phone: su.Phone, PasswordHash: hash, Language: su.Language,
+		Status: Active, CreatedAt: su.CreatedAt, ConfirmedAt: at.UTC(), PasswordChangedAt: at.UTC(),
+	}
+	err = s.Store.CompleteSignup(ctx, su.ID, a)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrEmailTaken) {
+		return nil, code.ErrExpired
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Confirmation{Account: a, SignIn: sameBrowser}, nil
 }
 
 // reused reports whether pw equals the current password or one of the
@@ -263,7 +309,7 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw, purpos
 		Subject: t(lang, "mail."+purpose+".subject", s.ServiceName),
 		Paragraphs: []string{
 			t(lang, "mail."+purpose+".body", s.ServiceName),
-			s.origin(lang, o),
+			s.origin(lang, a.TimeZone, "mail.origin_done", o),
 			t(lang, "mail.password_notice.not_you"),
 		},
 	})
@@ -272,22 +318,57 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw, purpos
 
 // ChangePassword changes a signed-in holder's password after checking the
 // current one (ASVS v5.0.0-6.2.3).
+// Both fields are checked in one round, so the holder fixes everything at
+// once; every check of the current password is recorded like a sign-in
+// attempt, because a wrong one is a guess at the password.
 func (s *Service) ChangePassword(ctx context.Context, accountID, current, next string, o Origin) error {
 	a, err := s.Store.AccountByID(ctx, accountID)
 	if err != nil {
 		return err
 	}
+	errs := s.checkPassword("new_password", next, a.Email)
 	if current == "" {
-		return FieldErrors{"current_password": "error.required"}
+		if errs == nil {
+			errs = FieldErrors{}
+		}
+		errs["current_password"] = "error.required"
+		return errs
 	}
 	ok, _, err := s.Hasher.Verify(ctx, current, a.PasswordHash)
 	if err != nil {
 		return err
 	}
+	if s.Guesses != nil {
+		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, ok, o); err != nil {
+			return err
+		}
+	}
 	if !ok {
-		return FieldErrors{"current_password": "error.current_password_wrong"}
+		if errs == nil {
+			errs = FieldErrors{}
+		}
+		errs["current_password"] = "error.current_password_wrong"
+	}
+	if errs != nil {
+		return errs
 	}
 	return s.setPassword(ctx, a, "new_password", next, "password_changed", o, nil)
+}
+
+// SetPreferences sets the language of the holder's messages and their time
+// zone ("" for the default of that language).
+func (s *Service) SetPreferences(ctx context.Context, accountID, lang, tz string) error {
+	errs := FieldErrors{}
+	if !i18n.Supported(lang) {
+		errs["language"] = "error.choose_option"
+	}
+	if tz != "" && !i18n.KnownZone(tz) {
+		errs["time_zone"] = "error.choose_option"
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return s.Store.SetPreferences(ctx, accountID, lang, tz)
 }
 
 // RequestReset starts a password reset and returns the request id. Every
@@ -315,15 +396,19 @@ func (s *Service) RequestReset(ctx context.Context, email, lang string, o Origin
 		_, err = s.Mail.Enqueue(ctx, outbox.Draft{
 			Purpose: string(code.ResetPassword), To: norm, Language: lang, Withhold: true,
 			Subject:    t(lang, "mail.reset_password.subject", s.ServiceName),
-			Paragraphs: []string{t(lang, "mail.reset_password.withheld"), s.origin(lang, o)},
+			Paragraphs: []string{t(lang, "mail.reset_password.withheld"), s.origin(lang, "", "mail.origin", o)},
 		})
 		return ch.ID, err
 	}
-	ch, c, err := s.Codes.Issue(ctx, code.ResetPassword, a.ID, a.Email, o.DeviceID, false)
+	// The request records the address as typed (normalised), not the
+	// account's stored spelling: the code page shows it, and showing the
+	// stored spelling would tell whoever typed KNOWN@… that an account
+	// exists. The code goes to the stored address.
+	ch, c, err := s.Codes.Issue(ctx, code.ResetPassword, a.ID, norm, o.DeviceID, false)
 	if err != nil {
 		return "", err
 	}
-	return ch.ID, s.sendCode(ctx, a.ID, a.Email, a.Language, code.ResetPassword, c, o)
+	return ch.ID, s.sendCode(ctx, a.ID, a.Email, a.Language, a.TimeZone, code.ResetPassword, c, o)
 }
 
 // ResendReset sends a new reset code for the request, in the account's
@@ -337,7 +422,7 @@ func (s *Service) ResendReset(ctx context.Context, challengeID, _ string, o Orig
 	if err != nil {
 		return err
 	}
-	return s.sendCode(ctx, a.ID, a.Email, a.Language, code.ResetPassword, c, o)
+	return s.sendCode(ctx, a.ID, a.Email, a.Language, a.TimeZone, code.ResetPassword, c, o)
 }
 
 // Reset sets a new password with a reset code and signs the account out

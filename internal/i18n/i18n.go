@@ -9,6 +9,7 @@ package i18n
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -23,6 +24,7 @@ type Catalog struct {
 	printers map[string]*message.Printer
 	matcher  language.Matcher
 	keys     map[string]bool
+	zones    map[string]*time.Location // default time zone per language
 }
 
 // New loads the message table.
@@ -89,3 +91,6 @@ func Name(lang string) string {
 	}
 	return "English"
 }
+
+// Has reports whether key is in the table.
+func (c *Catalog) Has(key string) bool { return c.keys[key] }

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var verb = regexp.MustCompile(`%[-+# 0]*\d*(\.\d+)?[a-zA-Z%]`)
@@ -36,10 +37,37 @@ func TestMatch(t *testing.T) {
 			t.Errorf("Match(%q, %q) = %q, want %q", tc.choice, tc.accept, got, tc.want)
 		}
 	}
-	if got := c.T("ja", "error.code_wrong", 3); got != "コードが正しくありません。あと 3 回試せます。" {
+	if got := c.T("ja", "error.code_wrong", 3); got != "コードが正しくありません。あと3回試せます。" {
 		t.Errorf("T ja: %q", got)
 	}
 	if got := c.T("en", "no.such.key"); !strings.HasPrefix(got, "!(") {
 		t.Errorf("a missing key must be visible, got %q", got)
+	}
+}
+
+func TestTime_WrittenTheLocalWayInTheReadersZone(t *testing.T) {
+	c := New()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDefaultZones(map[string]*time.Location{"ja": tokyo, "en": time.UTC})
+	at := time.Date(2026, 11, 28, 1, 26, 0, 0, time.UTC)
+	if got := c.Time("ja", at, c.Zone("ja", "")); got != "2026年11月28日 10:26（日本時間）" {
+		t.Errorf("ja default: %q", got)
+	}
+	if got := c.Time("en", at, c.Zone("en", "")); got != "28 Nov 2026, 01:26 (UTC)" {
+		t.Errorf("en default: %q", got)
+	}
+	if got := c.Time("en", at, c.Zone("en", "America/New_York")); got != "27 Nov 2026, 20:26 (US Eastern time)" {
+		t.Errorf("en chosen zone: %q", got)
+	}
+	if got := c.Time("ja", at, c.Zone("ja", "Europe/London")); got != "2026年11月28日 1:26（英国時間）" {
+		t.Errorf("ja chosen zone: %q", got)
+	}
+	for _, z := range Zones {
+		if _, err := time.LoadLocation(z.ID); err != nil {
+			t.Errorf("zone %s: %v", z.ID, err)
+		}
 	}
 }

@@ -187,18 +187,22 @@ func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
 func (o *Outbox) footer(lang, ref string) []string {
 	return []string{
 		o.Catalog.T(lang, "mail.footer.never_ask", o.ServiceName),
-		o.Catalog.T(lang, "mail.footer.reference", ref),
+		o.Catalog.T(lang, "mail.footer.reference", ref, o.ServiceName),
 		o.Catalog.T(lang, "mail.footer.sender", o.ServiceName, o.PublicURL),
 	}
 }
 
+// htmlMail is the HTML part: the same paragraphs as the text, under a
+// sender block that is the same in every message, so a holder learns what a
+// genuine message from the service looks like.
 var htmlMail = template.Must(template.New("mail").Parse(`<!doctype html>
-<html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
-<body style="font-family:sans-serif;line-height:1.5;max-width:36em">
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Subject}}</title></head>
+<body style="font-family:sans-serif;line-height:1.6;max-width:36em;margin:0 auto;padding:1em;color:#1a1a1a;background:#ffffff">
+<p style="font-size:1.25em;font-weight:bold;border-bottom:3px solid #0b57d0;padding-bottom:.3em;margin-top:0">{{.Service}}</p>
 {{range $i, $p := .Paragraphs}}<p>{{$p}}</p>
 {{if and (eq $i 0) $.Code}}<p style="font-size:1.6em;letter-spacing:.2em;font-weight:bold">{{$.Code}}</p>
 {{end}}{{end}}<hr>
-{{range .Footer}}<p style="color:#555;font-size:.9em">{{.}}</p>
+{{range .Footer}}<p style="color:#4d4d4d;font-size:.9em">{{.}}</p>
 {{end}}</body></html>
 `))
 
@@ -219,7 +223,7 @@ func (o *Outbox) render(d Draft, ref string) (text, html string) {
 	t.WriteString("\n")
 	var h strings.Builder
 	htmlMail.Execute(&h, map[string]any{
-		"Lang": d.Language, "Subject": d.Subject, "Paragraphs": d.Paragraphs, "Code": d.Code, "Footer": footer,
+		"Lang": d.Language, "Subject": d.Subject, "Paragraphs": d.Paragraphs, "Code": d.Code, "Footer": footer, "Service": o.ServiceName,
 	})
 	return t.String(), h.String()
 }

@@ -28,6 +28,9 @@ const (
 	ContainsEmail Reason = "contains_email"
 	ContainsName  Reason = "contains_service"
 	Reused        Reason = "reused"
+	// Repetitive: only whitespace, or one character repeated. Length is
+	// what makes a password strong, and such a password has none of it.
+	Repetitive Reason = "repetitive"
 )
 
 // Policy is the password rule: a length range and a blocklist, with no
@@ -58,6 +61,9 @@ func (p Policy) Check(pw, email string) Reason {
 	if utf8.RuneCountInString(n) < p.MinLength {
 		return TooShort
 	}
+	if repetitive(n) {
+		return Repetitive
+	}
 	lower := strings.ToLower(n)
 	if local, _, ok := strings.Cut(strings.ToLower(email), "@"); ok && len([]rune(local)) >= 3 && strings.Contains(lower, local) {
 		return ContainsEmail
@@ -69,4 +75,19 @@ func (p Policy) Check(pw, email string) Reason {
 		return Common
 	}
 	return ""
+}
+
+// repetitive reports whether pw is only whitespace or a single character
+// repeated ("            ", "aaaaaaaaaaaa").
+func repetitive(pw string) bool {
+	if strings.TrimFunc(pw, unicode.IsSpace) == "" {
+		return true
+	}
+	first, _ := utf8.DecodeRuneInString(pw)
+	for _, r := range pw {
+		if r != first {
+			return false
+		}
+	}
+	return true
 }

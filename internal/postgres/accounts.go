@@ -13,12 +13,12 @@ import (
 
 var _ account.Store = (*DB)(nil)
 
-const accountColumns = `id, email, phone, password_hash, language, status, created_at, confirmed_at, password_changed_at`
+const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at`
 
 func scanAccount(row pgx.Row) (*account.Account, error) {
 	var a account.Account
 	var created, confirmed, changed *time.Time
-	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.Status, &created, &confirmed, &changed)
+	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
@@ -30,8 +30,8 @@ func scanAccount(row pgx.Row) (*account.Account, error) {
 }
 
 func insertAccount(ctx context.Context, q querier, a *account.Account) error {
-	_, err := q.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.Status, ts(a.CreatedAt), ts(a.ConfirmedAt), ts(a.PasswordChangedAt), strings.ToLower(a.Email))
+	_, err := q.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.TimeZone, a.Status, ts(a.CreatedAt), ts(a.ConfirmedAt), ts(a.PasswordChangedAt), strings.ToLower(a.Email))
 	if isUnique(err) {
 		return account.ErrEmailTaken
 	}
@@ -41,20 +41,6 @@ func insertAccount(ctx context.Context, q querier, a *account.Account) error {
 // CreateAccount implements account.Store.
 func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
 	return insertAccount(ctx, db.pool, a)
-}
-
-// ReplaceUnconfirmed implements account.Store.
-func (db *DB) ReplaceUnconfirmed(ctx context.Context, oldID string, a *account.Account) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1 AND status = 'unconfirmed'`, oldID)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
-			return account.ErrEmailTaken
-		}
-		return insertAccount(ctx, tx, a)
-	})
 }
 
 // AccountByEmail implements account.Store; the match ignores case.
@@ -85,10 +71,56 @@ func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
 	return out, rows.Err()
 }
 
-// ConfirmAccount implements account.Store.
-func (db *DB) ConfirmAccount(ctx context.Context, id string, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE accounts SET status = 'active', confirmed_at = $1 WHERE id = $2 AND status = 'unconfirmed'`, ts(at), id)
+// SetPreferences implements account.Store. Cached sessions carry the
+// account, so every node is told to forget them.
+func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE accounts SET language = $1, time_zone = $2 WHERE id = $3`, language, timeZone, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrNotFound
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify('`+notifyChannel+`', 'account:' || $1::text)`, id)
+		return err
+	})
+}
+
+const signupColumns = `id, email, phone, password_hash, language, device_id, created_at`
+
+// CreateSignup implements account.Store.
+func (db *DB) CreateSignup(ctx context.Context, s *account.Signup) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO signups (`+signupColumns+`, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		s.ID, s.Email, s.Phone, s.PasswordHash, s.Language, s.DeviceID, ts(s.CreatedAt), strings.ToLower(s.Email))
 	return err
+}
+
+// Signup implements account.Store.
+func (db *DB) Signup(ctx context.Context, id string) (*account.Signup, error) {
+	var s account.Signup
+	var created *time.Time
+	err := db.pool.QueryRow(ctx, `SELECT `+signupColumns+` FROM signups WHERE id = $1`, id).
+		Scan(&s.ID, &s.Email, &s.Phone, &s.PasswordHash, &s.Language, &s.DeviceID, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, account.ErrNotFound
+	}
+	s.CreatedAt = utc(created)
+	return &s, err
+}
+
+// CompleteSignup implements account.Store.
+func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM signups WHERE email_key = (SELECT email_key FROM signups WHERE id = $1)`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrNotFound
+		}
+		return insertAccount(ctx, tx, a)
+	})
 }
 
 // SetStatus implements account.Store.

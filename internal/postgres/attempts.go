@@ -13,15 +13,15 @@ var _ signin.Store = (*DB)(nil)
 
 // RecordAttempt implements signin.Store.
 func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		a.ID, a.Identifier, a.AccountID, a.DeviceID, a.SessionID, a.IP, a.UserAgent, ts(a.CreatedAt), a.Outcome)
+	_, err := db.pool.Exec(ctx, `INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		a.ID, a.Identifier, a.AccountID, a.DeviceID, a.SessionID, a.IP, a.UserAgent, ts(a.CreatedAt), a.Outcome, a.Kind)
 	return err
 }
 
 // AttemptsByAccount implements signin.Store.
 func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome
+	rows, err := db.pool.Query(ctx, `SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind
 		FROM signin_attempts WHERE account_id = $1 ORDER BY created_at DESC LIMIT $2`, accountID, limit)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*signin.Attempt, error) {
 		var a signin.Attempt
 		var at time.Time
-		err := r.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.DeviceID, &a.SessionID, &a.IP, &a.UserAgent, &at, &a.Outcome)
+		err := r.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.DeviceID, &a.SessionID, &a.IP, &a.UserAgent, &at, &a.Outcome, &a.Kind)
 		a.CreatedAt = at.UTC()
 		return &a, err
 	})

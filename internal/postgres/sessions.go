@@ -59,10 +59,10 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	var idle int64
 	err := db.pool.QueryRow(ctx, `SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
 			s.absolute_expires_at, s.remember, s.ip, s.revoked_at,
-			a.id, a.email, a.phone, a.password_hash, a.language, a.status, a.created_at, a.confirmed_at, a.password_changed_at
+			a.id, a.email, a.phone, a.password_hash, a.language, a.time_zone, a.status, a.created_at, a.confirmed_at, a.password_changed_at
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1`, h).
 		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked,
-			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.Status, &aCreated, &aConfirmed, &aChanged)
+			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &aCreated, &aConfirmed, &aChanged)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, session.ErrNotFound
 	}

@@ -82,7 +82,7 @@ func (d *Devices) Recognise(ctx context.Context, token, ip, ua string) (dev *Dev
 		if err == nil {
 			// Write only what changed, or a stale last-seen: a returning
 			// browser should not cost a database write on every form.
-			if dev.IP != ip || dev.UserAgent != ua || now.Sub(dev.LastSeen) >= touchEvery {
+			if dev.IP != ip || dev.UserAgent != ua || now.Sub(dev.LastSeen) >= time.Minute {
 				if err := d.Store.TouchDevice(ctx, dev.ID, now, ip, ua, browser, os); err != nil {
 					return nil, "", err
 				}

@@ -88,10 +88,25 @@ type Lifetimes struct {
 	Remember time.Duration
 }
 
-// touchEvery is how stale LastSeenAt may get before a check writes it back.
-// Writing on every request would turn each page view into a database write;
-// a minute of slack on a one-hour idle timeout is harmless.
-const touchEvery = time.Minute
+// touchEvery returns how stale LastSeenAt may get before a check writes it
+// back: a twentieth of the idle timeout, at most a minute. Writing on every
+// request would turn each page view into a database write.
+//
+// The slack must never cost the holder their session: a use that was not
+// written back happened less than touchEvery after LastSeenAt, so the idle
+// judgement (see idle) allows touchEvery on top of the timeout. Any use
+// therefore keeps the session alive for at least the full idle timeout
+// after it, and no session outlives its last use by more than the timeout
+// plus touchEvery (1 h 1 min with the defaults; 21 s for a 20 s timeout).
+func touchEvery(idle time.Duration) time.Duration {
+	return min(time.Minute, max(idle/20, time.Millisecond))
+}
+
+// idle reports whether s has been unused for longer than its idle timeout
+// at now, judged against its stored LastSeenAt (see touchEvery).
+func idle(s *Session, now time.Time) bool {
+	return now.Sub(s.LastSeenAt) >= s.IdleTimeout+touchEvery(s.IdleTimeout)
+}
 
 // Manager starts, checks and ends sessions.
 type Manager struct {
@@ -152,11 +167,24 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 			return nil, err
 		}
 	}
-	if !s.RevokedAt.IsZero() || !now.Before(s.AbsoluteExpiresAt) || now.Sub(s.LastSeenAt) >= s.IdleTimeout ||
+	if cached && idle(s, now) {
+		// This node's copy may predate uses served by other nodes; only
+		// the database can say the session went idle.
+		cached = false
+		fresh, err := m.Store.SessionByTokenHash(ctx, hash)
+		if errors.Is(err, ErrNotFound) {
+			return nil, ErrNoSession
+		}
+		if err != nil {
+			return nil, err
+		}
+		s = fresh
+	}
+	if !s.RevokedAt.IsZero() || !now.Before(s.AbsoluteExpiresAt) || idle(s, now) ||
 		s.Account == nil || s.Account.Status != account.Active {
 		return nil, ErrNoSession
 	}
-	if now.Sub(s.LastSeenAt) >= touchEvery {
+	if now.Sub(s.LastSeenAt) >= touchEvery(s.IdleTimeout) {
 		if err := m.Store.TouchSession(ctx, s.ID, now); err != nil {
 			return nil, err
 		}
@@ -172,7 +200,7 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 // ExpiresAt returns when s ends if it stays idle: the earlier of its idle
 // and absolute limits. The cookie's expiry is set from it.
 func (s *Session) ExpiresAt() time.Time {
-	idle := s.LastSeenAt.Add(s.IdleTimeout)
+	idle := s.LastSeenAt.Add(s.IdleTimeout + touchEvery(s.IdleTimeout))
 	if idle.Before(s.AbsoluteExpiresAt) {
 		return idle
 	}

@@ -68,7 +68,7 @@ func TestCheck_IdleTimeout_V7_3_1(t *testing.T) {
 	if _, err := m.Check(ctx, tok); err != nil {
 		t.Fatalf("59 minutes after last use: %v", err)
 	}
-	c.t = c.t.Add(time.Hour)
+	c.t = c.t.Add(time.Hour + time.Minute) // the timeout plus the write-back slack
 	if _, err := m.Check(ctx, tok); !errors.Is(err, session.ErrNoSession) {
 		t.Fatalf("after an idle hour: %v, want ErrNoSession", err)
 	}
@@ -187,5 +187,63 @@ func TestCache_AnswersFromMemoryAndEvictsOnRevocation(t *testing.T) {
 	}
 	if m.Cache.Len() != 0 {
 		t.Fatalf("cache holds %d after EndAll", m.Cache.Len())
+	}
+}
+
+// TestCheck_UseInsideIdleWindowAlwaysExtendsIt_V7_3_1: for any configured
+// idle timeout, a holder who keeps using the session at intervals shorter
+// than the timeout is never signed out, and one who stops is signed out no
+// later than the timeout plus the write-back slack (a twentieth, at most a
+// minute). The write-back throttle used to be the judge: with a 20 s
+// timeout a holder active every 5 s was signed out at 20 s.
+func TestCheck_UseInsideIdleWindowAlwaysExtendsIt_V7_3_1(t *testing.T) {
+	for _, idle := range []time.Duration{time.Second, 20 * time.Second, 90 * time.Second, 10 * time.Minute, time.Hour} {
+		for _, every := range []time.Duration{idle / 4, idle / 2, idle - idle/50} {
+			t.Run(idle.String()+"/"+every.String(), func(t *testing.T) {
+				m, c, _ := setup(t)
+				m.Lifetimes = session.Lifetimes{Idle: idle, Absolute: 1000 * idle, Remember: 1000 * idle}
+				ctx := context.Background()
+				tok, _, _ := m.Start(ctx, "acc", "dev", "ip", false)
+				for i := range 40 {
+					c.t = c.t.Add(every)
+					if _, err := m.Check(ctx, tok); err != nil {
+						t.Fatalf("use %d, %v after the previous one: %v", i, every, err)
+					}
+				}
+				c.t = c.t.Add(idle - time.Millisecond)
+				if _, err := m.Check(ctx, tok); err != nil {
+					t.Fatalf("just inside the idle window after the last use: %v", err)
+				}
+				c.t = c.t.Add(idle + min(time.Minute, idle/20))
+				if _, err := m.Check(ctx, tok); !errors.Is(err, session.ErrNoSession) {
+					t.Fatalf("idle for the timeout plus slack: %v, want ErrNoSession", err)
+				}
+			})
+		}
+	}
+}
+
+// TestCheck_CachedCopyIsNotTheJudgeOfIdleness: with several nodes, the node
+// that cached a session does not see uses served by the others; a stale
+// cached LastSeenAt must not sign the holder out.
+func TestCheck_CachedCopyIsNotTheJudgeOfIdleness(t *testing.T) {
+	a, c, db := setup(t)
+	a.Lifetimes.Idle = 20 * time.Second
+	b := &session.Manager{Store: db, Now: c.now, Lifetimes: a.Lifetimes, Cache: session.NewCache(time.Hour, 100)}
+	a.Cache = session.NewCache(time.Hour, 100)
+	ctx := context.Background()
+	tok, _, _ := a.Start(ctx, "acc", "dev", "ip", false)
+	if _, err := b.Check(ctx, tok); err != nil { // node b caches it now
+		t.Fatal(err)
+	}
+	for range 8 { // the holder's next requests all reach node a
+		c.t = c.t.Add(5 * time.Second)
+		if _, err := a.Check(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.t = c.t.Add(5 * time.Second)
+	if _, err := b.Check(ctx, tok); err != nil {
+		t.Fatalf("node b judged a busy session idle from its cached copy: %v", err)
 	}
 }

@@ -31,9 +31,21 @@ const (
 	Denied         Outcome = "denied" // right password, but the account may not sign in
 )
 
+// Kind is what a password attempt was for.
+type Kind string
+
+// Attempt kinds. A wrong current password typed on the change-password
+// page is a guess at the password like a failed sign-in, and is recorded
+// the same way so the holder's activity shows it.
+const (
+	SignInKind     Kind = "signin"
+	PasswordChange Kind = "password_change"
+)
+
 // Attempt is one recorded sign-in attempt.
 type Attempt struct {
 	ID         string
+	Kind       Kind
 	Identifier string // what was typed, normalised when it parsed as an address
 	AccountID  string // empty for an unknown account
 	DeviceID   string
@@ -51,12 +63,13 @@ type Store interface {
 	AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*Attempt, error)
 }
 
-// Errors a caller must tell apart. ErrInvalid deliberately covers both an
-// unknown address and a wrong password (ASVS v5.0.0-6.3.8).
+// Errors a caller must tell apart. ErrInvalid deliberately covers an
+// unknown address, a wrong password and an address whose sign-up is still
+// pending (ASVS v5.0.0-6.3.8): a pending sign-up is not an account, so it
+// must not answer differently from an address nobody has used.
 var (
-	ErrInvalid     = errors.New("signin: wrong email or password")
-	ErrUnconfirmed = errors.New("signin: address not confirmed")
-	ErrDisabled    = errors.New("signin: account disabled")
+	ErrInvalid  = errors.New("signin: wrong email or password")
+	ErrDisabled = errors.New("signin: account disabled")
 )
 
 // Accounts is what sign-in needs of the account store.
@@ -75,9 +88,13 @@ type Service struct {
 
 // Request is one sign-in form submission.
 type Request struct {
-	Email     string
-	Password  string
-	Remember  bool
+	Email    string
+	Password string
+	Remember bool
+	// Previous is the session token the browser already held, if any. A
+	// sign-in ends it: every authentication gets a new token and the old
+	// one stops working (ASVS v5.0.0-7.2.4).
+	Previous  string
 	DeviceID  string
 	IP        string
 	UserAgent string
@@ -96,7 +113,7 @@ type Result struct {
 // the answer nor its timing tells the two apart.
 func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	at := &Attempt{
-		ID: random.ID(), Identifier: r.Email, DeviceID: r.DeviceID, IP: r.IP,
+		ID: random.ID(), Kind: SignInKind, Identifier: r.Email, DeviceID: r.DeviceID, IP: r.IP,
 		UserAgent: r.UserAgent, CreatedAt: r.Time.UTC(),
 	}
 	if norm, err := account.NormalizeEmail(r.Email); err == nil {
@@ -121,8 +138,8 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		at.Outcome, result = UnknownAccount, ErrInvalid
 	case !ok:
 		at.Outcome, result = WrongPassword, ErrInvalid
-	case a.Status == account.Unconfirmed:
-		at.Outcome, result = Denied, ErrUnconfirmed
+	case a.Status == account.Unconfirmed: // only from data of earlier versions
+		at.Outcome, result = Denied, ErrInvalid
 	case a.Status == account.Disabled:
 		at.Outcome, result = Denied, ErrDisabled
 	default:
@@ -151,5 +168,25 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
 		return nil, err
 	}
+	if r.Previous != "" {
+		if err := s.Sessions.End(ctx, r.Previous); err != nil {
+			return nil, err
+		}
+	}
 	return &Result{Account: a, Session: sess, Token: token}, nil
+}
+
+// RecordPasswordCheck records a check of the current password made on an
+// account page (account.PasswordChecks): a wrong one is a guess at the
+// password, recorded beside failed sign-ins so the holder's activity and
+// later the guessing limits see it.
+func (s *Service) RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o account.Origin) error {
+	at := &Attempt{
+		ID: random.ID(), Kind: PasswordChange, Identifier: email, AccountID: accountID, DeviceID: o.DeviceID,
+		IP: o.IP, UserAgent: o.UserAgent, CreatedAt: o.Time.UTC(), Outcome: WrongPassword,
+	}
+	if ok {
+		at.Outcome = Succeeded
+	}
+	return s.Attempts.RecordAttempt(ctx, at)
 }

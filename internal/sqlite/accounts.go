@@ -12,12 +12,12 @@ import (
 
 var _ account.Store = (*DB)(nil)
 
-const accountColumns = `id, email, phone, password_hash, language, status, created_at, confirmed_at, password_changed_at`
+const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at`
 
 func scanAccount(row interface{ Scan(...any) error }) (*account.Account, error) {
 	var a account.Account
 	var created, confirmed, changed sql.NullInt64
-	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.Status, &created, &confirmed, &changed)
+	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
@@ -31,8 +31,8 @@ func scanAccount(row interface{ Scan(...any) error }) (*account.Account, error) 
 func insertAccount(ctx context.Context, x interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, a *account.Account) error {
-	_, err := x.ExecContext(ctx, `INSERT INTO accounts (`+accountColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.Status, us(a.CreatedAt), us(a.ConfirmedAt), us(a.PasswordChangedAt), strings.ToLower(a.Email))
+	_, err := x.ExecContext(ctx, `INSERT INTO accounts (`+accountColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.TimeZone, a.Status, us(a.CreatedAt), us(a.ConfirmedAt), us(a.PasswordChangedAt), strings.ToLower(a.Email))
 	if isUnique(err) {
 		return account.ErrEmailTaken
 	}
@@ -42,20 +42,6 @@ func insertAccount(ctx context.Context, x interface {
 // CreateAccount implements account.Store.
 func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
 	return insertAccount(ctx, db.write, a)
-}
-
-// ReplaceUnconfirmed implements account.Store.
-func (db *DB) ReplaceUnconfirmed(ctx context.Context, oldID string, a *account.Account) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ? AND status = 'unconfirmed'`, oldID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return account.ErrEmailTaken // confirmed meanwhile
-		}
-		return insertAccount(ctx, tx, a)
-	})
 }
 
 // AccountByEmail implements account.Store; the match ignores case.
@@ -86,10 +72,52 @@ func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
 	return out, rows.Err()
 }
 
-// ConfirmAccount implements account.Store.
-func (db *DB) ConfirmAccount(ctx context.Context, id string, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE accounts SET status = 'active', confirmed_at = ? WHERE id = ? AND status = 'unconfirmed'`, us(at), id)
+// SetPreferences implements account.Store.
+func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE accounts SET language = ?, time_zone = ? WHERE id = ?`, language, timeZone, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return account.ErrNotFound
+	}
+	return nil
+}
+
+const signupColumns = `id, email, phone, password_hash, language, device_id, created_at`
+
+// CreateSignup implements account.Store.
+func (db *DB) CreateSignup(ctx context.Context, s *account.Signup) error {
+	_, err := db.write.ExecContext(ctx, `INSERT INTO signups (`+signupColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.Email, s.Phone, s.PasswordHash, s.Language, s.DeviceID, us(s.CreatedAt), strings.ToLower(s.Email))
 	return err
+}
+
+// Signup implements account.Store.
+func (db *DB) Signup(ctx context.Context, id string) (*account.Signup, error) {
+	var s account.Signup
+	var created sql.NullInt64
+	err := db.readRow(ctx, `SELECT `+signupColumns+` FROM signups WHERE id = ?`, id).
+		Scan(&s.ID, &s.Email, &s.Phone, &s.PasswordHash, &s.Language, &s.DeviceID, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, account.ErrNotFound
+	}
+	s.CreatedAt = tm(created)
+	return &s, err
+}
+
+// CompleteSignup implements account.Store.
+func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM signups WHERE email_key = (SELECT email_key FROM signups WHERE id = ?)`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return account.ErrNotFound
+		}
+		return insertAccount(ctx, tx, a)
+	})
 }
 
 // SetStatus implements account.Store.

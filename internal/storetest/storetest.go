@@ -37,7 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		fn   func(*testing.T, Store)
 	}{
 		{"Accounts", testAccounts},
-		{"ReplaceUnconfirmed", testReplaceUnconfirmed},
+		{"Signups", testSignups},
+		{"Preferences", testPreferences},
 		{"PasswordHistory", testPasswordHistory},
 		{"ChallengeSingleUseUnderConcurrency", testChallengeConcurrency},
 		{"ChallengeFailuresAndResend", testChallengeFailures},
@@ -56,7 +57,7 @@ var t0 = time.Date(2026, 11, 27, 9, 30, 15, 123456000, time.UTC)
 
 func newAccount(email string) *account.Account {
 	return &account.Account{ID: random.ID(), Email: email, PasswordHash: "$argon2id$x", Language: "ja",
-		Status: account.Unconfirmed, CreatedAt: t0, PasswordChangedAt: t0, Phone: "+819012345678"}
+		Status: account.Active, CreatedAt: t0, ConfirmedAt: t0, PasswordChangedAt: t0, Phone: "+819012345678"}
 }
 
 func testAccounts(t *testing.T, s Store) {
@@ -69,18 +70,11 @@ func testAccounts(t *testing.T, s Store) {
 		t.Fatalf("same address in another case: %v, want ErrEmailTaken", err)
 	}
 	got, err := s.AccountByEmail(ctx, "MIXED.CASE@example.com")
-	if err != nil || got.ID != a.ID || got.Email != a.Email || got.Phone != a.Phone || got.Language != "ja" || got.Status != account.Unconfirmed || !got.CreatedAt.Equal(t0) || !got.ConfirmedAt.IsZero() {
+	if err != nil || got.ID != a.ID || got.Email != a.Email || got.Phone != a.Phone || got.Language != "ja" || got.Status != account.Active || !got.CreatedAt.Equal(t0) || !got.ConfirmedAt.Equal(t0) {
 		t.Fatalf("by email: %+v %v", got, err)
 	}
 	if _, err := s.AccountByEmail(ctx, "nobody@example.com"); !errors.Is(err, account.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
-	}
-	if err := s.ConfirmAccount(ctx, a.ID, t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = s.AccountByID(ctx, a.ID)
-	if got.Status != account.Active || !got.ConfirmedAt.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("confirmed: %+v", got)
 	}
 	if err := s.SetStatus(ctx, a.ID, account.Disabled); err != nil {
 		t.Fatal(err)
@@ -95,20 +89,67 @@ func testAccounts(t *testing.T, s Store) {
 	}
 }
 
-func testReplaceUnconfirmed(t *testing.T, s Store) {
+// testSignups: pending sign-ups for one address coexist; completing one
+// creates the account and ends all of them in one step.
+func testSignups(t *testing.T, s Store) {
 	ctx := context.Background()
-	old := newAccount("pending@example.com")
-	s.CreateAccount(ctx, old)
-	fresh := newAccount("pending@example.com")
-	if err := s.ReplaceUnconfirmed(ctx, old.ID, fresh); err != nil {
+	mine := &account.Signup{ID: random.ID(), Email: "Pending@example.com", Phone: "+819012345678", PasswordHash: "$argon2id$mine",
+		Language: "ja", DeviceID: "dev-mine", CreatedAt: t0}
+	theirs := &account.Signup{ID: random.ID(), Email: "pending@EXAMPLE.com", PasswordHash: "$argon2id$theirs", Language: "en", DeviceID: "dev-theirs", CreatedAt: t0}
+	other := &account.Signup{ID: random.ID(), Email: "other@example.com", PasswordHash: "$argon2id$o", Language: "en", CreatedAt: t0}
+	for _, su := range []*account.Signup{mine, theirs, other} {
+		if err := s.CreateSignup(ctx, su); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Signup(ctx, mine.ID)
+	if err != nil || got.Email != mine.Email || got.PasswordHash != mine.PasswordHash || got.DeviceID != "dev-mine" || got.Phone != mine.Phone || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("signup: %+v %v", got, err)
+	}
+	if _, err := s.AccountByEmail(ctx, "pending@example.com"); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("a pending sign-up must not be an account: %v", err)
+	}
+	a := newAccount("Pending@example.com")
+	if err := s.CompleteSignup(ctx, mine.ID, a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AccountByID(ctx, old.ID); !errors.Is(err, account.ErrNotFound) {
-		t.Fatal("the old unconfirmed account must be gone")
+	if got, err := s.AccountByEmail(ctx, "pending@example.com"); err != nil || got.ID != a.ID {
+		t.Fatalf("account after completion: %+v %v", got, err)
 	}
-	s.ConfirmAccount(ctx, fresh.ID, t0)
-	if err := s.ReplaceUnconfirmed(ctx, fresh.ID, newAccount("pending@example.com")); !errors.Is(err, account.ErrEmailTaken) {
-		t.Fatalf("a confirmed account must never be replaced: %v", err)
+	for _, id := range []string{mine.ID, theirs.ID} {
+		if _, err := s.Signup(ctx, id); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("sign-up %s for the confirmed address must be gone: %v", id, err)
+		}
+	}
+	if err := s.CompleteSignup(ctx, theirs.ID, newAccount("pending@example.com")); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("completing an ended sign-up: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Signup(ctx, other.ID); err != nil {
+		t.Fatalf("another address's sign-up must stay: %v", err)
+	}
+	// An account made meanwhile (the operator's user create) wins.
+	s.CreateAccount(ctx, newAccount("other@example.com"))
+	if err := s.CompleteSignup(ctx, other.ID, newAccount("other@example.com")); !errors.Is(err, account.ErrEmailTaken) {
+		t.Fatalf("completing for a taken address: %v, want ErrEmailTaken", err)
+	}
+	if _, err := s.Signup(ctx, other.ID); err != nil {
+		t.Fatalf("a refused completion must change nothing: %v", err)
+	}
+}
+
+func testPreferences(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := newAccount("prefs@example.com")
+	s.CreateAccount(ctx, a)
+	if err := s.SetPreferences(ctx, a.ID, "en", "America/New_York"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.AccountByID(ctx, a.ID)
+	if got.Language != "en" || got.TimeZone != "America/New_York" {
+		t.Fatalf("preferences: %q %q", got.Language, got.TimeZone)
+	}
+	if err := s.SetPreferences(ctx, "missing", "en", ""); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("missing account: %v", err)
 	}
 }
 
@@ -248,13 +289,18 @@ func testAttempts(t *testing.T, s Store) {
 		if o == signin.UnknownAccount {
 			acc = ""
 		}
-		if err := s.RecordAttempt(ctx, &signin.Attempt{ID: random.ID(), Identifier: "a@example.com", AccountID: acc, DeviceID: "d",
+		kind := signin.SignInKind
+		if i == 0 {
+			kind = signin.PasswordChange
+		}
+		if err := s.RecordAttempt(ctx, &signin.Attempt{ID: random.ID(), Kind: kind, Identifier: "a@example.com", AccountID: acc, DeviceID: "d",
 			IP: "192.0.2.1", UserAgent: "UA", CreatedAt: t0.Add(time.Duration(i) * time.Second), Outcome: o}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got, err := s.AttemptsByAccount(ctx, "acc", 10)
-	if err != nil || len(got) != 2 || got[0].Outcome != signin.Succeeded || got[1].Outcome != signin.WrongPassword || !got[0].CreatedAt.Equal(t0.Add(time.Second)) {
+	if err != nil || len(got) != 2 || got[0].Outcome != signin.Succeeded || got[1].Outcome != signin.WrongPassword || !got[0].CreatedAt.Equal(t0.Add(time.Second)) ||
+		got[0].Kind != signin.SignInKind || got[1].Kind != signin.PasswordChange {
 		t.Fatalf("attempts: %v %v", got, err)
 	}
 }

@@ -3,6 +3,9 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"time"
+
+	"gatehouse/internal/i18n"
 )
 
 func maskPhone(p string) string {
@@ -12,35 +15,83 @@ func maskPhone(p string) string {
 	return p[len(p)-2:]
 }
 
-func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+// zoneOption is one choice of the time-zone select.
+type zoneOption struct{ ID, Name string }
+
+// when writes t for the reader of this page: in the signed-in holder's time
+// zone, or the default zone of the page's language.
+func (s *Server) when(r *http.Request, t time.Time) string {
 	st := state(r)
+	tz := ""
+	if st.account != nil {
+		tz = st.account.TimeZone
+	}
+	return s.Catalog.Time(st.lang, t, s.Catalog.Zone(st.lang, tz))
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "account.title")
 	s.notice(r, p)
+	s.fillAccount(r, p)
+	s.render(w, r, http.StatusOK, "account", p)
+}
+
+// fillAccount puts the account page's facts and choices into p.
+func (s *Server) fillAccount(r *http.Request, p *page) {
+	st := state(r)
 	a, sess := st.account, st.session
 	p.Data["Email"] = a.Email
 	if a.Phone != "" {
 		p.Data["Phone"] = s.Catalog.T(p.Lang, "account.phone_masked", maskPhone(a.Phone))
 	}
 	p.Data["Language"] = a.Language
-	p.Data["PasswordChanged"] = a.PasswordChangedAt.Format("2006-01-02 15:04 UTC")
+	p.Data["TimeZone"] = a.TimeZone
+	p.Data["ZoneName"] = i18n.ZoneName(p.Lang, s.Catalog.Zone(p.Lang, a.TimeZone).String())
+	p.Data["DefaultZoneLabel"] = s.Catalog.T(p.Lang, "field.time_zone_default", i18n.ZoneName(p.Lang, s.Catalog.Zone(a.Language, "").String()))
+	zones := make([]zoneOption, 0, len(i18n.Zones))
+	for _, z := range i18n.Zones {
+		zones = append(zones, zoneOption{z.ID, i18n.ZoneName(p.Lang, z.ID)})
+	}
+	p.Data["Zones"] = zones
+	p.Data["PasswordChanged"] = s.when(r, a.PasswordChangedAt)
 	browser, os := "", ""
 	if dev, err := s.deviceOf(r); err == nil {
 		browser, os = dev.Browser, dev.OS
 	}
 	p.Data["Session"] = s.Catalog.T(p.Lang, "account.session_detail",
-		sess.CreatedAt.Format("2006-01-02 15:04 UTC"), browser, os, sess.ExpiresAt().Format("2006-01-02 15:04 UTC"))
-	s.render(w, r, http.StatusOK, "account", p)
+		s.when(r, sess.CreatedAt), browser, os, sess.IP, s.when(r, sess.ExpiresAt()))
+}
+
+// preferencesSubmit saves the language of messages and the time zone.
+func (s *Server) preferencesSubmit(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	lang, _ := field(r, "language")
+	tz, _ := field(r, "time_zone")
+	if err := s.Accounts.SetPreferences(r.Context(), st.account.ID, lang, tz); err != nil {
+		p := s.newPage(r, "account.title")
+		s.fillAccount(r, p)
+		s.formError(w, r, "account", p, err)
+		return
+	}
+	redirect(w, r, "/account", url.Values{"notice": {"preferences_saved"}})
+}
+
+func (s *Server) passwordPage(r *http.Request) *page {
+	p := s.newPage(r, "password.title")
+	// Password managers file the new password under this address.
+	p.Data["Email"] = state(r).account.Email
+	return p
 }
 
 func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) {
-	p := s.newPage(r, "password.title")
+	p := s.passwordPage(r)
 	p.Values["signout_others"] = "on"
 	s.render(w, r, http.StatusOK, "password", p)
 }
 
 func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	p := s.newPage(r, "password.title")
+	p := s.passwordPage(r)
 	others := r.PostFormValue("signout_others") != ""
 	if others {
 		p.Values["signout_others"] = "on"

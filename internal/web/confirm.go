@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
@@ -27,6 +30,17 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	pg.Values["c"] = ch.ID
 	pg.Data["Destination"] = ch.Destination
 	pg.Data["Minutes"] = int(s.Codes.TTL.Minutes())
+	pg.Data["Flow"] = "confirm"
+	if p == code.ResetPassword {
+		pg.Data["Flow"] = "reset"
+	}
+	if r.Method == http.MethodPost {
+		// Whatever was typed stays in the field, right or wrong: a one-digit
+		// slip should not mean typing all six again.
+		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+			pg.Values["code"] = v
+		}
+	}
 	s.notice(r, pg)
 	return pg, ch
 }
@@ -48,8 +62,10 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 	case errors.Is(err, code.ErrLocked):
 		key = "error.code_locked"
 	case errors.Is(err, code.ErrCooldown):
+		// Nothing went wrong: the code already sent is still good. Say when
+		// another can be sent, as information, not as an error.
 		wait := int(s.Codes.CooldownLeft(ch).Seconds() + 0.999)
-		p.Error = s.Catalog.T(p.Lang, "error.code_cooldown", wait)
+		p.Notice = s.Catalog.T(p.Lang, "error.code_cooldown", wait)
 		w.Header().Set("Retry-After", strconv.Itoa(max(wait, 1)))
 		s.render(w, r, http.StatusTooManyRequests, name, p)
 		return
@@ -62,24 +78,32 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	if key != "" {
 		p.Errors["code"] = s.Catalog.T(p.Lang, key)
+		delete(p.Values, "code") // a dead code is no use to keep
 	}
-	p.Error = s.Catalog.T(p.Lang, "form.errors_above")
-	s.render(w, r, http.StatusUnprocessableEntity, name, p)
+	s.showErrors(w, r, http.StatusUnprocessableEntity, name, p)
 }
 
-// typedCode reads the code field, accepting "123 456" as typed from a
-// message; ok is false when it is not six digits.
+// codeSeparators are what people type between digits, including what a
+// Japanese IME produces: after NFKC, full-width digits are ASCII digits and
+// the ideographic space is a space, but the long-vowel mark and dashes
+// stay what they are.
+const codeSeparators = " -\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
+
+// typedCode reads the code field as a person types it: "123 456",
+// "123-456", or "６２２２８９" from a Japanese IME (NFKC); ok is false when
+// it is not six digits.
 func typedCode(r *http.Request) (string, bool) {
 	v, ok := field(r, "code")
 	if !ok {
 		return "", false
 	}
+	v = norm.NFKC.String(v)
 	out := make([]byte, 0, code.Digits)
-	for _, c := range []byte(v) {
+	for _, c := range v {
 		switch {
 		case c >= '0' && c <= '9':
-			out = append(out, c)
-		case c == ' ' || c == '-':
+			out = append(out, byte(c))
+		case strings.ContainsRune(codeSeparators, c):
 		default:
 			return "", false
 		}
@@ -100,7 +124,11 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	c, ok := typedCode(r)
 	if !ok {
-		s.formError(w, r, "confirm", p, account.FieldErrors{"code": "error.code_format"})
+		key := "error.code_format"
+		if p.Values["code"] == "" {
+			key = "error.required"
+		}
+		s.formError(w, r, "confirm", p, account.FieldErrors{"code": key})
 		return
 	}
 	o, err := s.origin(w, r)
@@ -108,18 +136,36 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	a, sameDevice, err := s.Accounts.Confirm(r.Context(), ch.ID, c, o.DeviceID, o.Time)
-	if err != nil {
+	_, choosing := r.PostForm["new_password"]
+	res, err := s.Accounts.Confirm(r.Context(), ch.ID, c, o.DeviceID, secret(r, "new_password"), o.Time)
+	var fe account.FieldErrors
+	switch {
+	case errors.Is(err, account.ErrPasswordNeeded) && !choosing:
+		// The right code, from a browser other than the one that signed up:
+		// the account gets the password chosen here (see ErrPasswordNeeded).
+		p.Title = s.Catalog.T(p.Lang, "confirm.choose_title")
+		p.Values["code"] = c
+		s.render(w, r, http.StatusOK, "confirm_password", p)
+		return
+	case errors.Is(err, account.ErrPasswordNeeded), errors.As(err, &fe):
+		p.Title = s.Catalog.T(p.Lang, "confirm.choose_title")
+		p.Values["code"] = c
+		if fe == nil {
+			fe = account.FieldErrors{"new_password": "error.required"}
+		}
+		s.formError(w, r, "confirm_password", p, fe)
+		return
+	case err != nil:
 		s.codeError(w, r, "confirm", p, ch, err)
 		return
 	}
-	if !sameDevice {
-		// Confirmed from another browser (say, a phone's mail app): that
-		// browser never proved it knows the password, so it is not signed in.
-		redirect(w, r, "/signin", url.Values{"notice": {"confirmed"}})
+	if !res.SignIn {
+		// Confirmed from another browser (say, a phone's mail app) with a
+		// password chosen there: sign in with it, like after a reset.
+		redirect(w, r, "/signin", url.Values{"notice": {"confirmed"}, "email": {res.Account.Email}})
 		return
 	}
-	if err := s.startSession(w, r, a, o.DeviceID, false); err != nil {
+	if err := s.startSession(w, r, res.Account, o.DeviceID, false); err != nil {
 		s.fail(w, r, err)
 		return
 	}

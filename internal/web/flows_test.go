@@ -77,7 +77,7 @@ func TestFullFlow_BothLanguages(t *testing.T) {
 			if r.status != http.StatusSeeOther || r.location != "/signin?notice=signed_out" {
 				t.Fatalf("signout: %d %s", r.status, r.location)
 			}
-			if r := b.get("/account"); r.status != http.StatusSeeOther || r.location != "/signin" {
+			if r := b.get("/account"); r.status != http.StatusSeeOther || r.location != "/signin?notice=signin_needed" {
 				t.Fatalf("account after signout: %d %s", r.status, r.location)
 			}
 			r = b.get("/signin")
@@ -112,8 +112,11 @@ func TestFullFlow_BothLanguages(t *testing.T) {
 			}
 			resetPW := "third violet canoe of the day"
 			r = b.post("/password/reset", url.Values{"c": {rc}, "code": {h.codeFor(email)}, "new_password": {resetPW}})
-			if r.status != http.StatusSeeOther || r.location != "/signin?notice=reset_done" {
+			if r.status != http.StatusSeeOther || r.location != "/signin?"+(url.Values{"notice": {"reset_done"}, "email": {email}}).Encode() {
 				t.Fatalf("reset: %d %s\n%s", r.status, r.location, r.body)
+			}
+			if p := b.get(r.location); !strings.Contains(p.body, `value="`+email+`"`) {
+				t.Fatal("the sign-in page after a reset does not carry the address")
 			}
 			if m := h.messagesTo(email)[0]; m.Purpose != "password_reset" {
 				t.Fatalf("reset notice: %s", m.Purpose)
@@ -189,7 +192,10 @@ func TestSignin_UnknownAndWrongPasswordAreIndistinguishable_V6_3_8(t *testing.T)
 	if unknown.status != 422 || wrong.status != 422 {
 		t.Fatalf("statuses %d and %d, want 422", unknown.status, wrong.status)
 	}
-	strip := func(r *resp, email string) string { return strings.ReplaceAll(r.body, email, "EMAIL") }
+	strip := func(r *resp, email string) string {
+		// The typed address is echoed, also inside the language switch's link.
+		return strings.ReplaceAll(strings.ReplaceAll(r.body, email, "EMAIL"), url.QueryEscape(url.QueryEscape(email)), "EMAIL")
+	}
 	if strip(unknown, "nobody@example.com") != strip(wrong, "known@example.com") {
 		t.Fatal("pages differ between unknown account and wrong password")
 	}
@@ -225,14 +231,8 @@ func TestSignin_RecordsSuccessWithDeviceAndSession(t *testing.T) {
 	}
 }
 
-func TestSignin_UnconfirmedAndDisabledAccountsDenied(t *testing.T) {
+func TestSignin_DisabledAccountDenied_V7_4_2(t *testing.T) {
 	h := newHarness(t, nil)
-	b := h.browser("en")
-	b.post("/signup", url.Values{"email": {"pending@example.com"}, "password": {goodPassword}})
-	r := b.post("/signin", url.Values{"email": {"pending@example.com"}, "password": {goodPassword}})
-	if r.status != 422 || !strings.Contains(r.body, "not been confirmed") {
-		t.Fatalf("unconfirmed: %d", r.status)
-	}
 	b2 := h.browser("en")
 	b2.signUp("gone@example.com", goodPassword)
 	acc, _ := h.app.DB.AccountByEmail(context.Background(), "gone@example.com")
@@ -366,22 +366,37 @@ func TestReset_RefusedPasswordDoesNotCostTheCode(t *testing.T) {
 	}
 }
 
-func TestSignup_ReplacesUnconfirmedAndOldCodeDies(t *testing.T) {
-	h := newHarness(t, nil)
-	first := h.browser("en").post("/signup", url.Values{"email": {"race@example.com"}, "password": {goodPassword}})
-	firstCode := h.codeFor("race@example.com")
-	second := h.browser("en").post("/signup", url.Values{"email": {"race@example.com"}, "password": {"someone else's phrase"}})
-	if second.status != 303 {
-		t.Fatal(second.status)
-	}
-	r := h.browser("en").post("/signup/confirm", url.Values{"c": {challenge(t, first.location)}, "code": {firstCode}})
-	if r.status != 422 {
-		t.Fatalf("the first sign-up's code must die when the address is signed up again: %d", r.status)
-	}
-	accs, _ := h.app.DB.ListAccounts(context.Background())
-	if len(accs) != 1 || accs[0].Status != account.Unconfirmed {
-		t.Fatalf("accounts: %d", len(accs))
-	}
+// TestSignup_SecondSignupDoesNotKillTheFirstsCode: two pending sign-ups
+// for one address (the owner's and a stranger's) each keep their code; the
+// first confirmed makes the account and ends the other.
+func TestSignup_SecondSignupDoesNotKillTheFirstsCode(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, db)
+		owner := h.browser("en")
+		first := owner.post("/signup", url.Values{"email": {"race@example.com"}, "password": {goodPassword}})
+		firstCode := h.codeFor("race@example.com")
+		stranger := h.browser("en")
+		second := stranger.post("/signup", url.Values{"email": {"race@example.com"}, "password": {"someone else's phrase"}})
+		if second.status != 303 {
+			t.Fatal(second.status)
+		}
+		secondCode := h.codeFor("race@example.com")
+		r := owner.post("/signup/confirm", url.Values{"c": {challenge(t, first.location)}, "code": {firstCode}})
+		if r.status != 303 || r.location != "/account" {
+			t.Fatalf("the first sign-up's code must still work after a second sign-up: %d %s", r.status, r.location)
+		}
+		accs, _ := h.app.DB.ListAccounts(context.Background())
+		if len(accs) != 1 || accs[0].Status != account.Active {
+			t.Fatalf("accounts: %d", len(accs))
+		}
+		r = stranger.post("/signup/confirm", url.Values{"c": {challenge(t, second.location)}, "code": {secondCode}})
+		if r.status != 422 {
+			t.Fatalf("the other pending sign-up must end when the address is confirmed: %d", r.status)
+		}
+		if r := owner.post("/signin", url.Values{"email": {"race@example.com"}, "password": {"someone else's phrase"}}); r.status != 422 {
+			t.Fatalf("the stranger's password must not work: %d", r.status)
+		}
+	})
 }
 
 func TestSignoutEverywhere_V7_5_2(t *testing.T) {
@@ -402,33 +417,52 @@ func TestSignoutEverywhere_V7_5_2(t *testing.T) {
 			t.Fatalf("a session survived: %d", r.status)
 		}
 	}
-	if r := h.browser("en").post("/account/signout-everywhere", nil); r.status != 303 || r.location != "/signin" {
+	if r := h.browser("en").post("/account/signout-everywhere", nil); r.status != 303 || r.location != "/signin?notice=signin_needed" {
 		t.Fatalf("signed-out request: %d %s", r.status, r.location)
 	}
 }
 
-// TestConfirm_FromAnotherBrowserDoesNotSignIn: a code entered in a browser
-// other than the one that signed up confirms the address, but that browser
-// never proved it knows the password, so it is sent to sign in.
-func TestConfirm_FromAnotherBrowserDoesNotSignIn(t *testing.T) {
-	h := newHarness(t, nil)
-	r := h.browser("en").post("/signup", url.Values{"email": {"phone-mail@example.com"}, "password": {goodPassword}})
-	other := h.browser("en")
-	r = other.post("/signup/confirm", url.Values{"c": {challenge(t, r.location)}, "code": {h.codeFor("phone-mail@example.com")}})
-	if r.status != 303 || r.location != "/signin?notice=confirmed" {
-		t.Fatalf("confirm elsewhere: %d %s", r.status, r.location)
-	}
-	for _, c := range r.cookies {
-		if c.Name == "__Host-gh_session" {
-			t.Fatal("the other browser got a session")
+// TestConfirm_FromAnotherBrowserChoosesThePassword_PreHijacking: a code
+// entered in a browser other than the one that signed up confirms the
+// address, but the password typed at sign-up — possibly a stranger's, who
+// used someone else's address — is never activated: the confirmer chooses
+// the password, and is then sent to sign in with it.
+func TestConfirm_FromAnotherBrowserChoosesThePassword_PreHijacking(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, db)
+		attacker := h.browser("en")
+		r := attacker.post("/signup", url.Values{"email": {"victim@example.com"}, "password": {goodPassword}})
+		c := challenge(t, r.location)
+		owner := h.browser("ja")
+		code := h.codeFor("victim@example.com")
+		r = owner.post("/signup/confirm", url.Values{"c": {c}, "code": {code}})
+		if r.status != 200 || !strings.Contains(r.body, `name="new_password"`) || !strings.Contains(r.body, "パスワードの設定") {
+			t.Fatalf("confirming elsewhere must ask for a password: %d\n%s", r.status, r.body)
 		}
-	}
-	if r := other.get("/account"); r.status != 303 {
-		t.Fatalf("account page: %d", r.status)
-	}
-	if r := other.post("/signin", url.Values{"email": {"phone-mail@example.com"}, "password": {goodPassword}}); r.status != 303 {
-		t.Fatalf("the confirmed account cannot sign in: %d", r.status)
-	}
+		if accs, _ := h.app.DB.ListAccounts(context.Background()); len(accs) != 0 {
+			t.Fatal("no account may exist before the confirmer chose a password")
+		}
+		// A refused password keeps the page (and the code) alive.
+		r = owner.post("/signup/confirm", url.Values{"c": {c}, "code": {code}, "new_password": {"password1234"}})
+		if r.status != 422 || !strings.Contains(r.body, `name="new_password"`) {
+			t.Fatalf("common password: %d", r.status)
+		}
+		r = owner.post("/signup/confirm", url.Values{"c": {c}, "code": {code}, "new_password": {"the owner's own phrase"}})
+		if r.status != 303 || !strings.HasPrefix(r.location, "/signin?") {
+			t.Fatalf("confirm elsewhere: %d %s", r.status, r.location)
+		}
+		for _, c := range r.cookies {
+			if c.Name == "__Host-gh_session" {
+				t.Fatal("the other browser got a session")
+			}
+		}
+		if r := attacker.post("/signin", url.Values{"email": {"victim@example.com"}, "password": {goodPassword}}); r.status != 422 {
+			t.Fatalf("the sign-up password must not be activated: %d", r.status)
+		}
+		if r := owner.post("/signin", url.Values{"email": {"victim@example.com"}, "password": {"the owner's own phrase"}}); r.status != 303 {
+			t.Fatalf("the owner cannot sign in with the password they chose: %d", r.status)
+		}
+	})
 }
 
 // TestCodes_NeverStoredReadable: the stored message shows a mask and keeps

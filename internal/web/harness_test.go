@@ -16,6 +16,7 @@ import (
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
 	"gatehouse/internal/outbox"
+	"gatehouse/internal/pgtest"
 )
 
 // harness is a whole Gatehouse server on a loopback port, built the way
@@ -164,4 +165,12 @@ func challenge(t testing.TB, location string) string {
 		t.Fatalf("redirect %q carries no request id", location)
 	}
 	return u.Query().Get("c")
+}
+
+// onBothDatabases runs a test on SQLite and on PostgreSQL: every flow that
+// stores something must hold on both. db is the harness override for the
+// database.
+func onBothDatabases(t *testing.T, fn func(t *testing.T, db map[string]string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, nil) })
+	t.Run("postgres", func(t *testing.T) { fn(t, map[string]string{"database": pgtest.NewDatabase(t)}) })
 }

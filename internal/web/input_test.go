@@ -32,8 +32,8 @@ func TestBadInput_ClearErrorsInBothLanguages(t *testing.T) {
 		noOrigin bool
 	}
 	cases := []tc{
-		{name: "empty signup", path: "/signup", form: url.Values{"email": {""}, "password": {""}}, status: 422, en: "This field is required", ja: "入力してください"},
-		{name: "1 MB password", path: "/signup", form: url.Values{"email": {"big@example.com"}, "password": {huge}}, status: 413, en: "at most 1,000 bytes", ja: "1,000 バイトまで"},
+		{name: "empty signup", path: "/signup", form: url.Values{"email": {""}, "password": {""}}, status: 422, en: "Enter your email address.", ja: "メールアドレスを入力してください"},
+		{name: "1 MB password", path: "/signup", form: url.Values{"email": {"big@example.com"}, "password": {huge}}, status: 413, en: "at most 1,000 bytes", ja: "1,000バイトまで"},
 		{name: "1001-byte password", path: "/signup", form: url.Values{"email": {"big@example.com"}, "password": {strings.Repeat("x", 1001)}}, status: 422, en: "Too long", ja: "長すぎます"},
 		{name: "10,000-character email", path: "/signup", form: url.Values{"email": {long}, "password": {goodPassword}}, status: 422, en: "Enter an email address", ja: "メールアドレスを入力"},
 		{name: "10,000-character email at sign-in", path: "/signin", form: url.Values{"email": {long}, "password": {goodPassword}}, status: 422, en: "Enter an email address", ja: "メールアドレスを入力"},
@@ -43,15 +43,15 @@ func TestBadInput_ClearErrorsInBothLanguages(t *testing.T) {
 		{name: "invalid phone", path: "/signup", form: url.Values{"email": {"ph@example.com"}, "password": {goodPassword}, "phone": {"12"}}, status: 422, en: "valid phone number", ja: "有効な電話番号"},
 		{name: "common password", path: "/signup", form: url.Values{"email": {"c@example.com"}, "password": {"iloveyou1234"}}, status: 422, en: "common or breached", ja: "流出したパスワード"},
 		{name: "short password", path: "/signup", form: url.Values{"email": {"s@example.com"}, "password": {"short one"}}, status: 422, en: "Too short", ja: "短すぎます"},
-		{name: "empty sign-in", path: "/signin", form: url.Values{}, status: 422, en: "This field is required", ja: "入力してください"},
-		{name: "json content type", path: "/signup", rawBody: `{"email":"j@example.com"}`, mutate: func(r *http.Request) { r.Header.Set("Content-Type", "application/json") }, status: 415, en: "regular web form", ja: "通常の Web フォーム"},
+		{name: "empty sign-in", path: "/signin", form: url.Values{}, status: 422, en: "Enter a password.", ja: "パスワードを入力してください"},
+		{name: "json content type", path: "/signup", rawBody: `{"email":"j@example.com"}`, mutate: func(r *http.Request) { r.Header.Set("Content-Type", "application/json") }, status: 415, en: "regular web form", ja: "通常のWebフォーム"},
 		{name: "cross-site origin", path: "/signin", form: url.Values{"email": {"x@example.com"}, "password": {goodPassword}}, mutate: func(r *http.Request) {
 			r.Header.Set("Origin", "https://evil.example")
 			r.Header.Set("Sec-Fetch-Site", "cross-site")
 		}, status: 403, en: "did not come from this site", ja: "このサイトのページからのリクエストではない"},
 		{name: "missing origin", path: "/signin", form: url.Values{"email": {"x@example.com"}, "password": {goodPassword}}, noOrigin: true, status: 403, en: "did not come from this site", ja: "このサイトのページからのリクエストではない"},
-		{name: "unknown confirmation request", path: "/signup/confirm", form: url.Values{"c": {"nope"}, "code": {"123456"}}, status: 404, en: "unknown or has ended", ja: "存在しないか終了"},
-		{name: "code not digits", path: "/signup/confirm", form: url.Values{"c": {"nope"}, "code": {"12ab56"}}, status: 404, en: "unknown or has ended", ja: "存在しないか終了"},
+		{name: "unknown confirmation request", path: "/signup/confirm", form: url.Values{"c": {"nope"}, "code": {"123456"}}, status: 404, en: "expired or is already complete", ja: "期限切れか、すでに完了"},
+		{name: "code not digits", path: "/signup/confirm", form: url.Values{"c": {"nope"}, "code": {"12ab56"}}, status: 404, en: "expired or is already complete", ja: "期限切れか、すでに完了"},
 		{name: "forgot with bad address", path: "/password/forgot", form: url.Values{"email": {"no-at-sign"}}, status: 422, en: "Enter an email address", ja: "メールアドレスを入力"},
 	}
 	for _, lang := range []string{"en", "ja"} {
@@ -211,7 +211,7 @@ func TestSecurityHeaders_EveryResponse(t *testing.T) {
 
 func TestNotFoundAndMethodNotAllowed_Localised(t *testing.T) {
 	h := newHarness(t, nil)
-	if r := h.browser("ja").get("/nothing-here"); r.status != 404 || !strings.Contains(r.body, "このページは存在しません") {
+	if r := h.browser("ja").get("/nothing-here"); r.status != 404 || !strings.Contains(r.body, "このアドレスのページはありません") {
 		t.Fatalf("404: %d", r.status)
 	}
 	r := h.browser("en").post("/healthz", url.Values{})
@@ -283,6 +283,7 @@ func TestDevMessages_OnlyDevDriverAndLoopback(t *testing.T) {
 	// From another machine: not found.
 	req := httptest.NewRequest("GET", "/dev/messages.json", nil)
 	req.RemoteAddr = "192.0.2.7:4444"
+	req.Host = "127.0.0.1"
 	w := httptest.NewRecorder()
 	h.app.Web.Handler().ServeHTTP(w, req)
 	if w.Code != 404 {

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -25,6 +27,11 @@ type reqState struct {
 	lang    string
 	account *account.Account
 	session *session.Session
+	// disconnected is set when the client hung up before the answer: not
+	// a server error, logged as status 499.
+	disconnected bool
+	// refused is set for a busy refusal, whose log lines are sampled.
+	refused bool
 }
 
 type ctxKey struct{}
@@ -63,6 +70,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -79,15 +89,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "error.cross_origin")
 	}))
-	protected := cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			if !s.formOK(w, r) {
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	}))
+	protected := cop.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r) {
+			misdirected(w)
+			return
+		}
 		start := time.Now()
 		idb := make([]byte, 8)
 		rand.Read(idb)
@@ -111,7 +118,20 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					s.errorPage(sw, r, http.StatusInternalServerError, "error.internal")
 				}
 			}
-			s.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			status := sw.status
+			if st.disconnected {
+				status = 499 // the client closed the connection (nginx's code)
+			}
+			if st.refused {
+				log, skipped := s.refusals.sample(start)
+				if !log {
+					return
+				}
+				s.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", status,
+					"duration", time.Since(start).Round(time.Microsecond), "remote", st.ip, "busy_refusals_not_logged", skipped)
+				return
+			}
+			s.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", status,
 				"duration", time.Since(start).Round(time.Microsecond), "remote", st.ip)
 		}()
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions &&
@@ -260,6 +280,35 @@ func setCookie(w http.ResponseWriter, name, value string, expires time.Time, max
 	})
 }
 
+// hostAllowed reports whether the request names a host this server answers
+// to. Health checks answer any host: load balancers probe by address, and
+// they reveal nothing.
+func (s *Server) hostAllowed(r *http.Request) bool {
+	if len(s.Hosts) == 0 || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	for _, h := range s.Hosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// misdirected answers a request for a host this server is not (RFC 9110
+// §15.5.20): a fixed answer, with none of the site's pages.
+func misdirected(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusMisdirectedRequest)
+	w.Write([]byte("421 Misdirected Request: this server does not answer for that host name.\n"))
+}
+
 // requireSession lets signed-in holders through and sends everyone else to
 // the sign-in page.
 func (s *Server) requireSession(next http.HandlerFunc) http.HandlerFunc {
@@ -279,7 +328,7 @@ func (s *Server) requireSession(next http.HandlerFunc) http.HandlerFunc {
 			if token != "" {
 				setCookie(w, sessionCookie, "", time.Time{}, -1)
 			}
-			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			redirect(w, r, "/signin", url.Values{"notice": {"signin_needed"}})
 			return
 		}
 		s.fail(w, r, err)

@@ -6,6 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
@@ -24,11 +29,8 @@ func (s *Server) deviceOf(r *http.Request) (*session.Device, error) {
 // language switches the page language and remembers the choice.
 func (s *Server) language(w http.ResponseWriter, r *http.Request) {
 	to := r.URL.Query().Get("to")
-	next := r.URL.Query().Get("next")
 	// Only local paths: the switcher must not become an open redirect.
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
-		next = "/"
-	}
+	next := LocalTarget(r.URL.Query().Get("next"), "/")
 	if i18n.Supported(to) {
 		setCookie(w, langCookie, to, s.now().Add(365*24*time.Hour), 365*24*3600)
 	}
@@ -78,8 +80,13 @@ func (s *Server) devList(w http.ResponseWriter, r *http.Request) []*outbox.Messa
 		return nil
 	}
 	// Codes are stored sealed; this list is how a developer reads them.
+	// ?to= narrows it to one recipient (case-insensitive).
+	to := r.URL.Query().Get("to")
 	out := make([]*outbox.Message, 0, len(ms))
 	for _, m := range ms {
+		if to != "" && !strings.EqualFold(m.To, to) {
+			continue
+		}
 		if shown, err := s.Outbox.Reveal(m); err == nil {
 			m = shown
 		}
@@ -94,8 +101,46 @@ func (s *Server) devMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.newPage(r, "dev.title")
-	p.Data["Messages"] = ms
+	views := make([]devView, 0, len(ms))
+	for _, m := range ms {
+		views = append(views, devView{Message: m, When: s.when(r, m.CreatedAt), Status: s.Catalog.T(p.Lang, "dev.status."+string(m.Status))})
+	}
+	p.Data["Messages"] = views
+	p.Data["To"] = r.URL.Query().Get("to")
 	s.render(w, r, http.StatusOK, "dev_messages", p)
+}
+
+// devView is a message as the dev mailbox page shows it.
+type devView struct {
+	*outbox.Message
+	When, Status string
+}
+
+// regionName names the phone region in lang ("Japan", "日本").
+func (s *Server) regionName(lang string) string {
+	region, err := language.ParseRegion(s.PhoneRegion)
+	if err != nil {
+		return s.PhoneRegion
+	}
+	tag := language.English
+	if lang == "ja" {
+		tag = language.Japanese
+	}
+	return display.Regions(tag).Name(region)
+}
+
+// plainText reports whether v is text a page may carry over: valid UTF-8
+// without control characters.
+func plainText(v string) bool {
+	if !utf8.ValidString(v) {
+		return false
+	}
+	for _, c := range v {
+		if unicode.IsControl(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // devMessage is the JSON form of a message for /dev/messages.json.

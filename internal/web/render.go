@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"gatehouse/internal/account"
@@ -18,20 +19,68 @@ import (
 type page struct {
 	Lang     string
 	Title    string
-	Path     string // this page's URL, for the language switcher
 	SignedIn bool
 	Notice   string            // localised message shown at the top
-	Error    string            // localised error shown at the top
+	Error    string            // localised error shown at the top (error pages)
 	Values   map[string]string // form values to show again
 	Errors   map[string]string // field → localised error
-	Data     map[string]any
+	Invalid  map[string]bool   // fields marked invalid without a message of their own
+	// Summary lists every problem of a refused form, in the order of the
+	// fields; the page focuses it so a screen reader hears it first.
+	Summary []problem
+	Data    map[string]any
+
+	// path is the GET address of this page (a POST answers with the page
+	// its form came from), for the language switcher.
+	path string
+}
+
+// problem is one entry of the error summary: a message, and the field it
+// links to ("" for a problem of the whole form).
+type problem struct {
+	Field, Message string
+}
+
+// kept are the form values the language switcher carries over to the page
+// in the other language, so that switching never loses the request or what
+// was typed. Passwords are never among them.
+var kept = []string{"c", "email", "phone", "code"}
+
+// LangNext is where the language switcher returns to: this page's GET
+// address with the request id and the typed values.
+func (p *page) LangNext() string {
+	q := url.Values{}
+	for _, k := range kept {
+		if v := p.Values[k]; v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return p.path
+	}
+	return p.path + "?" + q.Encode()
 }
 
 // input describes one form field for the "input" template.
 type input struct {
 	Name, Type, Autocomplete, Label, Value, Error, Hint, Lang string
-	Required                                                  bool
+	Required, Invalid                                         bool
 	Inputmode, Pattern                                        string
+}
+
+// DescribedBy is the field's aria-describedby: its hint and its error, so
+// a screen reader hears both.
+func (in input) DescribedBy() string {
+	var ids []string
+	if in.Hint != "" {
+		ids = append(ids, "h-"+in.Name)
+	}
+	if in.Error != "" {
+		ids = append(ids, "e-"+in.Name)
+	} else if in.Invalid {
+		ids = append(ids, "error-summary")
+	}
+	return strings.Join(ids, " ")
 }
 
 func (s *Server) parseTemplates() {
@@ -41,16 +90,24 @@ func (s *Server) parseTemplates() {
 		"langName":  i18n.Name,
 		"input": func(p *page, name, typ, autocomplete, label string, required bool) input {
 			in := input{Name: name, Type: typ, Autocomplete: autocomplete, Label: s.Catalog.T(p.Lang, label),
-				Value: p.Values[name], Error: p.Errors[name], Required: required, Lang: p.Lang}
+				Value: p.Values[name], Error: p.Errors[name], Invalid: p.Invalid[name], Required: required, Lang: p.Lang}
 			if typ == "password" {
 				in.Value = "" // never echo a password back into the page
 			}
 			if name == "code" {
-				in.Inputmode, in.Pattern = "numeric", "[0-9]{6}"
+				in.Inputmode = "numeric"
 			}
 			return in
 		},
 		"withHint": func(in input, hint string) input { in.Hint = hint; return in },
+		// tAddr is t with an address as its first argument, shown bold and
+		// never broken across lines (an address split at its hyphen reads
+		// as two).
+		"tAddr": func(lang, key, addr string, args ...any) template.HTML {
+			const mark = "\u27e6addr\u27e7"
+			out := template.HTMLEscapeString(s.Catalog.T(lang, key, append([]any{mark}, args...)...))
+			return template.HTML(strings.Replace(out, mark, `<strong class="address nowrap">`+template.HTMLEscapeString(addr)+`</strong>`, 1))
+		},
 	}
 	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	names, _ := templateFS.ReadDir("templates")
@@ -64,13 +121,36 @@ func (s *Server) parseTemplates() {
 	}
 }
 
+// getPath maps a form's POST address to the page it belongs to.
+var getPath = map[string]string{
+	"/signup/confirm/resend": "/signup/confirm",
+	"/password/reset/resend": "/password/reset",
+	"/account/preferences":   "/account",
+}
+
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
 	st := state(r)
-	return &page{
-		Lang: st.lang, Title: s.Catalog.T(st.lang, titleKey), Path: r.URL.RequestURI(),
-		SignedIn: st.session != nil, Values: map[string]string{}, Errors: map[string]string{},
+	p := &page{
+		Lang: st.lang, Title: s.Catalog.T(st.lang, titleKey), path: r.URL.Path,
+		SignedIn: st.session != nil, Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
 		Data: map[string]any{"MinLength": s.MinPasswordLength},
 	}
+	if g, ok := getPath[r.URL.Path]; ok {
+		p.path = g
+	}
+	if _, known := s.known[p.path]; !known {
+		p.path = "/"
+	}
+	if r.Method == http.MethodGet {
+		// Values carried over by the language switcher (see kept).
+		q := r.URL.Query()
+		for _, k := range kept {
+			if v := q.Get(k); v != "" && len(v) <= account.MaxEmailBytes && plainText(v) {
+				p.Values[k] = v
+			}
+		}
+	}
+	return p
 }
 
 // render writes the named page with status. The template runs into a buffer
@@ -88,11 +168,37 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Write(buf.Bytes())
 }
 
+// errorTitles gives each error page a title that says what happened.
+var errorTitles = map[int]string{
+	http.StatusNotFound:              "error.title.not_found",
+	http.StatusMethodNotAllowed:      "error.title.not_found",
+	http.StatusForbidden:             "error.title.refused",
+	http.StatusBadRequest:            "error.title.refused",
+	http.StatusUnsupportedMediaType:  "error.title.refused",
+	http.StatusRequestEntityTooLarge: "error.title.refused",
+	http.StatusServiceUnavailable:    "error.title.busy",
+	http.StatusInternalServerError:   "error.title.internal",
+}
+
 // errorPage answers with a page that explains the error in the holder's
-// language.
+// language, with a way back to the start of what they were doing.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
-	p := s.newPage(r, "error.title")
+	title := errorTitles[status]
+	if key == "error.request_unknown" {
+		title = "error.title.request"
+	}
+	if title == "" {
+		title = "error.title"
+	}
+	p := s.newPage(r, title)
 	p.Error = s.Catalog.T(p.Lang, key)
+	p.Data["Start"], p.Data["StartLabel"] = "/signin", "error.start_signin"
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/signup"):
+		p.Data["Start"], p.Data["StartLabel"] = "/signup", "error.start_signup"
+	case strings.HasPrefix(r.URL.Path, "/password/"):
+		p.Data["Start"], p.Data["StartLabel"] = "/password/forgot", "error.start_reset"
+	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "2")
 	}
@@ -100,10 +206,16 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 }
 
 // fail answers an unexpected error: 503 when the hashing pool is full, 500
-// (logged, with no detail shown) otherwise.
+// (logged, with no detail shown) otherwise. A client that hung up is not a
+// server error: it is logged as a disconnect (status 499), and nothing is
+// written to a connection nobody reads.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, password.ErrBusy) {
 		s.errorPage(w, r, http.StatusServiceUnavailable, "error.busy")
+		return
+	}
+	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		state(r).disconnected = true
 		return
 	}
 	// When the database is unreachable every request fails the same way;
@@ -122,16 +234,52 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 }
 
+// fieldOrder is the order problems are listed in the error summary: the
+// order the fields appear in on every form.
+var fieldOrder = []string{"email", "current_password", "password", "code", "new_password", "phone", "language", "time_zone"}
+
+// message turns a field's error key into its sentence, with the numbers it
+// needs ("use at least 12 characters").
+func (s *Server) message(lang, field, key string) string {
+	switch key {
+	case "error.required":
+		if specific := key + "." + field; s.Catalog.Has(specific) {
+			return s.Catalog.T(lang, specific)
+		}
+	case "password.reason.too_short":
+		return s.Catalog.T(lang, key, s.MinPasswordLength)
+	case "error.phone_invalid":
+		return s.Catalog.T(lang, key, s.PhoneExample)
+	}
+	return s.Catalog.T(lang, key)
+}
+
+// showErrors renders a refused form (422 unless status says otherwise):
+// "Error:" before the title, a summary of every problem linking to its
+// field, each message next to its field.
+func (s *Server) showErrors(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	for _, f := range fieldOrder {
+		if msg := p.Errors[f]; msg != "" {
+			p.Summary = append(p.Summary, problem{Field: f, Message: msg})
+		}
+	}
+	if p.Error != "" {
+		p.Summary = append(p.Summary, problem{Message: p.Error})
+		p.Error = ""
+	}
+	p.Title = s.Catalog.T(p.Lang, "form.error_prefix", p.Title)
+	s.render(w, r, status, name, p)
+}
+
 // formError shows a form again with its errors: field errors (422) when err
 // carries them, otherwise fail.
 func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, p *page, err error) {
 	var fe account.FieldErrors
 	if errors.As(err, &fe) {
 		for k, v := range fe {
-			p.Errors[k] = s.Catalog.T(p.Lang, v)
+			p.Errors[k] = s.message(p.Lang, k, v)
 		}
-		p.Error = s.Catalog.T(p.Lang, "form.errors_above")
-		s.render(w, r, http.StatusUnprocessableEntity, name, p)
+		s.showErrors(w, r, http.StatusUnprocessableEntity, name, p)
 		return
 	}
 	s.fail(w, r, err)
@@ -152,7 +300,9 @@ var notices = map[string]string{
 	"signed_out":            "signin.signed_out",
 	"signed_out_everywhere": "signin.signed_out_everywhere",
 	"password_updated":      "account.password_updated",
+	"preferences_saved":     "account.preferences_saved",
 	"reset_done":            "reset.done",
+	"signin_needed":         "signin.needed",
 }
 
 func (s *Server) notice(r *http.Request, p *page) {

@@ -50,7 +50,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, ok := typedCode(r)
-	if !ok && r.PostFormValue("code") != "" {
+	if !ok && p.Values["code"] != "" {
 		s.formError(w, r, "reset", p, account.FieldErrors{"code": "error.code_format"})
 		return
 	}
@@ -64,5 +64,5 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setCookie(w, sessionCookie, "", time.Time{}, -1)
-	redirect(w, r, "/signin", url.Values{"notice": {"reset_done"}})
+	redirect(w, r, "/signin", url.Values{"notice": {"reset_done"}, "email": {ch.Destination}})
 }

@@ -6,46 +6,65 @@ import (
 	"gatehouse/internal/code"
 )
 
+// access says who may use a route.
+type access int
+
+const (
+	public   access = iota
+	signedIn        // a live session; everyone else is sent to sign in
+)
+
+// cost marks the routes whose POST runs an argon2 hash. When the hashing
+// pool is full they are refused before their body is read (see busy).
+type cost bool
+
+const (
+	cheap  cost = false
+	hashes cost = true
+)
+
 // route is one URL of the server.
 type route struct {
 	method  string
 	path    string
-	auth    bool // requires a signed-in session
+	access  access
+	cost    cost
 	handler http.HandlerFunc
 }
 
 // routes is the one table of every URL Gatehouse serves (besides /static/).
 func (s *Server) routes() []route {
 	return []route{
-		{"GET", "/{$}", false, s.home},
-		{"GET", "/lang", false, s.language},
+		{"GET", "/{$}", public, cheap, s.home},
+		{"GET", "/lang", public, cheap, s.language},
 
-		{"GET", "/signup", false, s.signupForm},
-		{"POST", "/signup", false, s.signupSubmit},
-		{"GET", "/signup/confirm", false, s.confirmForm},
-		{"POST", "/signup/confirm", false, s.confirmSubmit},
-		{"POST", "/signup/confirm/resend", false, s.resend("confirm", "confirm.title", code.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
+		{"GET", "/signup", public, cheap, s.signupForm},
+		{"POST", "/signup", public, hashes, s.signupSubmit},
+		{"GET", "/signup/confirm", public, cheap, s.confirmForm},
+		{"POST", "/signup/confirm", public, hashes, s.confirmSubmit},
+		{"POST", "/signup/confirm/resend", public, cheap, s.resend("confirm", "confirm.title", code.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
 
-		{"GET", "/signin", false, s.signinForm},
-		{"POST", "/signin", false, s.signinSubmit},
-		{"POST", "/signout", false, s.signout},
+		{"GET", "/signin", public, cheap, s.signinForm},
+		{"POST", "/signin", public, hashes, s.signinSubmit},
+		{"POST", "/signout", public, cheap, s.signout},
 
-		{"GET", "/account", true, s.accountPage},
-		{"POST", "/account/signout-everywhere", true, s.signoutEverywhere},
-		{"GET", "/account/password", true, s.passwordForm},
-		{"POST", "/account/password", true, s.passwordSubmit},
+		{"GET", "/account", signedIn, cheap, s.accountPage},
+		{"POST", "/account/preferences", signedIn, cheap, s.preferencesSubmit},
+		{"POST", "/account/signout-everywhere", signedIn, cheap, s.signoutEverywhere},
+		{"GET", "/account/password", signedIn, cheap, s.passwordForm},
+		{"POST", "/account/password", signedIn, hashes, s.passwordSubmit},
 
-		{"GET", "/password/forgot", false, s.forgotForm},
-		{"POST", "/password/forgot", false, s.forgotSubmit},
-		{"GET", "/password/reset", false, s.resetForm},
-		{"POST", "/password/reset", false, s.resetSubmit},
-		{"POST", "/password/reset/resend", false, s.resend("reset", "reset.title", code.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
+		{"GET", "/password/forgot", public, cheap, s.forgotForm},
+		{"POST", "/password/forgot", public, cheap, s.forgotSubmit},
+		{"GET", "/password/reset", public, cheap, s.resetForm},
+		{"POST", "/password/reset", public, hashes, s.resetSubmit},
+		{"POST", "/password/reset/resend", public, cheap, s.resend("reset", "reset.title", code.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
 
-		{"GET", "/favicon.ico", false, noFavicon},
-		{"GET", "/healthz", false, s.healthz},
-		{"GET", "/readyz", false, s.readyz},
+		{"GET", "/favicon.ico", public, cheap, noFavicon},
+		{"GET", "/healthz", public, cheap, s.healthz},
+		{"GET", "/readyz", public, cheap, s.readyz},
 
-		{"GET", "/dev/messages", false, s.devMessages},
-		{"GET", "/dev/messages.json", false, s.devMessagesJSON},
+		{"GET", "/dev/messages", public, cheap, s.devMessages},
+		{"GET", "/dev/messages.json", public, cheap, s.devMessagesJSON},
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"context"
 	"embed"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -58,8 +57,24 @@ type Server struct {
 	Ready func(context.Context) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PhoneRegion is the region of numbers typed without a country code
+	// (phone.default_region); PhoneExample is a number of it as people
+	// write it, shown in hints and errors.
+	PhoneRegion, PhoneExample string
+	// Busy reports that the hashing pool would refuse a hash right now;
+	// hashing routes then answer 503 before reading their body.
+	Busy func() bool
+	// Hosts are the host names this server answers to (the host of
+	// public_url, and loopback names when listening on loopback). Any
+	// other Host header gets 421: a DNS-rebinding page must not reach the
+	// pages or the dev mailbox. Empty means any host (tests only).
+	Hosts []string
 
-	pages map[string]*template.Template
+	pages     map[string]*template.Template
+	known     map[string][]string // path → methods, for 405 and the language switch
+	static    map[string]staticFile
+	busyPages map[string][]byte // the 503 answer per language, rendered once
+	refusals  refusalLog
 }
 
 func (s *Server) now() time.Time {
@@ -72,22 +87,21 @@ func (s *Server) now() time.Time {
 // Handler returns the server's http.Handler with every route and middleware.
 func (s *Server) Handler() http.Handler {
 	s.parseTemplates()
+	s.loadStatic()
 	mux := http.NewServeMux()
-	known := map[string][]string{}
+	s.known = map[string][]string{}
 	for _, rt := range s.routes() {
-		h := rt.handler
-		if rt.auth {
-			h = s.requireSession(h)
-		}
-		mux.Handle(rt.method+" "+rt.path, h)
-		known[rt.path] = append(known[rt.path], rt.method)
+		s.known[rt.path] = append(s.known[rt.path], rt.method)
 	}
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
+	for _, rt := range s.routes() {
+		mux.Handle(rt.method+" "+rt.path, s.chain(rt))
+	}
+	s.renderBusyPages()
+	mux.HandleFunc("GET /static/", s.serveStatic)
 	// Everything else: a page in the holder's language instead of the
 	// mux's plain-text 404 and 405.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if methods, ok := known[r.URL.Path]; ok {
+		if methods, ok := s.known[r.URL.Path]; ok {
 			w.Header().Set("Allow", joinMethods(methods))
 			s.errorPage(w, r, http.StatusMethodNotAllowed, "error.method")
 			return
@@ -95,6 +109,35 @@ func (s *Server) Handler() http.Handler {
 		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 	})
 	return s.middleware(mux)
+}
+
+// chain wraps a route's handler in what its table entry asks for, in the
+// order that costs least for a request that is refused: the hashing pool's
+// capacity first (before the body is read), then the form, then the session.
+func (s *Server) chain(rt route) http.Handler {
+	h := rt.handler
+	if rt.access == signedIn {
+		h = s.requireSession(h)
+	}
+	if rt.method == http.MethodPost {
+		inner := h
+		h = func(w http.ResponseWriter, r *http.Request) {
+			if s.formOK(w, r) {
+				inner(w, r)
+			}
+		}
+	}
+	if rt.cost == hashes {
+		inner := h
+		h = func(w http.ResponseWriter, r *http.Request) {
+			if s.Busy != nil && s.Busy() {
+				s.busy(w, r)
+				return
+			}
+			inner(w, r)
+		}
+	}
+	return h
 }
 
 func joinMethods(ms []string) string {
@@ -109,11 +152,4 @@ func joinMethods(ms []string) string {
 		}
 	}
 	return out
-}
-
-func staticFiles(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=3600")
-		h.ServeHTTP(w, r)
-	})
 }

@@ -27,6 +27,10 @@ func (s *Server) signinPage(r *http.Request) *page {
 }
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
+	if s.signedIn(r) {
+		redirect(w, r, "/account", nil)
+		return
+	}
 	p := s.signinPage(r)
 	s.notice(r, p)
 	s.render(w, r, http.StatusOK, "signin", p)
@@ -58,8 +62,12 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	var previous string
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		previous = c.Value
+	}
 	res, err := s.SignIn.SignIn(r.Context(), signin.Request{
-		Email: email, Password: pw, Remember: r.PostFormValue("remember") != "",
+		Email: email, Password: pw, Remember: r.PostFormValue("remember") != "", Previous: previous,
 		DeviceID: o.DeviceID, IP: o.IP, UserAgent: r.UserAgent(), Time: o.Time,
 	})
 	if err != nil {
@@ -67,16 +75,17 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, signin.ErrInvalid):
 			key = "error.signin_invalid"
-		case errors.Is(err, signin.ErrUnconfirmed):
-			key = "error.signin_unconfirmed"
 		case errors.Is(err, signin.ErrDisabled):
 			key = "error.signin_disabled"
 		default:
 			s.fail(w, r, err)
 			return
 		}
+		// Which of the two was wrong is not said (ASVS v5.0.0-6.3.8), so
+		// both fields are marked and the one message is in the summary.
 		p.Error = s.Catalog.T(p.Lang, key)
-		s.render(w, r, http.StatusUnprocessableEntity, "signin", p)
+		p.Invalid["email"], p.Invalid["password"] = true, true
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin", p)
 		return
 	}
 	s.setSessionCookie(w, res.Token, res.Session.Remember, res.Session.AbsoluteExpiresAt)
@@ -95,11 +104,18 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, token string, remember 
 }
 
 // startSession signs the browser in to a (after a proof other than the
-// password form, e.g. confirming the address from the same browser).
+// password form, e.g. confirming the address from the same browser). A
+// session the browser already held ends: every authentication gets a new
+// token (ASVS v5.0.0-7.2.4).
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a *account.Account, deviceID string, remember bool) error {
 	token, sess, err := s.Sessions.Start(r.Context(), a.ID, deviceID, clientIP(r), remember)
 	if err != nil {
 		return err
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.Sessions.End(r.Context(), c.Value); err != nil {
+			return err
+		}
 	}
 	s.setSessionCookie(w, token, remember, sess.AbsoluteExpiresAt)
 	return nil

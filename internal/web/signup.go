@@ -7,8 +7,30 @@ import (
 	"gatehouse/internal/account"
 )
 
+// signedIn reports whether the browser holds a live session. The sign-in
+// and sign-up pages send such a browser on to its account instead of
+// showing forms it has no use for.
+func (s *Server) signedIn(r *http.Request) bool {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return false
+	}
+	_, err = s.Sessions.Check(r.Context(), c.Value)
+	return err == nil
+}
+
+func (s *Server) signupPage(r *http.Request) *page {
+	p := s.newPage(r, "signup.title")
+	p.Data["Region"], p.Data["PhoneExample"] = s.regionName(p.Lang), s.PhoneExample
+	return p
+}
+
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signup", s.newPage(r, "signup.title"))
+	if s.signedIn(r) {
+		redirect(w, r, "/account", nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "signup", s.signupPage(r))
 }
 
 // origin recognises the browser (setting its device cookie when new) and
@@ -25,11 +47,11 @@ func (s *Server) origin(w http.ResponseWriter, r *http.Request) (account.Origin,
 	if fresh != "" {
 		setCookie(w, deviceCookie, fresh, s.now().Add(400*24*3600e9), 400*24*3600)
 	}
-	return account.Origin{DeviceID: dev.ID, IP: dev.IP, Browser: dev.Browser, OS: dev.OS, Time: s.now()}, nil
+	return account.Origin{DeviceID: dev.ID, UserAgent: dev.UserAgent, IP: dev.IP, Browser: dev.Browser, OS: dev.OS, Time: s.now()}, nil
 }
 
 func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
-	p := s.newPage(r, "signup.title")
+	p := s.signupPage(r)
 	email, okE := field(r, "email")
 	phone, okP := field(r, "phone")
 	p.Values["email"], p.Values["phone"] = email, phone

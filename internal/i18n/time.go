@@ -1,0 +1,103 @@
+package i18n
+
+import (
+	"fmt"
+	"time"
+	_ "time/tzdata" // zones work on machines without a zoneinfo database
+)
+
+// Zone is a time zone a holder can choose, with its name in each language.
+type Zone struct {
+	ID     string // IANA name
+	En, Ja string
+}
+
+// Zones are the time zones offered on the account page: the places most
+// holders of a Japanese or English-language service live in. The list is
+// short on purpose — a select of 400 zones helps nobody — and any of them
+// can be set as a language's default in the configuration.
+var Zones = []Zone{
+	{"Asia/Tokyo", "Japan time", "日本時間"},
+	{"UTC", "UTC", "UTC"},
+	{"Asia/Seoul", "Korea time", "韓国時間"},
+	{"Asia/Shanghai", "China time", "中国時間"},
+	{"Asia/Taipei", "Taiwan time", "台湾時間"},
+	{"Asia/Hong_Kong", "Hong Kong time", "香港時間"},
+	{"Asia/Singapore", "Singapore time", "シンガポール時間"},
+	{"Asia/Bangkok", "Thailand time", "タイ時間"},
+	{"Asia/Kolkata", "India time", "インド時間"},
+	{"Asia/Dubai", "Gulf time (Dubai)", "ドバイ時間"},
+	{"Australia/Sydney", "Sydney time", "シドニー時間"},
+	{"Pacific/Auckland", "New Zealand time", "ニュージーランド時間"},
+	{"Pacific/Honolulu", "Hawaii time", "ハワイ時間"},
+	{"America/Los_Angeles", "US Pacific time", "米国太平洋時間"},
+	{"America/Denver", "US Mountain time", "米国山岳部時間"},
+	{"America/Chicago", "US Central time", "米国中部時間"},
+	{"America/New_York", "US Eastern time", "米国東部時間"},
+	{"America/Sao_Paulo", "Brasília time", "ブラジリア時間"},
+	{"Europe/London", "UK time", "英国時間"},
+	{"Europe/Paris", "Central European time", "中央ヨーロッパ時間"},
+	{"Europe/Moscow", "Moscow time", "モスクワ時間"},
+}
+
+// KnownZone reports whether id is one of Zones.
+func KnownZone(id string) bool {
+	for _, z := range Zones {
+		if z.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// ZoneName returns a zone's name in lang: "日本時間", "US Eastern time", or
+// the IANA name for a zone not in Zones.
+func ZoneName(lang, id string) string {
+	for _, z := range Zones {
+		if z.ID == id {
+			if lang == "ja" {
+				return z.Ja
+			}
+			return z.En
+		}
+	}
+	return id
+}
+
+// SetDefaultZones sets the time zone used for each language's readers
+// until they choose their own (configuration: time_zone.ja, time_zone.en).
+// A language without one uses UTC.
+func (c *Catalog) SetDefaultZones(zones map[string]*time.Location) {
+	c.zones = zones
+}
+
+// Zone returns the location for a reader of lang who chose tz ("" or an
+// unknown zone: the language's default).
+func (c *Catalog) Zone(lang, tz string) *time.Location {
+	if tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			return loc
+		}
+	}
+	if loc := c.zones[lang]; loc != nil {
+		return loc
+	}
+	return time.UTC
+}
+
+var enMonths = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+// Time writes t the way a reader of lang expects, in loc, naming the zone so
+// nobody has to guess: "2026年11月28日 10:26（日本時間）" or
+// "28 Nov 2026, 10:26 (Japan time)".
+func (c *Catalog) Time(lang string, t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	l := t.In(loc)
+	zone := ZoneName(lang, loc.String())
+	if lang == "ja" {
+		return fmt.Sprintf("%d年%d月%d日 %d:%02d（%s）", l.Year(), int(l.Month()), l.Day(), l.Hour(), l.Minute(), zone)
+	}
+	return fmt.Sprintf("%d %s %d, %02d:%02d (%s)", l.Day(), enMonths[l.Month()-1], l.Year(), l.Hour(), l.Minute(), zone)
+}

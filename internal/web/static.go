@@ -1,0 +1,61 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+)
+
+// staticFile is one embedded asset, held in memory with its validator.
+type staticFile struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// loadStatic reads the embedded assets once. Serving them from a map
+// instead of a file server means no directory listings and no file-system
+// path handling for whatever a client puts after /static/ (an invalid
+// UTF-8 name used to answer a plain-text 500).
+func (s *Server) loadStatic() {
+	s.static = map[string]staticFile{}
+	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		ct := mime.TypeByExtension(path.Ext(p))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		s.static[strings.TrimPrefix(p, "static/")] = staticFile{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+}
+
+// serveStatic answers GET /static/NAME from the embedded assets; anything
+// else under /static/ is the localised 404 page.
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.static[strings.TrimPrefix(r.URL.Path, "/static/")]
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.contentType)
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("ETag", f.etag)
+	if r.Header.Get("If-None-Match") == f.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Write(f.body)
+}
