@@ -54,6 +54,12 @@ func (p *Pool) Do(ctx context.Context, fn func()) error {
 	return nil
 }
 
+// Full reports whether a Do called now would be refused with ErrBusy: every
+// worker and queue place is taken. It reads one channel length and
+// allocates nothing, so a request can be turned away before its body is
+// read. The answer can change at once; Do decides for itself.
+func (p *Pool) Full() bool { return len(p.admit) == cap(p.admit) }
+
 // Hashes reports how many computations the pool has run. Tests use it to
 // prove that two code paths do the same amount of hashing work.
 func (p *Pool) Hashes() int64 { return p.hashes.Load() }
