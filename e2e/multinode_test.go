@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -96,10 +99,27 @@ func TestMultiNode_TwoProcessesOnOnePostgreSQL(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	// A third node with other secrets refuses to start, saying why.
-	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data", t.TempDir())
+	// A third node without the secrets file refuses to start, generates
+	// none, and says how to restore it.
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data", dir)
 	cmd.Env = append(cmd.Environ(), "GATEHOUSE_DATABASE="+db)
 	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(string(out), "secrets file") || !strings.Contains(string(out), "missing") {
+		t.Fatalf("node without secrets: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secrets.json")); err == nil {
+		t.Fatal("a secrets file was generated beside an existing installation")
+	}
+	// A third node with other secrets refuses to start, saying why.
+	otherSecrets := filepath.Join(dir, "other-secrets.json")
+	key := func() string { b := make([]byte, 32); rand.Read(b); return base64.StdEncoding.EncodeToString(b) }
+	if err := os.WriteFile(otherSecrets, []byte(`{"hmac_key":"`+key()+`","encryption_key":"`+key()+`","pepper":"`+key()+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data", dir)
+	cmd.Env = append(cmd.Environ(), "GATEHOUSE_DATABASE="+db, "GATEHOUSE_SECRETS_FILE="+otherSecrets)
+	out, _ = cmd.CombinedOutput()
 	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(string(out), "secrets file does not match this database") {
 		t.Fatalf("node with other secrets: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
 	}

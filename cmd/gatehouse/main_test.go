@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -89,5 +92,92 @@ func TestCLI_VersionUsageAndBadConfig(t *testing.T) {
 	t.Setenv("GATEHOUSE_SESSION_IDLE_TIMEOUT", "forever")
 	if code, _, errs := runCLI(t, "", "serve", "--data", t.TempDir()); code != 2 || !strings.Contains(errs, "session.idle_timeout") {
 		t.Fatalf("bad config: %d %q", code, errs)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a running command may write while
+// the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestCLI_CreatesDataDirectoryWithSecretsFileElsewhere is the regression
+// for serve, migrate and user failing with "unable to open database file
+// (14)" when GATEHOUSE_SECRETS_FILE is set or sqlite:PATH names missing
+// directories.
+func TestCLI_CreatesDataDirectoryWithSecretsFileElsewhere(t *testing.T) {
+	t.Setenv("GATEHOUSE_ARGON2_MEMORY_KIB", "8192")
+	t.Setenv("GATEHOUSE_ARGON2_ITERATIONS", "1")
+	root := t.TempDir()
+	t.Setenv("GATEHOUSE_SECRETS_FILE", filepath.Join(root, "etc", "secrets.json"))
+
+	if code, _, errs := runCLI(t, "", "migrate", "--data", filepath.Join(root, "m", "data")); code != 0 {
+		t.Fatalf("migrate: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "migrate", "--database", "sqlite:"+filepath.Join(root, "sub", "dir", "x.db")); code != 0 {
+		t.Fatalf("migrate sqlite:sub/dir/x.db: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "user", "list", "--data", filepath.Join(root, "u", "data")); code != 0 {
+		t.Fatalf("user list: %d %q", code, errs)
+	}
+
+	// serve runs until SIGTERM, which it catches.
+	data := filepath.Join(root, "s", "data")
+	var out, errs lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run([]string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, &out, &errs) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "Gatehouse is running") {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, errs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", errs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	if code := <-done; code != 0 {
+		t.Fatalf("serve: %d %s", code, errs.String())
+	}
+	for _, dir := range []string{data, filepath.Join(root, "sub", "dir"), filepath.Join(root, "etc")} {
+		if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v", dir, st, err)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(data, "gatehouse.db")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("database: %v %v", st, err)
+	}
+}
+
+// TestCLI_DeletedSecretsFileIsNotRegenerated: with the secrets file gone
+// beside an existing database, commands stop and say how to restore it.
+func TestCLI_DeletedSecretsFileIsNotRegenerated(t *testing.T) {
+	data := t.TempDir()
+	if code, _, errs := runCLI(t, "", "user", "list", "--data", data); code != 0 {
+		t.Fatalf("first start: %d %q", code, errs)
+	}
+	os.Remove(filepath.Join(data, "secrets.json"))
+	code, _, errs := runCLI(t, "", "user", "list", "--data", data)
+	if code != 1 || !strings.Contains(errs, "secrets file is missing") || !strings.Contains(errs, "backup") {
+		t.Fatalf("%d %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(data, "secrets.json")); err == nil {
+		t.Fatal("a new secrets file was generated")
 	}
 }

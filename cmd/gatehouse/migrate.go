@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
@@ -37,13 +36,4 @@ func runMigrate(args []string, stdout, stderr io.Writer) int {
 }
 
 // databaseName names the database for messages without its password.
-func databaseName(cfg *config.Config) string {
-	db := cfg.String("database")
-	if !app.IsPostgres(db) {
-		return cfg.DatabasePath()
-	}
-	if u, err := url.Parse(db); err == nil {
-		return u.Redacted()
-	}
-	return "postgres"
-}
+func databaseName(cfg *config.Config) string { return app.DatabaseName(cfg) }

@@ -47,6 +47,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer a.Close()
+	a.Start()
 	if a.SecretsCreated {
 		log.Info("generated a new secrets file; back it up with the database", "path", cfg.SecretsPath())
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
+	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
@@ -21,6 +23,7 @@ import (
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
 	"gatehouse/internal/postgres"
+	"gatehouse/internal/retention"
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
@@ -42,18 +45,25 @@ type App struct {
 	Log      *slog.Logger
 	// SecretsCreated is set when this start generated the secrets file.
 	SecretsCreated bool
+	// Pruner deletes data past its retention once Start has been called.
+	Pruner *retention.Pruner
 
 	stopListening context.CancelFunc
+	stopPruning   context.CancelFunc
+	background    sync.WaitGroup
 }
 
 // New opens the database and builds every service.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	sec, created, err := secrets.LoadOrCreate(cfg.SecretsPath())
+	// The database first: whether it already belongs to an installation
+	// decides whether a missing secrets file may be generated.
+	db, err := OpenStore(ctx, cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	db, err := OpenStore(ctx, cfg, true)
+	sec, created, err := loadSecrets(ctx, db, cfg)
 	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	if err := checkSecrets(ctx, db, sec, cfg.SecretsPath()); err != nil {
@@ -61,6 +71,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Secrets: sec, Log: log, SecretsCreated: created}
+	a.Pruner = &retention.Pruner{Store: db, History: cfg.Duration("retention.history"), Log: log}
 
 	workers := cfg.Int("argon2.workers")
 	if workers <= 0 {
@@ -82,6 +93,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}, pepper, a.Pool)
 
 	cat := i18n.New()
+	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
 	serviceName := cfg.String("service_name")
 	var driver outbox.Driver = outbox.DevDriver{}
 	if cfg.String("mail.driver") == "smtp" {
@@ -130,6 +142,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		HistoryLength: cfg.Int("password.history"),
 	}
 	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions}
+	a.Accounts.Guesses = a.SignIn
+	region := cfg.String("phone.default_region")
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	a.Web = &web.Server{
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
@@ -140,6 +154,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		HSTS:           cfg.TLS() || strings.HasPrefix(cfg.PublicURL(), "https://"),
 		TrustedProxies: proxies,
 		Ready:          db.Ping,
+		PhoneRegion:    region,
+		PhoneExample:   account.PhoneExample(region),
+		Busy:           a.Pool.Full,
+		Hosts:          cfg.Hosts(),
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()
@@ -149,11 +167,28 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 // sessionCacheSize bounds the session cache (about 1 KB per entry).
 const sessionCacheSize = 100_000
 
-// Close stops background work and closes the database.
+// Start starts the background work of a running server: pruning data past
+// its retention, shortly after the start and then hourly. New does not
+// start it, so that one-shot commands (gatehouse user) do no such work.
+func (a *App) Start() {
+	if a.stopPruning != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopPruning = cancel
+	a.background.Go(func() { a.Pruner.Run(ctx) })
+}
+
+// Close stops background work, waiting for a pruning batch in progress to
+// finish, and closes the database.
 func (a *App) Close() error {
 	if a.stopListening != nil {
 		a.stopListening()
 	}
+	if a.stopPruning != nil {
+		a.stopPruning()
+	}
+	a.background.Wait()
 	return a.DB.Close()
 }
 

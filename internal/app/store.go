@@ -6,13 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"net/url"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/postgres"
+	"gatehouse/internal/retention"
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
@@ -27,11 +28,15 @@ type Store interface {
 	session.Store
 	signin.Store
 	outbox.Store
+	retention.Store
 	Ping(ctx context.Context) error
 	Close() error
 	Version(ctx context.Context) (applied, known int, err error)
 	Migrate(ctx context.Context) error
 	Installation(ctx context.Context, key, value string) (string, error)
+	// Installed reports whether the database already belongs to an
+	// installation (it has a key fingerprint or an account).
+	Installed(ctx context.Context) (bool, error)
 }
 
 var (
@@ -40,9 +45,7 @@ var (
 )
 
 // IsPostgres reports whether a database setting names PostgreSQL.
-func IsPostgres(database string) bool {
-	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
-}
+func IsPostgres(database string) bool { return config.IsPostgres(database) }
 
 // OpenStore opens the configured database: PostgreSQL for a postgres:// URL,
 // SQLite otherwise. With migrate set, pending migrations are applied.
@@ -68,8 +71,50 @@ func fingerprint(s *secrets.Secrets) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
+// ErrSecretsMissing is returned when the secrets file is missing but the
+// database already belongs to an installation.
+var ErrSecretsMissing = errors.New("the secrets file is missing")
+
+// loadSecrets reads the secrets file. Only a new installation — a database
+// with no key fingerprint and no account — gets a generated one: beside an
+// existing database, new keys would make every peppered password
+// unverifiable and end every session, and would then be refused as a
+// mismatch anyway. The file must come back from the backup instead.
+func loadSecrets(ctx context.Context, db Store, cfg *config.Config) (*secrets.Secrets, bool, error) {
+	path := cfg.SecretsPath()
+	sec, err := secrets.Load(path)
+	if !errors.Is(err, secrets.ErrMissing) {
+		return sec, false, err
+	}
+	installed, err := db.Installed(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("secrets: %s is missing, and the database could not be checked: %w", path, err)
+	}
+	if installed {
+		return nil, false, fmt.Errorf("%w: %s does not exist, but the database %s already belongs to an installation, whose passwords and sessions need its secrets. "+
+			"Nothing was generated. Restore the secrets file from your backup to %s (mode 0600), or point secrets_file (GATEHOUSE_SECRETS_FILE) at it; "+
+			"see README, \"Where data lives, and backups\"", ErrSecretsMissing, path, DatabaseName(cfg), path)
+	}
+	sec, err = secrets.Create(path)
+	return sec, err == nil, err
+}
+
+// DatabaseName names the configured database for messages and logs,
+// without its password.
+func DatabaseName(cfg *config.Config) string {
+	db := cfg.String("database")
+	if !IsPostgres(db) {
+		return cfg.DatabasePath()
+	}
+	if u, err := url.Parse(db); err == nil {
+		return u.Redacted()
+	}
+	return "postgres"
+}
+
 // checkSecrets records the keys' fingerprint on first start and refuses
-// other keys afterwards: every node must share one secrets file.
+// other keys afterwards: the keys must be the installation's own, and every
+// node must share them.
 func checkSecrets(ctx context.Context, db Store, s *secrets.Secrets, path string) error {
 	fp := fingerprint(s)
 	got, err := db.Installation(ctx, "key_fingerprint", fp)
@@ -77,7 +122,9 @@ func checkSecrets(ctx context.Context, db Store, s *secrets.Secrets, path string
 		return err
 	}
 	if got != fp {
-		return fmt.Errorf("%w: %s has key fingerprint %s but the database was created with %s; give every node the same secrets file (see README, \"Several nodes\")", ErrWrongSecrets, path, fp, got)
+		return fmt.Errorf("%w: %s has key fingerprint %s but the database was created with %s. "+
+			"Restore this installation's secrets file from your backup (README, \"Where data lives, and backups\"); "+
+			"with several nodes, give every node the same file (README, \"Running on PostgreSQL, and several nodes\")", ErrWrongSecrets, path, fp, got)
 	}
 	return nil
 }

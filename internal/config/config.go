@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -17,8 +18,33 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // time zones work on machines without a zoneinfo database
 
+	"github.com/nyaruka/phonenumbers"
 	"gopkg.in/yaml.v3"
+)
+
+// Kind is the type of an option's value; Load checks every value against
+// its option's kind and range, so that no setting is silently wrapped,
+// clamped or ignored further on.
+type Kind int
+
+const (
+	// Text is any string; a few keys check more in validate.
+	Text Kind = iota
+	// Int is a whole number from Min to Max.
+	Int
+	// Bool is true or false.
+	Bool
+	// Duration is a Go duration (30s, 10m, 24h) from Min to Max nanoseconds.
+	Duration
+	// Days is a whole number of days written with a d, like 400d, from Min
+	// to Max days. Used where hours would be an awkward unit.
+	Days
+	// Choice is one of Choices, exactly as written.
+	Choice
+	// TimeZone is an IANA time zone name such as Asia/Tokyo or UTC.
+	TimeZone
 )
 
 // Option describes one configuration key.
@@ -26,6 +52,12 @@ type Option struct {
 	Key     string // dotted YAML path, e.g. "smtp.host"
 	Default string
 	Help    string
+	Kind    Kind
+	// Min and Max bound an Int (the number), a Duration (nanoseconds) or
+	// Days (days), both ends included.
+	Min, Max int64
+	// Choices are the values a Choice accepts.
+	Choices []string
 }
 
 // Env returns the option's environment variable, e.g. GATEHOUSE_SMTP_HOST.
@@ -33,60 +65,127 @@ func (o Option) Env() string {
 	return "GATEHOUSE_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(o.Key))
 }
 
-// Options lists every configuration key with its default.
+// Range describes the values the option accepts ("" for free text).
+func (o Option) Range() string {
+	switch o.Kind {
+	case Int:
+		return fmt.Sprintf("%d to %d", o.Min, o.Max)
+	case Duration:
+		return shortDuration(time.Duration(o.Min)) + " to " + shortDuration(time.Duration(o.Max))
+	case Days:
+		return fmt.Sprintf("%dd to %dd", o.Min, o.Max)
+	case Bool:
+		return "true or false"
+	case Choice:
+		return strings.Join(o.Choices[:len(o.Choices)-1], ", ") + " or " + o.Choices[len(o.Choices)-1]
+	case TimeZone:
+		return "an IANA time zone name"
+	}
+	return ""
+}
+
+// Doc is the option's help followed by its range, as the README shows it.
+// Choices and time zones are named in the help itself.
+func (o Option) Doc() string {
+	switch o.Kind {
+	case Int, Duration, Days:
+		return o.Help + " Allowed: " + o.Range() + "."
+	}
+	return o.Help
+}
+
+// shortDuration writes d the way a person would type it: 24h, not 24h0m0s.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
+}
+
+func text(key, def, help string) Option {
+	return Option{Key: key, Default: def, Help: help, Kind: Text}
+}
+
+func whole(key, def string, lo, hi int64, help string) Option {
+	return Option{Key: key, Default: def, Help: help, Kind: Int, Min: lo, Max: hi}
+}
+
+func duration(key, def string, lo, hi time.Duration, help string) Option {
+	return Option{Key: key, Default: def, Help: help, Kind: Duration, Min: int64(lo), Max: int64(hi)}
+}
+
+func choice(key, def string, choices []string, help string) Option {
+	return Option{Key: key, Default: def, Help: help, Kind: Choice, Choices: choices}
+}
+
+const day = 24 * time.Hour
+
+// Options lists every configuration key with its default, type and range.
 var Options = []Option{
-	{"listen", "127.0.0.1:8080", "Address to listen on. Plain HTTP is allowed only on a loopback address unless public_url is https (TLS terminated by a proxy) or tls.cert is set."},
-	{"data", "./gatehouse-data", "Data directory: the SQLite database and the generated secrets file live here."},
-	{"database", "", "Database. Empty means SQLite at DATA/gatehouse.db; `sqlite:PATH` picks another file; `postgres://USER:PASSWORD@HOST:PORT/DB` uses PostgreSQL."},
-	{"database_pool_size", "20", "Most connections one node opens to PostgreSQL."},
-	{"public_url", "", "The URL holders use to reach Gatehouse, used in messages. Empty means http://LISTEN."},
-	{"trusted_proxies", "", "Comma-separated addresses or CIDRs of reverse proxies / load balancers whose X-Forwarded-For is believed (e.g. 10.0.0.0/8). Empty: the TCP peer is the client."},
-	{"secrets_file", "", "Secrets file (cookie/HMAC key, encryption key, pepper). Empty means DATA/secrets.json, generated with mode 0600 on first start."},
-	{"service_name", "Gatehouse", "Name of the service shown in pages and messages; also refused as part of a password."},
-	{"log.format", "text", "Log format: text or json."},
-	{"log.level", "info", "Log level: debug, info, warn or error."},
-	{"tls.cert", "", "TLS certificate file (PEM). With tls.key, Gatehouse serves HTTPS itself and sends HSTS."},
-	{"tls.key", "", "TLS private key file (PEM)."},
-	{"password.min_length", "12", "Shortest password accepted, in characters (8 to 64)."},
-	{"password.pepper", "true", "Mix the secrets file's pepper into every password hash (HMAC before argon2id)."},
-	{"password.history", "5", "Number of recent passwords (counting the current one) that a new password may not repeat."},
-	{"argon2.memory_kib", "19456", "argon2id memory per hash in KiB (19 MiB)."},
-	{"argon2.iterations", "2", "argon2id passes."},
-	{"argon2.parallelism", "1", "argon2id lanes."},
-	{"argon2.workers", "0", "Hashes computed at once; 0 means one per CPU."},
-	{"argon2.queue", "0", "Hashes allowed to wait for a worker before requests get 503; 0 means 4 per worker."},
-	{"session.idle_timeout", "1h", "A session ends after this long without use."},
-	{"session.absolute_timeout", "24h", "A session ends this long after sign-in, used or not."},
-	{"session.remember_timeout", "720h", "Lifetime of a \"keep me signed in\" session (30 days)."},
-	{"session.cache_ttl", "30s", "With PostgreSQL: how long a node may answer a session check from memory. Revocations reach every node at once through LISTEN/NOTIFY; this only bounds a lost notification. 0s turns the cache off. (SQLite needs no cache.)"},
-	{"code.ttl", "10m", "How long an emailed code is valid."},
-	{"code.cooldown", "60s", "Minimum time between two codes for the same request."},
-	{"code.max_failures", "5", "Wrong codes allowed before the request is locked."},
-	{"phone.default_region", "JP", "Region for phone numbers typed without a country code (ISO 3166 code)."},
-	{"mail.driver", "dev", "Delivery driver: dev (nothing leaves the machine; see /dev/messages) or smtp."},
-	{"mail.from", "Gatehouse <no-reply@localhost>", "Sender of every email."},
-	{"mail.max_attempts", "8", "Delivery attempts before a message is marked failed."},
-	{"mail.lease", "2m", "How long a node's claim on a message lasts: a message whose node died is retried by another node (or after a restart) once it ends."},
-	{"smtp.host", "", "SMTP submission server host."},
-	{"smtp.port", "587", "SMTP port: 587 for STARTTLS, 465 for implicit TLS."},
-	{"smtp.username", "", "SMTP user name (empty: no authentication)."},
-	{"smtp.password", "", "SMTP password."},
-	{"smtp.tls", "starttls", "starttls, tls (implicit) or none (only for a relay on this machine)."},
-	{"smtp.ca_file", "", "PEM file of CA certificates to trust for the SMTP server (empty: the system's)."},
-	{"shutdown_timeout", "15s", "How long a stop waits for in-flight requests and the message in hand."},
+	text("listen", "127.0.0.1:8080", "Address to listen on. Plain HTTP is allowed only on a loopback address unless public_url is https (TLS terminated by a proxy) or tls.cert is set."),
+	text("data", "./gatehouse-data", "Data directory: the SQLite database and the generated secrets file live here (created with mode 0700 if missing)."),
+	text("database", "", "Database. Empty means SQLite at DATA/gatehouse.db; `sqlite:PATH` picks another file (its directory is created if missing); `postgres://USER:PASSWORD@HOST:PORT/DB` uses PostgreSQL."),
+	whole("database_pool_size", "20", 1, 1000, "Most connections one node opens to PostgreSQL."),
+	text("public_url", "", "The URL holders use to reach Gatehouse, used in messages. Empty means http://LISTEN."),
+	text("trusted_proxies", "", "Comma-separated addresses or CIDRs of reverse proxies / load balancers whose X-Forwarded-For is believed (e.g. 10.0.0.0/8). Empty: the TCP peer is the client."),
+	text("secrets_file", "", "Secrets file (cookie/HMAC key, encryption key, pepper). Empty means DATA/secrets.json. Generated with mode 0600 on the first start of a new installation only; if it is missing beside an existing database, Gatehouse stops and asks for the backup."),
+	text("service_name", "Gatehouse", "Name of the service shown in pages and messages; also refused as part of a password."),
+	choice("log.format", "text", []string{"text", "json"}, "Log format: text or json."),
+	choice("log.level", "info", []string{"debug", "info", "warn", "error"}, "Log level: debug, info, warn or error."),
+	text("tls.cert", "", "TLS certificate file (PEM). With tls.key, Gatehouse serves HTTPS itself and sends HSTS."),
+	text("tls.key", "", "TLS private key file (PEM)."),
+	whole("password.min_length", "12", 8, 64, "Shortest password accepted, in characters."),
+	{Key: "password.pepper", Default: "true", Kind: Bool, Help: "Mix the secrets file's pepper into every password hash (HMAC before argon2id): true or false."},
+	whole("password.history", "5", 1, 24, "Number of recent passwords (counting the current one) that a new password may not repeat."),
+	whole("argon2.memory_kib", "19456", 8*1024, 1024*1024, "argon2id memory per hash in KiB (19456 = 19 MiB; at most 1 GiB)."),
+	whole("argon2.iterations", "2", 1, 64, "argon2id passes."),
+	whole("argon2.parallelism", "1", 1, 255, "argon2id lanes."),
+	whole("argon2.workers", "0", 0, 1024, "Hashes computed at once; 0 means one per CPU."),
+	whole("argon2.queue", "0", 0, 100_000, "Hashes allowed to wait for a worker before requests get 503; 0 means 4 per worker."),
+	duration("session.idle_timeout", "1h", time.Second, 365*day, "A session ends after this long without use."),
+	duration("session.absolute_timeout", "24h", time.Second, 365*day, "A session ends this long after sign-in, used or not."),
+	duration("session.remember_timeout", "720h", time.Second, 365*day, "Lifetime of a \"keep me signed in\" session (720h = 30 days)."),
+	duration("session.cache_ttl", "30s", 0, time.Hour, "With PostgreSQL: how long a node may answer a session check from memory. Revocations reach every node at once through LISTEN/NOTIFY; this only bounds a lost notification. 0s turns the cache off. (SQLite needs no cache.)"),
+	duration("code.ttl", "10m", time.Second, day, "How long an emailed code is valid."),
+	duration("code.cooldown", "60s", 0, time.Hour, "Minimum time between two codes for the same request."),
+	whole("code.max_failures", "5", 1, 100, "Wrong codes allowed before the request is locked."),
+	text("phone.default_region", "JP", "Region for phone numbers typed without a country code (ISO 3166 code)."),
+	{Key: "time_zone.ja", Default: "Asia/Tokyo", Kind: TimeZone, Help: "Time zone for holders who read Japanese, until they choose their own (an IANA name such as Asia/Tokyo)."},
+	{Key: "time_zone.en", Default: "UTC", Kind: TimeZone, Help: "Time zone for holders who read English, until they choose their own (an IANA name such as Europe/London)."},
+	choice("mail.driver", "dev", []string{"dev", "smtp"}, "Delivery driver: dev (nothing leaves the machine; see /dev/messages) or smtp."),
+	text("mail.from", "Gatehouse <no-reply@localhost>", "Sender of every email."),
+	whole("mail.max_attempts", "8", 1, 100, "Delivery attempts before a message is marked failed."),
+	duration("mail.lease", "2m", time.Second, day, "How long a node's claim on a message lasts: a message whose node died is retried by another node (or after a restart) once it ends."),
+	text("smtp.host", "", "SMTP submission server host."),
+	whole("smtp.port", "587", 1, 65535, "SMTP port: 587 for STARTTLS, 465 for implicit TLS."),
+	text("smtp.username", "", "SMTP user name (empty: no authentication)."),
+	text("smtp.password", "", "SMTP password."),
+	choice("smtp.tls", "starttls", []string{"starttls", "tls", "none"}, "starttls, tls (implicit) or none (only for a relay on this machine)."),
+	text("smtp.ca_file", "", "PEM file of CA certificates to trust for the SMTP server (empty: the system's)."),
+	{Key: "retention.history", Default: "400d", Kind: Days, Min: 1, Max: 3650, Help: "How long sign-in attempts and messages are kept, as a number of days such as 400d. Devices with no session that were not seen for this long go too; codes, withheld messages and ended sessions go a day after they end."},
+	duration("shutdown_timeout", "15s", time.Second, time.Hour, "How long a stop waits for in-flight requests and the message in hand."),
 }
 
 // Config is the resolved configuration.
 type Config struct {
-	values map[string]string
-	File   string // the YAML file read, if any
+	values    map[string]string
+	locations map[string]*time.Location // time zone keys, loaded once by validate
+	File      string                    // the YAML file read, if any
 }
 
 // Load resolves configuration from file (may be ""), the environment and
-// flag overrides (key → value, already parsed by the caller).
+// flag overrides (key → value, already parsed by the caller), and checks
+// every value against its option's type and range.
 func Load(file string, env func(string) string, flags map[string]string) (*Config, error) {
 	known := map[string]bool{}
-	c := &Config{values: map[string]string{}, File: file}
+	c := &Config{values: map[string]string{}, locations: map[string]*time.Location{}, File: file}
 	for _, o := range Options {
 		known[o.Key] = true
 		c.values[o.Key] = o.Default
@@ -147,68 +246,119 @@ func (c *Config) Set(key, value string) { c.values[key] = value }
 // String returns the value of key.
 func (c *Config) String(key string) string { return c.values[key] }
 
-// Int returns key as an integer (validated by Load).
+// Int returns key as an integer. Load has checked it against the option's
+// range, which for every Int fits an int32, so callers may convert it to
+// the narrower type they need (argon2's uint32 and uint8) without wrapping.
 func (c *Config) Int(key string) int { n, _ := strconv.Atoi(c.values[key]); return n }
 
 // Bool returns key as a boolean.
 func (c *Config) Bool(key string) bool { b, _ := strconv.ParseBool(c.values[key]); return b }
 
-// Duration returns key as a duration (validated by Load).
+// Duration returns key as a duration (validated by Load); a Days option
+// such as retention.history is converted to whole days.
 func (c *Config) Duration(key string) time.Duration {
-	d, _ := time.ParseDuration(c.values[key])
+	v := c.values[key]
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, _ := strconv.ParseInt(n, 10, 32)
+		return time.Duration(days) * day
+	}
+	d, _ := time.ParseDuration(v)
 	return d
 }
 
-var (
-	intKeys      = []string{"database_pool_size", "password.min_length", "password.history", "argon2.memory_kib", "argon2.iterations", "argon2.parallelism", "argon2.workers", "argon2.queue", "code.max_failures", "smtp.port", "mail.max_attempts"}
-	durationKeys = []string{"mail.lease", "session.idle_timeout", "session.absolute_timeout", "session.remember_timeout", "code.ttl", "code.cooldown", "shutdown_timeout"}
-)
+// Location returns a time-zone key (time_zone.ja, time_zone.en) as a
+// location; UTC if the key is not a time zone.
+func (c *Config) Location(key string) *time.Location {
+	if loc, ok := c.locations[key]; ok && c.values[key] == loc.String() {
+		return loc
+	}
+	if loc, err := loadLocation(c.values[key]); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// loadLocation is time.LoadLocation without its two spellings that do not
+// name a zone: "" (UTC) and "Local" (whatever the machine is set to, which
+// may differ between the nodes of one installation).
+func loadLocation(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, errors.New("not a zone name")
+	}
+	return time.LoadLocation(name)
+}
+
+// checkOption checks one value against its option's kind and range. Whole
+// numbers are parsed at 32 bits: nothing larger is ever meant, and a value
+// such as 4294967296 must be refused, not wrapped to 0 further on.
+func checkOption(o Option, v string) (*time.Location, error) {
+	switch o.Kind {
+	case Int:
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < o.Min || n > o.Max {
+			return nil, fmt.Errorf("%s: %q is not a whole number from %s", o.Key, v, o.Range())
+		}
+	case Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil || int64(d) < o.Min || int64(d) > o.Max {
+			return nil, fmt.Errorf("%s: %q is not a duration from %s (written like 30s, 10m or 24h)", o.Key, v, o.Range())
+		}
+	case Days:
+		n, ok := strings.CutSuffix(v, "d")
+		days, err := strconv.ParseInt(n, 10, 32)
+		if !ok || err != nil || days < o.Min || days > o.Max {
+			return nil, fmt.Errorf("%s: %q is not a number of days from %s (written like 400d)", o.Key, v, o.Range())
+		}
+	case Bool:
+		if _, err := strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("%s: %q is not %s", o.Key, v, o.Range())
+		}
+	case Choice:
+		for _, ch := range o.Choices {
+			if v == ch {
+				return nil, nil
+			}
+		}
+		return nil, fmt.Errorf("%s: %q is not %s", o.Key, v, o.Range())
+	case TimeZone:
+		loc, err := loadLocation(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a time zone name such as Asia/Tokyo, Europe/London or UTC", o.Key, v)
+		}
+		return loc, nil
+	}
+	return nil, nil
+}
 
 func (c *Config) validate() error {
 	var errs []error
-	for _, k := range intKeys {
-		if _, err := strconv.Atoi(c.values[k]); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a whole number", k, c.values[k]))
+	for _, o := range Options {
+		loc, err := checkOption(o, c.values[o.Key])
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if loc != nil {
+			c.locations[o.Key] = loc
 		}
 	}
-	for _, k := range durationKeys {
-		if d, err := time.ParseDuration(c.values[k]); err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration like 30s, 10m or 24h", k, c.values[k]))
-		}
+	if c.values["data"] == "" {
+		errs = append(errs, errors.New("data: must name a directory"))
 	}
-	if d, err := time.ParseDuration(c.values["session.cache_ttl"]); err != nil || d < 0 {
-		errs = append(errs, fmt.Errorf("session.cache_ttl: %q is not a duration like 30s (0s: no cache)", c.values["session.cache_ttl"]))
+	// A postgres:// URL is checked by the driver when it connects.
+	if db := c.values["database"]; !IsPostgres(db) && (strings.Contains(db, "://") || db == "sqlite:") {
+		errs = append(errs, fmt.Errorf("database: %q is neither sqlite:PATH nor a postgres:// URL", redact(db)))
 	}
-	if _, err := strconv.ParseBool(c.values["password.pepper"]); err != nil {
-		errs = append(errs, fmt.Errorf("password.pepper: %q is not true or false", c.values["password.pepper"]))
+	if strings.TrimSpace(c.values["service_name"]) == "" {
+		errs = append(errs, errors.New("service_name: must not be empty"))
 	}
-	if n := c.Int("password.min_length"); n < 8 || n > 64 {
-		errs = append(errs, fmt.Errorf("password.min_length: %d is outside 8..64", n))
+	if r := c.values["phone.default_region"]; phonenumbers.GetCountryCodeForRegion(r) == 0 {
+		errs = append(errs, fmt.Errorf("phone.default_region: %q is not a region code such as JP or US", r))
 	}
-	if n := c.Int("password.history"); n < 1 || n > 24 {
-		errs = append(errs, fmt.Errorf("password.history: %d is outside 1..24", n))
+	if _, err := mail.ParseAddress(c.values["mail.from"]); err != nil {
+		errs = append(errs, fmt.Errorf("mail.from: %q is not an address such as \"Shop <no-reply@shop.example>\"", c.values["mail.from"]))
 	}
-	if c.Int("argon2.memory_kib") < 8*1024 || c.Int("argon2.iterations") < 1 || c.Int("argon2.parallelism") < 1 || c.Int("argon2.parallelism") > 255 {
-		errs = append(errs, errors.New("argon2: memory_kib must be at least 8192, iterations and parallelism at least 1"))
-	}
-	switch c.values["mail.driver"] {
-	case "dev":
-	case "smtp":
-		if c.values["smtp.host"] == "" {
-			errs = append(errs, errors.New("smtp.host: required when mail.driver is smtp"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("mail.driver: %q is neither dev nor smtp", c.values["mail.driver"]))
-	}
-	switch c.values["smtp.tls"] {
-	case "starttls", "tls", "none":
-	default:
-		errs = append(errs, fmt.Errorf("smtp.tls: %q is not starttls, tls or none", c.values["smtp.tls"]))
-	}
-	switch c.values["log.format"] {
-	case "text", "json":
-	default:
-		errs = append(errs, fmt.Errorf("log.format: %q is neither text nor json", c.values["log.format"]))
+	if c.values["mail.driver"] == "smtp" && c.values["smtp.host"] == "" {
+		errs = append(errs, errors.New("smtp.host: required when mail.driver is smtp"))
 	}
 	if _, _, err := net.SplitHostPort(c.values["listen"]); err != nil {
 		errs = append(errs, fmt.Errorf("listen: %q is not host:port", c.values["listen"]))
@@ -221,10 +371,26 @@ func (c *Config) validate() error {
 	if _, err := c.TrustedProxies(); err != nil {
 		errs = append(errs, err)
 	}
-	if (c.values["tls.cert"] == "") != (c.values["tls.key"] == "") {
-		errs = append(errs, errors.New("tls.cert and tls.key must be set together"))
+	switch {
+	case c.values["tls.cert"] != "" && c.values["tls.key"] == "":
+		errs = append(errs, errors.New("tls.cert: set without tls.key; give both or neither"))
+	case c.values["tls.cert"] == "" && c.values["tls.key"] != "":
+		errs = append(errs, errors.New("tls.key: set without tls.cert; give both or neither"))
 	}
 	return errors.Join(errs...)
+}
+
+// IsPostgres reports whether a database setting names PostgreSQL.
+func IsPostgres(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
+}
+
+// redact hides a password in a database URL quoted in an error.
+func redact(db string) string {
+	if u, err := url.Parse(db); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return db
 }
 
 // TrustedProxies parses trusted_proxies.

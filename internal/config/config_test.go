@@ -1,10 +1,14 @@
 package config
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -36,12 +40,21 @@ func TestLoad_RejectsBadValuesWithClearErrors(t *testing.T) {
 		flags map[string]string
 		want  string
 	}{
-		{map[string]string{"password.min_length": "6"}, "outside 8..64"},
-		{map[string]string{"session.idle_timeout": "soon"}, "not a positive duration"},
+		{map[string]string{"password.min_length": "6"}, "password.min_length: \"6\" is not a whole number from 8 to 64"},
+		{map[string]string{"session.idle_timeout": "soon"}, "session.idle_timeout: \"soon\" is not a duration from 1s to 8760h"},
 		{map[string]string{"mail.driver": "smtp"}, "smtp.host: required"},
-		{map[string]string{"mail.driver": "pigeon"}, "neither dev nor smtp"},
+		{map[string]string{"mail.driver": "pigeon"}, "mail.driver: \"pigeon\" is not dev or smtp"},
+		{map[string]string{"log.level": "loud"}, "log.level: \"loud\" is not debug, info, warn or error"},
+		{map[string]string{"password.pepper": "maybe"}, "password.pepper: \"maybe\" is not true or false"},
 		{map[string]string{"listen": "8080"}, "not host:port"},
 		{map[string]string{"public_url": "ftp://x"}, "not an http(s) URL"},
+		{map[string]string{"database": "mysql://x/y"}, "neither sqlite:PATH nor a postgres:// URL"},
+		{map[string]string{"phone.default_region": "XX"}, "phone.default_region: \"XX\" is not a region code"},
+		{map[string]string{"mail.from": "not an address"}, "mail.from:"},
+		{map[string]string{"service_name": " "}, "service_name: must not be empty"},
+		{map[string]string{"time_zone.ja": "Mars/Olympus_Mons"}, "time_zone.ja: \"Mars/Olympus_Mons\" is not a time zone"},
+		{map[string]string{"time_zone.en": "Local"}, "time_zone.en: \"Local\" is not a time zone"},
+		{map[string]string{"time_zone.en": ""}, "time_zone.en: \"\" is not a time zone"},
 		{map[string]string{"no.such.key": "1"}, "unknown key"},
 	} {
 		_, err := Load("", env(nil), tc.flags)
@@ -54,6 +67,144 @@ func TestLoad_RejectsBadValuesWithClearErrors(t *testing.T) {
 	os.WriteFile(file, []byte("smpt:\n  host: typo\n"), 0o600)
 	if _, err := Load(file, env(nil), nil); err == nil || !strings.Contains(err.Error(), `unknown key "smpt.host"`) {
 		t.Errorf("typo in file: %v", err)
+	}
+}
+
+// TestLoad_OutOfRangeArgon2IsRefusedNotWrapped is the regression for
+// argon2.iterations=4294967296 (wrapped to 0 in uint32: every sign-up
+// panicked) and argon2.memory_kib=4294975488 (silently 8 MiB).
+func TestLoad_OutOfRangeArgon2IsRefusedNotWrapped(t *testing.T) {
+	for key, v := range map[string]string{"argon2.iterations": "4294967296", "argon2.memory_kib": "4294975488", "argon2.parallelism": "256"} {
+		_, err := Load("", env(nil), map[string]string{key: v})
+		if err == nil || !strings.Contains(err.Error(), key+": \""+v+"\" is not a whole number from ") {
+			t.Errorf("%s=%s: %v", key, v, err)
+		}
+	}
+	// The same through the environment and a YAML file, where YAML reads
+	// the value as a number before it reaches Load.
+	if _, err := Load("", env(map[string]string{"GATEHOUSE_ARGON2_ITERATIONS": "4294967296"}), nil); err == nil || !strings.Contains(err.Error(), "argon2.iterations") {
+		t.Errorf("environment: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("argon2:\n  memory_kib: 4294975488\n"), 0o600)
+	if _, err := Load(file, env(nil), nil); err == nil || !strings.Contains(err.Error(), "argon2.memory_kib: \"4294975488\" is not a whole number from 8192 to 1048576") {
+		t.Errorf("file: %v", err)
+	}
+}
+
+// TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced walks the options
+// table: every numeric option refuses a value just below and just above its
+// range and a non-number, naming the key and the range, and accepts both
+// ends; every other kind refuses a value of the wrong shape.
+func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
+	// Options whose text is checked beyond its kind, with a value refused.
+	textRefused := map[string]string{
+		"listen": "8080", "data": "", "database": "sqlite:", "public_url": "ftp://x", "trusted_proxies": "not-a-cidr",
+		"service_name": "", "phone.default_region": "XX", "mail.from": "nobody", "tls.cert": "cert.pem",
+	}
+	// Free text: anything goes (or, for smtp.host, is checked with mail.driver).
+	freeText := map[string]bool{"secrets_file": true, "tls.key": true, "smtp.host": true, "smtp.username": true, "smtp.password": true, "smtp.ca_file": true}
+	for _, o := range Options {
+		t.Run(o.Key, func(t *testing.T) {
+			if _, err := Load("", env(nil), map[string]string{o.Key: o.Default}); err != nil {
+				t.Fatalf("default %q refused: %v", o.Default, err)
+			}
+			refuse := func(v, want string) {
+				t.Helper()
+				_, err := Load("", env(nil), map[string]string{o.Key: v})
+				if err == nil || !strings.Contains(err.Error(), o.Key+": ") || !strings.Contains(err.Error(), want) {
+					t.Errorf("%s=%q: err %v, want it to name the key and %q", o.Key, v, err, want)
+				}
+			}
+			accept := func(v string) {
+				t.Helper()
+				if _, err := Load("", env(nil), map[string]string{o.Key: v}); err != nil {
+					t.Errorf("%s=%q refused: %v", o.Key, v, err)
+				}
+			}
+			switch o.Kind {
+			case Int:
+				if o.Max > math.MaxInt32 || o.Min > o.Max {
+					t.Fatalf("range %d..%d", o.Min, o.Max)
+				}
+				rng := fmt.Sprintf("from %d to %d", o.Min, o.Max)
+				refuse(strconv.FormatInt(o.Min-1, 10), rng)
+				refuse(strconv.FormatInt(o.Max+1, 10), rng)
+				refuse("many", rng)
+				refuse("1.5", rng)
+				refuse("4294967296", rng)
+				accept(strconv.FormatInt(o.Min, 10))
+				accept(strconv.FormatInt(o.Max, 10))
+			case Duration:
+				lo, hi := time.Duration(o.Min), time.Duration(o.Max)
+				rng := "from " + shortDuration(lo) + " to " + shortDuration(hi)
+				if lo == 0 {
+					refuse("-1s", rng)
+				} else {
+					refuse((lo - time.Millisecond).String(), rng)
+				}
+				refuse((hi + time.Second).String(), rng)
+				refuse("soon", rng)
+				refuse("10", rng)
+				refuse("9999999999h", rng)
+				accept(lo.String())
+				accept(hi.String())
+			case Days:
+				rng := fmt.Sprintf("from %dd to %dd", o.Min, o.Max)
+				refuse(fmt.Sprintf("%dd", o.Min-1), rng)
+				refuse(fmt.Sprintf("%dd", o.Max+1), rng)
+				refuse("forever", rng)
+				refuse("400", rng)
+				refuse("4294967697d", rng)
+				accept(fmt.Sprintf("%dd", o.Min))
+				accept(fmt.Sprintf("%dd", o.Max))
+			case Bool:
+				refuse("maybe", "true or false")
+				accept("false")
+			case Choice:
+				refuse("something-else", o.Range())
+				for _, c := range o.Choices {
+					if c == "smtp" {
+						continue // needs smtp.host too
+					}
+					accept(c)
+				}
+			case TimeZone:
+				refuse("Nowhere/Special", "time zone")
+				refuse("Local", "time zone")
+				accept("Europe/Paris")
+			case Text:
+				if v, ok := textRefused[o.Key]; ok {
+					refuse(v, "")
+				} else if !freeText[o.Key] {
+					t.Errorf("text option %s has no check and is not listed as free text", o.Key)
+				}
+			default:
+				t.Errorf("unknown kind %d", o.Kind)
+			}
+		})
+	}
+}
+
+func TestLoad_ConvertsDaysAndTimeZones(t *testing.T) {
+	c, err := Load("", env(map[string]string{"GATEHOUSE_RETENTION_HISTORY": "30d", "GATEHOUSE_TIME_ZONE_EN": "America/New_York"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Duration("retention.history") != 30*24*time.Hour {
+		t.Fatalf("retention.history: %v", c.Duration("retention.history"))
+	}
+	if c.Location("time_zone.en").String() != "America/New_York" || c.Location("time_zone.ja").String() != "Asia/Tokyo" {
+		t.Fatalf("locations: %v %v", c.Location("time_zone.en"), c.Location("time_zone.ja"))
+	}
+	// Zones come from the embedded database, so they work on machines
+	// without /usr/share/zoneinfo.
+	tokyo := time.Date(2026, 11, 28, 1, 26, 0, 0, time.UTC).In(c.Location("time_zone.ja"))
+	if tokyo.Hour() != 10 {
+		t.Fatalf("Tokyo time: %v", tokyo)
+	}
+	if d, _ := Load("", env(nil), nil); d.Duration("retention.history") != 400*24*time.Hour || d.Location("time_zone.en") != time.UTC {
+		t.Fatalf("defaults: %v %v", d.Duration("retention.history"), d.Location("time_zone.en"))
 	}
 }
 
@@ -92,7 +243,7 @@ func TestREADMEDocumentsEveryOption(t *testing.T) {
 		if o.Default == "" {
 			def = "(empty)"
 		}
-		row := "| `" + o.Key + "` | `" + o.Env() + "` | " + def + " | " + o.Help + " |"
+		row := "| `" + o.Key + "` | `" + o.Env() + "` | " + def + " | " + o.Doc() + " |"
 		table.WriteString(row + "\n")
 		if !strings.Contains(string(b), row) {
 			missing++

@@ -135,7 +135,7 @@ var messages = []struct{ key, en, ja string }{
 	{"forgot.intro", "Enter your account's email address. If it has an account, we will send a 6-digit code to it.", "アカウントのメールアドレスを入力してください。アカウントがあれば6桁のコードを送信します。"},
 	{"forgot.submit", "Send code", "コードを送信"},
 	{"reset.title", "Choose a new password", "新しいパスワードの設定"},
-	{"reset.intro", "We have sent a 6-digit code to %s if it has an account. Enter it with your new password. The code is valid for %d minutes.", "%sにアカウントがあれば、6桁のコードを送信しました。新しいパスワードと一緒に入力してください。コードの有効期間は%d分です。"},
+	{"reset.intro", "We have sent a 6-digit code to %s if it has an account. Enter it with your new password. The code is valid for %d minutes.", "%sに6桁のコードを送信しました（このアドレスのアカウントがある場合）。新しいパスワードと一緒に入力してください。コードの有効期間は%d分です。"},
 	{"reset.hint", "No message? Check your spam folder, or try the address you signed up with.", "メールが届かない場合は迷惑メールフォルダを確認するか、登録したアドレスでお試しください。"},
 	{"reset.other_address", "Use a different address", "別のアドレスを使う"},
 	{"reset.submit", "Set new password", "新しいパスワードを設定"},

@@ -171,3 +171,17 @@ type querier interface {
 // Pool returns the connection pool, for whole-database tools such as
 // `gatehouse migrate-data`.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Installed reports whether the database already belongs to an
+// installation: it holds the key fingerprint recorded at the first start,
+// or an account (a database from before fingerprints were recorded). Such a
+// database must never be paired with freshly generated secrets.
+func (db *DB) Installed(ctx context.Context) (bool, error) {
+	var installed bool
+	err := db.pool.QueryRow(ctx, `SELECT to_regclass('installation') IS NOT NULL AND to_regclass('accounts') IS NOT NULL`).Scan(&installed)
+	if err != nil || !installed {
+		return false, err
+	}
+	err = db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM installation WHERE key = 'key_fingerprint') OR EXISTS (SELECT 1 FROM accounts)`).Scan(&installed)
+	return installed, err
+}

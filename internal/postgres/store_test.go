@@ -21,6 +21,18 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// TestPrune runs the pruning suite (internal/retention) on PostgreSQL.
+func TestPrune(t *testing.T) {
+	storetest.RunPrune(t, func(t *testing.T) storetest.PruneStore {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
 func TestOpen_RefusesNewerSchemaAndMigratesOnce(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()

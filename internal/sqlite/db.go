@@ -13,7 +13,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -32,6 +35,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	stmts sync.Map // query text → *sql.Stmt on the read pool
+	// pruning is held while a retention pass runs (see LockPruning).
+	pruning sync.Mutex
 }
 
 // ErrSchemaTooNew is returned when the database was migrated by a newer
@@ -39,8 +44,13 @@ type DB struct {
 var ErrSchemaTooNew = schema.ErrTooNew
 
 // Open opens (creating if needed) the database file at path and applies
-// pending migrations when migrate is set.
+// pending migrations when migrate is set. A missing directory is created
+// (mode 0700), and the database is created with mode 0600, which its -wal
+// and -shm files inherit.
 func Open(ctx context.Context, path string, migrate bool) (*DB, error) {
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "synchronous(NORMAL)", "foreign_keys(ON)", "mmap_size(268435456)", "cache_size(-16000)"} {
 		q.Add("_pragma", p)
@@ -73,6 +83,44 @@ func Open(ctx context.Context, path string, migrate bool) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// prepareFile makes sure the database file exists with mode 0600 before
+// SQLite opens it. SQLite creates a missing file with 0644 less the umask,
+// and then gives its -wal and -shm files the database file's mode; creating
+// the file ourselves is what makes all three private, whatever the umask.
+// An existing database that others can read (made by an older version) is
+// tightened too, along with its -wal and -shm files.
+func prepareFile(path string) error {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("open %s: create its directory: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		// The umask can only take bits away; set exactly 0600.
+		err = errors.Join(f.Chmod(0o600), f.Close())
+		if err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // -wal and -shm exist only while the database is open
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("open %s: make it private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes both pools.
@@ -189,3 +237,20 @@ func isUnique(err error) bool {
 // SQL returns the read pool, for whole-database tools such as
 // `gatehouse migrate-data` that read every table.
 func (db *DB) SQL() *sql.DB { return db.read }
+
+// Installed reports whether the database already belongs to an
+// installation: it holds the key fingerprint recorded at the first start,
+// or an account (a database from before fingerprints were recorded). Such a
+// database must never be paired with freshly generated secrets.
+func (db *DB) Installed(ctx context.Context) (bool, error) {
+	var tables int
+	if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('installation', 'accounts')`).Scan(&tables); err != nil {
+		return false, err
+	}
+	if tables < 2 {
+		return false, nil // not migrated yet: nothing in it
+	}
+	var installed bool
+	err := db.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM installation WHERE key = 'key_fingerprint') OR EXISTS (SELECT 1 FROM accounts)`).Scan(&installed)
+	return installed, err
+}

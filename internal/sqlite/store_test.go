@@ -19,3 +19,15 @@ func TestStore(t *testing.T) {
 		return db
 	})
 }
+
+// TestPrune runs the pruning suite (internal/retention) on SQLite.
+func TestPrune(t *testing.T) {
+	storetest.RunPrune(t, func(t *testing.T) storetest.PruneStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

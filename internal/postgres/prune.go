@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gatehouse/internal/retention"
+)
+
+var _ retention.Store = (*DB)(nil)
+
+// pruneLock is the advisory lock a node holds while it prunes, so that
+// only one node of an installation prunes at a time.
+const pruneLock = 0x6761746570 // "gatep"
+
+// LockPruning implements retention.Store with pg_try_advisory_lock. The
+// lock is a session lock, taken on a connection of its own outside the
+// pool: the pass's deletes never wait for it, and closing the connection is
+// what releases the lock, so a lock cannot outlive its holder, even if the
+// unlock is lost.
+func (db *DB) LockPruning(ctx context.Context) (func(), bool, error) {
+	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, false, err
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, pruneLock).Scan(&ok); err != nil || !ok {
+		conn.Close(context.Background())
+		return nil, false, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.Close(ctx)
+	}, true, nil
+}
+
+// prune deletes at most limit rows of table matching cond (whose only
+// parameter is $1), through the primary key.
+func (db *DB) prune(ctx context.Context, table, cond string, t time.Time, limit int) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM `+table+` WHERE id IN (SELECT id FROM `+table+` WHERE `+cond+` LIMIT $2)`, ts(t), limit)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// PruneChallenges implements retention.Store.
+func (db *DB) PruneChallenges(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "challenges", `expires_at < $1 OR consumed_at < $1`, t, limit)
+}
+
+// PruneSignups implements retention.Store.
+func (db *DB) PruneSignups(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "signups", `created_at < $1 AND id NOT IN (SELECT id FROM challenges WHERE expires_at >= $1 AND consumed_at IS NULL)`, t, limit)
+}
+
+// PruneWithheldMessages implements retention.Store.
+func (db *DB) PruneWithheldMessages(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "messages", `status = 'withheld' AND created_at < $1`, t, limit)
+}
+
+// PruneMessages implements retention.Store.
+func (db *DB) PruneMessages(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "messages", `status IN ('sent', 'failed', 'withheld') AND created_at < $1`, t, limit)
+}
+
+// PruneAttempts implements retention.Store.
+func (db *DB) PruneAttempts(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "signin_attempts", `created_at < $1`, t, limit)
+}
+
+// PruneSessions implements retention.Store.
+func (db *DB) PruneSessions(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "sessions", `revoked_at < $1 OR absolute_expires_at < $1 OR last_seen_at + idle_timeout_us * interval '1 microsecond' < $1`, t, limit)
+}
+
+// PruneDevices implements retention.Store.
+func (db *DB) PruneDevices(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "devices", `last_seen < $1 AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.device_id = devices.id)`, t, limit)
+}
