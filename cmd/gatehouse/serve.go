@@ -27,7 +27,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg, stderr)
-	app.TuneGC()
+	app.TuneMemory(cfg.Int("argon2.workers"), cfg.Int("argon2.memory_kib"))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 

@@ -156,8 +156,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Ready:          db.Ping,
 		PhoneRegion:    region,
 		PhoneExample:   account.PhoneExample(region),
-		Busy:           a.Pool.Full,
-		Hosts:          cfg.Hosts(),
+		Admit: func(ctx context.Context) (context.Context, func(), bool) {
+			return a.Pool.Admit(ctx, cfg.Duration("argon2.wait"))
+		},
+		Hosts: cfg.Hosts(),
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()

@@ -3,7 +3,9 @@ package password
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrBusy is returned when the hashing pool and its queue are full. The web
@@ -19,6 +21,10 @@ type Pool struct {
 	admit   chan struct{} // capacity workers+queue: running or waiting
 	hashes  atomic.Int64
 	refused atomic.Int64
+	// waiting counts requests inside Admit waiting for a place; maxWaiting
+	// bounds them, so a flood of connections cannot park without limit.
+	waiting    atomic.Int64
+	maxWaiting int64
 }
 
 // NewPool returns a pool running at most workers computations with at most
@@ -30,19 +36,72 @@ func NewPool(workers, queue int) *Pool {
 	if queue < 0 {
 		queue = 0
 	}
-	return &Pool{slots: make(chan struct{}, workers), admit: make(chan struct{}, workers+queue)}
+	return &Pool{slots: make(chan struct{}, workers), admit: make(chan struct{}, workers+queue),
+		maxWaiting: int64(16 * (workers + queue))}
 }
 
-// Do runs fn on the pool. It returns ErrBusy without running fn when the
-// pool is saturated, or the context's error if it ends while waiting.
-func (p *Pool) Do(ctx context.Context, fn func()) error {
+// admission is a place in the pool held by one request (see Admit).
+type admission struct{ pool *Pool }
+
+type admissionKey struct{}
+
+// Admit reserves a place in the pool (running or queued) for a request that
+// is about to hash, before the request's body is even read. When every place
+// is taken it waits up to wait for one to come free — without using the CPU
+// — and refuses (ok false) if none does, if the context ends, or if too many
+// requests are already waiting.
+//
+// The wait is what makes overload cheap: a client that retries the moment
+// it is refused would otherwise turn every free millisecond into another
+// refusal, taking the CPU the hashes need; a waiting request costs nothing
+// and takes the next free place the moment it opens.
+//
+// Every Do with the returned context uses the reserved place instead of
+// taking another (a password change hashes several times), and release
+// gives it back; call it once the request is done.
+func (p *Pool) Admit(ctx context.Context, wait time.Duration) (context.Context, func(), bool) {
 	select {
 	case p.admit <- struct{}{}:
 	default:
-		p.refused.Add(1)
-		return ErrBusy
+		if wait <= 0 || p.waiting.Add(1) > p.maxWaiting {
+			if wait > 0 {
+				p.waiting.Add(-1)
+			}
+			p.refused.Add(1)
+			return ctx, func() {}, false
+		}
+		t := time.NewTimer(wait)
+		select {
+		case p.admit <- struct{}{}:
+			t.Stop()
+			p.waiting.Add(-1)
+		case <-t.C:
+			p.waiting.Add(-1)
+			p.refused.Add(1)
+			return ctx, func() {}, false
+		case <-ctx.Done():
+			t.Stop()
+			p.waiting.Add(-1)
+			return ctx, func() {}, false
+		}
 	}
-	defer func() { <-p.admit }()
+	var once sync.Once
+	return context.WithValue(ctx, admissionKey{}, admission{p}), func() { once.Do(func() { <-p.admit }) }, true
+}
+
+// Do runs fn on the pool. It returns ErrBusy without running fn when the
+// pool is saturated, or the context's error if it ends while waiting. A
+// context from Admit already holds a place, and Do only waits for a worker.
+func (p *Pool) Do(ctx context.Context, fn func()) error {
+	if a, ok := ctx.Value(admissionKey{}).(admission); !ok || a.pool != p {
+		select {
+		case p.admit <- struct{}{}:
+		default:
+			p.refused.Add(1)
+			return ErrBusy
+		}
+		defer func() { <-p.admit }()
+	}
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():

@@ -40,7 +40,7 @@ func benchSignIn(b *testing.B, extra map[string]string) {
 	}
 	acc, _ := h.app.DB.AccountByEmail(ctx, "runner@example.com")
 
-	app.TuneGC() // as serve does
+	app.TuneMemory(0, 19456) // as serve does
 	// The hash-bound limit, measured on this machine in this run: the median
 	// of single verifications before and after the parallel run (a shared
 	// machine is noisy; the median ignores the outliers).
@@ -68,6 +68,7 @@ func benchSignIn(b *testing.B, extra map[string]string) {
 		for pb.Next() {
 			req := httptest.NewRequest("POST", "/signin", strings.NewReader(body))
 			req.RemoteAddr = "127.0.0.1:50000"
+			req.Host = "127.0.0.1"
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Origin", "http://"+req.Host)
 			req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")

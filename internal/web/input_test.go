@@ -221,7 +221,7 @@ func TestNotFoundAndMethodNotAllowed_Localised(t *testing.T) {
 }
 
 func TestBusyHashPool_Answers503WithRetryAfter(t *testing.T) {
-	h := newHarness(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1"})
+	h := newHarness(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1", "argon2.wait": "0s"})
 	h.browser("en").signUp("busy@example.com", goodPassword)
 	release := make(chan struct{})
 	started := make(chan struct{}, 2)

@@ -283,7 +283,7 @@ func TestBusy_RefusedBeforeTheBodyIsParsed(t *testing.T) {
 		defer mu.Unlock()
 		return buf.Write(p)
 	}), nil))
-	h := newHarnessLog(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1"}, log)
+	h := newHarnessLog(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1", "argon2.wait": "0s"}, log)
 	release := make(chan struct{})
 	defer close(release)
 	started := make(chan struct{}, 2)
@@ -490,5 +490,38 @@ func TestErrorPages_SayWhatHappenedAndOfferAWayBack(t *testing.T) {
 	}
 	if r := b.get("/account"); r.status != 303 || r.location != "/signin?notice=signin_needed" {
 		t.Fatalf("signed-out /account: %d %s", r.status, r.location)
+	}
+}
+
+// TestBusy_WaitsForAPlaceInsteadOfRefusing: with argon2.wait, a sign-in
+// that finds the pool full waits for the next free place (using no CPU)
+// and goes through, instead of being refused and retried.
+func TestBusy_WaitsForAPlaceInsteadOfRefusing(t *testing.T) {
+	h := newHarness(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1", "argon2.wait": "10s"})
+	h.browser("en").signUp("patient@example.com", goodPassword)
+	release := make(chan struct{})
+	started := make(chan struct{}, 2)
+	for range 2 {
+		go h.app.Pool.Do(context.Background(), func() { started <- struct{}{}; <-release })
+	}
+	<-started
+	for !h.app.Pool.Full() {
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan int)
+	go func() {
+		done <- h.browser("en").post("/signin", url.Values{"email": {"patient@example.com"}, "password": {goodPassword}}).status
+	}()
+	select {
+	case st := <-done:
+		t.Fatalf("answered %d while the pool was full; it should wait", st)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if st := <-done; st != 303 {
+		t.Fatalf("after a place came free: %d, want 303", st)
+	}
+	if h.app.Pool.Refused() != 0 {
+		t.Fatalf("refused %d", h.app.Pool.Refused())
 	}
 }

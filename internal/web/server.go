@@ -61,9 +61,11 @@ type Server struct {
 	// (phone.default_region); PhoneExample is a number of it as people
 	// write it, shown in hints and errors.
 	PhoneRegion, PhoneExample string
-	// Busy reports that the hashing pool would refuse a hash right now;
-	// hashing routes then answer 503 before reading their body.
-	Busy func() bool
+	// Admit reserves a place in the hashing pool for a request to a route
+	// that hashes, before its body is read (password.Pool.Admit with the
+	// configured wait); when it fails the route answers the fixed 503.
+	// Nil admits everything.
+	Admit func(ctx context.Context) (context.Context, func(), bool)
 	// Hosts are the host names this server answers to (the host of
 	// public_url, and loopback names when listening on loopback). Any
 	// other Host header gets 421: a DNS-rebinding page must not reach the
@@ -112,8 +114,9 @@ func (s *Server) Handler() http.Handler {
 }
 
 // chain wraps a route's handler in what its table entry asks for, in the
-// order that costs least for a request that is refused: the hashing pool's
-// capacity first (before the body is read), then the form, then the session.
+// order that costs least for a request that is refused: a place in the
+// hashing pool first (before the body is read), then the form, then the
+// session.
 func (s *Server) chain(rt route) http.Handler {
 	h := rt.handler
 	if rt.access == signedIn {
@@ -130,11 +133,17 @@ func (s *Server) chain(rt route) http.Handler {
 	if rt.cost == hashes {
 		inner := h
 		h = func(w http.ResponseWriter, r *http.Request) {
-			if s.Busy != nil && s.Busy() {
+			if s.Admit == nil {
+				inner(w, r)
+				return
+			}
+			ctx, release, ok := s.Admit(r.Context())
+			if !ok {
 				s.busy(w, r)
 				return
 			}
-			inner(w, r)
+			defer release()
+			inner(w, r.WithContext(ctx))
 		}
 	}
 	return h

@@ -11,11 +11,9 @@ import (
 )
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		if _, err := s.Sessions.Check(r.Context(), c.Value); err == nil {
-			redirect(w, r, "/account", nil)
-			return
-		}
+	if s.signedIn(r) {
+		redirect(w, r, "/account", nil)
+		return
 	}
 	redirect(w, r, "/signin", nil)
 }
