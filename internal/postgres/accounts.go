@@ -74,8 +74,14 @@ func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
 // SetPreferences implements account.Store. Cached sessions carry the
 // account, so every node is told to forget them.
 func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string) error {
+	return db.updateAccount(ctx, id, `UPDATE accounts SET language = $2, time_zone = $3 WHERE id = $1`, language, timeZone)
+}
+
+// updateAccount runs an UPDATE of one account (id is $1) and, with it, the
+// notification that makes every node forget its cached sessions of it.
+func (db *DB) updateAccount(ctx context.Context, id, query string, args ...any) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE accounts SET language = $1, time_zone = $2 WHERE id = $3`, language, timeZone, id)
+		tag, err := tx.Exec(ctx, query, append([]any{id}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -124,18 +130,8 @@ func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account)
 }
 
 // SetStatus implements account.Store.
-func (db *DB) SetStatus(ctx context.Context, id string, s account.Status) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE accounts SET status = $1 WHERE id = $2`, s, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return account.ErrNotFound
-		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify('`+notifyChannel+`', 'account:' || $1::text)`, id)
-		return err
-	})
+func (db *DB) SetStatus(ctx context.Context, id string, st account.Status) error {
+	return db.updateAccount(ctx, id, `UPDATE accounts SET status = $2 WHERE id = $1`, st)
 }
 
 // SetPasswordHash implements account.Store.

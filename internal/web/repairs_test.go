@@ -231,13 +231,7 @@ func TestPasswordChange_GuessesAreRecordedAsAttempts_V6_3_1(t *testing.T) {
 // TestLog_ClientDisconnectIsNot500: a client that hangs up mid-request is
 // logged at info as status 499, never as an error with 500.
 func TestLog_ClientDisconnectIsNot500(t *testing.T) {
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.Write(p)
-	}), nil))
+	log, logged := captureLog()
 	h := newHarnessLog(t, map[string]string{"argon2.workers": "1", "argon2.queue": "8"}, log)
 	h.browser("en").signUp("hangup@example.com", goodPassword)
 	release := make(chan struct{})
@@ -257,9 +251,7 @@ func TestLog_ClientDisconnectIsNot500(t *testing.T) {
 	close(release)
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		mu.Lock()
-		out := buf.String()
-		mu.Unlock()
+		out := logged()
 		if strings.Contains(out, "path=/signin status=499") {
 			if strings.Contains(out, "level=ERROR") || strings.Contains(out, "status=500") {
 				t.Fatalf("a client disconnect was logged as a server error:\n%s", out)
@@ -268,7 +260,7 @@ func TestLog_ClientDisconnectIsNot500(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no 499 access line:\n%s", buf.String())
+	t.Fatalf("no 499 access line:\n%s", logged())
 }
 
 // TestBusy_RefusedBeforeTheBodyIsParsed: with the hashing pool full, a
@@ -276,13 +268,7 @@ func TestLog_ClientDisconnectIsNot500(t *testing.T) {
 // looked at — a body that parsing would refuse (415) still gets the 503,
 // and no log line is written per refusal.
 func TestBusy_RefusedBeforeTheBodyIsParsed(t *testing.T) {
-	var mu sync.Mutex
-	var buf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.Write(p)
-	}), nil))
+	log, logged := captureLog()
 	h := newHarnessLog(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1", "argon2.wait": "0s"}, log)
 	release := make(chan struct{})
 	defer close(release)
@@ -303,9 +289,7 @@ func TestBusy_RefusedBeforeTheBodyIsParsed(t *testing.T) {
 			t.Fatalf("%d Retry-After=%q", r.status, r.header.Get("Retry-After"))
 		}
 	}
-	mu.Lock()
-	lines := strings.Count(buf.String(), "status=503")
-	mu.Unlock()
+	lines := strings.Count(logged(), "status=503")
 	if lines > 5 {
 		t.Fatalf("%d log lines for 50 refusals: refusals must be sampled", lines)
 	}
@@ -523,5 +507,22 @@ func TestBusy_WaitsForAPlaceInsteadOfRefusing(t *testing.T) {
 	}
 	if h.app.Pool.Refused() != 0 {
 		t.Fatalf("refused %d", h.app.Pool.Refused())
+	}
+}
+
+// captureLog returns a logger that writes text lines into memory, and a
+// function that returns what has been logged so far.
+func captureLog() (*slog.Logger, func() string) {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil))
+	return log, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.String()
 	}
 }
