@@ -270,16 +270,7 @@ func TestLog_ClientDisconnectIsNot500(t *testing.T) {
 func TestBusy_RefusedBeforeTheBodyIsParsed(t *testing.T) {
 	log, logged := captureLog()
 	h := newHarnessLog(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1", "argon2.wait": "0s"}, log)
-	release := make(chan struct{})
-	defer close(release)
-	started := make(chan struct{}, 2)
-	for range 2 {
-		go h.app.Pool.Do(context.Background(), func() { started <- struct{}{}; <-release })
-	}
-	<-started
-	for !h.app.Pool.Full() {
-		time.Sleep(time.Millisecond)
-	}
+	defer fillPool(h)()
 	for range 50 {
 		req, _ := http.NewRequest("POST", h.base+"/signin", strings.NewReader(`{"email":"x"}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -483,15 +474,7 @@ func TestErrorPages_SayWhatHappenedAndOfferAWayBack(t *testing.T) {
 func TestBusy_WaitsForAPlaceInsteadOfRefusing(t *testing.T) {
 	h := newHarness(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1", "argon2.wait": "10s"})
 	h.browser("en").signUp("patient@example.com", goodPassword)
-	release := make(chan struct{})
-	started := make(chan struct{}, 2)
-	for range 2 {
-		go h.app.Pool.Do(context.Background(), func() { started <- struct{}{}; <-release })
-	}
-	<-started
-	for !h.app.Pool.Full() {
-		time.Sleep(time.Millisecond)
-	}
+	release := fillPool(h)
 	done := make(chan int)
 	go func() {
 		done <- h.browser("en").post("/signin", url.Values{"email": {"patient@example.com"}, "password": {goodPassword}}).status
@@ -501,7 +484,7 @@ func TestBusy_WaitsForAPlaceInsteadOfRefusing(t *testing.T) {
 		t.Fatalf("answered %d while the pool was full; it should wait", st)
 	case <-time.After(200 * time.Millisecond):
 	}
-	close(release)
+	release()
 	if st := <-done; st != 303 {
 		t.Fatalf("after a place came free: %d, want 303", st)
 	}
@@ -525,4 +508,19 @@ func captureLog() (*slog.Logger, func() string) {
 		defer mu.Unlock()
 		return buf.String()
 	}
+}
+
+// fillPool takes every place of a pool with one worker and one queue place
+// (argon2.workers=1, argon2.queue=1) and returns what frees them.
+func fillPool(h *harness) (release func()) {
+	ch := make(chan struct{})
+	started := make(chan struct{}, 2)
+	for range 2 {
+		go h.app.Pool.Do(context.Background(), func() { started <- struct{}{}; <-ch })
+	}
+	<-started
+	for !h.app.Pool.Full() {
+		time.Sleep(time.Millisecond)
+	}
+	return func() { close(ch) }
 }
