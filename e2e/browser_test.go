@@ -441,3 +441,36 @@ func TestBrowser_Ja_AccountShowsJapanTime(t *testing.T) {
 		t.Errorf("account page writes a time in UTC:\n%s", shown)
 	}
 }
+
+// TestBrowser_Ja_ConfirmInAnotherBrowserChoosesThePassword: the code page
+// opened in a browser other than the one that signed up (the pre-hijacking
+// case) asks for the password, in Japanese, passes the accessibility check,
+// and the password typed at sign-up never works.
+func TestBrowser_Ja_ConfirmInAnotherBrowserChoosesThePassword(t *testing.T) {
+	p := serve(t, t.TempDir(), cheapArgon)
+	first := openTab(t)
+	email := "elsewhere-ja@example.com"
+	first.run("open sign-up", chromedp.Navigate(p.URL+"/signup"), visible("#f-email"))
+	first.useLanguage("ja", "#f-email")
+	first.run("sign up", typeInto("#f-email", email), typeInto("#f-password", "the first browser's phrase"),
+		submit("/signup", "#f-code"))
+	confirmURL := first.eval(`location.href`)
+
+	other := openTab(t)
+	other.run("open the code page elsewhere", chromedp.Navigate(confirmURL), visible("#f-code"))
+	other.useLanguage("ja", "#f-code")
+	other.run("enter the code", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signup/confirm", "#f-new_password"))
+	if h1 := other.text("h1"); h1 != "パスワードの設定" {
+		t.Fatalf("page h1 %q, want the choose-a-password page", h1)
+	}
+	if u := other.attr(`input[name="username"]`, "value"); u != email {
+		t.Fatalf("hidden username %q: password managers need the address", u)
+	}
+	other.run("choose the password", typeInto("#f-new_password", "the owner's own phrase"), submit("/signup/confirm", "#f-password"))
+	if notice := other.text(".notice"); !strings.Contains(notice, "設定したパスワードでログイン") {
+		t.Fatalf("sign-in notice %q", notice)
+	}
+	other.run("sign in with the sign-up password", typeInto("#f-password", "the first browser's phrase"), submit("/signin", "#error-summary"))
+	other.run("sign in with the chosen password", clearField("#f-password"), typeInto("#f-password", "the owner's own phrase"),
+		submit("/signin", "#account-email"))
+}
