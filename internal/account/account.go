@@ -223,3 +223,18 @@ func PhoneExample(region string) string {
 	}
 	return phonenumbers.Format(n, phonenumbers.NATIONAL)
 }
+
+// DisplayEmail returns an address as a person reads it: an internationalised
+// domain in its Unicode form ("taro@例え.jp", not "taro@xn--r8jz45g.jp").
+// Addresses are stored and mailed in their ASCII form.
+func DisplayEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr
+	}
+	domain, err := idna.Display.ToUnicode(addr[at+1:])
+	if err != nil {
+		return addr
+	}
+	return addr[:at+1] + domain
+}

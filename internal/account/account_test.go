@@ -72,3 +72,16 @@ func TestNormalizePhone_E164(t *testing.T) {
 		}
 	}
 }
+
+func TestDisplayEmail_UnicodeDomainAsTyped(t *testing.T) {
+	for in, want := range map[string]string{
+		"taro@xn--r8jz45g.jp":       "taro@例え.jp",
+		"bob@xn--bcher-kva.example": "bob@bücher.example",
+		"Plain@example.com":         "Plain@example.com",
+		"no-at-sign":                "no-at-sign",
+	} {
+		if got := DisplayEmail(in); got != want {
+			t.Errorf("DisplayEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -186,15 +186,22 @@ func (s *Service) sendCode(ctx context.Context, accountID, to, lang, tz string, 
 }
 
 // ResendConfirmation sends a new confirmation code for the request.
-func (s *Service) ResendConfirmation(ctx context.Context, challengeID, lang string, o Origin) error {
+func (s *Service) ResendConfirmation(ctx context.Context, challengeID, _ string, o Origin) error {
 	ch, c, err := s.Codes.Resend(ctx, challengeID, code.ConfirmEmail)
 	if err != nil || c == "" {
 		return err
 	}
-	if su, err := s.Store.Signup(ctx, ch.ID); err == nil {
-		lang = su.Language
+	su, err := s.Store.Signup(ctx, ch.ID)
+	if errors.Is(err, ErrNotFound) {
+		// The sign-up ended (another one for the address was confirmed):
+		// answer like a decoy and send nothing — the address's owner has
+		// an account now and must not get codes for a dead request.
+		return nil
 	}
-	return s.sendCode(ctx, "", ch.Destination, lang, "", code.ConfirmEmail, c, o)
+	if err != nil {
+		return err
+	}
+	return s.sendCode(ctx, "", ch.Destination, su.Language, "", code.ConfirmEmail, c, o)
 }
 
 // ErrPasswordNeeded is returned by Confirm when the code is right but the
@@ -224,8 +231,9 @@ func (s *Service) Confirm(ctx context.Context, challengeID, c, deviceID, newPass
 	}
 	su, err := s.Store.Signup(ctx, ch.ID)
 	if errors.Is(err, ErrNotFound) {
-		// Another sign-up for the address was confirmed first.
-		return nil, code.ErrExpired
+		// Another sign-up for the address was confirmed first: this
+		// request has ended, and no new code can revive it.
+		return nil, code.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -252,7 +260,7 @@ func (s *Service) Confirm(ctx context.Context, challengeID, c, deviceID, newPass
 	}
 	err = s.Store.CompleteSignup(ctx, su.ID, a)
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrEmailTaken) {
-		return nil, code.ErrExpired
+		return nil, code.ErrNotFound
 	}
 	if err != nil {
 		return nil, err

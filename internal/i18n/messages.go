@@ -69,6 +69,7 @@ var messages = []struct{ key, en, ja string }{
 	{"error.internal", "Something went wrong on our side. Nothing you entered was lost; please try again.", "サーバー側で問題が発生しました。入力内容は失われていません。もう一度お試しください。"},
 	{"error.title", "Something is not right", "問題が発生しました"},
 	{"error.title.not_found", "Page not found", "ページが見つかりません"},
+	{"error.title.method", "Not possible at this address", "このアドレスではできない操作です"},
 	{"error.title.request", "This request has ended", "この手続きは終了しています"},
 	{"error.title.refused", "Request refused", "リクエストを受け付けられません"},
 	{"error.title.busy", "Busy — please try again", "混み合っています"},
@@ -86,7 +87,7 @@ var messages = []struct{ key, en, ja string }{
 	{"password.reason.contains_email", "Contains your email address's name; attackers try that first.", "メールアドレスの名前部分が含まれています。攻撃者が最初に試すものです。"},
 	{"password.reason.contains_service", "Contains the name of this service; attackers try that first.", "このサービスの名前が含まれています。攻撃者が最初に試すものです。"},
 	{"password.reason.reused", "You used this password recently. Choose one you have not used before.", "最近使ったパスワードです。以前に使っていないものにしてください。"},
-	{"password.reason.repetitive", "Only spaces or one character repeated. Choose something longer and varied, like a few unrelated words.", "空白だけ、または同じ文字の繰り返しです。関係のない単語をいくつか並べるなど、変化のあるものにしてください。"},
+	{"password.reason.repetitive", "Only spaces, or one character or a short pattern repeated. Choose something longer and varied, like a few unrelated words.", "空白だけ、または同じ文字や短いパターンの繰り返しです。関係のない単語をいくつか並べるなど、変化のあるものにしてください。"},
 
 	// Pages.
 	{"signup.title", "Create your account", "アカウントを作成"},

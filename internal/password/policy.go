@@ -28,8 +28,9 @@ const (
 	ContainsEmail Reason = "contains_email"
 	ContainsName  Reason = "contains_service"
 	Reused        Reason = "reused"
-	// Repetitive: only whitespace, or one character repeated. Length is
-	// what makes a password strong, and such a password has none of it.
+	// Repetitive: only whitespace, fewer than three different characters,
+	// or a unit of up to four characters repeated. Length is what makes a
+	// password strong, and such a password has none of it.
 	Repetitive Reason = "repetitive"
 )
 
@@ -77,17 +78,36 @@ func (p Policy) Check(pw, email string) Reason {
 	return ""
 }
 
-// repetitive reports whether pw is only whitespace or a single character
-// repeated ("            ", "aaaaaaaaaaaa").
+// repetitive reports whether pw, leaving its whitespace aside, is empty,
+// uses fewer than three different characters, or is one short unit (up to
+// four characters) repeated: "            ", "aaaaaaaaaaaa", "abababababab",
+// "a a a a a a a", "abcabcabcabc". Its length is then no strength at all.
 func repetitive(pw string) bool {
-	if strings.TrimFunc(pw, unicode.IsSpace) == "" {
-		return true
-	}
-	first, _ := utf8.DecodeRuneInString(pw)
+	var rs []rune
+	distinct := map[rune]bool{}
 	for _, r := range pw {
-		if r != first {
-			return false
+		if !unicode.IsSpace(r) {
+			rs = append(rs, r)
+			distinct[r] = true
 		}
 	}
-	return true
+	if len(distinct) < 3 {
+		return true
+	}
+	for unit := 3; unit <= 4 && unit < len(rs); unit++ {
+		if len(rs)%unit != 0 && len(rs) < 3*unit {
+			continue
+		}
+		periodic := true
+		for i := unit; i < len(rs); i++ {
+			if rs[i] != rs[i-unit] {
+				periodic = false
+				break
+			}
+		}
+		if periodic {
+			return true
+		}
+	}
+	return false
 }

@@ -28,7 +28,7 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 		return nil, nil
 	}
 	pg.Values["c"] = ch.ID
-	pg.Data["Destination"] = ch.Destination
+	pg.Data["Destination"] = account.DisplayEmail(ch.Destination)
 	pg.Data["Minutes"] = int(s.Codes.TTL.Minutes())
 	pg.Data["Flow"] = "confirm"
 	if p == code.ResetPassword {
@@ -145,11 +145,13 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		// the account gets the password chosen here (see ErrPasswordNeeded).
 		p.Title = s.Catalog.T(p.Lang, "confirm.choose_title")
 		p.Values["code"] = c
+		p.carryNot = "code" // a proven code never goes into a URL
 		s.render(w, r, http.StatusOK, "confirm_password", p)
 		return
 	case errors.Is(err, account.ErrPasswordNeeded), errors.As(err, &fe):
 		p.Title = s.Catalog.T(p.Lang, "confirm.choose_title")
 		p.Values["code"] = c
+		p.carryNot = "code"
 		if fe == nil {
 			fe = account.FieldErrors{"new_password": "error.required"}
 		}

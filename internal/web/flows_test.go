@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/outbox"
@@ -390,8 +391,16 @@ func TestSignup_SecondSignupDoesNotKillTheFirstsCode(t *testing.T) {
 			t.Fatalf("accounts: %d", len(accs))
 		}
 		r = stranger.post("/signup/confirm", url.Values{"c": {challenge(t, second.location)}, "code": {secondCode}})
-		if r.status != 422 {
+		if r.status != 404 || !strings.Contains(r.body, "This request has ended") {
 			t.Fatalf("the other pending sign-up must end when the address is confirmed: %d", r.status)
+		}
+		// Nor can it be revived: a resend mails nothing to the address,
+		// which has an account now.
+		h.app.Accounts.Codes.Now = func() time.Time { return time.Now().Add(2 * time.Minute) } // past the cool-down
+		before := len(h.messagesTo("race@example.com"))
+		r = stranger.post("/signup/confirm/resend", url.Values{"c": {challenge(t, second.location)}})
+		if r.status != 303 || len(h.messagesTo("race@example.com")) != before {
+			t.Fatalf("a resend for an ended sign-up: %d, messages %d -> %d", r.status, before, len(h.messagesTo("race@example.com")))
 		}
 		if r := owner.post("/signin", url.Values{"email": {"race@example.com"}, "password": {"someone else's phrase"}}); r.status != 422 {
 			t.Fatalf("the stranger's password must not work: %d", r.status)
@@ -438,6 +447,9 @@ func TestConfirm_FromAnotherBrowserChoosesThePassword_PreHijacking(t *testing.T)
 		r = owner.post("/signup/confirm", url.Values{"c": {c}, "code": {code}})
 		if r.status != 200 || !strings.Contains(r.body, `name="new_password"`) || !strings.Contains(r.body, "パスワードの設定") {
 			t.Fatalf("confirming elsewhere must ask for a password: %d\n%s", r.status, r.body)
+		}
+		if strings.Contains(r.body, "code%3d"+code) || strings.Contains(r.body, "code%3D"+code) {
+			t.Fatal("the proven code is carried in the language switch's URL")
 		}
 		if accs, _ := h.app.DB.ListAccounts(context.Background()); len(accs) != 0 {
 			t.Fatal("no account may exist before the confirmer chose a password")

@@ -92,6 +92,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	protected := cop.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.hostAllowed(r) {
+			s.securityHeaders(w.Header())
 			misdirected(w)
 			return
 		}

@@ -33,6 +33,9 @@ type page struct {
 	// path is the GET address of this page (a POST answers with the page
 	// its form came from), for the language switcher.
 	path string
+	// carryNot names a kept value the language switcher must not carry:
+	// a code already proven right, which must not end up in a URL.
+	carryNot string
 }
 
 // problem is one entry of the error summary: a message, and the field it
@@ -51,7 +54,7 @@ var kept = []string{"c", "email", "phone", "code"}
 func (p *page) LangNext() string {
 	q := url.Values{}
 	for _, k := range kept {
-		if v := p.Values[k]; v != "" {
+		if v := p.Values[k]; v != "" && k != p.carryNot {
 			q.Set(k, v)
 		}
 	}
@@ -171,7 +174,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // errorTitles gives each error page a title that says what happened.
 var errorTitles = map[int]string{
 	http.StatusNotFound:              "error.title.not_found",
-	http.StatusMethodNotAllowed:      "error.title.not_found",
+	http.StatusMethodNotAllowed:      "error.title.method",
 	http.StatusForbidden:             "error.title.refused",
 	http.StatusBadRequest:            "error.title.refused",
 	http.StatusUnsupportedMediaType:  "error.title.refused",

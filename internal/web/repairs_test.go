@@ -161,6 +161,9 @@ func TestHost_DNSRebindingGets421(t *testing.T) {
 			if r.status != http.StatusMisdirectedRequest || strings.Contains(r.body, "[") {
 				t.Errorf("Host %s %s: %d", host, p, r.status)
 			}
+			if r.header.Get("Content-Security-Policy") == "" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("Host %s %s: the 421 lacks the security headers", host, p)
+			}
 		}
 	}
 	for _, host := range []string{"id.example.com", "ID.EXAMPLE.COM:443", "localhost:8080", "127.0.0.1"} {
@@ -190,8 +193,13 @@ func TestSignup_EmailRule_BothLanguages(t *testing.T) {
 			}
 		}
 	}
-	if r := h.browser("ja").post("/signup", url.Values{"email": {"taro@例え.jp"}, "password": {goodPassword}}); r.status != 303 {
-		t.Errorf("an IDN domain is refused: %d", r.status)
+	b := h.browser("ja")
+	r := b.post("/signup", url.Values{"email": {"taro@例え.jp"}, "password": {goodPassword}})
+	if r.status != 303 {
+		t.Fatalf("an IDN domain is refused: %d", r.status)
+	}
+	if page := b.get(r.location); !strings.Contains(page.body, "taro@例え.jp") || strings.Contains(page.body, "xn--") {
+		t.Error("the code page shows the domain in punycode, not as typed")
 	}
 }
 
@@ -221,7 +229,7 @@ func TestPasswordChange_GuessesAreRecordedAsAttempts_V6_3_1(t *testing.T) {
 		}
 		for _, pw := range []string{"                ", strings.Repeat("x", 14)} {
 			r := b.post("/account/password", url.Values{"current_password": {goodPassword}, "new_password": {pw}})
-			if r.status != 422 || !strings.Contains(r.body, "one character repeated") {
+			if r.status != 422 || !strings.Contains(r.body, "short pattern repeated") {
 				t.Errorf("new password %q: %d", pw, r.status)
 			}
 		}
@@ -462,6 +470,14 @@ func TestErrorPages_SayWhatHappenedAndOfferAWayBack(t *testing.T) {
 	}
 	if r := b.get("/password/reset?c=nope"); !strings.Contains(r.body, `href="/password/forgot"`) {
 		t.Fatal("unknown reset request: no way back to the reset")
+	}
+	if r := b.post("/signout", nil); r.status != 303 {
+		t.Fatal(r.status)
+	}
+	req, _ := http.NewRequest("PUT", h.base+"/signin", nil)
+	req.Header.Set("Origin", h.base)
+	if r := b.do(req); r.status != 405 || strings.Contains(r.body, "Page not found") || !strings.Contains(r.body, "Not possible at this address") {
+		t.Fatalf("405: %d", r.status)
 	}
 	if r := b.get("/account"); r.status != 303 || r.location != "/signin?notice=signin_needed" {
 		t.Fatalf("signed-out /account: %d %s", r.status, r.location)
