@@ -23,6 +23,13 @@ type SessionEnder interface {
 	EndAll(ctx context.Context, accountID string) error
 }
 
+// Transactor runs a flow in one transaction carried in the context (the
+// store's InTx): every store call made with the context fn receives joins
+// it, so the flow's writes land together or not at all.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
 // PasswordChecks records checks of an account's password made outside the
 // sign-in form (the signin package's attempt record keeps them).
 type PasswordChecks interface {
@@ -49,6 +56,7 @@ type Service struct {
 	Mail          Mailer
 	Sessions      SessionEnder
 	Guesses       PasswordChecks // may be nil
+	Tx            Transactor     // nil runs each write on its own (tests)
 	Catalog       *i18n.Catalog
 	ServiceName   string
 	PhoneRegion   string // default region for phone numbers without a country code
@@ -62,6 +70,15 @@ type Registration struct {
 	Phone    string
 	Language string
 	Origin   Origin
+}
+
+// inTx runs fn as one transaction. Nothing slow (hashing) may run inside:
+// on SQLite the transaction holds the one writer.
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.Tx == nil {
+		return fn(ctx)
+	}
+	return s.Tx.InTx(ctx, fn)
 }
 
 // ErrBusy is password.ErrBusy, re-exported for callers of this package.
@@ -108,30 +125,36 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	existing, err := s.Store.AccountByEmail(ctx, email)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return "", err
-	default:
-		return s.registerExisting(ctx, existing, r)
-	}
-	// No account yet: a pending sign-up, with its own code. Other pending
-	// sign-ups for the address (someone else's typo, or this person's
-	// earlier try) keep theirs; the first one confirmed wins.
-	ch, c, err := s.Codes.Issue(ctx, code.ConfirmEmail, "", email, r.Origin.DeviceID, false)
+	var id string
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		existing, err := s.Store.AccountByEmail(ctx, email)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			id, err = s.registerExisting(ctx, existing, r)
+			return err
+		}
+		// No account yet: a pending sign-up, with its own code. Other
+		// pending sign-ups for the address (someone else's typo, or this
+		// person's earlier try) keep theirs; the first one confirmed wins.
+		ch, c, err := s.Codes.Issue(ctx, code.ConfirmEmail, "", email, r.Origin.DeviceID, false)
+		if err != nil {
+			return err
+		}
+		su := &Signup{ID: ch.ID, Email: email, Phone: phone, PasswordHash: hash, Language: r.Language,
+			DeviceID: r.Origin.DeviceID, CreatedAt: r.Origin.Time.UTC()}
+		if err := s.Store.CreateSignup(ctx, su); err != nil {
+			return err
+		}
+		id = ch.ID
+		return s.sendCode(ctx, "", email, r.Language, "", code.ConfirmEmail, c, r.Origin)
+	})
 	if err != nil {
 		return "", err
 	}
-	su := &Signup{ID: ch.ID, Email: email, Phone: phone, PasswordHash: hash, Language: r.Language,
-		DeviceID: r.Origin.DeviceID, CreatedAt: r.Origin.Time.UTC()}
-	if err := s.Store.CreateSignup(ctx, su); err != nil {
-		return "", err
-	}
-	if err := s.sendCode(ctx, "", email, r.Language, "", code.ConfirmEmail, c, r.Origin); err != nil {
-		return "", err
-	}
-	return ch.ID, nil
+	return id, nil
 }
 
 // registerExisting answers a sign-up for an address that has an account:
@@ -187,6 +210,12 @@ func (s *Service) sendCode(ctx context.Context, accountID, to, lang, tz string, 
 
 // ResendConfirmation sends a new confirmation code for the request.
 func (s *Service) ResendConfirmation(ctx context.Context, challengeID, _ string, o Origin) error {
+	return s.inTx(ctx, func(ctx context.Context) error { return s.resendConfirmation(ctx, challengeID, o) })
+}
+
+// resendConfirmation issues the new code and queues its message (one transaction: see the
+// exported method).
+func (s *Service) resendConfirmation(ctx context.Context, challengeID string, o Origin) error {
 	ch, c, err := s.Codes.Resend(ctx, challengeID, code.ConfirmEmail)
 	if err != nil || c == "" {
 		return err
@@ -251,14 +280,18 @@ func (s *Service) Confirm(ctx context.Context, challengeID, c, deviceID, newPass
 			return nil, err
 		}
 	}
-	if err := s.Codes.Use(ctx, ch); err != nil {
-		return nil, err
-	}
 	a := &Account{
 		ID: random.ID(), Email: su.Email, Phone: su.Phone, PasswordHash: hash, Language: su.Language,
 		Status: Active, CreatedAt: su.CreatedAt, ConfirmedAt: at.UTC(), PasswordChangedAt: at.UTC(),
 	}
-	err = s.Store.CompleteSignup(ctx, su.ID, a)
+	// The code is used and the account made together: a code spent on an
+	// account that was never created would leave the holder stuck.
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Codes.Use(ctx, ch); err != nil {
+			return err
+		}
+		return s.Store.CompleteSignup(ctx, su.ID, a)
+	})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrEmailTaken) {
 		return nil, code.ErrNotFound
 	}
@@ -290,7 +323,10 @@ func (s *Service) reused(ctx context.Context, a *Account, pw string) (bool, erro
 // setPassword checks the new password against the policy and the history,
 // runs commit (if any) once everything is validated, stores the new hash and
 // notifies the holder.
-func (s *Service) setPassword(ctx context.Context, a *Account, field, pw, purpose string, o Origin, commit func() error) error {
+//
+// commit runs first inside the transaction (a reset uses its code there),
+// after last (a reset ends every session); either may be nil.
+func (s *Service) setPassword(ctx context.Context, a *Account, field, pw, purpose string, o Origin, commit, after func(ctx context.Context) error) error {
 	if errs := s.checkPassword(field, pw, a.Email); errs != nil {
 		return errs
 	}
@@ -303,25 +339,35 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw, purpos
 	if err != nil {
 		return err
 	}
-	if commit != nil {
-		if err := commit(); err != nil {
+	// Everything that follows is one transaction: the code (if any) is
+	// used, the password changed, the notice queued and (after) the
+	// sessions ended — all of it or none.
+	return s.inTx(ctx, func(ctx context.Context) error {
+		if commit != nil {
+			if err := commit(ctx); err != nil {
+				return err
+			}
+		}
+		if err := s.Store.SetPasswordHash(ctx, a.ID, hash, o.Time.UTC(), true); err != nil {
 			return err
 		}
-	}
-	if err := s.Store.SetPasswordHash(ctx, a.ID, hash, o.Time.UTC(), true); err != nil {
-		return err
-	}
-	t, lang := s.Catalog.T, a.Language
-	_, err = s.Mail.Enqueue(ctx, outbox.Draft{
-		AccountID: a.ID, Purpose: purpose, To: a.Email, Language: lang,
-		Subject: t(lang, "mail."+purpose+".subject", s.ServiceName),
-		Paragraphs: []string{
-			t(lang, "mail."+purpose+".body", s.ServiceName),
-			s.origin(lang, a.TimeZone, "mail.origin_done", o),
-			t(lang, "mail.password_notice.not_you"),
-		},
+		t, lang := s.Catalog.T, a.Language
+		if _, err := s.Mail.Enqueue(ctx, outbox.Draft{
+			AccountID: a.ID, Purpose: purpose, To: a.Email, Language: lang,
+			Subject: t(lang, "mail."+purpose+".subject", s.ServiceName),
+			Paragraphs: []string{
+				t(lang, "mail."+purpose+".body", s.ServiceName),
+				s.origin(lang, a.TimeZone, "mail.origin_done", o),
+				t(lang, "mail.password_notice.not_you"),
+			},
+		}); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(ctx)
+		}
+		return nil
 	})
-	return err
 }
 
 // ChangePassword changes a signed-in holder's password after checking the
@@ -346,8 +392,9 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 	if err != nil {
 		return err
 	}
-	if s.Guesses != nil {
-		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, ok, o); err != nil {
+	if !ok && s.Guesses != nil {
+		// A wrong guess is recorded on its own; a right one with the change.
+		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, false, o); err != nil {
 			return err
 		}
 	}
@@ -360,7 +407,11 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 	if errs != nil {
 		return errs
 	}
-	return s.setPassword(ctx, a, "new_password", next, "password_changed", o, nil)
+	var record func(ctx context.Context) error
+	if s.Guesses != nil {
+		record = func(ctx context.Context) error { return s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, true, o) }
+	}
+	return s.setPassword(ctx, a, "new_password", next, "password_changed", o, record, nil)
 }
 
 // SetPreferences sets the language of the holder's messages and their time
@@ -389,6 +440,17 @@ func (s *Service) RequestReset(ctx context.Context, email, lang string, o Origin
 	} else if err != nil {
 		return "", FieldErrors{"email": "error.email_invalid"}
 	}
+	var id string
+	err = s.inTx(ctx, func(ctx context.Context) (err error) {
+		id, err = s.requestReset(ctx, norm, lang, o)
+		return err
+	})
+	return id, err
+}
+
+// requestReset records the reset request and its message (a code, or a
+// withheld record for an address without an active account).
+func (s *Service) requestReset(ctx context.Context, norm, lang string, o Origin) (string, error) {
 	a, err := s.Store.AccountByEmail(ctx, norm)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", err
@@ -422,6 +484,12 @@ func (s *Service) RequestReset(ctx context.Context, email, lang string, o Origin
 // ResendReset sends a new reset code for the request, in the account's
 // language (lang, the page's, is not used: the message goes to the holder).
 func (s *Service) ResendReset(ctx context.Context, challengeID, _ string, o Origin) error {
+	return s.inTx(ctx, func(ctx context.Context) error { return s.resendReset(ctx, challengeID, o) })
+}
+
+// resendReset issues the new code and queues its message (one transaction: see the
+// exported method).
+func (s *Service) resendReset(ctx context.Context, challengeID string, o Origin) error {
 	ch, c, err := s.Codes.Resend(ctx, challengeID, code.ResetPassword)
 	if err != nil || c == "" {
 		return err
@@ -458,11 +526,9 @@ func (s *Service) Reset(ctx context.Context, challengeID, c, next string, o Orig
 	if err != nil {
 		return err
 	}
-	err = s.setPassword(ctx, a, "new_password", next, "password_reset", o, func() error { return s.Codes.Use(ctx, ch) })
-	if err != nil {
-		return err
-	}
-	return s.Sessions.EndAll(ctx, a.ID)
+	return s.setPassword(ctx, a, "new_password", next, "password_reset", o,
+		func(ctx context.Context) error { return s.Codes.Use(ctx, ch) },
+		func(ctx context.Context) error { return s.Sessions.EndAll(ctx, a.ID) })
 }
 
 // Create makes an active account directly (the operator's "user create").
@@ -487,8 +553,10 @@ func (s *Service) Create(ctx context.Context, email, pw, lang string) (*Account,
 // Disable stops an account from signing in and ends its sessions
 // (ASVS v5.0.0-7.4.2).
 func (s *Service) Disable(ctx context.Context, id string) error {
-	if err := s.Store.SetStatus(ctx, id, Disabled); err != nil {
-		return err
-	}
-	return s.Sessions.EndAll(ctx, id)
+	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.SetStatus(ctx, id, Disabled); err != nil {
+			return err
+		}
+		return s.Sessions.EndAll(ctx, id)
+	})
 }

@@ -143,6 +143,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions}
 	a.Accounts.Guesses = a.SignIn
+	a.Accounts.Tx, a.SignIn.Tx = db, db
 	region := cfg.String("phone.default_region")
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	a.Web = &web.Server{

@@ -29,6 +29,8 @@ type Store interface {
 	signin.Store
 	outbox.Store
 	retention.Store
+	// InTx runs a flow in one transaction carried in the context.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error
 	Close() error
 	Version(ctx context.Context) (applied, known int, err error)

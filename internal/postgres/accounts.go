@@ -40,22 +40,22 @@ func insertAccount(ctx context.Context, q querier, a *account.Account) error {
 
 // CreateAccount implements account.Store.
 func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
-	return insertAccount(ctx, db.pool, a)
+	return insertAccount(ctx, db.conn(ctx), a)
 }
 
 // AccountByEmail implements account.Store; the match ignores case.
 func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Account, error) {
-	return scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = $1`, strings.ToLower(email)))
+	return scanAccount(db.conn(ctx).QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = $1`, strings.ToLower(email)))
 }
 
 // AccountByID implements account.Store.
 func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, error) {
-	return scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+	return scanAccount(db.conn(ctx).QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
 }
 
 // ListAccounts implements account.Store.
 func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at, id`)
+	rows, err := db.conn(ctx).Query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string)
 // updateAccount runs an UPDATE of one account (id is $1) and, with it, the
 // notification that makes every node forget its cached sessions of it.
 func (db *DB) updateAccount(ctx context.Context, id, query string, args ...any) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, query, append([]any{id}, args...)...)
 		if err != nil {
 			return err
@@ -97,7 +97,7 @@ const signupColumns = `id, email, phone, password_hash, language, device_id, cre
 
 // CreateSignup implements account.Store.
 func (db *DB) CreateSignup(ctx context.Context, s *account.Signup) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO signups (`+signupColumns+`, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO signups (`+signupColumns+`, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		s.ID, s.Email, s.Phone, s.PasswordHash, s.Language, s.DeviceID, ts(s.CreatedAt), strings.ToLower(s.Email))
 	return err
 }
@@ -106,7 +106,7 @@ func (db *DB) CreateSignup(ctx context.Context, s *account.Signup) error {
 func (db *DB) Signup(ctx context.Context, id string) (*account.Signup, error) {
 	var s account.Signup
 	var created *time.Time
-	err := db.pool.QueryRow(ctx, `SELECT `+signupColumns+` FROM signups WHERE id = $1`, id).
+	err := db.conn(ctx).QueryRow(ctx, `SELECT `+signupColumns+` FROM signups WHERE id = $1`, id).
 		Scan(&s.ID, &s.Email, &s.Phone, &s.PasswordHash, &s.Language, &s.DeviceID, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, account.ErrNotFound
@@ -117,7 +117,7 @@ func (db *DB) Signup(ctx context.Context, id string) (*account.Signup, error) {
 
 // CompleteSignup implements account.Store.
 func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM signups WHERE email_key = (SELECT email_key FROM signups WHERE id = $1)`, id)
 		if err != nil {
 			return err
@@ -136,7 +136,7 @@ func (db *DB) SetStatus(ctx context.Context, id string, st account.Status) error
 
 // SetPasswordHash implements account.Store.
 func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time, remember bool) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
 		if remember {
 			if _, err := tx.Exec(ctx, `INSERT INTO password_history (account_id, password_hash, replaced_at) SELECT id, password_hash, $1 FROM accounts WHERE id = $2`, ts(at), id); err != nil {
 				return err
@@ -149,7 +149,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time
 
 // PasswordHistory implements account.Store.
 func (db *DB) PasswordHistory(ctx context.Context, id string, n int) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `SELECT password_hash FROM password_history WHERE account_id = $1 ORDER BY replaced_at DESC, id DESC LIMIT $2`, id, n)
+	rows, err := db.conn(ctx).Query(ctx, `SELECT password_hash FROM password_history WHERE account_id = $1 ORDER BY replaced_at DESC, id DESC LIMIT $2`, id, n)
 	if err != nil {
 		return nil, err
 	}

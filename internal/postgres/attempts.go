@@ -13,7 +13,7 @@ var _ signin.Store = (*DB)(nil)
 
 // RecordAttempt implements signin.Store.
 func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind)
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		a.ID, a.Identifier, a.AccountID, a.DeviceID, a.SessionID, a.IP, a.UserAgent, ts(a.CreatedAt), a.Outcome, a.Kind)
 	return err
@@ -21,7 +21,7 @@ func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
 
 // AttemptsByAccount implements signin.Store.
 func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind
+	rows, err := db.conn(ctx).Query(ctx, `SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind
 		FROM signin_attempts WHERE account_id = $1 ORDER BY created_at DESC LIMIT $2`, accountID, limit)
 	if err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ var _ code.Store = (*DB)(nil)
 
 // CreateChallenge implements code.Store.
 func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO challenges (id, purpose, account_id, destination, device_id, code_hash, failures, created_at, sent_at, expires_at)
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO challenges (id, purpose, account_id, destination, device_id, code_hash, failures, created_at, sent_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		c.ID, c.Purpose, c.AccountID, c.Destination, c.DeviceID, c.CodeHash, c.Failures, ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt))
 	return err
@@ -24,7 +24,7 @@ func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error) {
 	var c code.Challenge
 	var created, sent, expires, consumed *time.Time
-	err := db.pool.QueryRow(ctx, `SELECT id, purpose, account_id, destination, device_id, code_hash, failures, created_at, sent_at, expires_at, consumed_at
+	err := db.conn(ctx).QueryRow(ctx, `SELECT id, purpose, account_id, destination, device_id, code_hash, failures, created_at, sent_at, expires_at, consumed_at
 		FROM challenges WHERE id = $1`, id).
 		Scan(&c.ID, &c.Purpose, &c.AccountID, &c.Destination, &c.DeviceID, &c.CodeHash, &c.Failures, &created, &sent, &expires, &consumed)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -40,14 +40,14 @@ func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error)
 // RecordFailure implements code.Store.
 func (db *DB) RecordFailure(ctx context.Context, id string) (int, error) {
 	var n int
-	err := db.pool.QueryRow(ctx, `UPDATE challenges SET failures = failures + 1 WHERE id = $1 RETURNING failures`, id).Scan(&n)
+	err := db.conn(ctx).QueryRow(ctx, `UPDATE challenges SET failures = failures + 1 WHERE id = $1 RETURNING failures`, id).Scan(&n)
 	return n, err
 }
 
 // Consume implements code.Store: only the update that finds consumed_at
 // still NULL wins, on whichever node it runs.
 func (db *DB) Consume(ctx context.Context, id string, at time.Time) (bool, error) {
-	tag, err := db.pool.Exec(ctx, `UPDATE challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL`, ts(at), id)
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL`, ts(at), id)
 	if err != nil {
 		return false, err
 	}
@@ -56,7 +56,7 @@ func (db *DB) Consume(ctx context.Context, id string, at time.Time) (bool, error
 
 // Resend implements code.Store.
 func (db *DB) Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE challenges SET code_hash = $1, sent_at = $2, expires_at = $3 WHERE id = $4 AND consumed_at IS NULL`,
+	_, err := db.conn(ctx).Exec(ctx, `UPDATE challenges SET code_hash = $1, sent_at = $2, expires_at = $3 WHERE id = $4 AND consumed_at IS NULL`,
 		hash, ts(sentAt), ts(expiresAt), id)
 	return err
 }

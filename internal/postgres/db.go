@@ -166,6 +166,44 @@ func isUnique(err error) bool {
 // querier is what a pool and a transaction have in common.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+type txKey struct{}
+
+// flowTx returns the transaction InTx carries in ctx, if any.
+func flowTx(ctx context.Context) pgx.Tx {
+	tx, _ := ctx.Value(txKey{}).(pgx.Tx)
+	return tx
+}
+
+// InTx runs fn in one transaction: every store method called with the
+// context fn receives works in it, so a flow's writes land together or not
+// at all, and its notifications (pg_notify) reach the other nodes only when
+// it commits. A nested InTx joins the open transaction.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if flowTx(ctx) != nil {
+		return fn(ctx)
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return fn(context.WithValue(ctx, txKey{}, tx)) })
+}
+
+// conn is where a store method runs its SQL: the flow's transaction when
+// there is one, otherwise the pool.
+func (db *DB) conn(ctx context.Context) querier {
+	if tx := flowTx(ctx); tx != nil {
+		return tx
+	}
+	return db.pool
+}
+
+// inTx runs fn in the flow's transaction, or in a transaction of its own.
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	if tx := flowTx(ctx); tx != nil {
+		return fn(tx)
+	}
+	return pgx.BeginFunc(ctx, db.pool, fn)
 }
 
 // Pool returns the connection pool, for whole-database tools such as

@@ -28,7 +28,7 @@ func scanMessage(row pgx.Row) (*outbox.Message, error) {
 
 // EnqueueMessage implements outbox.Store.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
 		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError, ts(m.HandedOffAt), m.Secret)
 	if isUnique(err) {
@@ -40,7 +40,7 @@ func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
 // ClaimMessage implements outbox.Store. FOR UPDATE SKIP LOCKED lets every
 // node's worker claim a different due message without waiting on the others.
 func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*outbox.Message, error) {
-	m, err := scanMessage(db.pool.QueryRow(ctx, `UPDATE messages SET status = 'sending', lease_until = $1
+	m, err := scanMessage(db.conn(ctx).QueryRow(ctx, `UPDATE messages SET status = 'sending', lease_until = $1
 		WHERE id = (SELECT id FROM messages
 			WHERE (status = 'queued' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until <= $2)
 			ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
@@ -53,13 +53,13 @@ func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*out
 
 // MarkHandoff implements outbox.Store.
 func (db *DB) MarkHandoff(ctx context.Context, id string, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE messages SET handed_off_at = $1 WHERE id = $2`, ts(at), id)
+	_, err := db.conn(ctx).Exec(ctx, `UPDATE messages SET handed_off_at = $1 WHERE id = $2`, ts(at), id)
 	return err
 }
 
 // MarkSent implements outbox.Store.
 func (db *DB) MarkSent(ctx context.Context, id string, at time.Time, forget bool) error {
-	_, err := db.pool.Exec(ctx, `UPDATE messages SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL,
+	_, err := db.conn(ctx).Exec(ctx, `UPDATE messages SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL,
 		secret = CASE WHEN $2 THEN NULL ELSE secret END WHERE id = $3`, ts(at), forget, id)
 	return err
 }
@@ -70,7 +70,7 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 	if failed {
 		status = outbox.Failed
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE messages SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3, lease_until = NULL,
+	_, err := db.conn(ctx).Exec(ctx, `UPDATE messages SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3, lease_until = NULL,
 		secret = CASE WHEN $4 THEN NULL ELSE secret END WHERE id = $5`,
 		status, ts(next), lastError, failed, id)
 	return err
@@ -78,7 +78,7 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 
 // RecentMessages implements outbox.Store.
 func (db *DB) RecentMessages(ctx context.Context, limit int) ([]*outbox.Message, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
+	rows, err := db.conn(ctx).Query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, err
 	}

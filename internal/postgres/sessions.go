@@ -15,7 +15,7 @@ var _ session.Store = (*DB)(nil)
 
 // CreateDevice implements session.Store.
 func (db *DB) CreateDevice(ctx context.Context, d *session.Device) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO devices (id, token_hash, first_seen, last_seen, ip, user_agent, browser, os) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO devices (id, token_hash, first_seen, last_seen, ip, user_agent, browser, os) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		d.ID, d.TokenHash, ts(d.FirstSeen), ts(d.LastSeen), d.IP, d.UserAgent, d.Browser, d.OS)
 	return err
 }
@@ -24,7 +24,7 @@ func (db *DB) CreateDevice(ctx context.Context, d *session.Device) error {
 func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (*session.Device, error) {
 	var d session.Device
 	var first, last *time.Time
-	err := db.pool.QueryRow(ctx, `SELECT id, token_hash, first_seen, last_seen, ip, user_agent, browser, os FROM devices WHERE token_hash = $1`, h).
+	err := db.conn(ctx).QueryRow(ctx, `SELECT id, token_hash, first_seen, last_seen, ip, user_agent, browser, os FROM devices WHERE token_hash = $1`, h).
 		Scan(&d.ID, &d.TokenHash, &first, &last, &d.IP, &d.UserAgent, &d.Browser, &d.OS)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, session.ErrNotFound
@@ -38,13 +38,13 @@ func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (*session.Device,
 
 // TouchDevice implements session.Store.
 func (db *DB) TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error {
-	_, err := db.pool.Exec(ctx, `UPDATE devices SET last_seen = $1, ip = $2, user_agent = $3, browser = $4, os = $5 WHERE id = $6`, ts(at), ip, ua, browser, os, id)
+	_, err := db.conn(ctx).Exec(ctx, `UPDATE devices SET last_seen = $1, ip = $2, user_agent = $3, browser = $4, os = $5 WHERE id = $6`, ts(at), ip, ua, browser, os, id)
 	return err
 }
 
 // CreateSession implements session.Store.
 func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO sessions (id, token_hash, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us, absolute_expires_at, remember, ip)
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO sessions (id, token_hash, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us, absolute_expires_at, remember, ip)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		s.ID, s.TokenHash, s.AccountID, s.DeviceID, ts(s.CreatedAt), ts(s.LastSeenAt), ts(s.AuthenticatedAt), s.IdleTimeout.Microseconds(), ts(s.AbsoluteExpiresAt), s.Remember, s.IP)
 	return err
@@ -57,7 +57,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	var a account.Account
 	var created, seen, authn, abs, revoked, aCreated, aConfirmed, aChanged *time.Time
 	var idle int64
-	err := db.pool.QueryRow(ctx, `SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
+	err := db.conn(ctx).QueryRow(ctx, `SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
 			s.absolute_expires_at, s.remember, s.ip, s.revoked_at,
 			a.id, a.email, a.phone, a.password_hash, a.language, a.time_zone, a.status, a.created_at, a.confirmed_at, a.password_changed_at
 		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1`, h).
@@ -79,21 +79,21 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 
 // TouchSession implements session.Store.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, ts(at), id)
+	_, err := db.conn(ctx).Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, ts(at), id)
 	return err
 }
 
 // RevokeSession implements session.Store. The notification is delivered to
 // every node when the update commits, so their session caches drop it.
 func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	_, err := db.pool.Exec(ctx, `WITH u AS (UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id)
+	_, err := db.conn(ctx).Exec(ctx, `WITH u AS (UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id)
 		SELECT pg_notify('`+notifyChannel+`', 'session:' || id) FROM u`, ts(at), id)
 	return err
 }
 
 // RevokeAccountSessions implements session.Store, notifying every node.
 func (db *DB) RevokeAccountSessions(ctx context.Context, accountID string, at time.Time) error {
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL`, ts(at), accountID); err != nil {
 			return err
 		}

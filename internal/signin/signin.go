@@ -84,6 +84,10 @@ type Service struct {
 	Attempts Store
 	Hasher   *password.Hasher
 	Sessions *session.Manager
+	// Tx runs the writes of a successful sign-in (session, attempt, the
+	// end of the previous session) as one transaction; nil runs them one
+	// by one.
+	Tx account.Transactor
 }
 
 // Request is one sign-in form submission.
@@ -151,27 +155,38 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		}
 		return nil, result
 	}
+	var newHash string
 	if rehash {
 		// The configured cost changed since this hash was made; the
-		// password is in hand now, so upgrade it transparently.
+		// password is in hand now, so upgrade it transparently (hashed
+		// here, outside the transaction: hashing is slow).
 		if h, err := s.Hasher.Hash(ctx, r.Password); err == nil {
-			if err := s.Accounts.SetPasswordHash(ctx, a.ID, h, a.PasswordChangedAt, false); err != nil {
-				return nil, err
+			newHash = h
+		}
+	}
+	var token string
+	var sess *session.Session
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if newHash != "" {
+			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
+				return err
 			}
 		}
-	}
-	token, sess, err := s.Sessions.Start(ctx, a.ID, r.DeviceID, r.IP, r.Remember)
+		var err error
+		if token, sess, err = s.Sessions.Start(ctx, a.ID, r.DeviceID, r.IP, r.Remember); err != nil {
+			return err
+		}
+		at.SessionID = sess.ID
+		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+			return err
+		}
+		if r.Previous != "" {
+			return s.Sessions.End(ctx, r.Previous)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	at.SessionID = sess.ID
-	if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
-		return nil, err
-	}
-	if r.Previous != "" {
-		if err := s.Sessions.End(ctx, r.Previous); err != nil {
-			return nil, err
-		}
 	}
 	return &Result{Account: a, Session: sess, Token: token}, nil
 }
@@ -189,4 +204,11 @@ func (s *Service) RecordPasswordCheck(ctx context.Context, accountID, email stri
 		at.Outcome = Succeeded
 	}
 	return s.Attempts.RecordAttempt(ctx, at)
+}
+
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.Tx == nil {
+		return fn(ctx)
+	}
+	return s.Tx.InTx(ctx, fn)
 }

@@ -41,6 +41,9 @@ func insertAccount(ctx context.Context, x interface {
 
 // CreateAccount implements account.Store.
 func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
+	if tx := flowTx(ctx); tx != nil {
+		return insertAccount(ctx, tx, a)
+	}
 	return insertAccount(ctx, db.write, a)
 }
 
@@ -56,7 +59,7 @@ func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, err
 
 // ListAccounts implements account.Store.
 func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at`)
+	rows, err := db.query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at`)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +77,7 @@ func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
 
 // SetPreferences implements account.Store.
 func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE accounts SET language = ?, time_zone = ? WHERE id = ?`, language, timeZone, id)
+	res, err := db.exec(ctx, `UPDATE accounts SET language = ?, time_zone = ? WHERE id = ?`, language, timeZone, id)
 	if err != nil {
 		return err
 	}
@@ -88,7 +91,7 @@ const signupColumns = `id, email, phone, password_hash, language, device_id, cre
 
 // CreateSignup implements account.Store.
 func (db *DB) CreateSignup(ctx context.Context, s *account.Signup) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO signups (`+signupColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO signups (`+signupColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.Email, s.Phone, s.PasswordHash, s.Language, s.DeviceID, us(s.CreatedAt), strings.ToLower(s.Email))
 	return err
 }
@@ -122,7 +125,7 @@ func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account)
 
 // SetStatus implements account.Store.
 func (db *DB) SetStatus(ctx context.Context, id string, s account.Status) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE accounts SET status = ? WHERE id = ?`, s, id)
+	res, err := db.exec(ctx, `UPDATE accounts SET status = ? WHERE id = ?`, s, id)
 	if err != nil {
 		return err
 	}
@@ -147,7 +150,7 @@ func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time
 
 // PasswordHistory implements account.Store.
 func (db *DB) PasswordHistory(ctx context.Context, id string, n int) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT password_hash FROM password_history WHERE account_id = ? ORDER BY replaced_at DESC, rowid DESC LIMIT ?`, id, n)
+	rows, err := db.query(ctx, `SELECT password_hash FROM password_history WHERE account_id = ? ORDER BY replaced_at DESC, rowid DESC LIMIT ?`, id, n)
 	if err != nil {
 		return nil, err
 	}

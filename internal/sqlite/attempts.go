@@ -11,7 +11,7 @@ var _ signin.Store = (*DB)(nil)
 
 // RecordAttempt implements signin.Store.
 func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind)
+	_, err := db.exec(ctx, `INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Identifier, a.AccountID, a.DeviceID, a.SessionID, a.IP, a.UserAgent, us(a.CreatedAt), a.Outcome, a.Kind)
 	return err
@@ -19,7 +19,7 @@ func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
 
 // AttemptsByAccount implements signin.Store.
 func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind
+	rows, err := db.query(ctx, `SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind
 		FROM signin_attempts WHERE account_id = ? ORDER BY created_at DESC LIMIT ?`, accountID, limit)
 	if err != nil {
 		return nil, err

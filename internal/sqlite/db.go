@@ -129,11 +129,15 @@ func (db *DB) Close() error {
 	return errors.Join(db.write.Close(), db.read.Close())
 }
 
-// readRow runs a read query through a prepared statement kept for the life
-// of the DB. Compiling SQL is a large part of a point lookup's cost in
+// readRow runs a read query. Inside a flow's transaction it runs there, so
+// that it sees the flow's own writes; otherwise it runs on the reader pool
+// through a prepared statement kept for the life of the DB. Compiling SQL is a large part of a point lookup's cost in
 // SQLite, and the hot paths (session check, account lookup) run thousands
 // of times a second.
 func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if tx := flowTx(ctx); tx != nil {
+		return tx.QueryRowContext(ctx, query, args...)
+	}
 	if st, ok := db.stmts.Load(query); ok {
 		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
 	}
@@ -203,6 +207,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 }
 
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if tx := flowTx(ctx); tx != nil {
+		return fn(tx) // part of the flow's transaction (InTx)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -212,6 +219,51 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+type txKey struct{}
+
+// flowTx returns the transaction InTx carries in ctx, if any.
+func flowTx(ctx context.Context) *sql.Tx {
+	tx, _ := ctx.Value(txKey{}).(*sql.Tx)
+	return tx
+}
+
+// InTx runs fn in one transaction: every store method called with the
+// context fn receives works in it, so a flow's writes land together or not
+// at all. A nested InTx joins the open transaction. The transaction holds
+// SQLite's one writer, so fn must not do slow work such as hashing.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if flowTx(ctx) != nil {
+		return fn(ctx)
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error { return fn(context.WithValue(ctx, txKey{}, tx)) })
+}
+
+// exec runs a write: in the flow's transaction when there is one, otherwise
+// on the writer connection.
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if tx := flowTx(ctx); tx != nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	return db.write.ExecContext(ctx, query, args...)
+}
+
+// writeRow runs a write that returns a row (RETURNING), like exec.
+func (db *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if tx := flowTx(ctx); tx != nil {
+		return tx.QueryRowContext(ctx, query, args...)
+	}
+	return db.write.QueryRowContext(ctx, query, args...)
+}
+
+// query runs a read returning rows: in the flow's transaction (which sees
+// its own writes) or on the reader pool.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if tx := flowTx(ctx); tx != nil {
+		return tx.QueryContext(ctx, query, args...)
+	}
+	return db.read.QueryContext(ctx, query, args...)
 }
 
 // us converts a time to stored microseconds; the zero time is NULL.

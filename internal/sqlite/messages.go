@@ -27,7 +27,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*outbox.Message, error) {
 
 // EnqueueMessage implements outbox.Store.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
 		us(m.CreatedAt), us(m.SentAt), m.Status, m.Attempts, us(m.NextAttemptAt), m.LastError, us(m.HandedOffAt), m.Secret)
 	if isUnique(err) {
@@ -39,7 +39,7 @@ func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
 // ClaimMessage implements outbox.Store. The single UPDATE … RETURNING is
 // atomic, so two workers can never claim the same message.
 func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*outbox.Message, error) {
-	m, err := scanMessage(db.write.QueryRowContext(ctx, `UPDATE messages SET status = 'sending', lease_until = ?
+	m, err := scanMessage(db.writeRow(ctx, `UPDATE messages SET status = 'sending', lease_until = ?
 		WHERE id = (SELECT id FROM messages
 			WHERE (status = 'queued' AND next_attempt_at <= ?) OR (status = 'sending' AND lease_until <= ?)
 			ORDER BY next_attempt_at LIMIT 1)
@@ -52,13 +52,13 @@ func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*out
 
 // MarkHandoff implements outbox.Store.
 func (db *DB) MarkHandoff(ctx context.Context, id string, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE messages SET handed_off_at = ? WHERE id = ?`, us(at), id)
+	_, err := db.exec(ctx, `UPDATE messages SET handed_off_at = ? WHERE id = ?`, us(at), id)
 	return err
 }
 
 // MarkSent implements outbox.Store.
 func (db *DB) MarkSent(ctx context.Context, id string, at time.Time, forget bool) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE messages SET status = 'sent', sent_at = ?, attempts = attempts + 1, lease_until = NULL,
+	_, err := db.exec(ctx, `UPDATE messages SET status = 'sent', sent_at = ?, attempts = attempts + 1, lease_until = NULL,
 		secret = CASE WHEN ? THEN NULL ELSE secret END WHERE id = ?`, us(at), forget, id)
 	return err
 }
@@ -69,7 +69,7 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 	if failed {
 		status = outbox.Failed
 	}
-	_, err := db.write.ExecContext(ctx, `UPDATE messages SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_until = NULL,
+	_, err := db.exec(ctx, `UPDATE messages SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_until = NULL,
 		secret = CASE WHEN ? THEN NULL ELSE secret END WHERE id = ?`,
 		status, us(next), lastError, failed, id)
 	return err
@@ -77,7 +77,7 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 
 // RecentMessages implements outbox.Store.
 func (db *DB) RecentMessages(ctx context.Context, limit int) ([]*outbox.Message, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, rowid DESC LIMIT ?`, limit)
+	rows, err := db.query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, rowid DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}

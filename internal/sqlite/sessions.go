@@ -14,7 +14,7 @@ var _ session.Store = (*DB)(nil)
 
 // CreateDevice implements session.Store.
 func (db *DB) CreateDevice(ctx context.Context, d *session.Device) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO devices (id, token_hash, first_seen, last_seen, ip, user_agent, browser, os) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO devices (id, token_hash, first_seen, last_seen, ip, user_agent, browser, os) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.TokenHash, us(d.FirstSeen), us(d.LastSeen), d.IP, d.UserAgent, d.Browser, d.OS)
 	return err
 }
@@ -37,13 +37,13 @@ func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (*session.Device,
 
 // TouchDevice implements session.Store.
 func (db *DB) TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE devices SET last_seen = ?, ip = ?, user_agent = ?, browser = ?, os = ? WHERE id = ?`, us(at), ip, ua, browser, os, id)
+	_, err := db.exec(ctx, `UPDATE devices SET last_seen = ?, ip = ?, user_agent = ?, browser = ?, os = ? WHERE id = ?`, us(at), ip, ua, browser, os, id)
 	return err
 }
 
 // CreateSession implements session.Store.
 func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us, absolute_expires_at, remember, ip)
+	_, err := db.exec(ctx, `INSERT INTO sessions (id, token_hash, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us, absolute_expires_at, remember, ip)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.TokenHash, s.AccountID, s.DeviceID, us(s.CreatedAt), us(s.LastSeenAt), us(s.AuthenticatedAt), s.IdleTimeout.Microseconds(), us(s.AbsoluteExpiresAt), s.Remember, s.IP)
 	return err
@@ -79,18 +79,18 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 
 // TouchSession implements session.Store.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, us(at), id)
+	_, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, us(at), id)
 	return err
 }
 
 // RevokeSession implements session.Store.
 func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, us(at), id)
+	_, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, us(at), id)
 	return err
 }
 
 // RevokeAccountSessions implements session.Store.
 func (db *DB) RevokeAccountSessions(ctx context.Context, accountID string, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL`, us(at), accountID)
+	_, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL`, us(at), accountID)
 	return err
 }

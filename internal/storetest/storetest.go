@@ -28,6 +28,8 @@ type Store interface {
 	session.Store
 	signin.Store
 	outbox.Store
+	// InTx runs a flow in one transaction carried in the context.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Run runs the suite; open returns a fresh, migrated, empty store.
@@ -37,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		fn   func(*testing.T, Store)
 	}{
 		{"Accounts", testAccounts},
+		{"FlowTransactionCommitsWholeOrNotAtAll", testInTx},
 		{"Signups", testSignups},
 		{"Preferences", testPreferences},
 		{"PasswordHistory", testPasswordHistory},
@@ -434,5 +437,57 @@ func testMessageSecret(t *testing.T, s Store) {
 	}
 	if string(got[kept.ID]) != "sealed" || got[erased.ID] != nil || got[failed.ID] != nil {
 		t.Fatalf("secrets after delivery: kept %q, erased %q, failed %q", got[kept.ID], got[erased.ID], got[failed.ID])
+	}
+}
+
+// testInTx: a flow's writes, across capabilities, land together or not at
+// all; reads inside see the flow's own writes; a nested InTx joins.
+func testInTx(t *testing.T, s Store) {
+	ctx := context.Background()
+	boom := errors.New("the third write failed")
+	a := newAccount("flow@example.com")
+	ch := newChallenge()
+	m := newMessage(1)
+	flow := func(fail bool) error {
+		return s.InTx(ctx, func(ctx context.Context) error {
+			if err := s.CreateAccount(ctx, a); err != nil {
+				return err
+			}
+			if got, err := s.AccountByEmail(ctx, a.Email); err != nil || got.ID != a.ID {
+				return fmt.Errorf("the flow does not see its own write: %v", err)
+			}
+			if err := s.InTx(ctx, func(ctx context.Context) error { return s.CreateChallenge(ctx, ch) }); err != nil {
+				return err
+			}
+			if err := s.SetStatus(ctx, a.ID, account.Disabled); err != nil {
+				return err
+			}
+			if fail {
+				return boom
+			}
+			return s.EnqueueMessage(ctx, m)
+		})
+	}
+	if err := flow(true); !errors.Is(err, boom) {
+		t.Fatalf("failed flow: %v", err)
+	}
+	if _, err := s.AccountByEmail(ctx, a.Email); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("a failed flow left its account behind: %v", err)
+	}
+	if _, err := s.Challenge(ctx, ch.ID); !errors.Is(err, code.ErrNotFound) {
+		t.Fatalf("a failed flow left its challenge (written in a nested InTx) behind: %v", err)
+	}
+	if err := flow(false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AccountByEmail(ctx, a.Email)
+	if err != nil || got.Status != account.Disabled {
+		t.Fatalf("committed flow: %+v %v", got, err)
+	}
+	if _, err := s.Challenge(ctx, ch.ID); err != nil {
+		t.Fatalf("committed flow's challenge: %v", err)
+	}
+	if ms, _ := s.RecentMessages(ctx, 10); len(ms) != 1 {
+		t.Fatalf("committed flow's message: %d", len(ms))
 	}
 }
