@@ -24,17 +24,11 @@ import (
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/sqlite"
+	"gatehouse/internal/storetest"
 )
 
 // store is everything one database implements, as the flows use it.
-type store interface {
-	account.Store
-	code.Store
-	session.Store
-	signin.Store
-	outbox.Store
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
+type store = storetest.Store
 
 var errInjected = errors.New("injected write failure")
 
@@ -180,37 +174,50 @@ func openSQLite(t *testing.T) (store, func() string) {
 }
 
 func dumpSQL(t *testing.T, raw *sql.DB) string {
-	rows, err := raw.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	var out strings.Builder
-	for _, tb := range tables {
-		rs, err := raw.Query(`SELECT * FROM ` + tb)
+	return dumpTables(t, func(query string) ([][]any, error) {
+		rs, err := raw.Query(query)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
+		defer rs.Close()
 		cols, _ := rs.Columns()
-		var lines []string
+		var out [][]any
 		for rs.Next() {
 			vals := make([]any, len(cols))
 			ptrs := make([]any, len(cols))
 			for i := range vals {
 				ptrs[i] = &vals[i]
 			}
-			rs.Scan(ptrs...)
-			lines = append(lines, fmt.Sprint(vals...))
+			if err := rs.Scan(ptrs...); err != nil {
+				return nil, err
+			}
+			out = append(out, vals)
 		}
-		rs.Close()
+		return out, rs.Err()
+	}, `SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations' ORDER BY name`)
+}
+
+// dumpTables writes every row of every table that listTables names, each
+// table's rows sorted, so two dumps are equal exactly when the data is.
+func dumpTables(t *testing.T, query func(string) ([][]any, error), listTables string) string {
+	t.Helper()
+	names, err := query(listTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, n := range names {
+		table := fmt.Sprint(n[0])
+		rows, err := query(`SELECT * FROM ` + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := make([]string, 0, len(rows))
+		for _, r := range rows {
+			lines = append(lines, fmt.Sprint(r...))
+		}
 		slices.Sort(lines)
-		fmt.Fprintf(&out, "%s: %d rows\n%s\n", tb, len(lines), strings.Join(lines, "\n"))
+		fmt.Fprintf(&out, "%s: %d rows\n%s\n", table, len(lines), strings.Join(lines, "\n"))
 	}
 	return out.String()
 }
@@ -227,34 +234,22 @@ func openPostgres(t *testing.T) (store, func() string) {
 	}
 	t.Cleanup(func() { raw.Close(); db.Close() })
 	return db, func() string {
-		ctx := context.Background()
-		rows, err := raw.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations' ORDER BY 1`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var tables []string
-		for rows.Next() {
-			var n string
-			rows.Scan(&n)
-			tables = append(tables, n)
-		}
-		rows.Close()
-		var out strings.Builder
-		for _, tb := range tables {
-			rs, err := raw.Query(ctx, `SELECT * FROM `+tb)
+		return dumpTables(t, func(query string) ([][]any, error) {
+			rs, err := raw.Query(context.Background(), query)
 			if err != nil {
-				t.Fatal(err)
+				return nil, err
 			}
-			var lines []string
+			defer rs.Close()
+			var out [][]any
 			for rs.Next() {
-				vals, _ := rs.Values()
-				lines = append(lines, fmt.Sprint(vals...))
+				vals, err := rs.Values()
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, vals)
 			}
-			rs.Close()
-			slices.Sort(lines)
-			fmt.Fprintf(&out, "%s: %d rows\n%s\n", tb, len(lines), strings.Join(lines, "\n"))
-		}
-		return out.String()
+			return out, rs.Err()
+		}, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations' ORDER BY 1`)
 	}
 }
 

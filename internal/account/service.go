@@ -133,7 +133,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 		case err != nil:
 			return err
 		default:
-			id, err = s.registerExisting(ctx, existing, r)
+			id, err = s.registerExisting(ctx, existing, email, r)
 			return err
 		}
 		// No account yet: a pending sign-up, with its own code. Other
@@ -160,8 +160,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 // registerExisting answers a sign-up for an address that has an account:
 // the same page (a decoy request no code can answer), and a notice to the
 // holder instead of a code.
-func (s *Service) registerExisting(ctx context.Context, a *Account, r Registration) (string, error) {
-	email, _ := NormalizeEmail(r.Email)
+func (s *Service) registerExisting(ctx context.Context, a *Account, email string, r Registration) (string, error) {
 	ch, _, err := s.Codes.Issue(ctx, code.ConfirmEmail, "", email, r.Origin.DeviceID, true)
 	if err != nil {
 		return "", err

@@ -40,6 +40,19 @@ var Zones = []Zone{
 	{"Europe/Moscow", "Moscow time", "モスクワ時間"},
 }
 
+// zoneLocations are the Zones, loaded once: time.LoadLocation parses the
+// zone data on every call, and a holder's zone is needed on every page and
+// message that shows a time.
+var zoneLocations = func() map[string]*time.Location {
+	m := make(map[string]*time.Location, len(Zones))
+	for _, z := range Zones {
+		if loc, err := time.LoadLocation(z.ID); err == nil {
+			m[z.ID] = loc
+		}
+	}
+	return m
+}()
+
 // KnownZone reports whether id is one of Zones.
 func KnownZone(id string) bool {
 	for _, z := range Zones {
@@ -71,13 +84,11 @@ func (c *Catalog) SetDefaultZones(zones map[string]*time.Location) {
 	c.zones = zones
 }
 
-// Zone returns the location for a reader of lang who chose tz ("" or an
-// unknown zone: the language's default).
+// Zone returns the location for a reader of lang who chose tz (one of
+// Zones; "" or anything else: the language's default).
 func (c *Catalog) Zone(lang, tz string) *time.Location {
-	if tz != "" {
-		if loc, err := time.LoadLocation(tz); err == nil {
-			return loc
-		}
+	if loc := zoneLocations[tz]; loc != nil {
+		return loc
 	}
 	if loc := c.zones[lang]; loc != nil {
 		return loc
