@@ -115,8 +115,8 @@ func (p *Pool) Do(ctx context.Context, fn func()) error {
 
 // Full reports whether a Do called now would be refused with ErrBusy: every
 // worker and queue place is taken. It reads one channel length and
-// allocates nothing, so a request can be turned away before its body is
-// read. The answer can change at once; Do decides for itself.
+// allocates nothing. Requests use Admit, which decides and reserves in one
+// step; Full is for watching the pool (tests, and later metrics).
 func (p *Pool) Full() bool { return len(p.admit) == cap(p.admit) }
 
 // Hashes reports how many computations the pool has run. Tests use it to
