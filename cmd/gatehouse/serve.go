@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gatehouse/internal/app"
+	"gatehouse/internal/request"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -76,7 +77,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			serveErr <- srv.Serve(ln)
 		}
 	}()
-	log.Info("gatehouse started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL(), "database", databaseName(cfg), "mail", a.Outbox.Driver.Name())
+	log.Info("gatehouse started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL(), "database", databaseName(cfg), "mail", a.Outbox.Drivers[request.Email].Name())
 	fmt.Fprintf(stdout, "Gatehouse is running. Open %s/ in your browser.\n", cfg.PublicURL())
 	if a.Web.DevMessages {
 		fmt.Fprintf(stdout, "Mail is not sent (dev driver): read it at %s/dev/messages\n", cfg.PublicURL())

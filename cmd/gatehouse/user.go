@@ -55,7 +55,7 @@ func runUser(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "created %s (%s)\n", acc.Email, acc.ID)
 	case "list":
-		accs, err := a.DB.ListAccounts(ctx)
+		accs, err := a.Accounts.List(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "gatehouse: %v\n", err)
 			return 1
@@ -67,15 +67,11 @@ func runUser(args []string, stdout, stderr io.Writer) int {
 		}
 		tw.Flush()
 	case "disable":
-		norm, err := account.NormalizeEmail(*email)
-		if err != nil {
+		if _, err := account.NormalizeEmail(*email); err != nil {
 			fmt.Fprintln(stderr, "usage: gatehouse user disable --email ADDRESS")
 			return 2
 		}
-		acc, err := a.DB.AccountByEmail(ctx, norm)
-		if err == nil {
-			err = a.Accounts.Disable(ctx, acc.ID)
-		}
+		acc, err := a.Accounts.DisableByEmail(ctx, *email)
 		if err != nil {
 			fmt.Fprintf(stderr, "gatehouse: disable %s: %v\n", *email, err)
 			return 1

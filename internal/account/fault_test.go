@@ -17,10 +17,12 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/i18n"
+	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
 	"gatehouse/internal/pgtest"
 	"gatehouse/internal/postgres"
+	"gatehouse/internal/request"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/sqlite"
@@ -133,6 +135,7 @@ type world struct {
 	accounts *account.Service
 	signin   *signin.Service
 	sessions *session.Manager
+	outbox   *outbox.Outbox
 	dump     func() string
 }
 
@@ -150,11 +153,13 @@ func newWorld(t *testing.T, open func(t *testing.T) (store, func() string)) *wor
 	cat := i18n.New()
 	codes := &code.Service{Store: f, Key: make([]byte, 32), TTL: 10 * time.Minute, Cooldown: 0, MaxFailures: 5}
 	sessions := &session.Manager{Store: f, Lifetimes: session.Lifetimes{Idle: time.Hour, Absolute: 24 * time.Hour, Remember: 720 * time.Hour}}
-	mail := &outbox.Outbox{Store: f, Driver: outbox.DevDriver{}, Catalog: cat, Box: box, ServiceName: "Gatehouse", PublicURL: "http://127.0.0.1"}
-	w := &world{f: f, sessions: sessions, dump: dump}
+	mail := &outbox.Outbox{Store: f, Drivers: map[request.Channel]outbox.Driver{request.Email: outbox.DevDriver{}}, Catalog: cat, Box: box,
+		ServiceName: "Gatehouse", PublicURL: "http://127.0.0.1"}
+	notices := &notice.Composer{Outbox: mail, Catalog: cat, ServiceName: "Gatehouse"}
+	w := &world{f: f, sessions: sessions, outbox: mail, dump: dump}
 	w.signin = &signin.Service{Accounts: f, Attempts: f, Hasher: hasher, Sessions: sessions, Tx: f}
 	w.accounts = &account.Service{Store: f, Hasher: hasher, Policy: password.Policy{MinLength: 12, ServiceName: "Gatehouse"},
-		Codes: codes, Mail: mail, Sessions: sessions, Guesses: w.signin, Catalog: cat, ServiceName: "Gatehouse",
+		Codes: codes, Notices: notices, Sessions: sessions, Guesses: w.signin, Catalog: cat,
 		PhoneRegion: "JP", HistoryLength: 5, Tx: f}
 	return w
 }
@@ -253,7 +258,7 @@ func openPostgres(t *testing.T) (store, func() string) {
 	}
 }
 
-var origin = account.Origin{DeviceID: "dev-1", UserAgent: "UA", IP: "192.0.2.1", Browser: "Chrome 156", OS: "Linux"}
+var origin = request.Origin{DeviceID: "dev-1", UserAgent: "UA", IP: "192.0.2.1", Browser: "Chrome 156", OS: "Linux"}
 
 // flows are the multi-write flows, each with the state it starts from.
 var flows = []struct {
@@ -271,12 +276,15 @@ var flows = []struct {
 	}},
 	{"confirm from the same browser", seedSignup, func(w *world, st any) error {
 		s := st.(signupState)
-		_, err := w.accounts.Confirm(context.Background(), s.id, s.code, origin.DeviceID, "", time.Now())
+		_, err := w.accounts.Confirm(context.Background(), account.ConfirmRequest{ChallengeID: s.id, Code: s.code, Origin: at()})
 		return err
 	}},
 	{"confirm from another browser with a new password", seedSignup, func(w *world, st any) error {
 		s := st.(signupState)
-		_, err := w.accounts.Confirm(context.Background(), s.id, s.code, "other-device", "the owner's own phrase", time.Now())
+		o := at()
+		o.DeviceID = "other-device"
+		_, err := w.accounts.Confirm(context.Background(), account.ConfirmRequest{ChallengeID: s.id, Code: s.code,
+			NewPassword: "the owner's own phrase", Origin: o})
 		return err
 	}},
 	{"reset request, known address", seedAccount, func(w *world, _ any) error {
@@ -292,19 +300,27 @@ var flows = []struct {
 		return w.accounts.Reset(context.Background(), s.id, s.code, "a brand new phrase", at())
 	}},
 	{"change password", seedAccount, func(w *world, st any) error {
-		return w.accounts.ChangePassword(context.Background(), st.(string), pw, "a brand new phrase", at())
+		_, err := w.accounts.ChangePassword(context.Background(), account.PasswordChange{AccountID: st.(string), Current: pw,
+			Next: "a brand new phrase", Origin: at()})
+		return err
 	}},
+	{"change password, signing out every other session", seedAccount, func(w *world, st any) error {
+		_, err := w.accounts.ChangePassword(context.Background(), account.PasswordChange{AccountID: st.(string), Current: pw,
+			Next: "a brand new phrase", SignOutOthers: true, Origin: at()})
+		return err
+	}},
+
 	{"disable", seedAccount, func(w *world, st any) error {
 		return w.accounts.Disable(context.Background(), st.(string))
 	}},
 	{"sign-in, replacing the browser's session", seedSession, func(w *world, st any) error {
 		_, err := w.signin.SignIn(context.Background(), signin.Request{Email: "holder@example.com", Password: pw, Previous: st.(string),
-			DeviceID: origin.DeviceID, IP: origin.IP, UserAgent: "UA", Time: time.Now()})
+			Origin: at()})
 		return err
 	}},
 }
 
-func at() account.Origin { o := origin; o.Time = time.Now(); return o }
+func at() request.Origin { o := origin; o.Time = time.Now(); return o }
 
 type signupState struct{ id, code string }
 
@@ -335,7 +351,7 @@ func lastCode(t *testing.T, w *world) string {
 	if err != nil || len(ms) == 0 {
 		t.Fatal("no message", err)
 	}
-	shown, err := w.accounts.Mail.(*outbox.Outbox).Reveal(ms[0])
+	shown, err := w.outbox.Reveal(ms[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,20 +6,54 @@ import (
 	"fmt"
 	"time"
 
+	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/i18n"
+	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
 	"gatehouse/internal/random"
+	"gatehouse/internal/request"
 )
 
-// Mailer stores a message for delivery (the outbox).
-type Mailer interface {
-	Enqueue(ctx context.Context, d outbox.Draft) (*outbox.Message, error)
+// Notifier composes and stores a message for the holder (package notice).
+type Notifier interface {
+	Send(ctx context.Context, n notice.Notice) (*outbox.Message, error)
 }
 
-// SessionEnder ends every session of an account.
-type SessionEnder interface {
+// Hasher hashes and verifies passwords (password.Hasher).
+type Hasher interface {
+	Hash(ctx context.Context, pw string) (string, error)
+	// Verify reports whether pw matches hash, and whether the hash should
+	// be remade with the current cost.
+	Verify(ctx context.Context, pw, hash string) (ok, rehash bool, err error)
+}
+
+// Codes issues and checks one-time codes (code.Service).
+type Codes interface {
+	Issue(ctx context.Context, spec code.Challenge, decoy bool) (*code.Challenge, string, error)
+	Lookup(ctx context.Context, id string, p request.Purpose) (*code.Challenge, error)
+	Check(ctx context.Context, id string, p request.Purpose, c string) (*code.Challenge, error)
+	Use(ctx context.Context, c *code.Challenge) error
+	Resend(ctx context.Context, id string, p request.Purpose) (*code.Challenge, string, error)
+	// Validity is how long a new code is valid.
+	Validity() time.Duration
+}
+
+// Grant is a session handed to a browser: the token its cookie carries.
+type Grant struct {
+	SessionID string
+	Token     string
+	Remember  bool
+	ExpiresAt time.Time
+}
+
+// Sessions starts and ends sessions (session.Manager).
+type Sessions interface {
+	// Grant starts a session for the account on the origin's device and
+	// ends previous, the session token the browser held, if any: every
+	// authentication gets a new token (ASVS v5.0.0-7.2.4).
+	Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*Grant, error)
 	EndAll(ctx context.Context, accountID string) error
 }
 
@@ -33,34 +67,23 @@ type Transactor interface {
 // PasswordChecks records checks of an account's password made outside the
 // sign-in form (the signin package's attempt record keeps them).
 type PasswordChecks interface {
-	RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o Origin) error
-}
-
-// Origin describes where a request came from; messages quote it so the
-// holder can tell whether it was them.
-type Origin struct {
-	DeviceID  string
-	UserAgent string
-	IP        string
-	Browser   string
-	OS        string
-	Time      time.Time
+	RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o request.Origin) error
 }
 
 // Service runs the account flows.
 type Service struct {
 	Store         Store
-	Hasher        *password.Hasher
+	Hasher        Hasher
 	Policy        password.Policy
-	Codes         *code.Service
-	Mail          Mailer
-	Sessions      SessionEnder
+	Codes         Codes
+	Notices       Notifier
+	Sessions      Sessions
 	Guesses       PasswordChecks // may be nil
 	Tx            Transactor     // nil runs each write on its own (tests)
-	Catalog       *i18n.Catalog
-	ServiceName   string
-	PhoneRegion   string // default region for phone numbers without a country code
-	HistoryLength int    // passwords that may not be reused, counting the current one (5)
+	Clock         clock.Clock
+	Catalog       *i18n.Catalog // for the operator's (English) messages
+	PhoneRegion   string        // default region for phone numbers without a country code
+	HistoryLength int           // passwords that may not be reused, counting the current one (5)
 }
 
 // Registration is what the sign-up form submits.
@@ -69,7 +92,7 @@ type Registration struct {
 	Password string
 	Phone    string
 	Language string
-	Origin   Origin
+	Origin   request.Origin
 }
 
 // inTx runs fn as one transaction. Nothing slow (hashing) may run inside:
@@ -139,17 +162,17 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 		// No account yet: a pending sign-up, with its own code. Other
 		// pending sign-ups for the address (someone else's typo, or this
 		// person's earlier try) keep theirs; the first one confirmed wins.
-		ch, c, err := s.Codes.Issue(ctx, code.ConfirmEmail, "", email, r.Origin.DeviceID, false)
+		ch, c, err := s.Codes.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, Destination: email, Origin: r.Origin}, false)
 		if err != nil {
-			return err
+			return fmt.Errorf("register: issue code: %w", err)
 		}
 		su := &Signup{ID: ch.ID, Email: email, Phone: phone, PasswordHash: hash, Language: r.Language,
 			DeviceID: r.Origin.DeviceID, CreatedAt: r.Origin.Time.UTC()}
 		if err := s.Store.CreateSignup(ctx, su); err != nil {
-			return err
+			return fmt.Errorf("register: %w", err)
 		}
 		id = ch.ID
-		return s.sendCode(ctx, "", email, r.Language, "", code.ConfirmEmail, c, r.Origin)
+		return s.sendCode(ctx, ch, c, "", email, r.Language, "")
 	})
 	if err != nil {
 		return "", err
@@ -161,61 +184,42 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 // the same page (a decoy request no code can answer), and a notice to the
 // holder instead of a code.
 func (s *Service) registerExisting(ctx context.Context, a *Account, email string, r Registration) (string, error) {
-	ch, _, err := s.Codes.Issue(ctx, code.ConfirmEmail, "", email, r.Origin.DeviceID, true)
+	ch, _, err := s.Codes.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, Destination: email, Origin: r.Origin}, true)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("register: issue decoy: %w", err)
 	}
-	lang := a.Language
-	t := s.Catalog.T
-	_, err = s.Mail.Enqueue(ctx, outbox.Draft{
-		AccountID: a.ID, Purpose: "signup_existing", To: a.Email, Language: lang,
-		Subject: t(lang, "mail.signup_existing.subject", s.ServiceName),
-		Paragraphs: []string{
-			t(lang, "mail.signup_existing.body", s.ServiceName),
-			s.origin(lang, a.TimeZone, "mail.origin", r.Origin),
-			t(lang, "mail.signup_existing.advice"),
-		},
+	_, err = s.Notices.Send(ctx, notice.Notice{
+		Purpose: request.SignupExisting, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
+		Origin: r.Origin,
 	})
-	return ch.ID, err
+	if err != nil {
+		return "", fmt.Errorf("register: notify holder: %w", err)
+	}
+	return ch.ID, nil
 }
 
-// origin describes where and when a request came from, in the reader's
-// language and time zone (tz "" means the default for the language), using
-// the catalog line key ("mail.origin" for a request, "mail.origin_done" for
-// a change that has happened).
-func (s *Service) origin(lang, tz, key string, o Origin) string {
-	when := s.Catalog.Time(lang, o.Time, s.Catalog.Zone(lang, tz))
-	return s.Catalog.T(lang, key, when, o.Browser, o.OS, o.IP)
-}
-
-// sendCode sends a confirmation or reset code, saying why it was sent, from
-// where, and how long it is valid.
-func (s *Service) sendCode(ctx context.Context, accountID, to, lang, tz string, p code.Purpose, c string, o Origin) error {
-	t := s.Catalog.T
-	minutes := int(s.Codes.TTL / time.Minute)
-	_, err := s.Mail.Enqueue(ctx, outbox.Draft{
-		AccountID: accountID, Purpose: string(p), To: to, Language: lang, Code: c,
-		Subject: t(lang, "mail."+string(p)+".subject", s.ServiceName),
-		Paragraphs: []string{
-			t(lang, "mail."+string(p)+".why", s.ServiceName),
-			t(lang, "mail.code.valid", minutes),
-			s.origin(lang, tz, "mail.origin", o),
-			t(lang, "mail."+string(p)+".not_you"),
-			t(lang, "mail.code.never_share", s.ServiceName),
-		},
+// sendCode sends the code of challenge ch, which says itself what it is for,
+// why it was sent and from where (package notice writes the words).
+func (s *Service) sendCode(ctx context.Context, ch *code.Challenge, c, accountID, to, lang, tz string) error {
+	_, err := s.Notices.Send(ctx, notice.Notice{
+		Purpose: ch.Purpose, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: accountID, To: to, Channel: ch.Channel,
+		Language: lang, TimeZone: tz, Origin: ch.Origin, Code: c, Valid: s.Codes.Validity(),
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("send %s code: %w", ch.Purpose, err)
+	}
+	return nil
 }
 
 // ResendConfirmation sends a new confirmation code for the request.
-func (s *Service) ResendConfirmation(ctx context.Context, challengeID, _ string, o Origin) error {
+func (s *Service) ResendConfirmation(ctx context.Context, challengeID, _ string, o request.Origin) error {
 	return s.inTx(ctx, func(ctx context.Context) error { return s.resendConfirmation(ctx, challengeID, o) })
 }
 
 // resendConfirmation issues the new code and queues its message (one transaction: see the
 // exported method).
-func (s *Service) resendConfirmation(ctx context.Context, challengeID string, o Origin) error {
-	ch, c, err := s.Codes.Resend(ctx, challengeID, code.ConfirmEmail)
+func (s *Service) resendConfirmation(ctx context.Context, challengeID string, o request.Origin) error {
+	ch, c, err := s.Codes.Resend(ctx, challengeID, request.ConfirmEmail)
 	if err != nil || c == "" {
 		return err
 	}
@@ -229,7 +233,8 @@ func (s *Service) resendConfirmation(ctx context.Context, challengeID string, o 
 	if err != nil {
 		return err
 	}
-	return s.sendCode(ctx, "", ch.Destination, su.Language, "", code.ConfirmEmail, c, o)
+	ch.Origin = o // the message quotes the request for this code
+	return s.sendCode(ctx, ch, c, "", ch.Destination, su.Language, "")
 }
 
 // ErrPasswordNeeded is returned by Confirm when the code is right but the
@@ -240,20 +245,34 @@ func (s *Service) resendConfirmation(ctx context.Context, challengeID string, o 
 // again with it; the code is not used up until then.
 var ErrPasswordNeeded = errors.New("account: confirming from another browser; choose a password")
 
+// ConfirmRequest is a sign-up code typed on the confirmation page.
+type ConfirmRequest struct {
+	ChallengeID string
+	Code        string
+	// NewPassword is the password chosen on the confirming browser when it
+	// is not the one that signed up (see ErrPasswordNeeded).
+	NewPassword string
+	Origin      request.Origin
+	// Previous is the session token the browser held, if any; signing in
+	// ends it.
+	Previous string
+}
+
 // Confirmation is what a successful Confirm did.
 type Confirmation struct {
 	Account *Account
-	// SignIn is set when the browser that confirmed is the one that signed
-	// up with this password: only then may the caller sign it in.
-	SignIn bool
+	// Session is the session started for the confirming browser, or nil.
+	// Only the browser that signed up with this password is signed in; one
+	// that chose a password here signs in with it, like after a reset.
+	Session *Grant
 }
 
 // Confirm checks the code of a sign-up request and creates the account.
-// From the browser that signed up, the password chosen then is kept. From
-// any other browser it returns ErrPasswordNeeded unless newPassword is
-// given, which then replaces the sign-up's password.
-func (s *Service) Confirm(ctx context.Context, challengeID, c, deviceID, newPassword string, at time.Time) (*Confirmation, error) {
-	ch, err := s.Codes.Check(ctx, challengeID, code.ConfirmEmail, c)
+// From the browser that signed up, the password chosen then is kept and the
+// browser is signed in. From any other browser it returns ErrPasswordNeeded
+// unless r.NewPassword is given, which then replaces the sign-up's password.
+func (s *Service) Confirm(ctx context.Context, r ConfirmRequest) (*Confirmation, error) {
+	ch, err := s.Codes.Check(ctx, r.ChallengeID, request.ConfirmEmail, r.Code)
 	if err != nil {
 		return nil, err
 	}
@@ -266,30 +285,44 @@ func (s *Service) Confirm(ctx context.Context, challengeID, c, deviceID, newPass
 	if err != nil {
 		return nil, err
 	}
-	sameBrowser := su.DeviceID != "" && su.DeviceID == deviceID
+	sameBrowser := su.DeviceID != "" && su.DeviceID == r.Origin.DeviceID
 	hash := su.PasswordHash
 	if !sameBrowser {
-		if newPassword == "" {
+		if r.NewPassword == "" {
 			return nil, ErrPasswordNeeded
 		}
-		if errs := s.checkPassword("new_password", newPassword, su.Email); errs != nil {
+		if errs := s.checkPassword("new_password", r.NewPassword, su.Email); errs != nil {
 			return nil, errs
 		}
-		if hash, err = s.Hasher.Hash(ctx, newPassword); err != nil {
+		if hash, err = s.Hasher.Hash(ctx, r.NewPassword); err != nil {
 			return nil, err
 		}
 	}
+	at := r.Origin.Time.UTC()
 	a := &Account{
 		ID: random.ID(), Email: su.Email, Phone: su.Phone, PasswordHash: hash, Language: su.Language,
-		Status: Active, CreatedAt: su.CreatedAt, ConfirmedAt: at.UTC(), PasswordChangedAt: at.UTC(),
+		Status: Active, CreatedAt: su.CreatedAt, ConfirmedAt: at, PasswordChangedAt: at,
 	}
-	// The code is used and the account made together: a code spent on an
-	// account that was never created would leave the holder stuck.
+	out := &Confirmation{Account: a}
+	// The code is used, the account made and the browser signed in
+	// together: a code spent on an account that was never created would
+	// leave the holder stuck.
 	err = s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.Codes.Use(ctx, ch); err != nil {
 			return err
 		}
-		return s.Store.CompleteSignup(ctx, su.ID, a)
+		if err := s.Store.CompleteSignup(ctx, su.ID, a); err != nil {
+			return err
+		}
+		if !sameBrowser {
+			return nil
+		}
+		g, err := s.Sessions.Grant(ctx, a.ID, r.Origin, false, r.Previous)
+		if err != nil {
+			return fmt.Errorf("confirm: sign in: %w", err)
+		}
+		out.Session = g
+		return nil
 	})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrEmailTaken) {
 		return nil, code.ErrNotFound
@@ -297,7 +330,7 @@ func (s *Service) Confirm(ctx context.Context, challengeID, c, deviceID, newPass
 	if err != nil {
 		return nil, err
 	}
-	return &Confirmation{Account: a, SignIn: sameBrowser}, nil
+	return out, nil
 }
 
 // reused reports whether pw equals the current password or one of the
@@ -325,7 +358,7 @@ func (s *Service) reused(ctx context.Context, a *Account, pw string) (bool, erro
 //
 // commit runs first inside the transaction (a reset uses its code there),
 // after last (a reset ends every session); either may be nil.
-func (s *Service) setPassword(ctx context.Context, a *Account, field, pw, purpose string, o Origin, commit, after func(ctx context.Context) error) error {
+func (s *Service) setPassword(ctx context.Context, a *Account, field, pw string, purpose request.Purpose, o request.Origin, commit, after func(ctx context.Context) error) error {
 	if errs := s.checkPassword(field, pw, a.Email); errs != nil {
 		return errs
 	}
@@ -348,19 +381,12 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw, purpos
 			}
 		}
 		if err := s.Store.SetPasswordHash(ctx, a.ID, hash, o.Time.UTC(), true); err != nil {
-			return err
+			return fmt.Errorf("set password: %w", err)
 		}
-		t, lang := s.Catalog.T, a.Language
-		if _, err := s.Mail.Enqueue(ctx, outbox.Draft{
-			AccountID: a.ID, Purpose: purpose, To: a.Email, Language: lang,
-			Subject: t(lang, "mail."+purpose+".subject", s.ServiceName),
-			Paragraphs: []string{
-				t(lang, "mail."+purpose+".body", s.ServiceName),
-				s.origin(lang, a.TimeZone, "mail.origin_done", o),
-				t(lang, "mail.password_notice.not_you"),
-			},
+		if _, err := s.Notices.Send(ctx, notice.Notice{
+			Purpose: purpose, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
 		}); err != nil {
-			return err
+			return fmt.Errorf("set password: notify holder: %w", err)
 		}
 		if after != nil {
 			return after(ctx)
@@ -369,32 +395,48 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw, purpos
 	})
 }
 
+// PasswordChange is the change-password form of a signed-in holder.
+type PasswordChange struct {
+	AccountID string
+	Current   string
+	Next      string
+	// SignOutOthers ends every other session; this browser then gets a
+	// fresh session (Session, Remember) so the holder stays signed in here.
+	SignOutOthers bool
+	Session       string // the browser's session token
+	Remember      bool   // whether the browser's session was remembered
+	Origin        request.Origin
+}
+
 // ChangePassword changes a signed-in holder's password after checking the
-// current one (ASVS v5.0.0-6.2.3).
-// Both fields are checked in one round, so the holder fixes everything at
-// once; every check of the current password is recorded like a sign-in
-// attempt, because a wrong one is a guess at the password.
-func (s *Service) ChangePassword(ctx context.Context, accountID, current, next string, o Origin) error {
-	a, err := s.Store.AccountByID(ctx, accountID)
+// current one (ASVS v5.0.0-6.2.3). Both fields are checked in one round,
+// so the holder fixes everything at once; every check of the current
+// password is recorded like a sign-in attempt, because a wrong one is a
+// guess at the password. With c.SignOutOthers every session ends and the
+// returned grant is this browser's new session, all in one transaction
+// (ASVS v5.0.0-7.4.3); otherwise the grant is nil.
+func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*Grant, error) {
+	a, err := s.Store.AccountByID(ctx, c.AccountID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	errs := s.checkPassword("new_password", next, a.Email)
-	if current == "" {
+	errs := s.checkPassword("new_password", c.Next, a.Email)
+	if c.Current == "" {
 		if errs == nil {
 			errs = FieldErrors{}
 		}
 		errs["current_password"] = "error.required"
-		return errs
+		return nil, errs
 	}
-	ok, _, err := s.Hasher.Verify(ctx, current, a.PasswordHash)
+	o := c.Origin
+	ok, _, err := s.Hasher.Verify(ctx, c.Current, a.PasswordHash)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ok && s.Guesses != nil {
 		// A wrong guess is recorded on its own; a right one with the change.
 		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, false, o); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if !ok {
@@ -404,13 +446,35 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, current, next s
 		errs["current_password"] = "error.current_password_wrong"
 	}
 	if errs != nil {
-		return errs
+		return nil, errs
 	}
 	var record func(ctx context.Context) error
 	if s.Guesses != nil {
 		record = func(ctx context.Context) error { return s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, true, o) }
 	}
-	return s.setPassword(ctx, a, "new_password", next, "password_changed", o, record, nil)
+	var g *Grant
+	var after func(ctx context.Context) error
+	if c.SignOutOthers {
+		after = func(ctx context.Context) error {
+			if err := s.Sessions.EndAll(ctx, a.ID); err != nil {
+				return fmt.Errorf("change password: sign out everywhere: %w", err)
+			}
+			var err error
+			g, err = s.Sessions.Grant(ctx, a.ID, o, c.Remember, "")
+			return err
+		}
+	}
+	if err := s.setPassword(ctx, a, "new_password", c.Next, request.PasswordChanged, o, record, after); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// SignOutEverywhere ends every session of the account, the caller's
+// included (ASVS v5.0.0-7.5.2): the answer to a lost phone or a shared
+// computer.
+func (s *Service) SignOutEverywhere(ctx context.Context, accountID string) error {
+	return s.inTx(ctx, func(ctx context.Context) error { return s.Sessions.EndAll(ctx, accountID) })
 }
 
 // SetPreferences sets the language of the holder's messages and their time
@@ -432,7 +496,7 @@ func (s *Service) SetPreferences(ctx context.Context, accountID, lang, tz string
 // RequestReset starts a password reset and returns the request id. Every
 // address gets the same answer; only a confirmed account's address receives
 // a code.
-func (s *Service) RequestReset(ctx context.Context, email, lang string, o Origin) (string, error) {
+func (s *Service) RequestReset(ctx context.Context, email, lang string, o request.Origin) (string, error) {
 	norm, err := NormalizeEmail(email)
 	if email == "" {
 		return "", FieldErrors{"email": "error.required"}
@@ -449,47 +513,48 @@ func (s *Service) RequestReset(ctx context.Context, email, lang string, o Origin
 
 // requestReset records the reset request and its message (a code, or a
 // withheld record for an address without an active account).
-func (s *Service) requestReset(ctx context.Context, norm, lang string, o Origin) (string, error) {
+func (s *Service) requestReset(ctx context.Context, norm, lang string, o request.Origin) (string, error) {
 	a, err := s.Store.AccountByEmail(ctx, norm)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", err
 	}
 	if a == nil || a.Status != Active {
-		ch, _, err := s.Codes.Issue(ctx, code.ResetPassword, "", norm, o.DeviceID, true)
+		ch, _, err := s.Codes.Issue(ctx, code.Challenge{Purpose: request.ResetPassword, Destination: norm, Origin: o}, true)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("request reset: issue decoy: %w", err)
 		}
 		// Record, but never send, what this request would have cost: the
 		// same writes as for an address with an account.
-		t := s.Catalog.T
-		_, err = s.Mail.Enqueue(ctx, outbox.Draft{
-			Purpose: string(code.ResetPassword), To: norm, Language: lang, Withhold: true,
-			Subject:    t(lang, "mail.reset_password.subject", s.ServiceName),
-			Paragraphs: []string{t(lang, "mail.reset_password.withheld"), s.origin(lang, "", "mail.origin", o)},
+		_, err = s.Notices.Send(ctx, notice.Notice{
+			Purpose: request.ResetPassword, Cause: ch.Cause, ChallengeID: ch.ID, To: norm, Language: lang, Origin: o,
+			Withhold: true,
 		})
-		return ch.ID, err
+		if err != nil {
+			return "", fmt.Errorf("request reset: record withheld message: %w", err)
+		}
+		return ch.ID, nil
 	}
 	// The request records the address as typed (normalised), not the
 	// account's stored spelling: the code page shows it, and showing the
 	// stored spelling would tell whoever typed KNOWN@… that an account
 	// exists. The code goes to the stored address.
-	ch, c, err := s.Codes.Issue(ctx, code.ResetPassword, a.ID, norm, o.DeviceID, false)
+	ch, c, err := s.Codes.Issue(ctx, code.Challenge{Purpose: request.ResetPassword, AccountID: a.ID, Destination: norm, Origin: o}, false)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("request reset: issue code: %w", err)
 	}
-	return ch.ID, s.sendCode(ctx, a.ID, a.Email, a.Language, a.TimeZone, code.ResetPassword, c, o)
+	return ch.ID, s.sendCode(ctx, ch, c, a.ID, a.Email, a.Language, a.TimeZone)
 }
 
 // ResendReset sends a new reset code for the request, in the account's
 // language (lang, the page's, is not used: the message goes to the holder).
-func (s *Service) ResendReset(ctx context.Context, challengeID, _ string, o Origin) error {
+func (s *Service) ResendReset(ctx context.Context, challengeID, _ string, o request.Origin) error {
 	return s.inTx(ctx, func(ctx context.Context) error { return s.resendReset(ctx, challengeID, o) })
 }
 
 // resendReset issues the new code and queues its message (one transaction: see the
 // exported method).
-func (s *Service) resendReset(ctx context.Context, challengeID string, o Origin) error {
-	ch, c, err := s.Codes.Resend(ctx, challengeID, code.ResetPassword)
+func (s *Service) resendReset(ctx context.Context, challengeID string, o request.Origin) error {
+	ch, c, err := s.Codes.Resend(ctx, challengeID, request.ResetPassword)
 	if err != nil || c == "" {
 		return err
 	}
@@ -497,14 +562,15 @@ func (s *Service) resendReset(ctx context.Context, challengeID string, o Origin)
 	if err != nil {
 		return err
 	}
-	return s.sendCode(ctx, a.ID, a.Email, a.Language, a.TimeZone, code.ResetPassword, c, o)
+	ch.Origin = o // the message quotes the request for this code
+	return s.sendCode(ctx, ch, c, a.ID, a.Email, a.Language, a.TimeZone)
 }
 
 // Reset sets a new password with a reset code and signs the account out
 // everywhere. The holder then signs in with the new password (no automatic
 // sign-in: OWASP Forgot Password cheat sheet).
-func (s *Service) Reset(ctx context.Context, challengeID, c, next string, o Origin) error {
-	ch, err := s.Codes.Lookup(ctx, challengeID, code.ResetPassword)
+func (s *Service) Reset(ctx context.Context, challengeID, c, next string, o request.Origin) error {
+	ch, err := s.Codes.Lookup(ctx, challengeID, request.ResetPassword)
 	if err != nil {
 		return err
 	}
@@ -518,14 +584,14 @@ func (s *Service) Reset(ctx context.Context, challengeID, c, next string, o Orig
 	}
 	// Checked, not used: a password refused for reuse must not cost the
 	// holder their code. It is used only once everything else is valid.
-	if ch, err = s.Codes.Check(ctx, challengeID, code.ResetPassword, c); err != nil {
+	if ch, err = s.Codes.Check(ctx, challengeID, request.ResetPassword, c); err != nil {
 		return err
 	}
 	a, err := s.Store.AccountByID(ctx, ch.AccountID)
 	if err != nil {
 		return err
 	}
-	return s.setPassword(ctx, a, "new_password", next, "password_reset", o,
+	return s.setPassword(ctx, a, "new_password", next, request.PasswordReset, o,
 		func(ctx context.Context) error { return s.Codes.Use(ctx, ch) },
 		func(ctx context.Context) error { return s.Sessions.EndAll(ctx, a.ID) })
 }
@@ -543,10 +609,30 @@ func (s *Service) Create(ctx context.Context, email, pw, lang string) (*Account,
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC()
+	now := s.Clock.Now()
 	a := &Account{ID: random.ID(), Email: norm, PasswordHash: hash, Language: lang, Status: Active,
 		CreatedAt: now, ConfirmedAt: now, PasswordChangedAt: now}
 	return a, s.Store.CreateAccount(ctx, a)
+}
+
+// List returns every account, for the operator (gatehouse user list, and
+// the admin API later).
+func (s *Service) List(ctx context.Context) ([]*Account, error) {
+	return s.Store.ListAccounts(ctx)
+}
+
+// DisableByEmail disables the account with the address (see Disable); it
+// returns ErrNotFound when no account has it.
+func (s *Service) DisableByEmail(ctx context.Context, email string) (*Account, error) {
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Store.AccountByEmail(ctx, norm)
+	if err != nil {
+		return nil, err
+	}
+	return a, s.Disable(ctx, a.ID)
 }
 
 // Disable stops an account from signing in and ends its sessions

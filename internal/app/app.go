@@ -13,16 +13,21 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
 	"gatehouse/internal/crypt"
+	"gatehouse/internal/device"
 	"gatehouse/internal/i18n"
+	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
 	"gatehouse/internal/postgres"
+	"gatehouse/internal/request"
 	"gatehouse/internal/retention"
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
@@ -51,6 +56,7 @@ type App struct {
 	stopListening context.CancelFunc
 	stopPruning   context.CancelFunc
 	background    sync.WaitGroup
+	clock         atomic.Pointer[clock.Clock]
 }
 
 // New opens the database and builds every service.
@@ -71,7 +77,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Secrets: sec, Log: log, SecretsCreated: created}
-	a.Pruner = &retention.Pruner{Store: db, History: cfg.Duration("retention.history"), Log: log}
+	a.Pruner = &retention.Pruner{Store: db, History: cfg.Duration("retention.history"), Log: log, Now: a.now}
 
 	workers := cfg.Int("argon2.workers")
 	if workers <= 0 {
@@ -92,6 +98,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Parallelism: uint8(cfg.Int("argon2.parallelism")),
 	}, pepper, a.Pool)
 
+	// The one clock every service reads; SetClock moves it for all of them.
+	clk := clock.Clock(a.now)
 	cat := i18n.New()
 	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
 	serviceName := cfg.String("service_name")
@@ -114,14 +122,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.Outbox = &outbox.Outbox{
-		Store: db, Driver: driver, Catalog: cat, Box: box, ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log,
+		Store: db, Drivers: map[request.Channel]outbox.Driver{request.Email: driver}, Catalog: cat, Box: box,
+		ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log, Clock: clk,
 		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: cfg.Duration("mail.lease"), Poll: outboxPoll,
 	}
+	notices := &notice.Composer{Outbox: a.Outbox, Catalog: cat, ServiceName: serviceName}
 	codes := &code.Service{
 		Store: db, Key: sec.HMACKey, TTL: cfg.Duration("code.ttl"), Cooldown: cfg.Duration("code.cooldown"),
-		MaxFailures: cfg.Int("code.max_failures"),
+		MaxFailures: cfg.Int("code.max_failures"), Clock: clk,
 	}
-	a.Sessions = &session.Manager{Store: db, Lifetimes: session.Lifetimes{
+	a.Sessions = &session.Manager{Store: db, Clock: clk, Lifetimes: session.Lifetimes{
 		Idle: cfg.Duration("session.idle_timeout"), Absolute: cfg.Duration("session.absolute_timeout"),
 		Remember: cfg.Duration("session.remember_timeout"),
 	}}
@@ -134,21 +144,22 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		a.stopListening = cancel
 		go pg.Listen(lctx, cache, log)
 	}
-	uas := &session.UserAgents{}
+	uas := &device.UserAgents{}
 	policy := password.Policy{MinLength: cfg.Int("password.min_length"), ServiceName: serviceName}
 	a.Accounts = &account.Service{
-		Store: db, Hasher: a.Hasher, Policy: policy, Codes: codes, Mail: a.Outbox, Sessions: a.Sessions,
-		Catalog: cat, ServiceName: serviceName, PhoneRegion: cfg.String("phone.default_region"),
+		Store: db, Hasher: a.Hasher, Policy: policy, Codes: codes, Notices: notices, Sessions: a.Sessions,
+		Clock: clk, Catalog: cat, PhoneRegion: cfg.String("phone.default_region"),
 		HistoryLength: cfg.Int("password.history"),
 	}
-	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions}
+	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Log: log}
 	a.Accounts.Guesses = a.SignIn
 	a.Accounts.Tx, a.SignIn.Tx = db, db
 	region := cfg.String("phone.default_region")
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	a.Web = &web.Server{
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
-		Devices: &session.Devices{Store: db, UserAgents: uas}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
+		Devices: &device.Devices{Store: db, UserAgents: uas, Clock: clk}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
+		Clock: clk,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
 		DevMessages: driver.Name() == "dev",
 		// On TLS here, or behind a TLS proxy (public_url https): the browser is on HTTPS.
@@ -165,6 +176,25 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()
 	return a, nil
+}
+
+// now is the server's clock: the real one unless SetClock replaced it.
+func (a *App) now() time.Time {
+	if c := a.clock.Load(); c != nil {
+		return (*c)()
+	}
+	return time.Now()
+}
+
+// SetClock makes every service of the app read time from c (tests: code
+// expiry, cool-downs, session timeouts move together). Nil restores the
+// real clock.
+func (a *App) SetClock(c clock.Clock) {
+	if c == nil {
+		a.clock.Store(nil)
+		return
+	}
+	a.clock.Store(&c)
 }
 
 // sessionCacheSize bounds the session cache (about 1 KB per entry).

@@ -16,6 +16,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/pgtest"
 	"gatehouse/internal/random"
+	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
 
@@ -185,10 +186,11 @@ func TestStart_PrunesInTheBackgroundAndCloseStopsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	old := &signin.Attempt{ID: random.ID(), Identifier: "a@example.com", AccountID: "acc", DeviceID: "d", IP: "192.0.2.1",
-		UserAgent: "UA", CreatedAt: time.Now().Add(-31 * 24 * time.Hour), Outcome: signin.WrongPassword}
+	old := &signin.Attempt{ID: random.ID(), Identifier: "a@example.com", AccountID: "acc",
+		Origin:  request.Origin{DeviceID: "d", IP: "192.0.2.1", UserAgent: "UA", Time: time.Now().Add(-31 * 24 * time.Hour)},
+		Outcome: signin.WrongPassword}
 	recent := *old
-	recent.ID, recent.CreatedAt = random.ID(), time.Now().Add(-29*24*time.Hour)
+	recent.ID, recent.Origin.Time = random.ID(), time.Now().Add(-29*24*time.Hour)
 	for _, at := range []*signin.Attempt{old, &recent} {
 		if err := a.DB.RecordAttempt(ctx, at); err != nil {
 			t.Fatal(err)

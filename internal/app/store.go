@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
+	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/postgres"
 	"gatehouse/internal/retention"
@@ -26,6 +27,7 @@ type Store interface {
 	account.Store
 	code.Store
 	session.Store
+	device.Store
 	signin.Store
 	outbox.Store
 	retention.Store

@@ -1,8 +1,8 @@
 // Package code issues and checks one-time codes sent by email or SMS.
 //
 // Every code belongs to a recorded Challenge: one request (an address
-// confirmation, a password reset, later a sign-in) with its purpose, account
-// and destination. The code itself is stored only as an HMAC under a server
+// confirmation, a password reset, later a sign-in's second step) with its
+// purpose, cause, origin, account and destination (see package request). The code itself is stored only as an HMAC under a server
 // key, so a copy of the database does not let anyone brute-force the six
 // digits offline. Single use, expiry and the failure count are decided by
 // the store's conditional updates, not by process memory, so they hold even
@@ -16,25 +16,27 @@ import (
 	"errors"
 	"time"
 
+	"gatehouse/internal/clock"
 	"gatehouse/internal/random"
-)
-
-// Purpose says what a challenge is for.
-type Purpose string
-
-// Purposes of challenges.
-const (
-	ConfirmEmail  Purpose = "confirm_email"
-	ResetPassword Purpose = "reset_password"
+	"gatehouse/internal/request"
 )
 
 // Challenge is one request that a code answers.
 type Challenge struct {
-	ID          string
-	Purpose     Purpose
+	ID      string
+	Purpose request.Purpose
+	// Cause is why the code was sent, decided when it was first sent
+	// (request.Decide) and kept for every resend.
+	Cause request.Cause
+	// AttemptID is the sign-in attempt the code is a second step of; empty
+	// when the challenge is itself the request (a sign-up, a reset).
+	AttemptID   string
 	AccountID   string // empty when no account matched (a decoy)
+	Channel     request.Channel
 	Destination string // the address or number the code went to
-	DeviceID    string // the browser that made the request
+	// Origin is where the request came from. Browser and OS are not
+	// stored; a reader derives them from Origin.UserAgent.
+	Origin request.Origin
 	// CodeHash is nil for a decoy: a challenge recorded so that the page
 	// flow looks the same whether or not an account exists, but for which no
 	// code was ever sent and none can match.
@@ -80,18 +82,16 @@ type Service struct {
 	TTL         time.Duration // how long a code is valid (10 min)
 	Cooldown    time.Duration // minimum time between sends (60 s)
 	MaxFailures int           // wrong entries before the request is locked (5)
-	Now         func() time.Time
+	Clock       clock.Clock
 }
 
 // Digits is the length of every code.
 const Digits = 6
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Service) now() time.Time { return s.Clock.Now() }
+
+// Validity is how long a new code is valid (TTL).
+func (s *Service) Validity() time.Duration { return s.TTL }
 
 func (s *Service) hash(id, code string) []byte {
 	m := hmac.New(sha256.New, s.Key)
@@ -101,14 +101,25 @@ func (s *Service) hash(id, code string) []byte {
 	return m.Sum(nil)
 }
 
-// Issue records a new challenge and returns it with its code. With decoy
-// set, the challenge is recorded without a code (see Challenge.CodeHash) and
-// the returned code is empty.
-func (s *Service) Issue(ctx context.Context, p Purpose, accountID, destination, deviceID string, decoy bool) (*Challenge, string, error) {
+// Issue records a new challenge for the request spec describes (its
+// purpose, cause, account, attempt, channel, destination and origin) and
+// returns it with its code. With decoy set, the challenge is recorded
+// without a code (see Challenge.CodeHash) and the returned code is empty.
+func (s *Service) Issue(ctx context.Context, spec Challenge, decoy bool) (*Challenge, string, error) {
 	now := s.now()
-	c := &Challenge{
-		ID: random.ID(), Purpose: p, AccountID: accountID, Destination: destination, DeviceID: deviceID,
-		CreatedAt: now, SentAt: now, ExpiresAt: now.Add(s.TTL),
+	c := &spec
+	c.ID, c.CodeHash, c.Failures, c.ConsumedAt = random.ID(), nil, 0, time.Time{}
+	c.CreatedAt, c.SentAt, c.ExpiresAt = now, now, now.Add(s.TTL)
+	if c.Channel == "" {
+		c.Channel = request.Email
+	}
+	if c.Cause == "" {
+		// Every purpose but a second step has one cause; a second step's
+		// depends on the device, which only the caller knows.
+		if c.Purpose == request.SecondStep {
+			return nil, "", errors.New("code: issue: a second step needs its cause decided by the caller")
+		}
+		c.Cause = request.Decide(c.Purpose, request.Facts{})
 	}
 	var code string
 	if !decoy {
@@ -122,7 +133,7 @@ func (s *Service) Issue(ctx context.Context, p Purpose, accountID, destination, 
 }
 
 // Lookup returns the challenge with the given id and purpose.
-func (s *Service) Lookup(ctx context.Context, id string, p Purpose) (*Challenge, error) {
+func (s *Service) Lookup(ctx context.Context, id string, p request.Purpose) (*Challenge, error) {
 	c, err := s.Store.Challenge(ctx, id)
 	if err != nil {
 		return nil, err
@@ -134,7 +145,7 @@ func (s *Service) Lookup(ctx context.Context, id string, p Purpose) (*Challenge,
 }
 
 // Verify checks code against the challenge and, when it matches, uses it up.
-func (s *Service) Verify(ctx context.Context, id string, p Purpose, code string) (*Challenge, error) {
+func (s *Service) Verify(ctx context.Context, id string, p request.Purpose, code string) (*Challenge, error) {
 	c, err := s.Check(ctx, id, p, code)
 	if err != nil {
 		return c, err
@@ -145,7 +156,7 @@ func (s *Service) Verify(ctx context.Context, id string, p Purpose, code string)
 // Check reports whether code answers the challenge without using it up, for
 // flows that have more to validate before they commit (see Use). The
 // comparison is constant-time; a wrong code counts towards the limit.
-func (s *Service) Check(ctx context.Context, id string, p Purpose, code string) (*Challenge, error) {
+func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code string) (*Challenge, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
 		return nil, err
@@ -199,7 +210,7 @@ func (s *Service) Remaining(c *Challenge) int { return max(0, s.MaxFailures-c.Fa
 // Resend issues a new code for an open challenge, after the cool-down. The
 // old code stops working. For a decoy it returns an empty code and no error,
 // so the caller's page looks the same.
-func (s *Service) Resend(ctx context.Context, id string, p Purpose) (*Challenge, string, error) {
+func (s *Service) Resend(ctx context.Context, id string, p request.Purpose) (*Challenge, string, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
 		return nil, "", err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gatehouse/internal/code"
+	"gatehouse/internal/request"
 	"gatehouse/internal/sqlite"
 )
 
@@ -25,7 +26,7 @@ func newService(t *testing.T) (*code.Service, *clock) {
 	t.Cleanup(func() { db.Close() })
 	c := &clock{time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	return &code.Service{Store: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: 10 * time.Minute,
-		Cooldown: time.Minute, MaxFailures: 5, Now: c.now}, c
+		Cooldown: time.Minute, MaxFailures: 5, Clock: c.now}, c
 }
 
 func TestIssue_SixRandomDigitsStoredOnlyAsHash_V6_5_3(t *testing.T) {
@@ -33,7 +34,7 @@ func TestIssue_SixRandomDigitsStoredOnlyAsHash_V6_5_3(t *testing.T) {
 	ctx := context.Background()
 	seen := map[string]bool{}
 	for range 20 {
-		ch, c, err := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+		ch, c, err := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,11 +55,11 @@ func TestIssue_SixRandomDigitsStoredOnlyAsHash_V6_5_3(t *testing.T) {
 func TestVerify_SingleUse_V6_5_1(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
-	ch, c, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
-	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, c); err != nil {
+	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c); err != nil {
 		t.Fatalf("first use: %v", err)
 	}
-	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, c); !errors.Is(err, code.ErrUsed) {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c); !errors.Is(err, code.ErrUsed) {
 		t.Fatalf("second use: %v, want ErrUsed", err)
 	}
 }
@@ -66,13 +67,13 @@ func TestVerify_SingleUse_V6_5_1(t *testing.T) {
 func TestVerify_ConcurrentUseHasOneWinner(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
-	ch, c, _ := s.Issue(ctx, code.ResetPassword, "acc", "a@example.com", "dev", false)
+	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ResetPassword, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wins := 0
 	for range 8 {
 		wg.Go(func() {
-			if _, err := s.Verify(ctx, ch.ID, code.ResetPassword, c); err == nil {
+			if _, err := s.Verify(ctx, ch.ID, request.ResetPassword, c); err == nil {
 				mu.Lock()
 				wins++
 				mu.Unlock()
@@ -88,14 +89,14 @@ func TestVerify_ConcurrentUseHasOneWinner(t *testing.T) {
 func TestVerify_ExpiresAfterTenMinutes_V6_5_5(t *testing.T) {
 	s, clk := newService(t)
 	ctx := context.Background()
-	ch, c, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	clk.add(10 * time.Minute)
-	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, c); !errors.Is(err, code.ErrExpired) {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c); !errors.Is(err, code.ErrExpired) {
 		t.Fatalf("after 10 min: %v, want ErrExpired", err)
 	}
-	ch2, c2, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+	ch2, c2, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	clk.add(10*time.Minute - time.Second)
-	if _, err := s.Verify(ctx, ch2.ID, code.ConfirmEmail, c2); err != nil {
+	if _, err := s.Verify(ctx, ch2.ID, request.ConfirmEmail, c2); err != nil {
 		t.Fatalf("just inside 10 min: %v", err)
 	}
 }
@@ -103,21 +104,21 @@ func TestVerify_ExpiresAfterTenMinutes_V6_5_5(t *testing.T) {
 func TestVerify_LocksAfterFiveWrongCodes(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
-	ch, c, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
+	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	wrong := "000000"
 	if c == wrong {
 		wrong = "111111"
 	}
 	for i := 1; i <= 4; i++ {
-		got, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, wrong)
+		got, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong)
 		if !errors.Is(err, code.ErrWrongCode) || s.Remaining(got) != 5-i {
 			t.Fatalf("wrong #%d: %v remaining %d", i, err, s.Remaining(got))
 		}
 	}
-	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, wrong); !errors.Is(err, code.ErrLocked) {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong); !errors.Is(err, code.ErrLocked) {
 		t.Fatalf("fifth wrong: %v, want ErrLocked", err)
 	}
-	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, c); !errors.Is(err, code.ErrLocked) {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c); !errors.Is(err, code.ErrLocked) {
 		t.Fatalf("right code after lock: %v, want ErrLocked", err)
 	}
 }
@@ -125,17 +126,17 @@ func TestVerify_LocksAfterFiveWrongCodes(t *testing.T) {
 func TestResend_CooldownAndFailuresCarryOver_NIST_3_1_3(t *testing.T) {
 	s, clk := newService(t)
 	ctx := context.Background()
-	ch, old, _ := s.Issue(ctx, code.ConfirmEmail, "acc", "a@example.com", "dev", false)
-	if _, _, err := s.Resend(ctx, ch.ID, code.ConfirmEmail); !errors.Is(err, code.ErrCooldown) {
+	ch, old, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
+	if _, _, err := s.Resend(ctx, ch.ID, request.ConfirmEmail); !errors.Is(err, code.ErrCooldown) {
 		t.Fatalf("immediate resend: %v, want ErrCooldown", err)
 	}
 	wrong := "999999"
 	if old == wrong {
 		wrong = "888888"
 	}
-	s.Verify(ctx, ch.ID, code.ConfirmEmail, wrong)
+	s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong)
 	clk.add(time.Minute)
-	got, fresh, err := s.Resend(ctx, ch.ID, code.ConfirmEmail)
+	got, fresh, err := s.Resend(ctx, ch.ID, request.ConfirmEmail)
 	if err != nil || fresh == "" {
 		t.Fatalf("resend after cool-down: %q %v", fresh, err)
 	}
@@ -143,11 +144,11 @@ func TestResend_CooldownAndFailuresCarryOver_NIST_3_1_3(t *testing.T) {
 		t.Fatalf("failures after resend = %d, want 1 (a new code must not reset the counter)", got.Failures)
 	}
 	if old != fresh {
-		if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, old); !errors.Is(err, code.ErrWrongCode) {
+		if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, old); !errors.Is(err, code.ErrWrongCode) {
 			t.Fatalf("old code after resend: %v, want ErrWrongCode", err)
 		}
 	}
-	if _, err := s.Verify(ctx, ch.ID, code.ConfirmEmail, fresh); err != nil {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, fresh); err != nil {
 		t.Fatalf("new code: %v", err)
 	}
 }
@@ -155,17 +156,17 @@ func TestResend_CooldownAndFailuresCarryOver_NIST_3_1_3(t *testing.T) {
 func TestVerify_ForeignCodeAndPurposeRefused(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
-	a, ca, _ := s.Issue(ctx, code.ConfirmEmail, "acc1", "a@example.com", "dev", false)
-	b, cb, _ := s.Issue(ctx, code.ConfirmEmail, "acc2", "b@example.com", "dev", false)
+	a, ca, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc1", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
+	b, cb, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc2", Destination: "b@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	if ca != cb {
-		if _, err := s.Verify(ctx, a.ID, code.ConfirmEmail, cb); !errors.Is(err, code.ErrWrongCode) {
+		if _, err := s.Verify(ctx, a.ID, request.ConfirmEmail, cb); !errors.Is(err, code.ErrWrongCode) {
 			t.Fatalf("b's code on a's request: %v", err)
 		}
 	}
-	if _, err := s.Verify(ctx, b.ID, code.ResetPassword, cb); !errors.Is(err, code.ErrNotFound) {
+	if _, err := s.Verify(ctx, b.ID, request.ResetPassword, cb); !errors.Is(err, code.ErrNotFound) {
 		t.Fatalf("confirm request used as reset: %v", err)
 	}
-	if _, err := s.Verify(ctx, "nope", code.ConfirmEmail, cb); !errors.Is(err, code.ErrNotFound) {
+	if _, err := s.Verify(ctx, "nope", request.ConfirmEmail, cb); !errors.Is(err, code.ErrNotFound) {
 		t.Fatalf("unknown request: %v", err)
 	}
 }
@@ -173,12 +174,12 @@ func TestVerify_ForeignCodeAndPurposeRefused(t *testing.T) {
 func TestDecoy_NoCodeEverMatches(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
-	ch, c, _ := s.Issue(ctx, code.ResetPassword, "", "nobody@example.com", "dev", true)
+	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ResetPassword, AccountID: "", Destination: "nobody@example.com", Origin: request.Origin{DeviceID: "dev"}}, true)
 	if c != "" || ch.CodeHash != nil {
 		t.Fatal("a decoy must have no code")
 	}
 	for _, guess := range []string{"000000", "123456", ""} {
-		if _, err := s.Verify(ctx, ch.ID, code.ResetPassword, guess); err == nil {
+		if _, err := s.Verify(ctx, ch.ID, request.ResetPassword, guess); err == nil {
 			t.Fatalf("guess %q matched a decoy", guess)
 		}
 	}

@@ -7,6 +7,9 @@
 // message genuine?" checker read later, and it is what lets delivery survive
 // a restart: a worker claims due messages from the store, hands them to a
 // Driver, and records the outcome, retrying with backoff.
+//
+// Each channel (email, SMS) has its own driver; what a message says is
+// composed elsewhere (package notice) and arrives here as a Draft.
 package outbox
 
 import (
@@ -15,13 +18,16 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"gatehouse/internal/clock"
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/random"
+	"gatehouse/internal/request"
 )
 
 // Status is where a message is in delivery.
@@ -45,8 +51,10 @@ type Message struct {
 	ID            string
 	Reference     string
 	AccountID     string // empty when sent to an address with no account
-	Purpose       string // e.g. "confirm_email", "password_changed"
-	Channel       string // "email" (SMS arrives with two-step verification)
+	Purpose       request.Purpose
+	Cause         request.Cause // why a code was sent; empty for a notice
+	ChallengeID   string        // the request a code answers; empty for a notice
+	Channel       request.Channel
 	To            string
 	Language      string
 	Subject       string
@@ -105,16 +113,23 @@ var (
 	ErrEmpty              = errors.New("outbox: nothing due")
 )
 
-// Driver hands a message to the outside world.
+// Driver hands messages of one channel to the outside world.
 type Driver interface {
 	Name() string
 	Send(ctx context.Context, m *Message) error
+	// KeepsCode reports whether a delivered message's code must stay
+	// readable in the store. Only a driver whose "delivery" is reading the
+	// store (the development list at /dev/messages) needs that; for every
+	// real provider the sealed code is erased once it is handed over.
+	KeepsCode() bool
 }
 
 // Outbox stores and delivers messages.
 type Outbox struct {
-	Store   Store
-	Driver  Driver
+	Store Store
+	// Drivers has one driver per channel a message may be sent on; a
+	// draft for a channel without a driver is refused at Enqueue.
+	Drivers map[request.Channel]Driver
 	Catalog *i18n.Catalog
 	// Box seals the codes inside messages at rest.
 	Box         *crypt.Box
@@ -124,22 +139,26 @@ type Outbox struct {
 	MaxAttempts int           // give up after this many failed deliveries (8)
 	Lease       time.Duration // how long a claim lasts before another worker may retry (2 min)
 	Poll        time.Duration // how often an idle worker looks for due messages (1 s)
+	Clock       clock.Clock
 
 	wakeOnce sync.Once
 	wake     chan struct{}
 }
 
 // Draft is a message before it is stored: its text is already in the
-// holder's language, paragraph by paragraph.
+// holder's language, paragraph by paragraph (package notice writes it).
 type Draft struct {
-	AccountID  string
-	Purpose    string
-	To         string
-	Language   string
-	Subject    string
-	Code       string // shown on its own line after the first paragraph
-	Paragraphs []string
-	Withhold   bool // record the message but never send it (see Withheld)
+	AccountID   string
+	Purpose     request.Purpose
+	Cause       request.Cause
+	ChallengeID string
+	Channel     request.Channel // Email when empty
+	To          string
+	Language    string
+	Subject     string
+	Code        string // shown on its own line after the first paragraph
+	Paragraphs  []string
+	Withhold    bool // record the message but never send it (see Withheld)
 }
 
 func (o *Outbox) signal() chan struct{} {
@@ -151,10 +170,16 @@ func (o *Outbox) signal() chan struct{} {
 // returns without error the message will be delivered, even across
 // restarts.
 func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
-	now := time.Now().UTC()
+	if d.Channel == "" {
+		d.Channel = request.Email
+	}
+	if _, ok := o.Drivers[d.Channel]; !ok {
+		return nil, fmt.Errorf("outbox: enqueue %s message: no driver for channel %q", d.Purpose, d.Channel)
+	}
+	now := o.Clock.Now()
 	m := &Message{
-		AccountID: d.AccountID, Purpose: d.Purpose, Channel: "email", To: d.To, Language: d.Language,
-		Subject: d.Subject, CreatedAt: now, Status: Queued, NextAttemptAt: now,
+		AccountID: d.AccountID, Purpose: d.Purpose, Cause: d.Cause, ChallengeID: d.ChallengeID, Channel: d.Channel,
+		To: d.To, Language: d.Language, Subject: d.Subject, CreatedAt: now, Status: Queued, NextAttemptAt: now,
 	}
 	if d.Withhold {
 		m.Status = Withheld
@@ -175,7 +200,7 @@ func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("enqueue %s message: %w", d.Purpose, err)
+		return nil, fmt.Errorf("outbox: enqueue %s message: %w", d.Purpose, err)
 	}
 	select {
 	case o.signal() <- struct{}{}:
@@ -206,7 +231,11 @@ var htmlMail = template.Must(template.New("mail").Parse(`<!doctype html>
 {{end}}</body></html>
 `))
 
+// render writes the stored text (and, for email, HTML) of a draft.
 func (o *Outbox) render(d Draft, ref string) (text, html string) {
+	if d.Channel == request.SMS {
+		return o.renderSMS(d, ref), ""
+	}
 	var t strings.Builder
 	for i, p := range d.Paragraphs {
 		if i > 0 {
@@ -228,6 +257,12 @@ func (o *Outbox) render(d Draft, ref string) (text, html string) {
 	return t.String(), h.String()
 }
 
+// Recent returns the newest stored messages, newest first (the development
+// message list; the holder's message center reads its own).
+func (o *Outbox) Recent(ctx context.Context, limit int) ([]*Message, error) {
+	return o.Store.RecentMessages(ctx, limit)
+}
+
 // Reveal returns a copy of m with its code put back in place of CodeMask,
 // for handing to a driver (or to the development message list). A message
 // without a code is returned as it is.
@@ -240,8 +275,8 @@ func (o *Outbox) Reveal(m *Message) (*Message, error) {
 		return nil, fmt.Errorf("outbox: message %s: %w", m.ID, err)
 	}
 	c := *m
-	c.Text = strings.Replace(m.Text, CodeMask, string(code), 1)
-	c.HTML = strings.Replace(m.HTML, CodeMask, string(code), 1)
+	c.Text = strings.ReplaceAll(m.Text, CodeMask, string(code))
+	c.HTML = strings.ReplaceAll(m.HTML, CodeMask, string(code))
 	c.Secret = nil
 	return &c, nil
 }
@@ -261,7 +296,7 @@ func (o *Outbox) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		now := time.Now().UTC()
+		now := o.Clock.Now()
 		m, err := o.Store.ClaimMessage(ctx, now, now.Add(o.Lease))
 		switch {
 		case err == nil:
@@ -291,24 +326,29 @@ func (o *Outbox) deliver(m *Message) {
 		o.Log.Warn("re-delivering a message whose earlier hand-off was cut off", "message", m.ID, "reference", m.Reference,
 			"handed_off_at", m.HandedOffAt, "idempotency_key", m.IdempotencyKey())
 	}
-	if err := o.Store.MarkHandoff(ctx, m.ID, time.Now().UTC()); err != nil {
+	driver, ok := o.Drivers[m.Channel]
+	if !ok {
+		// Stored by a node configured with this channel; this one is not.
+		// Leave it to the lease: a node that has the driver will take it.
+		o.Log.Error("outbox: no driver for the message's channel", "message", m.ID, "channel", m.Channel)
+		return
+	}
+	if err := o.Store.MarkHandoff(ctx, m.ID, o.Clock.Now()); err != nil {
 		// Without the record, do not hand it off: the lease will bring it back.
 		o.Log.Error("outbox: record hand-off", "message", m.ID, "err", err)
 		return
 	}
 	out, err := o.Reveal(m)
 	if err == nil {
-		err = o.Driver.Send(ctx, out)
+		err = driver.Send(ctx, out)
 	}
-	now := time.Now().UTC()
+	now := o.Clock.Now()
 	if err == nil {
-		// The dev driver's "delivery" is the list at /dev/messages, which
-		// needs the code for as long as the message is listed.
-		forget := o.Driver.Name() != "dev"
-		if err := o.Store.MarkSent(ctx, m.ID, now, forget); err != nil {
+		if err := o.Store.MarkSent(ctx, m.ID, now, !driver.KeepsCode()); err != nil {
 			o.Log.Error("outbox: mark sent", "message", m.ID, "err", err)
 		}
-		o.Log.Info("message sent", "message", m.ID, "reference", m.Reference, "purpose", m.Purpose, "driver", o.Driver.Name())
+		o.Log.Info("message sent", "message", m.ID, "reference", m.Reference, "purpose", m.Purpose, "channel", m.Channel,
+			"driver", driver.Name())
 		return
 	}
 	attempts := m.Attempts + 1
@@ -317,4 +357,34 @@ func (o *Outbox) deliver(m *Message) {
 	if err := o.Store.MarkRetry(ctx, m.ID, now.Add(o.backoff(attempts)), err.Error(), failed); err != nil {
 		o.Log.Error("outbox: mark retry", "message", m.ID, "err", err)
 	}
+}
+
+// renderSMS writes an SMS: short, because a Japanese SMS segment holds 70
+// characters. The paragraphs (already short), the code, the reference, and
+// last the origin-bound line "@host #code" (the WebOTP format), which lets a
+// phone offer the code only on the service's own site.
+func (o *Outbox) renderSMS(d Draft, ref string) string {
+	var t strings.Builder
+	for _, p := range d.Paragraphs {
+		t.WriteString(p)
+		t.WriteString("\n")
+	}
+	if d.Code != "" {
+		t.WriteString(d.Code)
+		t.WriteString("\n")
+	}
+	t.WriteString(o.Catalog.T(d.Language, "sms.reference", ref))
+	if host := o.host(); d.Code != "" && host != "" {
+		t.WriteString("\n\n@" + host + " #" + d.Code)
+	}
+	return t.String()
+}
+
+// host is the host name of the public URL, for the origin-bound SMS line.
+func (o *Outbox) host() string {
+	u, err := url.Parse(o.PublicURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }

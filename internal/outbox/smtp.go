@@ -36,6 +36,10 @@ type SMTPDriver struct{ Config SMTPConfig }
 // Name implements Driver.
 func (*SMTPDriver) Name() string { return "smtp" }
 
+// KeepsCode implements Driver: once the mail server has the message, the
+// sealed code is erased.
+func (*SMTPDriver) KeepsCode() bool { return false }
+
 // Send implements Driver: one connection per message keeps failure handling
 // simple, and the outbox already serialises delivery.
 func (d *SMTPDriver) Send(ctx context.Context, m *Message) error {

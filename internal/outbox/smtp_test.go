@@ -23,8 +23,10 @@ func roots(t *testing.T, s *smtptest.Server) *x509.CertPool {
 }
 
 func TestSMTPDriver_ImplicitTLSAndSTARTTLSWithAuth(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"tls", "starttls"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			start := smtptest.Start
 			if mode == "tls" {
 				start = smtptest.StartImplicitTLS
@@ -54,6 +56,7 @@ func TestSMTPDriver_ImplicitTLSAndSTARTTLSWithAuth(t *testing.T) {
 }
 
 func TestSMTPDriver_WrongPasswordAndUntrustedCertificateFail(t *testing.T) {
+	t.Parallel()
 	s, err := smtptest.Start(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,49 +15,73 @@ var _ code.Store = (*DB)(nil)
 
 // CreateChallenge implements code.Store.
 func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
-	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO challenges (id, purpose, account_id, destination, device_id, code_hash, failures, created_at, sent_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		c.ID, c.Purpose, c.AccountID, c.Destination, c.DeviceID, c.CodeHash, c.Failures, ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt))
-	return err
+	_, err := db.conn(ctx).Exec(ctx, `
+		INSERT INTO challenges (id, purpose, cause, attempt_id, account_id, channel, destination,
+			device_id, ip, user_agent, code_hash, failures, created_at, sent_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		c.ID, c.Purpose, c.Cause, c.AttemptID, c.AccountID, c.Channel, c.Destination,
+		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt))
+	if err != nil {
+		return fmt.Errorf("postgres: create challenge: %w", err)
+	}
+	return nil
 }
 
 // Challenge implements code.Store.
 func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error) {
 	var c code.Challenge
 	var created, sent, expires, consumed *time.Time
-	err := db.conn(ctx).QueryRow(ctx, `SELECT id, purpose, account_id, destination, device_id, code_hash, failures, created_at, sent_at, expires_at, consumed_at
-		FROM challenges WHERE id = $1`, id).
-		Scan(&c.ID, &c.Purpose, &c.AccountID, &c.Destination, &c.DeviceID, &c.CodeHash, &c.Failures, &created, &sent, &expires, &consumed)
+	err := db.conn(ctx).QueryRow(ctx, `
+		SELECT id, purpose, cause, attempt_id, account_id, channel, destination, device_id, ip, user_agent,
+			code_hash, failures, created_at, sent_at, expires_at, consumed_at
+		FROM challenges
+		WHERE id = $1`, id).
+		Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &created, &sent, &expires, &consumed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, code.ErrNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("postgres: read challenge: %w", err)
 	}
 	c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt = utc(created), utc(sent), utc(expires), utc(consumed)
+	c.Origin.Time = c.CreatedAt
 	return &c, nil
 }
 
 // RecordFailure implements code.Store.
 func (db *DB) RecordFailure(ctx context.Context, id string) (int, error) {
 	var n int
-	err := db.conn(ctx).QueryRow(ctx, `UPDATE challenges SET failures = failures + 1 WHERE id = $1 RETURNING failures`, id).Scan(&n)
-	return n, err
+	err := db.conn(ctx).QueryRow(ctx, `
+		UPDATE challenges SET failures = failures + 1
+		WHERE id = $1
+		RETURNING failures`, id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: record wrong code: %w", err)
+	}
+	return n, nil
 }
 
 // Consume implements code.Store: only the update that finds consumed_at
 // still NULL wins, on whichever node it runs.
 func (db *DB) Consume(ctx context.Context, id string, at time.Time) (bool, error) {
-	tag, err := db.conn(ctx).Exec(ctx, `UPDATE challenges SET consumed_at = $1 WHERE id = $2 AND consumed_at IS NULL`, ts(at), id)
+	tag, err := db.conn(ctx).Exec(ctx, `
+		UPDATE challenges SET consumed_at = $1
+		WHERE id = $2 AND consumed_at IS NULL`, ts(at), id)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("postgres: use code: %w", err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
 
 // Resend implements code.Store.
 func (db *DB) Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error {
-	_, err := db.conn(ctx).Exec(ctx, `UPDATE challenges SET code_hash = $1, sent_at = $2, expires_at = $3 WHERE id = $4 AND consumed_at IS NULL`,
+	_, err := db.conn(ctx).Exec(ctx, `
+		UPDATE challenges SET code_hash = $1, sent_at = $2, expires_at = $3
+		WHERE id = $4 AND consumed_at IS NULL`,
 		hash, ts(sentAt), ts(expiresAt), id)
-	return err
+	if err != nil {
+		return fmt.Errorf("postgres: resend code: %w", err)
+	}
+	return nil
 }

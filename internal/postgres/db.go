@@ -39,7 +39,7 @@ var ErrSchemaTooNew = schema.ErrTooNew
 func Open(ctx context.Context, url string, poolSize int, migrate bool) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, fmt.Errorf("postgres: read the database URL: %w", err)
 	}
 	if poolSize > 0 {
 		cfg.MaxConns = int32(poolSize)
@@ -49,7 +49,7 @@ func Open(ctx context.Context, url string, poolSize int, migrate bool) (*DB, err
 	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	db := &DB{pool: pool}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -74,21 +74,31 @@ func Open(ctx context.Context, url string, poolSize int, migrate bool) (*DB, err
 func (db *DB) Close() error { db.pool.Close(); return nil }
 
 // Ping checks that the database answers (for /readyz).
-func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
 
 // Version returns the applied schema version and the newest this binary knows.
 func (db *DB) Version(ctx context.Context) (applied, known int, err error) {
 	ms, err := schema.List(migrations, "migrations")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("postgres: read schema version: %w", err)
 	}
 	known = ms[len(ms)-1].Version
 	var exists bool
-	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil || !exists {
-		return 0, known, err
+	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, known, fmt.Errorf("postgres: read schema version: %w", err)
 	}
-	err = db.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied)
-	return applied, known, err
+	if !exists {
+		return 0, known, nil
+	}
+	if err := db.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied); err != nil {
+		return 0, known, fmt.Errorf("postgres: read schema version: %w", err)
+	}
+	return applied, known, nil
 }
 
 func (db *DB) checkVersion(ctx context.Context) error {
@@ -96,7 +106,10 @@ func (db *DB) checkVersion(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return schema.Check(applied, known)
+	if err := schema.Check(applied, known); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
 }
 
 // migrationLock is the advisory lock that serialises migrations when
@@ -109,15 +122,20 @@ const migrationLock = 0x6761746568 // "gateh"
 func (db *DB) Migrate(ctx context.Context) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return err
+		return fmt.Errorf("postgres: migrate: wait for other nodes: %w", err)
 	}
 	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, migrationLock)
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
-		return err
+	_, err = conn.Exec(ctx, `
+		CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY,
+			applied_at TIMESTAMPTZ NOT NULL
+		)`)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	applied, _, err := db.Version(ctx)
 	if err != nil {
@@ -125,18 +143,18 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	pending, err := schema.Pending(migrations, "migrations", applied)
 	if err != nil {
-		return err
+		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	for _, m := range pending {
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %s: %w", m.Name, err)
+				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.Version)
 			return err
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -182,11 +200,27 @@ func flowTx(ctx context.Context) pgx.Tx {
 // context fn receives works in it, so a flow's writes land together or not
 // at all, and its notifications (pg_notify) reach the other nodes only when
 // it commits. A nested InTx joins the open transaction.
+//
+// fn's own error comes back as it is; failing to begin or commit the
+// transaction gives an error naming that step.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if flowTx(ctx) != nil {
 		return fn(ctx)
 	}
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return fn(context.WithValue(ctx, txKey{}, tx)) })
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin transaction: %w", err)
+	}
+	// A no-op after the commit; otherwise it ends the transaction, even if
+	// fn panics, and drops its notifications.
+	defer tx.Rollback(ctx)
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit transaction: %w", err)
+	}
+	return nil
 }
 
 // conn is where a store method runs its SQL: the flow's transaction when
@@ -199,6 +233,7 @@ func (db *DB) conn(ctx context.Context) querier {
 }
 
 // inTx runs fn in the flow's transaction, or in a transaction of its own.
+// Its errors are the driver's and fn's, for the calling method to name.
 func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if tx := flowTx(ctx); tx != nil {
 		return fn(tx)
@@ -216,10 +251,20 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 // database must never be paired with freshly generated secrets.
 func (db *DB) Installed(ctx context.Context) (bool, error) {
 	var installed bool
-	err := db.pool.QueryRow(ctx, `SELECT to_regclass('installation') IS NOT NULL AND to_regclass('accounts') IS NOT NULL`).Scan(&installed)
-	if err != nil || !installed {
-		return false, err
+	err := db.pool.QueryRow(ctx, `
+		SELECT to_regclass('installation') IS NOT NULL
+			AND to_regclass('accounts') IS NOT NULL`).Scan(&installed)
+	if err != nil {
+		return false, fmt.Errorf("postgres: check for an installation: %w", err)
 	}
-	err = db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM installation WHERE key = 'key_fingerprint') OR EXISTS (SELECT 1 FROM accounts)`).Scan(&installed)
-	return installed, err
+	if !installed {
+		return false, nil // not migrated yet: nothing in it
+	}
+	err = db.pool.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM installation WHERE key = 'key_fingerprint')
+			OR EXISTS (SELECT 1 FROM accounts)`).Scan(&installed)
+	if err != nil {
+		return false, fmt.Errorf("postgres: check for an installation: %w", err)
+	}
+	return installed, nil
 }

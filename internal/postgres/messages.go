@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,12 +13,14 @@ import (
 
 var _ outbox.Store = (*DB)(nil)
 
-const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret`
+const messageColumns = `
+	id, reference, account_id, purpose, cause, challenge_id, channel, destination, language, subject,
+	body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret`
 
 func scanMessage(row pgx.Row) (*outbox.Message, error) {
 	var m outbox.Message
 	var created, sent, next, handoff *time.Time
-	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
+	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Cause, &m.ChallengeID, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
 		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff, &m.Secret)
 	if err != nil {
 		return nil, err
@@ -28,13 +31,18 @@ func scanMessage(row pgx.Row) (*outbox.Message, error) {
 
 // EnqueueMessage implements outbox.Store.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
+	_, err := db.conn(ctx).Exec(ctx, `
+		INSERT INTO messages (`+messageColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		m.ID, m.Reference, m.AccountID, m.Purpose, m.Cause, m.ChallengeID, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
 		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError, ts(m.HandedOffAt), m.Secret)
 	if isUnique(err) {
 		return outbox.ErrDuplicateReference
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("postgres: enqueue message: %w", err)
+	}
+	return nil
 }
 
 // ClaimMessage implements outbox.Store. FOR UPDATE SKIP LOCKED lets every
@@ -48,20 +56,29 @@ func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*out
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, outbox.ErrEmpty
 	}
-	return m, err
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim message: %w", err)
+	}
+	return m, nil
 }
 
 // MarkHandoff implements outbox.Store.
 func (db *DB) MarkHandoff(ctx context.Context, id string, at time.Time) error {
 	_, err := db.conn(ctx).Exec(ctx, `UPDATE messages SET handed_off_at = $1 WHERE id = $2`, ts(at), id)
-	return err
+	if err != nil {
+		return fmt.Errorf("postgres: record message hand-off: %w", err)
+	}
+	return nil
 }
 
 // MarkSent implements outbox.Store.
 func (db *DB) MarkSent(ctx context.Context, id string, at time.Time, forget bool) error {
 	_, err := db.conn(ctx).Exec(ctx, `UPDATE messages SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL,
 		secret = CASE WHEN $2 THEN NULL ELSE secret END WHERE id = $3`, ts(at), forget, id)
-	return err
+	if err != nil {
+		return fmt.Errorf("postgres: mark message sent: %w", err)
+	}
+	return nil
 }
 
 // MarkRetry implements outbox.Store.
@@ -73,23 +90,29 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 	_, err := db.conn(ctx).Exec(ctx, `UPDATE messages SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3, lease_until = NULL,
 		secret = CASE WHEN $4 THEN NULL ELSE secret END WHERE id = $5`,
 		status, ts(next), lastError, failed, id)
-	return err
+	if err != nil {
+		return fmt.Errorf("postgres: schedule message retry: %w", err)
+	}
+	return nil
 }
 
 // RecentMessages implements outbox.Store.
 func (db *DB) RecentMessages(ctx context.Context, limit int) ([]*outbox.Message, error) {
 	rows, err := db.conn(ctx).Query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("postgres: recent messages: %w", err)
 	}
 	defer rows.Close()
 	var out []*outbox.Message
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("postgres: recent messages: %w", err)
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: recent messages: %w", err)
+	}
+	return out, nil
 }

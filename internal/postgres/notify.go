@@ -13,13 +13,29 @@ import (
 const notifyChannel = "gatehouse_sessions"
 
 // Changes is told about changes made on any node: a revoked session, or an
-// account whose sessions or record changed. Reset is called when
-// notifications may have been missed (the listening connection broke), so
-// the receiver must forget everything it cached.
+// account whose sessions or record changed. Flush is called when
+// notifications may have been missed (the listening connection broke, or
+// had only just started listening), so the receiver must forget everything
+// it cached.
 type Changes interface {
 	EvictSession(id string)
 	EvictAccount(id string)
 	Flush()
+}
+
+// notify queues, in tx, the notification that makes every node forget
+// what it cached about a session ("session") or about an account and all
+// its sessions ("account"). PostgreSQL delivers it when tx commits, and
+// never if tx rolls back, so a node can never forget too early, nor be
+// told of a change that did not happen.
+//
+// Every write that changes what a cached session.Session or its Account
+// says must call it (or, in one statement, pg_notify itself) in the same
+// transaction: SetStatus, SetPreferences and SetPasswordHash (through
+// updateAccount or directly), RevokeSession and RevokeAccountSessions.
+func notify(ctx context.Context, tx pgx.Tx, kind, id string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify('`+notifyChannel+`', $1)`, kind+":"+id)
+	return err
 }
 
 // Listen delivers notifications to c until ctx ends, reconnecting (and

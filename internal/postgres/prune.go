@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,12 +24,15 @@ const pruneLock = 0x6761746570 // "gatep"
 func (db *DB) LockPruning(ctx context.Context) (func(), bool, error) {
 	conn, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("postgres: lock pruning: %w", err)
 	}
 	var ok bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, pruneLock).Scan(&ok); err != nil || !ok {
 		conn.Close(context.Background())
-		return nil, false, err
+		if err != nil {
+			return nil, false, fmt.Errorf("postgres: lock pruning: %w", err)
+		}
+		return nil, false, nil
 	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -38,11 +42,14 @@ func (db *DB) LockPruning(ctx context.Context) (func(), bool, error) {
 }
 
 // prune deletes at most limit rows of table matching cond (whose only
-// parameter is $1), through the primary key.
+// parameter is $1), through the primary key. Its errors name the table;
+// the Prune methods return them as they are.
 func (db *DB) prune(ctx context.Context, table, cond string, t time.Time, limit int) (int, error) {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM `+table+` WHERE id IN (SELECT id FROM `+table+` WHERE `+cond+` LIMIT $2)`, ts(t), limit)
+	tag, err := db.pool.Exec(ctx, `
+		DELETE FROM `+table+`
+		WHERE id IN (SELECT id FROM `+table+` WHERE `+cond+` LIMIT $2)`, ts(t), limit)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("postgres: prune %s: %w", table, err)
 	}
 	return int(tag.RowsAffected()), nil
 }

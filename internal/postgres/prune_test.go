@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,10 +14,43 @@ import (
 )
 
 // overlapStore wraps one node's store and counts how many nodes are inside
-// a pass at once; each pass lingers so that the other node tries meanwhile.
+// a pass at once. A node inside a pass stays there until both nodes have
+// tried to take the lock in this round, so the other node always tries
+// while the lock is held.
 type overlapStore struct {
 	*postgres.DB
 	inside, most *atomic.Int32
+	round        *round
+}
+
+// round is one pass of both nodes: tried is closed once both have tried
+// to take the lock.
+type round struct {
+	mu    sync.Mutex
+	tries int
+	tried chan struct{}
+}
+
+func (r *round) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tries, r.tried = 0, make(chan struct{})
+}
+
+func (r *round) wait() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tried
+}
+
+func (s overlapStore) LockPruning(ctx context.Context) (func(), bool, error) {
+	unlock, ok, err := s.DB.LockPruning(ctx)
+	s.round.mu.Lock()
+	if s.round.tries++; s.round.tries == 2 {
+		close(s.round.tried)
+	}
+	s.round.mu.Unlock()
+	return unlock, ok, err
 }
 
 func (s overlapStore) PruneSessions(ctx context.Context, t time.Time, limit int) (int, error) {
@@ -27,8 +61,12 @@ func (s overlapStore) PruneSessions(ctx context.Context, t time.Time, limit int)
 			break
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
-	s.inside.Add(-1)
+	defer s.inside.Add(-1)
+	select {
+	case <-s.round.wait():
+	case <-time.After(10 * time.Second):
+		return 0, errors.New("the other node never tried to take the lock")
+	}
 	return s.DB.PruneSessions(ctx, t, limit)
 }
 
@@ -39,6 +77,7 @@ func TestPrune_TwoNodesNeverPruneAtOnce(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	ctx := context.Background()
 	var inside, most atomic.Int32
+	var r round
 	var pruners []*retention.Pruner
 	for range 2 {
 		db, err := postgres.Open(ctx, url, 4, true)
@@ -46,10 +85,12 @@ func TestPrune_TwoNodesNeverPruneAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		pruners = append(pruners, &retention.Pruner{Store: overlapStore{db, &inside, &most}, History: 24 * time.Hour})
+		pruners = append(pruners, &retention.Pruner{Store: overlapStore{db, &inside, &most, &r}, History: 24 * time.Hour})
 	}
+	const rounds = 5
 	skipped := 0
-	for range 5 {
+	for range rounds {
+		r.reset()
 		var wg sync.WaitGroup
 		reps := make([]retention.Report, 2)
 		for i, p := range pruners {
@@ -72,8 +113,9 @@ func TestPrune_TwoNodesNeverPruneAtOnce(t *testing.T) {
 	if most.Load() != 1 {
 		t.Fatalf("%d nodes pruned at once", most.Load())
 	}
-	if skipped == 0 {
-		t.Fatal("no node ever found the other holding the lock")
+	// Each round the other node tried while the lock was held.
+	if skipped != rounds {
+		t.Fatalf("a node found the other holding the lock in %d of %d rounds, want every round", skipped, rounds)
 	}
 }
 

@@ -1,11 +1,9 @@
-// Package session keeps signed-in sessions and the devices (browsers) they
-// run on.
+// Package session keeps signed-in sessions.
 //
 // A session token is 256 random bits handed to the browser once, in a
 // __Host- cookie; only its SHA-256 is stored, so a database copy cannot be
-// replayed as a cookie. A separate long-lived device cookie recognises a
-// returning browser, which is what later lets Gatehouse say "a new device
-// signed in" or "your old phone is signing in again".
+// replayed as a cookie. Each session names the device (package device) it
+// runs on.
 package session
 
 import (
@@ -15,20 +13,10 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/clock"
 	"gatehouse/internal/random"
+	"gatehouse/internal/request"
 )
-
-// Device is one browser that has visited the sign-in pages.
-type Device struct {
-	ID        string
-	TokenHash []byte
-	FirstSeen time.Time
-	LastSeen  time.Time
-	IP        string
-	UserAgent string
-	Browser   string // e.g. "Chrome 156"
-	OS        string // e.g. "Windows 10"
-}
 
 // Session is one signed-in browser session of an account.
 type Session struct {
@@ -50,13 +38,8 @@ type Session struct {
 	Account *account.Account
 }
 
-// Store keeps sessions and devices.
+// Store keeps sessions.
 type Store interface {
-	CreateDevice(ctx context.Context, d *Device) error
-	// DeviceByTokenHash returns ErrNotFound when no device has the token.
-	DeviceByTokenHash(ctx context.Context, h []byte) (*Device, error)
-	TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error
-
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByTokenHash returns the session with its Account filled in, or
 	// ErrNotFound when no session has the token.
@@ -112,16 +95,28 @@ func idle(s *Session, now time.Time) bool {
 type Manager struct {
 	Store     Store
 	Lifetimes Lifetimes
-	Now       func() time.Time
+	Clock     clock.Clock
 	// Cache, if set, answers repeated checks from memory; see Cache.
 	Cache *Cache
 }
 
-func (m *Manager) now() time.Time {
-	if m.Now != nil {
-		return m.Now().UTC()
+func (m *Manager) now() time.Time { return m.Clock.Now() }
+
+// Grant starts a session for the account on the origin's device and ends
+// previous, the token the browser held before, if any (ASVS v5.0.0-7.2.4).
+// It is what account and sign-in flows use (account.Sessions); run inside
+// the flow's transaction, the old session ends only if the new one starts.
+func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*account.Grant, error) {
+	token, s, err := m.Start(ctx, accountID, o.DeviceID, o.IP, remember)
+	if err != nil {
+		return nil, err
 	}
-	return time.Now().UTC()
+	if previous != "" {
+		if err := m.End(ctx, previous); err != nil {
+			return nil, err
+		}
+	}
+	return &account.Grant{SessionID: s.ID, Token: token, Remember: remember, ExpiresAt: s.AbsoluteExpiresAt}, nil
 }
 
 // Start creates a new session for the account on the device and returns its

@@ -11,12 +11,13 @@ package signin
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/password"
 	"gatehouse/internal/random"
-	"gatehouse/internal/session"
+	"gatehouse/internal/request"
 )
 
 // Outcome is how an attempt ended.
@@ -42,18 +43,18 @@ const (
 	PasswordChange Kind = "password_change"
 )
 
-// Attempt is one recorded sign-in attempt.
+// Attempt is one recorded sign-in attempt: the request a second step's
+// codes will be issued for (code.Challenge.AttemptID).
 type Attempt struct {
 	ID         string
 	Kind       Kind
 	Identifier string // what was typed, normalised when it parsed as an address
 	AccountID  string // empty for an unknown account
-	DeviceID   string
 	SessionID  string // the session it started, if it succeeded
-	IP         string
-	UserAgent  string
-	CreatedAt  time.Time
-	Outcome    Outcome
+	// Origin is where the attempt came from; Origin.Time is when. Browser
+	// and OS are not stored: a reader derives them from the user agent.
+	Origin  request.Origin
+	Outcome Outcome
 }
 
 // Store keeps attempts.
@@ -82,12 +83,15 @@ type Accounts interface {
 type Service struct {
 	Accounts Accounts
 	Attempts Store
-	Hasher   *password.Hasher
-	Sessions *session.Manager
+	Hasher   account.Hasher
+	Sessions account.Sessions
 	// Tx runs the writes of a successful sign-in (session, attempt, the
 	// end of the previous session) as one transaction; nil runs them one
 	// by one.
 	Tx account.Transactor
+	// Log receives one structured event per attempt (see logOutcome); nil
+	// logs nothing.
+	Log *slog.Logger
 }
 
 // Request is one sign-in form submission.
@@ -98,28 +102,23 @@ type Request struct {
 	// Previous is the session token the browser already held, if any. A
 	// sign-in ends it: every authentication gets a new token and the old
 	// one stops working (ASVS v5.0.0-7.2.4).
-	Previous  string
-	DeviceID  string
-	IP        string
-	UserAgent string
-	Time      time.Time
+	Previous string
+	Origin   request.Origin
 }
 
 // Result is a successful sign-in.
 type Result struct {
 	Account *account.Account
-	Session *session.Session
-	Token   string
+	Session *account.Grant
 }
 
 // SignIn checks the password and starts a session. Whether or not the
 // address has an account, exactly one argon2 verification runs, so neither
 // the answer nor its timing tells the two apart.
 func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
-	at := &Attempt{
-		ID: random.ID(), Kind: SignInKind, Identifier: r.Email, DeviceID: r.DeviceID, IP: r.IP,
-		UserAgent: r.UserAgent, CreatedAt: r.Time.UTC(),
-	}
+	o := r.Origin
+	o.Time = o.Time.UTC()
+	at := &Attempt{ID: random.ID(), Kind: SignInKind, Identifier: r.Email, Origin: o}
 	if norm, err := account.NormalizeEmail(r.Email); err == nil {
 		at.Identifier = norm
 	}
@@ -130,11 +129,11 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		stored = a.PasswordHash
 		at.AccountID = a.ID
 	case !errors.Is(err, account.ErrNotFound):
-		return nil, err
+		return nil, fmt.Errorf("sign in: look up account: %w", err)
 	}
 	ok, rehash, err := s.Hasher.Verify(ctx, r.Password, stored)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sign in: verify password: %w", err)
 	}
 	var result error
 	switch {
@@ -151,8 +150,9 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	}
 	if result != nil {
 		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sign in: record attempt: %w", err)
 		}
+		s.logOutcome(ctx, at)
 		return nil, result
 	}
 	var newHash string
@@ -164,46 +164,63 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 			newHash = h
 		}
 	}
-	var token string
-	var sess *session.Session
+	var g *account.Grant
 	err = s.inTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
 			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
-				return err
+				return fmt.Errorf("sign in: rehash: %w", err)
 			}
 		}
 		var err error
-		if token, sess, err = s.Sessions.Start(ctx, a.ID, r.DeviceID, r.IP, r.Remember); err != nil {
-			return err
+		if g, err = s.Sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous); err != nil {
+			return fmt.Errorf("sign in: start session: %w", err)
 		}
-		at.SessionID = sess.ID
+		at.SessionID = g.SessionID
 		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
-			return err
-		}
-		if r.Previous != "" {
-			return s.Sessions.End(ctx, r.Previous)
+			return fmt.Errorf("sign in: record attempt: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Account: a, Session: sess, Token: token}, nil
+	s.logOutcome(ctx, at)
+	return &Result{Account: a, Session: g}, nil
+}
+
+// logOutcome writes the structured event of an attempt: the operator's
+// view of sign-ins, with the fields a log search filters on. The typed
+// identifier is not logged (it may be a stranger's address or a mistyped
+// password); the account id is, when one matched.
+func (s *Service) logOutcome(ctx context.Context, at *Attempt) {
+	if s.Log == nil {
+		return
+	}
+	level := slog.LevelInfo
+	if at.Outcome != Succeeded {
+		level = slog.LevelWarn
+	}
+	s.Log.LogAttrs(ctx, level, "sign-in attempt",
+		slog.String("attempt", at.ID), slog.String("kind", string(at.Kind)), slog.String("outcome", string(at.Outcome)),
+		slog.String("account", at.AccountID), slog.String("device", at.Origin.DeviceID), slog.String("ip", at.Origin.IP),
+		slog.String("session", at.SessionID))
 }
 
 // RecordPasswordCheck records a check of the current password made on an
 // account page (account.PasswordChecks): a wrong one is a guess at the
 // password, recorded beside failed sign-ins so the holder's activity and
 // later the guessing limits see it.
-func (s *Service) RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o account.Origin) error {
-	at := &Attempt{
-		ID: random.ID(), Kind: PasswordChange, Identifier: email, AccountID: accountID, DeviceID: o.DeviceID,
-		IP: o.IP, UserAgent: o.UserAgent, CreatedAt: o.Time.UTC(), Outcome: WrongPassword,
-	}
+func (s *Service) RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o request.Origin) error {
+	o.Time = o.Time.UTC()
+	at := &Attempt{ID: random.ID(), Kind: PasswordChange, Identifier: email, AccountID: accountID, Origin: o, Outcome: WrongPassword}
 	if ok {
 		at.Outcome = Succeeded
 	}
-	return s.Attempts.RecordAttempt(ctx, at)
+	if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		return fmt.Errorf("record password check: %w", err)
+	}
+	s.logOutcome(ctx, at)
+	return nil
 }
 
 func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {

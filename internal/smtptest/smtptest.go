@@ -52,7 +52,65 @@ type Server struct {
 	seen       map[string]bool
 	accepted   int
 	duplicates int
+	received   int     // DATA transactions read in full, accepted or not yet
+	holds      []*Hold // armed, not yet reached
+	closed     chan struct{}
 	wait       chan struct{}
+}
+
+// Hold is one DATA transaction the server stops inside; see HoldData.
+type Hold struct {
+	at      int // the server's received count that triggers it
+	inside  chan struct{}
+	release chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	msg     Message
+}
+
+// Inside is closed once the held transaction is inside DATA: the server
+// has read the whole message, up to the final dot, and has neither
+// accepted it nor answered the client. The client is then waiting for the
+// reply that tells it the message was taken.
+func (h *Hold) Inside() <-chan struct{} { return h.inside }
+
+// Message returns the held message, or the zero Message before Inside is
+// closed.
+func (h *Hold) Message() Message {
+	select {
+	case <-h.inside:
+		return h.msg
+	default:
+		return Message{}
+	}
+}
+
+// Release lets the transaction go on: the server accepts the message, as a
+// provider that has received it in full does even when the client is gone
+// by then, and answers. If the transaction is already held, Release
+// returns once the message is in the mailbox (or counted as a duplicate);
+// released before the transaction arrives, the transaction is not held.
+// Calling it again does nothing.
+func (h *Hold) Release() {
+	h.once.Do(func() { close(h.release) })
+	select {
+	case <-h.inside:
+		<-h.done
+	default:
+	}
+}
+
+// HoldData arms a hold on the nth DATA transaction from now (1 for the
+// next one): the server stops inside it until the hold is released, so a
+// test can act — kill the sending process, say — at a moment when a
+// message is inside DATA, without guessing that moment by sleeping. Close
+// releases every hold.
+func (s *Server) HoldData(n int) *Hold {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := &Hold{at: s.received + n, inside: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
+	s.holds = append(s.holds, h)
+	return h
 }
 
 // Start starts a STARTTLS server on 127.0.0.1 with a fresh certificate in dir.
@@ -76,7 +134,8 @@ func start(dir string, implicit bool) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Addr: ln.Addr().String(), Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, CAFile: caFile,
-		Username: "gatehouse", Password: "smtp-test-password", wait: make(chan struct{}, 1), seen: map[string]bool{}}
+		Username: "gatehouse", Password: "smtp-test-password", wait: make(chan struct{}, 1), seen: map[string]bool{},
+		closed: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	s.srv.Domain = "localhost"
 	s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -89,8 +148,18 @@ func start(dir string, implicit bool) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the server.
-func (s *Server) Close() error { return s.srv.Close() }
+// Close stops the server and releases any hold.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed)
+	}
+	s.holds = nil
+	s.mu.Unlock()
+	return s.srv.Close()
+}
 
 // Accepted returns how many DATA transactions the server accepted, and how
 // many of them repeated a Message-Id already in the mailbox. Like a
@@ -108,18 +177,36 @@ func (s *Server) Messages() []Message {
 	return append([]Message(nil), s.msgs...)
 }
 
-// WaitFor waits until at least n messages were accepted or timeout passes.
+// WaitFor waits until at least n messages are in the mailbox or timeout
+// passes.
 func (s *Server) WaitFor(n int, timeout time.Duration) []Message {
+	s.waitUntil(func() bool { return len(s.msgs) >= n }, timeout)
+	return s.Messages()
+}
+
+// WaitAccepted waits until at least n DATA transactions were accepted
+// (duplicates included) or timeout passes, and returns Accepted.
+func (s *Server) WaitAccepted(n int, timeout time.Duration) (accepted, duplicates int) {
+	s.waitUntil(func() bool { return s.accepted >= n }, timeout)
+	return s.Accepted()
+}
+
+// waitUntil waits until cond, called with s.mu held, is true or timeout
+// passes.
+func (s *Server) waitUntil(cond func() bool, timeout time.Duration) {
 	deadline := time.After(timeout)
 	for {
-		if m := s.Messages(); len(m) >= n {
-			return m
+		s.mu.Lock()
+		ok := cond()
+		s.mu.Unlock()
+		if ok {
+			return
 		}
 		select {
 		case <-s.wait:
 		case <-time.After(50 * time.Millisecond):
 		case <-deadline:
-			return s.Messages()
+			return
 		}
 	}
 }
@@ -162,6 +249,15 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	time.Sleep(x.s.Delay)
+	if h := x.s.held(); h != nil {
+		h.msg = Message{From: x.from, To: append([]string(nil), x.to...), Data: b}
+		close(h.inside)
+		select {
+		case <-h.release:
+		case <-x.s.closed:
+		}
+		defer close(h.done)
+	}
 	id := Header(b, "Message-Id")
 	x.s.mu.Lock()
 	x.s.accepted++
@@ -175,6 +271,21 @@ func (x *session) Data(r io.Reader) error {
 	select {
 	case x.s.wait <- struct{}{}:
 	default:
+	}
+	return nil
+}
+
+// held counts a DATA transaction read in full and returns the hold armed
+// for it, if any.
+func (s *Server) held() *Hold {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.received++
+	for i, h := range s.holds {
+		if h.at == s.received {
+			s.holds = append(s.holds[:i], s.holds[i+1:]...)
+			return h
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,13 +15,12 @@ var _ account.Store = (*DB)(nil)
 
 const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at`
 
+// scanAccount reads one account; its errors are the driver's, for the
+// caller to name.
 func scanAccount(row interface{ Scan(...any) error }) (*account.Account, error) {
 	var a account.Account
 	var created, confirmed, changed sql.NullInt64
 	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, account.ErrNotFound
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -28,11 +28,16 @@ func scanAccount(row interface{ Scan(...any) error }) (*account.Account, error) 
 	return &a, nil
 }
 
+// insertAccount stores a, returning account.ErrEmailTaken for a taken
+// address and the driver's error otherwise, for the caller to name.
 func insertAccount(ctx context.Context, x interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, a *account.Account) error {
-	_, err := x.ExecContext(ctx, `INSERT INTO accounts (`+accountColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.TimeZone, a.Status, us(a.CreatedAt), us(a.ConfirmedAt), us(a.PasswordChangedAt), strings.ToLower(a.Email))
+	_, err := x.ExecContext(ctx, `
+		INSERT INTO accounts (`+accountColumns+`, email_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.TimeZone, a.Status,
+		us(a.CreatedAt), us(a.ConfirmedAt), us(a.PasswordChangedAt), strings.ToLower(a.Email))
 	if isUnique(err) {
 		return account.ErrEmailTaken
 	}
@@ -41,45 +46,68 @@ func insertAccount(ctx context.Context, x interface {
 
 // CreateAccount implements account.Store.
 func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
+	var err error
 	if tx := flowTx(ctx); tx != nil {
-		return insertAccount(ctx, tx, a)
+		err = insertAccount(ctx, tx, a)
+	} else {
+		err = insertAccount(ctx, db.write, a)
 	}
-	return insertAccount(ctx, db.write, a)
+	if err != nil && !errors.Is(err, account.ErrEmailTaken) {
+		return fmt.Errorf("sqlite: create account: %w", err)
+	}
+	return err
 }
 
 // AccountByEmail implements account.Store; the match ignores case.
 func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Account, error) {
-	return scanAccount(db.readRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
+	a, err := scanAccount(db.readRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, account.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read account by address: %w", err)
+	}
+	return a, nil
 }
 
 // AccountByID implements account.Store.
 func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, error) {
-	return scanAccount(db.readRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	a, err := scanAccount(db.readRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, account.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read account: %w", err)
+	}
+	return a, nil
 }
 
 // ListAccounts implements account.Store.
 func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
 	rows, err := db.query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at`)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
 	}
 	defer rows.Close()
 	var out []*account.Account
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqlite: list accounts: %w", err)
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
+	}
+	return out, nil
 }
 
 // SetPreferences implements account.Store.
 func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string) error {
 	res, err := db.exec(ctx, `UPDATE accounts SET language = ?, time_zone = ? WHERE id = ?`, language, timeZone, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlite: set preferences: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return account.ErrNotFound
@@ -91,9 +119,14 @@ const signupColumns = `id, email, phone, password_hash, language, device_id, cre
 
 // CreateSignup implements account.Store.
 func (db *DB) CreateSignup(ctx context.Context, s *account.Signup) error {
-	_, err := db.exec(ctx, `INSERT INTO signups (`+signupColumns+`, email_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `
+		INSERT INTO signups (`+signupColumns+`, email_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.Email, s.Phone, s.PasswordHash, s.Language, s.DeviceID, us(s.CreatedAt), strings.ToLower(s.Email))
-	return err
+	if err != nil {
+		return fmt.Errorf("sqlite: create sign-up: %w", err)
+	}
+	return nil
 }
 
 // Signup implements account.Store.
@@ -105,14 +138,19 @@ func (db *DB) Signup(ctx context.Context, id string) (*account.Signup, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read sign-up: %w", err)
+	}
 	s.CreatedAt = tm(created)
-	return &s, err
+	return &s, nil
 }
 
 // CompleteSignup implements account.Store.
 func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM signups WHERE email_key = (SELECT email_key FROM signups WHERE id = ?)`, id)
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			DELETE FROM signups
+			WHERE email_key = (SELECT email_key FROM signups WHERE id = ?)`, id)
 		if err != nil {
 			return err
 		}
@@ -121,13 +159,17 @@ func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account)
 		}
 		return insertAccount(ctx, tx, a)
 	})
+	if err != nil && !errors.Is(err, account.ErrNotFound) && !errors.Is(err, account.ErrEmailTaken) {
+		return fmt.Errorf("sqlite: complete sign-up: %w", err)
+	}
+	return err
 }
 
 // SetStatus implements account.Store.
 func (db *DB) SetStatus(ctx context.Context, id string, s account.Status) error {
 	res, err := db.exec(ctx, `UPDATE accounts SET status = ? WHERE id = ?`, s, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlite: set account status: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return account.ErrNotFound
@@ -137,31 +179,48 @@ func (db *DB) SetStatus(ctx context.Context, id string, s account.Status) error 
 
 // SetPasswordHash implements account.Store.
 func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time, remember bool) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
 		if remember {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO password_history (account_id, password_hash, replaced_at) SELECT id, password_hash, ? FROM accounts WHERE id = ?`, us(at), id); err != nil {
+			_, err := tx.ExecContext(ctx, `
+				INSERT INTO password_history (account_id, password_hash, replaced_at)
+				SELECT id, password_hash, ? FROM accounts
+				WHERE id = ?`, us(at), id)
+			if err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, us(at), id)
+		_, err := tx.ExecContext(ctx, `
+			UPDATE accounts SET password_hash = ?, password_changed_at = ?
+			WHERE id = ?`, hash, us(at), id)
 		return err
 	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set password: %w", err)
+	}
+	return nil
 }
 
 // PasswordHistory implements account.Store.
 func (db *DB) PasswordHistory(ctx context.Context, id string, n int) ([]string, error) {
-	rows, err := db.query(ctx, `SELECT password_hash FROM password_history WHERE account_id = ? ORDER BY replaced_at DESC, rowid DESC LIMIT ?`, id, n)
+	rows, err := db.query(ctx, `
+		SELECT password_hash FROM password_history
+		WHERE account_id = ?
+		ORDER BY replaced_at DESC, rowid DESC
+		LIMIT ?`, id, n)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: read password history: %w", err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var h string
 		if err := rows.Scan(&h); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqlite: read password history: %w", err)
 		}
 		out = append(out, h)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read password history: %w", err)
+	}
+	return out, nil
 }

@@ -59,20 +59,20 @@ func Open(ctx context.Context, path string, migrate bool) (*DB, error) {
 	dsn := "file:" + path + "?" + q.Encode()
 	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
 	read, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		write.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	read.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
 	db := &DB{write: write, read: read}
 	if err := db.write.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if migrate {
 		if err := db.Migrate(ctx); err != nil {
@@ -97,7 +97,7 @@ func prepareFile(path string) error {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("open %s: create its directory: %w", path, err)
+		return fmt.Errorf("sqlite: open %s: create its directory: %w", path, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	switch {
@@ -105,10 +105,10 @@ func prepareFile(path string) error {
 		// The umask can only take bits away; set exactly 0600.
 		err = errors.Join(f.Chmod(0o600), f.Close())
 		if err != nil {
-			return fmt.Errorf("open %s: %w", path, err)
+			return fmt.Errorf("sqlite: open %s: %w", path, err)
 		}
 	case !errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("open %s: %w", path, err)
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		st, err := os.Stat(p)
@@ -117,7 +117,7 @@ func prepareFile(path string) error {
 		}
 		if st.Mode().Perm()&0o077 != 0 {
 			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
-				return fmt.Errorf("open %s: make it private: %w", p, err)
+				return fmt.Errorf("sqlite: open %s: make it private: %w", p, err)
 			}
 		}
 	}
@@ -127,7 +127,10 @@ func prepareFile(path string) error {
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
-	return errors.Join(db.write.Close(), db.read.Close())
+	if err := errors.Join(db.write.Close(), db.read.Close()); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
 }
 
 // readRow runs a read query. Inside a flow's transaction it runs there, so
@@ -154,20 +157,28 @@ func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
 }
 
 // Ping checks that the database answers (for /readyz).
-func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
 
 // Version returns the applied schema version and the newest this binary knows.
 func (db *DB) Version(ctx context.Context) (applied, known int, err error) {
 	ms, err := schema.List(migrations, "migrations")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("sqlite: read schema version: %w", err)
 	}
 	known = ms[len(ms)-1].Version
 	err = db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied)
 	if err != nil && strings.Contains(err.Error(), "no such table") {
 		return 0, known, nil
 	}
-	return applied, known, err
+	if err != nil {
+		return 0, known, fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	return applied, known, nil
 }
 
 func (db *DB) checkVersion(ctx context.Context) error {
@@ -175,14 +186,22 @@ func (db *DB) checkVersion(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return schema.Check(applied, known)
+	if err := schema.Check(applied, known); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	return nil
 }
 
 // Migrate applies every migration newer than the database, each in its own
 // transaction. It refuses a database newer than the binary.
 func (db *DB) Migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
-		return err
+	_, err := db.write.ExecContext(ctx, `
+		CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY,
+			applied_at INTEGER NOT NULL
+		) STRICT`)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	applied, _, err := db.Version(ctx)
 	if err != nil {
@@ -190,23 +209,28 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	pending, err := schema.Pending(migrations, "migrations", applied)
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	for _, m := range pending {
 		err = db.tx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %s: %w", m.Name, err)
+				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, us(time.Now()))
 			return err
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
 }
 
+// tx runs fn in the flow's transaction, or in a transaction of its own on
+// the writer. Its errors are the driver's and fn's, for the calling method
+// to name. The deferred rollback (a no-op after the commit) also ends the
+// transaction if fn panics, which would otherwise keep the one writer
+// connection, and with it every later write, waiting for ever.
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if tx := flowTx(ctx); tx != nil {
 		return fn(tx) // part of the flow's transaction (InTx)
@@ -215,8 +239,8 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	return tx.Commit()
@@ -234,11 +258,25 @@ func flowTx(ctx context.Context) *sql.Tx {
 // context fn receives works in it, so a flow's writes land together or not
 // at all. A nested InTx joins the open transaction. The transaction holds
 // SQLite's one writer, so fn must not do slow work such as hashing.
+//
+// fn's own error comes back as it is; failing to begin or commit the
+// transaction gives an error naming that step.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if flowTx(ctx) != nil {
 		return fn(ctx)
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error { return fn(context.WithValue(ctx, txKey{}, tx)) })
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin transaction: %w", err)
+	}
+	defer tx.Rollback() // a no-op after the commit; see tx
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit transaction: %w", err)
+	}
+	return nil
 }
 
 // exec runs a write: in the flow's transaction when there is one, otherwise
@@ -303,13 +341,21 @@ func (db *DB) SQL() *sql.DB { return db.read }
 // database must never be paired with freshly generated secrets.
 func (db *DB) Installed(ctx context.Context) (bool, error) {
 	var tables int
-	if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('installation', 'accounts')`).Scan(&tables); err != nil {
-		return false, err
+	err := db.write.QueryRowContext(ctx, `
+		SELECT count(*) FROM sqlite_master
+		WHERE type = 'table' AND name IN ('installation', 'accounts')`).Scan(&tables)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: check for an installation: %w", err)
 	}
 	if tables < 2 {
 		return false, nil // not migrated yet: nothing in it
 	}
 	var installed bool
-	err := db.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM installation WHERE key = 'key_fingerprint') OR EXISTS (SELECT 1 FROM accounts)`).Scan(&installed)
-	return installed, err
+	err = db.write.QueryRowContext(ctx, `
+		SELECT EXISTS (SELECT 1 FROM installation WHERE key = 'key_fingerprint')
+			OR EXISTS (SELECT 1 FROM accounts)`).Scan(&installed)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: check for an installation: %w", err)
+	}
+	return installed, nil
 }

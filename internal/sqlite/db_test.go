@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/sqlite"
 )
@@ -51,8 +52,8 @@ func TestOpen_DatabaseWALAndSHMAreMode0600(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	err = db.RecordAttempt(context.Background(), &signin.Attempt{ID: "a1", Identifier: "a@example.com", DeviceID: "d", IP: "192.0.2.1",
-		UserAgent: "UA", CreatedAt: time.Now(), Outcome: signin.UnknownAccount})
+	err = db.RecordAttempt(context.Background(), &signin.Attempt{ID: "a1", Identifier: "a@example.com",
+		Origin: request.Origin{DeviceID: "d", IP: "192.0.2.1", UserAgent: "UA", Time: time.Now()}, Outcome: signin.UnknownAccount})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"gatehouse/internal/outbox"
@@ -11,12 +12,14 @@ import (
 
 var _ outbox.Store = (*DB)(nil)
 
-const messageColumns = `id, reference, account_id, purpose, channel, destination, language, subject, body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret`
+const messageColumns = `
+	id, reference, account_id, purpose, cause, challenge_id, channel, destination, language, subject,
+	body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret`
 
 func scanMessage(row interface{ Scan(...any) error }) (*outbox.Message, error) {
 	var m outbox.Message
 	var created, sent, next, handoff sql.NullInt64
-	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
+	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Cause, &m.ChallengeID, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
 		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff, &m.Secret)
 	if err != nil {
 		return nil, err
@@ -27,13 +30,18 @@ func scanMessage(row interface{ Scan(...any) error }) (*outbox.Message, error) {
 
 // EnqueueMessage implements outbox.Store.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Reference, m.AccountID, m.Purpose, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
+	_, err := db.exec(ctx, `
+		INSERT INTO messages (`+messageColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Reference, m.AccountID, m.Purpose, m.Cause, m.ChallengeID, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
 		us(m.CreatedAt), us(m.SentAt), m.Status, m.Attempts, us(m.NextAttemptAt), m.LastError, us(m.HandedOffAt), m.Secret)
 	if isUnique(err) {
 		return outbox.ErrDuplicateReference
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("sqlite: enqueue message: %w", err)
+	}
+	return nil
 }
 
 // ClaimMessage implements outbox.Store. The single UPDATE … RETURNING is
@@ -47,20 +55,29 @@ func (db *DB) ClaimMessage(ctx context.Context, now, leaseUntil time.Time) (*out
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, outbox.ErrEmpty
 	}
-	return m, err
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim message: %w", err)
+	}
+	return m, nil
 }
 
 // MarkHandoff implements outbox.Store.
 func (db *DB) MarkHandoff(ctx context.Context, id string, at time.Time) error {
 	_, err := db.exec(ctx, `UPDATE messages SET handed_off_at = ? WHERE id = ?`, us(at), id)
-	return err
+	if err != nil {
+		return fmt.Errorf("sqlite: record message hand-off: %w", err)
+	}
+	return nil
 }
 
 // MarkSent implements outbox.Store.
 func (db *DB) MarkSent(ctx context.Context, id string, at time.Time, forget bool) error {
 	_, err := db.exec(ctx, `UPDATE messages SET status = 'sent', sent_at = ?, attempts = attempts + 1, lease_until = NULL,
 		secret = CASE WHEN ? THEN NULL ELSE secret END WHERE id = ?`, us(at), forget, id)
-	return err
+	if err != nil {
+		return fmt.Errorf("sqlite: mark message sent: %w", err)
+	}
+	return nil
 }
 
 // MarkRetry implements outbox.Store.
@@ -72,23 +89,29 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 	_, err := db.exec(ctx, `UPDATE messages SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?, lease_until = NULL,
 		secret = CASE WHEN ? THEN NULL ELSE secret END WHERE id = ?`,
 		status, us(next), lastError, failed, id)
-	return err
+	if err != nil {
+		return fmt.Errorf("sqlite: schedule message retry: %w", err)
+	}
+	return nil
 }
 
 // RecentMessages implements outbox.Store.
 func (db *DB) RecentMessages(ctx context.Context, limit int) ([]*outbox.Message, error) {
 	rows, err := db.query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, rowid DESC LIMIT ?`, limit)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: recent messages: %w", err)
 	}
 	defer rows.Close()
 	var out []*outbox.Message
 	for rows.Next() {
 		m, err := scanMessage(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqlite: recent messages: %w", err)
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: recent messages: %w", err)
+	}
+	return out, nil
 }

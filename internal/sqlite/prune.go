@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -24,9 +25,21 @@ func (db *DB) LockPruning(context.Context) (func(), bool, error) {
 // found on the read pool, which in WAL mode never holds up the writer, and
 // deleted by rowid on the writer with cond checked again, so the single
 // writer is held only for the deletion of one batch, whatever it took to
-// find it.
+// find it. Its errors name the table; the Prune methods return them as
+// they are.
 func (db *DB) prune(ctx context.Context, table, cond string, limit int, args ...any) (int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT rowid FROM `+table+` WHERE `+cond+` LIMIT ?`, append(args, limit)...)
+	n, err := db.pruneBatch(ctx, table, cond, limit, args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune %s: %w", table, err)
+	}
+	return n, nil
+}
+
+func (db *DB) pruneBatch(ctx context.Context, table, cond string, limit int, args ...any) (int, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT rowid FROM `+table+`
+		WHERE `+cond+`
+		LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return 0, err
 	}
@@ -46,7 +59,9 @@ func (db *DB) prune(ctx context.Context, table, cond string, limit int, args ...
 		return 0, err
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	res, err := db.write.ExecContext(ctx, `DELETE FROM `+table+` WHERE rowid IN (`+marks+`) AND (`+cond+`)`, append(ids, args...)...)
+	res, err := db.write.ExecContext(ctx, `
+		DELETE FROM `+table+`
+		WHERE rowid IN (`+marks+`) AND (`+cond+`)`, append(ids, args...)...)
 	if err != nil {
 		return 0, err
 	}

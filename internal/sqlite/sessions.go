@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"gatehouse/internal/account"
@@ -12,41 +13,18 @@ import (
 
 var _ session.Store = (*DB)(nil)
 
-// CreateDevice implements session.Store.
-func (db *DB) CreateDevice(ctx context.Context, d *session.Device) error {
-	_, err := db.exec(ctx, `INSERT INTO devices (id, token_hash, first_seen, last_seen, ip, user_agent, browser, os) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.TokenHash, us(d.FirstSeen), us(d.LastSeen), d.IP, d.UserAgent, d.Browser, d.OS)
-	return err
-}
-
-// DeviceByTokenHash implements session.Store.
-func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (*session.Device, error) {
-	var d session.Device
-	var first, last sql.NullInt64
-	err := db.readRow(ctx, `SELECT id, token_hash, first_seen, last_seen, ip, user_agent, browser, os FROM devices WHERE token_hash = ?`, h).
-		Scan(&d.ID, &d.TokenHash, &first, &last, &d.IP, &d.UserAgent, &d.Browser, &d.OS)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, session.ErrNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	d.FirstSeen, d.LastSeen = tm(first), tm(last)
-	return &d, nil
-}
-
-// TouchDevice implements session.Store.
-func (db *DB) TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error {
-	_, err := db.exec(ctx, `UPDATE devices SET last_seen = ?, ip = ?, user_agent = ?, browser = ?, os = ? WHERE id = ?`, us(at), ip, ua, browser, os, id)
-	return err
-}
-
 // CreateSession implements session.Store.
 func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
-	_, err := db.exec(ctx, `INSERT INTO sessions (id, token_hash, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us, absolute_expires_at, remember, ip)
+	_, err := db.exec(ctx, `
+		INSERT INTO sessions (id, token_hash, account_id, device_id, created_at, last_seen_at, authenticated_at,
+			idle_timeout_us, absolute_expires_at, remember, ip)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.TokenHash, s.AccountID, s.DeviceID, us(s.CreatedAt), us(s.LastSeenAt), us(s.AuthenticatedAt), s.IdleTimeout.Microseconds(), us(s.AbsoluteExpiresAt), s.Remember, s.IP)
-	return err
+		s.ID, s.TokenHash, s.AccountID, s.DeviceID, us(s.CreatedAt), us(s.LastSeenAt), us(s.AuthenticatedAt),
+		s.IdleTimeout.Microseconds(), us(s.AbsoluteExpiresAt), s.Remember, s.IP)
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	return nil
 }
 
 // SessionByTokenHash implements session.Store. It is the hot path of every
@@ -57,17 +35,21 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	var a account.Account
 	var created, seen, authn, abs, revoked, aCreated, aConfirmed, aChanged sql.NullInt64
 	var idle int64
-	err := db.readRow(ctx, `SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
+	err := db.readRow(ctx, `
+		SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
 			s.absolute_expires_at, s.remember, s.ip, s.revoked_at,
-			a.id, a.email, a.phone, a.password_hash, a.language, a.time_zone, a.status, a.created_at, a.confirmed_at, a.password_changed_at
-		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`, h).
+			a.id, a.email, a.phone, a.password_hash, a.language, a.time_zone, a.status,
+			a.created_at, a.confirmed_at, a.password_changed_at
+		FROM sessions s
+		JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = ?`, h).
 		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked,
 			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &aCreated, &aConfirmed, &aChanged)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, session.ErrNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: read session: %w", err)
 	}
 	s.TokenHash = h
 	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(authn), tm(abs), tm(revoked)
@@ -80,17 +62,30 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 // TouchSession implements session.Store.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 	_, err := db.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, us(at), id)
-	return err
+	if err != nil {
+		return fmt.Errorf("sqlite: touch session: %w", err)
+	}
+	return nil
 }
 
 // RevokeSession implements session.Store.
 func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	_, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, us(at), id)
-	return err
+	_, err := db.exec(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE id = ? AND revoked_at IS NULL`, us(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke session: %w", err)
+	}
+	return nil
 }
 
 // RevokeAccountSessions implements session.Store.
 func (db *DB) RevokeAccountSessions(ctx context.Context, accountID string, at time.Time) error {
-	_, err := db.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL`, us(at), accountID)
-	return err
+	_, err := db.exec(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE account_id = ? AND revoked_at IS NULL`, us(at), accountID)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke the account's sessions: %w", err)
+	}
+	return nil
 }

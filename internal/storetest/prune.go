@@ -9,8 +9,10 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/random"
+	"gatehouse/internal/request"
 	"gatehouse/internal/retention"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
@@ -62,7 +64,7 @@ func pruneAll(t *testing.T, prune func(context.Context, time.Time, int) (int, er
 func testPruneChallenges(t *testing.T, s PruneStore) {
 	ctx := context.Background()
 	mk := func(expires, consumed time.Time) string {
-		c := &code.Challenge{ID: random.ID(), Purpose: code.ConfirmEmail, Destination: "a@example.com", CodeHash: []byte{1},
+		c := &code.Challenge{ID: random.ID(), Purpose: request.ConfirmEmail, Destination: "a@example.com", CodeHash: []byte{1},
 			CreatedAt: expires.Add(-10 * time.Minute), SentAt: expires.Add(-10 * time.Minute), ExpiresAt: expires}
 		if err := s.CreateChallenge(ctx, c); err != nil {
 			t.Fatal(err)
@@ -165,8 +167,8 @@ func testPruneMessages(t *testing.T, s PruneStore) {
 
 func pruneAttempt(t *testing.T, s PruneStore, at time.Time) string {
 	t.Helper()
-	a := &signin.Attempt{ID: random.ID(), Identifier: "a@example.com", AccountID: "acc", DeviceID: "d", IP: "192.0.2.1",
-		UserAgent: "UA", CreatedAt: at, Outcome: signin.WrongPassword}
+	a := &signin.Attempt{ID: random.ID(), Identifier: "a@example.com", AccountID: "acc",
+		Origin: request.Origin{DeviceID: "d", IP: "192.0.2.1", UserAgent: "UA", Time: at}, Outcome: signin.WrongPassword}
 	if err := s.RecordAttempt(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,7 @@ func pruneAccount(t *testing.T, s PruneStore) string {
 func pruneDevice(t *testing.T, s PruneStore, lastSeen time.Time) (id, token string) {
 	t.Helper()
 	token = random.Token()
-	d := &session.Device{ID: random.ID(), TokenHash: session.HashToken(token), FirstSeen: lastSeen, LastSeen: lastSeen, IP: "192.0.2.1", UserAgent: "UA", Browser: "B", OS: "O"}
+	d := &device.Device{ID: random.ID(), TokenHash: device.HashToken(token), FirstSeen: lastSeen, LastSeen: lastSeen, IP: "192.0.2.1", UserAgent: "UA", Browser: "B", OS: "O"}
 	if err := s.CreateDevice(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
@@ -262,11 +264,11 @@ func testPruneDevices(t *testing.T, s PruneStore) {
 	pruneSession(t, s, acc, withSession, historyAgo.Add(-2*time.Hour), time.Hour, historyAgo, time.Time{})
 
 	pruneAll(t, s.PruneDevices, historyAgo, 1)
-	if _, err := s.DeviceByTokenHash(ctx, session.HashToken(unusedOld)); !errors.Is(err, session.ErrNotFound) {
+	if _, err := s.DeviceByTokenHash(ctx, device.HashToken(unusedOld)); !errors.Is(err, device.ErrNotFound) {
 		t.Errorf("unused old device: %v, want pruned", err)
 	}
 	for what, token := range map[string]string{"device with a session": withSessionToken, "recently seen device": recent} {
-		if _, err := s.DeviceByTokenHash(ctx, session.HashToken(token)); err != nil {
+		if _, err := s.DeviceByTokenHash(ctx, device.HashToken(token)); err != nil {
 			t.Errorf("%s: %v, want kept", what, err)
 		}
 	}
@@ -344,13 +346,13 @@ func testPrunerPass(t *testing.T, s PruneStore) {
 	if _, err := s.SessionByTokenHash(ctx, session.HashToken(ended)); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("ended session: %v", err)
 	}
-	if _, err := s.DeviceByTokenHash(ctx, session.HashToken(oldDevToken)); !errors.Is(err, session.ErrNotFound) {
+	if _, err := s.DeviceByTokenHash(ctx, device.HashToken(oldDevToken)); !errors.Is(err, device.ErrNotFound) {
 		t.Errorf("old device: %v", err)
 	}
 	if _, err := s.SessionByTokenHash(ctx, session.HashToken(live)); err != nil {
 		t.Errorf("live session: %v", err)
 	}
-	if _, err := s.DeviceByTokenHash(ctx, session.HashToken(devToken)); err != nil {
+	if _, err := s.DeviceByTokenHash(ctx, device.HashToken(devToken)); err != nil {
 		t.Errorf("current device: %v", err)
 	}
 	if got := messageIDs(t, s); !equal(got, []string{keptMessage}) {
@@ -368,7 +370,7 @@ func testPrunerPass(t *testing.T, s PruneStore) {
 func testPruneSignups(t *testing.T, s PruneStore) {
 	ctx := context.Background()
 	mk := func(created, expires time.Time) string {
-		c := &code.Challenge{ID: random.ID(), Purpose: code.ConfirmEmail, Destination: "p@example.com", CodeHash: []byte{1},
+		c := &code.Challenge{ID: random.ID(), Purpose: request.ConfirmEmail, Destination: "p@example.com", CodeHash: []byte{1},
 			CreatedAt: created, SentAt: created, ExpiresAt: expires}
 		if err := s.CreateChallenge(ctx, c); err != nil {
 			t.Fatal(err)

@@ -15,8 +15,10 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/random"
+	"gatehouse/internal/request"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
 )
@@ -26,6 +28,7 @@ type Store interface {
 	account.Store
 	code.Store
 	session.Store
+	device.Store
 	signin.Store
 	outbox.Store
 	// InTx runs a flow in one transaction carried in the context.
@@ -178,8 +181,10 @@ func testPasswordHistory(t *testing.T, s Store) {
 }
 
 func newChallenge() *code.Challenge {
-	return &code.Challenge{ID: random.ID(), Purpose: code.ConfirmEmail, AccountID: "acc", Destination: "a@example.com",
-		DeviceID: "dev", CodeHash: []byte{1, 2, 3}, CreatedAt: t0, SentAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+	return &code.Challenge{ID: random.ID(), Purpose: request.SecondStep, Cause: request.OldDevice, AttemptID: "att",
+		AccountID: "acc", Channel: request.SMS, Destination: "+81312345678",
+		Origin:   request.Origin{DeviceID: "dev", IP: "192.0.2.5", UserAgent: "UA/1", Time: t0},
+		CodeHash: []byte{1, 2, 3}, CreatedAt: t0, SentAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
 }
 
 func testChallengeConcurrency(t *testing.T, s Store) {
@@ -223,6 +228,12 @@ func testChallengeFailures(t *testing.T, s Store) {
 	if got.Failures != 10 {
 		t.Fatalf("failures %d after 10 concurrent increments", got.Failures)
 	}
+	// The request the code belongs to comes back whole: purpose, cause,
+	// attempt, channel and origin.
+	if got.Purpose != c.Purpose || got.Cause != c.Cause || got.AttemptID != c.AttemptID || got.Channel != c.Channel ||
+		got.Destination != c.Destination || got.Origin != c.Origin {
+		t.Fatalf("challenge lost its request: got %+v, want %+v", got, c)
+	}
 	if err := s.Resend(ctx, c.ID, []byte{9}, t0.Add(time.Minute), t0.Add(11*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -244,16 +255,16 @@ func testSessions(t *testing.T, s Store) {
 	a := newAccount("sess@example.com")
 	a.Status = account.Active
 	s.CreateAccount(ctx, a)
-	dev := &session.Device{ID: random.ID(), TokenHash: session.HashToken("devtok"), FirstSeen: t0, LastSeen: t0, IP: "192.0.2.1", UserAgent: "UA", Browser: "Chrome 1", OS: "Linux"}
+	dev := &device.Device{ID: random.ID(), TokenHash: device.HashToken("devtok"), FirstSeen: t0, LastSeen: t0, IP: "192.0.2.1", UserAgent: "UA", Browser: "Chrome 1", OS: "Linux"}
 	if err := s.CreateDevice(ctx, dev); err != nil {
 		t.Fatal(err)
 	}
 	s.TouchDevice(ctx, dev.ID, t0.Add(time.Hour), "192.0.2.2", "UA2", "Firefox 2", "Windows 11")
-	gd, err := s.DeviceByTokenHash(ctx, session.HashToken("devtok"))
+	gd, err := s.DeviceByTokenHash(ctx, device.HashToken("devtok"))
 	if err != nil || gd.IP != "192.0.2.2" || gd.Browser != "Firefox 2" || !gd.FirstSeen.Equal(t0) || !gd.LastSeen.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("device: %+v %v", gd, err)
 	}
-	if _, err := s.DeviceByTokenHash(ctx, []byte("nope")); !errors.Is(err, session.ErrNotFound) {
+	if _, err := s.DeviceByTokenHash(ctx, []byte("nope")); !errors.Is(err, device.ErrNotFound) {
 		t.Fatalf("unknown device: %v", err)
 	}
 	mk := func(tok string) *session.Session {
@@ -296,13 +307,13 @@ func testAttempts(t *testing.T, s Store) {
 		if i == 0 {
 			kind = signin.PasswordChange
 		}
-		if err := s.RecordAttempt(ctx, &signin.Attempt{ID: random.ID(), Kind: kind, Identifier: "a@example.com", AccountID: acc, DeviceID: "d",
-			IP: "192.0.2.1", UserAgent: "UA", CreatedAt: t0.Add(time.Duration(i) * time.Second), Outcome: o}); err != nil {
+		if err := s.RecordAttempt(ctx, &signin.Attempt{ID: random.ID(), Kind: kind, Identifier: "a@example.com", AccountID: acc,
+			Origin: request.Origin{DeviceID: "d", IP: "192.0.2.1", UserAgent: "UA", Time: t0.Add(time.Duration(i) * time.Second)}, Outcome: o}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got, err := s.AttemptsByAccount(ctx, "acc", 10)
-	if err != nil || len(got) != 2 || got[0].Outcome != signin.Succeeded || got[1].Outcome != signin.WrongPassword || !got[0].CreatedAt.Equal(t0.Add(time.Second)) ||
+	if err != nil || len(got) != 2 || got[0].Outcome != signin.Succeeded || got[1].Outcome != signin.WrongPassword || !got[0].Origin.Time.Equal(t0.Add(time.Second)) ||
 		got[0].Kind != signin.SignInKind || got[1].Kind != signin.PasswordChange {
 		t.Fatalf("attempts: %v %v", got, err)
 	}
@@ -368,6 +379,7 @@ func testMessageClaims(t *testing.T, s Store) {
 func testMessageLease(t *testing.T, s Store) {
 	ctx := context.Background()
 	m := newMessage(1)
+	m.Purpose, m.Cause, m.ChallengeID, m.Channel = request.SecondStep, request.PasswordKnown, "ch1", request.SMS
 	s.EnqueueMessage(ctx, m)
 	if _, err := s.ClaimMessage(ctx, t0.Add(-time.Second), t0.Add(time.Minute)); !errors.Is(err, outbox.ErrEmpty) {
 		t.Fatalf("claimed before due: %v", err)
@@ -375,6 +387,9 @@ func testMessageLease(t *testing.T, s Store) {
 	c, err := s.ClaimMessage(ctx, t0, t0.Add(time.Minute))
 	if err != nil || c.ID != m.ID || c.Status != outbox.Sending {
 		t.Fatalf("claim: %+v %v", c, err)
+	}
+	if c.Purpose != m.Purpose || c.Cause != m.Cause || c.ChallengeID != m.ChallengeID || c.Channel != m.Channel {
+		t.Fatalf("the message lost its request: %+v", c)
 	}
 	if !c.HandedOffAt.IsZero() {
 		t.Fatal("a fresh message has no hand-off")

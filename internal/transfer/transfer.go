@@ -46,8 +46,9 @@ var tables = []table{
 		columns: []string{"account_id", "password_hash", "replaced_at"},
 		kinds:   map[string]kind{"replaced_at": timestamp}},
 	{name: "challenges", key: "id", order: "id",
-		columns: []string{"id", "purpose", "account_id", "destination", "device_id", "code_hash", "failures", "created_at", "sent_at", "expires_at", "consumed_at"},
-		kinds:   map[string]kind{"created_at": timestamp, "sent_at": timestamp, "expires_at": timestamp, "consumed_at": timestamp}},
+		columns: []string{"id", "purpose", "cause", "attempt_id", "account_id", "channel", "destination", "device_id", "ip", "user_agent",
+			"code_hash", "failures", "created_at", "sent_at", "expires_at", "consumed_at"},
+		kinds: map[string]kind{"created_at": timestamp, "sent_at": timestamp, "expires_at": timestamp, "consumed_at": timestamp}},
 	{name: "signups", key: "id", order: "id",
 		columns: []string{"id", "email", "email_key", "phone", "password_hash", "language", "device_id", "created_at"},
 		kinds:   map[string]kind{"created_at": timestamp}},
@@ -61,7 +62,7 @@ var tables = []table{
 		columns: []string{"id", "identifier", "account_id", "device_id", "session_id", "ip", "user_agent", "created_at", "outcome", "kind"},
 		kinds:   map[string]kind{"created_at": timestamp}},
 	{name: "messages", key: "id", order: "id",
-		columns: []string{"id", "reference", "account_id", "purpose", "channel", "destination", "language", "subject", "body_text", "body_html", "created_at", "sent_at", "status", "attempts", "next_attempt_at", "lease_until", "last_error", "handed_off_at", "secret"},
+		columns: []string{"id", "reference", "account_id", "purpose", "cause", "challenge_id", "channel", "destination", "language", "subject", "body_text", "body_html", "created_at", "sent_at", "status", "attempts", "next_attempt_at", "lease_until", "last_error", "handed_off_at", "secret"},
 		kinds:   map[string]kind{"created_at": timestamp, "sent_at": timestamp, "next_attempt_at": timestamp, "lease_until": timestamp, "handed_off_at": timestamp}},
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"gatehouse/internal/account"
 	"gatehouse/internal/i18n"
 )
 
@@ -101,22 +102,18 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	err = s.Accounts.ChangePassword(r.Context(), st.account.ID, secret(r, "current_password"), secret(r, "new_password"), o)
+	g, err := s.Accounts.ChangePassword(r.Context(), account.PasswordChange{
+		AccountID: st.account.ID, Current: secret(r, "current_password"), Next: secret(r, "new_password"),
+		SignOutOthers: others, Remember: st.session.Remember, Origin: o,
+	})
 	if err != nil {
 		s.formError(w, r, "password", p, err)
 		return
 	}
-	if others {
-		// End every session, then give this browser a fresh one: the
+	if g != nil {
+		// Every session ended; this browser has a fresh one, so the
 		// holder stays signed in here with a new token (ASVS v5.0.0-7.4.3).
-		if err := s.Sessions.EndAll(r.Context(), st.account.ID); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if err := s.startSession(w, r, st.account, o.DeviceID, st.session.Remember); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		s.setSessionCookie(w, g)
 	}
 	redirect(w, r, "/account", url.Values{"notice": {"password_updated"}})
 }

@@ -12,11 +12,12 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/request"
 )
 
 // codePage fills a code-entry page (confirm or reset) for the request, or
 // answers with an error page and returns nil when the request is unknown.
-func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, p code.Purpose) (*page, *code.Challenge) {
+func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, p request.Purpose) (*page, *code.Challenge) {
 	pg := s.newPage(r, title)
 	ch, err := s.Codes.Lookup(r.Context(), challengeID(r), p)
 	if err != nil {
@@ -29,9 +30,9 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	}
 	pg.Values["c"] = ch.ID
 	pg.Data["Destination"] = account.DisplayEmail(ch.Destination)
-	pg.Data["Minutes"] = int(s.Codes.TTL.Minutes())
+	pg.Data["Minutes"] = int(s.Codes.Validity().Minutes())
 	pg.Data["Flow"] = "confirm"
-	if p == code.ResetPassword {
+	if p == request.ResetPassword {
 		pg.Data["Flow"] = "reset"
 	}
 	if r.Method == http.MethodPost {
@@ -112,13 +113,13 @@ func typedCode(r *http.Request) (string, bool) {
 }
 
 func (s *Server) confirmForm(w http.ResponseWriter, r *http.Request) {
-	if p, _ := s.codePage(w, r, "confirm.title", code.ConfirmEmail); p != nil {
+	if p, _ := s.codePage(w, r, "confirm.title", request.ConfirmEmail); p != nil {
 		s.render(w, r, http.StatusOK, "confirm", p)
 	}
 }
 
 func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
-	p, ch := s.codePage(w, r, "confirm.title", code.ConfirmEmail)
+	p, ch := s.codePage(w, r, "confirm.title", request.ConfirmEmail)
 	if p == nil {
 		return
 	}
@@ -137,7 +138,9 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, choosing := r.PostForm["new_password"]
-	res, err := s.Accounts.Confirm(r.Context(), ch.ID, c, o.DeviceID, secret(r, "new_password"), o.Time)
+	res, err := s.Accounts.Confirm(r.Context(), account.ConfirmRequest{
+		ChallengeID: ch.ID, Code: c, NewPassword: secret(r, "new_password"), Origin: o, Previous: sessionToken(r),
+	})
 	var fe account.FieldErrors
 	switch {
 	case errors.Is(err, account.ErrPasswordNeeded) && !choosing:
@@ -161,23 +164,20 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		s.codeError(w, r, "confirm", p, ch, err)
 		return
 	}
-	if !res.SignIn {
+	if res.Session == nil {
 		// Confirmed from another browser (say, a phone's mail app) with a
 		// password chosen there: sign in with it, like after a reset.
 		redirect(w, r, "/signin", url.Values{"notice": {"confirmed"}, "email": {res.Account.Email}})
 		return
 	}
-	if err := s.startSession(w, r, res.Account, o.DeviceID, false); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	s.setSessionCookie(w, res.Session)
 	redirect(w, r, "/account", nil)
 }
 
 // resend answers a "send a new code" button: for the request in the form,
 // a new code goes out (send) and the code page comes back with a notice.
-func (s *Server) resend(name, title string, purpose code.Purpose, path string,
-	send func(ctx context.Context, id, lang string, o account.Origin) error) http.HandlerFunc {
+func (s *Server) resend(name, title string, purpose request.Purpose, path string,
+	send func(ctx context.Context, id, lang string, o request.Origin) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ch := s.codePage(w, r, title, purpose)
 		if p == nil {

@@ -19,6 +19,7 @@ const goodPassword = "violet canoe at dawn"
 // TestFullFlow walks every page in each language: sign up, confirm, sign
 // out, sign in, change the password, sign out, forgot, reset, sign in.
 func TestFullFlow_BothLanguages(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		backend, lang, signinTitle, subject string
 	}{
@@ -28,6 +29,7 @@ func TestFullFlow_BothLanguages(t *testing.T) {
 		{"postgres", "ja", "ログイン", "確認コード"},
 	} {
 		t.Run(tc.backend+"/"+tc.lang, func(t *testing.T) {
+			t.Parallel()
 			var overrides map[string]string
 			if tc.backend == "postgres" {
 				overrides = map[string]string{"database": pgtest.NewDatabase(t)}
@@ -136,6 +138,7 @@ func TestFullFlow_BothLanguages(t *testing.T) {
 // has an account shows the same result as a fresh one; the holder gets a
 // notice instead of a code.
 func TestSignup_ExistingAddressLooksTheSame_V6_3_8(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	owner := h.browser("en")
 	owner.signUp("taken@example.com", goodPassword)
@@ -180,6 +183,7 @@ func TestSignup_ExistingAddressLooksTheSame_V6_3_8(t *testing.T) {
 // TestSignin_UnknownAndWrongPasswordAreIndistinguishable_V6_3_8: same status,
 // same page, and exactly one argon2 hash each (counted, not timed).
 func TestSignin_UnknownAndWrongPasswordAreIndistinguishable_V6_3_8(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.browser("en").signUp("known@example.com", goodPassword)
 	attempt := func(email string) (*resp, int64) {
@@ -212,12 +216,13 @@ func TestSignin_UnknownAndWrongPasswordAreIndistinguishable_V6_3_8(t *testing.T)
 	}
 	acc, _ := h.app.DB.AccountByEmail(context.Background(), "known@example.com")
 	atts, _ = h.app.DB.AttemptsByAccount(context.Background(), acc.ID, 10)
-	if len(atts) != 1 || atts[0].Outcome != "wrong_password" || atts[0].DeviceID == "" || atts[0].IP != "127.0.0.1" {
+	if len(atts) != 1 || atts[0].Outcome != "wrong_password" || atts[0].Origin.DeviceID == "" || atts[0].Origin.IP != "127.0.0.1" {
 		t.Fatalf("wrong-password attempt: %+v", atts)
 	}
 }
 
 func TestSignin_RecordsSuccessWithDeviceAndSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser("en")
 	b.signUp("rec@example.com", goodPassword)
@@ -227,12 +232,13 @@ func TestSignin_RecordsSuccessWithDeviceAndSession(t *testing.T) {
 	}
 	acc, _ := h.app.DB.AccountByEmail(context.Background(), "rec@example.com")
 	atts, _ := h.app.DB.AttemptsByAccount(context.Background(), acc.ID, 10)
-	if len(atts) != 1 || atts[0].Outcome != "succeeded" || atts[0].SessionID == "" || !strings.Contains(atts[0].UserAgent, "Chrome") {
+	if len(atts) != 1 || atts[0].Outcome != "succeeded" || atts[0].SessionID == "" || !strings.Contains(atts[0].Origin.UserAgent, "Chrome") {
 		t.Fatalf("attempt: %+v", atts[0])
 	}
 }
 
 func TestSignin_DisabledAccountDenied_V7_4_2(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b2 := h.browser("en")
 	b2.signUp("gone@example.com", goodPassword)
@@ -249,6 +255,7 @@ func TestSignin_DisabledAccountDenied_V7_4_2(t *testing.T) {
 }
 
 func TestSignin_TransparentRehash(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	b := h.browser("en")
@@ -271,6 +278,7 @@ func TestSignin_TransparentRehash(t *testing.T) {
 }
 
 func TestPasswordChange_V6_2_3_NeedsCurrentAndRefusesLastFive(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, map[string]string{"code.cooldown": "1s"})
 	b := h.browser("en")
 	b.signUp("cycle@example.com", "password number zero")
@@ -302,6 +310,7 @@ func TestPasswordChange_V6_2_3_NeedsCurrentAndRefusesLastFive(t *testing.T) {
 }
 
 func TestPasswordChange_SignsOutOtherSessions_V7_4_3(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	here := h.browser("en")
 	here.signUp("multi@example.com", goodPassword)
@@ -322,6 +331,7 @@ func TestPasswordChange_SignsOutOtherSessions_V7_4_3(t *testing.T) {
 }
 
 func TestReset_SignsOutEverywhereAndUnknownAddressLooksTheSame(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser("en")
 	b.signUp("resetme@example.com", goodPassword)
@@ -349,6 +359,7 @@ func TestReset_SignsOutEverywhereAndUnknownAddressLooksTheSame(t *testing.T) {
 }
 
 func TestReset_RefusedPasswordDoesNotCostTheCode(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.browser("en").signUp("keep@example.com", goodPassword)
 	r := h.browser("en").post("/password/forgot", url.Values{"email": {"keep@example.com"}})
@@ -371,6 +382,7 @@ func TestReset_RefusedPasswordDoesNotCostTheCode(t *testing.T) {
 // for one address (the owner's and a stranger's) each keep their code; the
 // first confirmed makes the account and ends the other.
 func TestSignup_SecondSignupDoesNotKillTheFirstsCode(t *testing.T) {
+	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		h := newHarness(t, db)
 		owner := h.browser("en")
@@ -396,7 +408,7 @@ func TestSignup_SecondSignupDoesNotKillTheFirstsCode(t *testing.T) {
 		}
 		// Nor can it be revived: a resend mails nothing to the address,
 		// which has an account now.
-		h.app.Accounts.Codes.Now = func() time.Time { return time.Now().Add(2 * time.Minute) } // past the cool-down
+		h.app.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) }) // past the cool-down
 		before := len(h.messagesTo("race@example.com"))
 		r = stranger.post("/signup/confirm/resend", url.Values{"c": {challenge(t, second.location)}})
 		if r.status != 303 || len(h.messagesTo("race@example.com")) != before {
@@ -409,6 +421,7 @@ func TestSignup_SecondSignupDoesNotKillTheFirstsCode(t *testing.T) {
 }
 
 func TestSignoutEverywhere_V7_5_2(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	a := h.browser("ja")
 	a.signUp("everywhere@example.com", goodPassword)
@@ -437,6 +450,7 @@ func TestSignoutEverywhere_V7_5_2(t *testing.T) {
 // used someone else's address — is never activated: the confirmer chooses
 // the password, and is then sent to sign in with it.
 func TestConfirm_FromAnotherBrowserChoosesThePassword_PreHijacking(t *testing.T) {
+	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		h := newHarness(t, db)
 		attacker := h.browser("en")
@@ -480,6 +494,7 @@ func TestConfirm_FromAnotherBrowserChoosesThePassword_PreHijacking(t *testing.T)
 // TestCodes_NeverStoredReadable: the stored message shows a mask and keeps
 // the code only sealed; the delivered message carries it.
 func TestCodes_NeverStoredReadable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.browser("en").post("/signup", url.Values{"email": {"sealed@example.com"}, "password": {goodPassword}})
 	m := h.messagesTo("sealed@example.com")[0]

@@ -169,8 +169,11 @@ func challenge(t testing.TB, location string) string {
 
 // onBothDatabases runs a test on SQLite and on PostgreSQL: every flow that
 // stores something must hold on both. db is the harness override for the
-// database.
+// database. Each run builds its own harness, so the two run side by side;
+// onBothDatabases returns once both have finished.
 func onBothDatabases(t *testing.T, fn func(t *testing.T, db map[string]string)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, nil) })
-	t.Run("postgres", func(t *testing.T) { fn(t, map[string]string{"database": pgtest.NewDatabase(t)}) })
+	t.Run("db", func(t *testing.T) {
+		t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, nil) })
+		t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, map[string]string{"database": pgtest.NewDatabase(t)}) })
+	})
 }

@@ -17,8 +17,36 @@ import (
 	"unicode/utf8"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/request"
 	"gatehouse/internal/session"
 )
+
+// origin returns where the request came from: the browser's device
+// (recognised by its device cookie, which is set here when the browser is
+// new), network, browser, OS and time. It is worked out once per request
+// and kept in the request's state, so every record and message of the
+// request quotes the same origin.
+func (s *Server) origin(w http.ResponseWriter, r *http.Request) (request.Origin, error) {
+	st := state(r)
+	if st.originSet {
+		return st.origin, st.originErr
+	}
+	st.originSet = true
+	var token string
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		token = c.Value
+	}
+	dev, fresh, err := s.Devices.Recognise(r.Context(), token, clientIP(r), r.UserAgent())
+	if err != nil {
+		st.originErr = err
+		return request.Origin{}, err
+	}
+	if fresh != "" {
+		setCookie(w, deviceCookie, fresh, s.now().Add(400*24*time.Hour), 400*24*3600)
+	}
+	st.origin = request.Origin{DeviceID: dev.ID, UserAgent: dev.UserAgent, IP: dev.IP, Browser: dev.Browser, OS: dev.OS, Time: s.now()}
+	return st.origin, nil
+}
 
 // reqState is the per-request state the middleware fills in.
 type reqState struct {
@@ -32,6 +60,12 @@ type reqState struct {
 	disconnected bool
 	// refused is set for a busy refusal, whose log lines are sampled.
 	refused bool
+	// origin is where the request came from, recognised at most once per
+	// request (see Server.origin) and only by the handlers that record
+	// something: a page view does not cost a device lookup.
+	origin    request.Origin
+	originErr error
+	originSet bool
 }
 
 type ctxKey struct{}

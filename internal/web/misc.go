@@ -12,18 +12,18 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 
+	"gatehouse/internal/device"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
-	"gatehouse/internal/session"
 )
 
 // deviceOf returns the device record of the browser's device cookie.
-func (s *Server) deviceOf(r *http.Request) (*session.Device, error) {
-	c, err := r.Cookie(deviceCookie)
-	if err != nil {
-		return nil, session.ErrNotFound
+func (s *Server) deviceOf(r *http.Request) (*device.Device, error) {
+	var token string
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		token = c.Value
 	}
-	return s.Devices.Store.DeviceByTokenHash(r.Context(), session.HashToken(c.Value))
+	return s.Devices.ByToken(r.Context(), token)
 }
 
 // language switches the page language and remembers the choice.
@@ -74,7 +74,7 @@ func (s *Server) devList(w http.ResponseWriter, r *http.Request) []*outbox.Messa
 	if !s.devAllowed(w, r) {
 		return nil
 	}
-	ms, err := s.Outbox.Store.RecentMessages(r.Context(), 200)
+	ms, err := s.Outbox.Recent(r.Context(), 200)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil
@@ -151,6 +151,8 @@ type devMessage struct {
 	HTML      string    `json:"html"`
 	Reference string    `json:"reference"`
 	Purpose   string    `json:"purpose"`
+	Cause     string    `json:"cause,omitempty"`
+	Channel   string    `json:"channel"`
 	Language  string    `json:"language"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
@@ -164,7 +166,7 @@ func (s *Server) devMessagesJSON(w http.ResponseWriter, r *http.Request) {
 	out := make([]devMessage, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, devMessage{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, Reference: m.Reference,
-			Purpose: m.Purpose, Language: m.Language, Status: string(m.Status), CreatedAt: m.CreatedAt})
+			Purpose: string(m.Purpose), Cause: string(m.Cause), Channel: string(m.Channel), Language: m.Language, Status: string(m.Status), CreatedAt: m.CreatedAt})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)

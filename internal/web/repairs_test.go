@@ -20,6 +20,7 @@ import (
 // "/%09/evil.example/" came back as Location "/<TAB>/evil.example/", which
 // browsers follow off-site.
 func TestLanguageSwitch_NoOpenRedirect_V3_7_2(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser("en")
 	for _, next := range []string{"/%09/evil.example/", "//evil.example/", "/%5Cevil.example", "https://evil.example/", "/%0d%0a/evil.example", "/.//evil.example"} {
@@ -37,6 +38,7 @@ func TestLanguageSwitch_NoOpenRedirect_V3_7_2(t *testing.T) {
 // password of one's choice and then signing in with it must not tell a
 // fresh address (pending sign-up) from one with an account.
 func TestSignupThenSignin_PendingAddressLooksUnknown_V6_3_8(t *testing.T) {
+	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		h := newHarness(t, db)
 		h.browser("en").signUp("taken@example.com", goodPassword)
@@ -67,6 +69,7 @@ func strip(body, email string) string {
 // TestForgot_SameSpellingShownForKnownAndUnknown_V6_3_8: the code page shows
 // the address as typed, never the account's stored spelling.
 func TestForgot_SameSpellingShownForKnownAndUnknown_V6_3_8(t *testing.T) {
+	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		h := newHarness(t, db)
 		h.browser("en").signUp("known@example.com", goodPassword)
@@ -96,6 +99,7 @@ func TestForgot_SameSpellingShownForKnownAndUnknown_V6_3_8(t *testing.T) {
 // TestSignin_AgainEndsTheOldSession_V7_2_4: a new sign-in from a browser
 // that already holds a session issues a new token and ends the old one.
 func TestSignin_AgainEndsTheOldSession_V7_2_4(t *testing.T) {
+	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		h := newHarness(t, db)
 		b := h.browser("en")
@@ -133,6 +137,7 @@ func sessionCookie(b *browser, u *url.URL) string {
 // TestStatic_BadPathsAnswerLocalisedPages: invalid UTF-8 under /static/
 // used to answer a plain-text 500; a directory must not be listed.
 func TestStatic_BadPathsAnswerLocalisedPages(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser("ja")
 	for _, p := range []string{"/static/%ff", "/static/", "/static/%c0%af", "/static/../templates/layout.html", "/%ff", "/static/app.css/x", "/static/%00"} {
@@ -152,6 +157,7 @@ func TestStatic_BadPathsAnswerLocalisedPages(t *testing.T) {
 // TestHost_DNSRebindingGets421: a page on another name that resolves to
 // this server must not reach its pages or the dev mailbox.
 func TestHost_DNSRebindingGets421(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, map[string]string{"public_url": "https://id.example.com"})
 	for _, host := range []string{"evil.example", "id.example.com.evil.example", "127.0.0.1.nip.example"} {
 		for _, p := range []string{"/dev/messages.json", "/signin", "/"} {
@@ -183,6 +189,7 @@ func TestHost_DNSRebindingGets421(t *testing.T) {
 // TestSignup_EmailRule_BothLanguages: one rule, one clear message in each
 // language, for every kind of bad address.
 func TestSignup_EmailRule_BothLanguages(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	msgs := map[string]string{"en": "name@example.com (letters, digits", "ja": "name@example.com の形で"}
 	for _, bad := range []string{"a\u202e@example.com", "a\u200b@example.com", "a(comment)@example.com", "a<b>@example.com", "a@[192.0.2.1]", "a@192.0.2.1", `"a b"@example.com`} {
@@ -206,6 +213,7 @@ func TestSignup_EmailRule_BothLanguages(t *testing.T) {
 // TestPasswordChange_GuessesAreRecordedAsAttempts_V6_3_1 and whitespace /
 // repeated-character passwords are refused with their reason.
 func TestPasswordChange_GuessesAreRecordedAsAttempts_V6_3_1(t *testing.T) {
+	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		h := newHarness(t, db)
 		b := h.browser("en")
@@ -239,6 +247,7 @@ func TestPasswordChange_GuessesAreRecordedAsAttempts_V6_3_1(t *testing.T) {
 // TestLog_ClientDisconnectIsNot500: a client that hangs up mid-request is
 // logged at info as status 499, never as an error with 500.
 func TestLog_ClientDisconnectIsNot500(t *testing.T) {
+	t.Parallel()
 	log, logged := captureLog()
 	h := newHarnessLog(t, map[string]string{"argon2.workers": "1", "argon2.queue": "8"}, log)
 	h.browser("en").signUp("hangup@example.com", goodPassword)
@@ -276,6 +285,7 @@ func TestLog_ClientDisconnectIsNot500(t *testing.T) {
 // looked at — a body that parsing would refuse (415) still gets the 503,
 // and no log line is written per refusal.
 func TestBusy_RefusedBeforeTheBodyIsParsed(t *testing.T) {
+	t.Parallel()
 	log, logged := captureLog()
 	h := newHarnessLog(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1", "argon2.wait": "0s"}, log)
 	defer fillPool(h)()
@@ -302,6 +312,7 @@ func TestBusy_RefusedBeforeTheBodyIsParsed(t *testing.T) {
 // or a resend during the cool-down, the switcher returns to the same
 // request with what was typed.
 func TestCodePages_LanguageSwitchKeepsRequestAndTypedCode(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser("ja")
 	r := b.post("/signup", url.Values{"email": {"switch@example.com"}, "password": {goodPassword}})
@@ -330,6 +341,7 @@ func TestCodePages_LanguageSwitchKeepsRequestAndTypedCode(t *testing.T) {
 
 // TestCodes_FullWidthDigitsAndSeparatorsAccepted: what a Japanese IME types.
 func TestCodes_FullWidthDigitsAndSeparatorsAccepted(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for i, typed := range []func(string) string{
 		func(c string) string { return toFullWidth(c) },
@@ -358,6 +370,7 @@ func toFullWidth(s string) string {
 // TestTimes_InTheHoldersZoneWrittenTheLocalWay: no UTC on a Japanese
 // holder's pages and emails; a chosen zone is used for both.
 func TestTimes_InTheHoldersZoneWrittenTheLocalWay(t *testing.T) {
+	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		h := newHarness(t, db)
 		b := h.browser("ja")
@@ -397,6 +410,7 @@ func TestTimes_InTheHoldersZoneWrittenTheLocalWay(t *testing.T) {
 // "Error:" in its title, lists each problem as a link to its field, keeps
 // each field's hint described, and says the number in the message.
 func TestErrors_AccessibleSummaryAndNumbers_WCAG_3_3_1(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for lang, want := range map[string][]string{
 		"en": {"<title>Error: Create your account", "use at least 12 characters", "Enter your email address."},
@@ -427,6 +441,7 @@ func TestErrors_AccessibleSummaryAndNumbers_WCAG_3_3_1(t *testing.T) {
 // a separate, quieter action after the primary one, and a cool-down (not a
 // code error) keeps what was typed.
 func TestCodePage_ResendIsSecondaryAndKeepsTheTypedCode(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser("en")
 	r := b.post("/signup", url.Values{"email": {"resend@example.com"}, "password": {goodPassword}})
@@ -450,6 +465,7 @@ func TestCodePage_ResendIsSecondaryAndKeepsTheTypedCode(t *testing.T) {
 // TestPasswordChange_HiddenUsernameCarriesTheAddress: password managers
 // file the new password under the account.
 func TestPasswordChange_HiddenUsernameCarriesTheAddress(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser("en")
 	b.signUp("pm@example.com", goodPassword)
@@ -460,6 +476,7 @@ func TestPasswordChange_HiddenUsernameCarriesTheAddress(t *testing.T) {
 
 // TestErrorPages_SayWhatHappenedAndOfferAWayBack.
 func TestErrorPages_SayWhatHappenedAndOfferAWayBack(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	b := h.browser("en")
 	if r := b.get("/no/such/page"); r.status != 404 || !strings.Contains(r.body, "<title>Page not found") || !strings.Contains(r.body, `href="/signin"`) {
@@ -488,6 +505,7 @@ func TestErrorPages_SayWhatHappenedAndOfferAWayBack(t *testing.T) {
 // that finds the pool full waits for the next free place (using no CPU)
 // and goes through, instead of being refused and retried.
 func TestBusy_WaitsForAPlaceInsteadOfRefusing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, map[string]string{"argon2.workers": "1", "argon2.queue": "1", "argon2.wait": "10s"})
 	h.browser("en").signUp("patient@example.com", goodPassword)
 	release := fillPool(h)
@@ -535,8 +553,10 @@ func fillPool(h *harness) (release func()) {
 		go h.app.Pool.Do(context.Background(), func() { started <- struct{}{}; <-ch })
 	}
 	<-started
-	for !h.app.Pool.Full() {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); !h.app.Pool.Full(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			h.t.Fatal("the pool never filled")
+		}
 	}
 	return func() { close(ch) }
 }

@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/request"
 )
 
 func (s *Server) forgotForm(w http.ResponseWriter, r *http.Request) {
@@ -35,7 +36,7 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) (*page, *code.Challenge) {
-	return s.codePage(w, r, "reset.title", code.ResetPassword)
+	return s.codePage(w, r, "reset.title", request.ResetPassword)
 }
 
 func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"gatehouse/internal/code"
+	"gatehouse/internal/request"
 )
 
 // access says who may use a route.
@@ -42,7 +42,7 @@ func (s *Server) routes() []route {
 		{"POST", "/signup", public, hashes, s.signupSubmit},
 		{"GET", "/signup/confirm", public, cheap, s.confirmForm},
 		{"POST", "/signup/confirm", public, hashes, s.confirmSubmit},
-		{"POST", "/signup/confirm/resend", public, cheap, s.resend("confirm", "confirm.title", code.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
+		{"POST", "/signup/confirm/resend", public, cheap, s.resend("confirm", "confirm.title", request.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
 
 		{"GET", "/signin", public, cheap, s.signinForm},
 		{"POST", "/signin", public, hashes, s.signinSubmit},
@@ -58,7 +58,7 @@ func (s *Server) routes() []route {
 		{"POST", "/password/forgot", public, cheap, s.forgotSubmit},
 		{"GET", "/password/reset", public, cheap, s.resetForm},
 		{"POST", "/password/reset", public, hashes, s.resetSubmit},
-		{"POST", "/password/reset/resend", public, cheap, s.resend("reset", "reset.title", code.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
+		{"POST", "/password/reset/resend", public, cheap, s.resend("reset", "reset.title", request.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
 
 		{"GET", "/favicon.ico", public, cheap, noFavicon},
 		{"GET", "/healthz", public, cheap, s.healthz},

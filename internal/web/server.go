@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
+	"gatehouse/internal/device"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/session"
@@ -32,12 +34,12 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// Server holds what the pages need. cmd/gatehouse builds it.
+// Server holds what the pages need. internal/app builds it.
 type Server struct {
 	Accounts *account.Service
 	SignIn   *signin.Service
 	Sessions *session.Manager
-	Devices  *session.Devices
+	Devices  *device.Devices
 	Codes    *code.Service
 	Outbox   *outbox.Outbox
 	Catalog  *i18n.Catalog
@@ -55,8 +57,8 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(context.Context) error
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the server's one clock (nil: the real one).
+	Clock clock.Clock
 	// PhoneRegion is the region of numbers typed without a country code
 	// (phone.default_region); PhoneExample is a number of it as people
 	// write it, shown in hints and errors.
@@ -79,12 +81,7 @@ type Server struct {
 	refusals  refusalLog
 }
 
-func (s *Server) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (s *Server) now() time.Time { return s.Clock.Now() }
 
 // Handler returns the server's http.Handler with every route and middleware.
 func (s *Server) Handler() http.Handler {

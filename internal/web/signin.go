@@ -60,13 +60,8 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var previous string
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		previous = c.Value
-	}
 	res, err := s.SignIn.SignIn(r.Context(), signin.Request{
-		Email: email, Password: pw, Remember: r.PostFormValue("remember") != "", Previous: previous,
-		DeviceID: o.DeviceID, IP: o.IP, UserAgent: r.UserAgent(), Time: o.Time,
+		Email: email, Password: pw, Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
 	})
 	if err != nil {
 		key := ""
@@ -86,37 +81,28 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin", p)
 		return
 	}
-	s.setSessionCookie(w, res.Token, res.Session.Remember, res.Session.AbsoluteExpiresAt)
+	s.setSessionCookie(w, res.Session)
 	redirect(w, r, "/account", nil)
 }
 
-// setSessionCookie sets the session cookie. A remembered session's cookie
-// lasts until the session's end; any other is a browser-session cookie, so
-// closing the browser on a shared computer forgets it.
-func (s *Server) setSessionCookie(w http.ResponseWriter, token string, remember bool, until time.Time) {
-	if remember {
-		setCookie(w, sessionCookie, token, until, int(time.Until(until).Seconds()))
-		return
+// sessionToken is the session token the browser holds, if any: a new
+// sign-in ends it.
+func sessionToken(r *http.Request) string {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value
 	}
-	setCookie(w, sessionCookie, token, time.Time{}, 0)
+	return ""
 }
 
-// startSession signs the browser in to a (after a proof other than the
-// password form, e.g. confirming the address from the same browser). A
-// session the browser already held ends: every authentication gets a new
-// token (ASVS v5.0.0-7.2.4).
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a *account.Account, deviceID string, remember bool) error {
-	token, sess, err := s.Sessions.Start(r.Context(), a.ID, deviceID, clientIP(r), remember)
-	if err != nil {
-		return err
+// setSessionCookie hands the browser its session. A remembered session's
+// cookie lasts until the session's end; any other is a browser-session
+// cookie, so closing the browser on a shared computer forgets it.
+func (s *Server) setSessionCookie(w http.ResponseWriter, g *account.Grant) {
+	if g.Remember {
+		setCookie(w, sessionCookie, g.Token, g.ExpiresAt, int(g.ExpiresAt.Sub(s.now()).Seconds()))
+		return
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		if err := s.Sessions.End(r.Context(), c.Value); err != nil {
-			return err
-		}
-	}
-	s.setSessionCookie(w, token, remember, sess.AbsoluteExpiresAt)
-	return nil
+	setCookie(w, sessionCookie, g.Token, time.Time{}, 0)
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
@@ -136,7 +122,7 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 // signoutEverywhere ends every session of the account, this one included
 // (ASVS v5.0.0-7.5.2): the answer to a lost phone or a shared computer.
 func (s *Server) signoutEverywhere(w http.ResponseWriter, r *http.Request) {
-	if err := s.Sessions.EndAll(r.Context(), state(r).account.ID); err != nil {
+	if err := s.Accounts.SignOutEverywhere(r.Context(), state(r).account.ID); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -33,23 +33,6 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "signup", s.signupPage(r))
 }
 
-// origin recognises the browser (setting its device cookie when new) and
-// describes where the request came from.
-func (s *Server) origin(w http.ResponseWriter, r *http.Request) (account.Origin, error) {
-	var token string
-	if c, err := r.Cookie(deviceCookie); err == nil {
-		token = c.Value
-	}
-	dev, fresh, err := s.Devices.Recognise(r.Context(), token, clientIP(r), r.UserAgent())
-	if err != nil {
-		return account.Origin{}, err
-	}
-	if fresh != "" {
-		setCookie(w, deviceCookie, fresh, s.now().Add(400*24*3600e9), 400*24*3600)
-	}
-	return account.Origin{DeviceID: dev.ID, UserAgent: dev.UserAgent, IP: dev.IP, Browser: dev.Browser, OS: dev.OS, Time: s.now()}, nil
-}
-
 func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.signupPage(r)
 	email, okE := field(r, "email")

@@ -6,6 +6,7 @@ import "testing"
 // open-redirect regression: "/%09/evil.example/" used to come back as
 // Location "/<TAB>/evil.example/", which browsers read as //evil.example/.
 func TestLocalTarget_RefusesWhatABrowserWouldTakeOffSite_V3_7_2(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{
 		"", "//evil.example/", "/\t/evil.example/", "/\n/evil.example", "/\r/evil.example", "\t//evil.example",
 		"/\\evil.example", "\\\\evil.example", "/\\/evil.example", "https://evil.example/", "http:/evil.example",

@@ -1,7 +1,16 @@
-package session
+// Package device recognises returning browsers.
+//
+// A long-lived device cookie (a random token; only its SHA-256 is stored)
+// tells a browser that has been here before from a new one. That is what
+// lets Gatehouse say "a new device signed in", decide the cause of a code
+// ("an old device of yours" or "someone has your password"), and later give
+// devices names and trust. Sessions live in package session and point at a
+// device by id.
+package device
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -65,6 +74,35 @@ func join(family, major string) string {
 	return fmt.Sprintf("%s %s", family, major)
 }
 
+// Device is one browser that has visited the sign-in pages.
+type Device struct {
+	ID        string
+	TokenHash []byte
+	FirstSeen time.Time
+	LastSeen  time.Time
+	IP        string
+	UserAgent string
+	Browser   string // e.g. "Chrome 156"
+	OS        string // e.g. "Windows 10"
+}
+
+// Store keeps devices.
+type Store interface {
+	CreateDevice(ctx context.Context, d *Device) error
+	// DeviceByTokenHash returns ErrNotFound when no device has the token.
+	DeviceByTokenHash(ctx context.Context, h []byte) (*Device, error)
+	TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error
+}
+
+// ErrNotFound is returned by a Store for an unknown device token.
+var ErrNotFound = errors.New("device: not found")
+
+// HashToken returns the stored form of a device token.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
 // maxUserAgent bounds what is stored of a User-Agent header.
 const maxUserAgent = 512
 
@@ -72,17 +110,30 @@ const maxUserAgent = 512
 type Devices struct {
 	Store      Store
 	UserAgents *UserAgents
-	Now        func() time.Time
+	Clock      func() time.Time // nil means time.Now
+}
+
+func (d *Devices) now() time.Time {
+	if d.Clock != nil {
+		return d.Clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// ByToken returns the device a device cookie names, without recording the
+// visit; ErrNotFound for an unknown or empty token.
+func (d *Devices) ByToken(ctx context.Context, token string) (*Device, error) {
+	if token == "" {
+		return nil, ErrNotFound
+	}
+	return d.Store.DeviceByTokenHash(ctx, HashToken(token))
 }
 
 // Recognise returns the device for the browser's device token, creating a
 // new device (and token) when the token is missing or unknown. newToken is
 // non-empty when the caller must set a new device cookie.
 func (d *Devices) Recognise(ctx context.Context, token, ip, ua string) (dev *Device, newToken string, err error) {
-	now := time.Now().UTC()
-	if d.Now != nil {
-		now = d.Now().UTC()
-	}
+	now := d.now()
 	if len(ua) > maxUserAgent {
 		ua = ua[:maxUserAgent]
 	}

@@ -1,0 +1,109 @@
+package notice_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/i18n"
+	"gatehouse/internal/notice"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/request"
+)
+
+type capture struct{ drafts []outbox.Draft }
+
+func (c *capture) Enqueue(_ context.Context, d outbox.Draft) (*outbox.Message, error) {
+	c.drafts = append(c.drafts, d)
+	return &outbox.Message{}, nil
+}
+
+func composer() (*notice.Composer, *capture) {
+	c := &capture{}
+	return &notice.Composer{Outbox: c, Catalog: i18n.New(), ServiceName: "Example"}, c
+}
+
+var origin = request.Origin{DeviceID: "dev", IP: "192.0.2.7", Browser: "Firefox 140", OS: "Ubuntu",
+	Time: time.Date(2026, 11, 28, 3, 4, 0, 0, time.UTC)}
+
+// TestCompose_EveryPurposeCauseChannelAndLanguageHasItsWords: a code must
+// always say what it is for and why it came (the cause table), in both
+// languages, on every channel its purpose may use — no missing catalog key
+// may reach a holder.
+func TestCompose_EveryPurposeCauseChannelAndLanguageHasItsWords(t *testing.T) {
+	t.Parallel()
+	c, _ := composer()
+	for p, chans := range notice.Channels {
+		for _, ch := range chans {
+			for _, lang := range []string{"en", "ja"} {
+				causes := []request.Cause{""}
+				if p.HasCode() {
+					causes = request.Causes
+				}
+				for _, cause := range causes {
+					n := notice.Notice{Purpose: p, Cause: cause, Channel: ch, Language: lang, To: "x@example.com",
+						Origin: origin, Valid: 10 * time.Minute}
+					if p.HasCode() {
+						n.Code = "123456"
+					}
+					d, err := c.Compose(n)
+					if err != nil {
+						t.Fatalf("%s/%s/%s/%s: %v", p, cause, ch, lang, err)
+					}
+					all := d.Subject + "\n" + strings.Join(d.Paragraphs, "\n")
+					for _, part := range append([]string{d.Subject}, d.Paragraphs...) {
+						if ch == request.SMS && part == d.Subject {
+							continue
+						}
+						if part == "" || strings.Contains(part, "%!") || strings.HasPrefix(part, "mail.") ||
+							strings.HasPrefix(part, "sms.") || strings.Contains(part, "purpose.") {
+							t.Errorf("%s/%s/%s/%s: bad part %q", p, cause, ch, lang, part)
+						}
+					}
+					if ch == request.Email && !strings.Contains(all, "192.0.2.7") {
+						t.Errorf("%s/%s/%s: email does not say where the request came from:\n%s", p, cause, lang, all)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestCompose_CodeNeedsACauseAndAChannelItsPurposeUses(t *testing.T) {
+	t.Parallel()
+	c, _ := composer()
+	if _, err := c.Compose(notice.Notice{Purpose: request.ResetPassword, Code: "123456", Language: "en"}); err == nil {
+		t.Error("a code without a cause was composed")
+	}
+	if _, err := c.Compose(notice.Notice{Purpose: request.ResetPassword, Cause: request.ResetRequested, Language: "en"}); err == nil {
+		t.Error("a code purpose without a code was composed")
+	}
+	if _, err := c.Compose(notice.Notice{Purpose: request.ConfirmEmail, Cause: request.Mistyped, Code: "1", Channel: request.SMS, Language: "en"}); err == nil {
+		t.Error("an address confirmation was composed for SMS")
+	}
+	if _, err := c.Compose(notice.Notice{Purpose: request.ResetPassword, Withhold: true, Language: "en", Origin: origin}); err != nil {
+		t.Errorf("a withheld reset needs no code: %v", err)
+	}
+}
+
+func TestSend_CarriesTheRequestToTheOutbox(t *testing.T) {
+	t.Parallel()
+	c, got := composer()
+	_, err := c.Send(context.Background(), notice.Notice{
+		Purpose: request.ResetPassword, Cause: request.ResetRequested, ChallengeID: "ch1", AccountID: "acc",
+		To: "h@example.com", Language: "ja", TimeZone: "Asia/Tokyo", Origin: origin, Code: "654321", Valid: 10 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := got.drafts[0]
+	if d.ChallengeID != "ch1" || d.Cause != request.ResetRequested || d.Channel != request.Email || d.Code != "654321" ||
+		d.AccountID != "acc" || d.Purpose != request.ResetPassword {
+		t.Fatalf("draft lost the request: %+v", d)
+	}
+	// 03:04 UTC is 12:04 in Tokyo: the holder's zone, not the server's.
+	if !strings.Contains(strings.Join(d.Paragraphs, "\n"), "12:04") || !strings.Contains(d.Paragraphs[1], "10分") {
+		t.Fatalf("time or validity not in the holder's terms: %q", d.Paragraphs)
+	}
+}

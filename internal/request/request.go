@@ -1,0 +1,138 @@
+// Package request is the vocabulary every capability shares for "a request
+// someone made": where it came from (Origin), what a code sent for it is for
+// (Purpose), why the code was sent (Cause), and how it travelled (Channel).
+//
+// A one-time code is only ever sent on behalf of one recorded request, for
+// one cause. The sign-in attempt, the code challenge, the stored message and
+// later the "this wasn't me" answer all describe that same request, so they
+// use these types instead of each keeping its own copy of "device, IP,
+// browser, time".
+package request
+
+import (
+	"time"
+)
+
+// Origin describes where a request came from: the browser's device, its
+// network and software, and when. It is recognised once per HTTP request
+// (by the web layer's middleware) and quoted by every message the request
+// causes, so the holder can tell whether it was them.
+type Origin struct {
+	DeviceID  string // the device cookie's device; empty outside a browser (CLI, API)
+	IP        string
+	UserAgent string
+	Browser   string // e.g. "Chrome 156"
+	OS        string // e.g. "Windows 10"
+	Time      time.Time
+}
+
+// Channel is how a message reaches its holder.
+type Channel string
+
+// Channels.
+const (
+	Email Channel = "email"
+	SMS   Channel = "sms"
+)
+
+// Purpose is what a message is for. Code-bearing purposes name what the
+// code unlocks; the others are notices that carry no code.
+type Purpose string
+
+// Purposes of codes: one per row family of the cause table in PRODUCT.md.
+const (
+	ConfirmEmail  Purpose = "confirm_email"  // an address typed at sign-up
+	ResetPassword Purpose = "reset_password" // a password reset was requested
+	SecondStep    Purpose = "second_step"    // the password was right; the second step of a sign-in
+	CodeSignIn    Purpose = "code_signin"    // sign-in by code alone, where the operator allows it
+	ChangeEmail   Purpose = "change_email"   // an address typed as a holder's new address
+	AddPhone      Purpose = "add_phone"      // a number typed while setting up SMS codes
+)
+
+// Purposes of notices, which carry no code.
+const (
+	SignupExisting  Purpose = "signup_existing"  // someone tried to sign up with the holder's address
+	PasswordChanged Purpose = "password_changed" // the holder changed their password
+	PasswordReset   Purpose = "password_reset"   // the password was set with a reset code
+)
+
+// CodePurposes lists every purpose whose message carries a code.
+var CodePurposes = []Purpose{ConfirmEmail, ResetPassword, SecondStep, CodeSignIn, ChangeEmail, AddPhone}
+
+// HasCode reports whether messages of this purpose carry a one-time code.
+func (p Purpose) HasCode() bool {
+	for _, c := range CodePurposes {
+		if p == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Cause is why a code was sent, from the holder's point of view: the rows of
+// the cause table in PRODUCT.md. It is decided from what the server knew
+// when it sent the code (see Decide), stored with the challenge and the
+// message, and never guessed afterwards.
+type Cause string
+
+// Causes, in the order of the cause table.
+const (
+	// PasswordKnown: the correct password was entered from a device this
+	// account has not used. "This wasn't me" denies the attempt, signs out
+	// every session and requires a new password.
+	PasswordKnown Cause = "password_known"
+	// OldDevice: the browser presented a device cookie this account used
+	// before. "This wasn't me" denies it and forgets the device.
+	OldDevice Cause = "old_device"
+	// Mistyped: the address or number was typed during a sign-up, an
+	// address change or a phone set-up, and is not (or not yet) tied to an
+	// account through that request. From the recipient's side that may be
+	// their own typing or someone else's mistake; either way no account of
+	// theirs was involved. "This wasn't me" blocks further codes for that
+	// request and from that sender.
+	Mistyped Cause = "mistyped"
+	// ResetRequested: someone asked to reset the password; no password was
+	// given. "This wasn't me" cancels the reset.
+	ResetRequested Cause = "reset_requested"
+	// CodeRequested: sign-in by code alone was started; no password was
+	// given. "This wasn't me" denies it.
+	CodeRequested Cause = "code_requested"
+	// YouJustNow: the same device and browser hold an active session of
+	// this account (a step-up, or a routine second step); shown as routine.
+	YouJustNow Cause = "you_just_now"
+)
+
+// Causes lists every cause, in the order of the cause table.
+var Causes = []Cause{PasswordKnown, OldDevice, Mistyped, ResetRequested, CodeRequested, YouJustNow}
+
+// Facts is what the server knows about a request when it sends a code.
+type Facts struct {
+	// DeviceKnown: the browser's device has been used by this account before
+	// (it presented a device cookie the account has signed in with).
+	DeviceKnown bool
+	// SessionOnDevice: the device holds an active session of this account.
+	SessionOnDevice bool
+}
+
+// Decide returns the cause of a code sent for purpose p, given what the
+// server knows now. It is the one place the cause table's "what the server
+// knew" column is turned into a cause.
+func Decide(p Purpose, f Facts) Cause {
+	switch p {
+	case ResetPassword:
+		return ResetRequested
+	case CodeSignIn:
+		return CodeRequested
+	case ConfirmEmail, ChangeEmail, AddPhone:
+		return Mistyped
+	}
+	// A second step: the password was right.
+	switch {
+	case f.SessionOnDevice:
+		return YouJustNow
+	case f.DeviceKnown:
+		return OldDevice
+	default:
+		return PasswordKnown
+	}
+}

@@ -1,0 +1,48 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"gatehouse/internal/device"
+)
+
+var _ device.Store = (*DB)(nil)
+
+// CreateDevice implements device.Store.
+func (db *DB) CreateDevice(ctx context.Context, d *device.Device) error {
+	_, err := db.exec(ctx, `INSERT INTO devices (id, token_hash, first_seen, last_seen, ip, user_agent, browser, os) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.TokenHash, us(d.FirstSeen), us(d.LastSeen), d.IP, d.UserAgent, d.Browser, d.OS)
+	if err != nil {
+		return fmt.Errorf("sqlite: record device: %w", err)
+	}
+	return nil
+}
+
+// DeviceByTokenHash implements device.Store.
+func (db *DB) DeviceByTokenHash(ctx context.Context, h []byte) (*device.Device, error) {
+	var d device.Device
+	var first, last sql.NullInt64
+	err := db.readRow(ctx, `SELECT id, token_hash, first_seen, last_seen, ip, user_agent, browser, os FROM devices WHERE token_hash = ?`, h).
+		Scan(&d.ID, &d.TokenHash, &first, &last, &d.IP, &d.UserAgent, &d.Browser, &d.OS)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, device.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read device: %w", err)
+	}
+	d.FirstSeen, d.LastSeen = tm(first), tm(last)
+	return &d, nil
+}
+
+// TouchDevice implements device.Store.
+func (db *DB) TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error {
+	_, err := db.exec(ctx, `UPDATE devices SET last_seen = ?, ip = ?, user_agent = ?, browser = ?, os = ? WHERE id = ?`, us(at), ip, ua, browser, os, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: update device: %w", err)
+	}
+	return nil
+}
