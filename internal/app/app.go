@@ -159,7 +159,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.Web = &web.Server{
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
 		Devices: &device.Devices{Store: db, UserAgents: uas, Clock: clk}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
-		Clock: clk,
+		Clock:       clk,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
 		DevMessages: driver.Name() == "dev",
 		// On TLS here, or behind a TLS proxy (public_url https): the browser is on HTTPS.

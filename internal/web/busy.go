@@ -34,6 +34,11 @@ func (s *Server) renderBusyPages() {
 func (s *Server) busy(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	st.refused = true
+	if st.chain == api {
+		w.Header().Set("Retry-After", "1")
+		s.jsonError(w, r, http.StatusServiceUnavailable, "error.busy")
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", st.lang)

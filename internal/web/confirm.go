@@ -46,42 +46,37 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	return pg, ch
 }
 
-// codeError shows a code page again with what was wrong with the code.
+// codeError shows a code page again with what was wrong with the code. The
+// status and sentence come from classify; what differs per error is where
+// the sentence goes.
 func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, p *page, ch *code.Challenge, err error) {
-	key := ""
+	f := classify(r.Context(), err)
 	switch {
 	case errors.Is(err, code.ErrWrongCode):
 		// Re-read: the failure just recorded is not in ch.
 		if fresh, err := s.Codes.Lookup(r.Context(), ch.ID, ch.Purpose); err == nil {
 			ch = fresh
 		}
-		p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong", s.Codes.Remaining(ch))
-	case errors.Is(err, code.ErrExpired):
-		key = "error.code_expired"
-	case errors.Is(err, code.ErrUsed):
-		key = "error.code_used"
-	case errors.Is(err, code.ErrLocked):
-		key = "error.code_locked"
+		p.Errors["code"] = s.Catalog.T(p.Lang, f.key, s.Codes.Remaining(ch))
+	case errors.Is(err, code.ErrExpired), errors.Is(err, code.ErrUsed), errors.Is(err, code.ErrLocked):
+		p.Errors["code"] = s.Catalog.T(p.Lang, f.key)
+		delete(p.Values, "code") // a dead code is no use to keep
 	case errors.Is(err, code.ErrCooldown):
 		// Nothing went wrong: the code already sent is still good. Say when
 		// another can be sent, as information, not as an error.
 		wait := int(s.Codes.CooldownLeft(ch).Seconds() + 0.999)
-		p.Notice = s.Catalog.T(p.Lang, "error.code_cooldown", wait)
+		p.Notice = s.Catalog.T(p.Lang, f.key, wait)
 		w.Header().Set("Retry-After", strconv.Itoa(max(wait, 1)))
-		s.render(w, r, http.StatusTooManyRequests, name, p)
+		s.render(w, r, f.status, name, p)
 		return
 	case errors.Is(err, code.ErrNotFound):
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.answer(w, r, f.status, f.key)
 		return
 	default:
 		s.formError(w, r, name, p, err)
 		return
 	}
-	if key != "" {
-		p.Errors["code"] = s.Catalog.T(p.Lang, key)
-		delete(p.Values, "code") // a dead code is no use to keep
-	}
-	s.showErrors(w, r, http.StatusUnprocessableEntity, name, p)
+	s.showErrors(w, r, f.status, name, p)
 }
 
 // codeSeparators are what people type between digits, including what a

@@ -60,6 +60,9 @@ type reqState struct {
 	disconnected bool
 	// refused is set for a busy refusal, whose log lines are sampled.
 	refused bool
+	// chain is the route's chain, which decides how errors are answered
+	// (pages unless a route says api).
+	chain chain
 	// origin is where the request came from, recognised at most once per
 	// request (see Server.origin) and only by the handlers that record
 	// something: a page view does not cost a device lookup.
@@ -118,12 +121,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // of any form is small. A larger body is refused before it is read whole.
 const maxForm = 64 << 10
 
+// middleware is what every request passes, whatever its route: the host
+// check, request id and log line, security headers, language and panic
+// recovery. What depends on the route (cross-origin rules, body, session)
+// is its chain (see Server.chain).
 func (s *Server) middleware(next http.Handler) http.Handler {
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.errorPage(w, r, http.StatusForbidden, "error.cross_origin")
-	}))
-	protected := cop.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.hostAllowed(r) {
 			s.securityHeaders(w.Header())
@@ -133,7 +135,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		idb := make([]byte, 8)
 		rand.Read(idb)
-		st := &reqState{id: hex.EncodeToString(idb), ip: s.clientAddr(r)}
+		st := &reqState{id: hex.EncodeToString(idb), ip: s.clientAddr(r), chain: pages}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		sw := &statusWriter{ResponseWriter: w}
 		s.securityHeaders(sw.Header())
@@ -150,7 +152,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				}
 				s.Log.ErrorContext(r.Context(), "panic", "panic", v)
 				if sw.status == 0 {
-					s.errorPage(sw, r, http.StatusInternalServerError, "error.internal")
+					s.answer(sw, r, http.StatusInternalServerError, "error.internal")
 				}
 			}
 			status := sw.status
@@ -169,17 +171,36 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", status,
 				"duration", time.Since(start).Round(time.Microsecond), "remote", st.ip)
 		}()
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions &&
-			r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == "" {
-			// CrossOriginProtection lets requests without either header
-			// through, assuming a non-browser client. Every browser sends
-			// one of them on a form post, so for a page server a request
-			// with neither is a forgery or a replay from outside a browser.
-			s.errorPage(sw, r, http.StatusForbidden, "error.cross_origin")
-			return
-		}
-		protected.ServeHTTP(sw, r)
+		next.ServeHTTP(sw, r)
 	})
+}
+
+// unsafe reports whether a method may change state (and so needs the
+// cross-origin and body checks).
+func unsafe(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
+}
+
+// crossOriginOK refuses a state-changing request that a browser made from
+// another site (http.CrossOriginProtection: Sec-Fetch-Site, else Origin vs
+// Host). CrossOriginProtection lets a request with neither header through,
+// assuming a non-browser client: right for the api chain, whose routes then
+// authenticate such clients by their access level. Every browser sends one
+// of them on a form post, so for the pages chain a request with neither is
+// a forgery or a replay from outside a browser, and is refused too.
+func (s *Server) crossOriginOK(w http.ResponseWriter, r *http.Request, ch chain) bool {
+	if !unsafe(r.Method) {
+		return true
+	}
+	if ch == pages && r.Header.Get("Origin") == "" && r.Header.Get("Sec-Fetch-Site") == "" {
+		s.answer(w, r, http.StatusForbidden, "error.cross_origin")
+		return false
+	}
+	if err := s.cop.Check(r); err != nil {
+		s.answer(w, r, http.StatusForbidden, "error.cross_origin")
+		return false
+	}
+	return true
 }
 
 func (s *Server) securityHeaders(h http.Header) {
@@ -195,6 +216,21 @@ func (s *Server) securityHeaders(h http.Header) {
 	if s.HSTS {
 		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 	}
+}
+
+// maxJSON bounds a JSON body (a WebAuthn response is a few KB).
+const maxJSON = 64 << 10
+
+// jsonOK checks a POST's content type and size for the api chain and leaves
+// the body, bounded, for the handler to decode.
+func (s *Server) jsonOK(w http.ResponseWriter, r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		s.answer(w, r, http.StatusUnsupportedMediaType, "error.content_type")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSON)
+	return true
 }
 
 // formOK checks a POST's content type and size and parses it. On failure it
@@ -346,7 +382,7 @@ func misdirected(w http.ResponseWriter) {
 
 // requireSession lets signed-in holders through and sends everyone else to
 // the sign-in page.
-func (s *Server) requireSession(next http.HandlerFunc) http.HandlerFunc {
+func (s *Server) requireSession(ch chain, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var token string
 		if c, err := r.Cookie(sessionCookie); err == nil {
@@ -362,6 +398,12 @@ func (s *Server) requireSession(next http.HandlerFunc) http.HandlerFunc {
 		if errors.Is(err, session.ErrNoSession) {
 			if token != "" {
 				setCookie(w, sessionCookie, "", time.Time{}, -1)
+			}
+			if ch == api {
+				// A program (or a page's script) gets the status, not a
+				// sign-in page to follow.
+				s.fail(w, r, err)
+				return
 			}
 			redirect(w, r, "/signin", url.Values{"notice": {"signin_needed"}})
 			return

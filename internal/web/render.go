@@ -2,17 +2,14 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/i18n"
-	"gatehouse/internal/password"
 )
 
 // page is what every template receives.
@@ -206,35 +203,6 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 		w.Header().Set("Retry-After", "2")
 	}
 	s.render(w, r, status, "error", p)
-}
-
-// fail answers an unexpected error: 503 when the hashing pool is full, 500
-// (logged, with no detail shown) otherwise. A client that hung up is not a
-// server error: it is logged as a disconnect (status 499), and nothing is
-// written to a connection nobody reads.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, password.ErrBusy) {
-		s.errorPage(w, r, http.StatusServiceUnavailable, "error.busy")
-		return
-	}
-	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		state(r).disconnected = true
-		return
-	}
-	// When the database is unreachable every request fails the same way;
-	// say so with 503 and Retry-After so that clients and load balancers
-	// back off, rather than report a server bug.
-	if s.Ready != nil {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
-		defer cancel()
-		if rerr := s.Ready(ctx); rerr != nil {
-			s.Log.WarnContext(r.Context(), "database unavailable", "err", err)
-			s.errorPage(w, r, http.StatusServiceUnavailable, "error.unavailable")
-			return
-		}
-	}
-	s.Log.ErrorContext(r.Context(), "request failed", "err", err)
-	s.errorPage(w, r, http.StatusInternalServerError, "error.internal")
 }
 
 // fieldOrder is the order problems are listed in the error summary: the

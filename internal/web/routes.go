@@ -9,10 +9,73 @@ import (
 // access says who may use a route.
 type access int
 
+// Access levels. The zero value is no level: every route must choose one,
+// and TestRoutes_EveryRouteDeclaresAccessAndChain checks it.
 const (
-	public   access = iota
-	signedIn        // a live session; everyone else is sent to sign in
+	_ access = iota
+	// public: anyone.
+	public
+	// passwordChecked: the right password was typed and a second step is
+	// pending; no session exists yet. Gated by the pending sign-in the
+	// two-step-verification flow records (not built yet: see gated).
+	passwordChecked
+	// signedIn: a live session; anyone else is sent to sign in (pages) or
+	// answered 401 (JSON).
+	signedIn
+	// recentlyVerified: a live session whose holder proved who they are
+	// within the step-up window, for sensitive changes (not built yet).
+	recentlyVerified
 )
+
+func (a access) String() string {
+	switch a {
+	case public:
+		return "public"
+	case passwordChecked:
+		return "password-checked"
+	case signedIn:
+		return "signed-in"
+	case recentlyVerified:
+		return "recently-verified"
+	}
+	return "undeclared"
+}
+
+// gated reports whether the server can enforce the level. A route may only
+// use a level whose gate exists; Handler panics otherwise, so a level can
+// never be declared and silently not enforced.
+func (a access) gated() bool { return a == public || a == signedIn }
+
+// chain says how a route's requests are read and its errors answered.
+type chain int
+
+// Chains. The zero value is no chain: every route must choose one.
+const (
+	_ chain = iota
+	// pages: HTML forms. A POST must be a browser's form post
+	// (application/x-www-form-urlencoded, Origin or Sec-Fetch-Site present
+	// and same-origin: CSRF), errors are pages in the holder's language, a
+	// missing session redirects to the sign-in page.
+	pages
+	// api: JSON for programs and for our own pages' scripts (WebAuthn
+	// ceremonies next, then the admin API, the OIDC token endpoint,
+	// forward-auth). A POST must carry application/json; a browser's
+	// cross-origin request is refused, a request without Origin and
+	// Sec-Fetch-Site is a non-browser client and must authenticate by the
+	// route's access level; errors are JSON objects; a missing session is
+	// 401, never a redirect.
+	api
+)
+
+func (c chain) String() string {
+	switch c {
+	case pages:
+		return "pages"
+	case api:
+		return "api"
+	}
+	return "undeclared"
+}
 
 // cost marks the routes whose POST runs an argon2 hash. When the hashing
 // pool is full they are refused before their body is read (see busy).
@@ -28,43 +91,60 @@ type route struct {
 	method  string
 	path    string
 	access  access
+	chain   chain
 	cost    cost
 	handler http.HandlerFunc
+}
+
+// RouteInfo describes one URL of the route table, for tests and tools that
+// list what the server answers.
+type RouteInfo struct {
+	Method, Path, Access, Chain string
+	Hashes                      bool // the route runs an argon2 hash
+}
+
+// Routes lists the route table.
+func (s *Server) Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, rt := range s.routes() {
+		out = append(out, RouteInfo{rt.method, rt.path, rt.access.String(), rt.chain.String(), bool(rt.cost)})
+	}
+	return out
 }
 
 // routes is the one table of every URL Gatehouse serves (besides /static/).
 func (s *Server) routes() []route {
 	return []route{
-		{"GET", "/{$}", public, cheap, s.home},
-		{"GET", "/lang", public, cheap, s.language},
+		{"GET", "/{$}", public, pages, cheap, s.home},
+		{"GET", "/lang", public, pages, cheap, s.language},
 
-		{"GET", "/signup", public, cheap, s.signupForm},
-		{"POST", "/signup", public, hashes, s.signupSubmit},
-		{"GET", "/signup/confirm", public, cheap, s.confirmForm},
-		{"POST", "/signup/confirm", public, hashes, s.confirmSubmit},
-		{"POST", "/signup/confirm/resend", public, cheap, s.resend("confirm", "confirm.title", request.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
+		{"GET", "/signup", public, pages, cheap, s.signupForm},
+		{"POST", "/signup", public, pages, hashes, s.signupSubmit},
+		{"GET", "/signup/confirm", public, pages, cheap, s.confirmForm},
+		{"POST", "/signup/confirm", public, pages, hashes, s.confirmSubmit},
+		{"POST", "/signup/confirm/resend", public, pages, cheap, s.resend("confirm", "confirm.title", request.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
 
-		{"GET", "/signin", public, cheap, s.signinForm},
-		{"POST", "/signin", public, hashes, s.signinSubmit},
-		{"POST", "/signout", public, cheap, s.signout},
+		{"GET", "/signin", public, pages, cheap, s.signinForm},
+		{"POST", "/signin", public, pages, hashes, s.signinSubmit},
+		{"POST", "/signout", public, pages, cheap, s.signout},
 
-		{"GET", "/account", signedIn, cheap, s.accountPage},
-		{"POST", "/account/preferences", signedIn, cheap, s.preferencesSubmit},
-		{"POST", "/account/signout-everywhere", signedIn, cheap, s.signoutEverywhere},
-		{"GET", "/account/password", signedIn, cheap, s.passwordForm},
-		{"POST", "/account/password", signedIn, hashes, s.passwordSubmit},
+		{"GET", "/account", signedIn, pages, cheap, s.accountPage},
+		{"POST", "/account/preferences", signedIn, pages, cheap, s.preferencesSubmit},
+		{"POST", "/account/signout-everywhere", signedIn, pages, cheap, s.signoutEverywhere},
+		{"GET", "/account/password", signedIn, pages, cheap, s.passwordForm},
+		{"POST", "/account/password", signedIn, pages, hashes, s.passwordSubmit},
 
-		{"GET", "/password/forgot", public, cheap, s.forgotForm},
-		{"POST", "/password/forgot", public, cheap, s.forgotSubmit},
-		{"GET", "/password/reset", public, cheap, s.resetForm},
-		{"POST", "/password/reset", public, hashes, s.resetSubmit},
-		{"POST", "/password/reset/resend", public, cheap, s.resend("reset", "reset.title", request.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
+		{"GET", "/password/forgot", public, pages, cheap, s.forgotForm},
+		{"POST", "/password/forgot", public, pages, cheap, s.forgotSubmit},
+		{"GET", "/password/reset", public, pages, cheap, s.resetForm},
+		{"POST", "/password/reset", public, pages, hashes, s.resetSubmit},
+		{"POST", "/password/reset/resend", public, pages, cheap, s.resend("reset", "reset.title", request.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
 
-		{"GET", "/favicon.ico", public, cheap, noFavicon},
-		{"GET", "/healthz", public, cheap, s.healthz},
-		{"GET", "/readyz", public, cheap, s.readyz},
+		{"GET", "/favicon.ico", public, pages, cheap, noFavicon},
+		{"GET", "/healthz", public, api, cheap, s.healthz},
+		{"GET", "/readyz", public, api, cheap, s.readyz},
 
-		{"GET", "/dev/messages", public, cheap, s.devMessages},
-		{"GET", "/dev/messages.json", public, cheap, s.devMessagesJSON},
+		{"GET", "/dev/messages", public, pages, cheap, s.devMessages},
+		{"GET", "/dev/messages.json", public, api, cheap, s.devMessagesJSON},
 	}
 }

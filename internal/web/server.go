@@ -12,6 +12,7 @@ package web
 import (
 	"context"
 	"embed"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -79,27 +80,42 @@ type Server struct {
 	static    map[string]staticFile
 	busyPages map[string][]byte // the 503 answer per language, rendered once
 	refusals  refusalLog
+	cop       *http.CrossOriginProtection
 }
 
 func (s *Server) now() time.Time { return s.Clock.Now() }
 
 // Handler returns the server's http.Handler with every route and middleware.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.handler(s.routes()) }
+
+// handler builds the server for a route table (the tests add routes to
+// exercise chains no page uses yet). It panics on a route that does not
+// declare its access level and chain, or uses a level with no gate: a
+// mistake in the table must stop the server, not open a URL.
+func (s *Server) handler(table []route) http.Handler {
 	s.parseTemplates()
 	s.loadStatic()
+	s.cop = http.NewCrossOriginProtection()
 	mux := http.NewServeMux()
 	s.known = map[string][]string{}
-	for _, rt := range s.routes() {
+	for _, rt := range table {
+		if err := rt.check(); err != nil {
+			panic(err)
+		}
 		s.known[rt.path] = append(s.known[rt.path], rt.method)
 	}
-	for _, rt := range s.routes() {
+	for _, rt := range table {
 		mux.Handle(rt.method+" "+rt.path, s.chain(rt))
 	}
 	s.renderBusyPages()
 	mux.HandleFunc("GET /static/", s.serveStatic)
 	// Everything else: a page in the holder's language instead of the
-	// mux's plain-text 404 and 405.
+	// mux's plain-text 404 and 405 — after the pages chain's cross-origin
+	// rule, so a forged post to a wrong address is refused as forged.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if !s.crossOriginOK(w, r, pages) {
+			return
+		}
 		if methods, ok := s.known[r.URL.Path]; ok {
 			w.Header().Set("Allow", joinMethods(methods))
 			s.errorPage(w, r, http.StatusMethodNotAllowed, "error.method")
@@ -110,19 +126,37 @@ func (s *Server) Handler() http.Handler {
 	return s.middleware(mux)
 }
 
+// check reports what is wrong with a route's table entry, if anything.
+func (rt route) check() error {
+	switch {
+	case rt.access.String() == "undeclared":
+		return fmt.Errorf("web: route %s %s declares no access level", rt.method, rt.path)
+	case !rt.access.gated():
+		return fmt.Errorf("web: route %s %s uses access level %s, which has no gate yet", rt.method, rt.path, rt.access)
+	case rt.chain.String() == "undeclared":
+		return fmt.Errorf("web: route %s %s declares no chain", rt.method, rt.path)
+	case rt.handler == nil:
+		return fmt.Errorf("web: route %s %s has no handler", rt.method, rt.path)
+	}
+	return nil
+}
+
 // chain wraps a route's handler in what its table entry asks for, in the
-// order that costs least for a request that is refused: a place in the
-// hashing pool first (before the body is read), then the form, then the
-// session.
+// order that costs least for a request that is refused: the cross-origin
+// rule, then a place in the hashing pool (before the body is read), then
+// the body, then the session.
 func (s *Server) chain(rt route) http.Handler {
 	h := rt.handler
 	if rt.access == signedIn {
-		h = s.requireSession(h)
+		h = s.requireSession(rt.chain, h)
 	}
-	if rt.method == http.MethodPost {
-		inner := h
+	if unsafe(rt.method) {
+		inner, bodyOK := h, s.formOK
+		if rt.chain == api {
+			bodyOK = s.jsonOK
+		}
 		h = func(w http.ResponseWriter, r *http.Request) {
-			if s.formOK(w, r) {
+			if bodyOK(w, r) {
 				inner(w, r)
 			}
 		}
@@ -143,7 +177,13 @@ func (s *Server) chain(rt route) http.Handler {
 			inner(w, r.WithContext(ctx))
 		}
 	}
-	return h
+	inner := h
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		state(r).chain = rt.chain
+		if s.crossOriginOK(w, r, rt.chain) {
+			inner(w, r)
+		}
+	})
 }
 
 func joinMethods(ms []string) string {

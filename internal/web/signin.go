@@ -64,21 +64,16 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		Email: email, Password: pw, Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
 	})
 	if err != nil {
-		key := ""
-		switch {
-		case errors.Is(err, signin.ErrInvalid):
-			key = "error.signin_invalid"
-		case errors.Is(err, signin.ErrDisabled):
-			key = "error.signin_disabled"
-		default:
+		if !errors.Is(err, signin.ErrInvalid) && !errors.Is(err, signin.ErrDisabled) {
 			s.fail(w, r, err)
 			return
 		}
 		// Which of the two was wrong is not said (ASVS v5.0.0-6.3.8), so
 		// both fields are marked and the one message is in the summary.
-		p.Error = s.Catalog.T(p.Lang, key)
+		f := classify(r.Context(), err)
+		p.Error = s.Catalog.T(p.Lang, f.key)
 		p.Invalid["email"], p.Invalid["password"] = true, true
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin", p)
+		s.showErrors(w, r, f.status, "signin", p)
 		return
 	}
 	s.setSessionCookie(w, res.Session)

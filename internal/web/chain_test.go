@@ -1,0 +1,158 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/i18n"
+	"gatehouse/internal/session"
+	"gatehouse/internal/sqlite"
+)
+
+// TestRouteCheck_RefusesUndeclaredOrUngatedEntries: a table entry without an
+// access level or a chain, or with a level the server cannot enforce yet,
+// stops the server instead of opening a URL.
+func TestRouteCheck_RefusesUndeclaredOrUngatedEntries(t *testing.T) {
+	t.Parallel()
+	h := func(http.ResponseWriter, *http.Request) {}
+	bad := []route{
+		{method: "GET", path: "/a", chain: pages, handler: h},
+		{method: "GET", path: "/b", access: public, handler: h},
+		{method: "GET", path: "/c", access: passwordChecked, chain: pages, handler: h},
+		{method: "GET", path: "/d", access: recentlyVerified, chain: api, handler: h},
+		{method: "GET", path: "/e", access: public, chain: pages},
+	}
+	for _, rt := range bad {
+		if rt.check() == nil {
+			t.Errorf("%s accepted: %+v", rt.path, rt)
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: the server started with a bad route", rt.path)
+				}
+			}()
+			s := &Server{Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler)}
+			s.handler([]route{rt})
+		}()
+	}
+	if err := (route{method: "GET", path: "/ok", access: signedIn, chain: api, handler: h}).check(); err != nil {
+		t.Errorf("a good route refused: %v", err)
+	}
+}
+
+// chainServer is a server with only test routes: one JSON route per access
+// level the chains enforce, echoing what it decoded.
+func chainServer(t *testing.T) http.Handler {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := &Server{
+		Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler),
+		Sessions: &session.Manager{Store: db, Lifetimes: session.Lifetimes{Idle: time.Hour, Absolute: time.Hour, Remember: time.Hour}},
+	}
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		var v map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
+			s.answer(w, r, http.StatusBadRequest, "error.invalid_text")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(v)
+	}
+	return s.handler([]route{
+		{"POST", "/api/echo", public, api, cheap, echo},
+		{"POST", "/api/mine", signedIn, api, cheap, echo},
+		{"POST", "/form", public, pages, cheap, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.PostFormValue("x")) }},
+	})
+}
+
+func call(h http.Handler, method, path, ctype, body string, hdr map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "http://id.example"+path, strings.NewReader(body))
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func jsonCode(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("error answered as %q, not JSON: %s", ct, w.Body)
+	}
+	var e apiError
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Message == "" {
+		t.Fatalf("error body %q: %v", w.Body, err)
+	}
+	return e.Error.Code
+}
+
+// TestAPIChain_JSONBodiesOwnErrorsNoRedirects_V3_5_1: the api chain takes
+// JSON from programs (no Origin) and from our own pages' scripts, refuses a
+// browser's cross-site request, answers every error as JSON, and a missing
+// session is 401 — never the sign-in page's redirect. The pages chain keeps
+// its rules beside it.
+func TestAPIChain_JSONBodiesOwnErrorsNoRedirects_V3_5_1(t *testing.T) {
+	t.Parallel()
+	h := chainServer(t)
+	sameOrigin := map[string]string{"Sec-Fetch-Site": "same-origin"}
+
+	if w := call(h, "POST", "/api/echo", "application/json", `{"a":1}`, nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"a":1`) {
+		t.Fatalf("a program's JSON post: %d %s", w.Code, w.Body)
+	}
+	if w := call(h, "POST", "/api/echo", "application/json; charset=utf-8", `{"a":2}`, sameOrigin); w.Code != 200 {
+		t.Fatalf("our page's script: %d %s", w.Code, w.Body)
+	}
+	w := call(h, "POST", "/api/echo", "application/json", `{}`, map[string]string{"Sec-Fetch-Site": "cross-site"})
+	if w.Code != 403 || jsonCode(t, w) != "cross_origin" {
+		t.Fatalf("cross-site browser request: %d %s", w.Code, w.Body)
+	}
+	w = call(h, "POST", "/api/echo", "application/json", `{}`, map[string]string{"Origin": "https://evil.example"})
+	if w.Code != 403 || jsonCode(t, w) != "cross_origin" {
+		t.Fatalf("foreign Origin: %d %s", w.Code, w.Body)
+	}
+	w = call(h, "POST", "/api/echo", "application/x-www-form-urlencoded", "a=1", nil)
+	if w.Code != 415 || jsonCode(t, w) != "content_type" {
+		t.Fatalf("form body on a JSON route: %d %s", w.Code, w.Body)
+	}
+	w = call(h, "POST", "/api/echo", "application/json", `{"a":"`+strings.Repeat("x", maxJSON)+`"}`, nil)
+	if w.Code != 400 || jsonCode(t, w) != "invalid_text" {
+		t.Fatalf("oversized JSON: %d %s", w.Code, w.Body)
+	}
+	w = call(h, "POST", "/api/mine", "application/json", `{}`, map[string]string{"Cookie": sessionCookie + "=forged"})
+	if w.Code != 401 || w.Header().Get("Location") != "" || jsonCode(t, w) != "signin.needed" {
+		t.Fatalf("no session on a JSON route: %d %q %s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	if !strings.Contains(w.Header().Get("Set-Cookie"), sessionCookie+"=;") {
+		t.Fatalf("the dead session cookie was not cleared: %q", w.Header().Get("Set-Cookie"))
+	}
+
+	// The pages chain beside it: a form post without Origin or
+	// Sec-Fetch-Site is refused as a page, JSON is not a form.
+	w = call(h, "POST", "/form", "application/x-www-form-urlencoded", "x=1", nil)
+	if w.Code != 403 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("form post without Origin: %d %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	if w := call(h, "POST", "/form", "application/x-www-form-urlencoded", "x=1", sameOrigin); w.Code != 200 || w.Body.String() != "1" {
+		t.Fatalf("form post: %d %s", w.Code, w.Body)
+	}
+	if w := call(h, "POST", "/form", "application/json", "{}", sameOrigin); w.Code != 415 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("JSON on a form route: %d", w.Code)
+	}
+}
