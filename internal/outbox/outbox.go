@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"gatehouse/internal/clock"
+	"gatehouse/internal/commit"
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/random"
@@ -161,6 +162,14 @@ type Draft struct {
 	Withhold    bool // record the message but never send it (see Withheld)
 }
 
+// wakeWorker tells an idle worker that a message is due.
+func (o *Outbox) wakeWorker() {
+	select {
+	case o.signal() <- struct{}{}:
+	default:
+	}
+}
+
 func (o *Outbox) signal() chan struct{} {
 	o.wakeOnce.Do(func() { o.wake = make(chan struct{}, 1) })
 	return o.wake
@@ -202,10 +211,10 @@ func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox: enqueue %s message: %w", d.Purpose, err)
 	}
-	select {
-	case o.signal() <- struct{}{}:
-	default:
-	}
+	// Wake the worker once the message can be read: inside a flow's
+	// transaction that is after the commit, or the worker would find
+	// nothing and sleep a whole poll interval.
+	commit.After(ctx, o.wakeWorker)
 	return m, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"gatehouse/internal/commit"
 	"gatehouse/internal/schema"
 )
 
@@ -214,12 +215,14 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	// A no-op after the commit; otherwise it ends the transaction, even if
 	// fn panics, and drops its notifications.
 	defer tx.Rollback(ctx)
-	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	fctx, committed := commit.Track(context.WithValue(ctx, txKey{}, tx))
+	if err := fn(fctx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: commit transaction: %w", err)
 	}
+	committed() // work that waited for the commit (commit.After)
 	return nil
 }
 

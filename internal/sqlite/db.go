@@ -25,6 +25,7 @@ import (
 	sqlitedriver "modernc.org/sqlite" // also registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"gatehouse/internal/commit"
 	"gatehouse/internal/schema"
 )
 
@@ -270,12 +271,14 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 		return fmt.Errorf("sqlite: begin transaction: %w", err)
 	}
 	defer tx.Rollback() // a no-op after the commit; see tx
-	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	fctx, committed := commit.Track(context.WithValue(ctx, txKey{}, tx))
+	if err := fn(fctx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit transaction: %w", err)
 	}
+	committed() // work that waited for the commit (commit.After)
 	return nil
 }
 
