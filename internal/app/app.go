@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Clock: clk, Catalog: cat, PhoneRegion: cfg.String("phone.default_region"),
 		HistoryLength: cfg.Int("password.history"),
 	}
-	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Log: log}
+	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Log: log, Clock: clk}
 	a.Accounts.Guesses = a.SignIn
 	a.Accounts.Tx, a.SignIn.Tx = db, db
 	region := cfg.String("phone.default_region")

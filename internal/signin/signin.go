@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/clock"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 )
@@ -92,6 +93,8 @@ type Service struct {
 	// Log receives one structured event per attempt (see logOutcome); nil
 	// logs nothing.
 	Log *slog.Logger
+	// Clock dates an attempt whose origin carries no time.
+	Clock clock.Clock
 }
 
 // Request is one sign-in form submission.
@@ -117,6 +120,9 @@ type Result struct {
 // the answer nor its timing tells the two apart.
 func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	o := r.Origin
+	if o.Time.IsZero() {
+		o.Time = s.Clock.Now()
+	}
 	o.Time = o.Time.UTC()
 	at := &Attempt{ID: random.ID(), Kind: SignInKind, Identifier: r.Email, Origin: o}
 	if norm, err := account.NormalizeEmail(r.Email); err == nil {
@@ -145,14 +151,21 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		at.Outcome, result = Denied, ErrInvalid
 	case a.Status == account.Disabled:
 		at.Outcome, result = Denied, ErrDisabled
+	case a.Status != account.Active:
+		// Only an active account signs in; a status this version does not
+		// know (a newer one wrote it, or the row is damaged) is refused.
+		at.Outcome, result = Denied, ErrInvalid
 	default:
 		at.Outcome = Succeeded
 	}
 	if result != nil {
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		err := s.Attempts.RecordAttempt(ctx, at)
+		// Logged even when the record could not be written: a guess must
+		// not vanish from both the record and the log.
+		s.logOutcome(ctx, at)
+		if err != nil {
 			return nil, fmt.Errorf("sign in: record attempt: %w", err)
 		}
-		s.logOutcome(ctx, at)
 		return nil, result
 	}
 	var newHash string
@@ -162,6 +175,10 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		// here, outside the transaction: hashing is slow).
 		if h, err := s.Hasher.Hash(ctx, r.Password); err == nil {
 			newHash = h
+		} else if s.Log != nil {
+			// The sign-in goes on with the old hash; the upgrade waits for
+			// the next one.
+			s.Log.WarnContext(ctx, "sign-in: rehash with the current cost failed", "account", a.ID, "err", err)
 		}
 	}
 	var g *account.Grant
@@ -211,6 +228,9 @@ func (s *Service) logOutcome(ctx context.Context, at *Attempt) {
 // password, recorded beside failed sign-ins so the holder's activity and
 // later the guessing limits see it.
 func (s *Service) RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o request.Origin) error {
+	if o.Time.IsZero() {
+		o.Time = s.Clock.Now()
+	}
 	o.Time = o.Time.UTC()
 	at := &Attempt{ID: random.ID(), Kind: PasswordChange, Identifier: email, AccountID: accountID, Origin: o, Outcome: WrongPassword}
 	if ok {
