@@ -34,7 +34,7 @@ func runMigrateData(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	src, err := sqlite.Open(ctx, path, true)
 	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: open %s: %v\n", path, err)
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err) // the error names the file
 		return 1
 	}
 	defer src.Close()
