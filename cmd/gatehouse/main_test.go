@@ -57,6 +57,7 @@ func TestCLI_UserCreateListDisable(t *testing.T) {
 }
 
 func TestCLI_MigrateAndRefuseNewerSchema(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	code, out, errs := runCLI(t, "", "migrate", "--data", data)
 	if code != 0 || !strings.Contains(out, "schema version 0 → ") || strings.HasSuffix(strings.TrimSpace(out), "→ 0") {
@@ -76,6 +77,7 @@ func TestCLI_MigrateAndRefuseNewerSchema(t *testing.T) {
 }
 
 func TestCLI_ServeRefusesPlainHTTPOffLoopback(t *testing.T) {
+	t.Parallel()
 	code, _, errs := runCLI(t, "", "serve", "--data", t.TempDir(), "--listen", "0.0.0.0:0")
 	if code != 2 || !strings.Contains(errs, "not a loopback address") {
 		t.Fatalf("%d %q", code, errs)
@@ -168,6 +170,7 @@ func TestCLI_CreatesDataDirectoryWithSecretsFileElsewhere(t *testing.T) {
 // TestCLI_DeletedSecretsFileIsNotRegenerated: with the secrets file gone
 // beside an existing database, commands stop and say how to restore it.
 func TestCLI_DeletedSecretsFileIsNotRegenerated(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	if code, _, errs := runCLI(t, "", "user", "list", "--data", data); code != 0 {
 		t.Fatalf("first start: %d %q", code, errs)

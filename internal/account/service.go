@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
+	"gatehouse/internal/commit"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
@@ -55,6 +56,11 @@ type Sessions interface {
 	// authentication gets a new token (ASVS v5.0.0-7.2.4).
 	Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*Grant, error)
 	EndAll(ctx context.Context, accountID string) error
+	// Forget drops this node's cached copies of the account's sessions,
+	// which carry the account: called after a change to the account
+	// commits, so the holder's next page shows it at once (the other nodes
+	// learn of it from the store's notification).
+	Forget(accountID string)
 }
 
 // Transactor runs a flow in one transaction carried in the context (the
@@ -353,12 +359,12 @@ func (s *Service) reused(ctx context.Context, a *Account, pw string) (bool, erro
 }
 
 // setPassword checks the new password against the policy and the history,
-// runs commit (if any) once everything is validated, stores the new hash and
+// runs first (if any) once everything is validated, stores the new hash and
 // notifies the holder.
 //
-// commit runs first inside the transaction (a reset uses its code there),
+// first runs first inside the transaction (a reset uses its code there),
 // after last (a reset ends every session); either may be nil.
-func (s *Service) setPassword(ctx context.Context, a *Account, field, pw string, purpose request.Purpose, o request.Origin, commit, after func(ctx context.Context) error) error {
+func (s *Service) setPassword(ctx context.Context, a *Account, field, pw string, purpose request.Purpose, o request.Origin, first, after func(ctx context.Context) error) error {
 	if errs := s.checkPassword(field, pw, a.Email); errs != nil {
 		return errs
 	}
@@ -375,14 +381,15 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw string,
 	// used, the password changed, the notice queued and (after) the
 	// sessions ended — all of it or none.
 	return s.inTx(ctx, func(ctx context.Context) error {
-		if commit != nil {
-			if err := commit(ctx); err != nil {
+		if first != nil {
+			if err := first(ctx); err != nil {
 				return err
 			}
 		}
 		if err := s.Store.SetPasswordHash(ctx, a.ID, hash, o.Time.UTC(), true); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
+		commit.After(ctx, func() { s.Sessions.Forget(a.ID) })
 		if _, err := s.Notices.Send(ctx, notice.Notice{
 			Purpose: purpose, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
 		}); err != nil {
@@ -490,7 +497,13 @@ func (s *Service) SetPreferences(ctx context.Context, accountID, lang, tz string
 	if len(errs) > 0 {
 		return errs
 	}
-	return s.Store.SetPreferences(ctx, accountID, lang, tz)
+	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.SetPreferences(ctx, accountID, lang, tz); err != nil {
+			return fmt.Errorf("set preferences: %w", err)
+		}
+		commit.After(ctx, func() { s.Sessions.Forget(accountID) })
+		return nil
+	})
 }
 
 // RequestReset starts a password reset and returns the request id. Every

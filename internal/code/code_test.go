@@ -30,6 +30,7 @@ func newService(t *testing.T) (*code.Service, *clock) {
 }
 
 func TestIssue_SixRandomDigitsStoredOnlyAsHash_V6_5_3(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	seen := map[string]bool{}
@@ -53,6 +54,7 @@ func TestIssue_SixRandomDigitsStoredOnlyAsHash_V6_5_3(t *testing.T) {
 }
 
 func TestVerify_SingleUse_V6_5_1(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
@@ -65,6 +67,7 @@ func TestVerify_SingleUse_V6_5_1(t *testing.T) {
 }
 
 func TestVerify_ConcurrentUseHasOneWinner(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ResetPassword, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
@@ -87,6 +90,7 @@ func TestVerify_ConcurrentUseHasOneWinner(t *testing.T) {
 }
 
 func TestVerify_ExpiresAfterTenMinutes_V6_5_5(t *testing.T) {
+	t.Parallel()
 	s, clk := newService(t)
 	ctx := context.Background()
 	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
@@ -102,6 +106,7 @@ func TestVerify_ExpiresAfterTenMinutes_V6_5_5(t *testing.T) {
 }
 
 func TestVerify_LocksAfterFiveWrongCodes(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
@@ -124,6 +129,7 @@ func TestVerify_LocksAfterFiveWrongCodes(t *testing.T) {
 }
 
 func TestResend_CooldownAndFailuresCarryOver_NIST_3_1_3(t *testing.T) {
+	t.Parallel()
 	s, clk := newService(t)
 	ctx := context.Background()
 	ch, old, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
@@ -154,6 +160,7 @@ func TestResend_CooldownAndFailuresCarryOver_NIST_3_1_3(t *testing.T) {
 }
 
 func TestVerify_ForeignCodeAndPurposeRefused(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	a, ca, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc1", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
@@ -172,6 +179,7 @@ func TestVerify_ForeignCodeAndPurposeRefused(t *testing.T) {
 }
 
 func TestDecoy_NoCodeEverMatches(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	ctx := context.Background()
 	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ResetPassword, AccountID: "", Destination: "nobody@example.com", Origin: request.Origin{DeviceID: "dev"}}, true)

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -242,23 +243,51 @@ func flatten(prefix string, v any, out map[string]string) {
 
 // Set overrides one key after loading; serve uses it to record the real
 // address when listening on port 0.
-func (c *Config) Set(key, value string) { c.values[key] = value }
+func (c *Config) Set(key, value string) {
+	c.value(key)
+	c.values[key] = value
+}
 
-// String returns the value of key.
-func (c *Config) String(key string) string { return c.values[key] }
+// value returns the value of key, read as one of kinds (any kind when none
+// is given). A key that is not in Options, or read as a kind it is not,
+// panics: it is a typo or a mistake in the code, which the first test that
+// reaches it must catch, not a setting that silently reads as 0 or "".
+func (c *Config) value(key string, kinds ...Kind) string {
+	o, ok := optionByKey[key]
+	if !ok {
+		panic(fmt.Sprintf("config: no option %q (a typo?)", key))
+	}
+	if len(kinds) > 0 && !slices.Contains(kinds, o.Kind) {
+		panic(fmt.Sprintf("config: option %q is not read that way (its kind is %d)", key, o.Kind))
+	}
+	return c.values[key]
+}
+
+// optionByKey indexes Options; it is derived from the table and never
+// changes.
+var optionByKey = func() map[string]Option {
+	m := make(map[string]Option, len(Options))
+	for _, o := range Options {
+		m[o.Key] = o
+	}
+	return m
+}()
+
+// String returns the value of key (any kind, as written).
+func (c *Config) String(key string) string { return c.value(key) }
 
 // Int returns key as an integer. Load has checked it against the option's
 // range, which for every Int fits an int32, so callers may convert it to
 // the narrower type they need (argon2's uint32 and uint8) without wrapping.
-func (c *Config) Int(key string) int { n, _ := strconv.Atoi(c.values[key]); return n }
+func (c *Config) Int(key string) int { n, _ := strconv.Atoi(c.value(key, Int)); return n }
 
 // Bool returns key as a boolean.
-func (c *Config) Bool(key string) bool { b, _ := strconv.ParseBool(c.values[key]); return b }
+func (c *Config) Bool(key string) bool { b, _ := strconv.ParseBool(c.value(key, Bool)); return b }
 
 // Duration returns key as a duration (validated by Load); a Days option
 // such as retention.history is converted to whole days.
 func (c *Config) Duration(key string) time.Duration {
-	v := c.values[key]
+	v := c.value(key, Duration, Days)
 	if n, ok := strings.CutSuffix(v, "d"); ok {
 		days, _ := strconv.ParseInt(n, 10, 32)
 		return time.Duration(days) * day
@@ -270,10 +299,11 @@ func (c *Config) Duration(key string) time.Duration {
 // Location returns a time-zone key (time_zone.ja, time_zone.en) as a
 // location; UTC if the key is not a time zone.
 func (c *Config) Location(key string) *time.Location {
-	if loc, ok := c.locations[key]; ok && c.values[key] == loc.String() {
+	v := c.value(key, TimeZone)
+	if loc, ok := c.locations[key]; ok && v == loc.String() {
 		return loc
 	}
-	if loc, err := loadLocation(c.values[key]); err == nil {
+	if loc, err := loadLocation(v); err == nil {
 		return loc
 	}
 	return time.UTC

@@ -14,6 +14,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestLoad_DefaultsFileEnvFlagsInOrder(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "gatehouse.yaml")
 	os.WriteFile(file, []byte("listen: 127.0.0.1:9000\nsmtp:\n  host: mail.example\n  port: 465\nservice_name: Shop\n"), 0o600)
@@ -36,6 +37,7 @@ func TestLoad_DefaultsFileEnvFlagsInOrder(t *testing.T) {
 }
 
 func TestLoad_RejectsBadValuesWithClearErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		flags map[string]string
 		want  string
@@ -74,6 +76,7 @@ func TestLoad_RejectsBadValuesWithClearErrors(t *testing.T) {
 // argon2.iterations=4294967296 (wrapped to 0 in uint32: every sign-up
 // panicked) and argon2.memory_kib=4294975488 (silently 8 MiB).
 func TestLoad_OutOfRangeArgon2IsRefusedNotWrapped(t *testing.T) {
+	t.Parallel()
 	for key, v := range map[string]string{"argon2.iterations": "4294967296", "argon2.memory_kib": "4294975488", "argon2.parallelism": "256"} {
 		_, err := Load("", env(nil), map[string]string{key: v})
 		if err == nil || !strings.Contains(err.Error(), key+": \""+v+"\" is not a whole number from ") {
@@ -97,6 +100,7 @@ func TestLoad_OutOfRangeArgon2IsRefusedNotWrapped(t *testing.T) {
 // range and a non-number, naming the key and the range, and accepts both
 // ends; every other kind refuses a value of the wrong shape.
 func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
+	t.Parallel()
 	// Options whose text is checked beyond its kind, with a value refused.
 	textRefused := map[string]string{
 		"listen": "8080", "data": "", "database": "sqlite:", "public_url": "ftp://x", "trusted_proxies": "not-a-cidr",
@@ -187,6 +191,7 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 }
 
 func TestLoad_ConvertsDaysAndTimeZones(t *testing.T) {
+	t.Parallel()
 	c, err := Load("", env(map[string]string{"GATEHOUSE_RETENTION_HISTORY": "30d", "GATEHOUSE_TIME_ZONE_EN": "America/New_York"}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +214,7 @@ func TestLoad_ConvertsDaysAndTimeZones(t *testing.T) {
 }
 
 func TestCheckTransport_PlainHTTPOnlyOnLoopback(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		flags map[string]string
 		ok    bool
@@ -232,6 +238,7 @@ func TestCheckTransport_PlainHTTPOnlyOnLoopback(t *testing.T) {
 // TestREADMEDocumentsEveryOption keeps the README's configuration reference
 // in step with Options: each key, its environment variable and its default.
 func TestREADMEDocumentsEveryOption(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestSealOpen(t *testing.T) {
+	t.Parallel()
 	b, _ := New(bytes.Repeat([]byte{7}, 32))
 	s1 := b.Seal([]byte("123456"), []byte("msg-1"))
 	s2 := b.Seal([]byte("123456"), []byte("msg-1"))

@@ -10,6 +10,7 @@ import (
 var verb = regexp.MustCompile(`%[-+# 0]*\d*(\.\d+)?[a-zA-Z%]`)
 
 func TestEveryStringExistsInBothLanguagesWithTheSameVerbs(t *testing.T) {
+	t.Parallel()
 	for _, m := range messages {
 		if strings.TrimSpace(m.en) == "" || strings.TrimSpace(m.ja) == "" {
 			t.Errorf("%s: missing a language", m.key)
@@ -22,6 +23,7 @@ func TestEveryStringExistsInBothLanguagesWithTheSameVerbs(t *testing.T) {
 }
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	c := New()
 	for _, tc := range []struct{ choice, accept, want string }{
 		{"", "ja-JP,ja;q=0.9", "ja"},
@@ -46,6 +48,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestTime_WrittenTheLocalWayInTheReadersZone(t *testing.T) {
+	t.Parallel()
 	c := New()
 	tokyo, err := time.LoadLocation("Asia/Tokyo")
 	if err != nil {

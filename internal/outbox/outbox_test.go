@@ -19,9 +19,9 @@ import (
 	"gatehouse/internal/sqlite"
 )
 
-// recordingDriver records what it delivers. Sends to an address in fail
-// fail that many times first (forever when the count is negative); set it
-// before the worker runs.
+// recordingDriver records what it delivers. A send to an address in fail
+// is refused that many times first (every time when the count is
+// negative); set fail before the worker runs.
 type recordingDriver struct {
 	fail    map[string]int
 	mu      sync.Mutex

@@ -14,6 +14,7 @@ import (
 var cheap = Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
 
 func TestPolicy_V6_2_ReasonsAreStated_NIST_800_63B_4_3_1_1_2(t *testing.T) {
+	t.Parallel()
 	p := Policy{MinLength: 12, ServiceName: "Gatehouse"}
 	cases := []struct {
 		name, pw, email string
@@ -54,6 +55,7 @@ func TestPolicy_V6_2_ReasonsAreStated_NIST_800_63B_4_3_1_1_2(t *testing.T) {
 }
 
 func TestPolicy_LengthCountsCodePointsAfterNFC(t *testing.T) {
+	t.Parallel()
 	p := Policy{MinLength: 8}
 	// "é" typed as e + combining acute (2 code points) is one character after NFC.
 	decomposed := "e\u0301ab" + "e\u0301cd" + "e\u0301" // 7 characters after NFC
@@ -66,6 +68,7 @@ func TestPolicy_LengthCountsCodePointsAfterNFC(t *testing.T) {
 }
 
 func TestBlocklist_HoldsAtLeast100000CompactEntries(t *testing.T) {
+	t.Parallel()
 	if n := blocklist.Len(); n < 100000 {
 		t.Fatalf("blocklist has %d entries, want >= 100000", n)
 	}
@@ -82,6 +85,7 @@ func TestBlocklist_HoldsAtLeast100000CompactEntries(t *testing.T) {
 }
 
 func TestHash_NFCNormalisedBeforeHashing(t *testing.T) {
+	t.Parallel()
 	h := NewHasher(cheap, nil, NewPool(1, 1))
 	ctx := context.Background()
 	composed := "caf\u00e9 au lait, s'il vous pla\u00eet"
@@ -100,6 +104,7 @@ func TestHash_NFCNormalisedBeforeHashing(t *testing.T) {
 }
 
 func TestHash_PHCFormatCarriesParameters(t *testing.T) {
+	t.Parallel()
 	h := NewHasher(cheap, []byte("pepper-pepper-pepper-pepper-1234"), NewPool(1, 1))
 	s, err := h.Hash(context.Background(), "a long test password")
 	if err != nil {
@@ -119,6 +124,7 @@ func TestHash_PHCFormatCarriesParameters(t *testing.T) {
 }
 
 func TestVerify_RehashWhenParametersOrPepperChange(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := NewPool(1, 1)
 	old := NewHasher(cheap, nil, pool)
@@ -146,6 +152,7 @@ func TestVerify_RehashWhenParametersOrPepperChange(t *testing.T) {
 }
 
 func TestVerify_UnknownAccountCostsOneHashAndNeverMatches_V6_3_8(t *testing.T) {
+	t.Parallel()
 	pool := NewPool(1, 1)
 	h := NewHasher(cheap, nil, pool)
 	before := pool.Hashes()
@@ -159,6 +166,7 @@ func TestVerify_UnknownAccountCostsOneHashAndNeverMatches_V6_3_8(t *testing.T) {
 }
 
 func TestPool_RefusesWhenFull(t *testing.T) {
+	t.Parallel()
 	p := NewPool(1, 1)
 	release := make(chan struct{})
 	started := make(chan struct{})
@@ -185,6 +193,7 @@ func TestPool_RefusesWhenFull(t *testing.T) {
 }
 
 func TestParse_RejectsMalformed(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"", "$argon2i$v=19$m=1,t=1,p=1$AA$AA", "$argon2id$v=19$m=x,t=1,p=1$AA$AA", "$argon2id$v=19$m=1,t=1$AA", "$argon2id$v=19$m=0,t=1,p=1$AA$AA"} {
 		if _, _, _, _, err := parse(s); !errors.Is(err, ErrMalformedHash) {
 			t.Errorf("parse(%q) = %v, want ErrMalformedHash", s, err)

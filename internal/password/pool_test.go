@@ -10,7 +10,8 @@ import (
 )
 
 // TestPoolFullMatchesDo proves that Full reports exactly when Do would
-// refuse, so a request can be refused before its body is read.
+// refuse, so a request can be refused before its body is read. Not
+// parallel: testing.AllocsPerRun counts every allocation in the process.
 func TestPoolFullMatchesDo(t *testing.T) {
 	p := NewPool(2, 3)
 	release := make(chan struct{})
@@ -66,6 +67,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // is refused when none comes free in time, and its Do calls use the place
 // it holds.
 func TestPoolAdmit_WaitsForAPlaceAndRefusesAfterTheWait(t *testing.T) {
+	t.Parallel()
 	p := NewPool(1, 0)
 	ctx, release, ok := p.Admit(context.Background(), 0)
 	if !ok {
@@ -104,6 +106,7 @@ func TestPoolAdmit_WaitsForAPlaceAndRefusesAfterTheWait(t *testing.T) {
 // TestPoolAdmit_BoundsTheWaiters: beyond its bound, requests are refused at
 // once instead of parking.
 func TestPoolAdmit_BoundsTheWaiters(t *testing.T) {
+	t.Parallel()
 	p := NewPool(1, 0)
 	_, release, _ := p.Admit(context.Background(), 0)
 	defer release()

@@ -75,6 +75,7 @@ func (f *fakeStore) PruneDevices(_ context.Context, t time.Time, l int) (int, er
 var now = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 
 func TestOnce_DeletesInBatchesUntilAShortOneWithTheRightCutoffs(t *testing.T) {
+	t.Parallel()
 	f := newFake(5)
 	p := &Pruner{Store: f, History: 400 * 24 * time.Hour, Now: func() time.Time { return now }, Batch: 2, Pause: time.Microsecond}
 	rep, err := p.Once(context.Background())
@@ -97,6 +98,7 @@ func TestOnce_DeletesInBatchesUntilAShortOneWithTheRightCutoffs(t *testing.T) {
 }
 
 func TestOnce_SkipsWhileAnotherHoldsTheLock(t *testing.T) {
+	t.Parallel()
 	f := newFake(5)
 	unlock, _, _ := f.LockPruning(context.Background())
 	p := &Pruner{Store: f, History: time.Hour}
@@ -113,6 +115,7 @@ func TestOnce_SkipsWhileAnotherHoldsTheLock(t *testing.T) {
 }
 
 func TestOnce_StopsAtAnErrorAndReleasesTheLock(t *testing.T) {
+	t.Parallel()
 	f := newFake(5)
 	f.fail = errors.New("disk full")
 	p := &Pruner{Store: f, History: time.Hour}
@@ -125,6 +128,7 @@ func TestOnce_StopsAtAnErrorAndReleasesTheLock(t *testing.T) {
 }
 
 func TestRun_PrunesSoonAfterStartThenPeriodicallyUntilCancelled(t *testing.T) {
+	t.Parallel()
 	f := newFake(0)
 	p := &Pruner{Store: f, History: time.Hour, First: time.Millisecond, Every: 5 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -7,6 +7,7 @@ import (
 )
 
 func TestPending(t *testing.T) {
+	t.Parallel()
 	fsys := fstest.MapFS{
 		"m/0002_b.sql": {Data: []byte("B")},
 		"m/0001_a.sql": {Data: []byte("A")},

@@ -13,6 +13,7 @@ import (
 
 func TestCreate_NewFileIsMode0600InANewDirectoryAndNeverOverwritten(t *testing.T) {
 	// A umask that would leave the file world-readable must not matter.
+	// (The umask is the process's: this test is not parallel.)
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
 	path := filepath.Join(t.TempDir(), "etc", "gatehouse", "secrets.json")
@@ -37,6 +38,7 @@ func TestCreate_NewFileIsMode0600InANewDirectoryAndNeverOverwritten(t *testing.T
 }
 
 func TestLoad_MissingFileIsErrMissingAndCreatesNothing(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "secrets.json")
 	_, err := Load(path)
 	if !errors.Is(err, ErrMissing) || !errors.Is(err, fs.ErrNotExist) {
@@ -48,6 +50,7 @@ func TestLoad_MissingFileIsErrMissingAndCreatesNothing(t *testing.T) {
 }
 
 func TestLoad_RefusesEmptyOrShortPepper(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, pepper := range map[string][]byte{"empty": nil, "short": []byte("0123456789abcdef0123456789abcde")} {
 		path := filepath.Join(dir, name+".json")
@@ -61,6 +64,7 @@ func TestLoad_RefusesEmptyOrShortPepper(t *testing.T) {
 }
 
 func TestLoad_RefusesShortKeysAndFilesOthersCanRead(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	short := filepath.Join(dir, "short.json")
 	b, _ := json.Marshal(&Secrets{HMACKey: []byte("k"), EncryptionKey: key(), Pepper: key()})

@@ -14,6 +14,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/clock"
+	"gatehouse/internal/commit"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 )
@@ -214,9 +215,14 @@ func (m *Manager) End(ctx context.Context, token string) error {
 	if err := m.Store.RevokeSession(ctx, s.ID, m.now()); err != nil {
 		return err
 	}
-	if m.Cache != nil { // after the revocation, so no check can re-cache it
-		m.Cache.EvictSession(s.ID)
-	}
+	// Evicted once the revocation is committed (at once outside a flow's
+	// transaction): evicted earlier, a check could re-cache the session
+	// from the not-yet-committed state.
+	commit.After(ctx, func() {
+		if m.Cache != nil {
+			m.Cache.EvictSession(s.ID)
+		}
+	})
 	return nil
 }
 
@@ -226,12 +232,13 @@ func (m *Manager) EndAll(ctx context.Context, accountID string) error {
 	if err := m.Store.RevokeAccountSessions(ctx, accountID, m.now()); err != nil {
 		return err
 	}
-	m.Forget(accountID)
+	commit.After(ctx, func() { m.Forget(accountID) }) // see End
 	return nil
 }
 
 // Forget evicts cached state about an account whose sessions or record
-// changed elsewhere (another node, or an operator command).
+// changed (this node's own change, whose notification to the other nodes
+// reaches this one a moment later too, or an operator command).
 func (m *Manager) Forget(accountID string) {
 	if m.Cache != nil {
 		m.Cache.EvictAccount(accountID)

@@ -35,6 +35,7 @@ func setup(t *testing.T) (*session.Manager, *clock, *sqlite.DB) {
 }
 
 func TestStart_TokenIs256BitsAndStoredOnlyAsSHA256_V7_2_3(t *testing.T) {
+	t.Parallel()
 	m, _, db := setup(t)
 	ctx := context.Background()
 	tok, s, err := m.Start(ctx, "acc", "dev", "127.0.0.1", false)
@@ -56,6 +57,7 @@ func TestStart_TokenIs256BitsAndStoredOnlyAsSHA256_V7_2_3(t *testing.T) {
 }
 
 func TestCheck_IdleTimeout_V7_3_1(t *testing.T) {
+	t.Parallel()
 	m, c, _ := setup(t)
 	ctx := context.Background()
 	tok, _, _ := m.Start(ctx, "acc", "dev", "ip", false)
@@ -75,6 +77,7 @@ func TestCheck_IdleTimeout_V7_3_1(t *testing.T) {
 }
 
 func TestCheck_AbsoluteTimeout_V7_3_2(t *testing.T) {
+	t.Parallel()
 	m, c, _ := setup(t)
 	ctx := context.Background()
 	tok, _, _ := m.Start(ctx, "acc", "dev", "ip", false)
@@ -94,6 +97,7 @@ func TestCheck_AbsoluteTimeout_V7_3_2(t *testing.T) {
 }
 
 func TestCheck_RememberedSessionLasts30Days(t *testing.T) {
+	t.Parallel()
 	m, c, _ := setup(t)
 	ctx := context.Background()
 	tok, s, _ := m.Start(ctx, "acc", "dev", "ip", true)
@@ -111,6 +115,7 @@ func TestCheck_RememberedSessionLasts30Days(t *testing.T) {
 }
 
 func TestEnd_AndEndAll_InvalidateServerSide_V7_4_1(t *testing.T) {
+	t.Parallel()
 	m, _, _ := setup(t)
 	ctx := context.Background()
 	a, _, _ := m.Start(ctx, "acc", "d1", "ip", false)
@@ -137,6 +142,7 @@ func TestEnd_AndEndAll_InvalidateServerSide_V7_4_1(t *testing.T) {
 }
 
 func TestCache_AnswersFromMemoryAndEvictsOnRevocation(t *testing.T) {
+	t.Parallel()
 	m, c, db := setup(t)
 	ctx := context.Background()
 	m.Cache = session.NewCache(30*time.Second, 100)
@@ -175,6 +181,7 @@ func TestCache_AnswersFromMemoryAndEvictsOnRevocation(t *testing.T) {
 // minute). The write-back throttle used to be the judge: with a 20 s
 // timeout a holder active every 5 s was signed out at 20 s.
 func TestCheck_UseInsideIdleWindowAlwaysExtendsIt_V7_3_1(t *testing.T) {
+	t.Parallel()
 	for _, idle := range []time.Duration{time.Second, 20 * time.Second, 90 * time.Second, 10 * time.Minute, time.Hour} {
 		for _, every := range []time.Duration{idle / 4, idle / 2, idle - idle/50} {
 			t.Run(idle.String()+"/"+every.String(), func(t *testing.T) {
@@ -205,6 +212,7 @@ func TestCheck_UseInsideIdleWindowAlwaysExtendsIt_V7_3_1(t *testing.T) {
 // that cached a session does not see uses served by the others; a stale
 // cached LastSeenAt must not sign the holder out.
 func TestCheck_CachedCopyIsNotTheJudgeOfIdleness(t *testing.T) {
+	t.Parallel()
 	a, c, db := setup(t)
 	a.Lifetimes.Idle = 20 * time.Second
 	b := &session.Manager{Store: db, Clock: c.now, Lifetimes: a.Lifetimes, Cache: session.NewCache(time.Hour, 100)}

@@ -249,6 +249,7 @@ func (f fakeSessions) Grant(ctx context.Context, accountID string, o request.Ori
 }
 
 func (f fakeSessions) EndAll(context.Context, string) error { panic("sign-in does not end sessions") }
+func (f fakeSessions) Forget(string)                        { panic("sign-in does not change accounts") }
 
 // fakeTx implements account.Transactor: fn runs with a context marked with
 // the transaction's number, and a failure of fn rolls back (hides) every

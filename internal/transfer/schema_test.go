@@ -60,6 +60,7 @@ func sqliteSchema(t *testing.T) map[string][]string {
 // added to one dialect's migrations and forgotten in the other fails here,
 // not in production.
 func TestSchemas_BothDialectsHaveTheSameTablesAndColumns(t *testing.T) {
+	t.Parallel()
 	lite := sqliteSchema(t)
 	url := pgtest.NewDatabase(t)
 	db, err := postgres.Open(context.Background(), url, 2, true)
@@ -108,6 +109,7 @@ func TestSchemas_BothDialectsHaveTheSameTablesAndColumns(t *testing.T) {
 // every table the schema has, every column of it, so that a table added
 // later (two-step verification's) cannot be left behind.
 func TestCopy_CoversEveryTableAndColumnOfTheSchema(t *testing.T) {
+	t.Parallel()
 	lite := sqliteSchema(t)
 	copied := map[string]bool{}
 	for _, tb := range tables {
