@@ -260,3 +260,35 @@ func TestREADMEDocumentsEveryOption(t *testing.T) {
 		t.Fatalf("README.md lacks %d configuration rows; the table should read:\n\n| key | environment | default | meaning |\n|---|---|---|---|\n%s", missing, table.String())
 	}
 }
+
+// TestRead_UnknownKeyOrWrongKindPanics: reading a key that is not an
+// option, or reading an option as a kind it is not, is a mistake in the
+// code; it must stop the first test that reaches it, not read as 0 or "".
+func TestRead_UnknownKeyOrWrongKindPanics(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("", func(string) string { return "" }, map[string]string{"data": t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, read := range map[string]func(){
+		"unknown key":            func() { cfg.String("argon2.worker") },
+		"unknown key, Int":       func() { cfg.Int("code.max_failure") },
+		"duration read as Int":   func() { cfg.Int("code.ttl") },
+		"int read as Duration":   func() { cfg.Duration("argon2.workers") },
+		"text read as Bool":      func() { cfg.Bool("service_name") },
+		"text read as time zone": func() { cfg.Location("service_name") },
+		"set an unknown key":     func() { cfg.Set("listen_addr", "x") },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			read()
+		}()
+	}
+	if cfg.Int("code.max_failures") != 5 || cfg.Duration("retention.history") != 400*24*time.Hour {
+		t.Error("the right reads stopped working")
+	}
+}

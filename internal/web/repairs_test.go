@@ -370,14 +370,12 @@ func toFullWidth(s string) string {
 }
 
 // TestTimes_InTheHoldersZoneWrittenTheLocalWay: no UTC on a Japanese
-// holder's pages and emails; a chosen zone is used for both.
-//
-// Not parallel with the other tests: on PostgreSQL, saving preferences does
-// not evict this node's cached session, so the next page shows the old
-// language and zone until the node's own NOTIFY comes back — which under
-// the load of the whole suite in parallel is often too late. Make it
-// parallel once the change evicts the local cache directly.
+// holder's pages and emails; a chosen zone is used for both — on the very
+// next page, also on PostgreSQL with the session cache on (the node drops
+// its cached session of the account when the change commits, rather than
+// waiting for its own notification to come back).
 func TestTimes_InTheHoldersZoneWrittenTheLocalWay(t *testing.T) {
+	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		h := newHarness(t, db)
 		b := h.browser("ja")
