@@ -75,3 +75,16 @@ func BenchmarkSessionCheck(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "checks/s")
 }
+
+// BenchmarkOpenFresh is the database's share of a cold start: opening a new
+// file and running every migration.
+func BenchmarkOpenFresh(b *testing.B) {
+	dir := b.TempDir()
+	for i := 0; b.Loop(); i++ {
+		db, err := Open(context.Background(), filepath.Join(dir, fmt.Sprintf("fresh%d.db", i)), true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -193,9 +194,32 @@ func (db *DB) checkVersion(ctx context.Context) error {
 	return nil
 }
 
-// Migrate applies every migration newer than the database, each in its own
-// transaction. It refuses a database newer than the binary.
-func (db *DB) Migrate(ctx context.Context) error {
+//go:embed snapshot.sql
+var snapshot string
+
+// snapshotVersion reads the version line of snapshot.sql: the schema it
+// creates is what every migration up to that version produces.
+func snapshotVersion() int {
+	for _, line := range strings.Split(snapshot, "\n") {
+		if v, ok := strings.CutPrefix(line, "-- version: "); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// Migrate brings the database up to the newest schema this binary knows. A
+// new, empty database is created from snapshot.sql in one step — replaying
+// every migration, ALTER TABLE after ALTER TABLE, is most of a cold start —
+// and then takes any migration newer than the snapshot; an existing one
+// applies each migration newer than it, in its own transaction. It refuses
+// a database newer than the binary.
+func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, true) }
+
+// migrate is Migrate; useSnapshot false replays every migration (the test
+// that keeps snapshot.sql equal to the migrations uses it).
+func (db *DB) migrate(ctx context.Context, useSnapshot bool) error {
 	_, err := db.write.ExecContext(ctx, `
 		CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY,
@@ -207,6 +231,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 	applied, _, err := db.Version(ctx)
 	if err != nil {
 		return err
+	}
+	if applied == 0 && useSnapshot {
+		if applied, err = db.fromSnapshot(ctx); err != nil {
+			return err
+		}
 	}
 	pending, err := schema.Pending(migrations, "migrations", applied)
 	if err != nil {
@@ -225,6 +254,49 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// fromSnapshot creates the schema of snapshot.sql in an empty database and
+// records the migrations it stands for, in one transaction. It returns the
+// version the database is at: the snapshot's, or 0 when the database is not
+// empty (it then takes the migrations one by one).
+func (db *DB) fromSnapshot(ctx context.Context) (int, error) {
+	version := snapshotVersion()
+	if version == 0 {
+		return 0, nil
+	}
+	var objects int
+	err := db.write.QueryRowContext(ctx, `
+		SELECT count(*) FROM sqlite_schema
+		WHERE name <> 'schema_migrations' AND name NOT LIKE 'sqlite_%'`).Scan(&objects)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if objects > 0 {
+		return 0, nil
+	}
+	ms, err := schema.List(migrations, "migrations")
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, snapshot); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.Version > version {
+				break
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, us(time.Now())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: create schema from snapshot.sql: %w", err)
+	}
+	return version, nil
 }
 
 // tx runs fn in the flow's transaction, or in a transaction of its own on

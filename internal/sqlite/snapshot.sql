@@ -1,0 +1,116 @@
+-- The schema every migration up to the version below produces, used to
+-- create a new database in one step (see DB.Migrate). Generated; do not
+-- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
+-- version: 7
+CREATE TABLE accounts (
+    id                  TEXT PRIMARY KEY,
+    email               TEXT NOT NULL,
+    email_key           TEXT NOT NULL UNIQUE,  -- lower-cased email: one mailbox, one account
+    phone               TEXT NOT NULL DEFAULT '',
+    password_hash       TEXT NOT NULL,
+    language            TEXT NOT NULL DEFAULT 'en',
+    status              TEXT NOT NULL CHECK (status IN ('unconfirmed', 'active', 'disabled')),
+    created_at          INTEGER NOT NULL,
+    confirmed_at        INTEGER,
+    password_changed_at INTEGER NOT NULL
+, time_zone TEXT NOT NULL DEFAULT '') STRICT;
+CREATE TABLE password_history (
+    account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    password_hash TEXT NOT NULL,
+    replaced_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX password_history_account ON password_history (account_id, replaced_at DESC);
+CREATE TABLE challenges (
+    id          TEXT PRIMARY KEY,
+    purpose     TEXT NOT NULL,
+    account_id  TEXT NOT NULL DEFAULT '',  -- '' for a decoy: no account, no code
+    destination TEXT NOT NULL,
+    device_id   TEXT NOT NULL DEFAULT '',
+    code_hash   BLOB,
+    failures    INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    sent_at     INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    consumed_at INTEGER
+, attempt_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT 'email', ip TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '') STRICT;
+CREATE INDEX challenges_account ON challenges (account_id, created_at);
+CREATE TABLE devices (
+    id         TEXT PRIMARY KEY,
+    token_hash BLOB NOT NULL UNIQUE,
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    ip         TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    browser    TEXT NOT NULL,
+    os         TEXT NOT NULL
+) STRICT;
+CREATE TABLE sessions (
+    id                  TEXT PRIMARY KEY,
+    token_hash          BLOB NOT NULL UNIQUE,
+    account_id          TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    device_id           TEXT NOT NULL,
+    created_at          INTEGER NOT NULL,
+    last_seen_at        INTEGER NOT NULL,
+    authenticated_at    INTEGER NOT NULL,
+    idle_timeout_us     INTEGER NOT NULL,
+    absolute_expires_at INTEGER NOT NULL,
+    remember            INTEGER NOT NULL,
+    ip                  TEXT NOT NULL,
+    revoked_at          INTEGER
+) STRICT;
+CREATE INDEX sessions_account ON sessions (account_id);
+CREATE TABLE signin_attempts (
+    id         TEXT PRIMARY KEY,
+    identifier TEXT NOT NULL,
+    account_id TEXT NOT NULL DEFAULT '',
+    device_id  TEXT NOT NULL,
+    session_id TEXT NOT NULL DEFAULT '',
+    ip         TEXT NOT NULL,
+    user_agent TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    outcome    TEXT NOT NULL
+, kind TEXT NOT NULL DEFAULT 'signin') STRICT;
+CREATE INDEX signin_attempts_account ON signin_attempts (account_id, created_at DESC);
+CREATE TABLE messages (
+    id              TEXT PRIMARY KEY,
+    reference       TEXT NOT NULL UNIQUE,
+    account_id      TEXT NOT NULL DEFAULT '',
+    purpose         TEXT NOT NULL,
+    channel         TEXT NOT NULL,
+    destination     TEXT NOT NULL,
+    language        TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body_text       TEXT NOT NULL,
+    body_html       TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until     INTEGER,
+    last_error      TEXT NOT NULL DEFAULT ''
+, handed_off_at INTEGER, secret BLOB, challenge_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '') STRICT;
+CREATE INDEX messages_due ON messages (status, next_attempt_at);
+CREATE INDEX messages_account ON messages (account_id, created_at DESC);
+CREATE TABLE installation (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+CREATE TABLE signups (
+    id            TEXT PRIMARY KEY,
+    email         TEXT NOT NULL,
+    email_key     TEXT NOT NULL,
+    phone         TEXT NOT NULL DEFAULT '',
+    password_hash TEXT NOT NULL,
+    language      TEXT NOT NULL,
+    device_id     TEXT NOT NULL DEFAULT '',
+    created_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX signups_email ON signups (email_key);
+CREATE INDEX signups_created ON signups (created_at);
+CREATE INDEX challenges_expires ON challenges (expires_at);
+CREATE INDEX challenges_consumed ON challenges (consumed_at) WHERE consumed_at IS NOT NULL;
+CREATE INDEX signin_attempts_created ON signin_attempts (created_at);
+CREATE INDEX messages_status_created ON messages (status, created_at);
+CREATE INDEX devices_last_seen ON devices (last_seen);
+CREATE INDEX sessions_device ON sessions (device_id);
