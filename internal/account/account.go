@@ -238,3 +238,16 @@ func DisplayEmail(addr string) string {
 	}
 	return addr[:at+1] + domain
 }
+
+// MaskEmail shows an address the way pages list it to someone who may not
+// be its owner: the first character of the local part, "***", and the
+// domain (for display), e.g. t***@example.com.
+func MaskEmail(addr string) string {
+	addr = DisplayEmail(addr)
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "***"
+	}
+	first, _ := utf8.DecodeRuneInString(addr)
+	return string(first) + "***" + addr[at:]
+}

@@ -85,3 +85,17 @@ func TestDisplayEmail_UnicodeDomainAsTyped(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskEmail_ShowsFirstCharacterAndDomain(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"taro@example.com":        "t***@example.com",
+		"Ü@xn--bcher-kva.example": "Ü***@bücher.example",
+		"花子@example.jp":           "花***@example.jp",
+		"nobody":                  "***",
+	} {
+		if got := MaskEmail(in); got != want {
+			t.Errorf("MaskEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

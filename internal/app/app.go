@@ -129,9 +129,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	notices := &notice.Composer{Outbox: a.Outbox, Catalog: cat, ServiceName: serviceName}
 	codes := &code.Service{
 		Store: db, Key: sec.HMACKey, TTL: cfg.Duration("code.ttl"), Cooldown: cfg.Duration("code.cooldown"),
-		MaxFailures: cfg.Int("code.max_failures"), Clock: clk,
+		MaxFailures: cfg.Int("code.max_failures"), MaxSends: cfg.Int("code.max_sends"), Clock: clk,
 	}
-	a.Sessions = &session.Manager{Store: db, Clock: clk, Lifetimes: session.Lifetimes{
+	a.Sessions = &session.Manager{Store: db, Devices: db, Clock: clk, Lifetimes: session.Lifetimes{
 		Idle: cfg.Duration("session.idle_timeout"), Absolute: cfg.Duration("session.absolute_timeout"),
 		Remember: cfg.Duration("session.remember_timeout"),
 	}}
@@ -151,7 +151,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Clock: clk, Catalog: cat, PhoneRegion: cfg.String("phone.default_region"),
 		HistoryLength: cfg.Int("password.history"),
 	}
-	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Log: log, Clock: clk}
+	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Log: log, Clock: clk,
+		NewDeviceCheck: cfg.String("signin.new_device_check") == "email", Devices: db, Codes: codes, Notices: notices}
 	a.Accounts.Guesses = a.SignIn
 	a.Accounts.Tx, a.SignIn.Tx = db, db
 	region := cfg.String("phone.default_region")

@@ -42,6 +42,7 @@ type Challenge struct {
 	// code was ever sent and none can match.
 	CodeHash   []byte
 	Failures   int
+	Sends      int // how many times a code was sent for it (1 after Issue)
 	CreatedAt  time.Time
 	SentAt     time.Time
 	ExpiresAt  time.Time
@@ -60,8 +61,9 @@ type Store interface {
 	// Consume marks the challenge used if it is not already; it reports
 	// whether this call was the one that used it.
 	Consume(ctx context.Context, id string, at time.Time) (bool, error)
-	// Resend replaces the code hash and its sent and expiry times, keeping
-	// the failure count (NIST 800-63B-4 §3.1.3: a new code SHALL NOT reset it).
+	// Resend replaces the code hash and its sent and expiry times and
+	// counts the send, keeping the failure count (NIST 800-63B-4 §3.1.3: a
+	// new code SHALL NOT reset it).
 	Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error
 }
 
@@ -73,6 +75,7 @@ var (
 	ErrUsed      = errors.New("code: already used")
 	ErrLocked    = errors.New("code: too many wrong codes")
 	ErrCooldown  = errors.New("code: sent too recently")
+	ErrNoMore    = errors.New("code: no more codes for this request")
 )
 
 // Service issues and verifies codes.
@@ -82,6 +85,7 @@ type Service struct {
 	TTL         time.Duration // how long a code is valid (10 min)
 	Cooldown    time.Duration // minimum time between sends (60 s)
 	MaxFailures int           // wrong entries before the request is locked (5)
+	MaxSends    int           // codes sent per request, the first included (3); 0 means no limit
 	Clock       clock.Clock
 }
 
@@ -108,7 +112,7 @@ func (s *Service) hash(id, code string) []byte {
 func (s *Service) Issue(ctx context.Context, spec Challenge, decoy bool) (*Challenge, string, error) {
 	now := s.now()
 	c := &spec
-	c.ID, c.CodeHash, c.Failures, c.ConsumedAt = random.ID(), nil, 0, time.Time{}
+	c.ID, c.CodeHash, c.Failures, c.Sends, c.ConsumedAt = random.ID(), nil, 0, 1, time.Time{}
 	c.CreatedAt, c.SentAt, c.ExpiresAt = now, now, now.Add(s.TTL)
 	if c.Channel == "" {
 		c.Channel = request.Email
@@ -223,6 +227,8 @@ func (s *Service) Resend(ctx context.Context, id string, p request.Purpose) (*Ch
 		return c, "", ErrLocked
 	case now.Sub(c.SentAt) < s.Cooldown:
 		return c, "", ErrCooldown
+	case s.MaxSends > 0 && c.Sends >= s.MaxSends:
+		return c, "", ErrNoMore
 	}
 	c.SentAt, c.ExpiresAt = now, now.Add(s.TTL)
 	var code string
@@ -235,6 +241,7 @@ func (s *Service) Resend(ctx context.Context, id string, p request.Purpose) (*Ch
 		return c, "", err
 	}
 	c.CodeHash = h
+	c.Sends++
 	return c, code, nil
 }
 

@@ -158,6 +158,8 @@ var Options = []Option{
 	duration("code.ttl", "10m", time.Second, day, "How long an emailed code is valid."),
 	duration("code.cooldown", "60s", 0, time.Hour, "Minimum time between two codes for the same request."),
 	whole("code.max_failures", "5", 1, 100, "Wrong codes allowed before the request is locked."),
+	whole("code.max_sends", "3", 1, 10, "Codes sent for one request at most, the first included; a resend after that is refused."),
+	choice("signin.new_device_check", "email", []string{"email", "off"}, "When the right password comes from a browser this account has not been used on: email (ask for a code sent to the account's address) or off."),
 	text("phone.default_region", "JP", "Region for phone numbers typed without a country code (ISO 3166 code)."),
 	{Key: "time_zone.ja", Default: "Asia/Tokyo", Kind: TimeZone, Help: "Time zone for holders who read Japanese, until they choose their own (an IANA name such as Asia/Tokyo)."},
 	{Key: "time_zone.en", Default: "UTC", Kind: TimeZone, Help: "Time zone for holders who read English, until they choose their own (an IANA name such as Europe/London)."},

@@ -92,6 +92,11 @@ type Store interface {
 	// DeviceByTokenHash returns ErrNotFound when no device has the token.
 	DeviceByTokenHash(ctx context.Context, h []byte) (*Device, error)
 	TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error
+	// UsedBy reports whether a session of the account was ever started on
+	// the device (the device is "known to the account").
+	UsedBy(ctx context.Context, accountID, deviceID string) (bool, error)
+	// MarkUsed records that a session of the account started on the device.
+	MarkUsed(ctx context.Context, accountID, deviceID string, at time.Time) error
 }
 
 // ErrNotFound is returned by a Store for an unknown device token.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,24 +13,63 @@ import (
 
 var _ signin.Store = (*DB)(nil)
 
+const attemptColumns = `id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind,
+	method_offered, method_used, remember, ended_at`
+
+func scanAttempt(row pgx.Row) (*signin.Attempt, error) {
+	var a signin.Attempt
+	var at, ended *time.Time
+	err := row.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.Origin.DeviceID, &a.SessionID, &a.Origin.IP, &a.Origin.UserAgent,
+		&at, &a.Outcome, &a.Kind, &a.MethodOffered, &a.MethodUsed, &a.Remember, &ended)
+	if err != nil {
+		return nil, err
+	}
+	a.Origin.Time, a.EndedAt = utc(at), utc(ended)
+	return &a, nil
+}
+
 // RecordAttempt implements signin.Store.
 func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
 	_, err := db.conn(ctx).Exec(ctx, `
-		INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent,
-			created_at, outcome, kind)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		INSERT INTO signin_attempts (`+attemptColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		a.ID, a.Identifier, a.AccountID, a.Origin.DeviceID, a.SessionID, a.Origin.IP, a.Origin.UserAgent,
-		ts(a.Origin.Time), a.Outcome, a.Kind)
+		ts(a.Origin.Time), a.Outcome, a.Kind, a.MethodOffered, a.MethodUsed, a.Remember, ts(a.EndedAt))
 	if err != nil {
 		return fmt.Errorf("postgres: record sign-in attempt: %w", err)
 	}
 	return nil
 }
 
+// Attempt implements signin.Store.
+func (db *DB) Attempt(ctx context.Context, id string) (*signin.Attempt, error) {
+	a, err := scanAttempt(db.conn(ctx).QueryRow(ctx, `SELECT `+attemptColumns+` FROM signin_attempts WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, signin.ErrNoAttempt
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read sign-in attempt: %w", err)
+	}
+	return a, nil
+}
+
+// EndAttempt implements signin.Store: only the update that finds the
+// attempt still pending wins, on whichever node it runs.
+func (db *DB) EndAttempt(ctx context.Context, id string, outcome signin.Outcome, sessionID string, methodUsed signin.Method, at time.Time) (bool, error) {
+	tag, err := db.conn(ctx).Exec(ctx, `
+		UPDATE signin_attempts SET outcome = $1, session_id = $2, method_used = $3, ended_at = $4
+		WHERE id = $5 AND outcome = $6`,
+		outcome, sessionID, methodUsed, ts(at), id, signin.Pending)
+	if err != nil {
+		return false, fmt.Errorf("postgres: end sign-in attempt: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // AttemptsByAccount implements signin.Store.
 func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {
 	rows, err := db.conn(ctx).Query(ctx, `
-		SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind
+		SELECT `+attemptColumns+`
 		FROM signin_attempts
 		WHERE account_id = $1
 		ORDER BY created_at DESC
@@ -37,13 +77,7 @@ func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list sign-in attempts: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*signin.Attempt, error) {
-		var a signin.Attempt
-		var at time.Time
-		err := r.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.Origin.DeviceID, &a.SessionID, &a.Origin.IP, &a.Origin.UserAgent, &at, &a.Outcome, &a.Kind)
-		a.Origin.Time = at.UTC()
-		return &a, err
-	})
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*signin.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list sign-in attempts: %w", err)
 	}

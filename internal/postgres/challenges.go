@@ -17,10 +17,10 @@ var _ code.Store = (*DB)(nil)
 func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 	_, err := db.conn(ctx).Exec(ctx, `
 		INSERT INTO challenges (id, purpose, cause, attempt_id, account_id, channel, destination,
-			device_id, ip, user_agent, code_hash, failures, created_at, sent_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			device_id, ip, user_agent, code_hash, failures, sends, created_at, sent_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		c.ID, c.Purpose, c.Cause, c.AttemptID, c.AccountID, c.Channel, c.Destination,
-		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt))
+		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, max(c.Sends, 1), ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("postgres: create challenge: %w", err)
 	}
@@ -33,11 +33,11 @@ func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error)
 	var created, sent, expires, consumed *time.Time
 	err := db.conn(ctx).QueryRow(ctx, `
 		SELECT id, purpose, cause, attempt_id, account_id, channel, destination, device_id, ip, user_agent,
-			code_hash, failures, created_at, sent_at, expires_at, consumed_at
+			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at
 		FROM challenges
 		WHERE id = $1`, id).
 		Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
-			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &created, &sent, &expires, &consumed)
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, code.ErrNotFound
 	}
@@ -77,7 +77,7 @@ func (db *DB) Consume(ctx context.Context, id string, at time.Time) (bool, error
 // Resend implements code.Store.
 func (db *DB) Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error {
 	_, err := db.conn(ctx).Exec(ctx, `
-		UPDATE challenges SET code_hash = $1, sent_at = $2, expires_at = $3
+		UPDATE challenges SET code_hash = $1, sent_at = $2, expires_at = $3, sends = sends + 1
 		WHERE id = $4 AND consumed_at IS NULL`,
 		hash, ts(sentAt), ts(expiresAt), id)
 	if err != nil {

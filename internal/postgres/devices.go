@@ -47,3 +47,28 @@ func (db *DB) TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, 
 	}
 	return nil
 }
+
+// UsedBy implements device.Store.
+func (db *DB) UsedBy(ctx context.Context, accountID, deviceID string) (bool, error) {
+	var used bool
+	err := db.conn(ctx).QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM account_devices WHERE account_id = $1 AND device_id = $2)`,
+		accountID, deviceID).Scan(&used)
+	if err != nil {
+		return false, fmt.Errorf("postgres: read the account's devices: %w", err)
+	}
+	return used, nil
+}
+
+// MarkUsed implements device.Store.
+func (db *DB) MarkUsed(ctx context.Context, accountID, deviceID string, at time.Time) error {
+	_, err := db.conn(ctx).Exec(ctx, `
+		INSERT INTO account_devices (account_id, device_id, first_used_at, last_used_at)
+		VALUES ($1, $2, $3, $3)
+		ON CONFLICT (account_id, device_id) DO UPDATE SET last_used_at = excluded.last_used_at`,
+		accountID, deviceID, ts(at))
+	if err != nil {
+		return fmt.Errorf("postgres: record the account's device: %w", err)
+	}
+	return nil
+}

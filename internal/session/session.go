@@ -97,6 +97,11 @@ type Manager struct {
 	Store     Store
 	Lifetimes Lifetimes
 	Clock     clock.Clock
+	// Devices, if set, records the device of every session Grant starts
+	// as used by the account (it is then no longer a new device for it).
+	Devices interface {
+		MarkUsed(ctx context.Context, accountID, deviceID string, at time.Time) error
+	}
 	// Cache, if set, answers repeated checks from memory; see Cache.
 	Cache *Cache
 }
@@ -114,6 +119,11 @@ func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin,
 	}
 	if previous != "" {
 		if err := m.End(ctx, previous); err != nil {
+			return nil, err
+		}
+	}
+	if m.Devices != nil && o.DeviceID != "" {
+		if err := m.Devices.MarkUsed(ctx, accountID, o.DeviceID, s.CreatedAt); err != nil {
 			return nil, err
 		}
 	}

@@ -17,6 +17,8 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/clock"
+	"gatehouse/internal/code"
+	"gatehouse/internal/notice"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 )
@@ -31,6 +33,21 @@ const (
 	Succeeded      Outcome = "succeeded"
 	Pending        Outcome = "pending_second_step"
 	Denied         Outcome = "denied" // right password, but the account may not sign in
+	// Failed: the password was right, the second step was not (too many
+	// wrong codes).
+	Failed Outcome = "failed_second_step"
+	// Expired: the password was right, and the second step's code ran out
+	// before it was entered.
+	Expired Outcome = "expired"
+)
+
+// Method is a way to pass the second step.
+type Method string
+
+// Second-step methods. Only Email exists yet (the new-device check); the
+// others arrive with two-step verification.
+const (
+	Email Method = "email"
 )
 
 // Kind is what a password attempt was for.
@@ -56,11 +73,25 @@ type Attempt struct {
 	// and OS are not stored: a reader derives them from the user agent.
 	Origin  request.Origin
 	Outcome Outcome
+	// MethodOffered is the second step asked for, MethodUsed the one that
+	// passed it; both empty when no second step was needed.
+	MethodOffered Method
+	MethodUsed    Method
+	// Remember is the browser's "keep me signed in", kept until the second
+	// step passes and the session starts.
+	Remember bool
+	EndedAt  time.Time // when a pending attempt ended
 }
 
 // Store keeps attempts.
 type Store interface {
 	RecordAttempt(ctx context.Context, a *Attempt) error
+	// Attempt returns ErrNoAttempt for an unknown id.
+	Attempt(ctx context.Context, id string) (*Attempt, error)
+	// EndAttempt moves a pending attempt to its outcome, if it is still
+	// pending; it reports whether this call was the one that ended it (a
+	// conditional update: one code passes one attempt, on any node).
+	EndAttempt(ctx context.Context, id string, outcome Outcome, sessionID string, methodUsed Method, at time.Time) (bool, error)
 	// AttemptsByAccount returns the account's most recent attempts, newest first.
 	AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*Attempt, error)
 }
@@ -72,11 +103,14 @@ type Store interface {
 var (
 	ErrInvalid  = errors.New("signin: wrong email or password")
 	ErrDisabled = errors.New("signin: account disabled")
+	// ErrNoAttempt is a Store's answer for an unknown attempt.
+	ErrNoAttempt = errors.New("signin: no such attempt")
 )
 
 // Accounts is what sign-in needs of the account store.
 type Accounts interface {
 	AccountByEmail(ctx context.Context, email string) (*account.Account, error)
+	AccountByID(ctx context.Context, id string) (*account.Account, error)
 	SetPasswordHash(ctx context.Context, id, hash string, at time.Time, remember bool) error
 }
 
@@ -95,6 +129,19 @@ type Service struct {
 	Log *slog.Logger
 	// Clock dates an attempt whose origin carries no time.
 	Clock clock.Clock
+
+	// NewDeviceCheck asks for a code sent by email when the right password
+	// comes from a device the account has not been used on
+	// (signin.new_device_check). It needs Devices, Codes and Notices.
+	NewDeviceCheck bool
+	Devices        Devices
+	Codes          account.Codes
+	Notices        account.Notifier
+}
+
+// Devices says which devices an account has been used on.
+type Devices interface {
+	UsedBy(ctx context.Context, accountID, deviceID string) (bool, error)
 }
 
 // Request is one sign-in form submission.
@@ -109,10 +156,13 @@ type Request struct {
 	Origin   request.Origin
 }
 
-// Result is a successful sign-in.
+// Result is a sign-in whose password was right: either a session
+// (Session), or a second step to pass first (SecondStep, the challenge its
+// code answers; no session exists yet).
 type Result struct {
-	Account *account.Account
-	Session *account.Grant
+	Account    *account.Account
+	Session    *account.Grant
+	SecondStep *code.Challenge
 }
 
 // SignIn checks the password and starts a session. Whether or not the
@@ -179,6 +229,15 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 			// The sign-in goes on with the old hash; the upgrade waits for
 			// the next one.
 			s.Log.WarnContext(ctx, "sign-in: rehash with the current cost failed", "account", a.ID, "err", err)
+		}
+	}
+	if s.NewDeviceCheck {
+		known, err := s.Devices.UsedBy(ctx, a.ID, o.DeviceID)
+		if err != nil {
+			return nil, fmt.Errorf("sign in: read the account's devices: %w", err)
+		}
+		if !known {
+			return s.askSecondStep(ctx, a, at, newHash, r.Remember)
 		}
 	}
 	var g *account.Grant
@@ -248,4 +307,181 @@ func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) 
 		return fn(ctx)
 	}
 	return s.Tx.InTx(ctx, fn)
+}
+
+// askSecondStep records the attempt as pending and sends the code of its
+// second step, all in one transaction: the password was right, so — and
+// only so — a code goes out (a code always means "someone typed the right
+// password"). No session starts until Verify passes.
+func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Attempt, newHash string, remember bool) (*Result, error) {
+	at.Outcome, at.MethodOffered, at.Remember = Pending, Email, remember
+	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: false})
+	var ch *code.Challenge
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		if newHash != "" {
+			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
+				return fmt.Errorf("sign in: rehash: %w", err)
+			}
+		}
+		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+			return fmt.Errorf("sign in: record attempt: %w", err)
+		}
+		var c string
+		var err error
+		ch, c, err = s.Codes.Issue(ctx, code.Challenge{
+			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID,
+			Channel: request.Email, Destination: a.Email, Origin: at.Origin,
+		}, false)
+		if err != nil {
+			return fmt.Errorf("sign in: issue code: %w", err)
+		}
+		return s.sendCode(ctx, a, ch, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.logOutcome(ctx, at)
+	return &Result{Account: a, SecondStep: ch}, nil
+}
+
+func (s *Service) sendCode(ctx context.Context, a *account.Account, ch *code.Challenge, c string) error {
+	_, err := s.Notices.Send(ctx, notice.Notice{
+		Purpose: request.SecondStep, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: a.Email,
+		Channel: ch.Channel, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Code: c,
+		Valid: s.Codes.Validity(),
+	})
+	if err != nil {
+		return fmt.Errorf("sign in: send code: %w", err)
+	}
+	return nil
+}
+
+// Pending returns the second step a browser is in the middle of: the
+// challenge and its attempt, if the attempt is still pending and the
+// browser (its device) is the one that typed the password. Anything else —
+// an unknown or foreign request, an attempt that has ended — is
+// code.ErrNotFound: a link to the second-step page is of no use in another
+// browser.
+func (s *Service) Pending(ctx context.Context, challengeID string, o request.Origin) (*code.Challenge, *Attempt, error) {
+	ch, err := s.Codes.Lookup(ctx, challengeID, request.SecondStep)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ch.Origin.DeviceID == "" || ch.Origin.DeviceID != o.DeviceID {
+		return nil, nil, code.ErrNotFound
+	}
+	at, err := s.Attempts.Attempt(ctx, ch.AttemptID)
+	if errors.Is(err, ErrNoAttempt) {
+		return nil, nil, code.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign in: read attempt: %w", err)
+	}
+	if at.Outcome != Pending {
+		return nil, nil, code.ErrNotFound
+	}
+	return ch, at, nil
+}
+
+// VerifyRequest is a second-step code typed on the verify page.
+type VerifyRequest struct {
+	ChallengeID string
+	Code        string
+	Origin      request.Origin
+	// Previous is the session token the browser held, if any; signing in
+	// ends it.
+	Previous string
+}
+
+// Verify checks the second step's code and, when it is right, ends the
+// attempt as passed and starts the session — one transaction, and only one
+// call can pass an attempt, on any node. Five wrong codes end the attempt
+// as failed, a code that ran out ends it as expired; the holder then signs
+// in again.
+func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) {
+	o := r.Origin
+	if o.Time.IsZero() {
+		o.Time = s.Clock.Now()
+	}
+	o.Time = o.Time.UTC()
+	ch, at, err := s.Pending(ctx, r.ChallengeID, o)
+	if err != nil {
+		return nil, err
+	}
+	if ch, err = s.Codes.Check(ctx, ch.ID, request.SecondStep, r.Code); err != nil {
+		switch {
+		case errors.Is(err, code.ErrLocked):
+			s.end(ctx, at, Failed, o.Time)
+		case errors.Is(err, code.ErrExpired):
+			s.end(ctx, at, Expired, o.Time)
+		}
+		return nil, err
+	}
+	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: read account: %w", err)
+	}
+	if a.Status != account.Active {
+		s.end(ctx, at, Denied, o.Time)
+		return nil, ErrDisabled
+	}
+	var g *account.Grant
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Codes.Use(ctx, ch); err != nil {
+			return err
+		}
+		var err error
+		if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
+			return fmt.Errorf("sign in: start session: %w", err)
+		}
+		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, at.MethodOffered, o.Time)
+		if err != nil {
+			return fmt.Errorf("sign in: end attempt: %w", err)
+		}
+		if !ok {
+			return code.ErrUsed // another request passed or ended it first
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	at.Outcome, at.SessionID, at.MethodUsed, at.EndedAt = Succeeded, g.SessionID, at.MethodOffered, o.Time
+	s.logOutcome(ctx, at)
+	return &Result{Account: a, Session: g}, nil
+}
+
+// end closes a pending attempt that cannot pass any more, and logs it.
+// A failure to record is logged, not returned: the holder's answer (wrong
+// code, expired) is the same either way.
+func (s *Service) end(ctx context.Context, at *Attempt, outcome Outcome, now time.Time) {
+	ok, err := s.Attempts.EndAttempt(ctx, at.ID, outcome, "", "", now)
+	if err != nil && s.Log != nil {
+		s.Log.ErrorContext(ctx, "sign-in: end attempt", "attempt", at.ID, "err", err)
+	}
+	if ok {
+		at.Outcome, at.EndedAt = outcome, now
+		s.logOutcome(ctx, at)
+	}
+}
+
+// Resend sends a new code for a pending second step, after the cool-down
+// and at most three codes per attempt; the failure count is kept.
+func (s *Service) Resend(ctx context.Context, challengeID string, o request.Origin) error {
+	ch, at, err := s.Pending(ctx, challengeID, o)
+	if err != nil {
+		return err
+	}
+	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
+	if err != nil {
+		return fmt.Errorf("sign in: read account: %w", err)
+	}
+	return s.inTx(ctx, func(ctx context.Context) error {
+		ch, c, err := s.Codes.Resend(ctx, ch.ID, request.SecondStep)
+		if err != nil {
+			return err
+		}
+		ch.Origin = o // the message quotes the request for this code
+		return s.sendCode(ctx, a, ch, c)
+	})
 }

@@ -3,31 +3,76 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
 	"gatehouse/internal/signin"
 )
 
 var _ signin.Store = (*DB)(nil)
 
+const attemptColumns = `id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind,
+	method_offered, method_used, remember, ended_at`
+
+func scanAttempt(row interface{ Scan(...any) error }) (*signin.Attempt, error) {
+	var a signin.Attempt
+	var at, ended sql.NullInt64
+	err := row.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.Origin.DeviceID, &a.SessionID, &a.Origin.IP, &a.Origin.UserAgent,
+		&at, &a.Outcome, &a.Kind, &a.MethodOffered, &a.MethodUsed, &a.Remember, &ended)
+	if err != nil {
+		return nil, err
+	}
+	a.Origin.Time, a.EndedAt = tm(at), tm(ended)
+	return &a, nil
+}
+
 // RecordAttempt implements signin.Store.
 func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
 	_, err := db.exec(ctx, `
-		INSERT INTO signin_attempts (id, identifier, account_id, device_id, session_id, ip, user_agent,
-			created_at, outcome, kind)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		INSERT INTO signin_attempts (`+attemptColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Identifier, a.AccountID, a.Origin.DeviceID, a.SessionID, a.Origin.IP, a.Origin.UserAgent,
-		us(a.Origin.Time), a.Outcome, a.Kind)
+		us(a.Origin.Time), a.Outcome, a.Kind, a.MethodOffered, a.MethodUsed, a.Remember, us(a.EndedAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: record sign-in attempt: %w", err)
 	}
 	return nil
 }
 
+// Attempt implements signin.Store.
+func (db *DB) Attempt(ctx context.Context, id string) (*signin.Attempt, error) {
+	a, err := scanAttempt(db.readRow(ctx, `SELECT `+attemptColumns+` FROM signin_attempts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, signin.ErrNoAttempt
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read sign-in attempt: %w", err)
+	}
+	return a, nil
+}
+
+// EndAttempt implements signin.Store: only the update that finds the
+// attempt still pending wins.
+func (db *DB) EndAttempt(ctx context.Context, id string, outcome signin.Outcome, sessionID string, methodUsed signin.Method, at time.Time) (bool, error) {
+	res, err := db.exec(ctx, `
+		UPDATE signin_attempts SET outcome = ?, session_id = ?, method_used = ?, ended_at = ?
+		WHERE id = ? AND outcome = ?`,
+		outcome, sessionID, methodUsed, us(at), id, signin.Pending)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: end sign-in attempt: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: end sign-in attempt: %w", err)
+	}
+	return n == 1, nil
+}
+
 // AttemptsByAccount implements signin.Store.
 func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {
 	rows, err := db.query(ctx, `
-		SELECT id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind
+		SELECT `+attemptColumns+`
 		FROM signin_attempts
 		WHERE account_id = ?
 		ORDER BY created_at DESC
@@ -38,13 +83,11 @@ func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int
 	defer rows.Close()
 	var out []*signin.Attempt
 	for rows.Next() {
-		var a signin.Attempt
-		var at sql.NullInt64
-		if err := rows.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.Origin.DeviceID, &a.SessionID, &a.Origin.IP, &a.Origin.UserAgent, &at, &a.Outcome, &a.Kind); err != nil {
+		a, err := scanAttempt(rows)
+		if err != nil {
 			return nil, fmt.Errorf("sqlite: list sign-in attempts: %w", err)
 		}
-		a.Origin.Time = tm(at)
-		out = append(out, &a)
+		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: list sign-in attempts: %w", err)

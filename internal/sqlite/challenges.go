@@ -16,10 +16,10 @@ var _ code.Store = (*DB)(nil)
 func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 	_, err := db.exec(ctx, `
 		INSERT INTO challenges (id, purpose, cause, attempt_id, account_id, channel, destination,
-			device_id, ip, user_agent, code_hash, failures, created_at, sent_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			device_id, ip, user_agent, code_hash, failures, sends, created_at, sent_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Purpose, c.Cause, c.AttemptID, c.AccountID, c.Channel, c.Destination,
-		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, us(c.CreatedAt), us(c.SentAt), us(c.ExpiresAt))
+		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, max(c.Sends, 1), us(c.CreatedAt), us(c.SentAt), us(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create challenge: %w", err)
 	}
@@ -32,11 +32,11 @@ func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error)
 	var created, sent, expires, consumed sql.NullInt64
 	err := db.readRow(ctx, `
 		SELECT id, purpose, cause, attempt_id, account_id, channel, destination, device_id, ip, user_agent,
-			code_hash, failures, created_at, sent_at, expires_at, consumed_at
+			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at
 		FROM challenges
 		WHERE id = ?`, id).
 		Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
-			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &created, &sent, &expires, &consumed)
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, code.ErrNotFound
 	}
@@ -80,7 +80,7 @@ func (db *DB) Consume(ctx context.Context, id string, at time.Time) (bool, error
 // Resend implements code.Store.
 func (db *DB) Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error {
 	_, err := db.exec(ctx, `
-		UPDATE challenges SET code_hash = ?, sent_at = ?, expires_at = ?
+		UPDATE challenges SET code_hash = ?, sent_at = ?, expires_at = ?, sends = sends + 1
 		WHERE id = ? AND consumed_at IS NULL`,
 		hash, us(sentAt), us(expiresAt), id)
 	if err != nil {

@@ -215,11 +215,12 @@ func snapshotVersion() int {
 // and then takes any migration newer than the snapshot; an existing one
 // applies each migration newer than it, in its own transaction. It refuses
 // a database newer than the binary.
-func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, true) }
+func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, true, 0) }
 
-// migrate is Migrate; useSnapshot false replays every migration (the test
-// that keeps snapshot.sql equal to the migrations uses it).
-func (db *DB) migrate(ctx context.Context, useSnapshot bool) error {
+// migrate is Migrate; useSnapshot false replays every migration, and upTo
+// > 0 stops after that version (the tests that keep snapshot.sql equal to
+// the migrations, and upgrade an older database, use them).
+func (db *DB) migrate(ctx context.Context, useSnapshot bool, upTo int) error {
 	_, err := db.write.ExecContext(ctx, `
 		CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY,
@@ -240,6 +241,9 @@ func (db *DB) migrate(ctx context.Context, useSnapshot bool) error {
 	pending, err := schema.Pending(migrations, "migrations", applied)
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	for upTo > 0 && len(pending) > 0 && pending[len(pending)-1].Version > upTo {
+		pending = pending[:len(pending)-1]
 	}
 	for _, m := range pending {
 		err = db.tx(ctx, func(tx *sql.Tx) error {

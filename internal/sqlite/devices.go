@@ -46,3 +46,28 @@ func (db *DB) TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, 
 	}
 	return nil
 }
+
+// UsedBy implements device.Store.
+func (db *DB) UsedBy(ctx context.Context, accountID, deviceID string) (bool, error) {
+	var n int
+	err := db.readRow(ctx, `
+		SELECT count(*) FROM account_devices
+		WHERE account_id = ? AND device_id = ?`, accountID, deviceID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: read the account's devices: %w", err)
+	}
+	return n > 0, nil
+}
+
+// MarkUsed implements device.Store.
+func (db *DB) MarkUsed(ctx context.Context, accountID, deviceID string, at time.Time) error {
+	_, err := db.exec(ctx, `
+		INSERT INTO account_devices (account_id, device_id, first_used_at, last_used_at)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (account_id, device_id) DO UPDATE SET last_used_at = excluded.last_used_at`,
+		accountID, deviceID, us(at), us(at))
+	if err != nil {
+		return fmt.Errorf("sqlite: record the account's device: %w", err)
+	}
+	return nil
+}

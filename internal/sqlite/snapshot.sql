@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 7
+-- version: 8
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -32,7 +32,7 @@ CREATE TABLE challenges (
     sent_at     INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     consumed_at INTEGER
-, attempt_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT 'email', ip TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '') STRICT;
+, attempt_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT 'email', ip TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', sends INTEGER NOT NULL DEFAULT 1) STRICT;
 CREATE INDEX challenges_account ON challenges (account_id, created_at);
 CREATE TABLE devices (
     id         TEXT PRIMARY KEY,
@@ -69,7 +69,7 @@ CREATE TABLE signin_attempts (
     user_agent TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     outcome    TEXT NOT NULL
-, kind TEXT NOT NULL DEFAULT 'signin') STRICT;
+, kind TEXT NOT NULL DEFAULT 'signin', method_offered TEXT NOT NULL DEFAULT '', method_used TEXT NOT NULL DEFAULT '', remember INTEGER NOT NULL DEFAULT 0, ended_at INTEGER) STRICT;
 CREATE INDEX signin_attempts_account ON signin_attempts (account_id, created_at DESC);
 CREATE TABLE messages (
     id              TEXT PRIMARY KEY,
@@ -114,3 +114,10 @@ CREATE INDEX signin_attempts_created ON signin_attempts (created_at);
 CREATE INDEX messages_status_created ON messages (status, created_at);
 CREATE INDEX devices_last_seen ON devices (last_seen);
 CREATE INDEX sessions_device ON sessions (device_id);
+CREATE TABLE account_devices (
+    account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    device_id     TEXT NOT NULL,
+    first_used_at INTEGER NOT NULL,
+    last_used_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, device_id)
+) STRICT;

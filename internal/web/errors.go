@@ -49,6 +49,8 @@ func classify(ctx context.Context, err error) failure {
 		return failure{http.StatusUnprocessableEntity, "error.code_used"}
 	case errors.Is(err, code.ErrLocked):
 		return failure{http.StatusUnprocessableEntity, "error.code_locked"}
+	case errors.Is(err, code.ErrNoMore):
+		return failure{http.StatusTooManyRequests, "error.code_no_more"}
 	case errors.Is(err, code.ErrCooldown):
 		return failure{http.StatusTooManyRequests, "error.code_cooldown"}
 	case errors.Is(err, code.ErrNotFound):

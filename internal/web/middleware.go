@@ -17,8 +17,10 @@ import (
 	"unicode/utf8"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/code"
 	"gatehouse/internal/request"
 	"gatehouse/internal/session"
+	"gatehouse/internal/signin"
 )
 
 // origin returns where the request came from: the browser's device
@@ -63,6 +65,10 @@ type reqState struct {
 	// chain is the route's chain, which decides how errors are answered
 	// (pages unless a route says api).
 	chain chain
+	// pending and attempt are the second step a password-checked route
+	// works on (see requirePending).
+	pending *code.Challenge
+	attempt *signin.Attempt
 	// origin is where the request came from, recognised at most once per
 	// request (see Server.origin) and only by the handlers that record
 	// something: a page view does not cost a device lookup.

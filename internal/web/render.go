@@ -126,6 +126,7 @@ var getPath = map[string]string{
 	"/signup/confirm/resend": "/signup/confirm",
 	"/password/reset/resend": "/password/reset",
 	"/account/preferences":   "/account",
+	"/signin/verify/resend":  "/signin/verify",
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
@@ -274,6 +275,7 @@ var notices = map[string]string{
 	"preferences_saved":     "account.preferences_saved",
 	"reset_done":            "reset.done",
 	"signin_needed":         "signin.needed",
+	"signin_again":          "signin.again",
 }
 
 func (s *Server) notice(r *http.Request, p *page) {

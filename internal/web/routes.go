@@ -17,7 +17,8 @@ const (
 	public
 	// passwordChecked: the right password was typed and a second step is
 	// pending; no session exists yet. Gated by the pending sign-in the
-	// two-step-verification flow records (not built yet: see gated).
+	// request names, which this browser must have started
+	// (requirePending).
 	passwordChecked
 	// signedIn: a live session; anyone else is sent to sign in (pages) or
 	// answered 401 (JSON).
@@ -44,7 +45,7 @@ func (a access) String() string {
 // gated reports whether the server can enforce the level. A route may only
 // use a level whose gate exists; Handler panics otherwise, so a level can
 // never be declared and silently not enforced.
-func (a access) gated() bool { return a == public || a == signedIn }
+func (a access) gated() bool { return a == public || a == passwordChecked || a == signedIn }
 
 // chain says how a route's requests are read and its errors answered.
 type chain int
@@ -126,6 +127,9 @@ func (s *Server) routes() []route {
 
 		{"GET", "/signin", public, pages, cheap, s.signinForm},
 		{"POST", "/signin", public, pages, hashes, s.signinSubmit},
+		{"GET", "/signin/verify", passwordChecked, pages, cheap, s.verifyForm},
+		{"POST", "/signin/verify", passwordChecked, pages, cheap, s.verifySubmit},
+		{"POST", "/signin/verify/resend", passwordChecked, pages, cheap, s.verifyResend},
 		{"POST", "/signout", public, pages, cheap, s.signout},
 
 		{"GET", "/account", signedIn, pages, cheap, s.accountPage},

@@ -147,8 +147,11 @@ func (rt route) check() error {
 // the body, then the session.
 func (s *Server) chain(rt route) http.Handler {
 	h := rt.handler
-	if rt.access == signedIn {
+	switch rt.access {
+	case signedIn:
 		h = s.requireSession(rt.chain, h)
+	case passwordChecked:
+		h = s.requirePending(h)
 	}
 	if unsafe(rt.method) {
 		inner, bodyOK := h, s.formOK

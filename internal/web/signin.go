@@ -76,6 +76,12 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showErrors(w, r, f.status, "signin", p)
 		return
 	}
+	if res.SecondStep != nil {
+		// The password was right; this browser is new to the account, so
+		// a code went to the account's address. No session yet.
+		redirect(w, r, "/signin/verify", url.Values{"c": {res.SecondStep.ID}})
+		return
+	}
 	s.setSessionCookie(w, res.Session)
 	redirect(w, r, "/account", nil)
 }

@@ -1,0 +1,30 @@
+-- The sign-in as a recorded request (two-step verification). An attempt
+-- whose password was right but needs a second step stays
+-- 'pending_second_step' until it passes, fails, is denied or expires; it
+-- records the method offered and the method used, and whether the browser
+-- asked to be remembered (the session starts only when it passes).
+ALTER TABLE signin_attempts ADD COLUMN method_offered TEXT NOT NULL DEFAULT '';
+ALTER TABLE signin_attempts ADD COLUMN method_used TEXT NOT NULL DEFAULT '';
+ALTER TABLE signin_attempts ADD COLUMN remember INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE signin_attempts ADD COLUMN ended_at INTEGER;
+
+-- How many times a challenge's code was sent (at most 3 per request).
+ALTER TABLE challenges ADD COLUMN sends INTEGER NOT NULL DEFAULT 1;
+
+-- The devices an account has been used on: a session started there. A
+-- browser whose device is not in this list is a new device for the
+-- account, and its sign-in asks for a second step (signin.new_device_check).
+CREATE TABLE account_devices (
+    account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    device_id     TEXT NOT NULL,
+    first_used_at INTEGER NOT NULL,
+    last_used_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, device_id)
+) STRICT;
+
+-- Devices that signed in before this table existed are known already.
+INSERT OR IGNORE INTO account_devices (account_id, device_id, first_used_at, last_used_at)
+SELECT account_id, device_id, MIN(created_at), MAX(last_seen_at)
+FROM sessions
+WHERE device_id <> ''
+GROUP BY account_id, device_id;

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/code"
+	"gatehouse/internal/signin"
+)
+
+// requirePending is the gate of the password-checked access level: the
+// request names (c) a second step that is still pending and was started by
+// this browser. Anything else is the "request unknown" answer — a link to
+// the page is of no use in another browser, or after the attempt ended.
+func (s *Server) requirePending(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, err := s.origin(w, r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		ch, at, err := s.SignIn.Pending(r.Context(), challengeID(r), o)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		st := state(r)
+		st.pending, st.attempt = ch, at
+		next(w, r)
+	}
+}
+
+// verifyPage is the second-step page of the pending sign-in.
+func (s *Server) verifyPage(r *http.Request) *page {
+	st := state(r)
+	p := s.newPage(r, "verify.title")
+	p.Values["c"] = st.pending.ID
+	p.Data["Destination"] = account.MaskEmail(st.pending.Destination)
+	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
+	if r.Method == http.MethodPost {
+		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+			p.Values["code"] = v
+		}
+	}
+	s.notice(r, p)
+	return p
+}
+
+func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signin_verify", s.verifyPage(r))
+}
+
+func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
+	p := s.verifyPage(r)
+	c, ok := typedCode(r)
+	if !ok {
+		key := "error.code_format"
+		if p.Values["code"] == "" {
+			key = "error.required"
+		}
+		s.formError(w, r, "signin_verify", p, account.FieldErrors{"code": key})
+		return
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
+		ChallengeID: state(r).pending.ID, Code: c, Origin: o, Previous: sessionToken(r),
+	})
+	switch {
+	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
+		// The attempt has ended: the holder signs in again (a new
+		// password check, a new code).
+		redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
+		return
+	case errors.Is(err, signin.ErrDisabled):
+		p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin_verify", p)
+		return
+	case err != nil:
+		s.codeError(w, r, "signin_verify", p, state(r).pending, err)
+		return
+	}
+	s.setSessionCookie(w, res.Session)
+	redirect(w, r, "/account", nil)
+}
+
+func (s *Server) verifyResend(w http.ResponseWriter, r *http.Request) {
+	p := s.verifyPage(r)
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.SignIn.Resend(r.Context(), state(r).pending.ID, o); err != nil {
+		if errors.Is(err, code.ErrNoMore) {
+			p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+			s.showErrors(w, r, http.StatusTooManyRequests, "signin_verify", p)
+			return
+		}
+		s.codeError(w, r, "signin_verify", p, state(r).pending, err)
+		return
+	}
+	redirect(w, r, "/signin/verify", url.Values{"c": {state(r).pending.ID}, "notice": {"resent"}})
+}
