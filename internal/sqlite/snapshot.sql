@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 8
+-- version: 9
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -120,4 +120,18 @@ CREATE TABLE account_devices (
     first_used_at INTEGER NOT NULL,
     last_used_at  INTEGER NOT NULL,
     PRIMARY KEY (account_id, device_id)
+) STRICT;
+CREATE TABLE totp_apps (
+    id           TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    secret       BLOB NOT NULL,
+    created_at   INTEGER NOT NULL,
+    confirmed_at INTEGER,
+    last_used_at INTEGER
+) STRICT;
+CREATE INDEX totp_apps_account ON totp_apps (account_id);
+CREATE TABLE totp_steps (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    last_step  INTEGER NOT NULL
 ) STRICT;

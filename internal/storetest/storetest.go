@@ -21,6 +21,7 @@ import (
 	"gatehouse/internal/request"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
+	"gatehouse/internal/totp"
 )
 
 // Store is every capability's store, as one database implements them.
@@ -31,6 +32,7 @@ type Store interface {
 	device.Store
 	signin.Store
 	outbox.Store
+	totp.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
@@ -42,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		fn   func(*testing.T, Store)
 	}{
 		{"Accounts", testAccounts},
+		{"AuthenticatorApps", testTOTPApps},
+		{"TOTPStepUsedOnce", testTOTPStepOnce},
 		{"FlowTransactionCommitsWholeOrNotAtAll", testInTx},
 		{"Signups", testSignups},
 		{"Preferences", testPreferences},
@@ -504,5 +508,78 @@ func testInTx(t *testing.T, s Store) {
 	}
 	if ms, _ := s.RecentMessages(ctx, 10); len(ms) != 1 {
 		t.Fatalf("committed flow's message: %d", len(ms))
+	}
+}
+
+func testTOTPApps(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := newAccount("totp@example.com")
+	s.CreateAccount(ctx, a)
+	app := &totp.App{ID: random.ID(), AccountID: a.ID, Secret: []byte{1, 2, 3}, CreatedAt: t0}
+	if err := s.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.App(ctx, app.ID)
+	if err != nil || got.Confirmed() || !bytes.Equal(got.Secret, app.Secret) || got.AccountID != a.ID || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("pending app: %+v %v", got, err)
+	}
+	if err := s.ConfirmApp(ctx, app.ID, "Phone", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConfirmApp(ctx, app.ID, "Again", t0.Add(2*time.Minute)); !errors.Is(err, totp.ErrNotFound) {
+		t.Fatalf("confirming twice: %v", err)
+	}
+	apps, err := s.Apps(ctx, a.ID)
+	if err != nil || len(apps) != 1 || apps[0].Name != "Phone" || !apps[0].ConfirmedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("apps: %+v %v", apps, err)
+	}
+	if err := s.DeleteApp(ctx, "someone-else", app.ID); !errors.Is(err, totp.ErrNotFound) {
+		t.Fatalf("deleting another account's app: %v", err)
+	}
+	if err := s.DeleteApp(ctx, a.ID, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App(ctx, app.ID); !errors.Is(err, totp.ErrNotFound) {
+		t.Fatalf("deleted app: %v", err)
+	}
+}
+
+// testTOTPStepOnce: a step is recorded only if newer than the account's
+// last one, and of many concurrent attempts at one step exactly one wins.
+func testTOTPStepOnce(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := newAccount("steps@example.com")
+	s.CreateAccount(ctx, a)
+	app := &totp.App{ID: random.ID(), AccountID: a.ID, Secret: []byte{1}, CreatedAt: t0, ConfirmedAt: t0}
+	s.CreateApp(ctx, app)
+	if last, err := s.LastStep(ctx, a.ID); last != 0 || err != nil {
+		t.Fatalf("no step used yet: %d %v", last, err)
+	}
+	for _, c := range []struct {
+		step int64
+		want bool
+	}{{100, true}, {100, false}, {99, false}, {101, true}} {
+		if ok, err := s.UseStep(ctx, a.ID, app.ID, c.step, t0); ok != c.want || err != nil {
+			t.Fatalf("step %d: %v %v, want %v", c.step, ok, err, c.want)
+		}
+	}
+	if last, _ := s.LastStep(ctx, a.ID); last != 101 {
+		t.Fatalf("last step %d", last)
+	}
+	if got, _ := s.App(ctx, app.ID); got.LastUsedAt.IsZero() {
+		t.Fatal("the app's last use was not recorded")
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if ok, err := s.UseStep(ctx, a.ID, app.ID, 200, t0); err == nil && ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent uses of one step won, want exactly 1", wins.Load())
 	}
 }

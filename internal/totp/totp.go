@@ -13,6 +13,7 @@ package totp
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"time"
@@ -51,6 +52,23 @@ func NewKey(issuer, accountName string) (*Key, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("totp: new key: %w", err)
+	}
+	return &Key{Secret: k.Secret(), URI: k.URL()}, nil
+}
+
+// KeyFor rebuilds the key of a stored secret (to show a pending enrolment
+// again).
+func KeyFor(issuer, accountName, secret string) (*Key, error) {
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+	if err != nil {
+		return nil, fmt.Errorf("totp: stored secret: %w", err)
+	}
+	k, err := totp.Generate(totp.GenerateOpts{
+		Issuer: issuer, AccountName: accountName, Period: Period, Secret: raw,
+		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("totp: key: %w", err)
 	}
 	return &Key{Secret: k.Secret(), URI: k.URL()}, nil
 }

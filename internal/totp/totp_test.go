@@ -11,7 +11,9 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
-func b32(s string) string { return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte(s)) }
+func b32(s string) string {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString([]byte(s))
+}
 
 // TestHOTP_RFC4226AppendixD: the published HOTP values for the secret
 // "12345678901234567890", counters 0 to 9.
