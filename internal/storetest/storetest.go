@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/backup"
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
@@ -33,6 +34,7 @@ type Store interface {
 	signin.Store
 	outbox.Store
 	totp.Store
+	backup.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
@@ -45,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	}{
 		{"Accounts", testAccounts},
 		{"AuthenticatorApps", testTOTPApps},
+		{"BackupCodesUsedOnceAndReplacedWhole", testBackupCodes},
 		{"TOTPStepUsedOnce", testTOTPStepOnce},
 		{"FlowTransactionCommitsWholeOrNotAtAll", testInTx},
 		{"Signups", testSignups},
@@ -581,5 +584,46 @@ func testTOTPStepOnce(t *testing.T, s Store) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Fatalf("%d concurrent uses of one step won, want exactly 1", wins.Load())
+	}
+}
+
+func testBackupCodes(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := newAccount("backup@example.com")
+	s.CreateAccount(ctx, a)
+	set := [][]byte{{1}, {2}, {3}}
+	if err := s.ReplaceBackupCodes(ctx, a.ID, set, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.BackupCodesLeft(ctx, a.ID); n != 3 || err != nil {
+		t.Fatalf("left %d %v", n, err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if ok, err := s.UseBackupCode(ctx, a.ID, []byte{2}, t0); err == nil && ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("one code used %d times", wins.Load())
+	}
+	if ok, _ := s.UseBackupCode(ctx, "other-account", []byte{1}, t0); ok {
+		t.Fatal("another account used the code")
+	}
+	if n, _ := s.BackupCodesLeft(ctx, a.ID); n != 2 {
+		t.Fatalf("left %d after one use", n)
+	}
+	if err := s.ReplaceBackupCodes(ctx, a.ID, [][]byte{{9}}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.UseBackupCode(ctx, a.ID, []byte{1}, t0); ok {
+		t.Fatal("a code of the replaced set still worked")
+	}
+	if n, _ := s.BackupCodesLeft(ctx, a.ID); n != 1 {
+		t.Fatalf("left %d in the new set", n)
 	}
 }
