@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/backup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
@@ -32,6 +33,8 @@ import (
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
+	"gatehouse/internal/totp"
+	"gatehouse/internal/twostep"
 	"gatehouse/internal/web"
 )
 
@@ -46,6 +49,7 @@ type App struct {
 	SignIn   *signin.Service
 	Sessions *session.Manager
 	Outbox   *outbox.Outbox
+	TwoStep  *twostep.Service
 	Web      *web.Server
 	Log      *slog.Logger
 	// SecretsCreated is set when this start generated the secrets file.
@@ -153,12 +157,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Log: log, Clock: clk,
 		NewDeviceCheck: cfg.String("signin.new_device_check") == "email", Devices: db, Codes: codes, Notices: notices}
+	a.TwoStep = &twostep.Service{
+		Apps:    &totp.Service{Store: db, Box: box, Issuer: serviceName, Clock: clk},
+		Backup:  &backup.Service{Store: db, Key: sec.HMACKey, Clock: clk},
+		Notices: notices, Tx: db,
+	}
 	a.Accounts.Guesses = a.SignIn
 	a.Accounts.Tx, a.SignIn.Tx = db, db
 	region := cfg.String("phone.default_region")
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	a.Web = &web.Server{
-		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions,
+		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions, TwoStep: a.TwoStep,
 		Devices: &device.Devices{Store: db, UserAgents: uas, Clock: clk}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
 		Clock:       clk,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),

@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/backup"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
 	"gatehouse/internal/device"
@@ -18,6 +19,7 @@ import (
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
+	"gatehouse/internal/totp"
 	"gatehouse/internal/sqlite"
 )
 
@@ -30,6 +32,8 @@ type Store interface {
 	device.Store
 	signin.Store
 	outbox.Store
+	totp.Store
+	backup.Store
 	retention.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error

@@ -52,6 +52,8 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.SignupExisting:  {request.Email},
 	request.PasswordChanged: {request.Email},
 	request.PasswordReset:   {request.Email},
+	request.TwoStepOn:       {request.Email},
+	request.MethodAdded:     {request.Email},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -140,7 +142,8 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			c.origin(n, "mail.origin"),
 			t(lang, "mail.signup_existing.advice"),
 		}, nil
-	case n.Purpose == request.PasswordChanged, n.Purpose == request.PasswordReset:
+	case n.Purpose == request.PasswordChanged, n.Purpose == request.PasswordReset,
+		n.Purpose == request.TwoStepOn, n.Purpose == request.MethodAdded:
 		return t(lang, "mail."+string(n.Purpose)+".subject", svc), []string{
 			t(lang, "mail."+string(n.Purpose)+".body", svc),
 			c.origin(n, "mail.origin_done"),

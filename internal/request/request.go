@@ -54,6 +54,8 @@ const (
 	SignupExisting  Purpose = "signup_existing"  // someone tried to sign up with the holder's address
 	PasswordChanged Purpose = "password_changed" // the holder changed their password
 	PasswordReset   Purpose = "password_reset"   // the password was set with a reset code
+	TwoStepOn       Purpose = "two_step_on"      // two-step verification was turned on
+	MethodAdded     Purpose = "method_added"     // a second-step method was added
 )
 
 // CodePurposes lists every purpose whose message carries a code.

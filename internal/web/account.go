@@ -55,6 +55,9 @@ func (s *Server) fillAccount(r *http.Request, p *page) {
 	}
 	p.Data["Zones"] = zones
 	p.Data["PasswordChanged"] = s.when(r, a.PasswordChangedAt)
+	if on, err := s.TwoStep.On(r.Context(), a.ID); err == nil {
+		p.Data["TwoStepOn"] = on
+	}
 	browser, os := "", ""
 	if dev, err := s.deviceOf(r); err == nil {
 		browser, os = dev.Browser, dev.OS

@@ -208,7 +208,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 
 // fieldOrder is the order problems are listed in the error summary: the
 // order the fields appear in on every form.
-var fieldOrder = []string{"email", "current_password", "password", "code", "new_password", "phone", "language", "time_zone"}
+var fieldOrder = []string{"email", "current_password", "password", "name", "code", "new_password", "phone", "language", "time_zone"}
 
 // message turns a field's error key into its sentence, with the numbers it
 // needs ("use at least 12 characters").
@@ -276,6 +276,7 @@ var notices = map[string]string{
 	"reset_done":            "reset.done",
 	"signin_needed":         "signin.needed",
 	"signin_again":          "signin.again",
+	"app_added":             "twostep.app_added",
 }
 
 func (s *Server) notice(r *http.Request, p *page) {

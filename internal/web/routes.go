@@ -137,6 +137,9 @@ func (s *Server) routes() []route {
 		{"POST", "/account/signout-everywhere", signedIn, pages, cheap, s.signoutEverywhere},
 		{"GET", "/account/password", signedIn, pages, cheap, s.passwordForm},
 		{"POST", "/account/password", signedIn, pages, hashes, s.passwordSubmit},
+		{"GET", "/account/two-step", signedIn, pages, cheap, s.twoStepPage},
+		{"GET", "/account/two-step/app", signedIn, pages, cheap, s.appForm},
+		{"POST", "/account/two-step/app", signedIn, pages, cheap, s.appSubmit},
 
 		{"GET", "/password/forgot", public, pages, cheap, s.forgotForm},
 		{"POST", "/password/forgot", public, pages, cheap, s.forgotSubmit},

@@ -27,6 +27,7 @@ import (
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
+	"gatehouse/internal/twostep"
 )
 
 //go:embed templates/*.html
@@ -43,6 +44,7 @@ type Server struct {
 	Devices  *device.Devices
 	Codes    *code.Service
 	Outbox   *outbox.Outbox
+	TwoStep  *twostep.Service
 	Catalog  *i18n.Catalog
 	Log      *slog.Logger
 
