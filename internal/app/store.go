@@ -19,8 +19,8 @@ import (
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
-	"gatehouse/internal/totp"
 	"gatehouse/internal/sqlite"
+	"gatehouse/internal/totp"
 )
 
 // Store is one database implementing every capability's store. Only the
