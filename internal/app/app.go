@@ -162,6 +162,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Backup:  &backup.Service{Store: db, Key: sec.HMACKey, Clock: clk},
 		Notices: notices, Tx: db,
 	}
+	a.SignIn.TwoStep, a.SignIn.Apps, a.SignIn.Backup = a.TwoStep, a.TwoStep.Apps, a.TwoStep.Backup
 	a.Accounts.Guesses = a.SignIn
 	a.Accounts.Tx, a.SignIn.Tx = db, db
 	region := cfg.String("phone.default_region")

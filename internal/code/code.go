@@ -157,6 +157,40 @@ func (s *Service) Verify(ctx context.Context, id string, p request.Purpose, code
 	return c, s.Use(ctx, c)
 }
 
+// Open returns the challenge if it can still be answered — not used, not
+// locked, not expired — for a request answered by something other than
+// its own code (an authenticator app, a backup code), whose wrong answers
+// are counted with Fail.
+func (s *Service) Open(ctx context.Context, id string, p request.Purpose) (*Challenge, error) {
+	c, err := s.Lookup(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !c.ConsumedAt.IsZero():
+		return c, ErrUsed
+	case c.Failures >= s.MaxFailures:
+		return c, ErrLocked
+	case !s.now().Before(c.ExpiresAt):
+		return c, ErrExpired
+	}
+	return c, nil
+}
+
+// Fail counts a wrong answer to an open challenge: ErrWrongCode, or
+// ErrLocked when it was the last one allowed.
+func (s *Service) Fail(ctx context.Context, c *Challenge) error {
+	n, err := s.Store.RecordFailure(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	c.Failures = n
+	if n >= s.MaxFailures {
+		return ErrLocked
+	}
+	return ErrWrongCode
+}
+
 // Check reports whether code answers the challenge without using it up, for
 // flows that have more to validate before they commit (see Use). The
 // comparison is constant-time; a wrong code counts towards the limit.

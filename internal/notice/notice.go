@@ -34,6 +34,7 @@ type Notice struct {
 	Origin      request.Origin
 	Code        string
 	Valid       time.Duration // how long Code is valid
+	Remaining   int           // backup codes left (BackupUsed)
 	// Withhold records the message without ever sending it (a request for
 	// an address with no account: see outbox.Withheld).
 	Withhold bool
@@ -54,6 +55,7 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.PasswordReset:   {request.Email},
 	request.TwoStepOn:       {request.Email},
 	request.MethodAdded:     {request.Email},
+	request.BackupUsed:      {request.Email},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -135,6 +137,12 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			c.origin(n, "mail.origin"),
 			t(lang, "mail.not_you."+string(n.Cause)),
 			t(lang, "mail.code.never_share", svc),
+		}, nil
+	case n.Purpose == request.BackupUsed:
+		return t(lang, "mail.backup_used.subject", svc), []string{
+			t(lang, "mail.backup_used.body", svc, n.Remaining),
+			c.origin(n, "mail.origin"),
+			t(lang, "mail.backup_used.not_you"),
 		}, nil
 	case n.Purpose == request.SignupExisting:
 		return t(lang, "mail.signup_existing.subject", svc), []string{

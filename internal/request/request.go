@@ -56,6 +56,7 @@ const (
 	PasswordReset   Purpose = "password_reset"   // the password was set with a reset code
 	TwoStepOn       Purpose = "two_step_on"      // two-step verification was turned on
 	MethodAdded     Purpose = "method_added"     // a second-step method was added
+	BackupUsed      Purpose = "backup_used"      // a backup code passed a sign-in
 )
 
 // CodePurposes lists every purpose whose message carries a code.

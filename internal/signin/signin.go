@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/backup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
+	"gatehouse/internal/totp"
 )
 
 // Outcome is how an attempt ended.
@@ -44,11 +46,23 @@ const (
 // Method is a way to pass the second step.
 type Method string
 
-// Second-step methods. Only Email exists yet (the new-device check); the
-// others arrive with two-step verification.
+// Second-step methods: an emailed code (the new-device check), an
+// authenticator app, a backup code. SMS and passkeys join them.
 const (
-	Email Method = "email"
+	Email  Method = "email"
+	App    Method = "app"
+	Backup Method = "backup"
 )
+
+// Allowed reports whether m may pass an attempt that offered offered: an
+// account with two-step verification passes with its app or a backup code;
+// the new-device check only with the emailed code.
+func Allowed(offered, m Method) bool {
+	if offered == App {
+		return m == App || m == Backup
+	}
+	return m == offered
+}
 
 // Kind is what a password attempt was for.
 type Kind string
@@ -137,6 +151,20 @@ type Service struct {
 	Devices        Devices
 	Codes          account.Codes
 	Notices        account.Notifier
+
+	// TwoStep, Apps and Backup, when set, ask an account that has
+	// two-step verification on for its app (or a backup code) on every
+	// sign-in.
+	TwoStep interface {
+		On(ctx context.Context, accountID string) (bool, error)
+	}
+	Apps interface {
+		Verify(ctx context.Context, accountID, code string) (*totp.App, error)
+	}
+	Backup interface {
+		Use(ctx context.Context, accountID, code string) error
+		Left(ctx context.Context, accountID string) (int, error)
+	}
 }
 
 // Devices says which devices an account has been used on.
@@ -231,13 +259,22 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 			s.Log.WarnContext(ctx, "sign-in: rehash with the current cost failed", "account", a.ID, "err", err)
 		}
 	}
+	if s.TwoStep != nil {
+		on, err := s.TwoStep.On(ctx, a.ID)
+		if err != nil {
+			return nil, fmt.Errorf("sign in: two-step state: %w", err)
+		}
+		if on {
+			return s.askSecondStep(ctx, a, at, newHash, r.Remember, App)
+		}
+	}
 	if s.NewDeviceCheck {
 		known, err := s.Devices.UsedBy(ctx, a.ID, o.DeviceID)
 		if err != nil {
 			return nil, fmt.Errorf("sign in: read the account's devices: %w", err)
 		}
 		if !known {
-			return s.askSecondStep(ctx, a, at, newHash, r.Remember)
+			return s.askSecondStep(ctx, a, at, newHash, r.Remember, Email)
 		}
 	}
 	var g *account.Grant
@@ -313,9 +350,16 @@ func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) 
 // second step, all in one transaction: the password was right, so — and
 // only so — a code goes out (a code always means "someone typed the right
 // password"). No session starts until Verify passes.
-func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Attempt, newHash string, remember bool) (*Result, error) {
-	at.Outcome, at.MethodOffered, at.Remember = Pending, Email, remember
-	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: false})
+func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Attempt, newHash string, remember bool, m Method) (*Result, error) {
+	at.Outcome, at.MethodOffered, at.Remember = Pending, m, remember
+	known := false
+	if s.Devices != nil {
+		var err error
+		if known, err = s.Devices.UsedBy(ctx, a.ID, at.Origin.DeviceID); err != nil {
+			return nil, fmt.Errorf("sign in: read the account's devices: %w", err)
+		}
+	}
+	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: known})
 	var ch *code.Challenge
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
@@ -328,6 +372,18 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 		}
 		var c string
 		var err error
+		if m != Email {
+			// Nothing is sent: the holder's app (or a backup code)
+			// answers. The challenge is the attempt's handle, with its
+			// validity and failure count, and no code of its own.
+			ch, _, err = s.Codes.Issue(ctx, code.Challenge{
+				Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID, Origin: at.Origin,
+			}, true)
+			if err != nil {
+				return fmt.Errorf("sign in: record second step: %w", err)
+			}
+			return nil
+		}
 		ch, c, err = s.Codes.Issue(ctx, code.Challenge{
 			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID,
 			Channel: request.Email, Destination: a.Email, Origin: at.Origin,
@@ -386,8 +442,11 @@ func (s *Service) Pending(ctx context.Context, challengeID string, o request.Ori
 // VerifyRequest is a second-step code typed on the verify page.
 type VerifyRequest struct {
 	ChallengeID string
-	Code        string
-	Origin      request.Origin
+	// Method is how the holder answers; empty means the method the
+	// attempt offered.
+	Method Method
+	Code   string
+	Origin request.Origin
 	// Previous is the session token the browser held, if any; signing in
 	// ends it.
 	Previous string
@@ -408,7 +467,19 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	if ch, err = s.Codes.Check(ctx, ch.ID, request.SecondStep, r.Code); err != nil {
+	m := r.Method
+	if m == "" {
+		m = at.MethodOffered
+	}
+	if !Allowed(at.MethodOffered, m) {
+		return nil, ErrMethod
+	}
+	if m == Email {
+		ch, err = s.Codes.Check(ctx, ch.ID, request.SecondStep, r.Code)
+	} else {
+		ch, err = s.answer(ctx, ch, at, m, r.Code)
+	}
+	if err != nil {
 		switch {
 		case errors.Is(err, code.ErrLocked):
 			s.end(ctx, at, Failed, o.Time)
@@ -417,6 +488,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		}
 		return nil, err
 	}
+	at.MethodUsed = m
 	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: read account: %w", err)
@@ -434,7 +506,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
 			return fmt.Errorf("sign in: start session: %w", err)
 		}
-		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, at.MethodOffered, o.Time)
+		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, m, o.Time)
 		if err != nil {
 			return fmt.Errorf("sign in: end attempt: %w", err)
 		}
@@ -446,9 +518,58 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	at.Outcome, at.SessionID, at.MethodUsed, at.EndedAt = Succeeded, g.SessionID, at.MethodOffered, o.Time
+	at.Outcome, at.SessionID, at.EndedAt = Succeeded, g.SessionID, o.Time
 	s.logOutcome(ctx, at)
+	if m == Backup {
+		s.backupUsed(ctx, a, o)
+	}
 	return &Result{Account: a, Session: g}, nil
+}
+
+// ErrMethod is returned for a second-step method the attempt does not
+// accept (an app code for the new-device check, say).
+var ErrMethod = errors.New("signin: that method cannot pass this sign-in")
+
+// answer checks an app or backup code against the attempt's open
+// challenge; a wrong one counts towards its limit like a wrong emailed
+// code. The app's step and the backup code are used up at once, in their
+// own conditional updates: a code that passed here can never pass again,
+// even if the sign-in then fails to commit.
+func (s *Service) answer(ctx context.Context, ch *code.Challenge, at *Attempt, m Method, typed string) (*code.Challenge, error) {
+	ch, err := s.Codes.Open(ctx, ch.ID, request.SecondStep)
+	if err != nil {
+		return nil, err
+	}
+	switch m {
+	case App:
+		_, err = s.Apps.Verify(ctx, at.AccountID, typed)
+	case Backup:
+		err = s.Backup.Use(ctx, at.AccountID, typed)
+	default:
+		return nil, ErrMethod
+	}
+	if err == nil {
+		return ch, nil
+	}
+	if errors.Is(err, totp.ErrNoMatch) || errors.Is(err, totp.ErrReplayed) || errors.Is(err, backup.ErrNoMatch) {
+		return ch, s.Codes.Fail(ctx, ch)
+	}
+	return nil, fmt.Errorf("sign in: check %s code: %w", m, err)
+}
+
+// backupUsed tells the holder a backup code was used, and how many are
+// left: a code they did not use means someone has their list.
+func (s *Service) backupUsed(ctx context.Context, a *account.Account, o request.Origin) {
+	left, err := s.Backup.Left(ctx, a.ID)
+	if err == nil {
+		_, err = s.Notices.Send(ctx, notice.Notice{
+			Purpose: request.BackupUsed, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
+			Origin: o, Remaining: left,
+		})
+	}
+	if err != nil && s.Log != nil {
+		s.Log.ErrorContext(ctx, "sign-in: notify backup code use", "account", a.ID, "err", err)
+	}
 }
 
 // end closes a pending attempt that cannot pass any more, and logs it.

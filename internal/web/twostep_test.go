@@ -108,3 +108,88 @@ func TestTwoStep_FirstAppTurnsItOnAndShowsBackupCodesOnce_V6_6_1(t *testing.T) {
 		}
 	})
 }
+
+// turnOnApp enrols an app for the signed-in browser and returns its secret
+// and the backup codes.
+func (b *browser) turnOnApp(t *testing.T) (string, []string) {
+	t.Helper()
+	e, secret := b.enrolApp()
+	r := b.post("/account/two-step/app", url.Values{"e": {e}, "name": {"Phone"}, "code": {nowCode(t, secret, time.Now())}})
+	var codes []string
+	for _, m := range backupIn.FindAllStringSubmatch(r.body, -1) {
+		codes = append(codes, m[1])
+	}
+	if r.status != 200 || len(codes) != 10 {
+		t.Fatalf("turning on: %d\n%s", r.status, r.body)
+	}
+	return secret, codes
+}
+
+// TestTwoStep_SignInAsksForTheAppOrABackupCode_V6_4_3: with two-step
+// verification on, the right password — even on a known browser — leads
+// to the app's code, and nothing is sent; the app's code signs in once; a
+// backup code ("try another way") signs in once and the holder is told;
+// wrong answers count towards the limit.
+func TestTwoStep_SignInAsksForTheAppOrABackupCode_V6_4_3(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, withCheck(db))
+		const email = "second@example.com"
+		b := h.browser("en")
+		b.signUp(email, goodPassword)
+		secret, backups := b.turnOnApp(t)
+		sent := len(h.messagesTo(email))
+		b.post("/signout", url.Values{})
+
+		// The known browser: still asked for the app, and nothing is sent.
+		c := b.signInTo2ndStep(email, goodPassword)
+		page := b.get("/signin/verify?c=" + c)
+		if !strings.Contains(page.body, "authenticator app") || !strings.Contains(page.body, "method=backup") ||
+			strings.Contains(page.body, "/signin/verify/resend") {
+			t.Fatalf("app step page:\n%s", page.body)
+		}
+		if n := len(h.messagesTo(email)); n != sent {
+			t.Fatalf("%d messages sent for an app step", n-sent)
+		}
+		// The step used when turning on is spent; the next one works once.
+		at := time.Now().Add(totp.Period * time.Second)
+		h.app.SetClock(func() time.Time { return at })
+		used := nowCode(t, secret, time.Now())
+		if r := b.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {used}}); r.status != 422 {
+			t.Fatalf("the enrolment's code again: %d", r.status)
+		}
+		code := nowCode(t, secret, at)
+		if r := b.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {code}}); r.status != 303 || r.location != "/account" {
+			t.Fatalf("app code: %d %q\n%s", r.status, r.location, r.body)
+		}
+		b.post("/signout", url.Values{})
+		c = b.signInTo2ndStep(email, goodPassword)
+		if r := b.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {code}}); r.status != 422 {
+			t.Fatalf("the same app code for a new sign-in: %d", r.status)
+		}
+
+		// Try another way: a backup code, once; the holder is told.
+		away := h.browser("ja")
+		c2 := away.signInTo2ndStep(email, goodPassword)
+		typed := strings.ToLower(strings.ReplaceAll(backups[0], "-", " "))
+		if r := away.post("/signin/verify", url.Values{"c": {c2}, "method": {"backup"}, "code": {typed}}); r.status != 303 || r.location != "/account" {
+			t.Fatalf("backup code: %d %q\n%s", r.status, r.location, r.body)
+		}
+		ms := h.messagesTo(email)
+		if ms[0].Purpose != request.BackupUsed || !strings.Contains(ms[0].Text, "9") {
+			t.Fatalf("backup-use notice: %s\n%s", ms[0].Purpose, ms[0].Text)
+		}
+		other := h.browser("en")
+		c3 := other.signInTo2ndStep(email, goodPassword)
+		if r := other.post("/signin/verify", url.Values{"c": {c3}, "method": {"backup"}, "code": {backups[0]}}); r.status != 422 {
+			t.Fatalf("a used backup code: %d", r.status)
+		}
+		// The emailed-code method cannot pass an app step.
+		if r := other.post("/signin/verify", url.Values{"c": {c3}, "method": {"email"}, "code": {"123456"}}); r.status != 422 {
+			t.Fatalf("an email code for an app step: %d", r.status)
+		}
+		if s := away.get("/account/two-step"); s.status != 200 || !strings.Contains(s.body, "バックアップコードは残り9個") {
+			t.Fatalf("backup codes left after one use:\n%s", s.body)
+		}
+	})
+}

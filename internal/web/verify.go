@@ -32,11 +32,37 @@ func (s *Server) requirePending(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// verifyPage is the second-step page of the pending sign-in.
+// method is the second-step method the request asks for (?method= or the
+// form's method field), or the one the attempt offered.
+func method(r *http.Request) signin.Method {
+	v := r.URL.Query().Get("method")
+	if r.Method == http.MethodPost {
+		v, _ = field(r, "method")
+	}
+	m := signin.Method(v)
+	if at := state(r).attempt; m == "" || !signin.Allowed(at.MethodOffered, m) {
+		m = at.MethodOffered
+	}
+	return m
+}
+
+// verifyPage is the second-step page of the pending sign-in, for the
+// method asked for: the emailed code, the app's code, or a backup code,
+// with "try another way" to the others the attempt accepts.
 func (s *Server) verifyPage(r *http.Request) *page {
 	st := state(r)
-	p := s.newPage(r, "verify.title")
+	m := method(r)
+	p := s.newPage(r, "verify.title_"+string(m))
 	p.Values["c"] = st.pending.ID
+	p.Values["method"] = string(m)
+	p.Data["Method"] = string(m)
+	p.Data["Other"] = ""
+	switch m {
+	case signin.App:
+		p.Data["Other"] = string(signin.Backup)
+	case signin.Backup:
+		p.Data["Other"] = string(signin.App)
+	}
 	p.Data["Destination"] = account.MaskEmail(st.pending.Destination)
 	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
 	if r.Method == http.MethodPost {
@@ -54,9 +80,19 @@ func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.verifyPage(r)
+	m := signin.Method(p.Values["method"])
 	c, ok := typedCode(r)
+	if m == signin.Backup {
+		// A backup code is 16 characters; the backup package reads it
+		// as typed (case, spaces, dashes, full-width).
+		c, ok = field(r, "code")
+		ok = ok && c != "" && len(c) <= 64
+	}
 	if !ok {
 		key := "error.code_format"
+		if m == signin.Backup {
+			key = "error.backup_format"
+		}
 		if p.Values["code"] == "" {
 			key = "error.required"
 		}
@@ -69,7 +105,7 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
-		ChallengeID: state(r).pending.ID, Code: c, Origin: o, Previous: sessionToken(r),
+		ChallengeID: state(r).pending.ID, Method: m, Code: c, Origin: o, Previous: sessionToken(r),
 	})
 	switch {
 	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
