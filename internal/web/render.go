@@ -94,7 +94,8 @@ func (s *Server) parseTemplates() {
 			if typ == "password" {
 				in.Value = "" // never echo a password back into the page
 			}
-			if name == "code" {
+			if name == "code" && autocomplete == "one-time-code" {
+				// A six-digit code (a backup code is letters too).
 				in.Inputmode = "numeric"
 			}
 			return in

@@ -143,6 +143,9 @@ func TestTwoStep_SignInAsksForTheAppOrABackupCode_V6_4_3(t *testing.T) {
 
 		// The known browser: still asked for the app, and nothing is sent.
 		c := b.signInTo2ndStep(email, goodPassword)
+		if bp := b.get("/signin/verify?c=" + c + "&method=backup"); strings.Contains(bp.body, `maxlength="9"`) || strings.Contains(bp.body, `inputmode="numeric"`) {
+			t.Fatalf("the backup code input is cut to a six-digit code's length:\n%s", bp.body)
+		}
 		page := b.get("/signin/verify?c=" + c)
 		if !strings.Contains(page.body, "authenticator app") || !strings.Contains(page.body, "method=backup") ||
 			strings.Contains(page.body, "/signin/verify/resend") {
