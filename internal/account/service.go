@@ -35,10 +35,10 @@ type Codes interface {
 	Issue(ctx context.Context, spec code.Challenge, decoy bool) (*code.Challenge, string, error)
 	Lookup(ctx context.Context, id string, p request.Purpose) (*code.Challenge, error)
 	Check(ctx context.Context, id string, p request.Purpose, c string) (*code.Challenge, error)
-	// Open and Fail serve requests answered by something other than their
-	// own code (an app, a backup code): Open refuses a used, locked or
-	// expired challenge, Fail counts a wrong answer.
-	Open(ctx context.Context, id string, p request.Purpose) (*code.Challenge, error)
+	// Usable and Fail serve requests answered by something other than
+	// their own code (an app, a backup code): Usable refuses a used, locked
+	// or expired challenge, Fail counts a wrong answer.
+	Usable(c *code.Challenge) error
 	Fail(ctx context.Context, c *code.Challenge) error
 	Use(ctx context.Context, c *code.Challenge) error
 	Resend(ctx context.Context, id string, p request.Purpose) (*code.Challenge, string, error)

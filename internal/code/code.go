@@ -157,24 +157,20 @@ func (s *Service) Verify(ctx context.Context, id string, p request.Purpose, code
 	return c, s.Use(ctx, c)
 }
 
-// Open returns the challenge if it can still be answered — not used, not
-// locked, not expired — for a request answered by something other than
-// its own code (an authenticator app, a backup code), whose wrong answers
-// are counted with Fail.
-func (s *Service) Open(ctx context.Context, id string, p request.Purpose) (*Challenge, error) {
-	c, err := s.Lookup(ctx, id, p)
-	if err != nil {
-		return nil, err
-	}
+// Usable reports whether a challenge just read can still be answered —
+// not used, not locked, not expired — for a request answered by something
+// other than its own code (an authenticator app, a backup code), whose
+// wrong answers are counted with Fail.
+func (s *Service) Usable(c *Challenge) error {
 	switch {
 	case !c.ConsumedAt.IsZero():
-		return c, ErrUsed
+		return ErrUsed
 	case c.Failures >= s.MaxFailures:
-		return c, ErrLocked
+		return ErrLocked
 	case !s.now().Before(c.ExpiresAt):
-		return c, ErrExpired
+		return ErrExpired
 	}
-	return c, nil
+	return nil
 }
 
 // Fail counts a wrong answer to an open challenge: ErrWrongCode, or

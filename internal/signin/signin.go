@@ -477,16 +477,10 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	if m == Email {
 		ch, err = s.Codes.Check(ctx, ch.ID, request.SecondStep, r.Code)
 	} else {
-		ch, err = s.answer(ctx, ch, at, m, r.Code)
+		err = s.Codes.Usable(ch)
 	}
 	if err != nil {
-		switch {
-		case errors.Is(err, code.ErrLocked):
-			s.end(ctx, at, Failed, o.Time)
-		case errors.Is(err, code.ErrExpired):
-			s.end(ctx, at, Expired, o.Time)
-		}
-		return nil, err
+		return nil, s.refused(ctx, at, err, o.Time)
 	}
 	at.MethodUsed = m
 	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
@@ -499,6 +493,14 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	}
 	var g *account.Grant
 	err = s.inTx(ctx, func(ctx context.Context) error {
+		if m != Email {
+			// The app's step or the backup code is used up in the same
+			// transaction as the sign-in: one commit, and a rolled-back
+			// sign-in leaves the code unused.
+			if err := s.answer(ctx, at, m, r.Code); err != nil {
+				return err
+			}
+		}
 		if err := s.Codes.Use(ctx, ch); err != nil {
 			return err
 		}
@@ -515,6 +517,10 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		}
 		return nil
 	})
+	if errors.Is(err, errWrongAnswer) {
+		// Counted outside the rolled-back transaction.
+		return nil, s.refused(ctx, at, s.Codes.Fail(ctx, ch), o.Time)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -530,31 +536,42 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 // accept (an app code for the new-device check, say).
 var ErrMethod = errors.New("signin: that method cannot pass this sign-in")
 
-// answer checks an app or backup code against the attempt's open
-// challenge; a wrong one counts towards its limit like a wrong emailed
-// code. The app's step and the backup code are used up at once, in their
-// own conditional updates: a code that passed here can never pass again,
-// even if the sign-in then fails to commit.
-func (s *Service) answer(ctx context.Context, ch *code.Challenge, at *Attempt, m Method, typed string) (*code.Challenge, error) {
-	ch, err := s.Codes.Open(ctx, ch.ID, request.SecondStep)
-	if err != nil {
-		return nil, err
-	}
+// errWrongAnswer is answer's "not the code": the caller counts it against
+// the attempt's limit once the transaction has rolled back.
+var errWrongAnswer = errors.New("signin: wrong second-step answer")
+
+// answer checks an app or backup code and uses it up (the app's step, the
+// backup code), each by its own conditional update, so neither can pass
+// twice on any node.
+func (s *Service) answer(ctx context.Context, at *Attempt, m Method, typed string) error {
+	var err error
 	switch m {
 	case App:
 		_, err = s.Apps.Verify(ctx, at.AccountID, typed)
 	case Backup:
 		err = s.Backup.Use(ctx, at.AccountID, typed)
 	default:
-		return nil, ErrMethod
-	}
-	if err == nil {
-		return ch, nil
+		return ErrMethod
 	}
 	if errors.Is(err, totp.ErrNoMatch) || errors.Is(err, totp.ErrReplayed) || errors.Is(err, backup.ErrNoMatch) {
-		return ch, s.Codes.Fail(ctx, ch)
+		return errWrongAnswer
 	}
-	return nil, fmt.Errorf("sign in: check %s code: %w", m, err)
+	if err != nil {
+		return fmt.Errorf("sign in: check %s code: %w", m, err)
+	}
+	return nil
+}
+
+// refused ends the attempt when err means it cannot pass any more (locked,
+// expired) and returns err.
+func (s *Service) refused(ctx context.Context, at *Attempt, err error, now time.Time) error {
+	switch {
+	case errors.Is(err, code.ErrLocked):
+		s.end(ctx, at, Failed, now)
+	case errors.Is(err, code.ErrExpired):
+		s.end(ctx, at, Expired, now)
+	}
+	return err
 }
 
 // backupUsed tells the holder a backup code was used, and how many are
