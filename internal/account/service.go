@@ -482,6 +482,32 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*Grant,
 	return g, nil
 }
 
+// CheckPassword checks the holder's current password for a step-up (see
+// the web layer's re-verification), recording the check like a sign-in
+// attempt: a wrong one is a guess at the password.
+func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o request.Origin) error {
+	if pw == "" {
+		return FieldErrors{"password": "error.required"}
+	}
+	a, err := s.Store.AccountByID(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	ok, _, err := s.Hasher.Verify(ctx, pw, a.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if s.Guesses != nil {
+		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, ok, o); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		return FieldErrors{"password": "error.current_password_wrong"}
+	}
+	return nil
+}
+
 // SignOutEverywhere ends every session of the account, the caller's
 // included (ASVS v5.0.0-7.5.2): the answer to a lost phone or a shared
 // computer.

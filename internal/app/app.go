@@ -182,7 +182,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Admit: func(ctx context.Context) (context.Context, func(), bool) {
 			return a.Pool.Admit(ctx, cfg.Duration("argon2.wait"))
 		},
-		Hosts: cfg.Hosts(),
+		Hosts:        cfg.Hosts(),
+		StepUpWithin: cfg.Duration("session.step_up_within"),
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()

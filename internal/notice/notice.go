@@ -56,6 +56,9 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.TwoStepOn:       {request.Email},
 	request.MethodAdded:     {request.Email},
 	request.BackupUsed:      {request.Email},
+	request.MethodRemoved:   {request.Email},
+	request.TwoStepOff:      {request.Email},
+	request.BackupRenewed:   {request.Email},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -151,7 +154,8 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			t(lang, "mail.signup_existing.advice"),
 		}, nil
 	case n.Purpose == request.PasswordChanged, n.Purpose == request.PasswordReset,
-		n.Purpose == request.TwoStepOn, n.Purpose == request.MethodAdded:
+		n.Purpose == request.TwoStepOn, n.Purpose == request.MethodAdded, n.Purpose == request.MethodRemoved,
+		n.Purpose == request.TwoStepOff, n.Purpose == request.BackupRenewed:
 		return t(lang, "mail."+string(n.Purpose)+".subject", svc), []string{
 			t(lang, "mail."+string(n.Purpose)+".body", svc),
 			c.origin(n, "mail.origin_done"),

@@ -109,3 +109,19 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, accountID string, at ti
 	}
 	return nil
 }
+
+// Reauthenticate implements session.Store; every node's cache drops the
+// session when the change commits.
+func (db *DB) Reauthenticate(ctx context.Context, id string, at time.Time) error {
+	_, err := db.conn(ctx).Exec(ctx, `
+		WITH u AS (
+			UPDATE sessions SET authenticated_at = $1
+			WHERE id = $2 AND revoked_at IS NULL
+			RETURNING id
+		)
+		SELECT pg_notify('`+notifyChannel+`', 'session:' || id) FROM u`, ts(at), id)
+	if err != nil {
+		return fmt.Errorf("postgres: record step-up: %w", err)
+	}
+	return nil
+}

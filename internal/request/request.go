@@ -57,6 +57,9 @@ const (
 	TwoStepOn       Purpose = "two_step_on"      // two-step verification was turned on
 	MethodAdded     Purpose = "method_added"     // a second-step method was added
 	BackupUsed      Purpose = "backup_used"      // a backup code passed a sign-in
+	MethodRemoved   Purpose = "method_removed"   // a second-step method was removed
+	TwoStepOff      Purpose = "two_step_off"     // two-step verification was turned off
+	BackupRenewed   Purpose = "backup_renewed"   // a new set of backup codes replaced the old
 )
 
 // CodePurposes lists every purpose whose message carries a code.

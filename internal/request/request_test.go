@@ -34,7 +34,7 @@ func TestHasCode_OnlyCodePurposes(t *testing.T) {
 			t.Errorf("%s: HasCode false", p)
 		}
 	}
-	for _, p := range []Purpose{SignupExisting, PasswordChanged, PasswordReset, TwoStepOn, MethodAdded, BackupUsed} {
+	for _, p := range []Purpose{SignupExisting, PasswordChanged, PasswordReset, TwoStepOn, MethodAdded, BackupUsed, MethodRemoved, TwoStepOff, BackupRenewed} {
 		if p.HasCode() {
 			t.Errorf("%s: HasCode true for a notice", p)
 		}

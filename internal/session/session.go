@@ -47,6 +47,9 @@ type Store interface {
 	SessionByTokenHash(ctx context.Context, h []byte) (*Session, error)
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// Reauthenticate records that the holder of a live session proved who
+	// they are again (step-up).
+	Reauthenticate(ctx context.Context, id string, at time.Time) error
 	RevokeAccountSessions(ctx context.Context, accountID string, at time.Time) error
 }
 
@@ -231,6 +234,21 @@ func (m *Manager) End(ctx context.Context, token string) error {
 	commit.After(ctx, func() {
 		if m.Cache != nil {
 			m.Cache.EvictSession(s.ID)
+		}
+	})
+	return nil
+}
+
+// Reauthenticate records that the session's holder proved who they are
+// again at at (step-up): sensitive changes look at AuthenticatedAt. Every
+// node drops its cached copy once the change commits.
+func (m *Manager) Reauthenticate(ctx context.Context, sessionID string, at time.Time) error {
+	if err := m.Store.Reauthenticate(ctx, sessionID, at); err != nil {
+		return err
+	}
+	commit.After(ctx, func() {
+		if m.Cache != nil {
+			m.Cache.EvictSession(sessionID)
 		}
 	})
 	return nil

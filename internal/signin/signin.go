@@ -73,6 +73,7 @@ type Kind string
 const (
 	SignInKind     Kind = "signin"
 	PasswordChange Kind = "password_change"
+	StepUpKind     Kind = "step_up" // re-verification before a sensitive change
 )
 
 // Attempt is one recorded sign-in attempt: the request a second step's
@@ -165,6 +166,78 @@ type Service struct {
 		Use(ctx context.Context, accountID, code string) error
 		Left(ctx context.Context, accountID string) (int, error)
 	}
+}
+
+// Reauthenticator records a step-up on a session (session.Manager).
+type Reauthenticator interface {
+	Reauthenticate(ctx context.Context, sessionID string, at time.Time) error
+}
+
+// StepUpRequest is the re-verification form of a signed-in holder.
+type StepUpRequest struct {
+	AccountID string
+	SessionID string
+	Password  string
+	Method    Method // App or Backup, when two-step verification is on
+	Code      string
+	Origin    request.Origin
+}
+
+// ErrSecondStep is StepUp's answer for a wrong or used app or backup code.
+var ErrSecondStep = errors.New("signin: wrong second-step code")
+
+// StepUp proves a signed-in holder again before a sensitive change: the
+// password (recorded like a sign-in attempt), and when two-step
+// verification is on the app's code or a backup code, then the session's
+// AuthenticatedAt moves to now — the code used up and the session marked
+// in one transaction.
+func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenticator) error {
+	o := r.Origin
+	if o.Time.IsZero() {
+		o.Time = s.Clock.Now()
+	}
+	o.Time = o.Time.UTC()
+	a, err := s.Accounts.AccountByID(ctx, r.AccountID)
+	if err != nil {
+		return fmt.Errorf("step up: read account: %w", err)
+	}
+	ok, _, err := s.Hasher.Verify(ctx, r.Password, a.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("step up: verify password: %w", err)
+	}
+	at := &Attempt{ID: random.ID(), Kind: StepUpKind, Identifier: a.Email, AccountID: a.ID, Origin: o, Outcome: WrongPassword}
+	if ok {
+		at.Outcome = Succeeded
+	}
+	if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		return fmt.Errorf("step up: record attempt: %w", err)
+	}
+	s.logOutcome(ctx, at)
+	if !ok {
+		return ErrInvalid
+	}
+	on := false
+	if s.TwoStep != nil {
+		if on, err = s.TwoStep.On(ctx, a.ID); err != nil {
+			return fmt.Errorf("step up: two-step state: %w", err)
+		}
+	}
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if on {
+			m := r.Method
+			if m != Backup {
+				m = App
+			}
+			if err := s.answer(ctx, at, m, r.Code); err != nil {
+				return err
+			}
+		}
+		return reauth.Reauthenticate(ctx, r.SessionID, o.Time)
+	})
+	if errors.Is(err, errWrongAnswer) {
+		return ErrSecondStep
+	}
+	return err
 }
 
 // Devices says which devices an account has been used on.

@@ -89,3 +89,14 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, accountID string, at ti
 	}
 	return nil
 }
+
+// Reauthenticate implements session.Store.
+func (db *DB) Reauthenticate(ctx context.Context, id string, at time.Time) error {
+	_, err := db.exec(ctx, `
+		UPDATE sessions SET authenticated_at = ?
+		WHERE id = ? AND revoked_at IS NULL`, us(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: record step-up: %w", err)
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ package twostep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"gatehouse/internal/account"
@@ -104,6 +105,93 @@ func (s *Service) ConfirmApp(ctx context.Context, a *account.Account, appID, nam
 		return nil, err
 	}
 	return out, nil
+}
+
+// ErrWrong is returned by Check for a wrong or used code.
+var ErrWrong = errors.New("two-step: wrong or used code")
+
+// Check passes a step-up's second step: a code of one of the holder's
+// apps, or a backup code (used up). It is meant to run inside the
+// caller's transaction.
+func (s *Service) Check(ctx context.Context, accountID, method, code string) error {
+	var err error
+	switch method {
+	case "backup":
+		err = s.Backup.Use(ctx, accountID, code)
+	default:
+		_, err = s.Apps.Verify(ctx, accountID, code)
+	}
+	if errors.Is(err, totp.ErrNoMatch) || errors.Is(err, totp.ErrReplayed) || errors.Is(err, backup.ErrNoMatch) {
+		return ErrWrong
+	}
+	return err
+}
+
+// RemoveApp removes one of the holder's apps. Removing the last method
+// turns two-step verification off (the backup codes go with it). The
+// holder is told.
+func (s *Service) RemoveApp(ctx context.Context, a *account.Account, appID string, o request.Origin) (off bool, err error) {
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Apps.Remove(ctx, a.ID, appID); err != nil {
+			return err
+		}
+		m, err := s.Methods(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		purpose := request.MethodRemoved
+		if !m.On() {
+			off, purpose = true, request.TwoStepOff
+			if err := s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time); err != nil {
+				return err
+			}
+		}
+		return s.tell(ctx, a, purpose, o)
+	})
+	return off, err
+}
+
+// Off turns two-step verification off: every app and every backup code
+// goes, and the holder is told.
+func (s *Service) Off(ctx context.Context, a *account.Account, o request.Origin) error {
+	return s.inTx(ctx, func(ctx context.Context) error {
+		m, err := s.Methods(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, app := range m.Apps {
+			if err := s.Apps.Remove(ctx, a.ID, app.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time); err != nil {
+			return err
+		}
+		return s.tell(ctx, a, request.TwoStepOff, o)
+	})
+}
+
+// NewBackupCodes replaces the holder's backup codes with a new set, to show
+// once; the old set stops working.
+func (s *Service) NewBackupCodes(ctx context.Context, a *account.Account, o request.Origin) ([]string, error) {
+	var codes []string
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		if codes, err = s.Backup.New(ctx, a.ID); err != nil {
+			return err
+		}
+		return s.tell(ctx, a, request.BackupRenewed, o)
+	})
+	return codes, err
+}
+
+func (s *Service) tell(ctx context.Context, a *account.Account, p request.Purpose, o request.Origin) error {
+	if _, err := s.Notices.Send(ctx, notice.Notice{
+		Purpose: p, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
+	}); err != nil {
+		return fmt.Errorf("two-step: notify holder: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {

@@ -26,7 +26,7 @@ func TestRouteCheck_RefusesUndeclaredOrUngatedEntries(t *testing.T) {
 	bad := []route{
 		{method: "GET", path: "/a", chain: pages, handler: h},
 		{method: "GET", path: "/b", access: public, handler: h},
-		{method: "GET", path: "/d", access: recentlyVerified, chain: api, handler: h},
+		{method: "GET", path: "/d", access: access(99), chain: api, handler: h},
 		{method: "GET", path: "/e", access: public, chain: pages},
 	}
 	for _, rt := range bad {

@@ -278,6 +278,8 @@ var notices = map[string]string{
 	"signin_needed":         "signin.needed",
 	"signin_again":          "signin.again",
 	"app_added":             "twostep.app_added",
+	"app_removed":           "twostep.app_removed",
+	"two_step_off":          "twostep.turned_off",
 }
 
 func (s *Server) notice(r *http.Request, p *page) {

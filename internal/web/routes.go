@@ -24,7 +24,8 @@ const (
 	// answered 401 (JSON).
 	signedIn
 	// recentlyVerified: a live session whose holder proved who they are
-	// within the step-up window, for sensitive changes (not built yet).
+	// within the step-up window (session.step_up_within), for sensitive
+	// changes; anyone else re-verifies first (requireRecent).
 	recentlyVerified
 )
 
@@ -45,7 +46,7 @@ func (a access) String() string {
 // gated reports whether the server can enforce the level. A route may only
 // use a level whose gate exists; Handler panics otherwise, so a level can
 // never be declared and silently not enforced.
-func (a access) gated() bool { return a == public || a == passwordChecked || a == signedIn }
+func (a access) gated() bool { return a != 0 && a.String() != "undeclared" }
 
 // chain says how a route's requests are read and its errors answered.
 type chain int
@@ -135,11 +136,16 @@ func (s *Server) routes() []route {
 		{"GET", "/account", signedIn, pages, cheap, s.accountPage},
 		{"POST", "/account/preferences", signedIn, pages, cheap, s.preferencesSubmit},
 		{"POST", "/account/signout-everywhere", signedIn, pages, cheap, s.signoutEverywhere},
-		{"GET", "/account/password", signedIn, pages, cheap, s.passwordForm},
-		{"POST", "/account/password", signedIn, pages, hashes, s.passwordSubmit},
+		{"GET", "/account/password", recentlyVerified, pages, cheap, s.passwordForm},
+		{"POST", "/account/password", recentlyVerified, pages, hashes, s.passwordSubmit},
+		{"GET", "/account/reverify", signedIn, pages, cheap, s.reverifyForm},
+		{"POST", "/account/reverify", signedIn, pages, hashes, s.reverifySubmit},
 		{"GET", "/account/two-step", signedIn, pages, cheap, s.twoStepPage},
 		{"GET", "/account/two-step/app", signedIn, pages, cheap, s.appForm},
 		{"POST", "/account/two-step/app", signedIn, pages, cheap, s.appSubmit},
+		{"POST", "/account/two-step/app/remove", recentlyVerified, pages, cheap, s.appRemove},
+		{"POST", "/account/two-step/off", recentlyVerified, pages, cheap, s.twoStepOff},
+		{"POST", "/account/two-step/backup", recentlyVerified, pages, cheap, s.backupRenew},
 
 		{"GET", "/password/forgot", public, pages, cheap, s.forgotForm},
 		{"POST", "/password/forgot", public, pages, cheap, s.forgotSubmit},

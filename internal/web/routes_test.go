@@ -54,7 +54,7 @@ func TestRoutes_EveryRouteDeclaresAccessAndChain_V8_1_1(t *testing.T) {
 			}
 			continue
 		}
-		if rt.Access != "signed-in" {
+		if rt.Access != "signed-in" && rt.Access != "recently-verified" {
 			continue
 		}
 		switch rt.Chain {

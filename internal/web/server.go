@@ -60,6 +60,9 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 	// Ready reports whether the server can serve (database reachable).
 	Ready func(context.Context) error
+	// StepUpWithin is how recent a proof of identity sensitive changes
+	// need (session.step_up_within).
+	StepUpWithin time.Duration
 	// Clock is the server's one clock (nil: the real one).
 	Clock clock.Clock
 	// PhoneRegion is the region of numbers typed without a country code
@@ -154,6 +157,8 @@ func (s *Server) chain(rt route) http.Handler {
 		h = s.requireSession(rt.chain, h)
 	case passwordChecked:
 		h = s.requirePending(h)
+	case recentlyVerified:
+		h = s.requireRecent(h)
 	}
 	if unsafe(rt.method) {
 		inner, bodyOK := h, s.formOK

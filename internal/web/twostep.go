@@ -25,10 +25,10 @@ func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	type app struct{ Name, Added, LastUsed string }
+	type app struct{ ID, Name, Added, LastUsed string }
 	var apps []app
 	for _, a := range m.Apps {
-		x := app{Name: a.Name, Added: s.when(r, a.ConfirmedAt)}
+		x := app{ID: a.ID, Name: a.Name, Added: s.when(r, a.ConfirmedAt)}
 		if !a.LastUsedAt.IsZero() {
 			x.LastUsed = s.when(r, a.LastUsedAt)
 		}

@@ -1,0 +1,190 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/signin"
+	"gatehouse/internal/totp"
+)
+
+// stepUpReturn names the page a state-changing route's holder comes back
+// to after re-verifying (a form post cannot be replayed after a detour).
+var stepUpReturn = map[string]string{
+	"/account/password":            "/account/password",
+	"/account/two-step/app/remove": "/account/two-step",
+	"/account/two-step/off":        "/account/two-step",
+	"/account/two-step/backup":     "/account/two-step",
+}
+
+// requireRecent is the gate of the recently-verified access level: a live
+// session whose holder proved who they are within session.step_up_within;
+// otherwise a short re-verification, then back to where they were.
+func (s *Server) requireRecent(next http.HandlerFunc) http.HandlerFunc {
+	return s.requireSession(pages, func(w http.ResponseWriter, r *http.Request) {
+		if s.now().Sub(state(r).session.AuthenticatedAt) <= s.StepUpWithin {
+			next(w, r)
+			return
+		}
+		back := r.URL.Path
+		if p, ok := stepUpReturn[back]; ok {
+			back = p
+		}
+		redirect(w, r, "/account/reverify", url.Values{"next": {back}})
+	})
+}
+
+func (s *Server) reverifyPage(r *http.Request) (*page, error) {
+	st := state(r)
+	p := s.newPage(r, "reverify.title")
+	next := r.URL.Query().Get("next")
+	if r.Method == http.MethodPost {
+		next, _ = field(r, "next")
+	}
+	p.Values["next"] = LocalTarget(next, "/account")
+	p.Data["Email"] = st.account.Email
+	on, err := s.TwoStep.On(r.Context(), st.account.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.Data["TwoStep"] = on
+	m := r.URL.Query().Get("method")
+	if r.Method == http.MethodPost {
+		m, _ = field(r, "method")
+	}
+	if m != string(signin.Backup) {
+		m = string(signin.App)
+	}
+	p.Values["method"] = m
+	if r.Method == http.MethodPost {
+		if v, ok := field(r, "code"); ok && len(v) <= 64 {
+			p.Values["code"] = v
+		}
+	}
+	return p, nil
+}
+
+func (s *Server) reverifyForm(w http.ResponseWriter, r *http.Request) {
+	p, err := s.reverifyPage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "reverify", p)
+}
+
+func (s *Server) reverifySubmit(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	p, err := s.reverifyPage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pw := secret(r, "password")
+	code, _ := field(r, "code")
+	bad := account.FieldErrors{}
+	if pw == "" {
+		bad["password"] = "error.required"
+	}
+	if p.Data["TwoStep"] == true && code == "" {
+		bad["code"] = "error.required"
+	}
+	if len(bad) > 0 {
+		s.formError(w, r, "reverify", p, bad)
+		return
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if c, ok := typedCode(r); ok {
+		code = c // a six-digit app code typed with spaces or full-width digits
+	}
+	err = s.SignIn.StepUp(r.Context(), signin.StepUpRequest{
+		AccountID: st.account.ID, SessionID: st.session.ID, Password: pw, Method: signin.Method(p.Values["method"]),
+		Code: code, Origin: o,
+	}, s.Sessions)
+	switch {
+	case errors.Is(err, signin.ErrInvalid):
+		s.formError(w, r, "reverify", p, account.FieldErrors{"password": "error.current_password_wrong"})
+		return
+	case errors.Is(err, signin.ErrSecondStep):
+		s.formError(w, r, "reverify", p, account.FieldErrors{"code": "error.totp_wrong"})
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, p.Values["next"], http.StatusSeeOther)
+}
+
+// appRemove removes an authenticator app (step-up first); removing the
+// last one turns two-step verification off.
+func (s *Server) appRemove(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	id, _ := field(r, "app")
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	off, err := s.TwoStep.RemoveApp(r.Context(), st.account, id, o)
+	if errors.Is(err, totp.ErrNotFound) {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	notice := "app_removed"
+	if off {
+		notice = "two_step_off"
+	}
+	redirect(w, r, "/account/two-step", url.Values{"notice": {notice}})
+}
+
+// twoStepOff turns two-step verification off (step-up first).
+func (s *Server) twoStepOff(w http.ResponseWriter, r *http.Request) {
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.TwoStep.Off(r.Context(), state(r).account, o); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/account/two-step", url.Values{"notice": {"two_step_off"}})
+}
+
+// backupRenew makes a new set of backup codes (step-up first) and shows it
+// once.
+func (s *Server) backupRenew(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	on, err := s.TwoStep.On(r.Context(), st.account.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !on {
+		redirect(w, r, "/account/two-step", nil)
+		return
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	codes, err := s.TwoStep.NewBackupCodes(r.Context(), st.account, o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.newPage(r, "twostep.backup_title")
+	p.Data["Codes"], p.Data["Renewed"] = codes, true
+	s.render(w, r, http.StatusOK, "two_step_backup", p)
+}
