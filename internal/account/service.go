@@ -83,14 +83,19 @@ type PasswordChecks interface {
 
 // Service runs the account flows.
 type Service struct {
-	Store         Store
-	Hasher        Hasher
-	Policy        password.Policy
-	Codes         Codes
-	Notices       Notifier
-	Sessions      Sessions
-	Guesses       PasswordChecks // may be nil
-	Tx            Transactor     // nil runs each write on its own (tests)
+	Store    Store
+	Hasher   Hasher
+	Policy   password.Policy
+	Codes    Codes
+	Notices  Notifier
+	Sessions Sessions
+	Guesses  PasswordChecks // may be nil
+	// Trust, when set, ends every "don't ask again on this browser" when
+	// the password changes or every session is signed out.
+	Trust interface {
+		StopTrusting(ctx context.Context, accountID, deviceID string) error
+	}
+	Tx            Transactor // nil runs each write on its own (tests)
 	Clock         clock.Clock
 	Catalog       *i18n.Catalog // for the operator's (English) messages
 	PhoneRegion   string        // default region for phone numbers without a country code
@@ -395,6 +400,9 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw string,
 			return fmt.Errorf("set password: %w", err)
 		}
 		commit.After(ctx, func() { s.Sessions.Forget(a.ID) })
+		if err := s.stopTrusting(ctx, a.ID); err != nil {
+			return err
+		}
 		if _, err := s.Notices.Send(ctx, notice.Notice{
 			Purpose: purpose, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
 		}); err != nil {
@@ -512,7 +520,25 @@ func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o req
 // included (ASVS v5.0.0-7.5.2): the answer to a lost phone or a shared
 // computer.
 func (s *Service) SignOutEverywhere(ctx context.Context, accountID string) error {
-	return s.inTx(ctx, func(ctx context.Context) error { return s.Sessions.EndAll(ctx, accountID) })
+	return s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Sessions.EndAll(ctx, accountID); err != nil {
+			return err
+		}
+		return s.stopTrusting(ctx, accountID)
+	})
+}
+
+// stopTrusting ends the account's trusted browsers: a password change or
+// "sign out everywhere" is the holder taking back control, so no browser
+// keeps skipping the second step.
+func (s *Service) stopTrusting(ctx context.Context, accountID string) error {
+	if s.Trust == nil {
+		return nil
+	}
+	if err := s.Trust.StopTrusting(ctx, accountID, ""); err != nil {
+		return fmt.Errorf("stop trusting browsers: %w", err)
+	}
+	return nil
 }
 
 // SetPreferences sets the language of the holder's messages and their time

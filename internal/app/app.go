@@ -163,6 +163,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Notices: notices, Tx: db,
 	}
 	a.SignIn.TwoStep, a.SignIn.Apps, a.SignIn.Backup = a.TwoStep, a.TwoStep.Apps, a.TwoStep.Backup
+	a.SignIn.TrustFor = cfg.Duration("signin.trust_days")
+	a.Accounts.Trust = db
 	a.Accounts.Guesses = a.SignIn
 	a.Accounts.Tx, a.SignIn.Tx = db, db
 	region := cfg.String("phone.default_region")
@@ -184,6 +186,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		},
 		Hosts:        cfg.Hosts(),
 		StepUpWithin: cfg.Duration("session.step_up_within"),
+		TrustFor:     cfg.Duration("signin.trust_days"),
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()

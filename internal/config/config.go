@@ -160,6 +160,7 @@ var Options = []Option{
 	duration("code.cooldown", "60s", 0, time.Hour, "Minimum time between two codes for the same request."),
 	whole("code.max_failures", "5", 1, 100, "Wrong codes allowed before the request is locked."),
 	whole("code.max_sends", "3", 1, 10, "Codes sent for one request at most, the first included; a resend after that is refused."),
+	{Key: "signin.trust_days", Default: "30d", Kind: Days, Min: 1, Max: 365, Help: "How long \"don't ask again on this browser\" lets a browser skip the second step (the password is still asked), as a number of days such as 30d."},
 	choice("signin.new_device_check", "email", []string{"email", "off"}, "When the right password comes from a browser this account has not been used on: email (ask for a code sent to the account's address) or off."),
 	text("phone.default_region", "JP", "Region for phone numbers typed without a country code (ISO 3166 code)."),
 	{Key: "time_zone.ja", Default: "Asia/Tokyo", Kind: TimeZone, Help: "Time zone for holders who read Japanese, until they choose their own (an IANA name such as Asia/Tokyo)."},

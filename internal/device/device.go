@@ -97,6 +97,23 @@ type Store interface {
 	UsedBy(ctx context.Context, accountID, deviceID string) (bool, error)
 	// MarkUsed records that a session of the account started on the device.
 	MarkUsed(ctx context.Context, accountID, deviceID string, at time.Time) error
+	// Trust lets the device skip the account's second step until until
+	// ("don't ask again on this browser"); the device must be used by the
+	// account (MarkUsed) in the same transaction or before.
+	Trust(ctx context.Context, accountID, deviceID string, until time.Time) error
+	// TrustedUntil returns until when the account trusts the device (the
+	// zero time when it does not).
+	TrustedUntil(ctx context.Context, accountID, deviceID string) (time.Time, error)
+	// Trusted lists the account's devices trusted beyond now.
+	Trusted(ctx context.Context, accountID string, now time.Time) ([]Trusted, error)
+	// StopTrusting ends the trust of one device ("" for every device).
+	StopTrusting(ctx context.Context, accountID, deviceID string) error
+}
+
+// Trusted is a device an account lets skip its second step.
+type Trusted struct {
+	Device
+	Until time.Time
 }
 
 // ErrNotFound is returned by a Store for an unknown device token.
@@ -123,6 +140,16 @@ func (d *Devices) now() time.Time {
 		return d.Clock().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// Trusted lists the devices the account trusts to skip its second step.
+func (d *Devices) Trusted(ctx context.Context, accountID string) ([]Trusted, error) {
+	return d.Store.Trusted(ctx, accountID, d.now())
+}
+
+// StopTrusting ends the account's trust of a device.
+func (d *Devices) StopTrusting(ctx context.Context, accountID, deviceID string) error {
+	return d.Store.StopTrusting(ctx, accountID, deviceID)
 }
 
 // ByToken returns the device a device cookie names, without recording the

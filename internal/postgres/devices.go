@@ -72,3 +72,64 @@ func (db *DB) MarkUsed(ctx context.Context, accountID, deviceID string, at time.
 	}
 	return nil
 }
+
+// Trust implements device.Store.
+func (db *DB) Trust(ctx context.Context, accountID, deviceID string, until time.Time) error {
+	_, err := db.conn(ctx).Exec(ctx, `
+		UPDATE account_devices SET trusted_until = $1
+		WHERE account_id = $2 AND device_id = $3`, ts(until), accountID, deviceID)
+	if err != nil {
+		return fmt.Errorf("postgres: trust device: %w", err)
+	}
+	return nil
+}
+
+// TrustedUntil implements device.Store.
+func (db *DB) TrustedUntil(ctx context.Context, accountID, deviceID string) (time.Time, error) {
+	var until *time.Time
+	err := db.conn(ctx).QueryRow(ctx, `
+		SELECT trusted_until FROM account_devices
+		WHERE account_id = $1 AND device_id = $2`, accountID, deviceID).Scan(&until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("postgres: read device trust: %w", err)
+	}
+	return utc(until), nil
+}
+
+// Trusted implements device.Store.
+func (db *DB) Trusted(ctx context.Context, accountID string, now time.Time) ([]device.Trusted, error) {
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT d.id, d.first_seen, d.last_seen, d.ip, d.user_agent, d.browser, d.os, ad.trusted_until
+		FROM account_devices ad
+		JOIN devices d ON d.id = ad.device_id
+		WHERE ad.account_id = $1 AND ad.trusted_until > $2
+		ORDER BY ad.trusted_until DESC`, accountID, ts(now))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list trusted devices: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (device.Trusted, error) {
+		var t device.Trusted
+		var first, last, until *time.Time
+		err := r.Scan(&t.ID, &first, &last, &t.IP, &t.UserAgent, &t.Browser, &t.OS, &until)
+		t.FirstSeen, t.LastSeen, t.Until = utc(first), utc(last), utc(until)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list trusted devices: %w", err)
+	}
+	return out, nil
+}
+
+// StopTrusting implements device.Store.
+func (db *DB) StopTrusting(ctx context.Context, accountID, deviceID string) error {
+	_, err := db.conn(ctx).Exec(ctx, `
+		UPDATE account_devices SET trusted_until = NULL
+		WHERE account_id = $1 AND ($2 = '' OR device_id = $2)`, accountID, deviceID)
+	if err != nil {
+		return fmt.Errorf("postgres: stop trusting devices: %w", err)
+	}
+	return nil
+}

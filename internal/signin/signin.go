@@ -52,6 +52,9 @@ const (
 	Email  Method = "email"
 	App    Method = "app"
 	Backup Method = "backup"
+	// Trusted is recorded as the method used when a browser the holder
+	// chose to trust skipped the second step.
+	Trusted Method = "trusted_browser"
 )
 
 // Allowed reports whether m may pass an attempt that offered offered: an
@@ -166,6 +169,9 @@ type Service struct {
 		Use(ctx context.Context, accountID, code string) error
 		Left(ctx context.Context, accountID string) (int, error)
 	}
+	// TrustFor is how long "don't ask again on this browser" lasts
+	// (signin.trust_days); 0 offers no trust.
+	TrustFor time.Duration
 }
 
 // Reauthenticator records a step-up on a session (session.Manager).
@@ -240,9 +246,12 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 	return err
 }
 
-// Devices says which devices an account has been used on.
+// Devices says which devices an account has been used on, and which it
+// trusts to skip the second step.
 type Devices interface {
 	UsedBy(ctx context.Context, accountID, deviceID string) (bool, error)
+	TrustedUntil(ctx context.Context, accountID, deviceID string) (time.Time, error)
+	Trust(ctx context.Context, accountID, deviceID string, until time.Time) error
 }
 
 // Request is one sign-in form submission.
@@ -337,8 +346,21 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sign in: two-step state: %w", err)
 		}
-		if on {
+		trusted := false
+		if on && s.Devices != nil && o.DeviceID != "" {
+			until, err := s.Devices.TrustedUntil(ctx, a.ID, o.DeviceID)
+			if err != nil {
+				return nil, fmt.Errorf("sign in: read device trust: %w", err)
+			}
+			// The holder chose to trust this browser: the password is
+			// enough until then.
+			trusted = o.Time.Before(until)
+		}
+		if on && !trusted {
 			return s.askSecondStep(ctx, a, at, newHash, r.Remember, App)
+		}
+		if trusted {
+			at.MethodUsed = Trusted
 		}
 	}
 	if s.NewDeviceCheck {
@@ -523,6 +545,9 @@ type VerifyRequest struct {
 	// Previous is the session token the browser held, if any; signing in
 	// ends it.
 	Previous string
+	// Trust asks not to ask this browser again (for TrustFor), when the
+	// attempt was a two-step sign-in.
+	Trust bool
 }
 
 // Verify checks the second step's code and, when it is right, ends the
@@ -580,6 +605,11 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		var err error
 		if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
 			return fmt.Errorf("sign in: start session: %w", err)
+		}
+		if r.Trust && at.MethodOffered == App && s.TrustFor > 0 && s.Devices != nil && o.DeviceID != "" {
+			if err := s.Devices.Trust(ctx, a.ID, o.DeviceID, o.Time.Add(s.TrustFor)); err != nil {
+				return fmt.Errorf("sign in: trust browser: %w", err)
+			}
 		}
 		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, m, o.Time)
 		if err != nil {

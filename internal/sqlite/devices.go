@@ -71,3 +71,68 @@ func (db *DB) MarkUsed(ctx context.Context, accountID, deviceID string, at time.
 	}
 	return nil
 }
+
+// Trust implements device.Store.
+func (db *DB) Trust(ctx context.Context, accountID, deviceID string, until time.Time) error {
+	_, err := db.exec(ctx, `
+		UPDATE account_devices SET trusted_until = ?
+		WHERE account_id = ? AND device_id = ?`, us(until), accountID, deviceID)
+	if err != nil {
+		return fmt.Errorf("sqlite: trust device: %w", err)
+	}
+	return nil
+}
+
+// TrustedUntil implements device.Store.
+func (db *DB) TrustedUntil(ctx context.Context, accountID, deviceID string) (time.Time, error) {
+	var until sql.NullInt64
+	err := db.readRow(ctx, `
+		SELECT trusted_until FROM account_devices
+		WHERE account_id = ? AND device_id = ?`, accountID, deviceID).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: read device trust: %w", err)
+	}
+	return tm(until), nil
+}
+
+// Trusted implements device.Store.
+func (db *DB) Trusted(ctx context.Context, accountID string, now time.Time) ([]device.Trusted, error) {
+	rows, err := db.query(ctx, `
+		SELECT d.id, d.first_seen, d.last_seen, d.ip, d.user_agent, d.browser, d.os, ad.trusted_until
+		FROM account_devices ad
+		JOIN devices d ON d.id = ad.device_id
+		WHERE ad.account_id = ? AND ad.trusted_until > ?
+		ORDER BY ad.trusted_until DESC`, accountID, us(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list trusted devices: %w", err)
+	}
+	defer rows.Close()
+	var out []device.Trusted
+	for rows.Next() {
+		var t device.Trusted
+		var first, last, until sql.NullInt64
+		if err := rows.Scan(&t.ID, &first, &last, &t.IP, &t.UserAgent, &t.Browser, &t.OS, &until); err != nil {
+			return nil, fmt.Errorf("sqlite: list trusted devices: %w", err)
+		}
+		t.FirstSeen, t.LastSeen, t.Until = tm(first), tm(last), tm(until)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list trusted devices: %w", err)
+	}
+	return out, nil
+}
+
+// StopTrusting implements device.Store.
+func (db *DB) StopTrusting(ctx context.Context, accountID, deviceID string) error {
+	_, err := db.exec(ctx, `
+		UPDATE account_devices SET trusted_until = NULL
+		WHERE account_id = ? AND (? = '' OR device_id = ?)`, accountID, deviceID, deviceID)
+	if err != nil {
+		return fmt.Errorf("sqlite: stop trusting devices: %w", err)
+	}
+	return nil
+}

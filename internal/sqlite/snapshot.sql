@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 10
+-- version: 11
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -118,7 +118,7 @@ CREATE TABLE account_devices (
     account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     device_id     TEXT NOT NULL,
     first_used_at INTEGER NOT NULL,
-    last_used_at  INTEGER NOT NULL,
+    last_used_at  INTEGER NOT NULL, trusted_until INTEGER,
     PRIMARY KEY (account_id, device_id)
 ) STRICT;
 CREATE TABLE totp_apps (

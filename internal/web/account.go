@@ -58,6 +58,14 @@ func (s *Server) fillAccount(r *http.Request, p *page) {
 	if on, err := s.TwoStep.On(r.Context(), a.ID); err == nil {
 		p.Data["TwoStepOn"] = on
 	}
+	type trusted struct{ ID, Browser, OS, Until string }
+	var ts []trusted
+	if list, err := s.Devices.Trusted(r.Context(), a.ID); err == nil {
+		for _, d := range list {
+			ts = append(ts, trusted{d.ID, d.Browser, d.OS, s.when(r, d.Until)})
+		}
+	}
+	p.Data["Trusted"] = ts
 	browser, os := "", ""
 	if dev, err := s.deviceOf(r); err == nil {
 		browser, os = dev.Browser, dev.OS
@@ -119,4 +127,15 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.setSessionCookie(w, g)
 	}
 	redirect(w, r, "/account", url.Values{"notice": {"password_updated"}})
+}
+
+// stopTrusting ends the account's trust of one browser: it will be asked
+// for the second step again.
+func (s *Server) stopTrusting(w http.ResponseWriter, r *http.Request) {
+	id, _ := field(r, "device")
+	if err := s.Devices.StopTrusting(r.Context(), state(r).account.ID, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/account", url.Values{"notice": {"trust_stopped"}})
 }

@@ -127,6 +127,7 @@ var getPath = map[string]string{
 	"/signup/confirm/resend": "/signup/confirm",
 	"/password/reset/resend": "/password/reset",
 	"/account/preferences":   "/account",
+	"/account/trusted/stop":  "/account",
 	"/signin/verify/resend":  "/signin/verify",
 }
 
@@ -279,6 +280,7 @@ var notices = map[string]string{
 	"signin_again":          "signin.again",
 	"app_added":             "twostep.app_added",
 	"app_removed":           "twostep.app_removed",
+	"trust_stopped":         "account.trust_stopped",
 	"two_step_off":          "twostep.turned_off",
 }
 

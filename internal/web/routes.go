@@ -136,6 +136,7 @@ func (s *Server) routes() []route {
 		{"GET", "/account", signedIn, pages, cheap, s.accountPage},
 		{"POST", "/account/preferences", signedIn, pages, cheap, s.preferencesSubmit},
 		{"POST", "/account/signout-everywhere", signedIn, pages, cheap, s.signoutEverywhere},
+		{"POST", "/account/trusted/stop", signedIn, pages, cheap, s.stopTrusting},
 		{"GET", "/account/password", recentlyVerified, pages, cheap, s.passwordForm},
 		{"POST", "/account/password", recentlyVerified, pages, hashes, s.passwordSubmit},
 		{"GET", "/account/reverify", signedIn, pages, cheap, s.reverifyForm},

@@ -63,6 +63,9 @@ type Server struct {
 	// StepUpWithin is how recent a proof of identity sensitive changes
 	// need (session.step_up_within).
 	StepUpWithin time.Duration
+	// TrustFor is how long "don't ask again on this browser" lasts
+	// (signin.trust_days).
+	TrustFor time.Duration
 	// Clock is the server's one clock (nil: the real one).
 	Clock clock.Clock
 	// PhoneRegion is the region of numbers typed without a country code

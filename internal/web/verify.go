@@ -57,6 +57,10 @@ func (s *Server) verifyPage(r *http.Request) *page {
 	p.Values["method"] = string(m)
 	p.Data["Method"] = string(m)
 	p.Data["Other"] = ""
+	// Trusting the browser is offered for two-step sign-ins only: the
+	// new-device check is passed once per browser anyway.
+	p.Data["CanTrust"] = st.attempt.MethodOffered == signin.App && s.TrustFor > 0
+	p.Data["TrustDays"] = int(s.TrustFor.Hours() / 24)
 	switch m {
 	case signin.App:
 		p.Data["Other"] = string(signin.Backup)
@@ -106,6 +110,7 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
 		ChallengeID: state(r).pending.ID, Method: m, Code: c, Origin: o, Previous: sessionToken(r),
+		Trust: r.PostFormValue("trust") != "",
 	})
 	switch {
 	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
