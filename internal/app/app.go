@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.Outbox = &outbox.Outbox{
-		Store: db, Drivers: map[request.Channel]outbox.Driver{request.Email: driver}, Catalog: cat, Box: box,
+		Store: db, Drivers: map[request.Channel]outbox.Driver{request.Email: driver, request.SMS: smsDriver(cfg)}, Catalog: cat, Box: box,
 		ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log, Clock: clk,
 		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: cfg.Duration("mail.lease"), Poll: outboxPoll,
 	}
@@ -210,6 +210,20 @@ func (a *App) SetClock(c clock.Clock) {
 		return
 	}
 	a.clock.Store(&c)
+}
+
+// smsDriver is the configured SMS driver (sms.driver, validated by Load).
+func smsDriver(cfg *config.Config) outbox.Driver {
+	switch cfg.String("sms.driver") {
+	case "http":
+		return &outbox.HTTPSMS{URL: cfg.String("sms.http.url"), Secret: []byte(cfg.String("sms.http.secret"))}
+	case "twilio":
+		return &outbox.TwilioSMS{
+			BaseURL: cfg.String("sms.twilio.base_url"), AccountSID: cfg.String("sms.twilio.account_sid"),
+			AuthToken: cfg.String("sms.twilio.auth_token"), From: cfg.String("sms.twilio.from"),
+		}
+	}
+	return outbox.DevDriver{}
 }
 
 // sessionCacheSize bounds the session cache (about 1 KB per entry).

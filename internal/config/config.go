@@ -169,6 +169,13 @@ var Options = []Option{
 	text("mail.from", "Gatehouse <no-reply@localhost>", "Sender of every email."),
 	whole("mail.max_attempts", "8", 1, 100, "Delivery attempts before a message is marked failed."),
 	duration("mail.lease", "2m", time.Second, day, "How long a node's claim on a message lasts: a message whose node died is retried by another node (or after a restart) once it ends."),
+	choice("sms.driver", "dev", []string{"dev", "http", "twilio"}, "SMS driver: dev (nothing leaves the machine; see /dev/messages), http (a signed JSON POST to sms.http.url, for any gateway) or twilio."),
+	text("sms.http.url", "", "The gateway URL the http SMS driver posts {\"to\",\"text\",\"reference\"} to."),
+	text("sms.http.secret", "", "Shared secret of the http SMS driver: each request carries X-Gatehouse-Signature: sha256=<hex HMAC-SHA256 of the body>."),
+	text("sms.twilio.base_url", "https://api.twilio.com", "Base URL of Twilio's REST API (a regional endpoint, or a test server)."),
+	text("sms.twilio.account_sid", "", "Twilio account SID."),
+	text("sms.twilio.auth_token", "", "Twilio auth token."),
+	text("sms.twilio.from", "", "The Twilio number (E.164) SMS are sent from."),
 	text("smtp.host", "", "SMTP submission server host."),
 	whole("smtp.port", "587", 1, 65535, "SMTP port: 587 for STARTTLS, 465 for implicit TLS."),
 	text("smtp.username", "", "SMTP user name (empty: no authentication)."),
@@ -391,6 +398,27 @@ func (c *Config) validate() error {
 	}
 	if _, err := mail.ParseAddress(c.values["mail.from"]); err != nil {
 		errs = append(errs, fmt.Errorf("mail.from: %q is not an address such as \"Shop <no-reply@shop.example>\"", c.values["mail.from"]))
+	}
+	for _, k := range []string{"sms.http.url", "sms.twilio.base_url"} {
+		if v := c.values[k]; v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", k, v))
+			}
+		}
+	}
+	switch c.values["sms.driver"] {
+	case "http":
+		for _, k := range []string{"sms.http.url", "sms.http.secret"} {
+			if c.values[k] == "" {
+				errs = append(errs, fmt.Errorf("%s: required when sms.driver is http", k))
+			}
+		}
+	case "twilio":
+		for _, k := range []string{"sms.twilio.account_sid", "sms.twilio.auth_token", "sms.twilio.from"} {
+			if c.values[k] == "" {
+				errs = append(errs, fmt.Errorf("%s: required when sms.driver is twilio", k))
+			}
+		}
 	}
 	if c.values["mail.driver"] == "smtp" && c.values["smtp.host"] == "" {
 		errs = append(errs, errors.New("smtp.host: required when mail.driver is smtp"))

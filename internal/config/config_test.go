@@ -107,7 +107,10 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 		"service_name": "", "phone.default_region": "XX", "mail.from": "nobody", "tls.cert": "cert.pem",
 	}
 	// Free text: anything goes (or, for smtp.host, is checked with mail.driver).
-	freeText := map[string]bool{"secrets_file": true, "tls.key": true, "smtp.host": true, "smtp.username": true, "smtp.password": true, "smtp.ca_file": true}
+	freeText := map[string]bool{"secrets_file": true, "tls.key": true, "smtp.host": true, "smtp.username": true, "smtp.password": true, "smtp.ca_file": true,
+		"sms.http.secret": true, "sms.twilio.account_sid": true, "sms.twilio.auth_token": true, "sms.twilio.from": true}
+	textRefused["sms.http.url"] = "gateway.example/send"
+	textRefused["sms.twilio.base_url"] = "ftp://api.example"
 	for _, o := range Options {
 		t.Run(o.Key, func(t *testing.T) {
 			if _, err := Load("", env(nil), map[string]string{o.Key: o.Default}); err != nil {
@@ -168,8 +171,8 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 			case Choice:
 				refuse("something-else", o.Range())
 				for _, c := range o.Choices {
-					if c == "smtp" {
-						continue // needs smtp.host too
+					if c == "smtp" || c == "http" || c == "twilio" {
+						continue // needs smtp.host, or the SMS driver's keys, too
 					}
 					accept(c)
 				}
@@ -290,5 +293,31 @@ func TestRead_UnknownKeyOrWrongKindPanics(t *testing.T) {
 	}
 	if cfg.Int("code.max_failures") != 5 || cfg.Duration("retention.history") != 400*24*time.Hour {
 		t.Error("the right reads stopped working")
+	}
+}
+
+// TestLoad_SMSDriversNeedTheirSettings: an SMS driver without the keys it
+// needs is refused at start, naming them.
+func TestLoad_SMSDriversNeedTheirSettings(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		flags map[string]string
+		want  []string
+	}{
+		{map[string]string{"sms.driver": "http"}, []string{"sms.http.url", "sms.http.secret"}},
+		{map[string]string{"sms.driver": "twilio"}, []string{"sms.twilio.account_sid", "sms.twilio.auth_token", "sms.twilio.from"}},
+	} {
+		_, err := Load("", env(nil), c.flags)
+		for _, k := range c.want {
+			if err == nil || !strings.Contains(err.Error(), k+": required") {
+				t.Errorf("%v: %v, want %s named", c.flags, err, k)
+			}
+		}
+	}
+	if _, err := Load("", env(nil), map[string]string{"sms.driver": "http", "sms.http.url": "https://gw.example/send", "sms.http.secret": "s"}); err != nil {
+		t.Errorf("complete http settings refused: %v", err)
+	}
+	if _, err := Load("", env(nil), map[string]string{"sms.driver": "twilio", "sms.twilio.account_sid": "AC1", "sms.twilio.auth_token": "t", "sms.twilio.from": "+15005550006"}); err != nil {
+		t.Errorf("complete twilio settings refused: %v", err)
 	}
 }
