@@ -548,6 +548,12 @@ type VerifyRequest struct {
 	// Trust asks not to ask this browser again (for TrustFor), when the
 	// attempt was a two-step sign-in.
 	Trust bool
+	// Challenge and Attempt, when set, are what Pending returned for this
+	// request and origin moments ago (the web gate reads them to show the
+	// page); Verify then does not read them again. Anything else is read
+	// and checked here.
+	Challenge *code.Challenge
+	Attempt   *Attempt
 }
 
 // Verify checks the second step's code and, when it is right, ends the
@@ -561,10 +567,14 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		o.Time = s.Clock.Now()
 	}
 	o.Time = o.Time.UTC()
-	ch, at, err := s.Pending(ctx, r.ChallengeID, o)
-	if err != nil {
-		return nil, err
+	ch, at := r.Challenge, r.Attempt
+	if ch == nil || at == nil || ch.ID != r.ChallengeID {
+		var err error
+		if ch, at, err = s.Pending(ctx, r.ChallengeID, o); err != nil {
+			return nil, err
+		}
 	}
+	var err error
 	m := r.Method
 	if m == "" {
 		m = at.MethodOffered

@@ -39,28 +39,30 @@ func BenchmarkSignIn_EndToEnd_PostgreSQL(b *testing.B) {
 // step once. Target: ratio ≥ 0.85 of the hash-bound limit.
 func BenchmarkSignIn_PasswordAndApp(b *testing.B) { benchSignInApp(b, nil) }
 
-func benchSignIn(b *testing.B, extra map[string]string) {
+const benchPassword = "benchmark violet canoe"
+
+// benchHarness is a server with the default argon2id cost.
+func benchHarness(b *testing.B, extra map[string]string) *harness {
 	cfg := map[string]string{"argon2.memory_kib": "19456", "argon2.iterations": "2", "argon2.queue": "1024"}
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	h := newHarness(b, cfg)
-	const pw = "benchmark violet canoe"
-	ctx := context.Background()
-	if _, err := h.app.Accounts.Create(ctx, "runner@example.com", pw, "en"); err != nil {
-		b.Fatal(err)
-	}
-	acc, _ := h.app.DB.AccountByEmail(ctx, "runner@example.com")
+	return newHarness(b, cfg)
+}
 
+// hashBound measures the hash-bound limit on this machine in this run: the
+// median of single verifications of hash before and after the parallel run
+// (a shared machine is noisy; the median ignores the outliers). Call the
+// returned function after the run; it reports the metrics for n sign-ins
+// that took elapsed.
+func hashBound(b *testing.B, h *harness, hash string) func(n int, elapsed time.Duration) {
+	ctx := context.Background()
 	app.TuneMemory(0, 19456) // as serve does
-	// The hash-bound limit, measured on this machine in this run: the median
-	// of single verifications before and after the parallel run (a shared
-	// machine is noisy; the median ignores the outliers).
 	var probes []time.Duration
 	probe := func(n int) {
 		for range n {
 			t0 := time.Now()
-			if ok, _, _ := h.app.Hasher.Verify(ctx, pw, acc.PasswordHash); !ok {
+			if ok, _, _ := h.app.Hasher.Verify(ctx, benchPassword, hash); !ok {
 				b.Fatal("verify")
 			}
 			probes = append(probes, time.Since(t0))
@@ -69,71 +71,85 @@ func benchSignIn(b *testing.B, extra map[string]string) {
 	probe(4)
 	probes = probes[:0] // the first runs pay for fresh memory
 	probe(24)
+	return func(n int, elapsed time.Duration) {
+		probe(24)
+		slices.Sort(probes)
+		perHash := probes[len(probes)/2]
+		limit := float64(runtime.NumCPU()) / perHash.Seconds()
+		rate := float64(n) / elapsed.Seconds()
+		b.ReportMetric(rate, "signins/s")
+		b.ReportMetric(limit, "hashbound/s")
+		b.ReportMetric(rate/limit, "ratio")
+		b.ReportMetric(float64(perHash.Microseconds())/1000, "ms/verify")
+		if h.app.Pool.Refused() > 0 {
+			b.Fatalf("%d sign-ins refused as busy", h.app.Pool.Refused())
+		}
+	}
+}
 
+// benchPost posts a form the way a browser on the site does and returns
+// the answer and the device cookie it set, if any.
+func benchPost(handler http.Handler, path string, form url.Values, device *http.Cookie) (*httptest.ResponseRecorder, *http.Cookie) {
+	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+	req.RemoteAddr = "127.0.0.1:50000"
+	req.Host = "127.0.0.1"
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+req.Host)
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")
+	if device != nil {
+		req.AddCookie(device)
+	}
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, req)
+	for _, c := range w.Result().Cookies() {
+		if c.Name == "__Host-gh_device" {
+			device = c
+		}
+	}
+	return w, device
+}
+
+func benchSignIn(b *testing.B, extra map[string]string) {
+	h := benchHarness(b, extra)
+	ctx := context.Background()
+	acc, err := h.app.Accounts.Create(ctx, "runner@example.com", benchPassword, "en")
+	if err != nil {
+		b.Fatal(err)
+	}
+	report := hashBound(b, h, acc.PasswordHash)
 	handler := h.app.Web.Handler()
-	body := url.Values{"email": {"runner@example.com"}, "password": {pw}}.Encode()
+	form := url.Values{"email": {"runner@example.com"}, "password": {benchPassword}}
 	b.SetParallelism(2) // enough requests in flight to keep every hashing worker busy
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		var device *http.Cookie
 		for pb.Next() {
-			req := httptest.NewRequest("POST", "/signin", strings.NewReader(body))
-			req.RemoteAddr = "127.0.0.1:50000"
-			req.Host = "127.0.0.1"
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Origin", "http://"+req.Host)
-			req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")
-			if device != nil {
-				req.AddCookie(device)
-			}
-			w := httptest.NewRecorder()
-			handler.ServeHTTP(w, req)
+			var w *httptest.ResponseRecorder
+			w, device = benchPost(handler, "/signin", form, device)
 			if w.Code != http.StatusSeeOther {
 				b.Errorf("sign-in answered %d", w.Code)
 				return
-			}
-			for _, c := range w.Result().Cookies() {
-				if c.Name == "__Host-gh_device" {
-					device = c
-				}
 			}
 		}
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	probe(24)
-	slices.Sort(probes)
-	perHash := probes[len(probes)/2]
-	limit := float64(runtime.NumCPU()) / perHash.Seconds()
-	rate := float64(b.N) / elapsed.Seconds()
-	b.ReportMetric(rate, "signins/s")
-	b.ReportMetric(limit, "hashbound/s")
-	b.ReportMetric(rate/limit, "ratio")
-	b.ReportMetric(float64(perHash.Microseconds())/1000, "ms/verify")
-	if h.app.Pool.Refused() > 0 {
-		b.Fatalf("%d sign-ins refused as busy", h.app.Pool.Refused())
-	}
+	report(b.N, elapsed)
 }
 
 func benchSignInApp(b *testing.B, extra map[string]string) {
-	cfg := map[string]string{"argon2.memory_kib": "19456", "argon2.iterations": "2", "argon2.queue": "1024"}
-	for k, v := range extra {
-		cfg[k] = v
-	}
-	h := newHarness(b, cfg)
-	const pw = "benchmark violet canoe"
+	h := benchHarness(b, extra)
 	ctx := context.Background()
-	type holder struct{ email, secret string }
+	type holder struct{ email, secret, hash string }
 	holders := make([]holder, b.N)
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	work := make(chan int)
 	for range runtime.NumCPU() {
 		wg.Go(func() {
 			for i := range work {
 				email := fmt.Sprintf("runner%d@example.com", i)
-				a, err := h.app.Accounts.Create(ctx, email, pw, "en")
+				a, err := h.app.Accounts.Create(ctx, email, benchPassword, "en")
 				if err != nil {
 					b.Error(err)
 					continue
@@ -148,9 +164,7 @@ func benchSignInApp(b *testing.B, extra map[string]string) {
 					b.Error(err)
 					continue
 				}
-				mu.Lock()
-				holders[i] = holder{email, key.Secret}
-				mu.Unlock()
+				holders[i] = holder{email, key.Secret, a.PasswordHash} // each goroutine writes its own index
 			}
 		})
 	}
@@ -159,60 +173,24 @@ func benchSignInApp(b *testing.B, extra map[string]string) {
 	}
 	close(work)
 	wg.Wait()
-	acc, _ := h.app.DB.AccountByEmail(ctx, "runner0@example.com")
-
-	app.TuneMemory(0, 19456)
-	var probes []time.Duration
-	probe := func(n int) {
-		for range n {
-			t0 := time.Now()
-			if ok, _, _ := h.app.Hasher.Verify(ctx, pw, acc.PasswordHash); !ok {
-				b.Fatal("verify")
-			}
-			probes = append(probes, time.Since(t0))
-		}
-	}
-	probe(4)
-	probes = probes[:0]
-	probe(24)
-
+	report := hashBound(b, h, holders[0].hash)
 	handler := h.app.Web.Handler()
 	var next atomic.Int64
-	do := func(path, body string, device *http.Cookie) *httptest.ResponseRecorder {
-		req := httptest.NewRequest("POST", path, strings.NewReader(body))
-		req.RemoteAddr = "127.0.0.1:50000"
-		req.Host = "127.0.0.1"
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", "http://"+req.Host)
-		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")
-		if device != nil {
-			req.AddCookie(device)
-		}
-		w := httptest.NewRecorder()
-		handler.ServeHTTP(w, req)
-		return w
-	}
 	b.SetParallelism(2)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			hd := holders[next.Add(1)-1]
-			w := do("/signin", url.Values{"email": {hd.email}, "password": {pw}}.Encode(), nil)
+			w, device := benchPost(handler, "/signin", url.Values{"email": {hd.email}, "password": {benchPassword}}, nil)
 			loc, _ := url.Parse(w.Header().Get("Location"))
-			var device *http.Cookie
-			for _, c := range w.Result().Cookies() {
-				if c.Name == "__Host-gh_device" {
-					device = c
-				}
-			}
 			if w.Code != http.StatusSeeOther || loc == nil || loc.Path != "/signin/verify" || device == nil {
 				b.Errorf("password step answered %d %q", w.Code, w.Header().Get("Location"))
 				return
 			}
 			// The app's next code: the current step was spent confirming it.
 			c, _ := totp.Code(hd.secret, totp.Step(time.Now())+1)
-			w = do("/signin/verify", url.Values{"c": {loc.Query().Get("c")}, "method": {"app"}, "code": {c}}.Encode(), device)
+			w, _ = benchPost(handler, "/signin/verify", url.Values{"c": {loc.Query().Get("c")}, "method": {"app"}, "code": {c}}, device)
 			if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/account" {
 				b.Errorf("app step answered %d %q", w.Code, w.Header().Get("Location"))
 				return
@@ -221,12 +199,5 @@ func benchSignInApp(b *testing.B, extra map[string]string) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	probe(24)
-	slices.Sort(probes)
-	perHash := probes[len(probes)/2]
-	limit := float64(runtime.NumCPU()) / perHash.Seconds()
-	rate := float64(b.N) / elapsed.Seconds()
-	b.ReportMetric(rate, "signins/s")
-	b.ReportMetric(limit, "hashbound/s")
-	b.ReportMetric(rate/limit, "ratio")
+	report(b.N, elapsed)
 }

@@ -110,7 +110,7 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
 		ChallengeID: state(r).pending.ID, Method: m, Code: c, Origin: o, Previous: sessionToken(r),
-		Trust: r.PostFormValue("trust") != "",
+		Trust: r.PostFormValue("trust") != "", Challenge: state(r).pending, Attempt: state(r).attempt,
 	})
 	switch {
 	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
