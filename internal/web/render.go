@@ -122,13 +122,17 @@ func (s *Server) parseTemplates() {
 	}
 }
 
-// getPath maps a form's POST address to the page it belongs to.
+// getPath maps a form's POST address to the page it belongs to (for the
+// language switcher, and the return after a step-up).
 var getPath = map[string]string{
-	"/signup/confirm/resend": "/signup/confirm",
-	"/password/reset/resend": "/password/reset",
-	"/account/preferences":   "/account",
-	"/account/trusted/stop":  "/account",
-	"/signin/verify/resend":  "/signin/verify",
+	"/signup/confirm/resend":       "/signup/confirm",
+	"/password/reset/resend":       "/password/reset",
+	"/account/preferences":         "/account",
+	"/account/trusted/stop":        "/account",
+	"/account/two-step/app/remove": "/account/two-step",
+	"/account/two-step/off":        "/account/two-step",
+	"/account/two-step/backup":     "/account/two-step",
+	"/signin/verify/resend":        "/signin/verify",
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string) *page {

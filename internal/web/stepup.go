@@ -10,15 +10,6 @@ import (
 	"gatehouse/internal/totp"
 )
 
-// stepUpReturn names the page a state-changing route's holder comes back
-// to after re-verifying (a form post cannot be replayed after a detour).
-var stepUpReturn = map[string]string{
-	"/account/password":            "/account/password",
-	"/account/two-step/app/remove": "/account/two-step",
-	"/account/two-step/off":        "/account/two-step",
-	"/account/two-step/backup":     "/account/two-step",
-}
-
 // requireRecent is the gate of the recently-verified access level: a live
 // session whose holder proved who they are within session.step_up_within;
 // otherwise a short re-verification, then back to where they were.
@@ -28,8 +19,10 @@ func (s *Server) requireRecent(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
+		// Back to the page the form belongs to: a form post cannot be
+		// replayed after the detour.
 		back := r.URL.Path
-		if p, ok := stepUpReturn[back]; ok {
+		if p, ok := getPath[back]; ok {
 			back = p
 		}
 		redirect(w, r, "/account/reverify", url.Values{"next": {back}})
