@@ -169,7 +169,7 @@ var Options = []Option{
 	text("mail.from", "Gatehouse <no-reply@localhost>", "Sender of every email."),
 	whole("mail.max_attempts", "8", 1, 100, "Delivery attempts before a message is marked failed."),
 	duration("mail.lease", "2m", time.Second, day, "How long a node's claim on a message lasts: a message whose node died is retried by another node (or after a restart) once it ends."),
-	choice("sms.driver", "dev", []string{"dev", "http", "twilio"}, "SMS driver: dev (nothing leaves the machine; see /dev/messages), http (a signed JSON POST to sms.http.url, for any gateway) or twilio."),
+	choice("sms.driver", "dev", []string{"dev", "http", "twilio"}, "SMS driver: dev (nothing leaves the machine; see /dev/messages), http (a signed JSON POST to sms.http.url, for any gateway) or twilio. Nothing sends SMS yet: phone numbers for two-step verification are not built."),
 	text("sms.http.url", "", "The gateway URL the http SMS driver posts {\"to\",\"text\",\"reference\"} to."),
 	text("sms.http.secret", "", "Shared secret of the http SMS driver: each request carries X-Gatehouse-Signature: sha256=<hex HMAC-SHA256 of the body>."),
 	text("sms.twilio.base_url", "https://api.twilio.com", "Base URL of Twilio's REST API (a regional endpoint, or a test server)."),
