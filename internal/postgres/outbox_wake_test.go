@@ -57,8 +57,10 @@ func TestOutbox_WorkerWokenAfterTheFlowCommits(t *testing.T) {
 	go func() { o.Run(rctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	for store.claims.Load() == 0 { // the worker found the queue empty and is idle
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); store.claims.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) { // the worker never looked at the queue
+			t.Fatal("the worker made no claim")
+		}
 	}
 	err = db.InTx(ctx, func(ctx context.Context) error {
 		if _, err := o.Enqueue(ctx, outbox.Draft{Purpose: request.PasswordChanged, To: "h@example.com", Language: "en",
