@@ -59,6 +59,12 @@ func (db *DB) PruneChallenges(ctx context.Context, t time.Time, limit int) (int,
 	return db.prune(ctx, "challenges", `expires_at < $1 OR consumed_at < $1`, t, limit)
 }
 
+// PrunePasskeyCeremonies implements retention.Store. A finished ceremony
+// is deleted as it is finished; these are the ones never finished.
+func (db *DB) PrunePasskeyCeremonies(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "webauthn_ceremonies", `expires_at < $1`, t, limit)
+}
+
 // PruneSignups implements retention.Store.
 func (db *DB) PruneSignups(ctx context.Context, t time.Time, limit int) (int, error) {
 	return db.prune(ctx, "signups", `created_at < $1 AND id NOT IN (SELECT id FROM challenges WHERE expires_at >= $1 AND consumed_at IS NULL)`, t, limit)

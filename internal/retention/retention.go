@@ -6,7 +6,8 @@
 // and an installation's database grows for as long as it runs. So:
 //
 //   - codes (challenges) that expired or were used, pending sign-ups whose
-//     code is dead, withheld messages (never
+//     code is dead, passkey ceremonies that expired unfinished (a finished
+//     one is deleted as it is finished), withheld messages (never
 //     sent, kept only so that an answer costs the same writes either way)
 //     and sessions that ended — revoked, idle or past their lifetime — are
 //     deleted a day after they ended: long enough to answer "what was that
@@ -53,6 +54,9 @@ type Store interface {
 	// PruneDevices deletes devices last seen before t that no session
 	// refers to.
 	PruneDevices(ctx context.Context, t time.Time, limit int) (int, error)
+	// PrunePasskeyCeremonies deletes passkey ceremonies that expired
+	// before t.
+	PrunePasskeyCeremonies(ctx context.Context, t time.Time, limit int) (int, error)
 }
 
 // Grace is how long codes, withheld messages and ended sessions are kept
@@ -143,6 +147,7 @@ func (p *Pruner) Once(ctx context.Context) (Report, error) {
 		{"devices", p.Store.PruneDevices, long},
 		{"signups", p.Store.PruneSignups, short},
 		{"challenges", p.Store.PruneChallenges, short},
+		{"webauthn_ceremonies", p.Store.PrunePasskeyCeremonies, short},
 		{"withheld messages", p.Store.PruneWithheldMessages, short},
 		{"messages", p.Store.PruneMessages, long},
 		{"signin_attempts", p.Store.PruneAttempts, long},

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 11
+-- version: 13
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -13,7 +13,7 @@ CREATE TABLE accounts (
     created_at          INTEGER NOT NULL,
     confirmed_at        INTEGER,
     password_changed_at INTEGER NOT NULL
-, time_zone TEXT NOT NULL DEFAULT '') STRICT;
+, time_zone TEXT NOT NULL DEFAULT '', phone_confirmed_at INTEGER) STRICT;
 CREATE TABLE password_history (
     account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     password_hash TEXT NOT NULL,
@@ -142,3 +142,24 @@ CREATE TABLE backup_codes (
     used_at    INTEGER,
     PRIMARY KEY (account_id, code_hash)
 ) STRICT;
+CREATE TABLE passkeys (
+    id            TEXT PRIMARY KEY,
+    account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    credential_id BLOB NOT NULL UNIQUE,
+    data          BLOB NOT NULL,
+    sign_count    INTEGER NOT NULL,
+    flagged       INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER
+) STRICT;
+CREATE INDEX passkeys_account ON passkeys (account_id, created_at);
+CREATE TABLE webauthn_ceremonies (
+    id         TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL DEFAULT '',
+    kind       TEXT NOT NULL CHECK (kind IN ('register', 'login', 'discoverable')),
+    data       BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies (expires_at);

@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
+	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 	"gatehouse/internal/retention"
@@ -33,6 +34,7 @@ func RunPrune(t *testing.T, open func(t *testing.T) PruneStore) {
 	}{
 		{"ChallengesExpiredOrUsedGoAfterADay", testPruneChallenges},
 		{"SignupsWithADeadCodeGoAfterADay", testPruneSignups},
+		{"PasskeyCeremoniesExpiredGoAfterADay", testPrunePasskeyCeremonies},
 		{"WithheldMessagesGoAfterADayOthersAfterHistory", testPruneMessages},
 		{"AttemptsGoAfterHistory", testPruneAttempts},
 		{"SessionsGoADayAfterTheyEnd", testPruneSessions},
@@ -393,6 +395,29 @@ func testPruneSignups(t *testing.T, s PruneStore) {
 		}
 		if err != nil && !errors.Is(err, account.ErrNotFound) {
 			t.Fatal(err)
+		}
+	}
+}
+
+func testPrunePasskeyCeremonies(t *testing.T, s PruneStore) {
+	ctx := context.Background()
+	mk := func(expires time.Time) string {
+		c := &passkey.Ceremony{ID: random.ID(), Kind: passkey.KindDiscoverable, Data: []byte(`{}`), CreatedAt: expires.Add(-5 * time.Minute), ExpiresAt: expires}
+		if err := s.CreateCeremony(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	old := mk(now.Add(-25 * time.Hour))
+	today := mk(now.Add(-time.Hour))
+	live := mk(now.Add(time.Minute))
+	pruneAll(t, s.PrunePasskeyCeremonies, dayAgo, 1)
+	if _, err := s.TakeCeremony(ctx, old); !errors.Is(err, passkey.ErrNotFound) {
+		t.Errorf("ceremony expired two days ago: %v, want pruned", err)
+	}
+	for _, id := range []string{today, live} {
+		if _, err := s.TakeCeremony(ctx, id); err != nil {
+			t.Errorf("ceremony %s: %v, want kept", id, err)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
+	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 	"gatehouse/internal/session"
@@ -35,6 +36,7 @@ type Store interface {
 	outbox.Store
 	totp.Store
 	backup.Store
+	passkey.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
@@ -61,6 +63,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"MessageLeaseAndRetry", testMessageLease},
 		{"TimesAreUTC", testTimesUTC},
 		{"SealedCodeErasedAfterDelivery", testMessageSecret},
+		{"Passkeys", testPasskeys},
+		{"PasskeyCeremonyTakenOnceUnderConcurrency", testPasskeyCeremonies},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
