@@ -41,6 +41,10 @@ type Account struct {
 	CreatedAt         time.Time
 	ConfirmedAt       time.Time
 	PasswordChangedAt time.Time
+	// PhoneConfirmedAt is when the holder typed back the code sent to
+	// Phone; zero for a number given at sign-up and never confirmed. Only
+	// a confirmed number receives second-step codes.
+	PhoneConfirmedAt time.Time
 }
 
 // Signup is a pending sign-up: what someone typed on the sign-up form,

@@ -27,6 +27,7 @@ import (
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
+	"gatehouse/internal/phone"
 	"gatehouse/internal/postgres"
 	"gatehouse/internal/request"
 	"gatehouse/internal/retention"
@@ -160,9 +161,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.TwoStep = &twostep.Service{
 		Apps:    &totp.Service{Store: db, Box: box, Issuer: serviceName, Clock: clk},
 		Backup:  &backup.Service{Store: db, Key: sec.HMACKey, Clock: clk},
-		Notices: notices, Tx: db,
+		Phone:   &phone.Service{Store: db, Codes: codes, Notices: notices, Region: cfg.String("phone.default_region"), Clock: clk, Tx: db},
+		Notices: notices, Tx: db, Forget: a.Sessions.Forget,
 	}
 	a.SignIn.TwoStep, a.SignIn.Apps, a.SignIn.Backup = a.TwoStep, a.TwoStep.Apps, a.TwoStep.Backup
+	a.SignIn.EmailFallback = cfg.Bool("signin.email_fallback")
+	a.SignIn.Reauth = a.Sessions
 	a.SignIn.TrustFor = cfg.Duration("signin.trust_days")
 	a.Accounts.Trust = db
 	a.Accounts.Guesses = a.SignIn

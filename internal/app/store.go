@@ -14,6 +14,8 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
+	"gatehouse/internal/passkey"
+	"gatehouse/internal/phone"
 	"gatehouse/internal/postgres"
 	"gatehouse/internal/retention"
 	"gatehouse/internal/secrets"
@@ -34,6 +36,8 @@ type Store interface {
 	outbox.Store
 	totp.Store
 	backup.Store
+	passkey.Store
+	phone.Store
 	retention.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error

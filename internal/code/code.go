@@ -65,6 +65,10 @@ type Store interface {
 	// counts the send, keeping the failure count (NIST 800-63B-4 §3.1.3: a
 	// new code SHALL NOT reset it).
 	Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error
+	// SendCode is Resend by a channel and to a destination that may differ
+	// from the challenge's so far: a second step whose holder chose "text
+	// me a code" after the app was offered. It too keeps the failure count.
+	SendCode(ctx context.Context, id string, ch request.Channel, destination string, hash []byte, sentAt, expiresAt time.Time) error
 }
 
 // Errors a caller must tell apart to show the right message.
@@ -133,6 +137,61 @@ func (s *Service) Issue(ctx context.Context, spec Challenge, decoy bool) (*Chall
 	if err := s.Store.CreateChallenge(ctx, c); err != nil {
 		return nil, "", err
 	}
+	return c, code, nil
+}
+
+// Open records a second step's challenge that has no code yet: the
+// holder's app, passkey or a backup code answers it, or they ask for a
+// code by SMS or email with Send. It carries the attempt's validity and
+// failure count whatever the method, so switching methods resets neither.
+// The caller decides the cause, as for Issue.
+func (s *Service) Open(ctx context.Context, spec Challenge) (*Challenge, error) {
+	if spec.Cause == "" {
+		return nil, errors.New("code: open: a second step needs its cause decided by the caller")
+	}
+	now := s.now()
+	c := &spec
+	c.ID, c.CodeHash, c.Failures, c.Sends, c.ConsumedAt = random.ID(), nil, 0, 0, time.Time{}
+	c.CreatedAt, c.SentAt, c.ExpiresAt = now, now, now.Add(s.TTL)
+	c.Channel, c.Destination = "", ""
+	if err := s.Store.CreateChallenge(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Send sends a new code for an open challenge by ch to destination, and
+// returns it; the previous code, if any, stops working. The cool-down
+// applies to a second code by the same channel; the limit of codes per
+// request (MaxSends) applies to all of them, and the failure count is kept
+// (NIST SP 800-63B-4 §3.1.3: a new code SHALL NOT reset it).
+func (s *Service) Send(ctx context.Context, id string, p request.Purpose, ch request.Channel, destination string) (*Challenge, string, error) {
+	c, err := s.Lookup(ctx, id, p)
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now()
+	switch {
+	case !c.ConsumedAt.IsZero():
+		return c, "", ErrUsed
+	case c.Failures >= s.MaxFailures:
+		return c, "", ErrLocked
+	case !now.Before(c.ExpiresAt) && c.Sends == 0:
+		// A second step nobody asked a code for in time has ended.
+		return c, "", ErrExpired
+	case c.Sends > 0 && c.Channel == ch && now.Sub(c.SentAt) < s.Cooldown:
+		return c, "", ErrCooldown
+	case s.MaxSends > 0 && c.Sends >= s.MaxSends:
+		return c, "", ErrNoMore
+	}
+	code := random.Digits(Digits)
+	h := s.hash(c.ID, code)
+	sent, expires := now, now.Add(s.TTL)
+	if err := s.Store.SendCode(ctx, c.ID, ch, destination, h, sent, expires); err != nil {
+		return c, "", err
+	}
+	c.CodeHash, c.Channel, c.Destination, c.SentAt, c.ExpiresAt = h, ch, destination, sent, expires
+	c.Sends++
 	return c, code, nil
 }
 

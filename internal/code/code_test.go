@@ -217,3 +217,53 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	})
 }
+
+// TestOpenAndSend_ASecondStepSwitchesChannelsWithinOneLimit_NIST_3_1_3: a
+// second step opened without a code sends none; its first code (by SMS,
+// say) needs no cool-down; a second code by the same channel does; a code
+// by the other channel replaces it, the failure count carries over every
+// switch, and MaxSends bounds the codes of all channels together.
+func TestOpenAndSend_ASecondStepSwitchesChannelsWithinOneLimit_NIST_3_1_3(t *testing.T) {
+	t.Parallel()
+	s, clk := newService(t)
+	s.MaxSends = 3
+	ctx := context.Background()
+	if _, err := s.Open(ctx, code.Challenge{Purpose: request.SecondStep, AccountID: "acc"}); err == nil {
+		t.Fatal("a second step opened without its cause")
+	}
+	ch, err := s.Open(ctx, code.Challenge{Purpose: request.SecondStep, Cause: request.PasswordKnown, AccountID: "acc", AttemptID: "att"})
+	if err != nil || ch.Sends != 0 || ch.CodeHash != nil {
+		t.Fatalf("open: %+v %v", ch, err)
+	}
+	if _, err := s.Verify(ctx, ch.ID, request.SecondStep, "123456"); !errors.Is(err, code.ErrWrongCode) {
+		t.Fatalf("a code typed before any was sent: %v", err)
+	}
+	got, sms, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678")
+	if err != nil || len(sms) != 6 || got.Channel != request.SMS || got.Destination != "+819012345678" || got.Sends != 1 {
+		t.Fatalf("first code by SMS at once: %+v %q %v", got, sms, err)
+	}
+	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678"); !errors.Is(err, code.ErrCooldown) {
+		t.Fatalf("a second SMS at once: %v, want ErrCooldown", err)
+	}
+	got, mail, err := s.Send(ctx, ch.ID, request.SecondStep, request.Email, "a@example.com")
+	if err != nil || got.Channel != request.Email || got.Failures != 1 {
+		t.Fatalf("switching to email: %+v %v (failures must carry over)", got, err)
+	}
+	if mail != sms {
+		if _, err := s.Check(ctx, ch.ID, request.SecondStep, sms); !errors.Is(err, code.ErrWrongCode) {
+			t.Fatalf("the replaced SMS code: %v", err)
+		}
+	}
+	clk.add(time.Minute)
+	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678"); err != nil {
+		t.Fatalf("third code: %v", err)
+	}
+	clk.add(time.Minute)
+	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.Email, "a@example.com"); !errors.Is(err, code.ErrNoMore) {
+		t.Fatalf("a fourth code: %v, want ErrNoMore", err)
+	}
+	read, _ := s.Lookup(ctx, ch.ID, request.SecondStep)
+	if read.Sends != 3 || read.Channel != request.SMS {
+		t.Fatalf("stored: sends %d channel %s", read.Sends, read.Channel)
+	}
+}

@@ -35,6 +35,13 @@ type Notice struct {
 	Code        string
 	Valid       time.Duration // how long Code is valid
 	Remaining   int           // backup codes left (BackupUsed)
+	// Method is the second-step method a two-step notice is about: "app",
+	// "phone" or "passkey" (TwoStepOn, MethodAdded, MethodRemoved); empty
+	// reads as "app".
+	Method string
+	// Phone is the number a notice is about, already masked to its last
+	// digits (a phone method, PhoneChanged, PhoneRemoved).
+	Phone string
 	// Withhold records the message without ever sending it (a request for
 	// an address with no account: see outbox.Withheld).
 	Withhold bool
@@ -59,6 +66,10 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.MethodRemoved:   {request.Email},
 	request.TwoStepOff:      {request.Email},
 	request.BackupRenewed:   {request.Email},
+	// A changed or removed number is told to the number itself too: a
+	// holder whose phone was swapped by someone else hears it there.
+	request.PhoneChanged: {request.Email, request.SMS},
+	request.PhoneRemoved: {request.Email, request.SMS},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -153,8 +164,19 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			c.origin(n, "mail.origin"),
 			t(lang, "mail.signup_existing.advice"),
 		}, nil
+	case n.Purpose == request.TwoStepOn, n.Purpose == request.MethodAdded, n.Purpose == request.MethodRemoved:
+		return t(lang, "mail."+string(n.Purpose)+".subject", svc), []string{
+			t(lang, "mail."+string(n.Purpose)+".body", svc, c.method(n)),
+			c.origin(n, "mail.origin_done"),
+			t(lang, "mail.password_notice.not_you"),
+		}, nil
+	case n.Purpose == request.PhoneChanged, n.Purpose == request.PhoneRemoved:
+		return t(lang, "mail."+string(n.Purpose)+".subject", svc), []string{
+			t(lang, "mail."+string(n.Purpose)+".body", svc, n.Phone),
+			c.origin(n, "mail.origin_done"),
+			t(lang, "mail.password_notice.not_you"),
+		}, nil
 	case n.Purpose == request.PasswordChanged, n.Purpose == request.PasswordReset,
-		n.Purpose == request.TwoStepOn, n.Purpose == request.MethodAdded, n.Purpose == request.MethodRemoved,
 		n.Purpose == request.TwoStepOff, n.Purpose == request.BackupRenewed:
 		return t(lang, "mail."+string(n.Purpose)+".subject", svc), []string{
 			t(lang, "mail."+string(n.Purpose)+".body", svc),
@@ -168,14 +190,29 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 // sms writes an SMS's lines: what the code is for and why it came, in a few
 // words; the outbox adds the code, the reference and the origin-bound line.
 func (c *Composer) sms(n Notice) ([]string, error) {
+	t, lang := c.Catalog.T, n.Language
+	switch n.Purpose {
+	case request.PhoneChanged, request.PhoneRemoved:
+		return []string{t(lang, "sms."+string(n.Purpose), c.ServiceName, n.Phone)}, nil
+	}
 	if !n.Purpose.HasCode() {
 		return nil, fmt.Errorf("notice: no SMS for purpose %q", n.Purpose)
 	}
-	t, lang := c.Catalog.T, n.Language
 	return []string{
 		t(lang, "sms.code", c.ServiceName, t(lang, "purpose."+string(n.Purpose))),
 		t(lang, "sms.cause."+string(n.Cause)),
 	}, nil
+}
+
+// method names the second-step method a two-step notice is about.
+func (c *Composer) method(n Notice) string {
+	switch n.Method {
+	case "phone":
+		return c.Catalog.T(n.Language, "mail.method.phone", n.Phone)
+	case "passkey":
+		return c.Catalog.T(n.Language, "mail.method.passkey")
+	}
+	return c.Catalog.T(n.Language, "mail.method.app")
 }
 
 // origin describes where and when the request came from, in the reader's

@@ -14,18 +14,18 @@ import (
 
 var _ account.Store = (*DB)(nil)
 
-const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at`
+const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at, phone_confirmed_at`
 
 // scanAccount reads one account; its errors are the driver's, for the
 // caller to name.
 func scanAccount(row pgx.Row) (*account.Account, error) {
 	var a account.Account
-	var created, confirmed, changed *time.Time
-	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed)
+	var created, confirmed, changed, phoneConfirmed *time.Time
+	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed, &phoneConfirmed)
 	if err != nil {
 		return nil, err
 	}
-	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt = utc(created), utc(confirmed), utc(changed)
+	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = utc(created), utc(confirmed), utc(changed), utc(phoneConfirmed)
 	return &a, nil
 }
 
@@ -34,9 +34,9 @@ func scanAccount(row pgx.Row) (*account.Account, error) {
 func insertAccount(ctx context.Context, q querier, a *account.Account) error {
 	_, err := q.Exec(ctx, `
 		INSERT INTO accounts (`+accountColumns+`, email_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.TimeZone, a.Status,
-		ts(a.CreatedAt), ts(a.ConfirmedAt), ts(a.PasswordChangedAt), strings.ToLower(a.Email))
+		ts(a.CreatedAt), ts(a.ConfirmedAt), ts(a.PasswordChangedAt), ts(a.PhoneConfirmedAt), strings.ToLower(a.Email))
 	if isUnique(err) {
 		return account.ErrEmailTaken
 	}
@@ -104,6 +104,14 @@ func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string)
 	return db.updateAccount(ctx, "set preferences", id, `
 		UPDATE accounts SET language = $2, time_zone = $3
 		WHERE id = $1`, language, timeZone)
+}
+
+// SetPhone implements phone.Store. Cached sessions carry the account, so
+// every node is told to forget them.
+func (db *DB) SetPhone(ctx context.Context, id, number string, confirmedAt time.Time) error {
+	return db.updateAccount(ctx, "set phone", id, `
+		UPDATE accounts SET phone = $2, phone_confirmed_at = $3
+		WHERE id = $1`, number, ts(confirmedAt))
 }
 
 // updateAccount runs an UPDATE of one account (id is $1) and, in the same

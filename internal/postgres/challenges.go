@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"gatehouse/internal/code"
+	"gatehouse/internal/request"
 )
 
 var _ code.Store = (*DB)(nil)
@@ -20,7 +21,7 @@ func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 			device_id, ip, user_agent, code_hash, failures, sends, created_at, sent_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		c.ID, c.Purpose, c.Cause, c.AttemptID, c.AccountID, c.Channel, c.Destination,
-		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, max(c.Sends, 1), ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt))
+		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, c.Sends, ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("postgres: create challenge: %w", err)
 	}
@@ -82,6 +83,18 @@ func (db *DB) Resend(ctx context.Context, id string, hash []byte, sentAt, expire
 		hash, ts(sentAt), ts(expiresAt), id)
 	if err != nil {
 		return fmt.Errorf("postgres: resend code: %w", err)
+	}
+	return nil
+}
+
+// SendCode implements code.Store.
+func (db *DB) SendCode(ctx context.Context, id string, ch request.Channel, destination string, hash []byte, sentAt, expiresAt time.Time) error {
+	_, err := db.conn(ctx).Exec(ctx, `
+		UPDATE challenges SET channel = $1, destination = $2, code_hash = $3, sent_at = $4, expires_at = $5, sends = sends + 1
+		WHERE id = $6 AND consumed_at IS NULL`,
+		ch, destination, hash, ts(sentAt), ts(expiresAt), id)
+	if err != nil {
+		return fmt.Errorf("postgres: send code: %w", err)
 	}
 	return nil
 }

@@ -60,6 +60,8 @@ const (
 	MethodRemoved   Purpose = "method_removed"   // a second-step method was removed
 	TwoStepOff      Purpose = "two_step_off"     // two-step verification was turned off
 	BackupRenewed   Purpose = "backup_renewed"   // a new set of backup codes replaced the old
+	PhoneChanged    Purpose = "phone_changed"    // codes by SMS now go to another number (told to the old one too)
+	PhoneRemoved    Purpose = "phone_removed"    // the number no longer receives codes
 )
 
 // CodePurposes lists every purpose whose message carries a code.

@@ -20,6 +20,7 @@ import (
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/notice"
+	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 	"gatehouse/internal/totp"
@@ -46,25 +47,58 @@ const (
 // Method is a way to pass the second step.
 type Method string
 
-// Second-step methods: an emailed code (the new-device check), an
-// authenticator app, a backup code. SMS and passkeys join them.
+// Second-step methods: an emailed code (the new-device check, and a
+// fallback), an authenticator app, a code by SMS, a backup code; passkeys
+// join them.
 const (
-	Email  Method = "email"
-	App    Method = "app"
-	Backup Method = "backup"
+	Email Method = "email"
+	App   Method = "app"
+	SMS   Method = "sms"
+	// Passkey: a WebAuthn credential of the account.
+	Passkey Method = "passkey"
+	Backup  Method = "backup"
 	// Trusted is recorded as the method used when a browser the holder
 	// chose to trust skipped the second step.
 	Trusted Method = "trusted_browser"
 )
 
-// Allowed reports whether m may pass an attempt that offered offered: an
-// account with two-step verification passes with its app or a backup code;
-// the new-device check only with the emailed code.
-func Allowed(offered, m Method) bool {
-	if offered == App {
-		return m == App || m == Backup
+// sends reports whether m is answered with a code Gatehouse sends (by
+// email or SMS), rather than one the holder has (an app, a backup code).
+func (m Method) sends() bool { return m == Email || m == SMS }
+
+// Channel is the channel a sending method's codes travel by.
+func (m Method) Channel() request.Channel {
+	if m == SMS {
+		return request.SMS
 	}
-	return m == offered
+	return request.Email
+}
+
+// Accepts returns the methods that may pass an attempt, in the order the
+// second-step page offers them: the new-device check passes only with the
+// emailed code; a two-step sign-in with any method the account has set up
+// (ways, strongest first), a backup code, and — when EmailFallback is on —
+// a code by email last.
+func (s *Service) Accepts(at *Attempt, ways []Method) []Method {
+	if at.MethodOffered == Email {
+		return []Method{Email}
+	}
+	out := append([]Method(nil), ways...)
+	out = append(out, Backup)
+	if s.EmailFallback {
+		out = append(out, Email)
+	}
+	return out
+}
+
+// Accepted reports whether m is one of the methods in list.
+func Accepted(list []Method, m Method) bool {
+	for _, x := range list {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 // Kind is what a password attempt was for.
@@ -153,25 +187,56 @@ type Service struct {
 	// (signin.new_device_check). It needs Devices, Codes and Notices.
 	NewDeviceCheck bool
 	Devices        Devices
-	Codes          account.Codes
+	Codes          Codes
 	Notices        account.Notifier
 
 	// TwoStep, Apps and Backup, when set, ask an account that has
-	// two-step verification on for its app (or a backup code) on every
-	// sign-in.
+	// two-step verification on for its second step on every sign-in.
 	TwoStep interface {
-		On(ctx context.Context, accountID string) (bool, error)
+		// Ways returns the methods the account has set up, strongest
+		// first; none means two-step verification is off.
+		Ways(ctx context.Context, a *account.Account) ([]Method, error)
 	}
-	Apps interface {
+	// EmailFallback lets a two-step sign-in pass with a code sent to the
+	// account's address, as a last "other way" (weaker than every other
+	// method: whoever reads the mailbox has it).
+	EmailFallback bool
+	Apps          interface {
 		Verify(ctx context.Context, accountID, code string) (*totp.App, error)
 	}
 	Backup interface {
 		Use(ctx context.Context, accountID, code string) error
 		Left(ctx context.Context, accountID string) (int, error)
 	}
+	// Reauth marks a session proved again when a step-up's second step
+	// passes on the second-step page (session.Manager).
+	Reauth Reauthenticator
+	// Passkeys, when set, checks passkey answers: as a second step or
+	// step-up (FinishLogin), and as a sign-in by a passkey alone
+	// (FinishDiscoverable).
+	Passkeys Passkeys
 	// TrustFor is how long "don't ask again on this browser" lasts
 	// (signin.trust_days); 0 offers no trust.
 	TrustFor time.Duration
+}
+
+// Passkeys is what sign-in needs of package passkey.
+type Passkeys interface {
+	FinishLogin(ctx context.Context, accountID, ceremonyID string, response []byte) (*passkey.Credential, error)
+	FinishDiscoverable(ctx context.Context, ceremonyID string, response []byte) (string, *passkey.Credential, error)
+}
+
+// ErrPasskey wraps a refused passkey answer (package passkey's error says
+// why) on its way to the caller.
+var ErrPasskey = errors.New("signin: the passkey was not accepted")
+
+// Codes is what sign-in needs of package code: a second step's challenge
+// is opened without a code (Open) and a code is sent for it by the channel
+// the holder picks (Send).
+type Codes interface {
+	account.Codes
+	Open(ctx context.Context, spec code.Challenge) (*code.Challenge, error)
+	Send(ctx context.Context, id string, p request.Purpose, ch request.Channel, destination string) (*code.Challenge, string, error)
 }
 
 // Reauthenticator records a step-up on a session (session.Manager).
@@ -192,12 +257,20 @@ type StepUpRequest struct {
 // ErrSecondStep is StepUp's answer for a wrong or used app or backup code.
 var ErrSecondStep = errors.New("signin: wrong second-step code")
 
+// ErrStepPending is StepUp's answer when the password was right and the
+// second step is answered on the second-step page (a code by SMS or email
+// sent, or to ask for): the returned challenge names it.
+var ErrStepPending = errors.New("signin: step-up continues on the second-step page")
+
 // StepUp proves a signed-in holder again before a sensitive change: the
 // password (recorded like a sign-in attempt), and when two-step
-// verification is on the app's code or a backup code, then the session's
-// AuthenticatedAt moves to now — the code used up and the session marked
-// in one transaction.
-func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenticator) error {
+// verification is on a second step, then the session's AuthenticatedAt
+// moves to now. An app's code or a backup code is typed with the password
+// and used up in the same transaction as the session is marked. For a code
+// by SMS or email, the step-up is recorded as a pending attempt of this
+// session, the code sent (SMS at once; email when asked), and StepUp
+// returns ErrStepPending with the challenge: Verify finishes it.
+func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenticator) (*code.Challenge, error) {
 	o := r.Origin
 	if o.Time.IsZero() {
 		o.Time = s.Clock.Now()
@@ -205,32 +278,45 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 	o.Time = o.Time.UTC()
 	a, err := s.Accounts.AccountByID(ctx, r.AccountID)
 	if err != nil {
-		return fmt.Errorf("step up: read account: %w", err)
+		return nil, fmt.Errorf("step up: read account: %w", err)
 	}
 	ok, _, err := s.Hasher.Verify(ctx, r.Password, a.PasswordHash)
 	if err != nil {
-		return fmt.Errorf("step up: verify password: %w", err)
+		return nil, fmt.Errorf("step up: verify password: %w", err)
 	}
 	at := &Attempt{ID: random.ID(), Kind: StepUpKind, Identifier: a.Email, AccountID: a.ID, Origin: o, Outcome: WrongPassword}
 	if ok {
 		at.Outcome = Succeeded
 	}
+	var ways []Method
+	if ok && s.TwoStep != nil {
+		if ways, err = s.TwoStep.Ways(ctx, a); err != nil {
+			return nil, fmt.Errorf("step up: two-step state: %w", err)
+		}
+	}
+	m := r.Method
+	if len(ways) > 0 {
+		at.MethodOffered = ways[0]
+		if m == "" || !Accepted(s.Accepts(at, ways), m) {
+			m = ways[0]
+		}
+	}
+	if len(ways) > 0 && (m.sends() || m == Passkey) {
+		// The second step is answered on its own page: the attempt stays
+		// pending, bound to this session, and only the password is proved
+		// so far.
+		at.Outcome, at.MethodOffered, at.SessionID = Pending, m, r.SessionID
+		return s.pendingStepUp(ctx, a, at, m)
+	}
 	if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
-		return fmt.Errorf("step up: record attempt: %w", err)
+		return nil, fmt.Errorf("step up: record attempt: %w", err)
 	}
 	s.logOutcome(ctx, at)
 	if !ok {
-		return ErrInvalid
-	}
-	on := false
-	if s.TwoStep != nil {
-		if on, err = s.TwoStep.On(ctx, a.ID); err != nil {
-			return fmt.Errorf("step up: two-step state: %w", err)
-		}
+		return nil, ErrInvalid
 	}
 	err = s.inTx(ctx, func(ctx context.Context) error {
-		if on {
-			m := r.Method
+		if len(ways) > 0 {
 			if m != Backup {
 				m = App
 			}
@@ -241,9 +327,43 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 		return reauth.Reauthenticate(ctx, r.SessionID, o.Time)
 	})
 	if errors.Is(err, errWrongAnswer) {
-		return ErrSecondStep
+		return nil, ErrSecondStep
 	}
-	return err
+	return nil, err
+}
+
+// pendingStepUp records a step-up whose password was right as pending and
+// opens its second step (texting the code at once for SMS), in one
+// transaction. The cause is "you, just now": the request comes from a
+// signed-in session of this account on this device.
+func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Attempt, m Method) (*code.Challenge, error) {
+	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: true, SessionOnDevice: true})
+	var ch *code.Challenge
+	err := s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+			return fmt.Errorf("step up: record attempt: %w", err)
+		}
+		var err error
+		ch, err = s.Codes.Open(ctx, code.Challenge{
+			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID, Origin: at.Origin,
+		})
+		if err != nil {
+			return fmt.Errorf("step up: record second step: %w", err)
+		}
+		if m != SMS {
+			return nil
+		}
+		var c string
+		if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone); err != nil {
+			return fmt.Errorf("step up: issue code: %w", err)
+		}
+		return s.sendCode(ctx, a, ch, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.logOutcome(ctx, at)
+	return ch, ErrStepPending
 }
 
 // Devices says which devices an account has been used on, and which it
@@ -273,6 +393,9 @@ type Result struct {
 	Account    *account.Account
 	Session    *account.Grant
 	SecondStep *code.Challenge
+	// SteppedUp: Verify finished a step-up; the browser's own session was
+	// proved again and no new one started.
+	SteppedUp bool
 }
 
 // SignIn checks the password and starts a session. Whether or not the
@@ -342,10 +465,11 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		}
 	}
 	if s.TwoStep != nil {
-		on, err := s.TwoStep.On(ctx, a.ID)
+		ways, err := s.TwoStep.Ways(ctx, a)
 		if err != nil {
 			return nil, fmt.Errorf("sign in: two-step state: %w", err)
 		}
+		on := len(ways) > 0
 		trusted := false
 		if on && s.Devices != nil && o.DeviceID != "" {
 			until, err := s.Devices.TrustedUntil(ctx, a.ID, o.DeviceID)
@@ -357,7 +481,7 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 			trusted = o.Time.Before(until)
 		}
 		if on && !trusted {
-			return s.askSecondStep(ctx, a, at, newHash, r.Remember, App)
+			return s.askSecondStep(ctx, a, at, newHash, r.Remember, ways[0])
 		}
 		if trusted {
 			at.MethodUsed = Trusted
@@ -468,16 +592,23 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 		var c string
 		var err error
 		if m != Email {
-			// Nothing is sent: the holder's app (or a backup code)
-			// answers. The challenge is the attempt's handle, with its
-			// validity and failure count, and no code of its own.
-			ch, _, err = s.Codes.Issue(ctx, code.Challenge{
+			// The challenge is the attempt's handle, with its validity and
+			// failure count whatever the method; nothing is sent unless
+			// the method is a code by SMS (the app, a passkey or a backup
+			// code answers otherwise).
+			ch, err = s.Codes.Open(ctx, code.Challenge{
 				Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID, Origin: at.Origin,
-			}, true)
+			})
 			if err != nil {
 				return fmt.Errorf("sign in: record second step: %w", err)
 			}
-			return nil
+			if m != SMS {
+				return nil
+			}
+			if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone); err != nil {
+				return fmt.Errorf("sign in: issue code: %w", err)
+			}
+			return s.sendCode(ctx, a, ch, c)
 		}
 		ch, c, err = s.Codes.Issue(ctx, code.Challenge{
 			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID,
@@ -497,7 +628,7 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 
 func (s *Service) sendCode(ctx context.Context, a *account.Account, ch *code.Challenge, c string) error {
 	_, err := s.Notices.Send(ctx, notice.Notice{
-		Purpose: request.SecondStep, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: a.Email,
+		Purpose: request.SecondStep, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: ch.Destination,
 		Channel: ch.Channel, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Code: c,
 		Valid: s.Codes.Validity(),
 	})
@@ -550,10 +681,57 @@ type VerifyRequest struct {
 	Trust bool
 	// Challenge and Attempt, when set, are what Pending returned for this
 	// request and origin moments ago (the web gate reads them to show the
-	// page); Verify then does not read them again. Anything else is read
-	// and checked here.
+	// page), and Account and Accepts what Step returned for them; Verify
+	// then does not read them again. Anything else is read and checked
+	// here.
 	Challenge *code.Challenge
 	Attempt   *Attempt
+	Account   *account.Account
+	Accepts   []Method
+	// Ceremony and Assertion are a passkey's answer (Method Passkey): the
+	// ceremony the page began and the browser's response.
+	Ceremony  string
+	Assertion []byte
+}
+
+// Step is a pending second step as its page shows it: the challenge, the
+// attempt, the account, and the methods that may pass it (Accepts).
+type Step struct {
+	Challenge *code.Challenge
+	Attempt   *Attempt
+	Account   *account.Account
+	Accepts   []Method
+}
+
+// PendingStep is Pending with the account and the methods that may pass
+// the attempt: what the second-step page needs.
+func (s *Service) PendingStep(ctx context.Context, challengeID string, o request.Origin) (*Step, error) {
+	ch, at, err := s.Pending(ctx, challengeID, o)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: read account: %w", err)
+	}
+	ways, err := s.ways(ctx, a, at)
+	if err != nil {
+		return nil, err
+	}
+	return &Step{Challenge: ch, Attempt: at, Account: a, Accepts: s.Accepts(at, ways)}, nil
+}
+
+// ways is the account's two-step methods, read only for a two-step
+// attempt (the new-device check accepts the emailed code alone).
+func (s *Service) ways(ctx context.Context, a *account.Account, at *Attempt) ([]Method, error) {
+	if s.TwoStep == nil || at.MethodOffered == Email {
+		return nil, nil
+	}
+	ways, err := s.TwoStep.Ways(ctx, a)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: two-step state: %w", err)
+	}
+	return ways, nil
 }
 
 // Verify checks the second step's code and, when it is right, ends the
@@ -579,10 +757,21 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	if m == "" {
 		m = at.MethodOffered
 	}
-	if !Allowed(at.MethodOffered, m) {
+	a, accepts := r.Account, r.Accepts
+	if a == nil || a.ID != at.AccountID || accepts == nil {
+		if a, err = s.Accounts.AccountByID(ctx, at.AccountID); err != nil {
+			return nil, fmt.Errorf("sign in: read account: %w", err)
+		}
+		ways, err := s.ways(ctx, a, at)
+		if err != nil {
+			return nil, err
+		}
+		accepts = s.Accepts(at, ways)
+	}
+	if !Accepted(accepts, m) {
 		return nil, ErrMethod
 	}
-	if m == Email {
+	if m.sends() {
 		ch, err = s.Codes.Check(ctx, ch.ID, request.SecondStep, r.Code)
 	} else {
 		err = s.Codes.Usable(ch)
@@ -590,18 +779,28 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	if err != nil {
 		return nil, s.refused(ctx, at, err, o.Time)
 	}
-	at.MethodUsed = m
-	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
-	if err != nil {
-		return nil, fmt.Errorf("sign in: read account: %w", err)
+	if m == Passkey {
+		// Checked before the transaction: the ceremony is used up and the
+		// passkey's counter (or its flag, for a copied key) recorded
+		// whatever happens next. A refused answer counts as a wrong code.
+		if s.Passkeys == nil {
+			return nil, ErrMethod
+		}
+		if _, err := s.Passkeys.FinishLogin(ctx, a.ID, r.Ceremony, r.Assertion); err != nil {
+			if s.Log != nil {
+				s.Log.WarnContext(ctx, "sign-in: passkey refused", "attempt", at.ID, "account", a.ID, "err", err)
+			}
+			return nil, errors.Join(ErrPasskey, err, s.refused(ctx, at, s.Codes.Fail(ctx, ch), o.Time))
+		}
 	}
+	at.MethodUsed = m
 	if a.Status != account.Active {
 		s.end(ctx, at, Denied, o.Time)
 		return nil, ErrDisabled
 	}
 	var g *account.Grant
 	err = s.inTx(ctx, func(ctx context.Context) error {
-		if m != Email {
+		if m == App || m == Backup {
 			// The app's step or the backup code is used up in the same
 			// transaction as the sign-in: one commit, and a rolled-back
 			// sign-in leaves the code unused.
@@ -612,13 +811,22 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		if err := s.Codes.Use(ctx, ch); err != nil {
 			return err
 		}
-		var err error
-		if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
-			return fmt.Errorf("sign in: start session: %w", err)
-		}
-		if r.Trust && at.MethodOffered == App && s.TrustFor > 0 && s.Devices != nil && o.DeviceID != "" {
-			if err := s.Devices.Trust(ctx, a.ID, o.DeviceID, o.Time.Add(s.TrustFor)); err != nil {
-				return fmt.Errorf("sign in: trust browser: %w", err)
+		if at.Kind == StepUpKind {
+			// A step-up: the session that asked is proved again; no new
+			// session starts.
+			if err := s.Reauth.Reauthenticate(ctx, at.SessionID, o.Time); err != nil {
+				return fmt.Errorf("step up: mark session: %w", err)
+			}
+			g = &account.Grant{SessionID: at.SessionID}
+		} else {
+			var err error
+			if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
+				return fmt.Errorf("sign in: start session: %w", err)
+			}
+			if r.Trust && at.MethodOffered != Email && s.TrustFor > 0 && s.Devices != nil && o.DeviceID != "" {
+				if err := s.Devices.Trust(ctx, a.ID, o.DeviceID, o.Time.Add(s.TrustFor)); err != nil {
+					return fmt.Errorf("sign in: trust browser: %w", err)
+				}
 			}
 		}
 		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, m, o.Time)
@@ -641,6 +849,9 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	s.logOutcome(ctx, at)
 	if m == Backup {
 		s.backupUsed(ctx, a, o)
+	}
+	if at.Kind == StepUpKind {
+		return &Result{Account: a, SteppedUp: true}, nil
 	}
 	return &Result{Account: a, Session: g}, nil
 }
@@ -716,23 +927,106 @@ func (s *Service) end(ctx context.Context, at *Attempt, outcome Outcome, now tim
 	}
 }
 
-// Resend sends a new code for a pending second step, after the cool-down
-// and at most three codes per attempt; the failure count is kept.
-func (s *Service) Resend(ctx context.Context, challengeID string, o request.Origin) error {
-	ch, at, err := s.Pending(ctx, challengeID, o)
+// Send sends a (new) code for a pending second step by the method's
+// channel — the account's address for Email, its confirmed number for SMS —
+// after the cool-down and within the limit of codes per attempt; the
+// failure count is kept. m must be a method the attempt accepts.
+func (s *Service) Send(ctx context.Context, challengeID string, m Method, o request.Origin) error {
+	st, err := s.PendingStep(ctx, challengeID, o)
 	if err != nil {
 		return err
 	}
-	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
-	if err != nil {
-		return fmt.Errorf("sign in: read account: %w", err)
+	if !m.sends() || !Accepted(st.Accepts, m) {
+		return ErrMethod
+	}
+	a := st.Account
+	to := a.Email
+	if m == SMS {
+		to = a.Phone
 	}
 	return s.inTx(ctx, func(ctx context.Context) error {
-		ch, c, err := s.Codes.Resend(ctx, ch.ID, request.SecondStep)
+		ch, c, err := s.Codes.Send(ctx, st.Challenge.ID, request.SecondStep, m.Channel(), to)
 		if err != nil {
 			return err
 		}
 		ch.Origin = o // the message quotes the request for this code
 		return s.sendCode(ctx, a, ch, c)
 	})
+}
+
+// PasskeyRequest is a sign-in by a passkey alone: the discoverable
+// ceremony the sign-in page began and the browser's answer.
+type PasskeyRequest struct {
+	Ceremony string
+	Response []byte
+	Remember bool
+	// Previous is the session token the browser held, if any; signing in
+	// ends it.
+	Previous string
+	Origin   request.Origin
+}
+
+// SignInPasskey signs in with a passkey alone. The passkey was unlocked
+// on the holder's device (user verification is required), so it is
+// something they have and something they know or are, and it cannot be
+// relayed by a phishing site: no password and no second step are asked,
+// and the new-device check does not apply. The attempt is recorded with
+// the passkey as the method used. A refused answer is ErrPasskey (wrapping
+// package passkey's reason); an account that may not sign in is
+// ErrDisabled or ErrInvalid as for a password.
+func (s *Service) SignInPasskey(ctx context.Context, r PasskeyRequest) (*Result, error) {
+	if s.Passkeys == nil {
+		return nil, ErrMethod
+	}
+	o := r.Origin
+	if o.Time.IsZero() {
+		o.Time = s.Clock.Now()
+	}
+	o.Time = o.Time.UTC()
+	accountID, _, err := s.Passkeys.FinishDiscoverable(ctx, r.Ceremony, r.Response)
+	if err != nil {
+		if s.Log != nil {
+			s.Log.WarnContext(ctx, "sign-in: passkey refused", "device", o.DeviceID, "ip", o.IP, "err", err)
+		}
+		return nil, errors.Join(ErrPasskey, err)
+	}
+	a, err := s.Accounts.AccountByID(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: read account: %w", err)
+	}
+	at := &Attempt{ID: random.ID(), Kind: SignInKind, Identifier: a.Email, AccountID: a.ID, Origin: o,
+		Outcome: Succeeded, MethodUsed: Passkey}
+	var result error
+	switch a.Status {
+	case account.Active:
+	case account.Disabled:
+		at.Outcome, result = Denied, ErrDisabled
+	default:
+		at.Outcome, result = Denied, ErrInvalid
+	}
+	if result != nil {
+		err := s.Attempts.RecordAttempt(ctx, at)
+		s.logOutcome(ctx, at)
+		if err != nil {
+			return nil, fmt.Errorf("sign in: record attempt: %w", err)
+		}
+		return nil, result
+	}
+	var g *account.Grant
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		if g, err = s.Sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous); err != nil {
+			return fmt.Errorf("sign in: start session: %w", err)
+		}
+		at.SessionID = g.SessionID
+		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+			return fmt.Errorf("sign in: record attempt: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.logOutcome(ctx, at)
+	return &Result{Account: a, Session: g}, nil
 }

@@ -13,18 +13,18 @@ import (
 
 var _ account.Store = (*DB)(nil)
 
-const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at`
+const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at, phone_confirmed_at`
 
 // scanAccount reads one account; its errors are the driver's, for the
 // caller to name.
 func scanAccount(row interface{ Scan(...any) error }) (*account.Account, error) {
 	var a account.Account
-	var created, confirmed, changed sql.NullInt64
-	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed)
+	var created, confirmed, changed, phoneConfirmed sql.NullInt64
+	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed, &phoneConfirmed)
 	if err != nil {
 		return nil, err
 	}
-	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt = tm(created), tm(confirmed), tm(changed)
+	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = tm(created), tm(confirmed), tm(changed), tm(phoneConfirmed)
 	return &a, nil
 }
 
@@ -35,9 +35,9 @@ func insertAccount(ctx context.Context, x interface {
 }, a *account.Account) error {
 	_, err := x.ExecContext(ctx, `
 		INSERT INTO accounts (`+accountColumns+`, email_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Email, a.Phone, a.PasswordHash, a.Language, a.TimeZone, a.Status,
-		us(a.CreatedAt), us(a.ConfirmedAt), us(a.PasswordChangedAt), strings.ToLower(a.Email))
+		us(a.CreatedAt), us(a.ConfirmedAt), us(a.PasswordChangedAt), us(a.PhoneConfirmedAt), strings.ToLower(a.Email))
 	if isUnique(err) {
 		return account.ErrEmailTaken
 	}
@@ -108,6 +108,20 @@ func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string)
 	res, err := db.exec(ctx, `UPDATE accounts SET language = ?, time_zone = ? WHERE id = ?`, language, timeZone, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: set preferences: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return account.ErrNotFound
+	}
+	return nil
+}
+
+// SetPhone implements phone.Store.
+func (db *DB) SetPhone(ctx context.Context, id, number string, confirmedAt time.Time) error {
+	res, err := db.exec(ctx, `
+		UPDATE accounts SET phone = ?, phone_confirmed_at = ?
+		WHERE id = ?`, number, us(confirmedAt), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: set phone: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return account.ErrNotFound

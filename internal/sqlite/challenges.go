@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gatehouse/internal/code"
+	"gatehouse/internal/request"
 )
 
 var _ code.Store = (*DB)(nil)
@@ -19,7 +20,7 @@ func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 			device_id, ip, user_agent, code_hash, failures, sends, created_at, sent_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Purpose, c.Cause, c.AttemptID, c.AccountID, c.Channel, c.Destination,
-		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, max(c.Sends, 1), us(c.CreatedAt), us(c.SentAt), us(c.ExpiresAt))
+		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, c.Sends, us(c.CreatedAt), us(c.SentAt), us(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlite: create challenge: %w", err)
 	}
@@ -85,6 +86,18 @@ func (db *DB) Resend(ctx context.Context, id string, hash []byte, sentAt, expire
 		hash, us(sentAt), us(expiresAt), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: resend code: %w", err)
+	}
+	return nil
+}
+
+// SendCode implements code.Store.
+func (db *DB) SendCode(ctx context.Context, id string, ch request.Channel, destination string, hash []byte, sentAt, expiresAt time.Time) error {
+	_, err := db.exec(ctx, `
+		UPDATE challenges SET channel = ?, destination = ?, code_hash = ?, sent_at = ?, expires_at = ?, sends = sends + 1
+		WHERE id = ? AND consumed_at IS NULL`,
+		ch, destination, hash, us(sentAt), us(expiresAt), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: send code: %w", err)
 	}
 	return nil
 }

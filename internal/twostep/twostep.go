@@ -1,6 +1,7 @@
 // Package twostep turns two-step verification on and keeps its methods
-// together: authenticator apps (package totp) and backup codes (package
-// backup) today; SMS and passkeys join them.
+// together: authenticator apps (package totp), a phone number for codes by
+// SMS (package phone), passkeys (package passkey) and backup codes (package
+// backup).
 //
 // There is no separate switch: confirming the first method is what turns
 // two-step verification on, and that is the moment the backup codes are
@@ -10,65 +11,128 @@ package twostep
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/backup"
+	"gatehouse/internal/code"
+	"gatehouse/internal/commit"
 	"gatehouse/internal/notice"
+	"gatehouse/internal/passkey"
+	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
+	"gatehouse/internal/signin"
 	"gatehouse/internal/totp"
 )
 
 // Service runs the two-step settings.
 type Service struct {
-	Apps    *totp.Service
-	Backup  *backup.Service
-	Notices account.Notifier
-	Tx      account.Transactor // nil runs each write on its own (tests)
+	Apps   *totp.Service
+	Backup *backup.Service
+	Phone  *phone.Service
+	// Passkeys is nil when the public URL cannot hold passkeys (see
+	// passkey.RelyingParty); the other methods work without it.
+	Passkeys *passkey.Service
+	Notices  account.Notifier
+	Tx       account.Transactor // nil runs each write on its own (tests)
+	// Forget drops this node's cached sessions of an account after a
+	// change to it (its phone) commits; nil forgets nothing.
+	Forget func(accountID string)
 }
 
 // Methods is what the settings page lists.
 type Methods struct {
-	Apps       []*totp.App // confirmed apps, oldest first
+	Apps []*totp.App // confirmed apps, oldest first
+	// Phone is the confirmed number for codes by SMS (E.164), or "".
+	Phone string
+	// Passkeys are the account's passkeys, oldest first; a flagged one
+	// (see passkey.Credential.Flagged) is listed but no longer passes.
+	Passkeys   []*passkey.Credential
 	BackupLeft int
 }
 
 // On reports whether two-step verification is on: a confirmed method
 // exists.
-func (m *Methods) On() bool { return len(m.Apps) > 0 }
+func (m *Methods) On() bool { return len(m.Apps) > 0 || m.Phone != "" || usable(m.Passkeys) }
+
+// usable reports whether one of the passkeys can still pass.
+func usable(ps []*passkey.Credential) bool {
+	for _, p := range ps {
+		if !p.Flagged {
+			return true
+		}
+	}
+	return false
+}
 
 // Methods returns the account's confirmed methods.
-func (s *Service) Methods(ctx context.Context, accountID string) (*Methods, error) {
-	apps, err := s.Apps.Store.Apps(ctx, accountID)
+func (s *Service) Methods(ctx context.Context, a *account.Account) (*Methods, error) {
+	apps, err := s.Apps.Store.Apps(ctx, a.ID)
 	if err != nil {
 		return nil, fmt.Errorf("two-step: list apps: %w", err)
 	}
-	m := &Methods{}
+	m := &Methods{Phone: confirmedPhone(a)}
 	for _, a := range apps {
 		if a.Confirmed() {
 			m.Apps = append(m.Apps, a)
 		}
 	}
-	if m.BackupLeft, err = s.Backup.Left(ctx, accountID); err != nil {
+	if s.Passkeys != nil {
+		if m.Passkeys, err = s.Passkeys.List(ctx, a.ID); err != nil {
+			return nil, fmt.Errorf("two-step: list passkeys: %w", err)
+		}
+	}
+	if m.BackupLeft, err = s.Backup.Left(ctx, a.ID); err != nil {
 		return nil, fmt.Errorf("two-step: count backup codes: %w", err)
 	}
 	return m, nil
 }
 
-// On reports whether the account has two-step verification on: a
-// confirmed method exists. Every sign-in asks, so it reads only the apps.
-func (s *Service) On(ctx context.Context, accountID string) (bool, error) {
-	apps, err := s.Apps.Store.Apps(ctx, accountID)
-	if err != nil {
-		return false, fmt.Errorf("two-step: list apps: %w", err)
+func confirmedPhone(a *account.Account) string {
+	if a.PhoneConfirmedAt.IsZero() {
+		return ""
 	}
-	for _, a := range apps {
-		if a.Confirmed() {
-			return true, nil
+	return a.Phone
+}
+
+// Ways returns the second-step methods the account has set up, strongest
+// first — a passkey (which a phishing site cannot relay), an authenticator
+// app, codes by SMS — which is the order a sign-in offers them in; none
+// means two-step verification is off. Every sign-in asks, so it reads only
+// what it must.
+func (s *Service) Ways(ctx context.Context, a *account.Account) ([]signin.Method, error) {
+	var ways []signin.Method
+	if s.Passkeys != nil {
+		ps, err := s.Passkeys.List(ctx, a.ID)
+		if err != nil {
+			return nil, fmt.Errorf("two-step: list passkeys: %w", err)
+		}
+		if usable(ps) {
+			ways = append(ways, signin.Passkey)
 		}
 	}
-	return false, nil
+	apps, err := s.Apps.Store.Apps(ctx, a.ID)
+	if err != nil {
+		return nil, fmt.Errorf("two-step: list apps: %w", err)
+	}
+	for _, app := range apps {
+		if app.Confirmed() {
+			ways = append(ways, signin.App)
+			break
+		}
+	}
+	if confirmedPhone(a) != "" {
+		ways = append(ways, signin.SMS)
+	}
+	return ways, nil
+}
+
+// On reports whether the account has two-step verification on: a
+// confirmed method exists.
+func (s *Service) On(ctx context.Context, a *account.Account) (bool, error) {
+	ways, err := s.Ways(ctx, a)
+	return len(ways) > 0, err
 }
 
 // Enabled is what confirming a method did.
@@ -83,7 +147,7 @@ type Enabled struct {
 // first method turns two-step verification on and makes the backup codes;
 // the holder is told either way, by email, with the request's origin.
 func (s *Service) ConfirmApp(ctx context.Context, a *account.Account, appID, name, code string, o request.Origin) (*Enabled, error) {
-	was, err := s.On(ctx, a.ID)
+	was, err := s.On(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -92,20 +156,7 @@ func (s *Service) ConfirmApp(ctx context.Context, a *account.Account, appID, nam
 		if err := s.Apps.Confirm(ctx, a.ID, appID, name, code); err != nil {
 			return err
 		}
-		purpose := request.MethodAdded
-		if !was {
-			codes, err := s.Backup.New(ctx, a.ID)
-			if err != nil {
-				return err
-			}
-			out.TurnedOn, out.BackupCodes, purpose = true, codes, request.TwoStepOn
-		}
-		if _, err := s.Notices.Send(ctx, notice.Notice{
-			Purpose: purpose, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
-		}); err != nil {
-			return fmt.Errorf("two-step: notify holder: %w", err)
-		}
-		return nil
+		return s.added(ctx, a, was, notice.Notice{Method: "app", Origin: o}, out)
 	})
 	if err != nil {
 		return nil, err
@@ -113,24 +164,130 @@ func (s *Service) ConfirmApp(ctx context.Context, a *account.Account, appID, nam
 	return out, nil
 }
 
-// ErrWrong is returned by Check for a wrong or used code.
-var ErrWrong = errors.New("two-step: wrong or used code")
+// added finishes adding a method, inside its transaction: the first
+// method turns two-step verification on and makes the backup codes (into
+// out), and the holder is told either way.
+func (s *Service) added(ctx context.Context, a *account.Account, was bool, n notice.Notice, out *Enabled) error {
+	n.Purpose = request.MethodAdded
+	if !was {
+		codes, err := s.Backup.New(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		out.TurnedOn, out.BackupCodes, n.Purpose = true, codes, request.TwoStepOn
+	}
+	return s.send(ctx, a, n)
+}
 
-// Check passes a step-up's second step: a code of one of the holder's
-// apps, or a backup code (used up). It is meant to run inside the
-// caller's transaction.
-func (s *Service) Check(ctx context.Context, accountID, method, code string) error {
-	var err error
-	switch method {
-	case "backup":
-		err = s.Backup.Use(ctx, accountID, code)
-	default:
-		_, err = s.Apps.Verify(ctx, accountID, code)
+// ConfirmPhone confirms a number being enrolled with the code sent to it.
+// A wrong code is counted (outside the transaction); a right one makes the
+// number the account's, which turns two-step verification on if it was
+// off (with backup codes, as for an app). The holder is told by email, and
+// a number it replaces is told by SMS that codes no longer go there.
+func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, typed string, o request.Origin) (*Enabled, error) {
+	ch, err := s.Phone.Check(ctx, a, id, typed)
+	if err != nil {
+		return nil, err
 	}
-	if errors.Is(err, totp.ErrNoMatch) || errors.Is(err, totp.ErrReplayed) || errors.Is(err, backup.ErrNoMatch) {
-		return ErrWrong
+	was, err := s.On(ctx, a)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	old := confirmedPhone(a)
+	out := &Enabled{}
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Phone.Confirm(ctx, a, ch); err != nil {
+			return err
+		}
+		s.forget(ctx, a.ID)
+		masked := phone.Mask(ch.Destination)
+		if old == "" {
+			return s.added(ctx, a, was, notice.Notice{Method: "phone", Phone: masked, Origin: o}, out)
+		}
+		if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneChanged, Phone: masked, Origin: o}); err != nil {
+			return err
+		}
+		return s.send(ctx, a, notice.Notice{Purpose: request.PhoneChanged, Phone: masked, Origin: o, Channel: request.SMS, To: old})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ConfirmPasskey stores a new passkey from the browser's answer to the
+// registration ceremony the page began. The first method turns two-step
+// verification on and makes the backup codes; the holder is told either
+// way.
+func (s *Service) ConfirmPasskey(ctx context.Context, a *account.Account, ceremonyID, name string, response []byte, o request.Origin) (*passkey.Credential, *Enabled, error) {
+	if s.Passkeys == nil {
+		return nil, nil, passkey.ErrRelyingParty
+	}
+	was, err := s.On(ctx, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &Enabled{}
+	var c *passkey.Credential
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		var err error
+		if c, err = s.Passkeys.FinishRegistration(ctx, a.ID, ceremonyID, name, response); err != nil {
+			return err
+		}
+		return s.added(ctx, a, was, notice.Notice{Method: "passkey", Origin: o}, out)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, out, nil
+}
+
+// RemovePasskey removes one of the holder's passkeys; removing the last
+// method turns two-step verification off. The holder is told.
+func (s *Service) RemovePasskey(ctx context.Context, a *account.Account, id string, o request.Origin) (off bool, err error) {
+	if s.Passkeys == nil {
+		return false, passkey.ErrNotFound
+	}
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Passkeys.Remove(ctx, a.ID, id); err != nil {
+			return err
+		}
+		if off, err = s.offIfNone(ctx, a, o); err != nil || off {
+			return err
+		}
+		return s.send(ctx, a, notice.Notice{Purpose: request.MethodRemoved, Method: "passkey", Origin: o})
+	})
+	return off, err
+}
+
+// RemovePhone forgets the account's number; removing the last method
+// turns two-step verification off. The holder is told by email and the
+// number by SMS.
+func (s *Service) RemovePhone(ctx context.Context, a *account.Account, o request.Origin) (off bool, err error) {
+	old := confirmedPhone(a)
+	if old == "" {
+		return false, code.ErrNotFound
+	}
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Phone.Remove(ctx, a); err != nil {
+			return err
+		}
+		s.forget(ctx, a.ID)
+		b := *a
+		b.Phone, b.PhoneConfirmedAt = "", time.Time{}
+		if off, err = s.offIfNone(ctx, &b, o); err != nil {
+			return err
+		}
+		masked := phone.Mask(old)
+		if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneRemoved, Phone: masked, Origin: o, Channel: request.SMS, To: old}); err != nil {
+			return err
+		}
+		if off {
+			return nil
+		}
+		return s.send(ctx, a, notice.Notice{Purpose: request.MethodRemoved, Method: "phone", Phone: masked, Origin: o})
+	})
+	return off, err
 }
 
 // RemoveApp removes one of the holder's apps. Removing the last method
@@ -141,27 +298,33 @@ func (s *Service) RemoveApp(ctx context.Context, a *account.Account, appID strin
 		if err := s.Apps.Remove(ctx, a.ID, appID); err != nil {
 			return err
 		}
-		on, err := s.On(ctx, a.ID)
-		if err != nil {
+		if off, err = s.offIfNone(ctx, a, o); err != nil || off {
 			return err
 		}
-		purpose := request.MethodRemoved
-		if !on {
-			off, purpose = true, request.TwoStepOff
-			if err := s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time); err != nil {
-				return err
-			}
-		}
-		return s.tell(ctx, a, purpose, o)
+		return s.send(ctx, a, notice.Notice{Purpose: request.MethodRemoved, Method: "app", Origin: o})
 	})
 	return off, err
 }
 
-// Off turns two-step verification off: every app and every backup code
-// goes, and the holder is told.
+// offIfNone ends two-step verification when a (as it is now) has no
+// method left: the backup codes go, and the holder is told it is off.
+func (s *Service) offIfNone(ctx context.Context, a *account.Account, o request.Origin) (bool, error) {
+	on, err := s.On(ctx, a)
+	if err != nil || on {
+		return false, err
+	}
+	if err := s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time); err != nil {
+		return false, err
+	}
+	return true, s.send(ctx, a, notice.Notice{Purpose: request.TwoStepOff, Origin: o})
+}
+
+// Off turns two-step verification off: every app, passkey, the phone
+// number and every backup code go, and the holder is told (by SMS too, at the number
+// that no longer receives codes).
 func (s *Service) Off(ctx context.Context, a *account.Account, o request.Origin) error {
 	return s.inTx(ctx, func(ctx context.Context) error {
-		m, err := s.Methods(ctx, a.ID)
+		m, err := s.Methods(ctx, a)
 		if err != nil {
 			return err
 		}
@@ -170,10 +333,24 @@ func (s *Service) Off(ctx context.Context, a *account.Account, o request.Origin)
 				return err
 			}
 		}
+		for _, p := range m.Passkeys {
+			if err := s.Passkeys.Remove(ctx, a.ID, p.ID); err != nil {
+				return err
+			}
+		}
+		if m.Phone != "" {
+			if err := s.Phone.Remove(ctx, a); err != nil {
+				return err
+			}
+			s.forget(ctx, a.ID)
+			if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneRemoved, Phone: phone.Mask(m.Phone), Origin: o, Channel: request.SMS, To: m.Phone}); err != nil {
+				return err
+			}
+		}
 		if err := s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time); err != nil {
 			return err
 		}
-		return s.tell(ctx, a, request.TwoStepOff, o)
+		return s.send(ctx, a, notice.Notice{Purpose: request.TwoStepOff, Origin: o})
 	})
 }
 
@@ -186,18 +363,30 @@ func (s *Service) NewBackupCodes(ctx context.Context, a *account.Account, o requ
 		if codes, err = s.Backup.New(ctx, a.ID); err != nil {
 			return err
 		}
-		return s.tell(ctx, a, request.BackupRenewed, o)
+		return s.send(ctx, a, notice.Notice{Purpose: request.BackupRenewed, Origin: o})
 	})
 	return codes, err
 }
 
-func (s *Service) tell(ctx context.Context, a *account.Account, p request.Purpose, o request.Origin) error {
-	if _, err := s.Notices.Send(ctx, notice.Notice{
-		Purpose: p, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
-	}); err != nil {
+// send tells the holder: by email to the account's address unless n says
+// another channel and recipient.
+func (s *Service) send(ctx context.Context, a *account.Account, n notice.Notice) error {
+	n.AccountID, n.Language, n.TimeZone = a.ID, a.Language, a.TimeZone
+	if n.To == "" {
+		n.To = a.Email
+	}
+	if _, err := s.Notices.Send(ctx, n); err != nil {
 		return fmt.Errorf("two-step: notify holder: %w", err)
 	}
 	return nil
+}
+
+// forget drops this node's cached sessions of the account once the
+// change commits, so the holder's next page shows it.
+func (s *Service) forget(ctx context.Context, accountID string) {
+	if s.Forget != nil {
+		commit.After(ctx, func() { s.Forget(accountID) })
+	}
 }
 
 func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {

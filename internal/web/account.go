@@ -55,7 +55,7 @@ func (s *Server) fillAccount(r *http.Request, p *page) {
 	}
 	p.Data["Zones"] = zones
 	p.Data["PasswordChanged"] = s.when(r, a.PasswordChangedAt)
-	if on, err := s.TwoStep.On(r.Context(), a.ID); err == nil {
+	if on, err := s.TwoStep.On(r.Context(), a); err == nil {
 		p.Data["TwoStepOn"] = on
 	}
 	type trusted struct{ ID, Browser, OS, Until string }

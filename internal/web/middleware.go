@@ -69,6 +69,7 @@ type reqState struct {
 	// works on (see requirePending).
 	pending *code.Challenge
 	attempt *signin.Attempt
+	step    *signin.Step
 	// origin is where the request came from, recognised at most once per
 	// request (see Server.origin) and only by the handlers that record
 	// something: a page view does not cost a device lookup.

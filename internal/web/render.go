@@ -125,14 +125,16 @@ func (s *Server) parseTemplates() {
 // getPath maps a form's POST address to the page it belongs to (for the
 // language switcher, and the return after a step-up).
 var getPath = map[string]string{
-	"/signup/confirm/resend":       "/signup/confirm",
-	"/password/reset/resend":       "/password/reset",
-	"/account/preferences":         "/account",
-	"/account/trusted/stop":        "/account",
-	"/account/two-step/app/remove": "/account/two-step",
-	"/account/two-step/off":        "/account/two-step",
-	"/account/two-step/backup":     "/account/two-step",
-	"/signin/verify/resend":        "/signin/verify",
+	"/signup/confirm/resend":         "/signup/confirm",
+	"/password/reset/resend":         "/password/reset",
+	"/account/preferences":           "/account",
+	"/account/trusted/stop":          "/account",
+	"/account/two-step/app/remove":   "/account/two-step",
+	"/account/two-step/off":          "/account/two-step",
+	"/account/two-step/backup":       "/account/two-step",
+	"/account/two-step/phone/remove": "/account/two-step",
+	"/account/two-step/phone/resend": "/account/two-step/phone/confirm",
+	"/signin/verify/resend":          "/signin/verify",
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
@@ -274,6 +276,9 @@ func redirect(w http.ResponseWriter, r *http.Request, path string, query url.Val
 // notices are the messages a redirect may ask the next page to show.
 var notices = map[string]string{
 	"resent":                "confirm.resent",
+	"sent":                  "verify.sent",
+	"phone_added":           "twostep.phone_added",
+	"phone_removed":         "twostep.phone_removed",
 	"confirmed":             "confirm.done_signin",
 	"signed_out":            "signin.signed_out",
 	"signed_out_everywhere": "signin.signed_out_everywhere",

@@ -147,6 +147,12 @@ func (s *Server) routes() []route {
 		{"POST", "/account/two-step/app/remove", recentlyVerified, pages, cheap, s.appRemove},
 		{"POST", "/account/two-step/off", recentlyVerified, pages, cheap, s.twoStepOff},
 		{"POST", "/account/two-step/backup", recentlyVerified, pages, cheap, s.backupRenew},
+		{"GET", "/account/two-step/phone", recentlyVerified, pages, cheap, s.phoneForm},
+		{"POST", "/account/two-step/phone", recentlyVerified, pages, cheap, s.phoneSubmit},
+		{"GET", "/account/two-step/phone/confirm", signedIn, pages, cheap, s.phoneConfirmForm},
+		{"POST", "/account/two-step/phone/confirm", signedIn, pages, cheap, s.phoneConfirmSubmit},
+		{"POST", "/account/two-step/phone/resend", signedIn, pages, cheap, s.phoneResend},
+		{"POST", "/account/two-step/phone/remove", recentlyVerified, pages, cheap, s.phoneRemove},
 
 		{"GET", "/password/forgot", public, pages, cheap, s.forgotForm},
 		{"POST", "/password/forgot", public, pages, cheap, s.forgotSubmit},

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/totp"
 )
@@ -38,19 +39,39 @@ func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 	}
 	p.Values["next"] = LocalTarget(next, "/account")
 	p.Data["Email"] = st.account.Email
-	on, err := s.TwoStep.On(r.Context(), st.account.ID)
+	ways, err := s.TwoStep.Ways(r.Context(), st.account)
 	if err != nil {
 		return nil, err
 	}
-	p.Data["TwoStep"] = on
+	p.Data["TwoStep"] = len(ways) > 0
 	m := r.URL.Query().Get("method")
 	if r.Method == http.MethodPost {
 		m, _ = field(r, "method")
 	}
-	if m != string(signin.Backup) {
-		m = string(signin.App)
+	if len(ways) > 0 {
+		accepts := s.SignIn.Accepts(&signin.Attempt{MethodOffered: ways[0]}, ways)
+		if !signin.Accepted(accepts, signin.Method(m)) {
+			m = string(ways[0])
+		}
+		var others []string
+		for _, x := range accepts {
+			if string(x) != m {
+				others = append(others, string(x))
+			}
+		}
+		p.Data["Others"] = others
 	}
 	p.Values["method"] = m
+	// An app's code or a backup code is typed here with the password; a
+	// code by SMS or email is sent once the password is right, and typed on
+	// the second-step page.
+	p.Data["CodeHere"] = m == string(signin.App) || m == string(signin.Backup)
+	switch signin.Method(m) {
+	case signin.SMS:
+		p.Data["Then"] = s.Catalog.T(p.Lang, "reverify.then_sms", phone.Mask(st.account.Phone))
+	case signin.Email:
+		p.Data["Then"] = s.Catalog.T(p.Lang, "reverify.then_email", account.MaskEmail(st.account.Email))
+	}
 	if r.Method == http.MethodPost {
 		if v, ok := field(r, "code"); ok && len(v) <= 64 {
 			p.Values["code"] = v
@@ -81,7 +102,7 @@ func (s *Server) reverifySubmit(w http.ResponseWriter, r *http.Request) {
 	if pw == "" {
 		bad["password"] = "error.required"
 	}
-	if p.Data["TwoStep"] == true && code == "" {
+	if p.Data["CodeHere"] == true && code == "" {
 		bad["code"] = "error.required"
 	}
 	if len(bad) > 0 {
@@ -96,11 +117,16 @@ func (s *Server) reverifySubmit(w http.ResponseWriter, r *http.Request) {
 	if c, ok := typedCode(r); ok {
 		code = c // a six-digit app code typed with spaces or full-width digits
 	}
-	err = s.SignIn.StepUp(r.Context(), signin.StepUpRequest{
+	ch, err := s.SignIn.StepUp(r.Context(), signin.StepUpRequest{
 		AccountID: st.account.ID, SessionID: st.session.ID, Password: pw, Method: signin.Method(p.Values["method"]),
 		Code: code, Origin: o,
 	}, s.Sessions)
 	switch {
+	case errors.Is(err, signin.ErrStepPending):
+		// The password was right; the second step's own page takes the
+		// code, then returns here.
+		redirect(w, r, "/signin/verify", url.Values{"c": {ch.ID}, "method": {p.Values["method"]}, "next": {p.Values["next"]}})
+		return
 	case errors.Is(err, signin.ErrInvalid):
 		s.formError(w, r, "reverify", p, account.FieldErrors{"password": "error.current_password_wrong"})
 		return
@@ -158,7 +184,7 @@ func (s *Server) twoStepOff(w http.ResponseWriter, r *http.Request) {
 // once.
 func (s *Server) backupRenew(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	on, err := s.TwoStep.On(r.Context(), st.account.ID)
+	on, err := s.TwoStep.On(r.Context(), st.account)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -11,6 +11,8 @@ import (
 	"github.com/boombuler/barcode/qr"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/code"
+	"gatehouse/internal/phone"
 	"gatehouse/internal/totp"
 )
 
@@ -20,7 +22,7 @@ import (
 func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	p := s.newPage(r, "twostep.title")
-	m, err := s.TwoStep.Methods(r.Context(), st.account.ID)
+	m, err := s.TwoStep.Methods(r.Context(), st.account)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -35,6 +37,9 @@ func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 		apps = append(apps, x)
 	}
 	p.Data["On"], p.Data["Apps"], p.Data["BackupLeft"] = m.On(), apps, m.BackupLeft
+	if m.Phone != "" {
+		p.Data["Phone"], p.Data["PhoneConfirmed"] = phone.Mask(m.Phone), s.when(r, st.account.PhoneConfirmedAt)
+	}
 	s.notice(r, p)
 	s.render(w, r, http.StatusOK, "two_step", p)
 }
@@ -180,4 +185,177 @@ func qrSVG(text, label string) template.HTML {
 	}
 	b.WriteString(`"/></svg>`)
 	return template.HTML(b.String())
+}
+
+// phoneForm asks for the mobile number that will receive codes by SMS
+// (step-up first: it adds or changes a way into the account).
+func (s *Server) phoneForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "two_step_phone", s.phonePage(r))
+}
+
+func (s *Server) phonePage(r *http.Request) *page {
+	st := state(r)
+	p := s.newPage(r, "twostep.phone_title")
+	p.Data["Region"], p.Data["PhoneExample"] = s.regionName(p.Lang), s.PhoneExample
+	if !st.account.PhoneConfirmedAt.IsZero() {
+		p.Data["Current"] = phone.Mask(st.account.Phone)
+	}
+	return p
+}
+
+// phoneSubmit sends a code by SMS to the number typed; the holder lands on
+// the page that takes it back.
+func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	p := s.phonePage(r)
+	typed, ok := field(r, "phone")
+	p.Values["phone"] = typed
+	switch {
+	case !ok:
+		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.invalid_text"})
+		return
+	case strings.TrimSpace(typed) == "":
+		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.required"})
+		return
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ch, err := s.TwoStep.Phone.Begin(r.Context(), st.account, typed, o)
+	switch {
+	case errors.Is(err, phone.ErrInvalid):
+		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.phone_invalid"})
+		return
+	case errors.Is(err, phone.ErrNotMobile):
+		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.phone_not_mobile"})
+		return
+	case errors.Is(err, phone.ErrSame):
+		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.phone_same"})
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/account/two-step/phone/confirm", url.Values{"c": {ch.ID}})
+}
+
+// phoneConfirmPage is the page that takes back the code sent to a number
+// being enrolled; p is nil when the request names no open enrolment of
+// this holder.
+func (s *Server) phoneConfirmPage(r *http.Request) (*page, *code.Challenge, error) {
+	st := state(r)
+	ch, err := s.TwoStep.Phone.Pending(r.Context(), st.account, challengeID(r))
+	if err != nil {
+		return nil, nil, err
+	}
+	p := s.newPage(r, "twostep.phone_confirm_title")
+	p.Values["c"] = ch.ID
+	p.Data["Destination"] = phone.Mask(ch.Destination)
+	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
+	if r.Method == http.MethodPost {
+		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+			p.Values["code"] = v
+		}
+	}
+	s.notice(r, p)
+	return p, ch, nil
+}
+
+func (s *Server) phoneConfirmForm(w http.ResponseWriter, r *http.Request) {
+	p, _, err := s.phoneConfirmPage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "two_step_phone_confirm", p)
+}
+
+// phoneConfirmSubmit takes the code back: the number becomes the
+// account's, and the first method turns two-step verification on and shows
+// the backup codes once.
+func (s *Server) phoneConfirmSubmit(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	p, ch, err := s.phoneConfirmPage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, ok := typedCode(r)
+	if !ok {
+		key := "error.code_format"
+		if p.Values["code"] == "" {
+			key = "error.required"
+		}
+		s.formError(w, r, "two_step_phone_confirm", p, account.FieldErrors{"code": key})
+		return
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.TwoStep.ConfirmPhone(r.Context(), st.account, ch.ID, c, o)
+	if err != nil {
+		s.codeError(w, r, "two_step_phone_confirm", p, ch, err)
+		return
+	}
+	if !res.TurnedOn {
+		redirect(w, r, "/account/two-step", url.Values{"notice": {"phone_added"}})
+		return
+	}
+	bp := s.newPage(r, "twostep.backup_title")
+	bp.Data["Codes"] = res.BackupCodes
+	s.render(w, r, http.StatusOK, "two_step_backup", bp)
+}
+
+// phoneResend sends a new code to the number being enrolled.
+func (s *Server) phoneResend(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	p, ch, err := s.phoneConfirmPage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err = s.TwoStep.Phone.Resend(r.Context(), st.account, ch.ID, o)
+	if errors.Is(err, code.ErrNoMore) {
+		p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+		s.showErrors(w, r, http.StatusTooManyRequests, "two_step_phone_confirm", p)
+		return
+	}
+	if err != nil {
+		s.codeError(w, r, "two_step_phone_confirm", p, ch, err)
+		return
+	}
+	redirect(w, r, "/account/two-step/phone/confirm", url.Values{"c": {ch.ID}, "notice": {"resent"}})
+}
+
+// phoneRemove forgets the number (step-up first); if it was the last
+// method, two-step verification is off.
+func (s *Server) phoneRemove(w http.ResponseWriter, r *http.Request) {
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	off, err := s.TwoStep.RemovePhone(r.Context(), state(r).account, o)
+	if errors.Is(err, code.ErrNotFound) {
+		redirect(w, r, "/account/two-step", nil)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n := "phone_removed"
+	if off {
+		n = "two_step_off"
+	}
+	redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
 }

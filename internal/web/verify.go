@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"
 )
 
@@ -21,13 +22,13 @@ func (s *Server) requirePending(next http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		ch, at, err := s.SignIn.Pending(r.Context(), challengeID(r), o)
+		step, err := s.SignIn.PendingStep(r.Context(), challengeID(r), o)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		st := state(r)
-		st.pending, st.attempt = ch, at
+		st.pending, st.attempt, st.step = step.Challenge, step.Attempt, step
 		next(w, r)
 	}
 }
@@ -40,34 +41,55 @@ func method(r *http.Request) signin.Method {
 		v, _ = field(r, "method")
 	}
 	m := signin.Method(v)
-	if at := state(r).attempt; m == "" || !signin.Allowed(at.MethodOffered, m) {
-		m = at.MethodOffered
+	if st := state(r).step; m == "" || !signin.Accepted(st.Accepts, m) {
+		m = st.Attempt.MethodOffered
 	}
 	return m
 }
 
 // verifyPage is the second-step page of the pending sign-in, for the
-// method asked for: the emailed code, the app's code, or a backup code,
+// method asked for: the app's code, a code by SMS or email (first a button
+// that sends it, when none was sent by that channel yet), or a backup code,
 // with "try another way" to the others the attempt accepts.
 func (s *Server) verifyPage(r *http.Request) *page {
 	st := state(r)
+	ch, a := st.step.Challenge, st.step.Account
 	m := method(r)
 	p := s.newPage(r, "verify.title_"+string(m))
-	p.Values["c"] = st.pending.ID
+	p.Values["c"] = ch.ID
 	p.Values["method"] = string(m)
 	p.Data["Method"] = string(m)
-	p.Data["Other"] = ""
+	var others []string
+	for _, x := range st.step.Accepts {
+		if x != m {
+			others = append(others, string(x))
+		}
+	}
+	p.Data["Others"] = others
 	// Trusting the browser is offered for two-step sign-ins only: the
 	// new-device check is passed once per browser anyway.
-	p.Data["CanTrust"] = st.attempt.MethodOffered == signin.App && s.TrustFor > 0
-	p.Data["TrustDays"] = int(s.TrustFor.Hours() / 24)
-	switch m {
-	case signin.App:
-		p.Data["Other"] = string(signin.Backup)
-	case signin.Backup:
-		p.Data["Other"] = string(signin.App)
+	stepUp := st.attempt.Kind == signin.StepUpKind
+	p.Data["StepUp"] = stepUp
+	p.Data["CanTrust"] = st.attempt.MethodOffered != signin.Email && s.TrustFor > 0 && !stepUp
+	if stepUp {
+		// Where the step-up returns to: a local path only.
+		next := r.URL.Query().Get("next")
+		if r.Method == http.MethodPost {
+			next, _ = field(r, "next")
+		}
+		p.Values["next"] = LocalTarget(next, "/account")
 	}
-	p.Data["Destination"] = account.MaskEmail(st.pending.Destination)
+	p.Data["TrustDays"] = int(s.TrustFor.Hours() / 24)
+	p.Data["NewDevice"] = st.attempt.MethodOffered == signin.Email
+	switch m {
+	case signin.Email:
+		p.Data["Destination"] = account.MaskEmail(a.Email)
+	case signin.SMS:
+		p.Data["Destination"] = phone.Mask(a.Phone)
+	}
+	// A code by SMS or email is typed only once one was sent by that
+	// channel; until then the page offers to send it.
+	p.Data["Sent"] = ch.Sends > 0 && ch.Channel == m.Channel()
 	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
 	if r.Method == http.MethodPost {
 		if v, ok := field(r, "code"); ok && len(v) <= 32 {
@@ -108,9 +130,11 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	st := state(r)
 	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
-		ChallengeID: state(r).pending.ID, Method: m, Code: c, Origin: o, Previous: sessionToken(r),
-		Trust: r.PostFormValue("trust") != "", Challenge: state(r).pending, Attempt: state(r).attempt,
+		ChallengeID: st.pending.ID, Method: m, Code: c, Origin: o, Previous: sessionToken(r),
+		Trust: r.PostFormValue("trust") != "", Challenge: st.pending, Attempt: st.attempt,
+		Account: st.step.Account, Accepts: st.step.Accepts,
 	})
 	switch {
 	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
@@ -123,28 +147,47 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin_verify", p)
 		return
 	case err != nil:
-		s.codeError(w, r, "signin_verify", p, state(r).pending, err)
+		s.codeError(w, r, "signin_verify", p, st.pending, err)
+		return
+	}
+	if res.SteppedUp {
+		http.Redirect(w, r, p.Values["next"], http.StatusSeeOther)
 		return
 	}
 	s.setSessionCookie(w, res.Session)
 	redirect(w, r, "/account", nil)
 }
 
+// verifyResend sends a code by the page's method (SMS or email): the first
+// one when the holder picked that way, or a new one after the cool-down.
 func (s *Server) verifyResend(w http.ResponseWriter, r *http.Request) {
 	p := s.verifyPage(r)
+	m := signin.Method(p.Values["method"])
 	o, err := s.origin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.SignIn.Resend(r.Context(), state(r).pending.ID, o); err != nil {
-		if errors.Is(err, code.ErrNoMore) {
+	first := p.Data["Sent"] != true
+	if err := s.SignIn.Send(r.Context(), state(r).pending.ID, m, o); err != nil {
+		switch {
+		case errors.Is(err, code.ErrNoMore):
 			p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
 			s.showErrors(w, r, http.StatusTooManyRequests, "signin_verify", p)
-			return
+		case errors.Is(err, signin.ErrMethod):
+			s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		default:
+			s.codeError(w, r, "signin_verify", p, state(r).pending, err)
 		}
-		s.codeError(w, r, "signin_verify", p, state(r).pending, err)
 		return
 	}
-	redirect(w, r, "/signin/verify", url.Values{"c": {state(r).pending.ID}, "notice": {"resent"}})
+	n := "resent"
+	if first {
+		n = "sent"
+	}
+	q := url.Values{"c": {state(r).pending.ID}, "method": {string(m)}, "notice": {n}}
+	if v := p.Values["next"]; v != "" {
+		q.Set("next", v)
+	}
+	redirect(w, r, "/signin/verify", q)
 }
