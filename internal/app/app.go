@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -26,6 +28,7 @@ import (
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
+	"gatehouse/internal/passkey"
 	"gatehouse/internal/password"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/postgres"
@@ -164,6 +167,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Phone:   &phone.Service{Store: db, Codes: codes, Notices: notices, Region: cfg.String("phone.default_region"), Clock: clk, Tx: db},
 		Notices: notices, Tx: db, Forget: a.Sessions.Forget,
 	}
+	keys, localURL, err := passkeys(cfg.PublicURL(), serviceName, db, clk)
+	if err != nil {
+		log.Info("passkeys are off", "reason", err)
+	} else {
+		a.TwoStep.Passkeys, a.SignIn.Passkeys = keys, keys
+	}
 	a.SignIn.TwoStep, a.SignIn.Apps, a.SignIn.Backup = a.TwoStep, a.TwoStep.Apps, a.TwoStep.Backup
 	a.SignIn.EmailFallback = cfg.Bool("signin.email_fallback")
 	a.SignIn.Reauth = a.Sessions
@@ -190,11 +199,43 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		},
 		Hosts:        cfg.Hosts(),
 		StepUpWithin: cfg.Duration("session.step_up_within"),
+		Passkeys:     keys, PasskeyLocalURL: localURL,
 		TrustFor:     cfg.Duration("signin.trust_days"),
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()
 	return a, nil
+}
+
+// passkeys builds the passkey service for the public URL. Browsers offer
+// passkeys only to a domain name (https, or http at localhost), never to
+// an IP address; a public URL at a loopback address — the out-of-the-box
+// http://127.0.0.1:8080 — therefore gets them at localhost on the same
+// port, and localURL is that address, for the pages to point to. Any other
+// URL that cannot hold them turns passkeys off (err says why); every other
+// method works without them.
+func passkeys(publicURL, serviceName string, store passkey.Store, clk clock.Clock) (svc *passkey.Service, localURL string, err error) {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return nil, "", err
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err == nil && ip.IsLoopback() && u.Scheme == "http" {
+		port := u.Port()
+		u.Host = "localhost"
+		if port != "" {
+			u.Host += ":" + port
+		}
+		localURL = u.String()
+	}
+	rpID, origin, err := passkey.RelyingParty(u.String())
+	if err != nil {
+		return nil, "", err
+	}
+	svc, err = passkey.New(passkey.Config{RPID: rpID, Origin: origin, DisplayName: serviceName, Store: store, Clock: clk})
+	if err != nil {
+		return nil, "", err
+	}
+	return svc, localURL, nil
 }
 
 // now is the server's clock: the real one unless SetClock replaced it.

@@ -3,8 +3,10 @@ package passkey_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"gatehouse/internal/passkey/passkeytest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +20,8 @@ import (
 	"gatehouse/internal/random"
 	"gatehouse/internal/sqlite"
 )
+
+var b64 = base64.RawURLEncoding
 
 const (
 	rpID   = "gatehouse.example"
@@ -72,38 +76,38 @@ func (e *env) account(email string) string {
 	return id
 }
 
-func (e *env) register(accountID string, a *authenticator, name string) *passkey.Credential {
+func (e *env) register(accountID string, a *passkeytest.Authenticator, name string) *passkey.Credential {
 	e.t.Helper()
 	ctx := context.Background()
 	id, options, err := e.svc.BeginRegistration(ctx, accountID, "holder@example.com", "Holder")
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	c, err := e.svc.FinishRegistration(ctx, accountID, id, name, a.create(options))
+	c, err := e.svc.FinishRegistration(ctx, accountID, id, name, a.Create(options))
 	if err != nil {
 		e.t.Fatalf("registration: %v", err)
 	}
 	return c
 }
 
-func (e *env) login(accountID string, a *authenticator, opts ...option) (*passkey.Credential, error) {
+func (e *env) login(accountID string, a *passkeytest.Authenticator, opts ...passkeytest.Option) (*passkey.Credential, error) {
 	e.t.Helper()
 	ctx := context.Background()
 	id, options, err := e.svc.BeginLogin(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
-	return e.svc.FinishLogin(ctx, accountID, id, a.get(options, opts...))
+	return e.svc.FinishLogin(ctx, accountID, id, a.Get(options, opts...))
 }
 
-func (e *env) discover(a *authenticator, opts ...option) (string, *passkey.Credential, error) {
+func (e *env) discover(a *passkeytest.Authenticator, opts ...passkeytest.Option) (string, *passkey.Credential, error) {
 	e.t.Helper()
 	ctx := context.Background()
 	id, options, err := e.svc.BeginDiscoverable(ctx)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return e.svc.FinishDiscoverable(ctx, id, a.get(options, opts...))
+	return e.svc.FinishDiscoverable(ctx, id, a.Get(options, opts...))
 }
 
 func (e *env) stored(c *passkey.Credential) *passkey.Credential {
@@ -139,7 +143,7 @@ func TestRegisterThenSecondStepThenPasswordless_CounterRisesAndIsStored(t *testi
 	e := newEnv(t)
 	ctx := context.Background()
 	acct := e.account("holder@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 
 	id, raw, err := e.svc.BeginRegistration(ctx, acct, "holder@example.com", "Holder")
 	if err != nil {
@@ -157,11 +161,11 @@ func TestRegisterThenSecondStepThenPasswordless_CounterRisesAndIsStored(t *testi
 	if _, ok := o["excludeCredentials"]; ok {
 		t.Fatalf("nothing to exclude yet: %s", raw)
 	}
-	c, err := e.svc.FinishRegistration(ctx, acct, id, "  My laptop ", a.create(raw))
+	c, err := e.svc.FinishRegistration(ctx, acct, id, "  My laptop ", a.Create(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AccountID != acct || c.Name != "My laptop" || !bytes.Equal(c.CredentialID, a.id) || c.SignCount != 0 || c.Flagged || !c.CreatedAt.Equal(t0) {
+	if c.AccountID != acct || c.Name != "My laptop" || !bytes.Equal(c.CredentialID, a.ID) || c.SignCount != 0 || c.Flagged || !c.CreatedAt.Equal(t0) {
 		t.Fatalf("registered: %+v", c)
 	}
 	list, err := e.svc.List(ctx, acct)
@@ -175,11 +179,11 @@ func TestRegisterThenSecondStepThenPasswordless_CounterRisesAndIsStored(t *testi
 		t.Fatal(err)
 	}
 	o = options(t, raw)
-	if ids := credentialIDs(o["allowCredentials"]); !slices.Equal(ids, []string{b64.EncodeToString(a.id)}) || o["userVerification"] != "preferred" {
+	if ids := credentialIDs(o["allowCredentials"]); !slices.Equal(ids, []string{b64.EncodeToString(a.ID)}) || o["userVerification"] != "preferred" {
 		t.Fatalf("request options: %s", raw)
 	}
 	e.clock.Advance(time.Minute)
-	got, err := e.svc.FinishLogin(ctx, acct, id, a.get(raw))
+	got, err := e.svc.FinishLogin(ctx, acct, id, a.Get(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +204,7 @@ func TestRegisterThenSecondStepThenPasswordless_CounterRisesAndIsStored(t *testi
 		t.Fatalf("discoverable options: %s", raw)
 	}
 	e.clock.Advance(time.Minute)
-	who, got, err := e.svc.FinishDiscoverable(ctx, id, a.get(raw))
+	who, got, err := e.svc.FinishDiscoverable(ctx, id, a.Get(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,11 +227,11 @@ func TestReplay_SameCeremonyIsGoneAndAnOldAnswerFailsANewChallenge(t *testing.T)
 	e := newEnv(t)
 	ctx := context.Background()
 	acct := e.account("replay@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 	e.register(acct, a, "Key")
 
 	id, raw, _ := e.svc.BeginLogin(ctx, acct)
-	answer := a.get(raw)
+	answer := a.Get(raw)
 	if _, err := e.svc.FinishLogin(ctx, acct, id, answer); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +245,7 @@ func TestReplay_SameCeremonyIsGoneAndAnOldAnswerFailsANewChallenge(t *testing.T)
 	}
 	// A discoverable answer replayed too.
 	did, draw, _ := e.svc.BeginDiscoverable(ctx)
-	danswer := a.get(draw)
+	danswer := a.Get(draw)
 	if _, _, err := e.svc.FinishDiscoverable(ctx, did, danswer); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +258,7 @@ func TestRefusedAnswers_AreErrInvalidAndUseUpTheCeremony(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	acct := e.account("refused@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 	e.register(acct, a, "Key")
 
 	for _, tc := range []struct {
@@ -262,21 +266,21 @@ func TestRefusedAnswers_AreErrInvalidAndUseUpTheCeremony(t *testing.T) {
 		answer func(options []byte) []byte
 		why    string // a word of the reason, which must reach the error
 	}{
-		{"wrong origin", func(o []byte) []byte { return a.get(o, withOrigin("https://gatehouse.example.evil")) }, "origin"},
-		{"another port", func(o []byte) []byte { return a.get(o, withOrigin("https://gatehouse.example:8443")) }, "origin"},
-		{"wrong RP ID hash", func(o []byte) []byte { return a.get(o, withRPID("evil.example")) }, "RP Hash"},
-		{"tampered signature", func(o []byte) []byte { return a.get(o, tampered()) }, "signature"},
-		{"a creation answer type", func(o []byte) []byte { return a.get(o, withType("webauthn.create")) }, "ceremony type"},
-		{"user not present", func(o []byte) []byte { return a.get(o, withFlags(flagUV)) }, "presence"},
+		{"wrong origin", func(o []byte) []byte { return a.Get(o, passkeytest.WithOrigin("https://gatehouse.example.evil")) }, "origin"},
+		{"another port", func(o []byte) []byte { return a.Get(o, passkeytest.WithOrigin("https://gatehouse.example:8443")) }, "origin"},
+		{"wrong RP ID hash", func(o []byte) []byte { return a.Get(o, passkeytest.WithRPID("evil.example")) }, "RP Hash"},
+		{"tampered signature", func(o []byte) []byte { return a.Get(o, passkeytest.Tampered()) }, "signature"},
+		{"a creation answer type", func(o []byte) []byte { return a.Get(o, passkeytest.WithType("webauthn.create")) }, "ceremony type"},
+		{"user not present", func(o []byte) []byte { return a.Get(o, passkeytest.WithFlags(passkeytest.FlagUV)) }, "presence"},
 		{"malformed JSON", func([]byte) []byte { return []byte(`{"id": "AQID", "rawId": `) }, "Parse error"},
 		{"not JSON at all", func([]byte) []byte { return []byte("\x00\xff") }, "Parse error"},
 		{"empty", func([]byte) []byte { return nil }, "Parse error"},
 		{"oversized", func(o []byte) []byte {
-			return append(a.get(o), bytes.Repeat([]byte(" "), passkey.MaxResponse)...)
+			return append(a.Get(o), bytes.Repeat([]byte(" "), passkey.MaxResponse)...)
 		}, "bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := e.stored(&passkey.Credential{CredentialID: a.id}).SignCount
+			before := e.stored(&passkey.Credential{CredentialID: a.ID}).SignCount
 			id, raw, err := e.svc.BeginLogin(ctx, acct)
 			if err != nil {
 				t.Fatal(err)
@@ -286,10 +290,10 @@ func TestRefusedAnswers_AreErrInvalidAndUseUpTheCeremony(t *testing.T) {
 				t.Fatalf("got %v, want ErrInvalid saying %q", err, tc.why)
 			}
 			// One try per ceremony: a right answer to it now is too late.
-			if _, err := e.svc.FinishLogin(ctx, acct, id, a.get(raw)); !errors.Is(err, passkey.ErrCeremony) {
+			if _, err := e.svc.FinishLogin(ctx, acct, id, a.Get(raw)); !errors.Is(err, passkey.ErrCeremony) {
 				t.Fatalf("a right answer after a refused one: %v, want ErrCeremony", err)
 			}
-			if after := e.stored(&passkey.Credential{CredentialID: a.id}); after.SignCount != before || after.Flagged {
+			if after := e.stored(&passkey.Credential{CredentialID: a.ID}); after.SignCount != before || after.Flagged {
 				t.Fatalf("a refused answer changed the passkey: %+v", after)
 			}
 		})
@@ -303,15 +307,15 @@ func TestRefusedAnswers_AreErrInvalidAndUseUpTheCeremony(t *testing.T) {
 func TestUserVerification_RequiredAloneOptionalAsASecondStep(t *testing.T) {
 	e := newEnv(t)
 	acct := e.account("uv@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 	e.register(acct, a, "Security key")
 
-	_, _, err := e.discover(a, withFlags(flagUP))
+	_, _, err := e.discover(a, passkeytest.WithFlags(passkeytest.FlagUP))
 	if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "verification") {
 		t.Fatalf("passwordless without UV: %v, want ErrInvalid (user verification)", err)
 	}
 	// After a password, presence is enough (a security key without a PIN).
-	if _, err := e.login(acct, a, withFlags(flagUP)); err != nil {
+	if _, err := e.login(acct, a, passkeytest.WithFlags(passkeytest.FlagUP)); err != nil {
 		t.Fatalf("second step without UV: %v", err)
 	}
 	if who, _, err := e.discover(a); err != nil || who != acct {
@@ -323,13 +327,13 @@ func TestCounterGoingBack_FlagsThePasskeyForGood(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	acct := e.account("clone@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 	c := e.register(acct, a, "Key")
-	if _, err := e.login(acct, a, withCounter(5)); err != nil {
+	if _, err := e.login(acct, a, passkeytest.WithCounter(5)); err != nil {
 		t.Fatal(err)
 	}
 	// A copy of the key, behind the original.
-	_, err := e.login(acct, a, withCounter(3))
+	_, err := e.login(acct, a, passkeytest.WithCounter(3))
 	if !errors.Is(err, passkey.ErrCloned) {
 		t.Fatalf("counter 3 after 5: %v, want ErrCloned", err)
 	}
@@ -338,7 +342,7 @@ func TestCounterGoingBack_FlagsThePasskeyForGood(t *testing.T) {
 	}
 	// The same counter again is no increase either — but the passkey is
 	// already flagged, and even a correct answer is refused now.
-	if _, _, err := e.discover(a, withCounter(50)); !errors.Is(err, passkey.ErrCloned) {
+	if _, _, err := e.discover(a, passkeytest.WithCounter(50)); !errors.Is(err, passkey.ErrCloned) {
 		t.Fatalf("a flagged passkey, passwordless: %v, want ErrCloned", err)
 	}
 	if _, _, err := e.svc.BeginLogin(ctx, acct); !errors.Is(err, passkey.ErrNone) {
@@ -350,16 +354,16 @@ func TestCounterGoingBack_FlagsThePasskeyForGood(t *testing.T) {
 
 	// With another passkey added, a login allows only that one; the flagged
 	// one answering anyway is refused with ErrCloned.
-	b := newAuthenticator(t, origin)
+	b := passkeytest.New(t, origin)
 	e.register(acct, b, "Other key")
 	id, raw, err := e.svc.BeginLogin(ctx, acct) // allows b only now
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := credentialIDs(options(t, raw)["allowCredentials"]); !slices.Equal(ids, []string{b64.EncodeToString(b.id)}) {
+	if ids := credentialIDs(options(t, raw)["allowCredentials"]); !slices.Equal(ids, []string{b64.EncodeToString(b.ID)}) {
 		t.Fatalf("allowed %v, want only the unflagged passkey", ids)
 	}
-	if _, err := e.svc.FinishLogin(ctx, acct, id, a.get(raw)); !errors.Is(err, passkey.ErrCloned) {
+	if _, err := e.svc.FinishLogin(ctx, acct, id, a.Get(raw)); !errors.Is(err, passkey.ErrCloned) {
 		t.Fatalf("the flagged passkey answering: %v, want ErrCloned", err)
 	}
 }
@@ -372,9 +376,9 @@ func TestCounter_TheStoredCountDecidesNotTheRecord(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	acct := e.account("race@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 	c := e.register(acct, a, "Key")
-	if _, err := e.login(acct, a, withCounter(2)); err != nil {
+	if _, err := e.login(acct, a, passkeytest.WithCounter(2)); err != nil {
 		t.Fatal(err)
 	}
 	slow := e.stored(c).Data // says 2
@@ -384,7 +388,7 @@ func TestCounter_TheStoredCountDecidesNotTheRecord(t *testing.T) {
 	if err := e.store.UsePasskey(ctx, c.ID, 2, slow, false, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.login(acct, a, withCounter(5)); !errors.Is(err, passkey.ErrCloned) {
+	if _, err := e.login(acct, a, passkeytest.WithCounter(5)); !errors.Is(err, passkey.ErrCloned) {
 		t.Fatalf("counter 5 after 10 was recorded: %v, want ErrCloned", err)
 	}
 }
@@ -392,8 +396,8 @@ func TestCounter_TheStoredCountDecidesNotTheRecord(t *testing.T) {
 func TestCounterThatStaysZero_IsNoCloneWarning(t *testing.T) {
 	e := newEnv(t)
 	acct := e.account("zero@example.com")
-	a := newAuthenticator(t, origin)
-	a.zeroCounter = true
+	a := passkeytest.New(t, origin)
+	a.ZeroCounter = true
 	c := e.register(acct, a, "Phone")
 	for range 3 {
 		if _, err := e.login(acct, a); err != nil {
@@ -404,10 +408,10 @@ func TestCounterThatStaysZero_IsNoCloneWarning(t *testing.T) {
 		t.Fatalf("stored: %+v", s)
 	}
 	// But once it has counted, 0 is going back.
-	if _, err := e.login(acct, a, withCounter(1)); err != nil {
+	if _, err := e.login(acct, a, passkeytest.WithCounter(1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.login(acct, a, withCounter(0)); !errors.Is(err, passkey.ErrCloned) {
+	if _, err := e.login(acct, a, passkeytest.WithCounter(0)); !errors.Is(err, passkey.ErrCloned) {
 		t.Fatalf("0 after 1: %v, want ErrCloned", err)
 	}
 }
@@ -416,58 +420,58 @@ func TestCeremony_ExpiredAnotherAccountsOrAnotherKindIsErrCeremony(t *testing.T)
 	e := newEnv(t)
 	ctx := context.Background()
 	mine, theirs := e.account("mine@example.com"), e.account("theirs@example.com")
-	a, b := newAuthenticator(t, origin), newAuthenticator(t, origin)
+	a, b := passkeytest.New(t, origin), passkeytest.New(t, origin)
 	e.register(mine, a, "Mine")
 	e.register(theirs, b, "Theirs")
 
 	// Just in time, then too late.
 	id, raw, _ := e.svc.BeginLogin(ctx, mine)
 	e.clock.Advance(passkey.DefaultTTL - time.Second)
-	if _, err := e.svc.FinishLogin(ctx, mine, id, a.get(raw)); err != nil {
+	if _, err := e.svc.FinishLogin(ctx, mine, id, a.Get(raw)); err != nil {
 		t.Fatalf("a second before expiry: %v", err)
 	}
 	id, raw, _ = e.svc.BeginLogin(ctx, mine)
 	e.clock.Advance(passkey.DefaultTTL)
-	if _, err := e.svc.FinishLogin(ctx, mine, id, a.get(raw)); !errors.Is(err, passkey.ErrCeremony) || !strings.Contains(err.Error(), "expired") {
+	if _, err := e.svc.FinishLogin(ctx, mine, id, a.Get(raw)); !errors.Is(err, passkey.ErrCeremony) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired: %v, want ErrCeremony", err)
 	}
 	// Registration expires too.
 	id, raw, _ = e.svc.BeginRegistration(ctx, mine, "m", "M")
 	e.clock.Advance(passkey.DefaultTTL)
-	if _, err := e.svc.FinishRegistration(ctx, mine, id, "Late", newAuthenticator(t, origin).create(raw)); !errors.Is(err, passkey.ErrCeremony) {
+	if _, err := e.svc.FinishRegistration(ctx, mine, id, "Late", passkeytest.New(t, origin).Create(raw)); !errors.Is(err, passkey.ErrCeremony) {
 		t.Fatalf("expired registration: %v, want ErrCeremony", err)
 	}
 
 	// Their ceremony, finished as me (with my passkey or theirs).
 	id, raw, _ = e.svc.BeginLogin(ctx, theirs)
-	if _, err := e.svc.FinishLogin(ctx, mine, id, a.get(raw)); !errors.Is(err, passkey.ErrCeremony) {
+	if _, err := e.svc.FinishLogin(ctx, mine, id, a.Get(raw)); !errors.Is(err, passkey.ErrCeremony) {
 		t.Fatalf("another account's ceremony: %v, want ErrCeremony", err)
 	}
 	id, raw, _ = e.svc.BeginRegistration(ctx, theirs, "t", "T")
-	if _, err := e.svc.FinishRegistration(ctx, mine, id, "Mine too", newAuthenticator(t, origin).create(raw)); !errors.Is(err, passkey.ErrCeremony) {
+	if _, err := e.svc.FinishRegistration(ctx, mine, id, "Mine too", passkeytest.New(t, origin).Create(raw)); !errors.Is(err, passkey.ErrCeremony) {
 		t.Fatalf("another account's registration: %v, want ErrCeremony", err)
 	}
 	// My login answer with their passkey, in my ceremony.
 	id, raw, _ = e.svc.BeginLogin(ctx, mine)
-	if _, err := e.svc.FinishLogin(ctx, mine, id, b.get(raw)); !errors.Is(err, passkey.ErrInvalid) {
+	if _, err := e.svc.FinishLogin(ctx, mine, id, b.Get(raw)); !errors.Is(err, passkey.ErrInvalid) {
 		t.Fatalf("another account's passkey: %v, want ErrInvalid", err)
 	}
 
 	// Another kind.
 	did, draw, _ := e.svc.BeginDiscoverable(ctx)
-	if _, err := e.svc.FinishLogin(ctx, mine, did, a.get(draw)); !errors.Is(err, passkey.ErrCeremony) {
+	if _, err := e.svc.FinishLogin(ctx, mine, did, a.Get(draw)); !errors.Is(err, passkey.ErrCeremony) {
 		t.Fatalf("a discoverable ceremony finished as a login: %v", err)
 	}
 	id, raw, _ = e.svc.BeginLogin(ctx, mine)
-	if _, _, err := e.svc.FinishDiscoverable(ctx, id, a.get(raw)); !errors.Is(err, passkey.ErrCeremony) {
+	if _, _, err := e.svc.FinishDiscoverable(ctx, id, a.Get(raw)); !errors.Is(err, passkey.ErrCeremony) {
 		t.Fatalf("a login ceremony finished as discoverable: %v", err)
 	}
 	id, raw, _ = e.svc.BeginLogin(ctx, mine)
-	if _, err := e.svc.FinishRegistration(ctx, mine, id, "X", a.get(raw)); !errors.Is(err, passkey.ErrCeremony) {
+	if _, err := e.svc.FinishRegistration(ctx, mine, id, "X", a.Get(raw)); !errors.Is(err, passkey.ErrCeremony) {
 		t.Fatalf("a login ceremony finished as a registration: %v", err)
 	}
 	for _, id := range []string{"", "nonexistent"} {
-		if _, err := e.svc.FinishLogin(ctx, mine, id, a.get(raw)); !errors.Is(err, passkey.ErrCeremony) {
+		if _, err := e.svc.FinishLogin(ctx, mine, id, a.Get(raw)); !errors.Is(err, passkey.ErrCeremony) {
 			t.Fatalf("ceremony %q: %v", id, err)
 		}
 	}
@@ -476,20 +480,20 @@ func TestCeremony_ExpiredAnotherAccountsOrAnotherKindIsErrCeremony(t *testing.T)
 func TestDiscoverable_TheUserHandleMustBeThePasskeysAccount(t *testing.T) {
 	e := newEnv(t)
 	mine, theirs := e.account("mine@example.com"), e.account("theirs@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 	e.register(mine, a, "Mine")
 
 	for _, tc := range []struct {
 		name   string
 		handle []byte
 	}{{"another account", []byte(theirs)}, {"no account", []byte("nobody")}, {"none", nil}} {
-		_, _, err := e.discover(a, withUserHandle(tc.handle))
+		_, _, err := e.discover(a, passkeytest.WithUserHandle(tc.handle))
 		if !errors.Is(err, passkey.ErrInvalid) {
 			t.Fatalf("user handle of %s: %v, want ErrInvalid", tc.name, err)
 		}
 	}
-	stranger := newAuthenticator(t, origin)
-	stranger.handle = []byte(mine)
+	stranger := passkeytest.New(t, origin)
+	stranger.Handle = []byte(mine)
 	if _, _, err := e.discover(stranger); !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "unknown passkey") {
 		t.Fatalf("an unregistered passkey: %v, want ErrInvalid", err)
 	}
@@ -499,22 +503,22 @@ func TestRegistration_DuplicatesExclusionsAndNames(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	mine, theirs := e.account("mine@example.com"), e.account("theirs@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 	c := e.register(mine, a, "Laptop")
 
 	id, raw, err := e.svc.BeginRegistration(ctx, mine, "mine@example.com", "Mine")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := credentialIDs(options(t, raw)["excludeCredentials"]); !slices.Equal(ids, []string{b64.EncodeToString(a.id)}) {
+	if ids := credentialIDs(options(t, raw)["excludeCredentials"]); !slices.Equal(ids, []string{b64.EncodeToString(a.ID)}) {
 		t.Fatalf("excluded %v, want the registered passkey", ids)
 	}
 	// A browser that ignores the exclusion: the same credential again.
-	if _, err := e.svc.FinishRegistration(ctx, mine, id, "Again", a.create(raw)); !errors.Is(err, passkey.ErrDuplicate) {
+	if _, err := e.svc.FinishRegistration(ctx, mine, id, "Again", a.Create(raw)); !errors.Is(err, passkey.ErrDuplicate) {
 		t.Fatalf("the same credential again: %v, want ErrDuplicate", err)
 	}
 	id, raw, _ = e.svc.BeginRegistration(ctx, theirs, "theirs@example.com", "Theirs")
-	if _, err := e.svc.FinishRegistration(ctx, theirs, id, "Stolen", a.create(raw)); !errors.Is(err, passkey.ErrDuplicate) {
+	if _, err := e.svc.FinishRegistration(ctx, theirs, id, "Stolen", a.Create(raw)); !errors.Is(err, passkey.ErrDuplicate) {
 		t.Fatalf("the same credential for another account: %v, want ErrDuplicate", err)
 	}
 	if list, _ := e.svc.List(ctx, theirs); len(list) != 0 {
@@ -523,9 +527,9 @@ func TestRegistration_DuplicatesExclusionsAndNames(t *testing.T) {
 
 	// A bad name is refused before the ceremony is used: the same answer
 	// with a good name then passes.
-	b := newAuthenticator(t, origin)
+	b := passkeytest.New(t, origin)
 	id, raw, _ = e.svc.BeginRegistration(ctx, mine, "mine@example.com", "Mine")
-	answer := b.create(raw)
+	answer := b.Create(raw)
 	for _, bad := range []string{"", "   ", strings.Repeat("x", passkey.MaxName+1), "tab\there"} {
 		if _, err := e.svc.FinishRegistration(ctx, mine, id, bad, answer); !errors.Is(err, passkey.ErrName) {
 			t.Fatalf("name %q: %v, want ErrName", bad, err)
@@ -540,12 +544,16 @@ func TestRegistration_DuplicatesExclusionsAndNames(t *testing.T) {
 		name   string
 		answer func(o []byte) []byte
 	}{
-		{"wrong origin", func(o []byte) []byte { return newAuthenticator(t, "https://evil.example").create(o) }},
-		{"wrong RP ID", func(o []byte) []byte { return newAuthenticator(t, origin).create(o, withRPID("evil.example")) }},
-		{"assertion type", func(o []byte) []byte { return newAuthenticator(t, origin).create(o, withType("webauthn.get")) }},
+		{"wrong origin", func(o []byte) []byte { return passkeytest.New(t, "https://evil.example").Create(o) }},
+		{"wrong RP ID", func(o []byte) []byte {
+			return passkeytest.New(t, origin).Create(o, passkeytest.WithRPID("evil.example"))
+		}},
+		{"assertion type", func(o []byte) []byte {
+			return passkeytest.New(t, origin).Create(o, passkeytest.WithType("webauthn.get"))
+		}},
 		{"malformed", func([]byte) []byte { return []byte(`{"type":"public-key"`) }},
 		{"oversized", func(o []byte) []byte {
-			return append(newAuthenticator(t, origin).create(o), bytes.Repeat([]byte("\n"), passkey.MaxResponse)...)
+			return append(passkeytest.New(t, origin).Create(o), bytes.Repeat([]byte("\n"), passkey.MaxResponse)...)
 		}},
 	} {
 		id, raw, _ := e.svc.BeginRegistration(ctx, mine, "mine@example.com", "Mine")
@@ -570,7 +578,7 @@ func TestRegistration_DuplicatesExclusionsAndNames(t *testing.T) {
 	if err := e.svc.Remove(ctx, mine, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	a.handle = []byte(mine)
+	a.Handle = []byte(mine)
 	if _, _, err := e.discover(a); !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "unknown passkey") {
 		t.Fatalf("a removed passkey: %v, want ErrInvalid", err)
 	}
@@ -583,13 +591,13 @@ func TestExtensionOutputsNobodyAskedFor_AreIgnored(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	acct := e.account("ext@example.com")
-	a := newAuthenticator(t, origin)
+	a := passkeytest.New(t, origin)
 	extra := map[string]any{"credProps": map[string]any{"rk": true}, "somethingNew": 1}
 	id, raw, _ := e.svc.BeginRegistration(ctx, acct, "ext@example.com", "Ext")
-	if _, err := e.svc.FinishRegistration(ctx, acct, id, "Key", a.create(raw, withExtensions(extra))); err != nil {
+	if _, err := e.svc.FinishRegistration(ctx, acct, id, "Key", a.Create(raw, passkeytest.WithExtensions(extra))); err != nil {
 		t.Fatalf("registration with unasked outputs: %v", err)
 	}
-	if _, err := e.login(acct, a, withExtensions(extra)); err != nil {
+	if _, err := e.login(acct, a, passkeytest.WithExtensions(extra)); err != nil {
 		t.Fatalf("login with unasked outputs: %v", err)
 	}
 }
@@ -641,12 +649,12 @@ func FuzzParseResponse(f *testing.F) {
 	e := withStore(f, newMemStore())
 	ctx := context.Background()
 	acct := e.account("")
-	a := newAuthenticator(f, origin)
+	a := passkeytest.New(f, origin)
 	_, reg, _ := e.svc.BeginRegistration(ctx, acct, "fuzz@example.com", "Fuzz")
-	registration := a.create(reg)
+	registration := a.Create(reg)
 	e.register(acct, a, "Key")
 	_, req, _ := e.svc.BeginLogin(ctx, acct)
-	assertion := a.get(req)
+	assertion := a.Get(req)
 	for _, seed := range [][]byte{registration, assertion, assertion[:len(assertion)/2], []byte(`{}`), []byte(`null`), nil,
 		[]byte(`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"","signature":""}}`)} {
 		f.Add(seed)
@@ -692,7 +700,7 @@ func BenchmarkFinishLogin(b *testing.B) {
 			e := bc.env(b)
 			ctx := context.Background()
 			acct := e.account("bench@example.com")
-			a := newAuthenticator(b, origin)
+			a := passkeytest.New(b, origin)
 			e.register(acct, a, "Key")
 			ids, answers := make([]string, b.N), make([][]byte, b.N)
 			for i := range b.N {
@@ -700,7 +708,7 @@ func BenchmarkFinishLogin(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				ids[i], answers[i] = id, a.get(raw)
+				ids[i], answers[i] = id, a.Get(raw)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -54,7 +54,11 @@ type Methods struct {
 
 // On reports whether two-step verification is on: a confirmed method
 // exists.
-func (m *Methods) On() bool { return len(m.Apps) > 0 || m.Phone != "" || usable(m.Passkeys) }
+//
+// A passkey flagged as a possible copy still counts: two-step verification
+// is not quietly turned off by a clone. Its holder passes with a backup
+// code (or another way) and removes it.
+func (m *Methods) On() bool { return len(m.Apps) > 0 || m.Phone != "" || len(m.Passkeys) > 0 }
 
 // usable reports whether one of the passkeys can still pass.
 func usable(ps []*passkey.Credential) bool {
@@ -103,6 +107,7 @@ func confirmedPhone(a *account.Account) string {
 // what it must.
 func (s *Service) Ways(ctx context.Context, a *account.Account) ([]signin.Method, error) {
 	var ways []signin.Method
+	flaggedOnly := false
 	if s.Passkeys != nil {
 		ps, err := s.Passkeys.List(ctx, a.ID)
 		if err != nil {
@@ -111,6 +116,7 @@ func (s *Service) Ways(ctx context.Context, a *account.Account) ([]signin.Method
 		if usable(ps) {
 			ways = append(ways, signin.Passkey)
 		}
+		flaggedOnly = len(ps) > 0 && !usable(ps)
 	}
 	apps, err := s.Apps.Store.Apps(ctx, a.ID)
 	if err != nil {
@@ -124,6 +130,11 @@ func (s *Service) Ways(ctx context.Context, a *account.Account) ([]signin.Method
 	}
 	if confirmedPhone(a) != "" {
 		ways = append(ways, signin.SMS)
+	}
+	if len(ways) == 0 && flaggedOnly {
+		// Only passkeys flagged as copies: two-step stays on, and the
+		// passkey step says none can pass and offers the other ways.
+		ways = append(ways, signin.Passkey)
 	}
 	return ways, nil
 }

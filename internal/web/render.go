@@ -125,16 +125,18 @@ func (s *Server) parseTemplates() {
 // getPath maps a form's POST address to the page it belongs to (for the
 // language switcher, and the return after a step-up).
 var getPath = map[string]string{
-	"/signup/confirm/resend":         "/signup/confirm",
-	"/password/reset/resend":         "/password/reset",
-	"/account/preferences":           "/account",
-	"/account/trusted/stop":          "/account",
-	"/account/two-step/app/remove":   "/account/two-step",
-	"/account/two-step/off":          "/account/two-step",
-	"/account/two-step/backup":       "/account/two-step",
-	"/account/two-step/phone/remove": "/account/two-step",
-	"/account/two-step/phone/resend": "/account/two-step/phone/confirm",
-	"/signin/verify/resend":          "/signin/verify",
+	"/signup/confirm/resend":           "/signup/confirm",
+	"/password/reset/resend":           "/password/reset",
+	"/account/preferences":             "/account",
+	"/account/trusted/stop":            "/account",
+	"/account/two-step/app/remove":     "/account/two-step",
+	"/account/two-step/off":            "/account/two-step",
+	"/account/two-step/backup":         "/account/two-step",
+	"/account/two-step/phone/remove":   "/account/two-step",
+	"/account/two-step/passkey/remove": "/account/two-step",
+	"/signin/passkey":                  "/signin",
+	"/account/two-step/phone/resend":   "/account/two-step/phone/confirm",
+	"/signin/verify/resend":            "/signin/verify",
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
@@ -279,6 +281,8 @@ var notices = map[string]string{
 	"sent":                  "verify.sent",
 	"phone_added":           "twostep.phone_added",
 	"phone_removed":         "twostep.phone_removed",
+	"passkey_added":         "twostep.passkey_added",
+	"passkey_removed":       "twostep.passkey_removed",
 	"confirmed":             "confirm.done_signin",
 	"signed_out":            "signin.signed_out",
 	"signed_out_everywhere": "signin.signed_out_everywhere",

@@ -131,6 +131,8 @@ func (s *Server) routes() []route {
 		{"GET", "/signin/verify", passwordChecked, pages, cheap, s.verifyForm},
 		{"POST", "/signin/verify", passwordChecked, pages, cheap, s.verifySubmit},
 		{"POST", "/signin/verify/resend", passwordChecked, pages, cheap, s.verifyResend},
+		{"POST", "/signin/passkey", public, pages, cheap, s.passkeySignIn},
+		{"POST", "/signin/passkey/options", public, api, cheap, s.passkeySignInOptions},
 		{"POST", "/signout", public, pages, cheap, s.signout},
 
 		{"GET", "/account", signedIn, pages, cheap, s.accountPage},
@@ -153,6 +155,9 @@ func (s *Server) routes() []route {
 		{"POST", "/account/two-step/phone/confirm", signedIn, pages, cheap, s.phoneConfirmSubmit},
 		{"POST", "/account/two-step/phone/resend", signedIn, pages, cheap, s.phoneResend},
 		{"POST", "/account/two-step/phone/remove", recentlyVerified, pages, cheap, s.phoneRemove},
+		{"GET", "/account/two-step/passkey", signedIn, pages, cheap, s.passkeyForm},
+		{"POST", "/account/two-step/passkey", signedIn, pages, cheap, s.passkeySubmit},
+		{"POST", "/account/two-step/passkey/remove", recentlyVerified, pages, cheap, s.passkeyRemove},
 
 		{"GET", "/password/forgot", public, pages, cheap, s.forgotForm},
 		{"POST", "/password/forgot", public, pages, cheap, s.forgotSubmit},

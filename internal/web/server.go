@@ -25,6 +25,7 @@ import (
 	"gatehouse/internal/device"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
+	"gatehouse/internal/passkey"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/twostep"
@@ -45,8 +46,13 @@ type Server struct {
 	Codes    *code.Service
 	Outbox   *outbox.Outbox
 	TwoStep  *twostep.Service
-	Catalog  *i18n.Catalog
-	Log      *slog.Logger
+	// Passkeys begins passkey ceremonies for the pages; nil when the
+	// public URL cannot hold passkeys (PasskeyLocalURL then says where
+	// they work on this machine, if anywhere).
+	Passkeys        *passkey.Service
+	PasskeyLocalURL string
+	Catalog         *i18n.Catalog
+	Log             *slog.Logger
 
 	ServiceName       string
 	MinPasswordLength int

@@ -21,6 +21,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signinPage(r *http.Request) *page {
 	p := s.newPage(r, "signin.title")
 	p.Data["RememberDays"] = int(s.RememberFor / (24 * time.Hour))
+	if s.Passkeys != nil {
+		p.Data["Passkeys"], p.Data["PasskeyJS"] = true, true
+	}
 	return p
 }
 

@@ -71,6 +71,8 @@ func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 		p.Data["Then"] = s.Catalog.T(p.Lang, "reverify.then_sms", phone.Mask(st.account.Phone))
 	case signin.Email:
 		p.Data["Then"] = s.Catalog.T(p.Lang, "reverify.then_email", account.MaskEmail(st.account.Email))
+	case signin.Passkey:
+		p.Data["Then"] = s.Catalog.T(p.Lang, "reverify.then_passkey")
 	}
 	if r.Method == http.MethodPost {
 		if v, ok := field(r, "code"); ok && len(v) <= 64 {

@@ -40,6 +40,19 @@ func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 	if m.Phone != "" {
 		p.Data["Phone"], p.Data["PhoneConfirmed"] = phone.Mask(m.Phone), s.when(r, st.account.PhoneConfirmedAt)
 	}
+	type key struct {
+		ID, Name, Added, LastUsed string
+		Flagged                   bool
+	}
+	var keys []key
+	for _, k := range m.Passkeys {
+		x := key{ID: k.ID, Name: k.Name, Added: s.when(r, k.CreatedAt), Flagged: k.Flagged}
+		if !k.LastUsedAt.IsZero() {
+			x.LastUsed = s.when(r, k.LastUsedAt)
+		}
+		keys = append(keys, x)
+	}
+	p.Data["Passkeys"] = keys
 	s.notice(r, p)
 	s.render(w, r, http.StatusOK, "two_step", p)
 }

@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"
 )
@@ -87,6 +88,9 @@ func (s *Server) verifyPage(r *http.Request) *page {
 	case signin.SMS:
 		p.Data["Destination"] = phone.Mask(a.Phone)
 	}
+	if m == signin.Passkey {
+		s.passkeyStep(r, p, a)
+	}
 	// A code by SMS or email is typed only once one was sent by that
 	// channel; until then the page offers to send it.
 	p.Data["Sent"] = ch.Sends > 0 && ch.Channel == m.Channel()
@@ -107,6 +111,10 @@ func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.verifyPage(r)
 	m := signin.Method(p.Values["method"])
+	if m == signin.Passkey {
+		s.verifyPasskey(w, r, p)
+		return
+	}
 	c, ok := typedCode(r)
 	if m == signin.Backup {
 		// A backup code is 16 characters; the backup package reads it
@@ -150,12 +158,69 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 		s.codeError(w, r, "signin_verify", p, st.pending, err)
 		return
 	}
+	s.verified(w, r, p, res)
+}
+
+// verified answers a passed second step: back to where a step-up began,
+// or into the account with the new session.
+func (s *Server) verified(w http.ResponseWriter, r *http.Request, p *page, res *signin.Result) {
 	if res.SteppedUp {
 		http.Redirect(w, r, p.Values["next"], http.StatusSeeOther)
 		return
 	}
 	s.setSessionCookie(w, res.Session)
 	redirect(w, r, "/account", nil)
+}
+
+// passkeyStep begins the assertion the passkey step's page asks the
+// browser for: one ceremony per page shown (each answer uses its own up).
+func (s *Server) passkeyStep(r *http.Request, p *page, a *account.Account) {
+	if s.Passkeys == nil {
+		return
+	}
+	id, opts, err := s.Passkeys.BeginLogin(r.Context(), a.ID)
+	if err != nil {
+		// No usable passkey (removed or flagged meanwhile): the page
+		// offers the other ways.
+		s.logRefused(r, err)
+		return
+	}
+	p.Values["pk"], p.Data["Options"], p.Data["PasskeyJS"] = id, passkeyOptions(opts), true
+}
+
+// verifyPasskey passes the second step with the passkey's answer.
+func (s *Server) verifyPasskey(w http.ResponseWriter, r *http.Request, p *page) {
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pk, _ := field(r, "pk")
+	cred, _ := field(r, "credential")
+	st := state(r)
+	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
+		ChallengeID: st.pending.ID, Method: signin.Passkey, Origin: o, Previous: sessionToken(r),
+		Trust: r.PostFormValue("trust") != "", Challenge: st.pending, Attempt: st.attempt,
+		Account: st.step.Account, Accepts: st.step.Accepts, Ceremony: pk, Assertion: []byte(cred),
+	})
+	switch {
+	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
+		redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
+		return
+	case errors.Is(err, passkey.ErrCloned):
+		p.Error = s.Catalog.T(p.Lang, "error.passkey_cloned")
+	case errors.Is(err, signin.ErrPasskey):
+		p.Error = s.Catalog.T(p.Lang, "error.passkey_refused")
+	case errors.Is(err, signin.ErrDisabled):
+		p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+	case err != nil:
+		s.codeError(w, r, "signin_verify", p, st.pending, err)
+		return
+	default:
+		s.verified(w, r, p, res)
+		return
+	}
+	s.showErrors(w, r, http.StatusUnprocessableEntity, "signin_verify", p)
 }
 
 // verifyResend sends a code by the page's method (SMS or email): the first

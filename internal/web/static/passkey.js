@@ -75,11 +75,28 @@
   }
 
   // The server's options: {"publicKey": {…}}, as the Begin call made them.
-  // A template that wrote them as a string, not as JSON, is tolerated.
+  // A form with data-passkey-options (the sign-in page) asks the server for
+  // a new ceremony each time instead, so that a page view writes nothing:
+  // the answer names the ceremony, which goes in the form's "pk" field.
+  // A template that wrote the options as a string, not as JSON, is
+  // tolerated.
   function publicKeyOf(form) {
-    var o = JSON.parse(form.querySelector("script.passkey-options").textContent);
-    if (typeof o === "string") o = JSON.parse(o);
-    return o.publicKey;
+    var url = form.dataset.passkeyOptions;
+    if (!url) {
+      var o = JSON.parse(form.querySelector("script.passkey-options").textContent);
+      if (typeof o === "string") o = JSON.parse(o);
+      return Promise.resolve(o.publicKey);
+    }
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" }, body: "{}"
+    }).then(function (res) {
+      if (!res.ok) throw new Error("options: " + res.status);
+      return res.json();
+    }).then(function (j) {
+      form.querySelector('input[name="pk"]').value = j.ceremony;
+      return j.options.publicKey;
+    });
   }
 
   // submit fills the hidden field and sends the form. The prototype's
@@ -92,9 +109,10 @@
 
   // ask runs one ceremony; create is true for a registration.
   function ask(form, create, extra) {
-    var pk = publicKeyOf(form);
-    var opts = Object.assign({ publicKey: create ? creationOptions(pk) : requestOptions(pk) }, extra);
-    return create ? navigator.credentials.create(opts) : navigator.credentials.get(opts);
+    return publicKeyOf(form).then(function (pk) {
+      var opts = Object.assign({ publicKey: create ? creationOptions(pk) : requestOptions(pk) }, extra);
+      return create ? navigator.credentials.create(opts) : navigator.credentials.get(opts);
+    });
   }
 
   function setup(form) {

@@ -1,4 +1,9 @@
-package passkey_test
+// Package passkeytest is a software passkey for tests: an ECDSA P-256 key
+// that answers the options package passkey's Begin methods return the way
+// a browser and a platform Authenticator would, with "none" attestation.
+// Tests outside package passkey (the web layer's) use it to drive real
+// ceremonies without a browser.
+package passkeytest
 
 import (
 	"crypto/ecdsa"
@@ -13,32 +18,33 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// authenticator is a software passkey: an ECDSA P-256 key that answers
+// Authenticator is a software passkey: an ECDSA P-256 key that answers
 // the options a Begin method returns the way a browser and a platform
-// authenticator would, with "none" attestation. A test changes what it
+// Authenticator would, with "none" attestation. A test changes what it
 // signs with options (a wrong origin, no UV flag, a counter going back).
-type authenticator struct {
+type Authenticator struct {
 	t      testing.TB
 	key    *ecdsa.PrivateKey
-	id     []byte // the credential id
-	handle []byte // the user handle it stored at registration
-	count  uint32 // its signature counter; stays 0 if zeroCounter
+	ID     []byte // the credential id
+	Handle []byte // the user handle it stored at registration
+	count  uint32 // its signature counter; stays 0 if ZeroCounter
 	origin string
-	// zeroCounter makes it one that implements no counter (many
+	// ZeroCounter makes it one that implements no counter (many
 	// platform authenticators send 0 every time).
-	zeroCounter bool
+	ZeroCounter bool
 }
 
 // Authenticator data flags.
 const (
-	flagUP = 0x01 // user present
-	flagUV = 0x04 // user verified
-	flagAT = 0x40 // attested credential data included
+	FlagUP = 0x01 // user present
+	FlagUV = 0x04 // user verified
+	FlagAT = 0x40 // attested credential data included
 )
 
 var b64 = base64.RawURLEncoding
 
-func newAuthenticator(t testing.TB, origin string) *authenticator {
+// New returns a new software passkey that signs for pages of origin.
+func New(t testing.TB, origin string) *Authenticator {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -46,7 +52,7 @@ func newAuthenticator(t testing.TB, origin string) *authenticator {
 	}
 	id := make([]byte, 32)
 	rand.Read(id)
-	return &authenticator{t: t, key: key, id: id, origin: origin}
+	return &Authenticator{t: t, key: key, ID: id, origin: origin}
 }
 
 // signing is what one answer is made of, before it is signed.
@@ -60,16 +66,33 @@ type signing struct {
 	extensions map[string]any // clientExtensionResults
 }
 
-type option func(*signing)
+// Option changes what one answer signs.
+type Option func(*signing)
 
-func withOrigin(o string) option     { return func(s *signing) { s.clientData["origin"] = o } }
-func withRPID(id string) option      { return func(s *signing) { s.rpID = id } }
-func withFlags(f byte) option        { return func(s *signing) { s.flags = f } }
-func withCounter(n uint32) option    { return func(s *signing) { s.counter = n } }
-func withUserHandle(h []byte) option { return func(s *signing) { s.userHandle = h } }
-func withType(typ string) option     { return func(s *signing) { s.clientData["type"] = typ } }
-func tampered() option               { return func(s *signing) { s.tamper = true } }
-func withExtensions(x map[string]any) option {
+// WithOrigin signs for another page's origin.
+func WithOrigin(o string) Option { return func(s *signing) { s.clientData["origin"] = o } }
+
+// WithRPID hashes another relying party id into the authenticator data.
+func WithRPID(id string) Option { return func(s *signing) { s.rpID = id } }
+
+// WithFlags sets the authenticator data flags (FlagUP without FlagUV: a
+// key that did not verify its user).
+func WithFlags(f byte) Option { return func(s *signing) { s.flags = f } }
+
+// WithCounter signs with this signature counter.
+func WithCounter(n uint32) Option { return func(s *signing) { s.counter = n } }
+
+// WithUserHandle answers with another user handle.
+func WithUserHandle(h []byte) Option { return func(s *signing) { s.userHandle = h } }
+
+// WithType sets the client data type ("webauthn.get" / "webauthn.create").
+func WithType(typ string) Option { return func(s *signing) { s.clientData["type"] = typ } }
+
+// Tampered breaks the signature after signing.
+func Tampered() Option { return func(s *signing) { s.tamper = true } }
+
+// WithExtensions adds client extension results to the answer.
+func WithExtensions(x map[string]any) Option {
 	return func(s *signing) { s.extensions = x }
 }
 
@@ -87,7 +110,7 @@ type publicKey struct {
 	ExcludeCredentials []struct{ ID string } `json:"excludeCredentials"`
 }
 
-func (a *authenticator) readOptions(options []byte) publicKey {
+func (a *Authenticator) readOptions(options []byte) publicKey {
 	a.t.Helper()
 	var o struct {
 		PublicKey publicKey `json:"publicKey"`
@@ -98,16 +121,16 @@ func (a *authenticator) readOptions(options []byte) publicKey {
 	return o.PublicKey
 }
 
-func (a *authenticator) start(typ, challenge, rpID string, opts []option) *signing {
+func (a *Authenticator) start(typ, challenge, rpID string, opts []Option) *signing {
 	s := &signing{
 		clientData: map[string]any{"type": typ, "challenge": challenge, "origin": a.origin, "crossOrigin": false},
 		rpID:       rpID,
-		flags:      flagUP | flagUV,
+		flags:      FlagUP | FlagUV,
 		extensions: map[string]any{},
 		counter:    a.count,
-		userHandle: a.handle,
+		userHandle: a.Handle,
 	}
-	if !a.zeroCounter {
+	if !a.ZeroCounter {
 		s.counter = a.count + 1
 	}
 	for _, o := range opts {
@@ -133,16 +156,16 @@ func mustJSON(t testing.TB, v any) []byte {
 
 // create answers creation options: it takes the user handle from them and
 // returns the JSON a browser script posts back.
-func (a *authenticator) create(options []byte, opts ...option) []byte {
+func (a *Authenticator) Create(options []byte, opts ...Option) []byte {
 	a.t.Helper()
 	pk := a.readOptions(options)
 	handle, err := b64.DecodeString(pk.User.ID)
 	if err != nil {
 		a.t.Fatalf("user id: %v", err)
 	}
-	a.handle = handle
-	s := a.start("webauthn.create", pk.Challenge, pk.RP.ID, append([]option{withCounter(a.count)}, opts...))
-	s.flags |= flagAT
+	a.Handle = handle
+	s := a.start("webauthn.create", pk.Challenge, pk.RP.ID, append([]Option{WithCounter(a.count)}, opts...))
+	s.flags |= FlagAT
 	pub, err := a.key.PublicKey.Bytes() // 0x04 || X || Y
 	if err != nil {
 		a.t.Fatal(err)
@@ -157,15 +180,15 @@ func (a *authenticator) create(options []byte, opts ...option) []byte {
 	}
 	authData := s.authData()
 	authData = append(authData, make([]byte, 16)...) // AAGUID: none
-	authData = binary.BigEndian.AppendUint16(authData, uint16(len(a.id)))
-	authData = append(authData, a.id...)
+	authData = binary.BigEndian.AppendUint16(authData, uint16(len(a.ID)))
+	authData = append(authData, a.ID...)
 	authData = append(authData, coseKey...)
 	attObj, err := enc.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": authData})
 	if err != nil {
 		a.t.Fatal(err)
 	}
 	return mustJSON(a.t, map[string]any{
-		"id": b64.EncodeToString(a.id), "rawId": b64.EncodeToString(a.id), "type": "public-key",
+		"id": b64.EncodeToString(a.ID), "rawId": b64.EncodeToString(a.ID), "type": "public-key",
 		"authenticatorAttachment": "platform",
 		"response": map[string]any{
 			"clientDataJSON":    b64.EncodeToString(mustJSON(a.t, s.clientData)),
@@ -178,7 +201,7 @@ func (a *authenticator) create(options []byte, opts ...option) []byte {
 
 // get answers request options with an assertion signed over
 // authenticatorData || SHA-256(clientDataJSON), and counts the use.
-func (a *authenticator) get(options []byte, opts ...option) []byte {
+func (a *Authenticator) Get(options []byte, opts ...Option) []byte {
 	a.t.Helper()
 	pk := a.readOptions(options)
 	s := a.start("webauthn.get", pk.Challenge, pk.RPID, opts)
@@ -203,7 +226,7 @@ func (a *authenticator) get(options []byte, opts ...option) []byte {
 		resp["userHandle"] = b64.EncodeToString(s.userHandle)
 	}
 	return mustJSON(a.t, map[string]any{
-		"id": b64.EncodeToString(a.id), "rawId": b64.EncodeToString(a.id), "type": "public-key",
+		"id": b64.EncodeToString(a.ID), "rawId": b64.EncodeToString(a.ID), "type": "public-key",
 		"authenticatorAttachment": "platform",
 		"response":                resp,
 		"clientExtensionResults":  s.extensions,

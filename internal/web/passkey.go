@@ -1,0 +1,210 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/passkey"
+	"gatehouse/internal/signin"
+)
+
+// Passkeys need a script (the browser's WebAuthn API has no form); every
+// other page works without one. A passkey form carries the options of the
+// ceremony the server began, verbatim, in a <script type=
+// "application/json">, and the browser's answer comes back in its hidden
+// "credential" field as an ordinary form post — so the CSRF protection of
+// the pages chain covers it like any other form.
+
+// passkeyOptions marks JSON the passkey service produced as safe to put
+// inside a <script type="application/json">: encoding/json escapes <, >
+// and &, so it cannot close the element.
+func passkeyOptions(b []byte) json.RawMessage { return json.RawMessage(b) }
+
+// passkeyForm begins a registration and shows the page that asks the
+// browser for a new passkey.
+func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request) {
+	p, err := s.passkeyPage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "two_step_passkey", p)
+}
+
+func (s *Server) passkeyPage(r *http.Request) (*page, error) {
+	st := state(r)
+	p := s.newPage(r, "twostep.passkey_title")
+	if p.Values["name"] == "" {
+		p.Values["name"] = s.Catalog.T(p.Lang, "twostep.passkey_default_name")
+	}
+	if s.Passkeys == nil {
+		p.Data["Unavailable"] = s.passkeyUnavailable(p.Lang)
+		return p, nil
+	}
+	id, opts, err := s.Passkeys.BeginRegistration(r.Context(), st.account.ID, st.account.Email, account.DisplayEmail(st.account.Email))
+	if err != nil {
+		return nil, err
+	}
+	p.Values["e"] = id
+	p.Data["Options"], p.Data["PasskeyJS"] = passkeyOptions(opts), true
+	return p, nil
+}
+
+// passkeyUnavailable says why this installation cannot hold passkeys:
+// browsers offer them only to a domain name over https, or localhost.
+func (s *Server) passkeyUnavailable(lang string) string {
+	if s.PasskeyLocalURL != "" {
+		return s.Catalog.T(lang, "twostep.passkey_use_localhost", s.PasskeyLocalURL)
+	}
+	return s.Catalog.T(lang, "twostep.passkey_unavailable")
+}
+
+// passkeySubmit stores the passkey the browser made. The first method
+// turns two-step verification on and shows the backup codes once.
+func (s *Server) passkeySubmit(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	e, _ := field(r, "e")
+	name, _ := field(r, "name")
+	cred, _ := field(r, "credential")
+	if name == "" {
+		name = s.Catalog.T(st.lang, "twostep.passkey_default_name")
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	_, res, err := s.TwoStep.ConfirmPasskey(r.Context(), st.account, e, name, []byte(cred), o)
+	if err != nil {
+		key := ""
+		switch {
+		case errors.Is(err, passkey.ErrName):
+			key = "error.app_name"
+		case errors.Is(err, passkey.ErrDuplicate):
+			key = "error.passkey_duplicate"
+		case errors.Is(err, passkey.ErrCeremony), errors.Is(err, passkey.ErrInvalid), errors.Is(err, passkey.ErrRelyingParty):
+			s.logRefused(r, err)
+			key = "error.passkey_refused"
+		default:
+			s.fail(w, r, err)
+			return
+		}
+		// A new ceremony: the one just answered is used up.
+		p, perr := s.passkeyPage(r)
+		if perr != nil {
+			s.fail(w, r, perr)
+			return
+		}
+		p.Values["name"] = name
+		if key == "error.app_name" {
+			s.formError(w, r, "two_step_passkey", p, account.FieldErrors{"name": key})
+			return
+		}
+		p.Error = s.Catalog.T(p.Lang, key)
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "two_step_passkey", p)
+		return
+	}
+	if !res.TurnedOn {
+		redirect(w, r, "/account/two-step", url.Values{"notice": {"passkey_added"}})
+		return
+	}
+	bp := s.newPage(r, "twostep.backup_title")
+	bp.Data["Codes"] = res.BackupCodes
+	s.render(w, r, http.StatusOK, "two_step_backup", bp)
+}
+
+// logRefused logs why a passkey answer was refused: the holder sees one
+// plain message, the operator the library's reason.
+func (s *Server) logRefused(r *http.Request, err error) {
+	if s.Log != nil {
+		s.Log.WarnContext(r.Context(), "passkey refused", "err", err)
+	}
+}
+
+// passkeyRemove removes a passkey (step-up first); removing the last
+// method turns two-step verification off.
+func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request) {
+	id, _ := field(r, "passkey")
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	off, err := s.TwoStep.RemovePasskey(r.Context(), state(r).account, id, o)
+	if errors.Is(err, passkey.ErrNotFound) {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n := "passkey_removed"
+	if off {
+		n = "two_step_off"
+	}
+	redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
+}
+
+// passkeySignInOptions begins a sign-in by a passkey alone, for the
+// sign-in page's script: the ceremony's id and its options. It is asked
+// for by the script (not written into the page) so that a view of the
+// sign-in page writes nothing.
+func (s *Server) passkeySignInOptions(w http.ResponseWriter, r *http.Request) {
+	if s.Passkeys == nil {
+		s.jsonError(w, r, http.StatusNotFound, "error.passkey_unavailable")
+		return
+	}
+	id, opts, err := s.Passkeys.BeginDiscoverable(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(struct {
+		Ceremony string          `json:"ceremony"`
+		Options  json.RawMessage `json:"options"`
+	}{id, opts})
+}
+
+// passkeySignIn signs in with a passkey alone (the sign-in page's passkey
+// form): no password and no second step, since the passkey is both and
+// cannot be relayed by a phishing site.
+func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) {
+	pk, _ := field(r, "pk")
+	cred, _ := field(r, "credential")
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.SignIn.SignInPasskey(r.Context(), signin.PasskeyRequest{
+		Ceremony: pk, Response: []byte(cred), Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
+	})
+	if err != nil {
+		p := s.signinPage(r)
+		// After a refusal the page does not start the browser's autofill
+		// offer again by itself (a browser that answers it at once would
+		// go round in circles): the button asks anew.
+		p.Data["PasskeyRetry"] = true
+		switch {
+		case errors.Is(err, passkey.ErrCloned):
+			p.Error = s.Catalog.T(p.Lang, "error.passkey_cloned")
+		case errors.Is(err, signin.ErrPasskey), errors.Is(err, signin.ErrMethod):
+			p.Error = s.Catalog.T(p.Lang, "error.passkey_refused")
+		case errors.Is(err, signin.ErrInvalid), errors.Is(err, signin.ErrDisabled):
+			p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+		default:
+			s.fail(w, r, err)
+			return
+		}
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin", p)
+		return
+	}
+	s.setSessionCookie(w, res.Session)
+	redirect(w, r, "/account", nil)
+}

@@ -1,0 +1,210 @@
+package web_test
+
+import (
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/passkey/passkeytest"
+	"gatehouse/internal/signin"
+)
+
+// The harness's public URL is the default http://127.0.0.1:8080, where
+// passkeys live at localhost (browsers do not offer them to an IP).
+const passkeyOrigin = "http://localhost:8080"
+
+var (
+	passkeyOpts = regexp.MustCompile(`<script type="application/json" class="passkey-options">([^<]+)</script>`)
+	hiddenField = func(name string) *regexp.Regexp {
+		return regexp.MustCompile(`name="` + name + `" value="([^"]*)"`)
+	}
+)
+
+// passkeyForm reads a passkey form's options and the named hidden field
+// (the ceremony) from a page.
+func passkeyForm(t *testing.T, body, field string) (options []byte, ceremony string) {
+	t.Helper()
+	o, c := passkeyOpts.FindStringSubmatch(body), hiddenField(field).FindStringSubmatch(body)
+	if o == nil || c == nil || c[1] == "" {
+		t.Fatalf("no passkey form (options and %s) in:\n%s", field, body)
+	}
+	return []byte(html.UnescapeString(o[1])), c[1]
+}
+
+// addPasskey registers a's passkey on b's account and returns the answer.
+func (b *browser) addPasskey(t *testing.T, a *passkeytest.Authenticator, name string) *resp {
+	t.Helper()
+	page := b.get("/account/two-step/passkey")
+	if page.status != 200 || !strings.Contains(page.body, `data-passkey="create"`) || !strings.Contains(page.body, "/static/passkey.js") {
+		t.Fatalf("passkey page: %d\n%s", page.status, page.body)
+	}
+	opts, e := passkeyForm(t, page.body, "e")
+	return b.post("/account/two-step/passkey", url.Values{"e": {e}, "name": {name}, "credential": {string(a.Create(opts))}})
+}
+
+// postJSON sends what the sign-in page's script sends for its options.
+func (b *browser) postJSON(path, body string) *resp {
+	req, _ := http.NewRequest("POST", b.h.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", b.h.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req)
+}
+
+// passkeySignIn runs the sign-in page's passkey-alone ceremony from b.
+func (b *browser) passkeySignIn(t *testing.T, a *passkeytest.Authenticator, opts ...passkeytest.Option) *resp {
+	t.Helper()
+	r := b.postJSON("/signin/passkey/options", "{}")
+	var got struct {
+		Ceremony string          `json:"ceremony"`
+		Options  json.RawMessage `json:"options"`
+	}
+	if r.status != 200 || json.Unmarshal([]byte(r.body), &got) != nil || got.Ceremony == "" {
+		t.Fatalf("passkey options: %d %s", r.status, r.body)
+	}
+	return b.post("/signin/passkey", url.Values{"pk": {got.Ceremony}, "credential": {string(a.Get(got.Options, opts...))}})
+}
+
+// TestPasskey_RegisterThenSecondStepThenAlone_V6_6_1: a first passkey
+// turns two-step verification on (backup codes shown once) and is offered
+// first at the next sign-in; its assertion passes the second step once; a
+// passkey alone (user verified) signs in without the password. Malformed,
+// replayed, unverified and foreign answers are refused with a clear
+// message in both languages, and leave nothing half-enabled. (ASVS
+// v5.0.0-6.6.1; NIST SP 800-63B-4 phishing resistance)
+func TestPasskey_RegisterThenSecondStepThenAlone_V6_6_1(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, db)
+		const email = "passkeys@example.com"
+		b := h.browser("ja")
+		b.signUp(email, goodPassword)
+		a := passkeytest.New(t, passkeyOrigin)
+
+		// Bad answers at registration: refused, two-step stays off.
+		page := b.get("/account/two-step/passkey")
+		_, e := passkeyForm(t, page.body, "e")
+		if r := b.post("/account/two-step/passkey", url.Values{"e": {e}, "name": {"鍵"}, "credential": {`{"id":"x"`}}); r.status != 422 || !strings.Contains(r.body, "パスキーの応答を受け付けられませんでした") {
+			t.Fatalf("malformed registration: %d\n%s", r.status, r.body)
+		}
+		other := passkeytest.New(t, "https://evil.example")
+		if r := b.addPasskey(t, other, "偽物"); r.status != 422 {
+			t.Fatalf("registration signed for another origin: %d", r.status)
+		}
+		if r := b.get("/account/two-step"); !strings.Contains(r.body, "2段階認証は無効です") {
+			t.Fatal("a refused passkey turned two-step verification on")
+		}
+
+		r := b.addPasskey(t, a, "ノートPC")
+		if codes := backupIn.FindAllStringSubmatch(r.body, -1); r.status != 200 || len(codes) != 10 {
+			t.Fatalf("first passkey: %d, %d backup codes\n%s", r.status, len(codes), r.body)
+		}
+		if ms := h.messagesTo(email); !strings.Contains(ms[0].Text, "パスキー") {
+			t.Fatalf("holder told: %s %q", ms[0].Purpose, ms[0].Text)
+		}
+		if r := b.get("/account/two-step"); !strings.Contains(r.body, "ノートPC") || !strings.Contains(r.body, "2段階認証は有効です") {
+			t.Fatalf("settings after the passkey:\n%s", r.body)
+		}
+
+		// The second step: the passkey is offered first.
+		n := h.browser("en")
+		r = n.post("/signin", url.Values{"email": {email}, "password": {goodPassword}})
+		c := challenge(t, r.location)
+		page = n.get(r.location)
+		if !strings.Contains(page.body, "Confirm with your passkey") || !strings.Contains(page.body, "method=backup") {
+			t.Fatalf("passkey step page:\n%s", page.body)
+		}
+		opts, pk := passkeyForm(t, page.body, "pk")
+		if r := n.post("/signin/verify", url.Values{"c": {c}, "method": {"passkey"}, "pk": {pk}, "credential": {"not json"}}); r.status != 422 ||
+			!strings.Contains(r.body, "answer was not accepted") {
+			t.Fatalf("malformed assertion: %d\n%s", r.status, r.body)
+		}
+		answer := string(a.Get(opts))
+		if r := n.post("/signin/verify", url.Values{"c": {c}, "method": {"passkey"}, "pk": {pk}, "credential": {answer}}); r.status != 422 {
+			t.Fatalf("an answer to a used ceremony (replay): %d", r.status)
+		}
+		page = n.get(r.location)
+		opts, pk = passkeyForm(t, n.get("/signin/verify?c="+c+"&method=passkey").body, "pk")
+		if r := n.post("/signin/verify", url.Values{"c": {c}, "method": {"passkey"}, "pk": {pk}, "credential": {string(a.Get(opts, passkeytest.Tampered()))}}); r.status != 422 {
+			t.Fatalf("tampered signature: %d", r.status)
+		}
+		opts, pk = passkeyForm(t, n.get("/signin/verify?c="+c+"&method=passkey").body, "pk")
+		if r := n.post("/signin/verify", url.Values{"c": {c}, "method": {"passkey"}, "pk": {pk}, "credential": {string(a.Get(opts))}}); r.status != http.StatusSeeOther || r.location != "/account" {
+			t.Fatalf("passkey second step: %d %s\n%s", r.status, r.location, r.body)
+		}
+
+		// The passkey alone, user verified; not without verification.
+		alone := h.browser("en")
+		if r := alone.passkeySignIn(t, a, passkeytest.WithFlags(passkeytest.FlagUP)); r.status != 422 || !strings.Contains(r.body, "not accepted") {
+			t.Fatalf("passkey alone without user verification: %d\n%s", r.status, r.body)
+		}
+		if r := alone.get("/account"); r.status == 200 {
+			t.Fatal("signed in by an unverified passkey")
+		}
+		if r := alone.passkeySignIn(t, a); r.status != http.StatusSeeOther || r.location != "/account" {
+			t.Fatalf("passkey alone: %d %s\n%s", r.status, r.location, r.body)
+		}
+		if r := alone.get("/account"); r.status != 200 {
+			t.Fatalf("account after the passkey alone: %d", r.status)
+		}
+		acct, _ := h.app.DB.AccountByEmail(t.Context(), email)
+		atts, _ := h.app.DB.AttemptsByAccount(t.Context(), acct.ID, 10)
+		if atts[0].MethodUsed != signin.Passkey || atts[0].Outcome != signin.Succeeded {
+			t.Fatalf("passkey sign-in recorded as %s/%s", atts[0].MethodUsed, atts[0].Outcome)
+		}
+		if r := h.browser("en").passkeySignIn(t, passkeytest.New(t, passkeyOrigin)); r.status != 422 {
+			t.Fatalf("an unknown passkey: %d", r.status)
+		}
+	})
+}
+
+// TestPasskey_StepUpAndRemoval_V6_4_2: after the step-up window, removing
+// the passkey asks for the password and then the passkey itself; removing
+// the last method turns two-step verification off and tells the holder.
+func TestPasskey_StepUpAndRemoval_V6_4_2(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const email = "passkey-stepup@example.com"
+	b := h.browser("en")
+	b.signUp(email, goodPassword)
+	a := passkeytest.New(t, passkeyOrigin)
+	if r := b.addPasskey(t, a, "Laptop"); r.status != 200 {
+		t.Fatalf("add: %d", r.status)
+	}
+	id := regexp.MustCompile(`name="passkey" value="([^"]+)"`).FindStringSubmatch(b.get("/account/two-step").body)
+	if id == nil {
+		t.Fatal("no remove form for the passkey")
+	}
+	later := time.Now().Add(11 * time.Minute)
+	h.app.SetClock(func() time.Time { return later })
+	r := b.post("/account/two-step/passkey/remove", url.Values{"passkey": {id[1]}})
+	if r.status != http.StatusSeeOther || r.location != "/account/reverify?next=%2Faccount%2Ftwo-step" {
+		t.Fatalf("remove after 11 minutes: %d %s", r.status, r.location)
+	}
+	r = b.post("/account/reverify", url.Values{"next": {"/account/two-step"}, "method": {"passkey"}, "password": {goodPassword}})
+	if r.status != http.StatusSeeOther || !strings.Contains(r.location, "method=passkey") {
+		t.Fatalf("reverify: %d %s", r.status, r.location)
+	}
+	c := challenge(t, r.location)
+	page := b.get(r.location)
+	opts, pk := passkeyForm(t, page.body, "pk")
+	r = b.post("/signin/verify", url.Values{"c": {c}, "method": {"passkey"}, "pk": {pk}, "next": {"/account/two-step"}, "credential": {string(a.Get(opts))}})
+	if r.status != http.StatusSeeOther || r.location != "/account/two-step" {
+		t.Fatalf("step-up by passkey: %d %s\n%s", r.status, r.location, r.body)
+	}
+	r = b.post("/account/two-step/passkey/remove", url.Values{"passkey": {id[1]}})
+	if r.status != http.StatusSeeOther || !strings.Contains(r.location, "two_step_off") {
+		t.Fatalf("remove: %d %s", r.status, r.location)
+	}
+	if ms := h.messagesTo(email); ms[0].Purpose != "two_step_off" {
+		t.Fatalf("holder told: %s", ms[0].Purpose)
+	}
+	if r := h.browser("en").passkeySignIn(t, a); r.status != 422 {
+		t.Fatalf("a removed passkey signed in: %d", r.status)
+	}
+}
