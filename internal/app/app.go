@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Hosts:        cfg.Hosts(),
 		StepUpWithin: cfg.Duration("session.step_up_within"),
 		Passkeys:     keys, PasskeyLocalURL: localURL,
-		TrustFor:     cfg.Duration("signin.trust_days"),
+		TrustFor: cfg.Duration("signin.trust_days"),
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()
