@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/address"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
@@ -184,7 +185,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	a.Web = &web.Server{
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions, TwoStep: a.TwoStep,
-		Devices: &device.Devices{Store: db, UserAgents: uas, Clock: clk}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
+		Addresses: &address.Service{Store: db, Codes: codes, Notices: notices, Tx: db, Forget: a.Sessions.Forget},
+		Devices:   &device.Devices{Store: db, UserAgents: uas, Clock: clk}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
 		Clock:       clk,
 		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
 		DevMessages: driver.Name() == "dev",
@@ -197,10 +199,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Admit: func(ctx context.Context) (context.Context, func(), bool) {
 			return a.Pool.Admit(ctx, cfg.Duration("argon2.wait"))
 		},
-		Hosts:        cfg.Hosts(),
-		StepUpWithin: cfg.Duration("session.step_up_within"),
-		Passkeys:     keys, PasskeyLocalURL: localURL,
-		TrustFor: cfg.Duration("signin.trust_days"),
+		Hosts:           cfg.Hosts(),
+		StepUpWithin:    cfg.Duration("session.step_up_within"),
+		Passkeys:        keys,
+		PasskeyLocalURL: localURL,
+		TrustFor:        cfg.Duration("signin.trust_days"),
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()

@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/address"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
@@ -38,6 +39,7 @@ type Store interface {
 	backup.Store
 	passkey.Store
 	phone.Store
+	address.Store
 	retention.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error

@@ -39,6 +39,8 @@ type Notice struct {
 	// "phone" or "passkey" (TwoStepOn, MethodAdded, MethodRemoved); empty
 	// reads as "app".
 	Method string
+	// Address is the new address of an EmailChanged notice, as shown.
+	Address string
 	// Phone is the number a notice is about, already masked to its last
 	// digits (a phone method, PhoneChanged, PhoneRemoved).
 	Phone string
@@ -70,6 +72,7 @@ var Channels = map[request.Purpose][]request.Channel{
 	// holder whose phone was swapped by someone else hears it there.
 	request.PhoneChanged: {request.Email, request.SMS},
 	request.PhoneRemoved: {request.Email, request.SMS},
+	request.EmailChanged: {request.Email},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -175,6 +178,12 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			t(lang, "mail."+string(n.Purpose)+".body", svc, n.Phone),
 			c.origin(n, "mail.origin_done"),
 			t(lang, "mail.password_notice.not_you"),
+		}, nil
+	case n.Purpose == request.EmailChanged:
+		return t(lang, "mail.email_changed.subject", svc), []string{
+			t(lang, "mail.email_changed.body", svc, n.Address),
+			c.origin(n, "mail.origin_done"),
+			t(lang, "mail.email_changed.not_you"),
 		}, nil
 	case n.Purpose == request.PasswordChanged, n.Purpose == request.PasswordReset,
 		n.Purpose == request.TwoStepOff, n.Purpose == request.BackupRenewed:

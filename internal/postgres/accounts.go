@@ -106,6 +106,18 @@ func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string)
 		WHERE id = $1`, language, timeZone)
 }
 
+// SetEmail implements address.Store. Cached sessions carry the account,
+// so every node is told to forget them.
+func (db *DB) SetEmail(ctx context.Context, id, email string) error {
+	err := db.updateAccount(ctx, "set address", id, `
+		UPDATE accounts SET email = $2, email_key = $3
+		WHERE id = $1`, email, strings.ToLower(email))
+	if isUnique(err) {
+		return account.ErrEmailTaken
+	}
+	return err
+}
+
 // SetPhone implements phone.Store. Cached sessions carry the account, so
 // every node is told to forget them.
 func (db *DB) SetPhone(ctx context.Context, id, number string, confirmedAt time.Time) error {

@@ -62,6 +62,7 @@ const (
 	BackupRenewed   Purpose = "backup_renewed"   // a new set of backup codes replaced the old
 	PhoneChanged    Purpose = "phone_changed"    // codes by SMS now go to another number (told to the old one too)
 	PhoneRemoved    Purpose = "phone_removed"    // the number no longer receives codes
+	EmailChanged    Purpose = "email_changed"    // the account's address changed (told to the old and the new)
 )
 
 // CodePurposes lists every purpose whose message carries a code.

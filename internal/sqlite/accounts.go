@@ -115,6 +115,23 @@ func (db *DB) SetPreferences(ctx context.Context, id, language, timeZone string)
 	return nil
 }
 
+// SetEmail implements address.Store.
+func (db *DB) SetEmail(ctx context.Context, id, email string) error {
+	res, err := db.exec(ctx, `
+		UPDATE accounts SET email = ?, email_key = ?
+		WHERE id = ?`, email, strings.ToLower(email), id)
+	if isUnique(err) {
+		return account.ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: set address: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return account.ErrNotFound
+	}
+	return nil
+}
+
 // SetPhone implements phone.Store.
 func (db *DB) SetPhone(ctx context.Context, id, number string, confirmedAt time.Time) error {
 	res, err := db.exec(ctx, `

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"TimesAreUTC", testTimesUTC},
 		{"SealedCodeErasedAfterDelivery", testMessageSecret},
 		{"Passkeys", testPasskeys},
+		{"AddressAndPhoneChanges", testContact},
 		{"PasskeyCeremonyTakenOnceUnderConcurrency", testPasskeyCeremonies},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

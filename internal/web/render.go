@@ -135,6 +135,7 @@ var getPath = map[string]string{
 	"/account/two-step/phone/remove":   "/account/two-step",
 	"/account/two-step/passkey/remove": "/account/two-step",
 	"/signin/passkey":                  "/signin",
+	"/account/email/resend":            "/account/email/confirm",
 	"/account/two-step/phone/resend":   "/account/two-step/phone/confirm",
 	"/signin/verify/resend":            "/signin/verify",
 }
@@ -282,6 +283,7 @@ var notices = map[string]string{
 	"phone_added":           "twostep.phone_added",
 	"phone_removed":         "twostep.phone_removed",
 	"passkey_added":         "twostep.passkey_added",
+	"email_changed":         "email.changed",
 	"passkey_removed":       "twostep.passkey_removed",
 	"confirmed":             "confirm.done_signin",
 	"signed_out":            "signin.signed_out",

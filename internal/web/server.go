@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/address"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
@@ -46,6 +47,8 @@ type Server struct {
 	Codes    *code.Service
 	Outbox   *outbox.Outbox
 	TwoStep  *twostep.Service
+	// Addresses changes the account's email address.
+	Addresses *address.Service
 	// Passkeys begins passkey ceremonies for the pages; nil when the
 	// public URL cannot hold passkeys (PasskeyLocalURL then says where
 	// they work on this machine, if anywhere).
