@@ -212,6 +212,7 @@ var messages = []struct{ key, en, ja string }{
 	{"field.new_email", "New email address", "新しいメールアドレス"},
 	{"error.email_same", "This is your address already.", "すでにこのアドレスを使っています。"},
 	{"error.email_taken_meanwhile", "This address cannot be used for your account. Enter another one.", "このアドレスはお使いのアカウントには使えません。別のアドレスを入力してください。"},
+	{"twostep.email_fallback", "When no other way is at hand, the sign-in can also send a code to %s.", "ほかの方法が使えないときは、ログイン時に %s にコードを送ることもできます。"},
 	{"twostep.phone_title", "Codes by SMS", "SMSでコードを受け取る"},
 	{"twostep.phone_intro", "Enter the mobile number that should receive sign-in codes by SMS. We send a code to it now; the number is used only once you type that code back.", "SMSでログインコードを受け取る携帯電話の番号を入力してください。今この番号にコードを送ります。そのコードを入力して初めて、この番号が使われるようになります。"},
 	{"twostep.phone_current", "Codes now go to the number ending in %s; a new number replaces it.", "現在は末尾%sの番号にコードが送られます。新しい番号を登録すると置き換わります。"},

@@ -53,6 +53,9 @@ func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 		keys = append(keys, x)
 	}
 	p.Data["Passkeys"] = keys
+	if m.On() && s.SignIn.EmailFallback {
+		p.Data["EmailFallback"] = account.MaskEmail(st.account.Email)
+	}
 	s.notice(r, p)
 	s.render(w, r, http.StatusOK, "two_step", p)
 }
