@@ -59,6 +59,11 @@ func (db *DB) PruneChallenges(ctx context.Context, t time.Time, limit int) (int,
 	return db.prune(ctx, "challenges", `expires_at < $1 OR consumed_at < $1`, t, limit)
 }
 
+// PruneAppEnrolments implements retention.Store.
+func (db *DB) PruneAppEnrolments(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "totp_apps", `confirmed_at IS NULL AND created_at < $1`, t, limit)
+}
+
 // PrunePasskeyCeremonies implements retention.Store. A finished ceremony
 // is deleted as it is finished; these are the ones never finished.
 func (db *DB) PrunePasskeyCeremonies(ctx context.Context, t time.Time, limit int) (int, error) {

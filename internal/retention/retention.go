@@ -7,7 +7,8 @@
 //
 //   - codes (challenges) that expired or were used, pending sign-ups whose
 //     code is dead, passkey ceremonies that expired unfinished (a finished
-//     one is deleted as it is finished), withheld messages (never
+//     one is deleted as it is finished), authenticator-app enrolments never
+//     confirmed, withheld messages (never
 //     sent, kept only so that an answer costs the same writes either way)
 //     and sessions that ended — revoked, idle or past their lifetime — are
 //     deleted a day after they ended: long enough to answer "what was that
@@ -57,6 +58,10 @@ type Store interface {
 	// PrunePasskeyCeremonies deletes passkey ceremonies that expired
 	// before t.
 	PrunePasskeyCeremonies(ctx context.Context, t time.Time, limit int) (int, error)
+	// PruneAppEnrolments deletes authenticator apps begun before t and
+	// never confirmed (an enrolment abandoned half-way; its sealed secret
+	// has no use).
+	PruneAppEnrolments(ctx context.Context, t time.Time, limit int) (int, error)
 }
 
 // Grace is how long codes, withheld messages and ended sessions are kept
@@ -148,6 +153,7 @@ func (p *Pruner) Once(ctx context.Context) (Report, error) {
 		{"signups", p.Store.PruneSignups, short},
 		{"challenges", p.Store.PruneChallenges, short},
 		{"webauthn_ceremonies", p.Store.PrunePasskeyCeremonies, short},
+		{"totp_apps (never confirmed)", p.Store.PruneAppEnrolments, short},
 		{"withheld messages", p.Store.PruneWithheldMessages, short},
 		{"messages", p.Store.PruneMessages, long},
 		{"signin_attempts", p.Store.PruneAttempts, long},

@@ -80,6 +80,11 @@ func (db *DB) PrunePasskeyCeremonies(ctx context.Context, t time.Time, limit int
 	return db.prune(ctx, "webauthn_ceremonies", `expires_at < ?`, limit, us(t))
 }
 
+// PruneAppEnrolments implements retention.Store.
+func (db *DB) PruneAppEnrolments(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "totp_apps", `confirmed_at IS NULL AND created_at < ?`, limit, us(t))
+}
+
 // PruneSignups implements retention.Store.
 func (db *DB) PruneSignups(ctx context.Context, t time.Time, limit int) (int, error) {
 	return db.prune(ctx, "signups", `created_at < ? AND id NOT IN (SELECT id FROM challenges WHERE expires_at >= ? AND consumed_at IS NULL)`, limit, us(t), us(t))

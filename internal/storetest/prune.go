@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"gatehouse/internal/totp"
 	"sort"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func RunPrune(t *testing.T, open func(t *testing.T) PruneStore) {
 		{"ChallengesExpiredOrUsedGoAfterADay", testPruneChallenges},
 		{"SignupsWithADeadCodeGoAfterADay", testPruneSignups},
 		{"PasskeyCeremoniesExpiredGoAfterADay", testPrunePasskeyCeremonies},
+		{"AppEnrolmentsNeverConfirmedGoAfterADay", testPruneAppEnrolments},
 		{"WithheldMessagesGoAfterADayOthersAfterHistory", testPruneMessages},
 		{"AttemptsGoAfterHistory", testPruneAttempts},
 		{"SessionsGoADayAfterTheyEnd", testPruneSessions},
@@ -418,6 +420,36 @@ func testPrunePasskeyCeremonies(t *testing.T, s PruneStore) {
 	for _, id := range []string{today, live} {
 		if _, err := s.TakeCeremony(ctx, id); err != nil {
 			t.Errorf("ceremony %s: %v, want kept", id, err)
+		}
+	}
+}
+
+func testPruneAppEnrolments(t *testing.T, s PruneStore) {
+	ctx := context.Background()
+	a := newAccount("enrolments@example.com")
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(created time.Time, confirmed bool) string {
+		app := &totp.App{ID: random.ID(), AccountID: a.ID, Secret: []byte{1}, CreatedAt: created}
+		if confirmed {
+			app.Name, app.ConfirmedAt = "Phone", created.Add(time.Minute)
+		}
+		if err := s.CreateApp(ctx, app); err != nil {
+			t.Fatal(err)
+		}
+		return app.ID
+	}
+	abandoned := mk(now.Add(-25*time.Hour), false)
+	recent := mk(now.Add(-time.Hour), false)
+	inUse := mk(now.Add(-48*time.Hour), true)
+	pruneAll(t, s.PruneAppEnrolments, dayAgo, 1)
+	if _, err := s.App(ctx, abandoned); !errors.Is(err, totp.ErrNotFound) {
+		t.Errorf("enrolment abandoned a day ago: %v, want pruned", err)
+	}
+	for _, id := range []string{recent, inUse} {
+		if _, err := s.App(ctx, id); err != nil {
+			t.Errorf("app %s: %v, want kept", id, err)
 		}
 	}
 }
