@@ -826,3 +826,46 @@ func TestLog_OneEventPerOutcomeWithoutIdentifierOrPassword(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestAccepts_WhichWaysPassWhichAttempt: the new-device check passes only
+// with the emailed code; a two-step sign-in with the account's own ways in
+// order (strongest first), then a backup code, then — only with the email
+// fallback on — an emailed code. Nothing else (an app code for an account
+// without an app, say) is accepted.
+func TestAccepts_WhichWaysPassWhichAttempt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		offered  signin.Method
+		ways     []signin.Method
+		fallback bool
+		want     []signin.Method
+	}{
+		{signin.Email, nil, true, []signin.Method{signin.Email}},
+		{signin.Email, []signin.Method{signin.App}, true, []signin.Method{signin.Email}},
+		{signin.App, []signin.Method{signin.App}, false, []signin.Method{signin.App, signin.Backup}},
+		{signin.Passkey, []signin.Method{signin.Passkey, signin.App, signin.SMS}, true,
+			[]signin.Method{signin.Passkey, signin.App, signin.SMS, signin.Backup, signin.Email}},
+		{signin.SMS, []signin.Method{signin.SMS}, true, []signin.Method{signin.SMS, signin.Backup, signin.Email}},
+	} {
+		s := &signin.Service{EmailFallback: tc.fallback}
+		got := s.Accepts(&signin.Attempt{MethodOffered: tc.offered}, tc.ways)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s %v fallback=%v: %v, want %v", tc.offered, tc.ways, tc.fallback, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%s %v fallback=%v: %v, want %v", tc.offered, tc.ways, tc.fallback, got, tc.want)
+			}
+		}
+		for _, m := range []signin.Method{signin.Email, signin.App, signin.SMS, signin.Backup, signin.Passkey, signin.Trusted} {
+			want := false
+			for _, x := range tc.want {
+				want = want || x == m
+			}
+			if signin.Accepted(got, m) != want {
+				t.Errorf("%s %v: Accepted(%s) = %v", tc.offered, tc.ways, m, !want)
+			}
+		}
+	}
+}
