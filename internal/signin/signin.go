@@ -430,26 +430,13 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		at.Outcome, result = UnknownAccount, ErrInvalid
 	case !ok:
 		at.Outcome, result = WrongPassword, ErrInvalid
-	case a.Status == account.Unconfirmed: // only from data of earlier versions
-		at.Outcome, result = Denied, ErrInvalid
-	case a.Status == account.Disabled:
-		at.Outcome, result = Denied, ErrDisabled
-	case a.Status != account.Active:
-		// Only an active account signs in; a status this version does not
-		// know (a newer one wrote it, or the row is damaged) is refused.
-		at.Outcome, result = Denied, ErrInvalid
+	case refusal(a) != nil:
+		at.Outcome, result = Denied, refusal(a)
 	default:
 		at.Outcome = Succeeded
 	}
 	if result != nil {
-		err := s.Attempts.RecordAttempt(ctx, at)
-		// Logged even when the record could not be written: a guess must
-		// not vanish from both the record and the log.
-		s.logOutcome(ctx, at)
-		if err != nil {
-			return nil, fmt.Errorf("sign in: record attempt: %w", err)
-		}
-		return nil, result
+		return nil, s.refuse(ctx, at, result)
 	}
 	var newHash string
 	if rehash {
@@ -496,15 +483,47 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 			return s.askSecondStep(ctx, a, at, newHash, r.Remember, Email)
 		}
 	}
+	return s.start(ctx, a, at, newHash, r.Remember, r.Previous)
+}
+
+// refusal is why an account whose password (or passkey) was right may not
+// sign in, or nil. Only an active account signs in; a status this version
+// does not know (a newer one wrote it, or the row is damaged) is refused
+// like an unconfirmed one from data of earlier versions.
+func refusal(a *account.Account) error {
+	switch a.Status {
+	case account.Active:
+		return nil
+	case account.Disabled:
+		return ErrDisabled
+	}
+	return ErrInvalid
+}
+
+// refuse records and logs an attempt that did not sign in, and returns
+// result. It is logged even when the record could not be written: a guess
+// must not vanish from both the record and the log.
+func (s *Service) refuse(ctx context.Context, at *Attempt, result error) error {
+	err := s.Attempts.RecordAttempt(ctx, at)
+	s.logOutcome(ctx, at)
+	if err != nil {
+		return fmt.Errorf("sign in: record attempt: %w", err)
+	}
+	return result
+}
+
+// start signs the holder in: the session, the attempt that started it,
+// and a transparent rehash (newHash, when set), in one transaction.
+func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, newHash string, remember bool, previous string) (*Result, error) {
 	var g *account.Grant
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err := s.inTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
 			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
 				return fmt.Errorf("sign in: rehash: %w", err)
 			}
 		}
 		var err error
-		if g, err = s.Sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous); err != nil {
+		if g, err = s.Sessions.Grant(ctx, a.ID, at.Origin, remember, previous); err != nil {
 			return fmt.Errorf("sign in: start session: %w", err)
 		}
 		at.SessionID = g.SessionID
@@ -996,37 +1015,9 @@ func (s *Service) SignInPasskey(ctx context.Context, r PasskeyRequest) (*Result,
 	}
 	at := &Attempt{ID: random.ID(), Kind: SignInKind, Identifier: a.Email, AccountID: a.ID, Origin: o,
 		Outcome: Succeeded, MethodUsed: Passkey}
-	var result error
-	switch a.Status {
-	case account.Active:
-	case account.Disabled:
-		at.Outcome, result = Denied, ErrDisabled
-	default:
-		at.Outcome, result = Denied, ErrInvalid
+	if err := refusal(a); err != nil {
+		at.Outcome = Denied
+		return nil, s.refuse(ctx, at, err)
 	}
-	if result != nil {
-		err := s.Attempts.RecordAttempt(ctx, at)
-		s.logOutcome(ctx, at)
-		if err != nil {
-			return nil, fmt.Errorf("sign in: record attempt: %w", err)
-		}
-		return nil, result
-	}
-	var g *account.Grant
-	err = s.inTx(ctx, func(ctx context.Context) error {
-		var err error
-		if g, err = s.Sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous); err != nil {
-			return fmt.Errorf("sign in: start session: %w", err)
-		}
-		at.SessionID = g.SessionID
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
-			return fmt.Errorf("sign in: record attempt: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.logOutcome(ctx, at)
-	return &Result{Account: a, Session: g}, nil
+	return s.start(ctx, a, at, "", r.Remember, r.Previous)
 }

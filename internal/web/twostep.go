@@ -13,6 +13,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/phone"
+	"gatehouse/internal/request"
 	"gatehouse/internal/totp"
 )
 
@@ -257,62 +258,21 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/account/two-step/phone/confirm", url.Values{"c": {ch.ID}})
 }
 
-// phoneConfirmPage is the page that takes back the code sent to a number
-// being enrolled; p is nil when the request names no open enrolment of
-// this holder.
-func (s *Server) phoneConfirmPage(r *http.Request) (*page, *code.Challenge, error) {
-	st := state(r)
-	ch, err := s.TwoStep.Phone.Pending(r.Context(), st.account, challengeID(r))
-	if err != nil {
-		return nil, nil, err
+// phoneCode is the page that takes back the code sent to a number being
+// enrolled.
+func (s *Server) phoneCode() heldCode {
+	return heldCode{
+		template: "two_step_phone_confirm", title: "twostep.phone_confirm_title", path: "/account/two-step/phone/confirm",
+		pending: s.TwoStep.Phone.Pending, resend: s.TwoStep.Phone.Resend,
+		shown: func(ch *code.Challenge) string { return phone.Mask(ch.Destination) },
 	}
-	p := s.newPage(r, "twostep.phone_confirm_title")
-	p.Values["c"] = ch.ID
-	p.Data["Destination"] = phone.Mask(ch.Destination)
-	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
-	if r.Method == http.MethodPost {
-		if v, ok := field(r, "code"); ok && len(v) <= 32 {
-			p.Values["code"] = v
-		}
-	}
-	s.notice(r, p)
-	return p, ch, nil
 }
 
-func (s *Server) phoneConfirmForm(w http.ResponseWriter, r *http.Request) {
-	p, _, err := s.phoneConfirmPage(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "two_step_phone_confirm", p)
-}
-
-// phoneConfirmSubmit takes the code back: the number becomes the
-// account's, and the first method turns two-step verification on and shows
-// the backup codes once.
-func (s *Server) phoneConfirmSubmit(w http.ResponseWriter, r *http.Request) {
-	st := state(r)
-	p, ch, err := s.phoneConfirmPage(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, ok := typedCode(r)
-	if !ok {
-		key := "error.code_format"
-		if p.Values["code"] == "" {
-			key = "error.required"
-		}
-		s.formError(w, r, "two_step_phone_confirm", p, account.FieldErrors{"code": key})
-		return
-	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	res, err := s.TwoStep.ConfirmPhone(r.Context(), st.account, ch.ID, c, o)
+// phoneConfirm takes the code back: the number becomes the account's, and
+// the first method turns two-step verification on and shows the backup
+// codes once.
+func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, p *page, ch *code.Challenge, c string, o request.Origin) {
+	res, err := s.TwoStep.ConfirmPhone(r.Context(), state(r).account, ch.ID, c, o)
 	if err != nil {
 		s.codeError(w, r, "two_step_phone_confirm", p, ch, err)
 		return
@@ -324,32 +284,6 @@ func (s *Server) phoneConfirmSubmit(w http.ResponseWriter, r *http.Request) {
 	bp := s.newPage(r, "twostep.backup_title")
 	bp.Data["Codes"] = res.BackupCodes
 	s.render(w, r, http.StatusOK, "two_step_backup", bp)
-}
-
-// phoneResend sends a new code to the number being enrolled.
-func (s *Server) phoneResend(w http.ResponseWriter, r *http.Request) {
-	st := state(r)
-	p, ch, err := s.phoneConfirmPage(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	err = s.TwoStep.Phone.Resend(r.Context(), st.account, ch.ID, o)
-	if errors.Is(err, code.ErrNoMore) {
-		p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
-		s.showErrors(w, r, http.StatusTooManyRequests, "two_step_phone_confirm", p)
-		return
-	}
-	if err != nil {
-		s.codeError(w, r, "two_step_phone_confirm", p, ch, err)
-		return
-	}
-	redirect(w, r, "/account/two-step/phone/confirm", url.Values{"c": {ch.ID}, "notice": {"resent"}})
 }
 
 // phoneRemove forgets the number (step-up first); if it was the last
