@@ -35,7 +35,7 @@ type Store interface {
 // Codes is what the change needs of package code.
 type Codes interface {
 	Issue(ctx context.Context, spec code.Challenge, decoy bool) (*code.Challenge, string, error)
-	Lookup(ctx context.Context, id string, p request.Purpose) (*code.Challenge, error)
+	Held(ctx context.Context, id string, p request.Purpose, accountID string) (*code.Challenge, error)
 	Check(ctx context.Context, id string, p request.Purpose, c string) (*code.Challenge, error)
 	Use(ctx context.Context, c *code.Challenge) error
 	Resend(ctx context.Context, id string, p request.Purpose) (*code.Challenge, string, error)
@@ -122,14 +122,7 @@ func (s *Service) send(ctx context.Context, a *account.Account, ch *code.Challen
 // still open: code.ErrNotFound for an unknown one, another account's, or
 // one already confirmed.
 func (s *Service) Pending(ctx context.Context, a *account.Account, id string) (*code.Challenge, error) {
-	ch, err := s.Codes.Lookup(ctx, id, request.ChangeEmail)
-	if err != nil {
-		return nil, err
-	}
-	if ch.AccountID != a.ID || !ch.ConsumedAt.IsZero() {
-		return nil, code.ErrNotFound
-	}
-	return ch, nil
+	return s.Codes.Held(ctx, id, request.ChangeEmail, a.ID)
 }
 
 // Resend sends a new code for an open change, after the cool-down.

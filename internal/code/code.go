@@ -207,6 +207,21 @@ func (s *Service) Lookup(ctx context.Context, id string, p request.Purpose) (*Ch
 	return c, nil
 }
 
+// Held returns the open challenge with the given id and purpose that a
+// signed-in holder started (a number being added, an address being
+// changed): ErrNotFound for an unknown one, another account's, or one
+// already used — a link to it is of no use to anyone else.
+func (s *Service) Held(ctx context.Context, id string, p request.Purpose, accountID string) (*Challenge, error) {
+	c, err := s.Lookup(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	if c.AccountID == "" || c.AccountID != accountID || !c.ConsumedAt.IsZero() {
+		return nil, ErrNotFound
+	}
+	return c, nil
+}
+
 // Verify checks code against the challenge and, when it matches, uses it up.
 func (s *Service) Verify(ctx context.Context, id string, p request.Purpose, code string) (*Challenge, error) {
 	c, err := s.Check(ctx, id, p, code)

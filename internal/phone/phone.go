@@ -37,7 +37,7 @@ type Store interface {
 // Codes is what enrolment needs of package code.
 type Codes interface {
 	Issue(ctx context.Context, spec code.Challenge, decoy bool) (*code.Challenge, string, error)
-	Lookup(ctx context.Context, id string, p request.Purpose) (*code.Challenge, error)
+	Held(ctx context.Context, id string, p request.Purpose, accountID string) (*code.Challenge, error)
 	Check(ctx context.Context, id string, p request.Purpose, c string) (*code.Challenge, error)
 	Use(ctx context.Context, c *code.Challenge) error
 	Resend(ctx context.Context, id string, p request.Purpose) (*code.Challenge, string, error)
@@ -150,14 +150,7 @@ func (s *Service) send(ctx context.Context, a *account.Account, ch *code.Challen
 // open: code.ErrNotFound for an unknown one, another account's, or one
 // already confirmed (a link to it is of no use to anyone else).
 func (s *Service) Pending(ctx context.Context, a *account.Account, id string) (*code.Challenge, error) {
-	ch, err := s.Codes.Lookup(ctx, id, request.AddPhone)
-	if err != nil {
-		return nil, err
-	}
-	if ch.AccountID != a.ID || !ch.ConsumedAt.IsZero() {
-		return nil, code.ErrNotFound
-	}
-	return ch, nil
+	return s.Codes.Held(ctx, id, request.AddPhone, a.ID)
 }
 
 // Resend sends a new code to the number of an open enrolment, after the
