@@ -79,6 +79,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}()
 	log.Info("gatehouse started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL(), "database", databaseName(cfg), "mail", a.Outbox.Drivers[request.Email].Name())
 	fmt.Fprintf(stdout, "Gatehouse is running. Open %s/ in your browser.\n", cfg.PublicURL())
+	if u := a.Web.PasskeyLocalURL; u != "" {
+		fmt.Fprintf(stdout, "Passkeys work at %s/ (browsers do not offer them to an IP address).\n", u)
+	}
 	if a.Web.DevMessages {
 		fmt.Fprintf(stdout, "Mail is not sent (dev driver): read it at %s/dev/messages\n", cfg.PublicURL())
 	}

@@ -58,6 +58,7 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.AddPhone:        {request.SMS},
 	request.ResetPassword:   {request.Email, request.SMS},
 	request.SecondStep:      {request.Email, request.SMS},
+	request.StepUp:          {request.Email, request.SMS},
 	request.CodeSignIn:      {request.Email, request.SMS},
 	request.SignupExisting:  {request.Email},
 	request.PasswordChanged: {request.Email},

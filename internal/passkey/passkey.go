@@ -10,6 +10,7 @@
 package passkey
 
 import (
+	"fmt"
 	"context"
 	"errors"
 	"time"
@@ -108,6 +109,9 @@ var (
 	// without user verification where it is required. The library's reason
 	// is wrapped with it, for the log.
 	ErrInvalid = errors.New("passkey: the passkey's response was refused")
+	// ErrUnknown is returned (wrapping ErrInvalid) for an answer by a
+	// passkey no account here has: removed, or never registered.
+	ErrUnknown = fmt.Errorf("%w: unknown passkey (removed, or never registered here)", ErrInvalid)
 	// ErrCloned is returned when a passkey's signature counter did not
 	// increase — the key may have been copied — and for a passkey flagged
 	// so before.

@@ -367,7 +367,7 @@ func (s *Service) FinishDiscoverable(ctx context.Context, ceremonyID string, res
 	}
 	hit, err := s.store.PasskeyByCredentialID(ctx, parsed.RawID)
 	if errors.Is(err, ErrNotFound) {
-		return "", nil, fmt.Errorf("%w: unknown passkey (removed, or never registered here)", ErrInvalid)
+		return "", nil, ErrUnknown
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("passkey: finish discoverable login: %w", err)

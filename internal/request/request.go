@@ -47,6 +47,10 @@ const (
 	CodeSignIn    Purpose = "code_signin"    // sign-in by code alone, where the operator allows it
 	ChangeEmail   Purpose = "change_email"   // an address typed as a holder's new address
 	AddPhone      Purpose = "add_phone"      // a number typed while setting up SMS codes
+	// StepUp: a signed-in holder proving it's them again before a
+	// sensitive change (the password was right). Its challenge is a
+	// second step's; the message says what it is for.
+	StepUp Purpose = "step_up"
 )
 
 // Purposes of notices, which carry no code.
@@ -66,7 +70,7 @@ const (
 )
 
 // CodePurposes lists every purpose whose message carries a code.
-var CodePurposes = []Purpose{ConfirmEmail, ResetPassword, SecondStep, CodeSignIn, ChangeEmail, AddPhone}
+var CodePurposes = []Purpose{ConfirmEmail, ResetPassword, SecondStep, CodeSignIn, ChangeEmail, AddPhone, StepUp}
 
 // HasCode reports whether messages of this purpose carry a one-time code.
 func (p Purpose) HasCode() bool {

@@ -19,6 +19,7 @@ func TestDecide_FollowsTheCauseTable(t *testing.T) {
 		{AddPhone, Facts{SessionOnDevice: true}, Mistyped},
 		{ResetPassword, Facts{DeviceKnown: true}, ResetRequested},
 		{CodeSignIn, Facts{}, CodeRequested},
+		{StepUp, Facts{DeviceKnown: true, SessionOnDevice: true}, YouJustNow},
 	}
 	for _, c := range cases {
 		if got := Decide(c.p, c.f); got != c.want {

@@ -357,7 +357,7 @@ func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Att
 		if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone); err != nil {
 			return fmt.Errorf("step up: issue code: %w", err)
 		}
-		return s.sendCode(ctx, a, ch, c)
+		return s.sendCode(ctx, a, ch, c, StepUpKind)
 	})
 	if err != nil {
 		return nil, err
@@ -627,7 +627,7 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 			if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone); err != nil {
 				return fmt.Errorf("sign in: issue code: %w", err)
 			}
-			return s.sendCode(ctx, a, ch, c)
+			return s.sendCode(ctx, a, ch, c, at.Kind)
 		}
 		ch, c, err = s.Codes.Issue(ctx, code.Challenge{
 			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID,
@@ -636,7 +636,7 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 		if err != nil {
 			return fmt.Errorf("sign in: issue code: %w", err)
 		}
-		return s.sendCode(ctx, a, ch, c)
+		return s.sendCode(ctx, a, ch, c, at.Kind)
 	})
 	if err != nil {
 		return nil, err
@@ -645,9 +645,15 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 	return &Result{Account: a, SecondStep: ch}, nil
 }
 
-func (s *Service) sendCode(ctx context.Context, a *account.Account, ch *code.Challenge, c string) error {
+// sendCode sends a second step's code; a step-up's says it is for a
+// change, not a sign-in.
+func (s *Service) sendCode(ctx context.Context, a *account.Account, ch *code.Challenge, c string, k Kind) error {
+	p := request.SecondStep
+	if k == StepUpKind {
+		p = request.StepUp
+	}
 	_, err := s.Notices.Send(ctx, notice.Notice{
-		Purpose: request.SecondStep, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: ch.Destination,
+		Purpose: p, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: ch.Destination,
 		Channel: ch.Channel, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Code: c,
 		Valid: s.Codes.Validity(),
 	})
@@ -969,7 +975,7 @@ func (s *Service) Send(ctx context.Context, challengeID string, m Method, o requ
 			return err
 		}
 		ch.Origin = o // the message quotes the request for this code
-		return s.sendCode(ctx, a, ch, c)
+		return s.sendCode(ctx, a, ch, c, st.Attempt.Kind)
 	})
 }
 

@@ -152,6 +152,9 @@ type Enabled struct {
 	// BackupCodes then holds the new set, to show once.
 	TurnedOn    bool
 	BackupCodes []string
+	// Replaced is set when the method took the place of another (a new
+	// phone number for the old one).
+	Replaced bool
 }
 
 // ConfirmApp confirms a pending authenticator app with its first code. The
@@ -215,6 +218,7 @@ func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, type
 		if old == "" {
 			return s.added(ctx, a, was, notice.Notice{Method: "phone", Phone: masked, Origin: o}, out)
 		}
+		out.Replaced = true
 		if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneChanged, Phone: masked, Origin: o}); err != nil {
 			return err
 		}

@@ -23,11 +23,13 @@ type zoneOption struct{ ID, Name string }
 // zone, or the default zone of the page's language.
 func (s *Server) when(r *http.Request, t time.Time) string {
 	st := state(r)
-	tz := ""
+	// A holder who chose no zone has their messages' language's default,
+	// whichever language this page is in: the same times everywhere.
+	zoneLang, tz := st.lang, ""
 	if st.account != nil {
-		tz = st.account.TimeZone
+		zoneLang, tz = st.account.Language, st.account.TimeZone
 	}
-	return s.Catalog.Time(st.lang, t, s.Catalog.Zone(st.lang, tz))
+	return s.Catalog.Time(st.lang, t, s.Catalog.Zone(zoneLang, tz))
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +49,7 @@ func (s *Server) fillAccount(r *http.Request, p *page) {
 	}
 	p.Data["Language"] = a.Language
 	p.Data["TimeZone"] = a.TimeZone
-	p.Data["ZoneName"] = i18n.ZoneName(p.Lang, s.Catalog.Zone(p.Lang, a.TimeZone).String())
+	p.Data["ZoneName"] = i18n.ZoneName(p.Lang, s.Catalog.Zone(a.Language, a.TimeZone).String())
 	p.Data["DefaultZoneLabel"] = s.Catalog.T(p.Lang, "field.time_zone_default", i18n.ZoneName(p.Lang, s.Catalog.Zone(a.Language, "").String()))
 	zones := make([]zoneOption, 0, len(i18n.Zones))
 	for _, z := range i18n.Zones {

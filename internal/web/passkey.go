@@ -3,8 +3,10 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/passkey"
@@ -44,6 +46,10 @@ func (s *Server) passkeyPage(r *http.Request) (*page, error) {
 		p.Data["Unavailable"] = s.passkeyUnavailable(p.Lang)
 		return p, nil
 	}
+	if u := s.passkeyElsewhere(r); u != "" {
+		p.Data["Unavailable"] = s.Catalog.T(p.Lang, "twostep.passkey_here", u)
+		return p, nil
+	}
 	id, opts, err := s.Passkeys.BeginRegistration(r.Context(), st.account.ID, st.account.Email, account.DisplayEmail(st.account.Email))
 	if err != nil {
 		return nil, err
@@ -51,6 +57,23 @@ func (s *Server) passkeyPage(r *http.Request) (*page, error) {
 	p.Values["e"] = id
 	p.Data["Options"], p.Data["PasskeyJS"] = passkeyOptions(opts), true
 	return p, nil
+}
+
+// passkeyElsewhere is the address passkeys work at on this machine when
+// the browser is not there (it asked for 127.0.0.1, the RP is localhost),
+// or "".
+func (s *Server) passkeyElsewhere(r *http.Request) string {
+	if s.PasskeyLocalURL == "" {
+		return ""
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, "localhost") {
+		return ""
+	}
+	return s.PasskeyLocalURL
 }
 
 // passkeyUnavailable says why this installation cannot hold passkeys:
@@ -194,6 +217,8 @@ func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, passkey.ErrCloned):
 			p.Error = s.Catalog.T(p.Lang, "error.passkey_cloned")
+		case errors.Is(err, passkey.ErrUnknown):
+			p.Error = s.Catalog.T(p.Lang, "error.passkey_unknown")
 		case errors.Is(err, signin.ErrPasskey), errors.Is(err, signin.ErrMethod):
 			p.Error = s.Catalog.T(p.Lang, "error.passkey_refused")
 		case errors.Is(err, signin.ErrInvalid), errors.Is(err, signin.ErrDisabled):

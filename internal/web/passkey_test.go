@@ -25,6 +25,14 @@ var (
 	}
 )
 
+// atLocalhost returns the harness as a browser at localhost reaches it:
+// passkeys live there, not at the IP address (see passkeyElsewhere).
+func atLocalhost(h *harness) *harness {
+	l := *h
+	l.base = strings.Replace(h.base, "127.0.0.1", "localhost", 1)
+	return &l
+}
+
 // passkeyForm reads a passkey form's options and the named hidden field
 // (the ceremony) from a page.
 func passkeyForm(t *testing.T, body, field string) (options []byte, ceremony string) {
@@ -80,7 +88,7 @@ func (b *browser) passkeySignIn(t *testing.T, a *passkeytest.Authenticator, opts
 func TestPasskey_RegisterThenSecondStepThenAlone_V6_6_1(t *testing.T) {
 	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
-		h := newHarness(t, db)
+		h := atLocalhost(newHarness(t, db))
 		const email = "passkeys@example.com"
 		b := h.browser("ja")
 		b.signUp(email, goodPassword)
@@ -168,7 +176,7 @@ func TestPasskey_RegisterThenSecondStepThenAlone_V6_6_1(t *testing.T) {
 // the last method turns two-step verification off and tells the holder.
 func TestPasskey_StepUpAndRemoval_V6_4_2(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
+	h := atLocalhost(newHarness(t, nil))
 	const email = "passkey-stepup@example.com"
 	b := h.browser("en")
 	b.signUp(email, goodPassword)
@@ -183,19 +191,23 @@ func TestPasskey_StepUpAndRemoval_V6_4_2(t *testing.T) {
 	later := time.Now().Add(11 * time.Minute)
 	h.app.SetClock(func() time.Time { return later })
 	r := b.post("/account/two-step/passkey/remove", url.Values{"passkey": {id[1]}})
-	if r.status != http.StatusSeeOther || r.location != "/account/reverify?next=%2Faccount%2Ftwo-step" {
+	const back = "/account/two-step?notice=reverified_again"
+	if r.status != http.StatusSeeOther || r.location != "/account/reverify?next="+url.QueryEscape(back) {
 		t.Fatalf("remove after 11 minutes: %d %s", r.status, r.location)
 	}
-	r = b.post("/account/reverify", url.Values{"next": {"/account/two-step"}, "method": {"passkey"}, "password": {goodPassword}})
+	r = b.post("/account/reverify", url.Values{"next": {back}, "method": {"passkey"}, "password": {goodPassword}})
 	if r.status != http.StatusSeeOther || !strings.Contains(r.location, "method=passkey") {
 		t.Fatalf("reverify: %d %s", r.status, r.location)
 	}
 	c := challenge(t, r.location)
 	page := b.get(r.location)
 	opts, pk := passkeyForm(t, page.body, "pk")
-	r = b.post("/signin/verify", url.Values{"c": {c}, "method": {"passkey"}, "pk": {pk}, "next": {"/account/two-step"}, "credential": {string(a.Get(opts))}})
-	if r.status != http.StatusSeeOther || r.location != "/account/two-step" {
+	r = b.post("/signin/verify", url.Values{"c": {c}, "method": {"passkey"}, "pk": {pk}, "next": {back}, "credential": {string(a.Get(opts))}})
+	if r.status != http.StatusSeeOther || r.location != back {
 		t.Fatalf("step-up by passkey: %d %s\n%s", r.status, r.location, r.body)
+	}
+	if page := b.get(back); !strings.Contains(page.body, "press the button again") {
+		t.Fatalf("back on the page after re-verifying:\n%s", page.body)
 	}
 	r = b.post("/account/two-step/passkey/remove", url.Values{"passkey": {id[1]}})
 	if r.status != http.StatusSeeOther || !strings.Contains(r.location, "two_step_off") {
@@ -206,5 +218,24 @@ func TestPasskey_StepUpAndRemoval_V6_4_2(t *testing.T) {
 	}
 	if r := h.browser("en").passkeySignIn(t, a); r.status != 422 {
 		t.Fatalf("a removed passkey signed in: %d", r.status)
+	}
+}
+
+// TestPasskey_AtTheIPAddressThePagesPointToLocalhost: browsers do not
+// offer passkeys to an IP address, so at 127.0.0.1 the pages do not show
+// buttons that cannot work: they name the address where passkeys do.
+func TestPasskey_AtTheIPAddressThePagesPointToLocalhost(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	b := h.browser("en")
+	b.signUp("ip-address@example.com", goodPassword)
+	for _, path := range []string{"/account/two-step/passkey", "/signin"} {
+		if path == "/signin" {
+			b = h.browser("en")
+		}
+		r := b.get(path)
+		if r.status != 200 || strings.Contains(r.body, "passkey-start") || !strings.Contains(r.body, "http://localhost:8080") {
+			t.Errorf("%s at the IP address: %d\n%s", path, r.status, r.body)
+		}
 	}
 }

@@ -308,7 +308,7 @@ func TestTwoStep_ChangingThePhoneNeedsStepUpAndTellsTheOldNumber_V6_4_2(t *testi
 		b.stepUpBySMS(old, "/account/two-step/phone")
 		// Messages are listed by time; the fixed clock would tie them.
 		h.app.SetClock(func() time.Time { return later.Add(time.Minute) })
-		if r := b.enrolPhone(next, next); r.status != http.StatusSeeOther || !strings.Contains(r.location, "phone_added") {
+		if r := b.enrolPhone(next, next); r.status != http.StatusSeeOther || !strings.Contains(r.location, "phone_changed") {
 			t.Fatalf("change: %d %s\n%s", r.status, r.location, r.body)
 		}
 		if ms := h.messagesTo(old); ms[0].Purpose != request.PhoneChanged || !strings.Contains(ms[0].Text, "ending 04") {

@@ -22,7 +22,11 @@ func (s *Server) signinPage(r *http.Request) *page {
 	p := s.newPage(r, "signin.title")
 	p.Data["RememberDays"] = int(s.RememberFor / (24 * time.Hour))
 	if s.Passkeys != nil {
-		p.Data["Passkeys"], p.Data["PasskeyJS"] = true, true
+		if u := s.passkeyElsewhere(r); u != "" {
+			p.Data["PasskeyElsewhere"] = u
+		} else {
+			p.Data["Passkeys"], p.Data["PasskeyJS"] = true, true
+		}
 	}
 	return p
 }

@@ -26,6 +26,11 @@ func (s *Server) requireRecent(next http.HandlerFunc) http.HandlerFunc {
 		if p, ok := getPath[back]; ok {
 			back = p
 		}
+		if r.Method == http.MethodPost {
+			// The holder pressed a button: say, back on its page, that the
+			// proof is done and the button is to be pressed again.
+			back += "?notice=reverified_again"
+		}
 		redirect(w, r, "/account/reverify", url.Values{"next": {back}})
 	})
 }
@@ -166,6 +171,35 @@ func (s *Server) appRemove(w http.ResponseWriter, r *http.Request) {
 		notice = "two_step_off"
 	}
 	redirect(w, r, "/account/two-step", url.Values{"notice": {notice}})
+}
+
+// twoStepOffForm says what turning two-step verification off removes,
+// method by method, before the holder confirms it (step-up first).
+func (s *Server) twoStepOffForm(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	m, err := s.TwoStep.Methods(r.Context(), st.account)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !m.On() {
+		redirect(w, r, "/account/two-step", nil)
+		return
+	}
+	p := s.newPage(r, "twostep.off_title")
+	var keys, apps []string
+	for _, k := range m.Passkeys {
+		keys = append(keys, k.Name)
+	}
+	for _, a := range m.Apps {
+		apps = append(apps, a.Name)
+	}
+	p.Data["Passkeys"], p.Data["Apps"], p.Data["BackupLeft"] = keys, apps, m.BackupLeft
+	if m.Phone != "" {
+		p.Data["Phone"] = phone.Mask(m.Phone)
+	}
+	s.notice(r, p)
+	s.render(w, r, http.StatusOK, "two_step_off", p)
 }
 
 // twoStepOff turns two-step verification off (step-up first).

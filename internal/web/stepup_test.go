@@ -90,7 +90,8 @@ func TestStepUp_TurningTwoStepOffNeedsTheAppAndTellsTheHolder_V6_4_2(t *testing.
 			t.Fatalf("no remove button:\n%s", page.body)
 		}
 		r = b.post("/account/two-step/app/remove", url.Values{"app": {id[1]}})
-		if r.status != 303 || r.location != "/account/reverify?next=%2Faccount%2Ftwo-step" {
+		// Back on the page, the holder is asked to press the button again.
+		if r.status != 303 || r.location != "/account/reverify?next=%2Faccount%2Ftwo-step%3Fnotice%3Dreverified_again" {
 			t.Fatalf("removing without re-verifying: %d %q", r.status, r.location)
 		}
 		if r := b.post("/account/reverify", url.Values{"next": {"/account/two-step"}, "password": {goodPassword}}); r.status != 422 {

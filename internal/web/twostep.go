@@ -70,6 +70,10 @@ func (s *Server) appPage(r *http.Request, app *totp.App, key *totp.Key) *page {
 		p.Values["name"] = s.Catalog.T(p.Lang, "twostep.app_default_name")
 	}
 	p.Data["URI"], p.Data["Secret"], p.Data["QR"] = key.URI, groupKey(key.Secret), qrSVG(key.URI, s.Catalog.T(p.Lang, "twostep.qr_label"))
+	// On a phone, tapping the URI opens the authenticator app with it.
+	// html/template allows only http(s) and mailto in href, so it is
+	// marked safe here: it is our own otpauth:// URI, never input.
+	p.Data["URILink"] = template.URL(key.URI)
 	return p
 }
 
@@ -278,7 +282,11 @@ func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, p *page, c
 		return
 	}
 	if !res.TurnedOn {
-		redirect(w, r, "/account/two-step", url.Values{"notice": {"phone_added"}})
+		n := "phone_added"
+		if res.Replaced {
+			n = "phone_changed"
+		}
+		redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
 		return
 	}
 	bp := s.newPage(r, "twostep.backup_title")

@@ -70,7 +70,12 @@ func (s *Server) verifyPage(r *http.Request) *page {
 	// Trusting the browser is offered for two-step sign-ins only: the
 	// new-device check is passed once per browser anyway.
 	stepUp := st.attempt.Kind == signin.StepUpKind
-	p.Data["StepUp"] = stepUp
+	p.Data["StepUp"], p.Data["Stage"] = stepUp, ""
+	if stepUp {
+		// A re-verification says it goes on with the change, not that it
+		// signs in.
+		p.Title, p.Data["Stage"] = s.Catalog.T(p.Lang, "verify.title_stepup"), "_stepup"
+	}
 	p.Data["CanTrust"] = st.attempt.MethodOffered != signin.Email && s.TrustFor > 0 && !stepUp
 	if stepUp {
 		// Where the step-up returns to: a local path only.
@@ -124,8 +129,11 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		key := "error.code_format"
-		if m == signin.Backup {
+		switch m {
+		case signin.Backup:
 			key = "error.backup_format"
+		case signin.App:
+			key = "error.app_code_format"
 		}
 		if p.Values["code"] == "" {
 			key = "error.required"
@@ -176,6 +184,10 @@ func (s *Server) verified(w http.ResponseWriter, r *http.Request, p *page, res *
 // browser for: one ceremony per page shown (each answer uses its own up).
 func (s *Server) passkeyStep(r *http.Request, p *page, a *account.Account) {
 	if s.Passkeys == nil {
+		return
+	}
+	if u := s.passkeyElsewhere(r); u != "" {
+		p.Data["PasskeyElsewhere"] = u
 		return
 	}
 	id, opts, err := s.Passkeys.BeginLogin(r.Context(), a.ID)

@@ -133,10 +133,15 @@
       ask(form, kind === "create").then(function (cred) {
         if (!cred) throw new Error("no credential");
         submit(form, cred);
-      }).catch(function () {
+      }).catch(function (err) {
         // Cancelled, timed out, refused (NotAllowedError), or no passkey:
-        // say so, and let the holder try again. Nothing is submitted.
-        if (status) status.textContent = form.dataset.passkeyError || "";
+        // say so, and let the holder try again. Nothing is submitted. A
+        // registration refused because this authenticator already holds
+        // one of the account's passkeys (InvalidStateError) says that
+        // instead: trying again cannot help.
+        var text = form.dataset.passkeyError || "";
+        if (err && err.name === "InvalidStateError" && form.dataset.passkeyExists) text = form.dataset.passkeyExists;
+        if (status) status.textContent = text;
         button.disabled = false;
       });
     });
