@@ -10,9 +10,9 @@
 package passkey
 
 import (
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"gatehouse/internal/totp"
