@@ -321,6 +321,7 @@ var messages = []struct{ key, en, ja string }{
 	{"mail.code.never_share", "Never give this code to anyone, even someone who says they are from %s.", "このコードは、%s の担当者を名乗る人も含め、誰にも教えないでください。"},
 	{"mail.confirm_email.subject", "%s: your confirmation code", "%s：確認コード"},
 	{"mail.confirm_email.why", "A %s account is being created with this email address. If that's you, enter this code to confirm your address:", "このメールアドレスで %s のアカウントが作成されようとしています。ご本人の場合は、次の確認コードを入力してください。"},
+	{"mail.not_you.mistyped.change_email", "If it isn't you, someone probably mistyped their new address while changing it. You don't need to do anything: without this code their account does not take your address, and nothing of yours is involved.", "心当たりがない場合は、誰かがメールアドレスの変更で新しいアドレスを打ち間違えた可能性があります。対応は不要です。このコードがなければ、その人のアカウントがあなたのアドレスを使うことはなく、あなたのアカウントにも関係ありません。"},
 	{"mail.not_you.mistyped", "If it isn't you, someone probably mistyped their address. You don't need to do anything: without this code no account is created, and your address stays unused.", "心当たりがない場合は、誰かがメールアドレスを打ち間違えた可能性があります。対応は不要です。このメールは破棄してください。このコードがなければアカウントは作成されず、あなたのアドレスが使われることはありません。"},
 	{"mail.reset_password.subject", "%s: your password reset code", "%s：パスワード再設定コード"},
 	{"mail.reset_password.why", "A password reset was requested for your %s account. If that's you, enter this code to choose a new password:", "%s アカウントのパスワード再設定が申請されました。ご本人の場合は、次のコードを入力して新しいパスワードを設定してください。"},

@@ -153,7 +153,7 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			t(lang, "mail."+string(n.Purpose)+".why", svc),
 			t(lang, "mail.code.valid", minutes(n.Valid)),
 			c.origin(n, "mail.origin"),
-			t(lang, "mail.not_you."+string(n.Cause)),
+			c.notYou(n),
 			t(lang, "mail.code.never_share", svc),
 		}, nil
 	case n.Purpose == request.BackupUsed:
@@ -212,6 +212,17 @@ func (c *Composer) sms(n Notice) ([]string, error) {
 		t(lang, "sms.code", c.ServiceName, t(lang, "purpose."+string(n.Purpose))),
 		t(lang, "sms.cause."+string(n.Cause)),
 	}, nil
+}
+
+// notYou is the code email's "if it wasn't you" paragraph: the cause's,
+// or where the purpose changes what it means, the cause's for that
+// purpose (a mistyped new address of another account's holder is not a
+// sign-up: no account is created either way, but one changes address).
+func (c *Composer) notYou(n Notice) string {
+	if k := "mail.not_you." + string(n.Cause) + "." + string(n.Purpose); c.Catalog.Has(k) {
+		return c.Catalog.T(n.Language, k)
+	}
+	return c.Catalog.T(n.Language, "mail.not_you."+string(n.Cause))
 }
 
 // method names the second-step method a two-step notice is about.

@@ -68,6 +68,10 @@ func TestEmailChange_NeedsStepUpACodeAndTellsBothAddresses_V6_4_2(t *testing.T) 
 		if len(ms) != 1 || ms[0].Purpose != request.ChangeEmail || ms[0].Cause != request.Mistyped {
 			t.Fatalf("code to the new address: %+v", ms)
 		}
+		// Its "not you" paragraph speaks of an address change, not a sign-up.
+		if !strings.Contains(ms[0].Text, "メールアドレスの変更で") || strings.Contains(ms[0].Text, "アカウントは作成されず") {
+			t.Fatalf("the code's not-you paragraph:\n%s", ms[0].Text)
+		}
 		c := challenge(t, r.location)
 		if got := b.post("/account/email/confirm", url.Values{"c": {c}, "code": {wrongCode6(h.codeFor(next), 0)}}); got.status != 422 {
 			t.Fatalf("wrong code: %d", got.status)
