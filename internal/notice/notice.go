@@ -41,6 +41,9 @@ type Notice struct {
 	Method string
 	// Address is the new address of an EmailChanged notice, as shown.
 	Address string
+	// Name is the holder's name for the passkey a PasskeyBlocked notice is
+	// about.
+	Name string
 	// Phone is the number a notice is about, already masked to its last
 	// digits (a phone method, PhoneChanged, PhoneRemoved).
 	Phone string
@@ -71,9 +74,10 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.BackupRenewed:   {request.Email},
 	// A changed or removed number is told to the number itself too: a
 	// holder whose phone was swapped by someone else hears it there.
-	request.PhoneChanged: {request.Email, request.SMS},
-	request.PhoneRemoved: {request.Email, request.SMS},
-	request.EmailChanged: {request.Email},
+	request.PhoneChanged:   {request.Email, request.SMS},
+	request.PhoneRemoved:   {request.Email, request.SMS},
+	request.EmailChanged:   {request.Email},
+	request.PasskeyBlocked: {request.Email},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -179,6 +183,12 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			t(lang, "mail."+string(n.Purpose)+".body", svc, n.Phone),
 			c.origin(n, "mail.origin_done"),
 			t(lang, "mail.password_notice.not_you"),
+		}, nil
+	case n.Purpose == request.PasskeyBlocked:
+		return t(lang, "mail.passkey_blocked.subject", svc), []string{
+			t(lang, "mail.passkey_blocked.body", svc, n.Name),
+			c.origin(n, "mail.origin"),
+			t(lang, "mail.passkey_blocked.advice"),
 		}, nil
 	case n.Purpose == request.EmailChanged:
 		return t(lang, "mail.email_changed.subject", svc), []string{

@@ -122,6 +122,21 @@ var (
 	ErrRelyingParty = errors.New("passkey: passkeys need a public URL with a domain name, over https (or http://localhost)")
 )
 
+// FlaggedError is the ErrCloned of the answer that flagged a passkey: the
+// one moment its holder should hear of it (later answers by it are plain
+// ErrCloned).
+type FlaggedError struct {
+	AccountID, PasskeyID, Name string
+	Sent, After                uint32 // the counter the answer sent, and the one stored
+}
+
+func (e *FlaggedError) Error() string {
+	return fmt.Sprintf("%v: passkey %s sent counter %d, after %d", ErrCloned, e.PasskeyID, e.Sent, e.After)
+}
+
+// Unwrap makes a FlaggedError an ErrCloned.
+func (e *FlaggedError) Unwrap() error { return ErrCloned }
+
 // MaxName bounds a passkey's name (characters).
 const MaxName = totp.MaxName
 

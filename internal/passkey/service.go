@@ -444,11 +444,13 @@ func (s *Service) check(ctx context.Context, accountID string, mine []*Credentia
 	// valid, so whoever sent it holds the key — but so, it seems, does
 	// someone else: the passkey is flagged for good.
 	if wc.Authenticator.CloneWarning {
-		if err := s.store.UsePasskey(ctx, hit.ID, hit.SignCount, data, true, now); err != nil {
+		// Flagged, not used: its "last used" stays that of its last
+		// accepted use.
+		if err := s.store.UsePasskey(ctx, hit.ID, hit.SignCount, data, true, hit.LastUsedAt); err != nil {
 			return nil, fmt.Errorf("passkey: flag passkey: %w", err)
 		}
-		return nil, fmt.Errorf("%w: passkey %s sent counter %d, after %d", ErrCloned, hit.ID,
-			parsed.Response.AuthenticatorData.Counter, hit.SignCount)
+		return nil, &FlaggedError{AccountID: accountID, PasskeyID: hit.ID, Name: hit.Name,
+			Sent: parsed.Response.AuthenticatorData.Counter, After: hit.SignCount}
 	}
 	if err := s.store.UsePasskey(ctx, hit.ID, wc.Authenticator.SignCount, data, false, now); err != nil {
 		return nil, fmt.Errorf("passkey: record passkey use: %w", err)

@@ -67,6 +67,7 @@ const (
 	PhoneChanged    Purpose = "phone_changed"    // codes by SMS now go to another number (told to the old one too)
 	PhoneRemoved    Purpose = "phone_removed"    // the number no longer receives codes
 	EmailChanged    Purpose = "email_changed"    // the account's address changed (told to the old and the new)
+	PasskeyBlocked  Purpose = "passkey_blocked"  // a passkey answered with a counter that went back: blocked as a possible copy
 )
 
 // CodePurposes lists every purpose whose message carries a code.

@@ -815,6 +815,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 			if s.Log != nil {
 				s.Log.WarnContext(ctx, "sign-in: passkey refused", "attempt", at.ID, "account", a.ID, "err", err)
 			}
+			s.passkeyFlagged(ctx, err, o)
 			return nil, errors.Join(ErrPasskey, err, s.refused(ctx, at, s.Codes.Fail(ctx, ch), o.Time))
 		}
 	}
@@ -1013,6 +1014,7 @@ func (s *Service) SignInPasskey(ctx context.Context, r PasskeyRequest) (*Result,
 		if s.Log != nil {
 			s.Log.WarnContext(ctx, "sign-in: passkey refused", "device", o.DeviceID, "ip", o.IP, "err", err)
 		}
+		s.passkeyFlagged(ctx, err, o)
 		return nil, errors.Join(ErrPasskey, err)
 	}
 	a, err := s.Accounts.AccountByID(ctx, accountID)
@@ -1026,4 +1028,24 @@ func (s *Service) SignInPasskey(ctx context.Context, r PasskeyRequest) (*Result,
 		return nil, s.refuse(ctx, at, err)
 	}
 	return s.start(ctx, a, at, "", r.Remember, r.Previous)
+}
+
+// passkeyFlagged tells the holder when err is the answer that just
+// flagged one of their passkeys as a possible copy: someone else may hold
+// it. Later answers by the blocked passkey are not told again.
+func (s *Service) passkeyFlagged(ctx context.Context, err error, o request.Origin) {
+	var fe *passkey.FlaggedError
+	if !errors.As(err, &fe) || s.Notices == nil {
+		return
+	}
+	a, err := s.Accounts.AccountByID(ctx, fe.AccountID)
+	if err == nil {
+		_, err = s.Notices.Send(ctx, notice.Notice{
+			Purpose: request.PasskeyBlocked, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
+			Origin: o, Name: fe.Name,
+		})
+	}
+	if err != nil && s.Log != nil {
+		s.Log.ErrorContext(ctx, "sign-in: notify blocked passkey", "account", fe.AccountID, "err", err)
+	}
 }

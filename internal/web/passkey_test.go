@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gatehouse/internal/passkey/passkeytest"
+	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
 
@@ -236,5 +237,55 @@ func TestPasskey_AtTheIPAddressThePagesPointToLocalhost(t *testing.T) {
 		if r.status != 200 || strings.Contains(r.body, "passkey-start") || !strings.Contains(r.body, "http://localhost:8080") {
 			t.Errorf("%s at the IP address: %d\n%s", path, r.status, r.body)
 		}
+	}
+}
+
+// TestPasskey_ACopyIsBlockedAndTheHolderToldOnce: an answer whose counter
+// went backwards (a copy of the passkey) is refused, the passkey is
+// blocked and marked on the settings page, the holder is told once — not
+// again for the next answers by it — and two-step verification stays on.
+func TestPasskey_ACopyIsBlockedAndTheHolderToldOnce(t *testing.T) {
+	t.Parallel()
+	h := atLocalhost(newHarness(t, nil))
+	const email = "passkey-copy@example.com"
+	b := h.browser("en")
+	b.signUp(email, goodPassword)
+	a := passkeytest.New(t, passkeyOrigin)
+	if r := b.addPasskey(t, a, "Laptop"); r.status != 200 {
+		t.Fatalf("add: %d", r.status)
+	}
+	for range 2 {
+		if r := h.browser("en").passkeySignIn(t, a); r.status != http.StatusSeeOther {
+			t.Fatalf("passkey alone: %d", r.status)
+		}
+	}
+	blocked := func() int {
+		n := 0
+		for _, m := range h.messagesTo(email) {
+			if m.Purpose == request.PasskeyBlocked {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range 2 {
+		r := h.browser("en").passkeySignIn(t, a, passkeytest.WithCounter(1))
+		if r.status != 422 || !strings.Contains(r.body, "may have been copied") {
+			t.Fatalf("answer %d by a copy: %d\n%s", i, r.status, r.body)
+		}
+		if got := blocked(); got != 1 {
+			t.Fatalf("after answer %d by the copy the holder was told %d times, want once", i, got)
+		}
+	}
+	if r := h.browser("en").passkeySignIn(t, a); r.status != 422 {
+		t.Fatalf("the blocked passkey, counter rising again: %d", r.status)
+	}
+	page := b.get("/account/two-step")
+	if !strings.Contains(page.body, "may have been copied") || !strings.Contains(page.body, "Two-step verification is on") {
+		t.Fatalf("settings after the copy:\n%s", page.body)
+	}
+	n := h.browser("en")
+	if r := n.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify") {
+		t.Fatalf("password with only a blocked passkey: %d %s (two-step must stay on)", r.status, r.location)
 	}
 }
