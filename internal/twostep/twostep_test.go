@@ -1,0 +1,184 @@
+package twostep_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/backup"
+	"gatehouse/internal/clock"
+	"gatehouse/internal/crypt"
+	"gatehouse/internal/notice"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/passkey"
+	"gatehouse/internal/random"
+	"gatehouse/internal/request"
+	"gatehouse/internal/signin"
+	"gatehouse/internal/sqlite"
+	"gatehouse/internal/totp"
+	"gatehouse/internal/twostep"
+)
+
+// told records the notices the service sends.
+type told struct{ ns []notice.Notice }
+
+func (t *told) Send(_ context.Context, n notice.Notice) (*outbox.Message, error) {
+	t.ns = append(t.ns, n)
+	return &outbox.Message{}, nil
+}
+
+func (t *told) purposes() []request.Purpose {
+	var out []request.Purpose
+	for _, n := range t.ns {
+		out = append(out, n.Purpose)
+	}
+	return out
+}
+
+type fixture struct {
+	svc  *twostep.Service
+	db   *sqlite.DB
+	told *told
+	clk  *clock.Fake
+	a    *account.Account
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	box, err := crypt.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC))
+	keys, err := passkey.New(passkey.Config{RPID: "localhost", Origin: "http://localhost:8080", DisplayName: "G", Store: db, Clock: clk.Clock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, told: &told{}, clk: clk}
+	f.svc = &twostep.Service{
+		Apps:     &totp.Service{Store: db, Box: box, Issuer: "G", Clock: clk.Clock()},
+		Backup:   &backup.Service{Store: db, Key: make([]byte, 32), Clock: clk.Clock()},
+		Passkeys: keys, Notices: f.told, Tx: db,
+	}
+	f.a = &account.Account{ID: random.ID(), Email: "holder@example.com", PasswordHash: "x", Language: "en",
+		Status: account.Active, CreatedAt: clk.Now(), ConfirmedAt: clk.Now(), PasswordChangedAt: clk.Now()}
+	if err := db.CreateAccount(ctx, f.a); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// addApp enrols and confirms an app, returning what confirming did.
+func (f *fixture) addApp(t *testing.T) *twostep.Enabled {
+	t.Helper()
+	ctx := context.Background()
+	app, key, err := f.svc.Apps.Begin(ctx, f.a.ID, f.a.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := totp.Code(key.Secret, totp.Step(f.clk.Now()))
+	res, err := f.svc.ConfirmApp(ctx, f.a, app.ID, "Phone", c, request.Origin{Time: f.clk.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(time.Minute) // the next app code is another step
+	return res
+}
+
+// TestWays_StrongestFirstAndAConfirmedPhoneOnly: no method means off; an
+// app is a way; a number given at sign-up is not, a confirmed one is, after
+// the app; a passkey comes first.
+func TestWays_StrongestFirstAndAConfirmedPhoneOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	if ways, err := f.svc.Ways(ctx, f.a); err != nil || len(ways) != 0 {
+		t.Fatalf("no method: %v %v", ways, err)
+	}
+	if res := f.addApp(t); !res.TurnedOn || len(res.BackupCodes) != 10 {
+		t.Fatalf("first app: %+v", res)
+	}
+	f.a.Phone = "+819012345678" // typed at sign-up, never confirmed
+	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []signin.Method{signin.App}) {
+		t.Fatalf("with an unconfirmed number: %v", ways)
+	}
+	f.a.PhoneConfirmedAt = f.clk.Now()
+	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []signin.Method{signin.App, signin.SMS}) {
+		t.Fatalf("with a confirmed number: %v", ways)
+	}
+	if err := f.db.CreatePasskey(ctx, &passkey.Credential{ID: random.ID(), AccountID: f.a.ID, Name: "Key",
+		CredentialID: []byte("cred"), Data: []byte(`{}`), CreatedAt: f.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []signin.Method{signin.Passkey, signin.App, signin.SMS}) {
+		t.Fatalf("with a passkey: %v", ways)
+	}
+}
+
+// TestWays_OnlyABlockedPasskeyKeepsTwoStepOn: a passkey blocked as a
+// possible copy does not pass, but two-step verification does not quietly
+// turn off because of it: the passkey step is still asked (and offers the
+// other ways, a backup code among them).
+func TestWays_OnlyABlockedPasskeyKeepsTwoStepOn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := f.db.CreatePasskey(ctx, &passkey.Credential{ID: random.ID(), AccountID: f.a.ID, Name: "Key",
+		CredentialID: []byte("cred"), Data: []byte(`{}`), Flagged: true, CreatedAt: f.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	ways, err := f.svc.Ways(ctx, f.a)
+	if err != nil || !slices.Equal(ways, []signin.Method{signin.Passkey}) {
+		t.Fatalf("only a blocked passkey: %v %v", ways, err)
+	}
+	m, _ := f.svc.Methods(ctx, f.a)
+	if !m.On() {
+		t.Fatal("a blocked passkey turned two-step verification off")
+	}
+}
+
+// TestOff_RemovesEveryMethodAndTellsTheHolder: turning off removes the
+// apps, passkeys and backup codes, and the holder is told; removing the
+// last app on its own does the same.
+func TestOff_RemovesEveryMethodAndTellsTheHolder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	f.addApp(t)
+	f.addApp(t)
+	if err := f.db.CreatePasskey(ctx, &passkey.Credential{ID: random.ID(), AccountID: f.a.ID, Name: "Key",
+		CredentialID: []byte("cred"), Data: []byte(`{}`), CreatedAt: f.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Off(ctx, f.a, request.Origin{Time: f.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := f.svc.Methods(ctx, f.a)
+	if m.On() || len(m.Apps) != 0 || len(m.Passkeys) != 0 || m.BackupLeft != 0 {
+		t.Fatalf("after turning off: %+v", m)
+	}
+	if got := f.told.purposes(); got[len(got)-1] != request.TwoStepOff {
+		t.Fatalf("holder told %v", got)
+	}
+	res := f.addApp(t)
+	if !res.TurnedOn {
+		t.Fatal("the first app after turning off did not turn it on again")
+	}
+	apps, _ := f.svc.Apps.Store.Apps(ctx, f.a.ID)
+	off, err := f.svc.RemoveApp(ctx, f.a, apps[0].ID, request.Origin{Time: f.clk.Now()})
+	if err != nil || !off {
+		t.Fatalf("removing the last app: off=%v %v", off, err)
+	}
+	if left, _ := f.svc.Backup.Left(ctx, f.a.ID); left != 0 {
+		t.Fatalf("%d backup codes left after the last method went", left)
+	}
+}
