@@ -337,7 +337,7 @@ var messages = []struct{ key, en, ja string }{
 	{"mail.change_email.why", "This address was entered as the new email address of a %s account. If that's you, enter this code to confirm it:", "このアドレスが %s アカウントの新しいメールアドレスとして入力されました。ご本人の場合は、次のコードを入力して確認してください。"},
 	{"mail.not_you.password_known", "If it wasn't you, someone else knows your password: don't give this code to anyone, and change your password now. Without this code they cannot sign in.", "心当たりがない場合は、第三者があなたのパスワードを知っています。このコードを誰にも教えず、すぐにパスワードを変更してください。このコードがなければログインできません。"},
 	{"mail.not_you.old_device", "It was sent because a device that signed in to your account before is signing in again. If it wasn't you, don't give this code to anyone, and change your password.", "以前このアカウントにログインした端末から再びログインしようとしているため送信しました。心当たりがない場合は、このコードを誰にも教えず、パスワードを変更してください。"},
-	{"mail.not_you.code_requested", "If it wasn't you, you don't need to do anything: no one can sign in without this code.", "心当たりがない場合、対応は不要です。このコードがなければ誰もログインできません。"},
+	{"mail.not_you.code_signin", "If it wasn't you, you don't need to do anything: no one can sign in without this code.", "心当たりがない場合、対応は不要です。このコードがなければ誰もログインできません。"},
 	{"mail.not_you.you_just_now", "It was requested from a device that is signed in to your account.", "このアカウントにログイン中の端末から要求されました。"},
 	{"mail.signup_existing.subject", "%s: someone tried to create an account with your address", "%s：あなたのアドレスでアカウント作成が試みられました"},
 	{"mail.signup_existing.body", "Someone tried to create a new %s account with this email address, which already has an account — probably you. No new account was created and nothing about your account changed.", "すでにアカウントがあるこのメールアドレスで、%s の新しいアカウントの作成が試みられました。おそらくご本人によるものです。新しいアカウントは作成されておらず、あなたのアカウントにも変更はありません。"},
@@ -384,7 +384,7 @@ var messages = []struct{ key, en, ja string }{
 	{"sms.cause.old_device", "An earlier device of yours is signing in. Not you? Don't share this.", "以前使った端末からのログインです。心当たりがなければ共有しないでください。"},
 	{"sms.cause.mistyped", "This number was entered. Not you? Ignore this.", "この番号が入力されました。心当たりがなければ無視してください。"},
 	{"sms.cause.reset_requested", "A password reset was requested. Not you? Ignore this.", "パスワード再設定の申請がありました。心当たりがなければ無視してください。"},
-	{"sms.cause.code_requested", "A sign-in by code was requested. Not you? Ignore this.", "コードでのログインが申請されました。心当たりがなければ無視してください。"},
+	{"sms.cause.code_signin", "A sign-in by code was requested. Not you? Ignore this.", "コードでのログインが申請されました。心当たりがなければ無視してください。"},
 	{"sms.cause.you_just_now", "Requested from your signed-in device.", "ログイン中の端末からの操作です。"},
 	// What a code is for, as the SMS and the message center name it.
 	{"purpose.confirm_email", "confirm your email address", "メールアドレス確認"},
