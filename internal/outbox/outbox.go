@@ -102,6 +102,21 @@ type Store interface {
 	// erases the sealed code.
 	MarkRetry(ctx context.Context, id string, next time.Time, lastError string, failed bool) error
 	RecentMessages(ctx context.Context, limit int) ([]*Message, error)
+	// AccountMessages returns an account's messages for its message
+	// center, newest first (see AccountQuery). Withheld messages are never
+	// among them: they were not sent, and listing one would tell its
+	// reader something about another address.
+	AccountMessages(ctx context.Context, accountID string, q AccountQuery) ([]*Message, error)
+}
+
+// AccountQuery selects a page of an account's messages: those older than
+// the cursor (Before, and BeforeID among messages of the same time) when
+// Before is set, only the one with Reference when it is set, at most Limit.
+type AccountQuery struct {
+	Before    time.Time
+	BeforeID  string
+	Reference string
+	Limit     int
 }
 
 // CodeMask stands for a code in stored message text: a code is stored only
@@ -264,6 +279,13 @@ func (o *Outbox) render(d Draft, ref string) (text, html string) {
 		"Lang": d.Language, "Subject": d.Subject, "Paragraphs": d.Paragraphs, "Code": d.Code, "Footer": footer, "Service": o.ServiceName,
 	})
 	return t.String(), h.String()
+}
+
+// ForAccount returns a page of an account's messages for its message
+// center, newest first (see AccountQuery; Limit is kept to 1…100).
+func (o *Outbox) ForAccount(ctx context.Context, accountID string, q AccountQuery) ([]*Message, error) {
+	q.Limit = min(max(q.Limit, 1), 100)
+	return o.Store.AccountMessages(ctx, accountID, q)
 }
 
 // Recent returns the newest stored messages, newest first (the development

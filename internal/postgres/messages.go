@@ -96,6 +96,43 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 	return nil
 }
 
+// AccountMessages implements outbox.Store: one range of the
+// messages_account index (account_id, created_at DESC).
+func (db *DB) AccountMessages(ctx context.Context, accountID string, q outbox.AccountQuery) ([]*outbox.Message, error) {
+	where, args := `account_id = $1 AND status <> 'withheld'`, []any{accountID}
+	if q.Reference != "" {
+		args = append(args, q.Reference)
+		where += fmt.Sprintf(` AND reference = $%d`, len(args))
+	}
+	if !q.Before.IsZero() {
+		args = append(args, ts(q.Before), q.BeforeID)
+		where += fmt.Sprintf(` AND (created_at, id) < ($%d, $%d)`, len(args)-1, len(args))
+	}
+	args = append(args, q.Limit)
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT `+messageColumns+`
+		FROM messages
+		WHERE `+where+`
+		ORDER BY created_at DESC, id DESC
+		LIMIT $`+fmt.Sprint(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: account messages: %w", err)
+	}
+	defer rows.Close()
+	var out []*outbox.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: account messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: account messages: %w", err)
+	}
+	return out, nil
+}
+
 // RecentMessages implements outbox.Store.
 func (db *DB) RecentMessages(ctx context.Context, limit int) ([]*outbox.Message, error) {
 	rows, err := db.conn(ctx).Query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, id DESC LIMIT $1`, limit)

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
+	"golang.org/x/text/unicode/norm"
 	"math/big"
 	"strings"
 )
@@ -60,8 +61,26 @@ func Reference() string {
 	return sb.String()
 }
 
-// NormalizeReference upper-cases a typed reference, so "gh-7k3p-q9xw" and
-// " GH 7K3P Q9XW " find the same message.
-func NormalizeReference(s string) string {
-	return strings.ReplaceAll(strings.ToUpper(strings.TrimSpace(s)), " ", "-")
+// ParseReference reads a reference as a person types it — any case,
+// full-width characters, spaces or dashes anywhere, with or without the
+// "GH" prefix ("gh 7k3p q9xw", "７Ｋ３Ｐ－Ｑ９ＸＷ") — and returns its
+// stored form GH-XXXX-XXXX, or false when it cannot be one.
+func ParseReference(s string) (string, bool) {
+	s = strings.ToUpper(norm.NFKC.String(strings.TrimSpace(s)))
+	if len(s) > 64 {
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == ' ' || r == '-' || r == '\u2010' || r == '\u2212' || r == '\u30fc':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	s = strings.TrimPrefix(b.String(), "GH")
+	if len(s) != 8 || strings.Trim(s, referenceAlphabet) != "" {
+		return "", false
+	}
+	return "GH-" + s[:4] + "-" + s[4:], true
 }

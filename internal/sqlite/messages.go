@@ -95,6 +95,43 @@ func (db *DB) MarkRetry(ctx context.Context, id string, next time.Time, lastErro
 	return nil
 }
 
+// AccountMessages implements outbox.Store. One range of the
+// messages_account index (account_id, created_at DESC), so a holder's
+// page costs the same however many messages the installation keeps.
+func (db *DB) AccountMessages(ctx context.Context, accountID string, q outbox.AccountQuery) ([]*outbox.Message, error) {
+	where, args := `account_id = ? AND status <> 'withheld'`, []any{accountID}
+	if q.Reference != "" {
+		where += ` AND reference = ?`
+		args = append(args, q.Reference)
+	}
+	if !q.Before.IsZero() {
+		where += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+		args = append(args, us(q.Before), us(q.Before), q.BeforeID)
+	}
+	rows, err := db.query(ctx, `
+		SELECT `+messageColumns+`
+		FROM messages
+		WHERE `+where+`
+		ORDER BY created_at DESC, id DESC
+		LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: account messages: %w", err)
+	}
+	defer rows.Close()
+	var out []*outbox.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: account messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: account messages: %w", err)
+	}
+	return out, nil
+}
+
 // RecentMessages implements outbox.Store.
 func (db *DB) RecentMessages(ctx context.Context, limit int) ([]*outbox.Message, error) {
 	rows, err := db.query(ctx, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, rowid DESC LIMIT ?`, limit)

@@ -219,7 +219,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 
 // fieldOrder is the order problems are listed in the error summary: the
 // order the fields appear in on every form.
-var fieldOrder = []string{"email", "current_password", "password", "name", "code", "new_password", "phone", "language", "time_zone"}
+var fieldOrder = []string{"email", "current_password", "password", "name", "code", "new_password", "phone", "language", "time_zone", "ref"}
 
 // message turns a field's error key into its sentence, with the numbers it
 // needs ("use at least 12 characters").

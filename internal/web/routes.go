@@ -136,6 +136,7 @@ func (s *Server) routes() []route {
 		{"POST", "/signout", public, pages, cheap, s.signout},
 
 		{"GET", "/account", signedIn, pages, cheap, s.accountPage},
+		{"GET", "/account/messages", signedIn, pages, cheap, s.messagesPage},
 		{"POST", "/account/preferences", signedIn, pages, cheap, s.preferencesSubmit},
 		{"POST", "/account/signout-everywhere", signedIn, pages, cheap, s.signoutEverywhere},
 		{"POST", "/account/trusted/stop", signedIn, pages, cheap, s.stopTrusting},

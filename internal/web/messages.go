@@ -1,0 +1,98 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/phone"
+	"gatehouse/internal/random"
+	"gatehouse/internal/request"
+)
+
+// messagesPerPage is how many messages the message center shows at once.
+const messagesPerPage = 20
+
+// centerMessage is one row of the message center.
+type centerMessage struct {
+	Reference, When, Channel, To, Title, Cause, Status, Text string
+	Failed                                                  bool
+}
+
+// messagesPage is the message center: every email and SMS sent to the
+// holder, newest first, each with its reference, what it was for, why a
+// code was sent, and whether it was delivered — so that a message can be
+// checked against what the service really sent. ?ref= finds one by its
+// reference as typed; ?before= pages to older ones.
+func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	p := s.newPage(r, "messages.title")
+	q := outbox.AccountQuery{Limit: messagesPerPage + 1}
+	if typed := r.URL.Query().Get("ref"); typed != "" {
+		p.Values["ref"] = typed
+		ref, ok := random.ParseReference(typed)
+		if !ok {
+			p.Errors["ref"] = s.Catalog.T(p.Lang, "error.reference_format")
+			s.showErrors(w, r, http.StatusUnprocessableEntity, "messages", p)
+			return
+		}
+		q.Reference, p.Data["Searched"] = ref, ref
+	}
+	if b := r.URL.Query().Get("before"); b != "" {
+		at, id, ok := strings.Cut(b, ".")
+		us, err := strconv.ParseInt(at, 10, 64)
+		if !ok || err != nil || us <= 0 || len(id) > 64 {
+			s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+			return
+		}
+		q.Before, q.BeforeID = time.UnixMicro(us).UTC(), id
+		p.Data["Paged"] = true
+	}
+	ms, err := s.Outbox.ForAccount(r.Context(), st.account.ID, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(ms) > messagesPerPage {
+		last := ms[messagesPerPage-1]
+		p.Data["Older"] = "/account/messages?" + url.Values{"before": {strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "." + last.ID}}.Encode()
+		ms = ms[:messagesPerPage]
+	}
+	rows := make([]centerMessage, 0, len(ms))
+	for _, m := range ms {
+		rows = append(rows, s.centerRow(r, p.Lang, m))
+	}
+	p.Data["Messages"] = rows
+	s.render(w, r, http.StatusOK, "messages", p)
+}
+
+// centerRow describes one message for the message center in lang.
+func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message) centerMessage {
+	c := centerMessage{Reference: m.Reference, When: s.when(r, m.CreatedAt), Text: m.Text,
+		Status: s.Catalog.T(lang, "messages.status_"+statusKey(m.Status)), Failed: m.Status == outbox.Failed}
+	c.Channel = s.Catalog.T(lang, "messages.channel_"+string(m.Channel))
+	if m.Channel == request.SMS {
+		c.To = s.Catalog.T(lang, "account.phone_masked", phone.Mask(m.To))
+		c.Title, _, _ = strings.Cut(m.Text, "\n")
+	} else {
+		c.To, c.Title = account.MaskEmail(m.To), m.Subject
+	}
+	if m.Cause != "" {
+		c.Cause = s.Catalog.T(lang, "messages.cause_"+string(m.Cause))
+	}
+	return c
+}
+
+// statusKey is the catalog key's suffix of a message's delivery status:
+// a message a worker holds is still on its way.
+func statusKey(st outbox.Status) string {
+	switch st {
+	case outbox.Sent, outbox.Failed:
+		return string(st)
+	}
+	return "queued"
+}
