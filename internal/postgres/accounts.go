@@ -182,6 +182,15 @@ func (db *DB) Signup(ctx context.Context, id string) (*account.Signup, error) {
 // account no session can have cached yet.
 func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		// The codes every sign-up for the address was sent (this one's and
+		// any stranger's) were sent to the holder: their message center
+		// lists them.
+		if _, err := tx.Exec(ctx, `
+			UPDATE messages SET account_id = $1
+			WHERE challenge_id IN (SELECT id FROM signups WHERE email_key = (SELECT email_key FROM signups WHERE id = $2))
+				AND challenge_id <> '' AND account_id = ''`, a.ID, id); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `
 			DELETE FROM signups
 			WHERE email_key = (SELECT email_key FROM signups WHERE id = $1)`, id)

@@ -179,6 +179,15 @@ func (db *DB) Signup(ctx context.Context, id string) (*account.Signup, error) {
 // CompleteSignup implements account.Store.
 func (db *DB) CompleteSignup(ctx context.Context, id string, a *account.Account) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		// The codes every sign-up for the address was sent (this one's and
+		// any stranger's) were sent to the holder: their message center
+		// lists them. Done before the sign-ups go.
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE messages SET account_id = ?
+			WHERE challenge_id IN (SELECT id FROM signups WHERE email_key = (SELECT email_key FROM signups WHERE id = ?))
+				AND challenge_id <> '' AND account_id = ''`, a.ID, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `
 			DELETE FROM signups
 			WHERE email_key = (SELECT email_key FROM signups WHERE id = ?)`, id)

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 13
+-- version: 14
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -163,3 +163,4 @@ CREATE TABLE webauthn_ceremonies (
     expires_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies (expires_at);
+CREATE INDEX messages_challenge ON messages (challenge_id) WHERE challenge_id <> '';

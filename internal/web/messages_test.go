@@ -15,7 +15,8 @@ import (
 )
 
 // TestMessageCenter_ListsWhatWasSentFindsByReferenceAndHidesOthers: the
-// holder's page lists their emails and SMS newest first with reference,
+// holder's page lists their emails and SMS newest first — the sign-up's
+// code among them, sent before the account existed — with reference,
 // channel, cause and status (codes masked); a reference typed any way finds
 // its message; another holder's reference, and a withheld message (an
 // address change to a taken address), are not shown; older messages page.
@@ -40,10 +41,12 @@ func TestMessageCenter_ListsWhatWasSentFindsByReferenceAndHidesOthers(t *testing
 		}
 		sent := h.messagesTo(number)
 		confirm := h.messagesTo(email) // newest first: two-step on, then the sign-up's code
-		last := 0
-		iSMS, iOn := strings.Index(page.body, sent[0].Reference), strings.Index(page.body, confirm[last].Reference)
-		if iSMS < 0 || iOn < 0 || iOn > iSMS {
-			t.Fatalf("want the two-step notice (%s at %d) above the SMS (%s at %d):\n%s", confirm[last].Reference, iOn, sent[0].Reference, iSMS, page.body)
+		last := len(confirm) - 1
+		// The sign-up's code was sent before the account existed; confirming
+		// gave it to the account.
+		iSMS, iConfirm := strings.Index(page.body, sent[0].Reference), strings.Index(page.body, confirm[last].Reference)
+		if confirm[last].Purpose != request.ConfirmEmail || iSMS < 0 || iConfirm < 0 || iSMS > iConfirm {
+			t.Fatalf("want the SMS (%s at %d) above the sign-up code (%s at %d):\n%s", sent[0].Reference, iSMS, confirm[last].Reference, iConfirm, page.body)
 		}
 		if !strings.Contains(page.body, "末尾05") || !strings.Contains(page.body, "c***@example.com") || !strings.Contains(page.body, "送信") ||
 			!strings.Contains(page.body, "まだアカウントとは結び付いていません") || strings.Contains(page.body, "taken-center") {
@@ -59,7 +62,7 @@ func TestMessageCenter_ListsWhatWasSentFindsByReferenceAndHidesOthers(t *testing
 		ref := sent[0].Reference
 		for _, typed := range []string{ref, strings.ToLower(ref), ref[3:7] + " " + ref[8:]} {
 			r := b.get("/account/messages?" + url.Values{"ref": {typed}}.Encode())
-			if r.status != 200 || !strings.Contains(r.body, ref) || strings.Contains(r.body, confirm[0].Reference) {
+			if r.status != 200 || !strings.Contains(r.body, ref) || strings.Contains(r.body, confirm[last].Reference) {
 				t.Fatalf("search %q: %d\n%s", typed, r.status, r.body)
 			}
 		}
