@@ -20,7 +20,7 @@ const messagesPerPage = 20
 // centerMessage is one row of the message center.
 type centerMessage struct {
 	Reference, When, Channel, To, Title, Cause, Status, Text string
-	Failed                                                  bool
+	Failed                                                   bool
 }
 
 // messagesPage is the message center: every email and SMS sent to the
