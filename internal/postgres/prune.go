@@ -37,6 +37,11 @@ func (db *DB) LockPruning(ctx context.Context) (func(), bool, error) {
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		// Unlocked before the connection closes: closing alone frees the
+		// lock only once the server's backend has exited, which happens
+		// after Close returns — a pass that starts at once on another node
+		// (or the next test round) would find it still held.
+		conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, pruneLock)
 		conn.Close(ctx)
 	}, true, nil
 }
