@@ -236,6 +236,17 @@ func TestBusyHashPool_Answers503WithRetryAfter(t *testing.T) {
 	}
 	<-started
 	deadline := time.Now().Add(5 * time.Second)
+	// Both jobs must hold their places before a sign-in is tried: one
+	// admitted while the second job was still on its way would queue
+	// behind the first, which waits for release — and release comes only
+	// after this loop (the hang that cut a whole test run short twice).
+	for !h.app.Pool.Full() {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("the pool never filled")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	var r *resp
 	for time.Now().Before(deadline) {
 		r = h.browser("ja").post("/signin", url.Values{"email": {"busy@example.com"}, "password": {goodPassword}})
