@@ -93,9 +93,6 @@ func (s *Server) verifyPage(r *http.Request) *page {
 	case signin.SMS:
 		p.Data["Destination"] = phone.Mask(a.Phone)
 	}
-	if m == signin.Passkey {
-		s.passkeyStep(r, p, a)
-	}
 	// A code by SMS or email is typed only once one was sent by that
 	// channel; until then the page offers to send it.
 	p.Data["Sent"] = ch.Sends > 0 && ch.Channel == m.Channel()
@@ -110,7 +107,9 @@ func (s *Server) verifyPage(r *http.Request) *page {
 }
 
 func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signin_verify", s.verifyPage(r))
+	p := s.verifyPage(r)
+	s.passkeyStep(r, p)
+	s.render(w, r, http.StatusOK, "signin_verify", p)
 }
 
 func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
@@ -181,11 +180,14 @@ func (s *Server) verified(w http.ResponseWriter, r *http.Request, p *page, res *
 }
 
 // passkeyStep begins the assertion the passkey step's page asks the
-// browser for: one ceremony per page shown (each answer uses its own up).
-func (s *Server) passkeyStep(r *http.Request, p *page, a *account.Account) {
-	if s.Passkeys == nil {
+// browser for: one ceremony per page shown (each answer uses its own up),
+// and only for a page that is shown — a post's answer is checked against
+// the ceremony it names, not a new one.
+func (s *Server) passkeyStep(r *http.Request, p *page) {
+	if s.Passkeys == nil || p.Data["Method"] != string(signin.Passkey) {
 		return
 	}
+	a := state(r).step.Account
 	if u := s.passkeyElsewhere(r); u != "" {
 		p.Data["PasskeyElsewhere"] = u
 		return
@@ -226,12 +228,14 @@ func (s *Server) verifyPasskey(w http.ResponseWriter, r *http.Request, p *page) 
 	case errors.Is(err, signin.ErrDisabled):
 		p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
 	case err != nil:
+		s.passkeyStep(r, p)
 		s.codeError(w, r, "signin_verify", p, st.pending, err)
 		return
 	default:
 		s.verified(w, r, p, res)
 		return
 	}
+	s.passkeyStep(r, p) // the page shown again: a new ceremony to try with
 	s.showErrors(w, r, http.StatusUnprocessableEntity, "signin_verify", p)
 }
 
