@@ -171,18 +171,8 @@ func (s *Service) Send(ctx context.Context, id string, p request.Purpose, ch req
 		return nil, "", err
 	}
 	now := s.now()
-	switch {
-	case !c.ConsumedAt.IsZero():
-		return c, "", ErrUsed
-	case c.Failures >= s.MaxFailures:
-		return c, "", ErrLocked
-	case !now.Before(c.ExpiresAt) && c.Sends == 0:
-		// A second step nobody asked a code for in time has ended.
-		return c, "", ErrExpired
-	case c.Sends > 0 && c.Channel == ch && now.Sub(c.SentAt) < s.Cooldown:
-		return c, "", ErrCooldown
-	case s.MaxSends > 0 && c.Sends >= s.MaxSends:
-		return c, "", ErrNoMore
+	if err := s.sendable(c, ch, now); err != nil {
+		return c, "", err
 	}
 	code := random.Digits(Digits)
 	h := s.hash(c.ID, code)
@@ -193,6 +183,26 @@ func (s *Service) Send(ctx context.Context, id string, p request.Purpose, ch req
 	c.CodeHash, c.Channel, c.Destination, c.SentAt, c.ExpiresAt = h, ch, destination, sent, expires
 	c.Sends++
 	return c, code, nil
+}
+
+// sendable says why c may not get a new code by ch now, or nil: it is
+// used, or locked; a second step nobody asked a code for in time has
+// ended; the last code by that channel is too recent (the cool-down); or
+// the request has had its codes (MaxSends, every channel together).
+func (s *Service) sendable(c *Challenge, ch request.Channel, now time.Time) error {
+	switch {
+	case !c.ConsumedAt.IsZero():
+		return ErrUsed
+	case c.Failures >= s.MaxFailures:
+		return ErrLocked
+	case c.Sends == 0 && !now.Before(c.ExpiresAt):
+		return ErrExpired
+	case c.Sends > 0 && c.Channel == ch && now.Sub(c.SentAt) < s.Cooldown:
+		return ErrCooldown
+	case s.MaxSends > 0 && c.Sends >= s.MaxSends:
+		return ErrNoMore
+	}
+	return nil
 }
 
 // Lookup returns the challenge with the given id and purpose.
@@ -324,15 +334,8 @@ func (s *Service) Resend(ctx context.Context, id string, p request.Purpose) (*Ch
 		return nil, "", err
 	}
 	now := s.now()
-	switch {
-	case !c.ConsumedAt.IsZero():
-		return c, "", ErrUsed
-	case c.Failures >= s.MaxFailures:
-		return c, "", ErrLocked
-	case now.Sub(c.SentAt) < s.Cooldown:
-		return c, "", ErrCooldown
-	case s.MaxSends > 0 && c.Sends >= s.MaxSends:
-		return c, "", ErrNoMore
+	if err := s.sendable(c, c.Channel, now); err != nil {
+		return c, "", err
 	}
 	c.SentAt, c.ExpiresAt = now, now.Add(s.TTL)
 	var code string

@@ -151,7 +151,6 @@ var messages = []struct{ key, en, ja string }{
 	{"twostep.add_app", "Add an authenticator app", "認証アプリを追加"},
 	{"twostep.backup", "Backup codes", "バックアップコード"},
 	{"twostep.backup_left", "%d backup codes left. Each works once, for when you cannot use your other ways (a lost or broken phone, say).", "バックアップコードは残り%d個です。ほかの方法が使えないとき（スマートフォンの紛失や故障など）に、それぞれ1回だけ使えます。"},
-	{"twostep.codes", "Codes by email or SMS", "メールやSMSのコード"},
 	{"twostep.codes_weaker", "Codes sent by email or SMS are weaker than an app or a passkey (NIST SP 800-63B-4): a message can be read by someone else, and a phishing site can ask you for the code. Use them only as a fallback.", "メールやSMSで送られるコードは、認証アプリやパスキーより弱い方法です（NIST SP 800-63B-4）。メッセージは他人に読まれることがあり、フィッシングサイトがコードを尋ねてくることもあります。予備の手段としてだけ使ってください。"},
 	{"twostep.app_title", "Add an authenticator app", "認証アプリの追加"},
 	{"twostep.app_step_scan", "In your authenticator app, add an account and scan this QR code.", "認証アプリでアカウントを追加し、このQRコードを読み取ってください。"},
