@@ -45,7 +45,24 @@ type Account struct {
 	// Phone; zero for a number given at sign-up and never confirmed. Only
 	// a confirmed number receives second-step codes.
 	PhoneConfirmedAt time.Time
+	// PasswordCompromisedAt is when the holder said a code sent because
+	// the right password was typed was not theirs: someone else has the
+	// password, and the next sign-in must set a new one. Zero otherwise;
+	// a new password clears it.
+	PasswordCompromisedAt time.Time
+	// Alerts is how the holder is told of a sign-in from a new device.
+	Alerts Alerts
 }
+
+// Alerts are the channels of the new-device sign-in alert. Email is on for
+// a new account; SMS needs a confirmed phone.
+type Alerts struct {
+	Email bool
+	SMS   bool
+}
+
+// Off reports whether no channel carries the alert.
+func (a Alerts) Off() bool { return !a.Email && !a.SMS }
 
 // Signup is a pending sign-up: what someone typed on the sign-up form,
 // kept until the address's owner confirms it with the mailed code. It is not
@@ -87,6 +104,12 @@ type Store interface {
 	// kept in the password history (a change or reset); without, it is not
 	// (a transparent rehash of the same password).
 	SetPasswordHash(ctx context.Context, id, hash string, at time.Time, remember bool) error
+	// MarkPasswordCompromised records that someone else has the password
+	// (see Account.PasswordCompromisedAt); a SetPasswordHash with remember
+	// set clears it.
+	MarkPasswordCompromised(ctx context.Context, id string, at time.Time) error
+	// SetAlerts sets the channels of the new-device alert.
+	SetAlerts(ctx context.Context, id string, a Alerts) error
 	// PasswordHistory returns up to n previous hashes, newest first.
 	PasswordHistory(ctx context.Context, id string, n int) ([]string, error)
 }

@@ -14,6 +14,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"time"
 
 	"gatehouse/internal/clock"
@@ -71,6 +72,25 @@ type Store interface {
 	SendCode(ctx context.Context, id string, ch request.Channel, destination string, hash []byte, sentAt, expiresAt time.Time) error
 }
 
+// Block stops codes to one destination from one sender: a holder said
+// that a code for someone else's request ("someone mistyped") was not
+// theirs. It matches a request from the sender's device or network.
+type Block struct {
+	Destination string // lower-cased address or E.164 number
+	DeviceID    string
+	IP          string
+	CreatedAt   time.Time
+	Until       time.Time
+}
+
+// Blocks keeps senders blocked from destinations.
+type Blocks interface {
+	BlockSender(ctx context.Context, b *Block) error
+	// SenderBlocked reports whether a block on the destination matches the
+	// device or the network and lasts beyond now.
+	SenderBlocked(ctx context.Context, destination, deviceID, ip string, now time.Time) (bool, error)
+}
+
 // Errors a caller must tell apart to show the right message.
 var (
 	ErrNotFound  = errors.New("code: no such request")
@@ -80,6 +100,9 @@ var (
 	ErrLocked    = errors.New("code: too many wrong codes")
 	ErrCooldown  = errors.New("code: sent too recently")
 	ErrNoMore    = errors.New("code: no more codes for this request")
+	// ErrBlocked: the destination's holder blocked codes from this sender
+	// (see Block); the caller records the request without a code.
+	ErrBlocked = errors.New("code: the destination blocked codes from this sender")
 )
 
 // Service issues and verifies codes.
@@ -91,6 +114,23 @@ type Service struct {
 	MaxFailures int           // wrong entries before the request is locked (5)
 	MaxSends    int           // codes sent per request, the first included (3); 0 means no limit
 	Clock       clock.Clock
+	// Blocks, when set, refuses codes for a request typed by someone else
+	// ("someone mistyped") to a destination whose holder blocked its
+	// sender.
+	Blocks Blocks
+}
+
+// BlockKey is the form a destination is blocked under: an address
+// lower-cased (one mailbox), a number as it is (E.164).
+func BlockKey(destination string) string { return strings.ToLower(destination) }
+
+// Blocked reports whether codes for a request from o to destination are
+// blocked (see Block).
+func (s *Service) Blocked(ctx context.Context, destination string, o request.Origin) (bool, error) {
+	if s.Blocks == nil {
+		return false, nil
+	}
+	return s.Blocks.SenderBlocked(ctx, BlockKey(destination), o.DeviceID, o.IP, s.now())
 }
 
 // Digits is the length of every code.
@@ -128,6 +168,15 @@ func (s *Service) Issue(ctx context.Context, spec Challenge, decoy bool) (*Chall
 			return nil, "", errors.New("code: issue: a second step needs its cause decided by the caller")
 		}
 		c.Cause = request.Decide(c.Purpose, request.Facts{})
+	}
+	if !decoy && c.Cause == request.Mistyped {
+		blocked, err := s.Blocked(ctx, c.Destination, c.Origin)
+		if err != nil {
+			return nil, "", err
+		}
+		if blocked {
+			return nil, "", ErrBlocked
+		}
 	}
 	var code string
 	if !decoy {
@@ -320,6 +369,13 @@ func (s *Service) Use(ctx context.Context, c *Challenge) error {
 	}
 	c.ConsumedAt = now
 	return nil
+}
+
+// Stop ends a request so that no code answers it and none is sent for it
+// any more ("this wasn't me"). Stopping a used request changes nothing.
+func (s *Service) Stop(ctx context.Context, id string) error {
+	_, err := s.Store.Consume(ctx, id, s.now())
+	return err
 }
 
 // Remaining returns how many wrong entries c still allows.

@@ -112,6 +112,29 @@ type Store interface {
 	Trusted(ctx context.Context, accountID string, now time.Time) ([]Trusted, error)
 	// StopTrusting ends the trust of one device ("" for every device).
 	StopTrusting(ctx context.Context, accountID, deviceID string) error
+	// UsedAt returns when a session of the account last started on the
+	// device (the zero time when none ever did).
+	UsedAt(ctx context.Context, accountID, deviceID string) (time.Time, error)
+	// AccountDevices lists the devices the account has been used on, the
+	// most recently used first.
+	AccountDevices(ctx context.Context, accountID string) ([]AccountDevice, error)
+	// RenameDevice sets the holder's name for one of the account's
+	// devices; it reports whether the account has that device.
+	RenameDevice(ctx context.Context, accountID, deviceID, name string) (bool, error)
+	// ForgetDevice makes the device new to the account again: its trust
+	// and name go, and its cookie no longer counts as "known".
+	ForgetDevice(ctx context.Context, accountID, deviceID string) error
+}
+
+// AccountDevice is a device as one account knows it: the browser, the
+// holder's name for it, when the account first and last used it, and
+// until when it is trusted to skip the second step.
+type AccountDevice struct {
+	Device
+	Name         string
+	FirstUsed    time.Time
+	LastUsed     time.Time
+	TrustedUntil time.Time
 }
 
 // Trusted is a device an account lets skip its second step.

@@ -30,8 +30,9 @@ type Catalog struct {
 // New loads the message table.
 func New() *Catalog {
 	b := catalog.NewBuilder(catalog.Fallback(language.English))
-	keys := make(map[string]bool, len(messages))
-	for _, m := range messages {
+	all := append(append([]struct{ key, en, ja string }(nil), messages...), activityMessages...)
+	keys := make(map[string]bool, len(all))
+	for _, m := range all {
 		if keys[m.key] {
 			panic("i18n: duplicate key " + m.key)
 		}

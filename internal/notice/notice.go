@@ -11,8 +11,10 @@ package notice
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"gatehouse/internal/geo"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/request"
@@ -50,11 +52,23 @@ type Notice struct {
 	// Withhold records the message without ever sending it (a request for
 	// an address with no account: see outbox.Withheld).
 	Withhold bool
+	// LastUsed is when the device last signed in to the account, for a
+	// code whose cause is "an old device of yours".
+	LastUsed time.Time
+	// Reference, About and Actions describe a NotMeDone notice: the
+	// message the holder answered, its cause, and what was done
+	// (activity.Action names).
+	Reference string
+	About     request.Cause
+	Actions   []string
 }
 
 // Channels lists the channels each purpose may be sent on. An address to
 // confirm can only be reached by email, a number being added only by SMS;
 // a second step or a reset code go wherever the holder chose.
+//
+// Every security notice (request.SecurityNotices) may go by SMS too: the
+// Composer copies it to the holder's confirmed phone.
 var Channels = map[request.Purpose][]request.Channel{
 	request.ConfirmEmail:    {request.Email},
 	request.ChangeEmail:     {request.Email},
@@ -64,20 +78,23 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.StepUp:          {request.Email, request.SMS},
 	request.CodeSignIn:      {request.Email, request.SMS},
 	request.SignupExisting:  {request.Email},
-	request.PasswordChanged: {request.Email},
-	request.PasswordReset:   {request.Email},
-	request.TwoStepOn:       {request.Email},
-	request.MethodAdded:     {request.Email},
-	request.BackupUsed:      {request.Email},
-	request.MethodRemoved:   {request.Email},
-	request.TwoStepOff:      {request.Email},
-	request.BackupRenewed:   {request.Email},
+	request.PasswordChanged: {request.Email, request.SMS},
+	request.PasswordReset:   {request.Email, request.SMS},
+	request.TwoStepOn:       {request.Email, request.SMS},
+	request.MethodAdded:     {request.Email, request.SMS},
+	request.BackupUsed:      {request.Email, request.SMS},
+	request.MethodRemoved:   {request.Email, request.SMS},
+	request.TwoStepOff:      {request.Email, request.SMS},
+	request.BackupRenewed:   {request.Email, request.SMS},
 	// A changed or removed number is told to the number itself too: a
 	// holder whose phone was swapped by someone else hears it there.
 	request.PhoneChanged:   {request.Email, request.SMS},
 	request.PhoneRemoved:   {request.Email, request.SMS},
-	request.EmailChanged:   {request.Email},
-	request.PasskeyBlocked: {request.Email},
+	request.EmailChanged:   {request.Email, request.SMS},
+	request.PasskeyBlocked: {request.Email, request.SMS},
+	request.NewDevice:      {request.Email, request.SMS},
+	request.TrustAdded:     {request.Email, request.SMS},
+	request.NotMeDone:      {request.Email, request.SMS},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -99,17 +116,55 @@ type Composer struct {
 	Outbox      Enqueuer
 	Catalog     *i18n.Catalog
 	ServiceName string
+	// Holders, when set, finds the account's address and confirmed phone,
+	// so that a security notice mailed to the account's address is copied
+	// to the phone by SMS.
+	Holders Holders
+}
+
+// Holders says where an account's messages go.
+type Holders interface {
+	// Reach returns the account's address and its confirmed phone ("" when
+	// none is confirmed).
+	Reach(ctx context.Context, accountID string) (email, phone string, err error)
 }
 
 // Send composes n in the holder's language and stores it for delivery. It
 // refuses a code-bearing purpose without a code (unless withheld) and a
-// code without a cause: a code must always say why it was sent.
+// code without a cause: a code must always say why it was sent. A
+// security notice to the account's own address is copied by SMS to its
+// confirmed phone (request.SecurityNotices); the email is returned.
 func (c *Composer) Send(ctx context.Context, n Notice) (*outbox.Message, error) {
 	d, err := c.Compose(n)
 	if err != nil {
 		return nil, err
 	}
-	return c.Outbox.Enqueue(ctx, d)
+	m, err := c.Outbox.Enqueue(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if !n.Purpose.Security() || c.Holders == nil || n.AccountID == "" || n.Withhold ||
+		(n.Channel != "" && n.Channel != request.Email) {
+		return m, nil
+	}
+	email, phone, err := c.Holders.Reach(ctx, n.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("notice: find the holder's phone: %w", err)
+	}
+	// Only the copy of the notice to the account's current address: an
+	// address change tells the old address too, and the phone once.
+	if phone == "" || !strings.EqualFold(email, n.To) {
+		return m, nil
+	}
+	n.Channel, n.To = request.SMS, phone
+	sd, err := c.Compose(n)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Outbox.Enqueue(ctx, sd); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Compose turns n into an outbox draft without storing it.
@@ -153,13 +208,35 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			c.origin(n, "mail.origin"),
 		}, nil
 	case n.Purpose.HasCode():
-		return t(lang, "mail."+string(n.Purpose)+".subject", svc), []string{
+		ps := []string{
 			t(lang, "mail."+string(n.Purpose)+".why", svc),
 			t(lang, "mail.code.valid", minutes(n.Valid)),
 			c.origin(n, "mail.origin"),
-			c.notYou(n),
-			t(lang, "mail.code.never_share", svc),
+		}
+		if cause := c.cause(n); cause != "" {
+			ps = append(ps, cause)
+		}
+		ps = append(ps, c.notYou(n), t(lang, "mail.code.never_share", svc))
+		return t(lang, "mail."+string(n.Purpose)+".subject", svc), ps, nil
+	case n.Purpose == request.NewDevice:
+		return t(lang, "mail.new_device.subject", svc), []string{
+			t(lang, "mail.new_device.body", svc, orOther(n.Origin.Browser), orOther(n.Origin.OS)),
+			c.origin(n, "mail.origin_signin"),
+			t(lang, "mail.new_device.not_you"),
 		}, nil
+	case n.Purpose == request.TrustAdded:
+		return t(lang, "mail.trust_added.subject", svc), []string{
+			t(lang, "mail.trust_added.body", svc, orOther(n.Origin.Browser), orOther(n.Origin.OS), int(n.Valid/(24*time.Hour))),
+			c.origin(n, "mail.origin_done"),
+			t(lang, "mail.trust_added.not_you"),
+		}, nil
+	case n.Purpose == request.NotMeDone:
+		ps := []string{t(lang, "mail.not_me_done.body", n.Reference, t(lang, "cause."+string(n.About)))}
+		for _, a := range n.Actions {
+			ps = append(ps, "・"+t(lang, "answer.action."+a))
+		}
+		ps = append(ps, t(lang, "answer.next."+string(n.About)), c.origin(n, "mail.origin_answer"))
+		return t(lang, "mail.not_me_done.subject", svc), ps, nil
 	case n.Purpose == request.BackupUsed:
 		return t(lang, "mail.backup_used.subject", svc), []string{
 			t(lang, "mail.backup_used.body", svc, n.Remaining),
@@ -214,6 +291,13 @@ func (c *Composer) sms(n Notice) ([]string, error) {
 	switch n.Purpose {
 	case request.PhoneChanged, request.PhoneRemoved:
 		return []string{t(lang, "sms."+string(n.Purpose), c.ServiceName, n.Phone)}, nil
+	case request.NotMeDone:
+		return []string{t(lang, "sms.not_me_done", c.ServiceName, n.Reference)}, nil
+	case request.NewDevice:
+		return []string{t(lang, "sms.new_device", c.ServiceName, orOther(n.Origin.Browser), orOther(n.Origin.OS))}, nil
+	}
+	if n.Purpose.Security() {
+		return []string{t(lang, "sms."+string(n.Purpose), c.ServiceName)}, nil
 	}
 	if !n.Purpose.HasCode() {
 		return nil, fmt.Errorf("notice: no SMS for purpose %q", n.Purpose)
@@ -235,6 +319,31 @@ func (c *Composer) notYou(n Notice) string {
 	return c.Catalog.T(n.Language, "mail.not_you."+string(n.Cause))
 }
 
+// cause is the code email's paragraph saying what the server knew when it
+// sent the code, for the causes whose story has details: the device that
+// typed the password, and for an old device when it last signed in.
+func (c *Composer) cause(n Notice) string {
+	o, lang := n.Origin, n.Language
+	switch n.Cause {
+	case request.PasswordKnown:
+		return c.Catalog.T(lang, "mail.cause.password_known", orOther(o.Browser), orOther(o.OS))
+	case request.OldDevice:
+		if n.LastUsed.IsZero() {
+			return ""
+		}
+		day := c.Catalog.Time(lang, n.LastUsed, c.Catalog.Zone(lang, n.TimeZone))
+		return c.Catalog.T(lang, "mail.cause.old_device", orOther(o.Browser), orOther(o.OS), day)
+	}
+	return ""
+}
+
+func orOther(s string) string {
+	if s == "" {
+		return "Other"
+	}
+	return s
+}
+
 // method names the second-step method a two-step notice is about.
 func (c *Composer) method(n Notice) string {
 	switch n.Method {
@@ -252,7 +361,17 @@ func (c *Composer) method(n Notice) string {
 func (c *Composer) origin(n Notice, key string) string {
 	o := n.Origin
 	when := c.Catalog.Time(n.Language, o.Time, c.Catalog.Zone(n.Language, n.TimeZone))
-	return c.Catalog.T(n.Language, key, when, o.Browser, o.OS, o.IP)
+	line := c.Catalog.T(n.Language, key, when, orOther(o.Browser), orOther(o.OS), o.IP)
+	if place := Place(n.Language, o); place != "" {
+		line += " " + c.Catalog.T(n.Language, "mail.origin_place", place)
+	}
+	return line
 }
 
 func minutes(d time.Duration) int { return int(d / time.Minute) }
+
+// Place is the approximate place of a request's network in lang ("Tokyo,
+// Japan", "日本、東京"), or "" when it is not known.
+func Place(lang string, o request.Origin) string {
+	return geo.Place{Country: o.Country, City: o.City, CityJA: o.CityJA}.Display(lang)
+}

@@ -38,7 +38,7 @@ func TestCompose_EveryPurposeCauseChannelAndLanguageHasItsWords(t *testing.T) {
 		for _, ch := range chans {
 			for _, lang := range []string{"en", "ja"} {
 				causes := []request.Cause{""}
-				if p.HasCode() {
+				if p.HasCode() || p == request.NotMeDone {
 					causes = request.Causes
 				}
 				methods := []string{""}
@@ -51,6 +51,13 @@ func TestCompose_EveryPurposeCauseChannelAndLanguageHasItsWords(t *testing.T) {
 						Origin: origin, Valid: 10 * time.Minute, Method: methods[i%len(methods)], Phone: "78"}
 					if p.HasCode() {
 						n.Code = "123456"
+					}
+					if p == request.NotMeDone {
+						// What a "this wasn't me" about a message of each cause did.
+						n.Cause, n.About, n.Reference = "", cause, "ABCD-2345"
+						n.Actions = []string{"denied_attempt", "stopped_request", "signed_out_all", "signed_out_device",
+							"password_marked", "forgot_device", "blocked_sender", "cancelled_reset", "stopped_trusting",
+							"nothing", "told_by_email", "told_by_sms"}
 					}
 					d, err := c.Compose(n)
 					if err != nil {

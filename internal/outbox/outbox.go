@@ -107,6 +107,9 @@ type Store interface {
 	// among them: they were not sent, and listing one would tell its
 	// reader something about another address.
 	AccountMessages(ctx context.Context, accountID string, q AccountQuery) ([]*Message, error)
+	// MessageByReference returns the message with the reference, or
+	// ErrNotFound.
+	MessageByReference(ctx context.Context, ref string) (*Message, error)
 }
 
 // AccountQuery selects a page of an account's messages: those older than
@@ -127,6 +130,7 @@ const CodeMask = "••••••"
 var (
 	ErrDuplicateReference = errors.New("outbox: duplicate reference")
 	ErrEmpty              = errors.New("outbox: nothing due")
+	ErrNotFound           = errors.New("outbox: no such message")
 )
 
 // Driver hands messages of one channel to the outside world.
@@ -237,6 +241,9 @@ func (o *Outbox) footer(lang, ref string) []string {
 	return []string{
 		o.Catalog.T(lang, "mail.footer.never_ask", o.ServiceName),
 		o.Catalog.T(lang, "mail.footer.reference", ref, o.ServiceName),
+		// Written out, to be typed: a holder who doubts a message should
+		// not follow its links.
+		o.Catalog.T(lang, "mail.footer.check", strings.TrimSuffix(o.PublicURL, "/")+"/why/"+ref, strings.TrimSuffix(o.PublicURL, "/")+"/account/messages"),
 		o.Catalog.T(lang, "mail.footer.sender", o.ServiceName, o.PublicURL),
 	}
 }

@@ -16,16 +16,22 @@ var _ account.Store = (*DB)(nil)
 
 const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at, phone_confirmed_at`
 
+// accountRead is what every read of an account selects: the inserted
+// columns and those only later changes set.
+const accountRead = accountColumns + `, password_compromised_at, alert_email, alert_sms`
+
 // scanAccount reads one account; its errors are the driver's, for the
 // caller to name.
 func scanAccount(row pgx.Row) (*account.Account, error) {
 	var a account.Account
-	var created, confirmed, changed, phoneConfirmed *time.Time
-	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed, &phoneConfirmed)
+	var created, confirmed, changed, phoneConfirmed, compromised *time.Time
+	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed, &phoneConfirmed,
+		&compromised, &a.Alerts.Email, &a.Alerts.SMS)
 	if err != nil {
 		return nil, err
 	}
 	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = utc(created), utc(confirmed), utc(changed), utc(phoneConfirmed)
+	a.PasswordCompromisedAt = utc(compromised)
 	return &a, nil
 }
 
@@ -55,7 +61,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
 
 // AccountByEmail implements account.Store; the match ignores case.
 func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Account, error) {
-	a, err := scanAccount(db.conn(ctx).QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = $1`, strings.ToLower(email)))
+	a, err := scanAccount(db.conn(ctx).QueryRow(ctx, `SELECT `+accountRead+` FROM accounts WHERE email_key = $1`, strings.ToLower(email)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
@@ -67,7 +73,7 @@ func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Accoun
 
 // AccountByID implements account.Store.
 func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, error) {
-	a, err := scanAccount(db.conn(ctx).QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id))
+	a, err := scanAccount(db.conn(ctx).QueryRow(ctx, `SELECT `+accountRead+` FROM accounts WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
@@ -79,7 +85,7 @@ func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, err
 
 // ListAccounts implements account.Store.
 func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
-	rows, err := db.conn(ctx).Query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at, id`)
+	rows, err := db.conn(ctx).Query(ctx, `SELECT `+accountRead+` FROM accounts ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list accounts: %w", err)
 	}
@@ -232,8 +238,9 @@ func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time
 			}
 		}
 		tag, err := tx.Exec(ctx, `
-			UPDATE accounts SET password_hash = $1, password_changed_at = $2
-			WHERE id = $3`, hash, ts(at), id)
+			UPDATE accounts SET password_hash = $1, password_changed_at = $2,
+				password_compromised_at = CASE WHEN $4 THEN NULL ELSE password_compromised_at END
+			WHERE id = $3`, hash, ts(at), id, remember)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}

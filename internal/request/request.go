@@ -24,6 +24,11 @@ type Origin struct {
 	Browser   string // e.g. "Chrome 156"
 	OS        string // e.g. "Windows 10"
 	Time      time.Time
+	// Country (ISO 3166-1 alpha-2) and City (in English, and in Japanese
+	// when known) are the approximate place of IP, from the operator's
+	// IP geolocation database; empty without one. They are not stored
+	// with a request: a reader looks the address up again.
+	Country, City, CityJA string
 }
 
 // Channel is how a message reaches its holder.
@@ -68,7 +73,29 @@ const (
 	PhoneRemoved    Purpose = "phone_removed"    // the number no longer receives codes
 	EmailChanged    Purpose = "email_changed"    // the account's address changed (told to the old and the new)
 	PasskeyBlocked  Purpose = "passkey_blocked"  // a passkey answered with a counter that went back: blocked as a possible copy
+	NewDevice       Purpose = "new_device"       // the alert: a sign-in from a device the account had not used
+	TrustAdded      Purpose = "trust_added"      // a browser was trusted to skip the second step
+	NotMeDone       Purpose = "not_me_done"      // what the holder's "this wasn't me" did
 )
+
+// SecurityNotices are the notices about a change to the account's
+// security. Each goes to the account's address and, when it has a
+// confirmed phone, by SMS too: someone who took over the mailbox must not
+// be able to hide the change from the holder.
+var SecurityNotices = []Purpose{
+	PasswordChanged, PasswordReset, TwoStepOn, MethodAdded, BackupUsed, MethodRemoved, TwoStepOff,
+	BackupRenewed, EmailChanged, PasskeyBlocked, TrustAdded, NotMeDone,
+}
+
+// Security reports whether p is one of SecurityNotices.
+func (p Purpose) Security() bool {
+	for _, c := range SecurityNotices {
+		if p == c {
+			return true
+		}
+	}
+	return false
+}
 
 // CodePurposes lists every purpose whose message carries a code.
 var CodePurposes = []Purpose{ConfirmEmail, ResetPassword, SecondStep, CodeSignIn, ChangeEmail, AddPhone, StepUp}

@@ -51,6 +51,17 @@ type Store interface {
 	// they are again (step-up).
 	Reauthenticate(ctx context.Context, id string, at time.Time) error
 	RevokeAccountSessions(ctx context.Context, accountID string, at time.Time) error
+	// AccountSessions lists the account's sessions that are neither
+	// revoked nor past their absolute expiry at now, newest first (an idle
+	// one is among them: the caller judges idleness).
+	AccountSessions(ctx context.Context, accountID string, now time.Time) ([]*Session, error)
+	// RevokeAccountSession revokes one session of the account; it reports
+	// whether the account had that session live.
+	RevokeAccountSession(ctx context.Context, accountID, id string, at time.Time) (bool, error)
+	// RevokeDeviceSessions revokes the account's sessions on one device.
+	RevokeDeviceSessions(ctx context.Context, accountID, deviceID string, at time.Time) error
+	// RevokeOtherSessions revokes every session of the account but keep.
+	RevokeOtherSessions(ctx context.Context, accountID, keep string, at time.Time) error
 }
 
 // ErrNotFound is returned by a Store for an unknown token.
@@ -271,4 +282,55 @@ func (m *Manager) Forget(accountID string) {
 	if m.Cache != nil {
 		m.Cache.EvictAccount(accountID)
 	}
+}
+
+// List returns the account's live sessions, the most recently used first:
+// the devices page shows them.
+func (m *Manager) List(ctx context.Context, accountID string) ([]*Session, error) {
+	now := m.now()
+	all, err := m.Store.AccountSessions(ctx, accountID, now)
+	if err != nil {
+		return nil, err
+	}
+	live := all[:0]
+	for _, s := range all {
+		if !idle(s, now) {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// EndOne revokes one session of the account ("sign out this session" on
+// the devices page); it reports whether the account had it live.
+func (m *Manager) EndOne(ctx context.Context, accountID, sessionID string) (bool, error) {
+	ok, err := m.Store.RevokeAccountSession(ctx, accountID, sessionID, m.now())
+	if err != nil {
+		return false, err
+	}
+	commit.After(ctx, func() {
+		if m.Cache != nil {
+			m.Cache.EvictSession(sessionID)
+		}
+	})
+	return ok, nil
+}
+
+// EndDevice revokes the account's sessions on one device.
+func (m *Manager) EndDevice(ctx context.Context, accountID, deviceID string) error {
+	if err := m.Store.RevokeDeviceSessions(ctx, accountID, deviceID, m.now()); err != nil {
+		return err
+	}
+	commit.After(ctx, func() { m.Forget(accountID) })
+	return nil
+}
+
+// EndOthers revokes every session of the account except keep ("sign out
+// everywhere except here").
+func (m *Manager) EndOthers(ctx context.Context, accountID, keep string) error {
+	if err := m.Store.RevokeOtherSessions(ctx, accountID, keep, m.now()); err != nil {
+		return err
+	}
+	commit.After(ctx, func() { m.Forget(accountID) })
+	return nil
 }

@@ -133,6 +133,22 @@ type Attempt struct {
 	// step passes and the session starts.
 	Remember bool
 	EndedAt  time.Time // when a pending attempt ended
+	// Cause is why its second step's codes were sent, decided when the
+	// second step was asked (request.Decide); empty when none was.
+	Cause request.Cause
+}
+
+// AttemptQuery selects a page of an account's attempts for its activity
+// page, newest first: those since Since, older than the cursor (Before,
+// and BeforeID among attempts of the same time) when Before is set, only
+// the failures (any outcome but succeeded and pending) with FailedOnly, at
+// most Limit.
+type AttemptQuery struct {
+	Since      time.Time
+	Before     time.Time
+	BeforeID   string
+	FailedOnly bool
+	Limit      int
 }
 
 // Store keeps attempts.
@@ -146,6 +162,8 @@ type Store interface {
 	EndAttempt(ctx context.Context, id string, outcome Outcome, sessionID string, methodUsed Method, at time.Time) (bool, error)
 	// AttemptsByAccount returns the account's most recent attempts, newest first.
 	AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*Attempt, error)
+	// AttemptsPage returns a page of the account's attempts (AttemptQuery).
+	AttemptsPage(ctx context.Context, accountID string, q AttemptQuery) ([]*Attempt, error)
 }
 
 // Errors a caller must tell apart. ErrInvalid deliberately covers an

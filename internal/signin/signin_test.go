@@ -220,6 +220,10 @@ func (f fakeAttempts) AttemptsByAccount(context.Context, string, int) ([]*signin
 	panic("sign-in does not read attempts")
 }
 
+func (f fakeAttempts) AttemptsPage(context.Context, string, signin.AttemptQuery) ([]*signin.Attempt, error) {
+	panic("sign-in does not read attempts")
+}
+
 // fakeHasher implements account.Hasher without argon2: a stored hash
 // matches exactly the password it was made from, and "" matches nothing
 // (as the real hasher verifies "" against a dummy hash, and says no).

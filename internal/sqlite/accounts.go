@@ -15,16 +15,22 @@ var _ account.Store = (*DB)(nil)
 
 const accountColumns = `id, email, phone, password_hash, language, time_zone, status, created_at, confirmed_at, password_changed_at, phone_confirmed_at`
 
+// accountRead is what every read of an account selects: the inserted
+// columns and those only later changes set.
+const accountRead = accountColumns + `, password_compromised_at, alert_email, alert_sms`
+
 // scanAccount reads one account; its errors are the driver's, for the
 // caller to name.
 func scanAccount(row interface{ Scan(...any) error }) (*account.Account, error) {
 	var a account.Account
-	var created, confirmed, changed, phoneConfirmed sql.NullInt64
-	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed, &phoneConfirmed)
+	var created, confirmed, changed, phoneConfirmed, compromised sql.NullInt64
+	err := row.Scan(&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &created, &confirmed, &changed, &phoneConfirmed,
+		&compromised, &a.Alerts.Email, &a.Alerts.SMS)
 	if err != nil {
 		return nil, err
 	}
 	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = tm(created), tm(confirmed), tm(changed), tm(phoneConfirmed)
+	a.PasswordCompromisedAt = tm(compromised)
 	return &a, nil
 }
 
@@ -60,7 +66,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *account.Account) error {
 
 // AccountByEmail implements account.Store; the match ignores case.
 func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Account, error) {
-	a, err := scanAccount(db.readRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
+	a, err := scanAccount(db.readRow(ctx, `SELECT `+accountRead+` FROM accounts WHERE email_key = ?`, strings.ToLower(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
@@ -72,7 +78,7 @@ func (db *DB) AccountByEmail(ctx context.Context, email string) (*account.Accoun
 
 // AccountByID implements account.Store.
 func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, error) {
-	a, err := scanAccount(db.readRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	a, err := scanAccount(db.readRow(ctx, `SELECT `+accountRead+` FROM accounts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, account.ErrNotFound
 	}
@@ -84,7 +90,7 @@ func (db *DB) AccountByID(ctx context.Context, id string) (*account.Account, err
 
 // ListAccounts implements account.Store.
 func (db *DB) ListAccounts(ctx context.Context) ([]*account.Account, error) {
-	rows, err := db.query(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY created_at`)
+	rows, err := db.query(ctx, `SELECT `+accountRead+` FROM accounts ORDER BY created_at`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list accounts: %w", err)
 	}
@@ -230,8 +236,9 @@ func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time
 			}
 		}
 		_, err := tx.ExecContext(ctx, `
-			UPDATE accounts SET password_hash = ?, password_changed_at = ?
-			WHERE id = ?`, hash, us(at), id)
+			UPDATE accounts SET password_hash = ?, password_changed_at = ?,
+				password_compromised_at = CASE WHEN ? THEN NULL ELSE password_compromised_at END
+			WHERE id = ?`, hash, us(at), remember, id)
 		return err
 	})
 	if err != nil {

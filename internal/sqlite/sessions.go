@@ -33,18 +33,20 @@ func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
 func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Session, error) {
 	var s session.Session
 	var a account.Account
-	var created, seen, authn, abs, revoked, aCreated, aConfirmed, aChanged, aPhone sql.NullInt64
+	var created, seen, authn, abs, revoked, aCreated, aConfirmed, aChanged, aPhone, aCompromised sql.NullInt64
 	var idle int64
 	err := db.readRow(ctx, `
 		SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
 			s.absolute_expires_at, s.remember, s.ip, s.revoked_at,
 			a.id, a.email, a.phone, a.password_hash, a.language, a.time_zone, a.status,
-			a.created_at, a.confirmed_at, a.password_changed_at, a.phone_confirmed_at
+			a.created_at, a.confirmed_at, a.password_changed_at, a.phone_confirmed_at,
+			a.password_compromised_at, a.alert_email, a.alert_sms
 		FROM sessions s
 		JOIN accounts a ON a.id = s.account_id
 		WHERE s.token_hash = ?`, h).
 		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked,
-			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &aCreated, &aConfirmed, &aChanged, &aPhone)
+			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &aCreated, &aConfirmed, &aChanged, &aPhone,
+			&aCompromised, &a.Alerts.Email, &a.Alerts.SMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, session.ErrNotFound
 	}
@@ -55,6 +57,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(authn), tm(abs), tm(revoked)
 	s.IdleTimeout = time.Duration(idle) * time.Microsecond
 	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = tm(aCreated), tm(aConfirmed), tm(aChanged), tm(aPhone)
+	a.PasswordCompromisedAt = tm(aCompromised)
 	s.Account = &a
 	return &s, nil
 }

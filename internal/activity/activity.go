@@ -1,0 +1,437 @@
+// Package activity answers "was this you?".
+//
+// Every code Gatehouse sends is for one recorded request, and its message
+// carries the request's cause (package request). Given a message's
+// reference, this package tells its story — the message, the request it
+// answered, the sign-in attempt behind it, the holder's earlier answers —
+// and carries out the holder's answer. "This wasn't me" does what the cause
+// table in PRODUCT.md says for the cause, at once and on every node (every
+// step is a database write that other nodes read, and session changes
+// notify their caches), and is itself recorded and confirmed by a message
+// on every channel the holder has.
+//
+// The sign-in activity page reads attempts through it too, and the same
+// answer can be given to an attempt that sent no message.
+package activity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/clock"
+	"gatehouse/internal/code"
+	"gatehouse/internal/commit"
+	"gatehouse/internal/notice"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/random"
+	"gatehouse/internal/request"
+	"gatehouse/internal/signin"
+)
+
+// Errors a caller must tell apart.
+var (
+	// ErrNotFound: no message of this account has the reference (or no
+	// attempt the id). A message of another account is not found either.
+	ErrNotFound = errors.New("activity: no such message")
+	// ErrAnswer: the answer is neither "me" nor "not_me".
+	ErrAnswer = errors.New("activity: unknown answer")
+)
+
+// Service tells a message's story and carries out the holder's answer.
+type Service struct {
+	Store    Store
+	Messages interface {
+		MessageByReference(ctx context.Context, ref string) (*outbox.Message, error)
+	}
+	Challenges interface {
+		Challenge(ctx context.Context, id string) (*code.Challenge, error)
+	}
+	Codes interface {
+		Stop(ctx context.Context, id string) error
+	}
+	Attempts signin.Store
+	Accounts interface {
+		AccountByID(ctx context.Context, id string) (*account.Account, error)
+		MarkPasswordCompromised(ctx context.Context, id string, at time.Time) error
+	}
+	Sessions interface {
+		EndAll(ctx context.Context, accountID string) error
+		EndDevice(ctx context.Context, accountID, deviceID string) error
+		Forget(accountID string)
+	}
+	Devices interface {
+		ForgetDevice(ctx context.Context, accountID, deviceID string) error
+		StopTrusting(ctx context.Context, accountID, deviceID string) error
+	}
+	Blocks  code.Blocks
+	Notices account.Notifier
+	Tx      account.Transactor
+	Clock   clock.Clock
+	Log     *slog.Logger
+}
+
+func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.Tx == nil {
+		return fn(ctx)
+	}
+	return s.Tx.InTx(ctx, fn)
+}
+
+// Story is one message as its holder's "why did I get this?" page tells
+// it.
+type Story struct {
+	Message *outbox.Message
+	// Challenge is the request a code answered; nil for a notice.
+	Challenge *code.Challenge
+	// Attempt is the sign-in (or step-up) the code was a second step of;
+	// nil otherwise.
+	Attempt *signin.Attempt
+	// Answers are the holder's earlier answers about the request, newest
+	// first.
+	Answers []*Answer
+}
+
+// Cause is the story's cause: the message's, as decided when it was sent.
+func (st *Story) Cause() request.Cause { return st.Message.Cause }
+
+// Answerable reports whether the holder may answer "this was me" or
+// "this wasn't me": the message carried a code for a request.
+func (st *Story) Answerable() bool { return st.Challenge != nil && st.Message.Cause != "" }
+
+// NotMe returns the holder's "this wasn't me" answer, if they gave one.
+func (st *Story) NotMe() *Answer {
+	for _, a := range st.Answers {
+		if a.Said == NotMe {
+			return a
+		}
+	}
+	return nil
+}
+
+// Genuine reports whether ref is the reference of a message Gatehouse
+// sent (withheld messages were not sent), and when and for what: all a
+// visitor who is not its holder may learn.
+func (s *Service) Genuine(ctx context.Context, ref string) (bool, *outbox.Message, error) {
+	m, err := s.Messages.MessageByReference(ctx, ref)
+	if errors.Is(err, outbox.ErrNotFound) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	if m.Status == outbox.Withheld {
+		return false, nil, nil
+	}
+	return true, m, nil
+}
+
+// Story returns the story of the account's message with reference ref.
+func (s *Service) Story(ctx context.Context, accountID, ref string) (*Story, error) {
+	ok, m, err := s.Genuine(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || m.AccountID != accountID || accountID == "" {
+		return nil, ErrNotFound
+	}
+	st := &Story{Message: m}
+	if m.ChallengeID == "" {
+		return st, nil
+	}
+	ch, err := s.Challenges.Challenge(ctx, m.ChallengeID)
+	if errors.Is(err, code.ErrNotFound) {
+		return st, nil // pruned after its retention period
+	}
+	if err != nil {
+		return nil, fmt.Errorf("activity: read request: %w", err)
+	}
+	st.Challenge = ch
+	if ch.AttemptID != "" {
+		at, err := s.Attempts.Attempt(ctx, ch.AttemptID)
+		switch {
+		case err == nil:
+			st.Attempt = at
+		case !errors.Is(err, signin.ErrNoAttempt):
+			return nil, fmt.Errorf("activity: read attempt: %w", err)
+		}
+	}
+	if st.Answers, err = s.Store.Answers(ctx, accountID, ch.ID, ch.AttemptID); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Answer records the holder's answer about their message ref and, for
+// "this wasn't me", carries out the cause's response (see respond). A
+// second "this wasn't me" about the same request returns the first one
+// without doing anything again.
+func (s *Service) Answer(ctx context.Context, accountID, ref string, said Said, o request.Origin) (*Answer, error) {
+	if said != Me && said != NotMe {
+		return nil, ErrAnswer
+	}
+	st, err := s.Story(ctx, accountID, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Answerable() {
+		return nil, ErrNotFound
+	}
+	if prev := st.NotMe(); prev != nil {
+		return prev, nil
+	}
+	a := &Answer{
+		ID: random.ID(), AccountID: accountID, MessageID: st.Message.ID, Reference: st.Message.Reference,
+		ChallengeID: st.Challenge.ID, Cause: st.Message.Cause, Said: said, Origin: s.origin(o),
+	}
+	if st.Attempt != nil {
+		a.AttemptID = st.Attempt.ID
+	}
+	return a, s.carryOut(ctx, a, st.Challenge, st.Attempt)
+}
+
+// AnswerAttempt is Answer for a sign-in attempt on the activity page,
+// which may have sent no message (a passkey, a trusted browser, a wrong
+// password). An attempt with a second step answers as its cause; one whose
+// password (or passkey) was right without one as "someone has the
+// password"; a wrong password changes nothing but is recorded.
+func (s *Service) AnswerAttempt(ctx context.Context, accountID, attemptID string, said Said, o request.Origin) (*Answer, error) {
+	if said != Me && said != NotMe {
+		return nil, ErrAnswer
+	}
+	at, err := s.Attempts.Attempt(ctx, attemptID)
+	if errors.Is(err, signin.ErrNoAttempt) || (err == nil && (at.AccountID != accountID || accountID == "")) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("activity: read attempt: %w", err)
+	}
+	prev, err := s.Store.Answers(ctx, accountID, "", at.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range prev {
+		if p.Said == NotMe {
+			return p, nil
+		}
+	}
+	a := &Answer{ID: random.ID(), AccountID: accountID, AttemptID: at.ID, Cause: at.Cause, Said: said, Origin: s.origin(o)}
+	if a.Cause == "" {
+		a.Cause = request.PasswordKnown
+	}
+	return a, s.carryOut(ctx, a, nil, at)
+}
+
+func (s *Service) origin(o request.Origin) request.Origin {
+	if o.Time.IsZero() {
+		o.Time = s.Clock.Now()
+	}
+	o.Time = o.Time.UTC()
+	return o
+}
+
+// carryOut runs the response and records the answer in one transaction,
+// then confirms a "this wasn't me" by message (also in it: the
+// confirmation is part of the response, and the outbox delivers it once
+// it commits).
+func (s *Service) carryOut(ctx context.Context, a *Answer, ch *code.Challenge, at *signin.Attempt) error {
+	acc, err := s.Accounts.AccountByID(ctx, a.AccountID)
+	if err != nil {
+		return fmt.Errorf("activity: read account: %w", err)
+	}
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		a.Actions = nil
+		if a.Said == NotMe {
+			if err := s.respond(ctx, a, ch, at); err != nil {
+				return err
+			}
+			if err := s.confirm(ctx, acc, a); err != nil {
+				return err
+			}
+		}
+		return s.Store.RecordAnswer(ctx, a)
+	})
+	if err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log.InfoContext(ctx, "holder answered", "account", a.AccountID, "answer", a.Said, "cause", a.Cause,
+			"reference", a.Reference, "attempt", a.AttemptID, "actions", fmt.Sprint(a.Actions))
+	}
+	return nil
+}
+
+// respond does what "this wasn't me" does for the answer's cause (the
+// cause table in PRODUCT.md), appending each step to a.Actions.
+func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at *signin.Attempt) error {
+	now := a.Origin.Time
+	did := func(x Action) { a.Actions = append(a.Actions, x) }
+	deny := func() error {
+		if at == nil {
+			return nil
+		}
+		ok, err := s.Attempts.EndAttempt(ctx, at.ID, signin.Denied, "", "", now)
+		if err != nil {
+			return fmt.Errorf("activity: deny attempt: %w", err)
+		}
+		if ok {
+			did(DeniedAttempt)
+		}
+		return nil
+	}
+	stop := func(x Action) error {
+		if ch == nil {
+			return nil
+		}
+		if err := s.Codes.Stop(ctx, ch.ID); err != nil {
+			return fmt.Errorf("activity: stop request: %w", err)
+		}
+		did(x)
+		return nil
+	}
+	device := ""
+	switch {
+	case at != nil:
+		device = at.Origin.DeviceID
+	case ch != nil:
+		device = ch.Origin.DeviceID
+	}
+	switch a.Cause {
+	case request.PasswordKnown:
+		// Someone else has the password: their attempt can no longer
+		// pass even with the code, every session ends (theirs too, if one
+		// started), no browser skips the second step, and the next
+		// sign-in must set a new password.
+		if err := deny(); err != nil {
+			return err
+		}
+		if err := stop(StoppedRequest); err != nil {
+			return err
+		}
+		if device != "" {
+			if err := s.Devices.ForgetDevice(ctx, a.AccountID, device); err != nil {
+				return fmt.Errorf("activity: forget device: %w", err)
+			}
+		}
+		if err := s.Sessions.EndAll(ctx, a.AccountID); err != nil {
+			return fmt.Errorf("activity: sign out everywhere: %w", err)
+		}
+		did(SignedOutAll)
+		if err := s.Devices.StopTrusting(ctx, a.AccountID, ""); err != nil {
+			return fmt.Errorf("activity: stop trusting: %w", err)
+		}
+		did(StoppedTrusting)
+		if err := s.Accounts.MarkPasswordCompromised(ctx, a.AccountID, now); err != nil {
+			return fmt.Errorf("activity: mark password: %w", err)
+		}
+		did(PasswordMarked)
+		commit.After(ctx, func() { s.Sessions.Forget(a.AccountID) })
+	case request.OldDevice:
+		// A device the account used before is not the holder's any more
+		// (sold, lost, shared): deny it and make it a stranger again.
+		if err := deny(); err != nil {
+			return err
+		}
+		if err := stop(StoppedRequest); err != nil {
+			return err
+		}
+		if device != "" {
+			if err := s.Sessions.EndDevice(ctx, a.AccountID, device); err != nil {
+				return fmt.Errorf("activity: sign out device: %w", err)
+			}
+			did(SignedOutDevice)
+			if err := s.Devices.ForgetDevice(ctx, a.AccountID, device); err != nil {
+				return fmt.Errorf("activity: forget device: %w", err)
+			}
+			did(ForgotDevice)
+		}
+	case request.Mistyped:
+		// Someone else's request reached this holder: it gets no more
+		// codes, and its sender sends none here for a day.
+		if err := stop(StoppedRequest); err != nil {
+			return err
+		}
+		if ch != nil {
+			b := &code.Block{Destination: code.BlockKey(ch.Destination), DeviceID: ch.Origin.DeviceID, IP: ch.Origin.IP,
+				CreatedAt: now, Until: now.Add(blockFor)}
+			if err := s.Blocks.BlockSender(ctx, b); err != nil {
+				return fmt.Errorf("activity: block sender: %w", err)
+			}
+			did(BlockedSender)
+		}
+	case request.ResetRequested:
+		if err := stop(CancelledReset); err != nil {
+			return err
+		}
+	case request.CodeRequested:
+		if err := deny(); err != nil {
+			return err
+		}
+		if err := stop(StoppedRequest); err != nil {
+			return err
+		}
+	case request.YouJustNow:
+		// Asked from a signed-in session of this account: whoever is at
+		// that device is not the holder, so it is signed out.
+		if err := deny(); err != nil {
+			return err
+		}
+		if err := stop(StoppedRequest); err != nil {
+			return err
+		}
+		if device != "" {
+			if err := s.Sessions.EndDevice(ctx, a.AccountID, device); err != nil {
+				return fmt.Errorf("activity: sign out device: %w", err)
+			}
+			did(SignedOutDevice)
+		}
+	}
+	if len(a.Actions) == 0 {
+		did(NothingToUndo)
+	}
+	return nil
+}
+
+// confirm tells the holder what their "this wasn't me" did, by email
+// (and by SMS to a confirmed phone: package notice copies security
+// notices there).
+func (s *Service) confirm(ctx context.Context, acc *account.Account, a *Answer) error {
+	if s.Notices == nil {
+		return nil
+	}
+	names := make([]string, 0, len(a.Actions))
+	for _, x := range a.Actions {
+		names = append(names, string(x))
+	}
+	_, err := s.Notices.Send(ctx, notice.Notice{
+		Purpose: request.NotMeDone, AccountID: acc.ID, To: acc.Email, Language: acc.Language, TimeZone: acc.TimeZone,
+		Origin: a.Origin, Reference: a.Reference, Actions: names, About: a.Cause,
+	})
+	if err != nil {
+		return fmt.Errorf("activity: confirm answer: %w", err)
+	}
+	a.Actions = append(a.Actions, ConfirmedByEmail)
+	if !acc.PhoneConfirmedAt.IsZero() && acc.Phone != "" {
+		a.Actions = append(a.Actions, ConfirmedBySMS)
+	}
+	return nil
+}
+
+// Activity returns a page of the account's sign-in attempts of the last
+// 90 days (see signin.AttemptQuery; Since is set here).
+func (s *Service) Activity(ctx context.Context, accountID string, q signin.AttemptQuery) ([]*signin.Attempt, error) {
+	q.Since = s.Clock.Now().Add(-Window)
+	q.Limit = min(max(q.Limit, 1), 100)
+	return s.Attempts.AttemptsPage(ctx, accountID, q)
+}
+
+// Window is how far back the activity page reaches.
+const Window = 90 * 24 * time.Hour
+
+// AttemptAnswers returns the account's answers about an attempt.
+func (s *Service) AttemptAnswers(ctx context.Context, accountID, attemptID string) ([]*Answer, error) {
+	return s.Store.Answers(ctx, accountID, "", attemptID)
+}

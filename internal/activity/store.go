@@ -1,0 +1,66 @@
+package activity
+
+import (
+	"context"
+	"time"
+
+	"gatehouse/internal/request"
+)
+
+// Answer is what a holder said about one message's request: "this was
+// me" or "this wasn't me", and what Gatehouse did about it. Answers are
+// kept: the message's story on /why shows them, and a second "this wasn't
+// me" does not run the response again.
+type Answer struct {
+	ID          string
+	AccountID   string
+	MessageID   string
+	Reference   string
+	ChallengeID string
+	AttemptID   string
+	Cause       request.Cause
+	Said        Said
+	Actions     []Action
+	// Origin is where the holder answered from, and when.
+	Origin request.Origin
+}
+
+// Said is the holder's answer.
+type Said string
+
+// Answers.
+const (
+	Me    Said = "me"
+	NotMe Said = "not_me"
+)
+
+// Action is one thing a "this wasn't me" did.
+type Action string
+
+// Actions, in the order they are taken and listed.
+const (
+	DeniedAttempt    Action = "denied_attempt"    // the pending sign-in can no longer pass
+	StoppedRequest   Action = "stopped_request"   // its code stops working and no more are sent
+	SignedOutAll     Action = "signed_out_all"    // every session of the account ended
+	SignedOutDevice  Action = "signed_out_device" // the sessions on the device that asked ended
+	PasswordMarked   Action = "password_marked"   // a new password is required at the next sign-in
+	ForgotDevice     Action = "forgot_device"     // the device no longer counts as known
+	BlockedSender    Action = "blocked_sender"    // no codes to this destination from that sender for a day
+	CancelledReset   Action = "cancelled_reset"   // the password reset can no longer be finished
+	NothingToUndo    Action = "nothing"           // the request had already ended; nothing was open
+	StoppedTrusting  Action = "stopped_trusting"  // no browser skips the second step any more
+	ConfirmedByEmail Action = "told_by_email"     // the response was confirmed by email
+	ConfirmedBySMS   Action = "told_by_sms"       // … and by SMS
+)
+
+// Store keeps answers.
+type Store interface {
+	RecordAnswer(ctx context.Context, a *Answer) error
+	// Answers returns the account's answers about one request — a
+	// message's challenge or an attempt — newest first. Either id may be
+	// empty.
+	Answers(ctx context.Context, accountID, challengeID, attemptID string) ([]*Answer, error)
+}
+
+// blockFor is how long "someone mistyped" blocks the sender.
+const blockFor = 24 * time.Hour

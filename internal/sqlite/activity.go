@@ -1,0 +1,312 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
+	"gatehouse/internal/code"
+	"gatehouse/internal/device"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/session"
+	"gatehouse/internal/signin"
+)
+
+var (
+	_ activity.Store = (*DB)(nil)
+	_ code.Blocks    = (*DB)(nil)
+)
+
+// AttemptsPage implements signin.Store. The index on (account_id,
+// created_at DESC) serves it: a page reads at most Limit rows of one
+// account past the cursor.
+func (db *DB) AttemptsPage(ctx context.Context, accountID string, q signin.AttemptQuery) ([]*signin.Attempt, error) {
+	where := []string{"account_id = ?", "created_at >= ?"}
+	args := []any{accountID, us(q.Since)}
+	if q.Since.IsZero() {
+		args[1] = int64(0)
+	}
+	if !q.Before.IsZero() {
+		where = append(where, "(created_at < ? OR (created_at = ? AND id < ?))")
+		args = append(args, us(q.Before), us(q.Before), q.BeforeID)
+	}
+	if q.FailedOnly {
+		where = append(where, "outcome NOT IN (?, ?)")
+		args = append(args, signin.Succeeded, signin.Pending)
+	}
+	args = append(args, q.Limit)
+	rows, err := db.query(ctx, `
+		SELECT `+attemptColumns+`
+		FROM signin_attempts
+		WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY created_at DESC, id DESC
+		LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sign-in attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*signin.Attempt
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list sign-in attempts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list sign-in attempts: %w", err)
+	}
+	return out, nil
+}
+
+// UsedAt implements device.Store.
+func (db *DB) UsedAt(ctx context.Context, accountID, deviceID string) (time.Time, error) {
+	var at sql.NullInt64
+	err := db.readRow(ctx, `
+		SELECT last_used_at FROM account_devices
+		WHERE account_id = ? AND device_id = ?`, accountID, deviceID).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: read the account's device: %w", err)
+	}
+	return tm(at), nil
+}
+
+// AccountDevices implements device.Store.
+func (db *DB) AccountDevices(ctx context.Context, accountID string) ([]device.AccountDevice, error) {
+	rows, err := db.query(ctx, `
+		SELECT d.id, d.first_seen, d.last_seen, d.ip, d.user_agent, d.browser, d.os,
+			ad.name, ad.first_used_at, ad.last_used_at, ad.trusted_until
+		FROM account_devices ad
+		JOIN devices d ON d.id = ad.device_id
+		WHERE ad.account_id = ?
+		ORDER BY ad.last_used_at DESC, d.id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list the account's devices: %w", err)
+	}
+	defer rows.Close()
+	var out []device.AccountDevice
+	for rows.Next() {
+		var d device.AccountDevice
+		var first, last, firstUsed, lastUsed, until sql.NullInt64
+		if err := rows.Scan(&d.ID, &first, &last, &d.IP, &d.UserAgent, &d.Browser, &d.OS,
+			&d.Name, &firstUsed, &lastUsed, &until); err != nil {
+			return nil, fmt.Errorf("sqlite: list the account's devices: %w", err)
+		}
+		d.FirstSeen, d.LastSeen, d.FirstUsed, d.LastUsed, d.TrustedUntil = tm(first), tm(last), tm(firstUsed), tm(lastUsed), tm(until)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list the account's devices: %w", err)
+	}
+	return out, nil
+}
+
+// RenameDevice implements device.Store.
+func (db *DB) RenameDevice(ctx context.Context, accountID, deviceID, name string) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE account_devices SET name = ? WHERE account_id = ? AND device_id = ?`, name, accountID, deviceID)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: rename device: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: rename device: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ForgetDevice implements device.Store.
+func (db *DB) ForgetDevice(ctx context.Context, accountID, deviceID string) error {
+	if _, err := db.exec(ctx, `DELETE FROM account_devices WHERE account_id = ? AND device_id = ?`, accountID, deviceID); err != nil {
+		return fmt.Errorf("sqlite: forget device: %w", err)
+	}
+	return nil
+}
+
+const sessionColumns = `id, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us,
+	absolute_expires_at, remember, ip, revoked_at`
+
+// AccountSessions implements session.Store.
+func (db *DB) AccountSessions(ctx context.Context, accountID string, now time.Time) ([]*session.Session, error) {
+	rows, err := db.query(ctx, `
+		SELECT `+sessionColumns+` FROM sessions
+		WHERE account_id = ? AND revoked_at IS NULL AND absolute_expires_at > ?
+		ORDER BY last_seen_at DESC, id`, accountID, us(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list the account's sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []*session.Session
+	for rows.Next() {
+		var s session.Session
+		var created, seen, authn, abs, revoked sql.NullInt64
+		var idle int64
+		if err := rows.Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked); err != nil {
+			return nil, fmt.Errorf("sqlite: list the account's sessions: %w", err)
+		}
+		s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(authn), tm(abs), tm(revoked)
+		s.IdleTimeout = time.Duration(idle) * time.Microsecond
+		out = append(out, &s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list the account's sessions: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAccountSession implements session.Store.
+func (db *DB) RevokeAccountSession(ctx context.Context, accountID, id string, at time.Time) (bool, error) {
+	res, err := db.exec(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE id = ? AND account_id = ? AND revoked_at IS NULL`, us(at), id, accountID)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: revoke session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: revoke session: %w", err)
+	}
+	return n == 1, nil
+}
+
+// RevokeDeviceSessions implements session.Store.
+func (db *DB) RevokeDeviceSessions(ctx context.Context, accountID, deviceID string, at time.Time) error {
+	_, err := db.exec(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE account_id = ? AND device_id = ? AND revoked_at IS NULL`, us(at), accountID, deviceID)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke the device's sessions: %w", err)
+	}
+	return nil
+}
+
+// RevokeOtherSessions implements session.Store.
+func (db *DB) RevokeOtherSessions(ctx context.Context, accountID, keep string, at time.Time) error {
+	_, err := db.exec(ctx, `
+		UPDATE sessions SET revoked_at = ?
+		WHERE account_id = ? AND id <> ? AND revoked_at IS NULL`, us(at), accountID, keep)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke the other sessions: %w", err)
+	}
+	return nil
+}
+
+// MarkPasswordCompromised implements account.Store.
+func (db *DB) MarkPasswordCompromised(ctx context.Context, id string, at time.Time) error {
+	if _, err := db.exec(ctx, `UPDATE accounts SET password_compromised_at = ? WHERE id = ?`, us(at), id); err != nil {
+		return fmt.Errorf("sqlite: mark password compromised: %w", err)
+	}
+	return nil
+}
+
+// SetAlerts implements account.Store.
+func (db *DB) SetAlerts(ctx context.Context, id string, a account.Alerts) error {
+	if _, err := db.exec(ctx, `UPDATE accounts SET alert_email = ?, alert_sms = ? WHERE id = ?`, a.Email, a.SMS, id); err != nil {
+		return fmt.Errorf("sqlite: set alerts: %w", err)
+	}
+	return nil
+}
+
+// MessageByReference implements outbox.Store.
+func (db *DB) MessageByReference(ctx context.Context, ref string) (*outbox.Message, error) {
+	m, err := scanMessage(db.readRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE reference = ?`, ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, outbox.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read message: %w", err)
+	}
+	return m, nil
+}
+
+// BlockSender implements code.Blocks.
+func (db *DB) BlockSender(ctx context.Context, b *code.Block) error {
+	_, err := db.exec(ctx, `INSERT INTO send_blocks (destination, device_id, ip, created_at, until) VALUES (?, ?, ?, ?, ?)`,
+		b.Destination, b.DeviceID, b.IP, us(b.CreatedAt), us(b.Until))
+	if err != nil {
+		return fmt.Errorf("sqlite: block sender: %w", err)
+	}
+	return nil
+}
+
+// SenderBlocked implements code.Blocks. An empty device or network never
+// matches: a block names what the sender had.
+func (db *DB) SenderBlocked(ctx context.Context, destination, deviceID, ip string, now time.Time) (bool, error) {
+	var n int
+	err := db.readRow(ctx, `
+		SELECT count(*) FROM send_blocks
+		WHERE destination = ? AND until > ?
+			AND ((device_id <> '' AND device_id = ?) OR (ip <> '' AND ip = ?))`,
+		destination, us(now), deviceID, ip).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: read send blocks: %w", err)
+	}
+	return n > 0, nil
+}
+
+// RecordAnswer implements activity.Store.
+func (db *DB) RecordAnswer(ctx context.Context, a *activity.Answer) error {
+	_, err := db.exec(ctx, `
+		INSERT INTO answers (id, account_id, message_id, reference, challenge_id, attempt_id, cause, answer, actions,
+			created_at, device_id, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.AccountID, a.MessageID, a.Reference, a.ChallengeID, a.AttemptID, a.Cause, a.Said, joinActions(a.Actions),
+		us(a.Origin.Time), a.Origin.DeviceID, a.Origin.IP, a.Origin.UserAgent)
+	if err != nil {
+		return fmt.Errorf("sqlite: record answer: %w", err)
+	}
+	return nil
+}
+
+// Answers implements activity.Store.
+func (db *DB) Answers(ctx context.Context, accountID, challengeID, attemptID string) ([]*activity.Answer, error) {
+	rows, err := db.query(ctx, `
+		SELECT id, account_id, message_id, reference, challenge_id, attempt_id, cause, answer, actions,
+			created_at, device_id, ip, user_agent
+		FROM answers
+		WHERE account_id = ? AND ((? <> '' AND challenge_id = ?) OR (? <> '' AND attempt_id = ?))
+		ORDER BY created_at DESC, id DESC`, accountID, challengeID, challengeID, attemptID, attemptID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read answers: %w", err)
+	}
+	defer rows.Close()
+	var out []*activity.Answer
+	for rows.Next() {
+		var a activity.Answer
+		var actions string
+		var at sql.NullInt64
+		if err := rows.Scan(&a.ID, &a.AccountID, &a.MessageID, &a.Reference, &a.ChallengeID, &a.AttemptID, &a.Cause, &a.Said,
+			&actions, &at, &a.Origin.DeviceID, &a.Origin.IP, &a.Origin.UserAgent); err != nil {
+			return nil, fmt.Errorf("sqlite: read answers: %w", err)
+		}
+		a.Actions, a.Origin.Time = splitActions(actions), tm(at)
+		out = append(out, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read answers: %w", err)
+	}
+	return out, nil
+}
+
+func joinActions(as []activity.Action) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = string(a)
+	}
+	return strings.Join(s, " ")
+}
+
+func splitActions(s string) []activity.Action {
+	var out []activity.Action
+	for _, f := range strings.Fields(s) {
+		out = append(out, activity.Action(f))
+	}
+	return out
+}
