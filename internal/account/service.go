@@ -179,6 +179,13 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 		// pending sign-ups for the address (someone else's typo, or this
 		// person's earlier try) keep theirs; the first one confirmed wins.
 		ch, c, err := s.Codes.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, Destination: email, Origin: r.Origin}, false)
+		if errors.Is(err, code.ErrBlocked) {
+			// The address's holder said this sender's earlier code was not
+			// theirs: the same page, a request no code answers, and the
+			// message recorded but not sent.
+			id, err = s.registerBlocked(ctx, email, r)
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("register: issue code: %w", err)
 		}
@@ -194,6 +201,24 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 		return "", err
 	}
 	return id, nil
+}
+
+// registerBlocked answers a sign-up whose sender is blocked from the
+// address (code.ErrBlocked) like one for a taken address: a decoy request,
+// and the message it would have cost recorded withheld.
+func (s *Service) registerBlocked(ctx context.Context, email string, r Registration) (string, error) {
+	ch, _, err := s.Codes.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, Destination: email, Origin: r.Origin}, true)
+	if err != nil {
+		return "", fmt.Errorf("register: issue decoy: %w", err)
+	}
+	_, err = s.Notices.Send(ctx, notice.Notice{
+		Purpose: request.ConfirmEmail, Cause: ch.Cause, ChallengeID: ch.ID, To: email, Language: r.Language, Origin: r.Origin,
+		Withhold: true,
+	})
+	if err != nil {
+		return "", fmt.Errorf("register: record withheld message: %w", err)
+	}
+	return ch.ID, nil
 }
 
 // registerExisting answers a sign-up for an address that has an account:
@@ -714,4 +739,14 @@ func (s *Service) Disable(ctx context.Context, id string) error {
 		}
 		return s.Sessions.EndAll(ctx, id)
 	})
+}
+
+// SetAlerts sets the channels of the new-device alert. SMS needs a
+// confirmed phone; the caller checks it, so that the page can say so.
+func (s *Service) SetAlerts(ctx context.Context, accountID string, a Alerts) error {
+	if err := s.Store.SetAlerts(ctx, accountID, a); err != nil {
+		return fmt.Errorf("set alerts: %w", err)
+	}
+	s.Sessions.Forget(accountID) // cached sessions carry the account
+	return nil
 }

@@ -88,9 +88,14 @@ func (s *Service) Begin(ctx context.Context, a *account.Account, typed string, o
 	err = s.inTx(ctx, func(ctx context.Context) error {
 		var c string
 		var err error
-		ch, c, err = s.Codes.Issue(ctx, code.Challenge{
-			Purpose: request.ChangeEmail, AccountID: a.ID, Channel: request.Email, Destination: norm, Origin: o,
-		}, taken)
+		spec := code.Challenge{Purpose: request.ChangeEmail, AccountID: a.ID, Channel: request.Email, Destination: norm, Origin: o}
+		ch, c, err = s.Codes.Issue(ctx, spec, taken)
+		if errors.Is(err, code.ErrBlocked) {
+			// The address's holder said this sender's earlier code was not
+			// theirs: answered like a taken address (withheld, no code).
+			taken = true
+			ch, c, err = s.Codes.Issue(ctx, spec, true)
+		}
 		if err != nil {
 			return fmt.Errorf("change address: issue code: %w", err)
 		}

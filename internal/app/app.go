@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/clock"
@@ -26,6 +28,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/device"
+	"gatehouse/internal/geo"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
@@ -63,6 +66,8 @@ type App struct {
 	Pruner *retention.Pruner
 
 	stopListening context.CancelFunc
+	// places is the IP geolocation database, if one is configured.
+	places *geo.DB
 	stopPruning   context.CancelFunc
 	background    sync.WaitGroup
 	clock         atomic.Pointer[clock.Clock]
@@ -135,10 +140,18 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log, Clock: clk,
 		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: cfg.Duration("mail.lease"), Poll: outboxPoll,
 	}
-	notices := &notice.Composer{Outbox: a.Outbox, Catalog: cat, ServiceName: serviceName}
+	notices := &notice.Composer{Outbox: a.Outbox, Catalog: cat, ServiceName: serviceName, Holders: holders{db}}
 	codes := &code.Service{
 		Store: db, Key: sec.HMACKey, TTL: cfg.Duration("code.ttl"), Cooldown: cfg.Duration("code.cooldown"),
-		MaxFailures: cfg.Int("code.max_failures"), MaxSends: cfg.Int("code.max_sends"), Clock: clk,
+		MaxFailures: cfg.Int("code.max_failures"), MaxSends: cfg.Int("code.max_sends"), Clock: clk, Blocks: db,
+	}
+	var places *geo.DB
+	if path := cfg.String("geoip.database"); path != "" {
+		if places, err = geo.Open(path); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("geoip.database: %w", err)
+		}
+		a.places = places
 	}
 	a.Sessions = &session.Manager{Store: db, Devices: db, Clock: clk, Lifetimes: session.Lifetimes{
 		Idle: cfg.Duration("session.idle_timeout"), Absolute: cfg.Duration("session.absolute_timeout"),
@@ -204,6 +217,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Passkeys:        keys,
 		PasskeyLocalURL: localURL,
 		TrustFor:        cfg.Duration("signin.trust_days"),
+		Places:          places,
+		Activity: &activity.Service{
+			Store: db, Messages: db, Challenges: db, Codes: codes, Attempts: db, Accounts: db, Sessions: a.Sessions,
+			Devices: db, Blocks: db, Notices: notices, Tx: db, Clock: clk, Log: log,
+		},
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()
@@ -299,6 +317,9 @@ func (a *App) Close() error {
 		a.stopPruning()
 	}
 	a.background.Wait()
+	if a.places != nil {
+		a.places.Close()
+	}
 	return a.DB.Close()
 }
 
@@ -316,4 +337,22 @@ func caPool(file string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("smtp.ca_file: %s holds no PEM certificate", file)
 	}
 	return pool, nil
+}
+
+// holders tells the notice composer where an account's messages go.
+type holders struct{ store account.Store }
+
+// Reach implements notice.Holders.
+func (h holders) Reach(ctx context.Context, accountID string) (string, string, error) {
+	a, err := h.store.AccountByID(ctx, accountID)
+	if errors.Is(err, account.ErrNotFound) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if a.PhoneConfirmedAt.IsZero() {
+		return a.Email, "", nil
+	}
+	return a.Email, a.Phone, nil
 }

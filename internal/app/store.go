@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/code"
@@ -41,6 +42,8 @@ type Store interface {
 	phone.Store
 	address.Store
 	retention.Store
+	activity.Store
+	code.Blocks
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

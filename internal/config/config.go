@@ -137,6 +137,7 @@ var Options = []Option{
 	text("public_url", "", "The URL holders use to reach Gatehouse, used in messages. Empty means http://LISTEN."),
 	text("trusted_proxies", "", "Comma-separated addresses or CIDRs of reverse proxies / load balancers whose X-Forwarded-For is believed (e.g. 10.0.0.0/8). Empty: the TCP peer is the client."),
 	text("secrets_file", "", "Secrets file (cookie/HMAC key, encryption key, pepper). Empty means DATA/secrets.json. Generated with mode 0600 on the first start of a new installation only; if it is missing beside an existing database, Gatehouse stops and asks for the backup."),
+	text("geoip.database", "", "A MaxMind-format IP geolocation database (.mmdb: MaxMind GeoLite2 City or Country, or DB-IP Lite) whose country and city the messages, the activity and the devices pages show as the approximate place. Empty: places are left out. None is bundled; see the README."),
 	text("service_name", "Gatehouse", "Name of the service shown in pages and messages; also refused as part of a password."),
 	choice("log.format", "text", []string{"text", "json"}, "Log format: text or json."),
 	choice("log.level", "info", []string{"debug", "info", "warn", "error"}, "Log level: debug, info, warn or error."),
@@ -434,6 +435,13 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.TrustedProxies(); err != nil {
 		errs = append(errs, err)
+	}
+	if p := c.values["geoip.database"]; p != "" {
+		// Checked here so that a mistyped path stops the start with the
+		// key's name, not later with a file error.
+		if st, err := os.Stat(p); err != nil || st.IsDir() {
+			errs = append(errs, fmt.Errorf("geoip.database: %q is not a readable file", p))
+		}
 	}
 	switch {
 	case c.values["tls.cert"] != "" && c.values["tls.key"] == "":

@@ -12,6 +12,10 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"mail.origin_answer", "Answered on %s with %s on %s (IP address %s).", "回答日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
 	{"mail.footer.check", "To check this message, type %s into your browser yourself (don't follow links you didn't expect). Every message we sent you is listed at %s.", "このメッセージを確認するには、%s をご自身でブラウザに入力してください（心当たりのないリンクは開かないでください）。お送りしたメッセージはすべて %s に一覧があります。"},
 
+	// Requests recorded without a code (withheld, never sent).
+	{"mail.change_email.withheld", "Not sent: another account uses this address, or its holder blocked codes from this sender, so no code was issued.", "送信していません。このアドレスはほかのアカウントが使っているか、持ち主がこの送信元からのコードを止めているため、コードは発行されていません。"},
+	{"mail.confirm_email.withheld", "Not sent: the holder of this address blocked codes from this sender after an earlier one, so no code was issued.", "送信していません。このアドレスの持ち主が、以前のコードの後にこの送信元からのコードを止めたため、コードは発行されていません。"},
+
 	// The new-device alert and other notices.
 	{"mail.new_device.subject", "%s: new sign-in from a new device", "%s：新しい端末からログインがありました"},
 	{"mail.new_device.body", "Your %s account was signed in to from a device it had not used before: %s on %s.", "%s アカウントに、これまで使われたことのない端末からログインがありました（%s・%s）。"},

@@ -32,6 +32,9 @@ type Store interface {
 	// it was confirmed (zero: not confirmed). account.ErrNotFound for an
 	// unknown account.
 	SetPhone(ctx context.Context, accountID, number string, confirmedAt time.Time) error
+	// PhoneOwner returns the id of an account whose confirmed number this
+	// is, or "" when none.
+	PhoneOwner(ctx context.Context, number string) (string, error)
 }
 
 // Codes is what enrolment needs of package code.
@@ -135,8 +138,17 @@ func (s *Service) Begin(ctx context.Context, a *account.Account, typed string, o
 }
 
 func (s *Service) send(ctx context.Context, a *account.Account, ch *code.Challenge, c string) error {
+	// A number that is another holder's confirmed phone was mistyped (or
+	// is being taken over): the message is theirs, so it is in their
+	// message center, where they can say it was not them.
+	holder := a.ID
+	if owner, err := s.Store.PhoneOwner(ctx, ch.Destination); err != nil {
+		return fmt.Errorf("phone: find the number's holder: %w", err)
+	} else if owner != "" {
+		holder = owner
+	}
 	_, err := s.Notices.Send(ctx, notice.Notice{
-		Purpose: request.AddPhone, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: ch.Destination,
+		Purpose: request.AddPhone, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: holder, To: ch.Destination,
 		Channel: request.SMS, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Code: c,
 		Valid: s.Codes.Validity(),
 	})

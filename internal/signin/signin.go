@@ -356,6 +356,7 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 // signed-in session of this account on this device.
 func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Attempt, m Method) (*code.Challenge, error) {
 	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: true, SessionOnDevice: true})
+	at.Cause = cause
 	var ch *code.Challenge
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
@@ -388,6 +389,9 @@ func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Att
 // trusts to skip the second step.
 type Devices interface {
 	UsedBy(ctx context.Context, accountID, deviceID string) (bool, error)
+	// UsedAt is when a session of the account last started on the device
+	// (zero: never).
+	UsedAt(ctx context.Context, accountID, deviceID string) (time.Time, error)
 	TrustedUntil(ctx context.Context, accountID, deviceID string) (time.Time, error)
 	Trust(ctx context.Context, accountID, deviceID string, until time.Time) error
 }
@@ -533,8 +537,12 @@ func (s *Service) refuse(ctx context.Context, at *Attempt, result error) error {
 // start signs the holder in: the session, the attempt that started it,
 // and a transparent rehash (newHash, when set), in one transaction.
 func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, newHash string, remember bool, previous string) (*Result, error) {
+	fresh, err := s.newDevice(ctx, a, at.Origin)
+	if err != nil {
+		return nil, err
+	}
 	var g *account.Grant
-	err := s.inTx(ctx, func(ctx context.Context) error {
+	err = s.inTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
 			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
 				return fmt.Errorf("sign in: rehash: %w", err)
@@ -554,7 +562,60 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 		return nil, err
 	}
 	s.logOutcome(ctx, at)
+	if fresh {
+		s.alertNewDevice(ctx, a, at.Origin)
+	}
 	return &Result{Account: a, Session: g}, nil
+}
+
+// newDevice reports whether a session on the origin's device would be the
+// account's first there: the sign-in the new-device alert is about.
+func (s *Service) newDevice(ctx context.Context, a *account.Account, o request.Origin) (bool, error) {
+	if s.Devices == nil || s.Notices == nil {
+		return false, nil
+	}
+	if o.DeviceID == "" {
+		return true, nil
+	}
+	used, err := s.Devices.UsedBy(ctx, a.ID, o.DeviceID)
+	if err != nil {
+		return false, fmt.Errorf("sign in: read the account's devices: %w", err)
+	}
+	return !used, nil
+}
+
+// alertNewDevice tells the holder that their account was signed in to
+// from a device it had not used, by the channels they chose (email by
+// default; SMS to a confirmed phone). Once the session exists the device
+// is known, so each device is told of once. A failure is logged: the
+// sign-in has happened.
+func (s *Service) alertNewDevice(ctx context.Context, a *account.Account, o request.Origin) {
+	send := func(ch request.Channel, to string) {
+		_, err := s.Notices.Send(ctx, notice.Notice{
+			Purpose: request.NewDevice, AccountID: a.ID, To: to, Channel: ch, Language: a.Language, TimeZone: a.TimeZone,
+			Origin: o,
+		})
+		if err != nil && s.Log != nil {
+			s.Log.ErrorContext(ctx, "sign-in: new-device alert", "account", a.ID, "channel", ch, "err", err)
+		}
+	}
+	if a.Alerts.Email {
+		send(request.Email, a.Email)
+	}
+	if a.Alerts.SMS && a.Phone != "" && !a.PhoneConfirmedAt.IsZero() {
+		send(request.SMS, a.Phone)
+	}
+}
+
+// trustAdded tells the holder a browser now skips the second step.
+func (s *Service) trustAdded(ctx context.Context, a *account.Account, o request.Origin) {
+	_, err := s.Notices.Send(ctx, notice.Notice{
+		Purpose: request.TrustAdded, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
+		Origin: o, Valid: s.TrustFor,
+	})
+	if err != nil && s.Log != nil {
+		s.Log.ErrorContext(ctx, "sign-in: notify trust", "account", a.ID, "err", err)
+	}
 }
 
 // logOutcome writes the structured event of an attempt: the operator's
@@ -616,6 +677,7 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 		}
 	}
 	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: known})
+	at.Cause = cause
 	var ch *code.Challenge
 	err := s.inTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
@@ -670,10 +732,18 @@ func (s *Service) sendCode(ctx context.Context, a *account.Account, ch *code.Cha
 	if k == StepUpKind {
 		p = request.StepUp
 	}
+	var last time.Time
+	if ch.Cause == request.OldDevice && s.Devices != nil {
+		// "Your device, last used on …": the message names the day.
+		var err error
+		if last, err = s.Devices.UsedAt(ctx, a.ID, ch.Origin.DeviceID); err != nil {
+			return fmt.Errorf("sign in: read the device's last use: %w", err)
+		}
+	}
 	_, err := s.Notices.Send(ctx, notice.Notice{
 		Purpose: p, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: ch.Destination,
 		Channel: ch.Channel, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Code: c,
-		Valid: s.Codes.Validity(),
+		Valid: s.Codes.Validity(), LastUsed: last,
 	})
 	if err != nil {
 		return fmt.Errorf("sign in: send code: %w", err)
@@ -842,6 +912,13 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		s.end(ctx, at, Denied, o.Time)
 		return nil, ErrDisabled
 	}
+	fresh := false
+	if at.Kind != StepUpKind {
+		if fresh, err = s.newDevice(ctx, a, o); err != nil {
+			return nil, err
+		}
+	}
+	trusted := false
 	var g *account.Grant
 	err = s.inTx(ctx, func(ctx context.Context) error {
 		if m == App || m == Backup {
@@ -871,6 +948,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 				if err := s.Devices.Trust(ctx, a.ID, o.DeviceID, o.Time.Add(s.TrustFor)); err != nil {
 					return fmt.Errorf("sign in: trust browser: %w", err)
 				}
+				trusted = true
 			}
 		}
 		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, m, o.Time)
@@ -893,6 +971,12 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	s.logOutcome(ctx, at)
 	if m == Backup {
 		s.backupUsed(ctx, a, o)
+	}
+	if fresh {
+		s.alertNewDevice(ctx, a, o)
+	}
+	if trusted {
+		s.trustAdded(ctx, a, o)
 	}
 	if at.Kind == StepUpKind {
 		return &Result{Account: a, SteppedUp: true}, nil

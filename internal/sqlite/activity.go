@@ -310,3 +310,19 @@ func splitActions(s string) []activity.Action {
 	}
 	return out
 }
+
+// PhoneOwner implements phone.Store.
+func (db *DB) PhoneOwner(ctx context.Context, number string) (string, error) {
+	var id string
+	err := db.readRow(ctx, `
+		SELECT id FROM accounts
+		WHERE phone = ? AND phone_confirmed_at IS NOT NULL
+		ORDER BY phone_confirmed_at DESC LIMIT 1`, number).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: find the number's holder: %w", err)
+	}
+	return id, nil
+}

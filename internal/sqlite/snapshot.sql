@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 14
+-- version: 15
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -13,7 +13,7 @@ CREATE TABLE accounts (
     created_at          INTEGER NOT NULL,
     confirmed_at        INTEGER,
     password_changed_at INTEGER NOT NULL
-, time_zone TEXT NOT NULL DEFAULT '', phone_confirmed_at INTEGER) STRICT;
+, time_zone TEXT NOT NULL DEFAULT '', phone_confirmed_at INTEGER, password_compromised_at INTEGER, alert_email INTEGER NOT NULL DEFAULT 1, alert_sms INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE password_history (
     account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     password_hash TEXT NOT NULL,
@@ -69,7 +69,7 @@ CREATE TABLE signin_attempts (
     user_agent TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     outcome    TEXT NOT NULL
-, kind TEXT NOT NULL DEFAULT 'signin', method_offered TEXT NOT NULL DEFAULT '', method_used TEXT NOT NULL DEFAULT '', remember INTEGER NOT NULL DEFAULT 0, ended_at INTEGER) STRICT;
+, kind TEXT NOT NULL DEFAULT 'signin', method_offered TEXT NOT NULL DEFAULT '', method_used TEXT NOT NULL DEFAULT '', remember INTEGER NOT NULL DEFAULT 0, ended_at INTEGER, cause TEXT NOT NULL DEFAULT '') STRICT;
 CREATE INDEX signin_attempts_account ON signin_attempts (account_id, created_at DESC);
 CREATE TABLE messages (
     id              TEXT PRIMARY KEY,
@@ -118,7 +118,7 @@ CREATE TABLE account_devices (
     account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     device_id     TEXT NOT NULL,
     first_used_at INTEGER NOT NULL,
-    last_used_at  INTEGER NOT NULL, trusted_until INTEGER,
+    last_used_at  INTEGER NOT NULL, trusted_until INTEGER, name TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (account_id, device_id)
 ) STRICT;
 CREATE TABLE totp_apps (
@@ -164,3 +164,31 @@ CREATE TABLE webauthn_ceremonies (
 ) STRICT;
 CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies (expires_at);
 CREATE INDEX messages_challenge ON messages (challenge_id) WHERE challenge_id <> '';
+CREATE TABLE answers (
+    id           TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    message_id   TEXT NOT NULL DEFAULT '',
+    reference    TEXT NOT NULL DEFAULT '',
+    challenge_id TEXT NOT NULL DEFAULT '',
+    attempt_id   TEXT NOT NULL DEFAULT '',
+    cause        TEXT NOT NULL,
+    answer       TEXT NOT NULL CHECK (answer IN ('me', 'not_me')),
+    actions      TEXT NOT NULL DEFAULT '',  -- what it did, space-separated (see activity.Action)
+    created_at   INTEGER NOT NULL,
+    device_id    TEXT NOT NULL DEFAULT '',
+    ip           TEXT NOT NULL DEFAULT '',
+    user_agent   TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX answers_account ON answers (account_id, created_at DESC);
+CREATE INDEX answers_challenge ON answers (challenge_id) WHERE challenge_id <> '';
+CREATE INDEX answers_attempt ON answers (attempt_id) WHERE attempt_id <> '';
+CREATE TABLE send_blocks (
+    destination TEXT NOT NULL,  -- lower-cased address or E.164 number
+    device_id   TEXT NOT NULL DEFAULT '',
+    ip          TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    until       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX send_blocks_destination ON send_blocks (destination, until);
+CREATE INDEX send_blocks_until ON send_blocks (until);
+CREATE INDEX accounts_phone ON accounts (phone) WHERE phone <> '';

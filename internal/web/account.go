@@ -100,6 +100,10 @@ func (s *Server) passwordPage(r *http.Request) *page {
 func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) {
 	p := s.passwordPage(r)
 	p.Values["signout_others"] = "on"
+	s.notice(r, p)
+	if !state(r).account.PasswordCompromisedAt.IsZero() {
+		p.Notice = s.Catalog.T(p.Lang, "notice.password_compromised")
+	}
 	s.render(w, r, http.StatusOK, "password", p)
 }
 

@@ -20,7 +20,10 @@ const messagesPerPage = 20
 // centerMessage is one row of the message center.
 type centerMessage struct {
 	Reference, When, Channel, To, Title, Cause, Status, Text string
-	Failed                                                   bool
+	// Request describes where the code's request came from; Answerable
+	// offers "this was me" and "this wasn't me" (a code for a request).
+	Request, Place     string
+	Failed, Answerable bool
 }
 
 // messagesPage is the message center: every email and SMS sent to the
@@ -83,6 +86,14 @@ func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message) cent
 	}
 	if m.Cause != "" {
 		c.Cause = s.Catalog.T(lang, "messages.cause_"+string(m.Cause))
+	}
+	if m.ChallengeID != "" && m.Cause != "" {
+		c.Answerable = true
+		if ch, err := s.Codes.Store.Challenge(r.Context(), m.ChallengeID); err == nil {
+			browser, os := s.Devices.UserAgents.Parse(ch.Origin.UserAgent)
+			c.Request = s.Catalog.T(lang, "why.request_detail", browser, os, ch.Origin.IP, s.when(r, ch.CreatedAt))
+			c.Place = s.place(lang, ch.Origin.IP)
+		}
 	}
 	return c
 }

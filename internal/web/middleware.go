@@ -47,6 +47,8 @@ func (s *Server) origin(w http.ResponseWriter, r *http.Request) (request.Origin,
 		setCookie(w, deviceCookie, fresh, s.now().Add(400*24*time.Hour), 400*24*3600)
 	}
 	st.origin = request.Origin{DeviceID: dev.ID, UserAgent: dev.UserAgent, IP: dev.IP, Browser: dev.Browser, OS: dev.OS, Time: s.now()}
+	pl := s.Places.Lookup(dev.IP)
+	st.origin.Country, st.origin.City, st.origin.CityJA = pl.Country, pl.City, pl.CityJA
 	return st.origin, nil
 }
 
@@ -387,6 +389,12 @@ func misdirected(w http.ResponseWriter) {
 	w.Write([]byte("421 Misdirected Request: this server does not answer for that host name.\n"))
 }
 
+// whileCompromised are the signed-in pages a holder whose password is
+// marked as known to someone else may use before setting a new one.
+var whileCompromised = map[string]bool{
+	"/account/password": true, "/account/reverify": true,
+}
+
 // requireSession lets signed-in holders through and sends everyone else to
 // the sign-in page.
 func (s *Server) requireSession(ch chain, next http.HandlerFunc) http.HandlerFunc {
@@ -399,6 +407,12 @@ func (s *Server) requireSession(ch chain, next http.HandlerFunc) http.HandlerFun
 		if err == nil {
 			st := state(r)
 			st.session, st.account = sess, sess.Account
+			if !sess.Account.PasswordCompromisedAt.IsZero() && ch == pages && !whileCompromised[r.URL.Path] {
+				// The holder said someone else has the password: nothing
+				// else until a new one is set.
+				redirect(w, r, "/account/password", url.Values{"notice": {"password_compromised"}})
+				return
+			}
 			next(w, r)
 			return
 		}

@@ -299,6 +299,12 @@ var notices = map[string]string{
 	"app_removed":           "twostep.app_removed",
 	"trust_stopped":         "account.trust_stopped",
 	"two_step_off":          "twostep.turned_off",
+	"answered_me":           "why.thanks_me",
+	"renamed":               "devices.renamed",
+	"device_signed_out":     "devices.signed_out",
+	"signed_out_others":     "devices.signed_out_others",
+	"alerts_saved":          "security.alerts_saved",
+	"password_compromised":  "notice.password_compromised",
 }
 
 func (s *Server) notice(r *http.Request, p *page) {

@@ -137,6 +137,15 @@ func (s *Server) routes() []route {
 
 		{"GET", "/account", signedIn, pages, cheap, s.accountPage},
 		{"GET", "/account/messages", signedIn, pages, cheap, s.messagesPage},
+		{"GET", "/account/activity", signedIn, pages, cheap, s.activityPage},
+		{"POST", "/account/activity/answer", signedIn, pages, cheap, s.activityAnswer},
+		{"GET", "/account/devices", signedIn, pages, cheap, s.devicesPage},
+		{"POST", "/account/devices/rename", signedIn, pages, cheap, s.deviceRename},
+		{"POST", "/account/devices/signout", signedIn, pages, cheap, s.deviceSignout},
+		{"POST", "/account/devices/signout-others", signedIn, pages, cheap, s.signoutOthers},
+		{"POST", "/account/sessions/signout", signedIn, pages, cheap, s.sessionSignout},
+		{"GET", "/account/security", signedIn, pages, cheap, s.securityPage},
+		{"POST", "/account/alerts", signedIn, pages, cheap, s.alertsSubmit},
 		{"POST", "/account/preferences", signedIn, pages, cheap, s.preferencesSubmit},
 		{"POST", "/account/signout-everywhere", signedIn, pages, cheap, s.signoutEverywhere},
 		{"POST", "/account/trusted/stop", signedIn, pages, cheap, s.stopTrusting},
@@ -165,6 +174,10 @@ func (s *Server) routes() []route {
 		{"GET", "/account/two-step/passkey", recentlyVerified, pages, cheap, s.passkeyForm},
 		{"POST", "/account/two-step/passkey", recentlyVerified, pages, cheap, s.passkeySubmit},
 		{"POST", "/account/two-step/passkey/remove", recentlyVerified, pages, cheap, s.passkeyRemove},
+
+		{"GET", "/why", public, pages, cheap, s.whyForm},
+		{"GET", "/why/{reference}", public, pages, cheap, s.whyPage},
+		{"POST", "/why/{reference}", signedIn, pages, cheap, s.whyAnswer},
 
 		{"GET", "/password/forgot", public, pages, cheap, s.forgotForm},
 		{"POST", "/password/forgot", public, pages, cheap, s.forgotSubmit},

@@ -20,10 +20,12 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
+	"gatehouse/internal/geo"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
@@ -56,6 +58,12 @@ type Server struct {
 	PasskeyLocalURL string
 	Catalog         *i18n.Catalog
 	Log             *slog.Logger
+	// Activity tells a message's story and carries out "this wasn't me";
+	// it reads sign-in activity too.
+	Activity *activity.Service
+	// Places finds the approximate place of an address; nil when no
+	// database is configured (places are then left out).
+	Places *geo.DB
 
 	ServiceName       string
 	MinPasswordLength int

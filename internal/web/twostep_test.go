@@ -178,9 +178,11 @@ func TestTwoStep_SignInAsksForTheAppOrABackupCode_V6_4_3(t *testing.T) {
 		if r := away.post("/signin/verify", url.Values{"c": {c2}, "method": {"backup"}, "code": {typed}}); r.status != 303 || r.location != "/account" {
 			t.Fatalf("backup code: %d %q\n%s", r.status, r.location, r.body)
 		}
+		// The notice, and the new-device alert after it (this browser had
+		// not signed in before).
 		ms := h.messagesTo(email)
-		if ms[0].Purpose != request.BackupUsed || !strings.Contains(ms[0].Text, "9") {
-			t.Fatalf("backup-use notice: %s\n%s", ms[0].Purpose, ms[0].Text)
+		if ms[0].Purpose != request.NewDevice || ms[1].Purpose != request.BackupUsed || !strings.Contains(ms[1].Text, "9") {
+			t.Fatalf("backup-use notice: %s, %s\n%s", ms[0].Purpose, ms[1].Purpose, ms[1].Text)
 		}
 		other := h.browser("en")
 		c3 := other.signInTo2ndStep(email, goodPassword)

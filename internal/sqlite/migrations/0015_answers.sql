@@ -45,3 +45,7 @@ CREATE TABLE send_blocks (
 ) STRICT;
 CREATE INDEX send_blocks_destination ON send_blocks (destination, until);
 CREATE INDEX send_blocks_until ON send_blocks (until);
+
+-- Whose confirmed phone a number is: a code typed for someone else's
+-- phone enrolment belongs in that holder's message center.
+CREATE INDEX accounts_phone ON accounts (phone) WHERE phone <> '';

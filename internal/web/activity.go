@@ -1,0 +1,418 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
+	"gatehouse/internal/phone"
+	"gatehouse/internal/signin"
+)
+
+// attemptsPerPage is how many attempts the activity page shows at once.
+const attemptsPerPage = 25
+
+// attemptRow is one row of the activity page.
+type attemptRow struct {
+	ID, When, What, Device, Network, Place, Outcome, Cause, Method string
+	Failed, ThisSession, Answered                                  bool
+}
+
+// activityPage is the sign-in activity: every attempt of the last 90
+// days, newest first, ?failed=1 for failures only, ?before= for older
+// ones, with "this wasn't me" on each.
+func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	p := s.newPage(r, "activity.title")
+	s.notice(r, p)
+	q := signin.AttemptQuery{Limit: attemptsPerPage + 1, FailedOnly: r.URL.Query().Get("failed") == "1"}
+	if b := r.URL.Query().Get("before"); b != "" {
+		at, ok := parseCursor(b)
+		if !ok {
+			s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+			return
+		}
+		q.Before, q.BeforeID = at.t, at.id
+		p.Data["Paged"] = true
+	}
+	list, err := s.Activity.Activity(r.Context(), st.account.ID, q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	base := url.Values{}
+	if q.FailedOnly {
+		base.Set("failed", "1")
+		p.Data["FailedOnly"] = true
+	}
+	if len(list) > attemptsPerPage {
+		last := list[attemptsPerPage-1]
+		v := url.Values{"before": {cursor(last.Origin.Time, last.ID)}}
+		if q.FailedOnly {
+			v.Set("failed", "1")
+		}
+		p.Data["Older"] = "/account/activity?" + v.Encode()
+		list = list[:attemptsPerPage]
+	}
+	if len(base) > 0 {
+		p.Data["Newest"] = "/account/activity?" + base.Encode()
+	} else {
+		p.Data["Newest"] = "/account/activity"
+	}
+	rows := make([]attemptRow, 0, len(list))
+	for _, at := range list {
+		rows = append(rows, s.attemptRow(r, p.Lang, at))
+	}
+	p.Data["Attempts"] = rows
+	s.render(w, r, http.StatusOK, "activity", p)
+}
+
+// cursor and parseCursor write and read a page position: a time in
+// microseconds and the id of the last row shown.
+func cursor(t time.Time, id string) string { return strconv.FormatInt(t.UnixMicro(), 10) + "." + id }
+
+type position struct {
+	t  time.Time
+	id string
+}
+
+func parseCursor(b string) (position, bool) {
+	at, id, ok := strings.Cut(b, ".")
+	us, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || us <= 0 || len(id) > 64 {
+		return position{}, false
+	}
+	return position{time.UnixMicro(us).UTC(), id}, true
+}
+
+func (s *Server) attemptRow(r *http.Request, lang string, at *signin.Attempt) attemptRow {
+	t := s.Catalog.T
+	browser, os := s.Devices.UserAgents.Parse(at.Origin.UserAgent)
+	row := attemptRow{
+		ID: at.ID, When: s.when(r, at.Origin.Time), What: t(lang, "activity.kind."+string(at.Kind)),
+		Device: t(lang, "devices.unnamed", browser, os), Network: at.Origin.IP,
+		Place:   s.place(lang, at.Origin.IP),
+		Outcome: t(lang, "activity.outcome."+string(at.Outcome)),
+		Failed:  at.Outcome != signin.Succeeded && at.Outcome != signin.Pending,
+	}
+	if row.Place == "" {
+		row.Place = t(lang, "activity.unknown_place")
+	}
+	if at.Cause != "" {
+		row.Cause = t(lang, "cause."+string(at.Cause))
+	}
+	if at.MethodUsed != "" {
+		row.Method = t(lang, "activity.method."+string(at.MethodUsed))
+	}
+	if st := state(r); st.session != nil && at.SessionID == st.session.ID {
+		row.ThisSession = true
+	}
+	if as, err := s.Activity.AttemptAnswers(r.Context(), at.AccountID, at.ID); err == nil {
+		for _, a := range as {
+			if a.Said == activity.NotMe {
+				row.Answered = true
+			}
+		}
+	}
+	return row
+}
+
+// activityAnswer is "this wasn't me" on an attempt of the activity page.
+func (s *Server) activityAnswer(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.Activity.AnswerAttempt(r.Context(), st.account.ID, r.PostFormValue("attempt"), activity.Said(r.PostFormValue("answer")), o)
+	switch {
+	case errors.Is(err, activity.ErrNotFound):
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	case errors.Is(err, activity.ErrAnswer):
+		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.answer_unknown")
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	s.answered(w, r, a, "/account/activity")
+}
+
+// deviceView is one device of the devices page.
+type deviceView struct {
+	ID, Name, Label, Browser, First, Last, Place, Trust string
+	This, Trusted                                       bool
+	Sessions                                            []sessionView
+}
+
+type sessionView struct {
+	ID, Detail string
+	Current    bool
+}
+
+// devicesPage lists the account's devices with their sessions.
+func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(r, "devices.title")
+	s.notice(r, p)
+	if err := s.fillDevices(r, p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "devices", p)
+}
+
+func (s *Server) fillDevices(r *http.Request, p *page) error {
+	st := state(r)
+	ctx := r.Context()
+	devs, err := s.Devices.Store.AccountDevices(ctx, st.account.ID)
+	if err != nil {
+		return err
+	}
+	sessions, err := s.Sessions.List(ctx, st.account.ID)
+	if err != nil {
+		return err
+	}
+	t := s.Catalog.T
+	now := s.now()
+	views := make([]deviceView, 0, len(devs))
+	for _, d := range devs {
+		v := deviceView{ID: d.ID, Name: d.Name, Browser: t(p.Lang, "devices.unnamed", d.Browser, d.OS),
+			First: s.when(r, d.FirstUsed), Last: s.when(r, d.LastUsed), Place: s.place(p.Lang, d.IP),
+			This: d.ID == st.session.DeviceID}
+		v.Label = v.Name
+		if v.Label == "" {
+			v.Label = v.Browser
+		}
+		if now.Before(d.TrustedUntil) {
+			v.Trusted, v.Trust = true, t(p.Lang, "devices.trusted", s.when(r, d.TrustedUntil))
+		} else {
+			v.Trust = t(p.Lang, "devices.not_trusted")
+		}
+		for _, se := range sessions {
+			if se.DeviceID != d.ID {
+				continue
+			}
+			v.Sessions = append(v.Sessions, sessionView{ID: se.ID, Current: se.ID == st.session.ID,
+				Detail: t(p.Lang, "devices.session", s.when(r, se.CreatedAt), s.when(r, se.LastSeenAt), se.IP)})
+		}
+		views = append(views, v)
+	}
+	p.Data["Devices"] = views
+	return nil
+}
+
+// maxDeviceName bounds a device's name (characters).
+const maxDeviceName = 60
+
+// deviceRename names one of the account's devices.
+func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	name, ok := field(r, "name")
+	id := r.PostFormValue("device")
+	if !ok || utf8.RuneCountInString(name) > maxDeviceName {
+		p := s.newPage(r, "devices.title")
+		if err := s.fillDevices(r, p); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		p.Errors["name"] = s.Catalog.T(p.Lang, "error.device_name")
+		p.Data["RenameError"] = id
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "devices", p)
+		return
+	}
+	found, err := s.Devices.Store.RenameDevice(r.Context(), st.account.ID, id, name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !found {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	redirect(w, r, "/account/devices", url.Values{"notice": {"renamed"}})
+}
+
+// deviceSignout signs out every session of one device.
+func (s *Server) deviceSignout(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	id := r.PostFormValue("device")
+	if id == "" {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	if err := s.Sessions.EndDevice(r.Context(), st.account.ID, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if id == st.session.DeviceID {
+		setCookie(w, sessionCookie, "", time.Time{}, -1)
+		redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
+		return
+	}
+	redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
+}
+
+// sessionSignout signs out one session.
+func (s *Server) sessionSignout(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	id := r.PostFormValue("session")
+	ok, err := s.Sessions.EndOne(r.Context(), st.account.ID, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	if id == st.session.ID {
+		setCookie(w, sessionCookie, "", time.Time{}, -1)
+		redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
+		return
+	}
+	redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
+}
+
+// signoutOthers is "sign out everywhere except here".
+func (s *Server) signoutOthers(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	if err := s.Sessions.EndOthers(r.Context(), st.account.ID, st.session.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/account/devices", url.Values{"notice": {"signed_out_others"}})
+}
+
+// todo is one item of the security checkup: what is wrong, and the button
+// (a link, or a form posting to Action with Field=Value) that fixes it.
+type todo struct {
+	ID, Text, Do, Link, Action, Field, Value string
+}
+
+// securityPage is the security checkup: to-dos from the account's state,
+// most important first, the address and phone to confirm, and the alert
+// settings.
+func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(r, "security.title")
+	s.notice(r, p)
+	if err := s.fillSecurity(r, p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "security", p)
+}
+
+// checkupWindow is how far back the checkup looks for new devices, and how
+// long a trusted browser may go unused before it is a to-do.
+const checkupWindow = 30 * 24 * time.Hour
+
+func (s *Server) fillSecurity(r *http.Request, p *page) error {
+	st := state(r)
+	ctx := r.Context()
+	a := st.account
+	t := s.Catalog.T
+	now := s.now()
+	var todos []todo
+	add := func(id, link string, args ...any) {
+		todos = append(todos, todo{ID: id, Text: t(p.Lang, "security.todo."+id, args...), Do: t(p.Lang, "security.do."+id), Link: link})
+	}
+	if !a.PasswordCompromisedAt.IsZero() {
+		add("password_compromised", "/account/password")
+	}
+	ways, err := s.TwoStep.Ways(ctx, a)
+	if err != nil {
+		return err
+	}
+	if len(ways) == 0 {
+		add("two_step_off", "/account/two-step")
+	}
+	devs, err := s.Devices.Store.AccountDevices(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	fresh, stale := 0, 0
+	for _, d := range devs {
+		if d.ID != st.session.DeviceID && now.Sub(d.FirstUsed) < checkupWindow && d.Name == "" {
+			fresh++
+		}
+		if now.Before(d.TrustedUntil) && now.Sub(d.LastUsed) > checkupWindow {
+			stale++
+		}
+	}
+	if fresh > 0 {
+		add("unknown_devices", "/account/devices", fresh)
+	}
+	if len(ways) == 1 && ways[0] == signin.SMS {
+		add("sms_only", "/account/two-step")
+	}
+	if len(ways) > 0 {
+		left, err := s.TwoStep.Backup.Left(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case left == 0:
+			add("no_backup", "/account/two-step")
+		case left <= 3:
+			add("few_backup", "/account/two-step", left)
+		}
+	}
+	if a.Alerts.Off() {
+		todos = append(todos, todo{ID: "alerts_off", Text: t(p.Lang, "security.todo.alerts_off"), Do: t(p.Lang, "security.do.alerts_off"),
+			Action: "/account/alerts", Field: "email", Value: "1"})
+	}
+	if a.Phone != "" && a.PhoneConfirmedAt.IsZero() {
+		add("phone_unconfirmed", "/account/two-step/phone")
+	}
+	if stale > 0 {
+		todos = append(todos, todo{ID: "stale_trust", Text: t(p.Lang, "security.todo.stale_trust", stale), Do: t(p.Lang, "security.do.stale_trust"),
+			Action: "/account/trusted/stop", Field: "device", Value: ""})
+	}
+	p.Data["Todos"] = todos
+	p.Data["Email"] = account.MaskEmail(a.Email)
+	switch {
+	case a.Phone == "":
+		p.Data["Phone"] = t(p.Lang, "security.phone_none")
+	case a.PhoneConfirmedAt.IsZero():
+		p.Data["Phone"] = t(p.Lang, "security.phone_unconfirmed", phone.Mask(a.Phone))
+	default:
+		p.Data["Phone"] = t(p.Lang, "account.phone_masked", phone.Mask(a.Phone))
+	}
+	p.Data["AlertEmail"], p.Data["AlertSMS"] = a.Alerts.Email, a.Alerts.SMS
+	p.Data["PhoneConfirmed"] = a.Phone != "" && !a.PhoneConfirmedAt.IsZero()
+	return nil
+}
+
+// alertsSubmit sets the channels of the new-device alert. The checkup's
+// button posts email=1 alone, which turns email on and keeps SMS as it is.
+func (s *Server) alertsSubmit(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	a := st.account
+	want := account.Alerts{Email: r.PostFormValue("email") == "1", SMS: r.PostFormValue("sms") == "1"}
+	if r.PostFormValue("form") != "alerts" {
+		want.SMS = a.Alerts.SMS || want.SMS
+	}
+	if want.SMS && (a.Phone == "" || a.PhoneConfirmedAt.IsZero()) {
+		p := s.newPage(r, "security.title")
+		if err := s.fillSecurity(r, p); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		p.Errors["sms"] = s.Catalog.T(p.Lang, "error.alert_sms_phone")
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "security", p)
+		return
+	}
+	if err := s.Accounts.SetAlerts(r.Context(), a.ID, want); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/account/security", url.Values{"notice": {"alerts_saved"}})
+}
