@@ -65,6 +65,9 @@ type browser struct {
 	h      *harness
 	client *http.Client
 	lang   string
+	// forwardedFor, when set, is sent as X-Forwarded-For (a browser
+	// behind a trusted proxy).
+	forwardedFor string
 }
 
 func (h *harness) browser(lang string) *browser {
@@ -86,6 +89,9 @@ type resp struct {
 func (b *browser) do(req *http.Request) *resp {
 	b.h.t.Helper()
 	req.Header.Set("Accept-Language", b.lang)
+	if b.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", b.forwardedFor)
+	}
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36")
 	r, err := b.client.Do(req)
 	if err != nil {
