@@ -67,10 +67,10 @@ type App struct {
 
 	stopListening context.CancelFunc
 	// places is the IP geolocation database, if one is configured.
-	places *geo.DB
-	stopPruning   context.CancelFunc
-	background    sync.WaitGroup
-	clock         atomic.Pointer[clock.Clock]
+	places      *geo.DB
+	stopPruning context.CancelFunc
+	background  sync.WaitGroup
+	clock       atomic.Pointer[clock.Clock]
 }
 
 // New opens the database and builds every service.

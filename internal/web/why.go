@@ -56,11 +56,11 @@ func (s *Server) whyForm(w http.ResponseWriter, r *http.Request) {
 // storyView is a message's story as /why/{reference} shows it to its holder.
 type storyView struct {
 	Reference, Sent, Channel, To, Purpose, Title string
-	Cause, CauseText, Does                      string
-	Request, Place                              string
-	Open, Answerable, Routine, Mistyped         bool
-	AnsweredMe, AnsweredNotMe                   string
-	Actions                                     []string
+	Cause, CauseText, Does                       string
+	Request, Place                               string
+	Open, Answerable, Routine, Mistyped          bool
+	AnsweredMe, AnsweredNotMe                    string
+	Actions                                      []string
 }
 
 // whyPage is /why/{reference}. A visitor who is not the message's holder
