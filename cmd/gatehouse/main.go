@@ -31,6 +31,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"migrate-data", "copy a SQLite installation into PostgreSQL", runMigrateData},
 		{"user", "manage accounts: user create|list|disable", runUser},
+		{"seed", "fill a scratch database for the benchmarks: seed --accounts N --per-account M", runSeed},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -132,18 +131,7 @@ func (s *Server) activityAnswer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.Activity.AnswerAttempt(r.Context(), st.account.ID, r.PostFormValue("attempt"), activity.Said(r.PostFormValue("answer")), o)
-	switch {
-	case errors.Is(err, activity.ErrNotFound):
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return
-	case errors.Is(err, activity.ErrAnswer):
-		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.answer_unknown")
-		return
-	case err != nil:
-		s.fail(w, r, err)
-		return
-	}
-	s.answered(w, r, a, "/account/activity")
+	s.answered(w, r, a, err, "/account/activity")
 }
 
 // deviceView is one device of the devices page.

@@ -147,6 +147,11 @@ func (s *Server) newPage(r *http.Request, titleKey string) *page {
 		SignedIn: st.session != nil, Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
 		Data: map[string]any{"MinLength": s.MinPasswordLength},
 	}
+	if credit := s.Places.Attribution(); credit != "" {
+		// DB-IP Lite's licence (CC BY 4.0) asks for the credit on the
+		// pages that show its places.
+		p.Data["GeoCredit"] = credit
+	}
 	if g, ok := getPath[r.URL.Path]; ok {
 		p.path = g
 	}

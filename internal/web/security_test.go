@@ -261,3 +261,21 @@ func TestMultiNode_NotMeAndSignOutEverywhereReachTheOtherNode_V7_4_1(t *testing.
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPlaces_DBIPIsCreditedOnThePagesThatShowItsPlaces: DB-IP Lite is
+// CC BY 4.0.
+func TestPlaces_DBIPIsCreditedOnThePagesThatShowItsPlaces(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withPlaces(t, geotest.DBIP, nil))
+	b := h.browser("en")
+	b.signUp("credit@example.com", goodPassword)
+	if p := b.get("/account/activity"); !strings.Contains(p.body, "IP geolocation by DB-IP") {
+		t.Fatalf("no credit:\n%s", p.body)
+	}
+	m := newHarness(t, withPlaces(t, geotest.MaxMind, nil))
+	c := m.browser("en")
+	c.signUp("credit@example.com", goodPassword)
+	if p := c.get("/account/activity"); strings.Contains(p.body, "DB-IP") {
+		t.Fatal("a MaxMind database credited to DB-IP")
+	}
+}

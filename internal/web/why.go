@@ -174,6 +174,12 @@ func (s *Server) whyAnswer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.Activity.Answer(r.Context(), st.account.ID, ref, said, o)
+	s.answered(w, r, a, err, "/why/"+url.PathEscape(ref))
+}
+
+// answered shows what an answer did (or the error that stopped it). When it signed this session out, the
+// session cookie goes and the page offers to sign in again.
+func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.Answer, err error, back string) {
 	switch {
 	case errors.Is(err, activity.ErrNotFound):
 		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
@@ -185,12 +191,6 @@ func (s *Server) whyAnswer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.answered(w, r, a, "/why/"+url.PathEscape(ref))
-}
-
-// answered shows what an answer did. When it signed this session out, the
-// session cookie goes and the page offers to sign in again.
-func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.Answer, back string) {
 	p := s.newPage(r, "why.done_title")
 	if a.Said == activity.Me {
 		redirect(w, r, back, url.Values{"notice": {"answered_me"}})

@@ -254,12 +254,14 @@ func TestNotMe_ResetRequested_CancelsTheReset(t *testing.T) {
 		if a := holder.answer(m.Reference, "not_me"); a.status != 200 || !strings.Contains(a.body, "再設定を取り消しました") {
 			t.Fatalf("answer: %d\n%s", a.status, a.body)
 		}
-		v := other.post("/password/reset", url.Values{"c": {c}, "code": {code}, "password": {"someone else's new pass"}})
+		v := other.post("/password/reset", url.Values{"c": {c}, "code": {code}, "new_password": {"someone else's new pass"}})
 		if v.status == http.StatusSeeOther {
 			t.Fatalf("the cancelled reset went through: %s", v.location)
 		}
-		if a := holder.get("/account"); a.status != 200 {
-			t.Fatalf("holder signed out: %d", a.status)
+		// The password is still the holder's.
+		holder.post("/signout", nil)
+		if s := holder.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); s.status != http.StatusSeeOther || s.location != "/account" {
+			t.Fatalf("the holder's password changed: %d %s", s.status, s.location)
 		}
 	})
 }

@@ -1,0 +1,266 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// devMail is one entry of the dev driver's /dev/messages.json.
+type devMail struct {
+	Reference, Purpose, Cause, To, Text, Channel, Language string
+}
+
+// newestMail returns the newest message to an address with the purpose
+// from the dev mailbox (newest first), failing the test without one.
+func newestMail(t *testing.T, base, to, purpose string) devMail {
+	t.Helper()
+	resp, err := http.Get(base + "/dev/messages.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var msgs []devMail
+	if err := json.NewDecoder(resp.Body).Decode(&msgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if strings.EqualFold(m.To, to) && m.Purpose == purpose {
+			return m
+		}
+	}
+	t.Fatalf("no %s message to %s in the dev mailbox", purpose, to)
+	return devMail{}
+}
+
+// codeIn is the code printed on a line of its own in a message's text.
+var codeIn = regexp.MustCompile(`(?m)^    ([0-9]{6})$`)
+
+func (m devMail) code(t *testing.T) string {
+	t.Helper()
+	c := codeIn.FindStringSubmatch(m.Text)
+	if c == nil {
+		t.Fatalf("no code in message %s:\n%s", m.Reference, m.Text)
+	}
+	return c[1]
+}
+
+// signUpEn opens sign-up in English and signs up with pw, ending on the
+// code page.
+func signUpEn(t *testing.T, p *proc, b *tab, email, pw string) {
+	t.Helper()
+	b.run("open sign-up", chromedp.Navigate(p.URL+"/signup"), visible("#f-email"))
+	b.useLanguage("en", "#f-email")
+	b.run("sign up", typeInto("#f-email", email), typeInto("#f-password", pw), submit("/signup", "#f-code"))
+}
+
+// expectPath fails the test unless the tab shows path.
+func (b *tab) expectPath(step, want string) {
+	b.t.Helper()
+	if got := b.path(); got != want {
+		b.t.Fatalf("%s: at %s (title %q), want %s\n%s", step, got, b.title(), want, b.text("main"))
+	}
+}
+
+// TestBrowser_NotMe_PasswordKnown_OtherBrowserRefusedWithTheRightCode: in
+// Japanese, with the new-device check on, someone else types the holder's
+// right password in another browser and reaches the code step; the code's
+// email says why (a right password on a device the account has not used)
+// and how to check it (/why/REFERENCE, typed). The holder finds it in the
+// message center, opens its story and answers "心当たりがない": every
+// session ends (the holder's too), the other browser's right code is
+// refused, the next sign-in must first choose a new password, and the
+// activity page lists the denied attempt.
+func TestBrowser_NotMe_PasswordKnown_OtherBrowserRefusedWithTheRightCode(t *testing.T) {
+	env := map[string]string{"GATEHOUSE_SIGNIN_NEW_DEVICE_CHECK": "email"}
+	for k, v := range cheapArgon {
+		env[k] = v
+	}
+	p := serve(t, t.TempDir(), env)
+	const email, pw, pw2 = "notme-pk-ja@example.com", "violet canoe at dawn", "a brand new passphrase 9"
+
+	holder := openTab(t)
+	signUpJa(t, p, holder, email)
+	holder.run("confirm", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signup/confirm", "#account-email"))
+
+	other := openTab(t)
+	other.run("open sign-in", chromedp.Navigate(p.URL+"/signin"), visible("#f-email"))
+	other.useLanguage("ja", "#f-email")
+	other.run("right password in another browser", typeInto("#f-email", email), typeInto("#f-password", pw),
+		submit("/signin", "#f-code"))
+	other.expectPath("right password in another browser", "/signin/verify")
+
+	m := newestMail(t, p.URL, email, "second_step")
+	ref := m.Reference
+	if m.Cause != "password_known" {
+		t.Fatalf("second-step message %s: cause %q, want password_known\n%s", ref, m.Cause, m.Text)
+	}
+	for _, want := range []string{
+		"正しいパスワードが入力されました",
+		"/why/" + ref,
+		"このメッセージを確認するには、" + p.URL + "/why/" + ref + " をご自身でブラウザに入力してください",
+		p.URL + "/account/messages",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("second-step message %s lacks %q:\n%s", ref, want, m.Text)
+		}
+	}
+	code := m.code(t)
+
+	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
+	if list := holder.text("#messages"); !strings.Contains(list, ref) {
+		t.Fatalf("message center does not list %s:\n%s", ref, list)
+	}
+	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
+	if cause := holder.attr("#story-cause", "data-cause"); cause != "第三者がパスワードを知っている" {
+		t.Errorf("story cause %q, want 第三者がパスワードを知っている", cause)
+	}
+	if b := holder.text(`#answer-form button[name=answer][value=not_me]`); b != "心当たりがない" {
+		t.Errorf("not-me button %q, want 心当たりがない", b)
+	}
+	holder.run("answer 心当たりがない", clickAndLoad(`#answer-form button[name=answer][value=not_me]`, "#answer-actions"))
+	actions := holder.text("#answer-actions")
+	for _, want := range []string{"このログインを拒否しました", "すべてのセッションをログアウトしました", "新しいパスワードの設定"} {
+		if !strings.Contains(actions, want) {
+			t.Errorf("actions do not say %q:\n%s", want, actions)
+		}
+	}
+	if next := holder.text("#answer-next"); !strings.Contains(next, "新しいパスワードを設定") {
+		t.Errorf("next step %q", next)
+	}
+
+	// The other browser holds the right code, typed in time: refused.
+	other.run("the right code after the answer", typeInto("#f-code", code), clickAndLoad(`form[action="/signin/verify"] button[type=submit]`, "main"))
+	if got := other.path(); got == "/account" {
+		t.Fatal("the denied sign-in reached /account with its right code")
+	}
+	if n := other.eval(`String(document.querySelectorAll("#f-code").length)`); n != "0" {
+		t.Errorf("the denied sign-in still asks for a code (%s, %q)", other.path(), other.title())
+	}
+	other.do("the other browser is not signed in", chromedp.Navigate(p.URL+"/account"), visible("main"))
+	other.expectPath("the other browser's /account", "/signin")
+	if done := newestMail(t, p.URL, email, "not_me_done"); !strings.Contains(done.Text, ref) || !strings.Contains(done.Text, "拒否しました") {
+		t.Errorf("the answer's confirmation email:\n%s", done.Text)
+	}
+
+	// The holder's own session ended too.
+	holder.run("holder's account page", chromedp.Navigate(p.URL+"/account"), visible("#f-password"))
+	holder.expectPath("holder after the answer", "/signin")
+
+	// Signing in again (this browser is known: no code) asks for a new
+	// password before anything else.
+	holder.run("sign in again", typeInto("#f-email", email), typeInto("#f-password", pw), submit("/signin", "#f-current_password"))
+	holder.expectPath("sign in again", "/account/password")
+	if n := holder.text(".notice"); !strings.Contains(n, "パスワードが第三者に知られています") {
+		t.Errorf("password page notice %q", n)
+	}
+	holder.do("the activity page waits for the new password", chromedp.Navigate(p.URL+"/account/activity"), visible("#f-current_password"))
+	holder.expectPath("activity before the new password", "/account/password")
+	holder.run("choose a new password", typeInto("#f-current_password", pw), typeInto("#f-new_password", pw2),
+		submit("/account/password", "#account-email"))
+	holder.expectPath("after the new password", "/account")
+
+	holder.run("security checkup", chromedp.Navigate(p.URL+"/account/security"), visible("main"))
+	holder.expectPath("security checkup", "/account/security")
+	if n := holder.eval(`String(document.querySelectorAll('li[data-todo="password_compromised"]').length)`); n != "0" {
+		t.Errorf("the checkup still asks for a new password after one was set")
+	}
+
+	holder.run("failed sign-ins", chromedp.Navigate(p.URL+"/account/activity?failed=1"), visible("#attempts"))
+	outcomes := holder.eval(`Array.from(document.querySelectorAll("#attempts li.attempt .outcome")).map(e => e.textContent.trim()).join("|")`)
+	if !strings.Contains("|"+outcomes+"|", "|拒否|") {
+		t.Fatalf("no denied attempt among the failed sign-ins: %q\n%s", outcomes, holder.text("#attempts"))
+	}
+	if n := holder.eval(`String(Array.from(document.querySelectorAll("#attempts li.attempt")).filter(li => li.querySelector(".outcome").textContent.trim() === "拒否" && li.querySelector(".answered")).length)`); n == "0" {
+		t.Errorf("the denied attempt is not marked as answered \"this wasn't me\":\n%s", holder.text("#attempts"))
+	}
+	holder.run("the story after the answer", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story-answered"))
+	if n := holder.eval(`String(document.querySelectorAll("#answer-form").length)`); n != "0" {
+		t.Error("the answered story still offers the answer form")
+	}
+}
+
+// TestBrowser_NotMe_ResetRequested_CancelsTheReset: in English, someone
+// else asks for a reset of the holder's password; the reset email says why
+// and how to check it. The holder, signed in, answers "This wasn't me"
+// with the message center's button: the reset is cancelled, the holder
+// stays signed in, and the other person's right code is refused on the
+// reset page, so their password never works.
+func TestBrowser_NotMe_ResetRequested_CancelsTheReset(t *testing.T) {
+	p := serve(t, t.TempDir(), cheapArgon)
+	const email, pw, theirs = "notme-reset-en@example.com", "violet canoe at dawn", "someone else's new passphrase"
+
+	holder := openTab(t)
+	signUpEn(t, p, holder, email, pw)
+	holder.run("confirm", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signup/confirm", "#account-email"))
+
+	other := openTab(t)
+	other.run("open forgot password", chromedp.Navigate(p.URL+"/password/forgot"), visible("#f-email"))
+	other.useLanguage("en", "#f-email")
+	other.run("ask for a reset of the holder's password", typeInto("#f-email", email), submit("/password/forgot", "#f-new_password"))
+	other.expectPath("forgot password", "/password/reset")
+
+	m := newestMail(t, p.URL, email, "reset_password")
+	ref := m.Reference
+	if m.Cause != "reset_requested" {
+		t.Fatalf("reset message %s: cause %q, want reset_requested\n%s", ref, m.Cause, m.Text)
+	}
+	for _, want := range []string{
+		"A password reset was requested for your",
+		"If it isn't you, you don't need to do anything",
+		"To check this message, type " + p.URL + "/why/" + ref + " into your browser yourself",
+		p.URL + "/account/messages",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("reset message %s lacks %q:\n%s", ref, want, m.Text)
+		}
+	}
+	code := m.code(t)
+
+	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
+	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
+	if n := holder.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
+		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, holder.text("#messages"))
+	}
+	if c := holder.text(entry + " .cause"); !strings.Contains(c, "someone asked to reset the password") {
+		t.Errorf("message center cause %q", c)
+	}
+	holder.run("answer This wasn't me in the message center",
+		clickAndLoad(`form[action="/why/`+ref+`"] button[name=answer][value=not_me]`, "#answer-actions"))
+	if actions := holder.text("#answer-actions"); !strings.Contains(actions, "The password reset was cancelled") {
+		t.Errorf("actions do not say the reset was cancelled:\n%s", actions)
+	}
+	if next := holder.text("#answer-next"); next == "" {
+		t.Error("no next step after the answer")
+	}
+	holder.run("holder still signed in", chromedp.Navigate(p.URL+"/account"), visible("main"))
+	holder.expectPath("holder after the answer", "/account")
+	holder.run("the story after the answer", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story-answered"))
+	if cause := holder.attr("#story-cause", "data-cause"); cause != "reset requested" {
+		t.Errorf("story cause %q, want reset requested", cause)
+	}
+
+	// The other person types the right code and a password of theirs.
+	other.run("the right reset code after the answer", typeInto("#f-code", code), typeInto("#f-new_password", theirs),
+		clickAndLoad(`form[action="/password/reset"] button[type=submit]`, "main"))
+	if got := other.path(); got != "/password/reset" {
+		t.Fatalf("the cancelled reset's code led to %s (notice %q)", got,
+			other.eval(`(document.querySelector(".notice") || {textContent: ""}).textContent.trim()`))
+	}
+	if n := other.eval(`String(document.querySelectorAll("#error-summary").length)`); n != "1" {
+		t.Errorf("the refused reset shows no error summary:\n%s", other.text("main"))
+	}
+	other.run("sign in with their password", chromedp.Navigate(p.URL+"/signin"), visible("#f-email"),
+		typeInto("#f-email", email), typeInto("#f-password", theirs), submit("/signin", "main"))
+	if got := other.path(); got == "/account" {
+		t.Fatal("the other person's password from the cancelled reset signs in")
+	}
+	// The holder's password stays as it was.
+	holder.run("holder signs out", clickAndLoad(`form[action="/signout"] button`, "#f-email"))
+	holder.run("holder signs in with the same password", typeInto("#f-email", email), typeInto("#f-password", pw),
+		submit("/signin", "#account-email"))
+}

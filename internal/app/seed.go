@@ -1,0 +1,94 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/random"
+	"gatehouse/internal/request"
+	"gatehouse/internal/signin"
+)
+
+// SeedEmail is the address of seeded account i: the benchmarks sign in as
+// one of them.
+func SeedEmail(i int) string { return fmt.Sprintf("seed-%d@example.test", i) }
+
+// SeedPassword is every seeded account's password.
+const SeedPassword = "seeded accounts share this passphrase"
+
+// Seed fills the database with accounts accounts and, spread over them
+// and over the last 89 days, perAccount sign-in attempts and as many
+// messages each: a database the size the activity and message-center
+// benchmarks are measured on (100,000 accounts and 10,000,000 attempts and
+// messages: perAccount 50 gives 5,000,000 of each). Rows are written in
+// batches of one transaction each; progress is told the accounts done.
+// Message bodies are short: the pages read one account's rows by index,
+// and the size of a body changes little but the file size.
+func (a *App) Seed(ctx context.Context, accounts, perAccount int, progress func(done int)) error {
+	hash, err := a.Hasher.Hash(ctx, SeedPassword)
+	if err != nil {
+		return err
+	}
+	now := a.now().UTC()
+	const batch = 200 // accounts per transaction
+	outcomes := []signin.Outcome{signin.Succeeded, signin.Succeeded, signin.Succeeded, signin.WrongPassword, signin.Pending, signin.Denied}
+	purposes := []request.Purpose{request.SecondStep, request.PasswordChanged, request.ResetPassword, request.BackupUsed}
+	for start := 0; start < accounts; start += batch {
+		err := a.DB.InTx(ctx, func(ctx context.Context) error {
+			for i := start; i < min(start+batch, accounts); i++ {
+				acc := &account.Account{ID: random.ID(), Email: SeedEmail(i), PasswordHash: hash, Language: []string{"en", "ja"}[i%2],
+					Status: account.Active, CreatedAt: now.Add(-100 * 24 * time.Hour), ConfirmedAt: now.Add(-100 * 24 * time.Hour),
+					PasswordChangedAt: now.Add(-100 * 24 * time.Hour)}
+				if err := a.DB.CreateAccount(ctx, acc); err != nil {
+					return err
+				}
+				step := 89 * 24 * time.Hour / time.Duration(perAccount+1)
+				for j := range perAccount {
+					at := now.Add(-time.Duration(j+1) * step)
+					att := &signin.Attempt{ID: random.ID(), Kind: signin.SignInKind, Identifier: acc.Email, AccountID: acc.ID,
+						Origin: request.Origin{DeviceID: random.ID(), IP: fmt.Sprintf("203.0.113.%d", j%250+1),
+							UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36", Time: at},
+						Outcome: outcomes[j%len(outcomes)]}
+					if att.Outcome == signin.Pending {
+						att.Cause = request.PasswordKnown
+					}
+					if err := a.DB.RecordAttempt(ctx, att); err != nil {
+						return err
+					}
+					p := purposes[j%len(purposes)]
+					m := &outbox.Message{ID: random.ID(), Reference: random.Reference(), AccountID: acc.ID, Purpose: p,
+						Channel: request.Email, To: acc.Email, Language: acc.Language, Subject: "Gatehouse: " + string(p),
+						Text: "Seeded message " + string(p) + " for the benchmarks.", CreatedAt: at, SentAt: at,
+						Status: outbox.Sent, NextAttemptAt: at}
+					if p.HasCode() {
+						m.Cause = request.PasswordKnown
+					}
+					// References are short (they are typed); among millions
+					// two can collide, as Outbox.Enqueue also allows for.
+					for try := 0; ; try++ {
+						err := a.DB.EnqueueMessage(ctx, m)
+						if err == nil {
+							break
+						}
+						if !errors.Is(err, outbox.ErrDuplicateReference) || try == 4 {
+							return err
+						}
+						m.Reference = random.Reference()
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("seed accounts %d–%d: %w", start, start+batch, err)
+		}
+		if progress != nil {
+			progress(min(start+batch, accounts))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/app"
+)
+
+// BenchmarkHolderPages measures the activity page and the message center
+// of one holder, p50 and p99, on a seeded database. With
+// GATEHOUSE_BENCH_DATABASE set (a database filled by `gatehouse seed`, e.g.
+// 100,000 accounts × 50 attempts and 50 messages: 10,000,000 rows) it
+// measures there; otherwise it seeds a small SQLite database itself (2,000
+// accounts × 50) so that it runs anywhere. The target is p99 ≤ 10 ms.
+//
+//	go run ./cmd/gatehouse seed --database sqlite:/tmp/seed.db --data /tmp/seed
+//	GATEHOUSE_BENCH_DATABASE=sqlite:/tmp/seed.db GATEHOUSE_BENCH_DATA=/tmp/seed \
+//	  go test ./internal/web -run '^$' -bench HolderPages -benchtime 2000x
+func BenchmarkHolderPages(b *testing.B) {
+	cfg := map[string]string{}
+	if db := os.Getenv("GATEHOUSE_BENCH_DATABASE"); db != "" {
+		cfg["database"] = db
+		if d := os.Getenv("GATEHOUSE_BENCH_DATA"); d != "" {
+			cfg["data"] = d
+		}
+	}
+	h := newHarness(b, cfg)
+	if cfg["database"] == "" {
+		if err := h.app.Seed(context.Background(), 2000, 50, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The holder: a seeded account in the middle, signed in once.
+	br := h.browser("en")
+	email := app.SeedEmail(1000)
+	if r := br.post("/signin", url.Values{"email": {email}, "password": {app.SeedPassword}}); r.status != http.StatusSeeOther || r.location != "/account" {
+		b.Fatalf("sign in as %s: %d %s", email, r.status, r.location)
+	}
+	u, _ := url.Parse(h.base)
+	cookies := br.client.Jar.Cookies(u)
+	handler := h.app.Web.Handler()
+	for _, page := range []string{"/account/activity", "/account/messages", "/account/activity?failed=1"} {
+		b.Run(strings.NewReplacer("/", "_", "?", "_", "=", "_").Replace(page), func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				req := httptest.NewRequest("GET", page, nil)
+				req.RemoteAddr = "127.0.0.1:50000"
+				req.Host = u.Host
+				for _, c := range cookies {
+					req.AddCookie(c)
+				}
+				w := httptest.NewRecorder()
+				t0 := time.Now()
+				handler.ServeHTTP(w, req)
+				lat = append(lat, time.Since(t0))
+				if w.Code != 200 {
+					b.Fatalf("%s: %d", page, w.Code)
+				}
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			}
+		})
+	}
+}
