@@ -116,8 +116,11 @@ func TestBrowser_NotMe_PasswordKnown_OtherBrowserRefusedWithTheRightCode(t *test
 		t.Fatalf("message center does not list %s:\n%s", ref, list)
 	}
 	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
-	if cause := holder.attr("#story-cause", "data-cause"); cause != "第三者がパスワードを知っている" {
-		t.Errorf("story cause %q, want 第三者がパスワードを知っている", cause)
+	if cause := holder.attr("#story-cause", "data-cause"); cause != "password_known" {
+		t.Errorf("story cause %q, want password_known", cause)
+	}
+	if txt := holder.text("#story-cause"); !strings.Contains(txt, "第三者がパスワードを知っている") {
+		t.Errorf("story cause reads %q, want 第三者がパスワードを知っている", txt)
 	}
 	if b := holder.text(`#answer-form button[name=answer][value=not_me]`); b != "心当たりがない" {
 		t.Errorf("not-me button %q, want 心当たりがない", b)
@@ -240,8 +243,8 @@ func TestBrowser_NotMe_ResetRequested_CancelsTheReset(t *testing.T) {
 	holder.run("holder still signed in", chromedp.Navigate(p.URL+"/account"), visible("main"))
 	holder.expectPath("holder after the answer", "/account")
 	holder.run("the story after the answer", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story-answered"))
-	if cause := holder.attr("#story-cause", "data-cause"); cause != "reset requested" {
-		t.Errorf("story cause %q, want reset requested", cause)
+	if cause := holder.attr("#story-cause", "data-cause"); cause != "reset_requested" {
+		t.Errorf("story cause %q, want reset_requested", cause)
 	}
 
 	// The other person types the right code and a password of theirs.

@@ -56,7 +56,7 @@ func (s *Server) whyForm(w http.ResponseWriter, r *http.Request) {
 // storyView is a message's story as /why/{reference} shows it to its holder.
 type storyView struct {
 	Reference, Sent, Channel, To, Purpose, Title string
-	Cause, CauseText, Does                       string
+	Cause, CauseID, CauseText, Does              string
 	Request, Place                               string
 	Open, Answerable, Routine, Mistyped          bool
 	AnsweredMe, AnsweredNotMe                    string
@@ -119,7 +119,7 @@ func (s *Server) storyView(r *http.Request, lang string, st *activity.Story) sto
 		v.Purpose = t(lang, "purpose."+string(m.Purpose))
 	}
 	if m.Cause != "" {
-		v.Cause = t(lang, "cause."+string(m.Cause))
+		v.Cause, v.CauseID = t(lang, "cause."+string(m.Cause)), string(m.Cause)
 		v.CauseText = t(lang, "messages.cause_"+string(m.Cause))
 		v.Does = t(lang, "why.does."+string(m.Cause))
 		v.Routine, v.Mistyped = m.Cause == request.YouJustNow, m.Cause == request.Mistyped

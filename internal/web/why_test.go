@@ -67,7 +67,7 @@ func TestNotMe_PasswordKnown_TheOtherBrowserIsRefusedEvenWithTheCode_V7_4_1(t *t
 			t.Fatalf("message center:\n%s", center.body)
 		}
 		story := holder.get("/why/" + m.Reference)
-		if !strings.Contains(story.body, `data-cause="第三者がパスワードを知っている"`) || !strings.Contains(story.body, "Chrome 156") {
+		if !strings.Contains(story.body, `data-cause="password_known"`) || !strings.Contains(story.body, "第三者がパスワードを知っている") || !strings.Contains(story.body, "Chrome 156") {
 			t.Fatalf("story:\n%s", story.body)
 		}
 
