@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -266,4 +267,143 @@ func TestBrowser_NotMe_ResetRequested_CancelsTheReset(t *testing.T) {
 	holder.run("holder signs out", clickAndLoad(`form[action="/signout"] button`, "#f-email"))
 	holder.run("holder signs in with the same password", typeInto("#f-email", email), typeInto("#f-password", pw),
 		submit("/signin", "#account-email"))
+}
+
+// turnOnApp adds an authenticator app on the holder's tab (two-step
+// verification on, backup codes shown) and returns its otpauth:// URI.
+func turnOnApp(t *testing.T, p *proc, b *tab) string {
+	t.Helper()
+	b.run("add an app", chromedp.Navigate(p.URL+"/account/two-step/app"), visible("svg.qr"))
+	uri := b.eval(`document.getElementById("otpauth-uri").textContent`)
+	b.run("confirm the app", typeInto("#f-code", appCode(t, uri, time.Now())), submit("/account/two-step/app", ".backup-code"))
+	return uri
+}
+
+// emailedStep takes the second-step page's "try another way" to the code
+// by email and has it sent, ending on the page that takes it.
+func (b *tab) emailedStep(step string) {
+	b.t.Helper()
+	b.run(step+": another way, by email", clickAndLoad(`ul.other-ways a[href*="method=email"]`, `form[action="/signin/verify/resend"] button`))
+	b.run(step+": send the code", resend("/signin/verify/resend", "#f-code"))
+}
+
+// TestBrowser_NotMe_OldDevice_DeniedAndForgotten: in English, with the
+// new-device check on (the default). The new-device check asks a code of
+// a browser the account has never used and of no other, so a browser the
+// account used before is asked one only by two-step verification: the
+// holder has an authenticator app, and the other person uses "try another
+// way" to the emailed code (signin.email_fallback, on by default). Their
+// first sign-in's code says the right password came from a new device;
+// they pass it, sign out, and sign in again from the now known device: the
+// new code says an old device of the holder's, last used on a day, is
+// signing in. The holder answers "This wasn't me" on /why/REFERENCE: the
+// sign-in is denied and that device forgotten; its right code is refused,
+// the holder's devices list only the holder's own, and the next sign-in
+// there counts as a new device again.
+func TestBrowser_NotMe_OldDevice_DeniedAndForgotten(t *testing.T) {
+	env := map[string]string{"GATEHOUSE_SIGNIN_NEW_DEVICE_CHECK": "email"}
+	for k, v := range cheapArgon {
+		env[k] = v
+	}
+	p := serve(t, t.TempDir(), env)
+	const email, pw = "notme-old-en@example.com", "violet canoe at dawn"
+
+	holder := openTab(t)
+	signUpEn(t, p, holder, email, pw)
+	holder.run("confirm", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signup/confirm", "#account-email"))
+	turnOnApp(t, p, holder)
+
+	other := openTab(t)
+	signIn := func(step string) devMail {
+		t.Helper()
+		other.run(step+": open sign-in", chromedp.Navigate(p.URL+"/signin"), visible("#f-email"))
+		other.useLanguage("en", "#f-email")
+		other.run(step+": right password", typeInto("#f-email", email), typeInto("#f-password", pw), submit("/signin", "#f-code"))
+		other.expectPath(step, "/signin/verify")
+		other.emailedStep(step)
+		return newestMail(t, p.URL, email, "second_step")
+	}
+
+	// First sign-in there: a device the account has not used.
+	first := signIn("first sign-in")
+	if first.Cause != "password_known" {
+		t.Fatalf("first sign-in's message %s: cause %q, want password_known\n%s", first.Reference, first.Cause, first.Text)
+	}
+	other.run("first sign-in: the emailed code", typeInto("#f-code", first.code(t)), submit("/signin/verify", "#account-email"))
+	other.run("sign out", clickAndLoad(`form[action="/signout"] button`, "#f-email"))
+
+	// Again, from the device the account has now used.
+	m := signIn("second sign-in")
+	ref := m.Reference
+	if ref == first.Reference {
+		t.Fatalf("the second sign-in sent no new message (newest is still %s)", ref)
+	}
+	if m.Cause != "old_device" {
+		t.Fatalf("second sign-in's message %s: cause %q, want old_device\n%s", ref, m.Cause, m.Text)
+	}
+	for _, want := range []string{
+		"last used to sign in on",
+		"is signing in again",
+		"To check this message, type " + p.URL + "/why/" + ref + " into your browser yourself",
+		p.URL + "/account/messages",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("old-device message %s lacks %q:\n%s", ref, want, m.Text)
+		}
+	}
+	code := m.code(t)
+
+	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
+	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
+	if n := holder.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
+		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, holder.text("#messages"))
+	}
+	if c := holder.text(entry + " .cause"); !strings.Contains(c, "your password was typed on a device this account used before") {
+		t.Errorf("message center cause %q", c)
+	}
+	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
+	if cause := holder.attr("#story-cause", "data-cause"); cause != "old_device" {
+		t.Errorf("story cause %q, want old_device", cause)
+	}
+	if txt := holder.text("#story-cause"); !strings.Contains(txt, "an old device of yours") {
+		t.Errorf("story cause reads %q, want \"an old device of yours\"", txt)
+	}
+	if does := holder.text("#story ~ p.hint"); !strings.Contains(does, "forgets that device") {
+		t.Errorf("the story says \"This wasn't me\" does %q", does)
+	}
+	holder.run("answer This wasn't me", clickAndLoad(`#answer-form button[name=answer][value=not_me]`, "#answer-actions"))
+	actions := holder.text("#answer-actions")
+	for _, want := range []string{"The sign-in was denied", "That device is forgotten", "The device that asked was signed out"} {
+		if !strings.Contains(actions, want) {
+			t.Errorf("actions do not say %q:\n%s", want, actions)
+		}
+	}
+	if next := holder.text("#answer-next"); !strings.Contains(next, "Review your devices") {
+		t.Errorf("next step %q", next)
+	}
+
+	// The other browser's right code, typed in time: refused.
+	other.run("the right code after the answer", typeInto("#f-code", code), clickAndLoad(`form[action="/signin/verify"] button[type=submit]`, "main"))
+	if got := other.path(); got == "/account" {
+		t.Fatal("the denied sign-in reached /account with its right code")
+	}
+	other.do("the other browser is not signed in", chromedp.Navigate(p.URL+"/account"), visible("main"))
+	other.expectPath("the other browser's /account", "/signin")
+
+	// The holder stays signed in, with one device: their own.
+	holder.run("holder's devices", chromedp.Navigate(p.URL+"/account/devices"), visible("main"))
+	holder.expectPath("holder after the answer", "/account/devices")
+	if n := holder.eval(`String(document.querySelectorAll("li.device").length)`); n != "1" {
+		t.Errorf("the devices page lists %s devices, want the holder's one:\n%s", n, holder.text("main"))
+	}
+	holder.run("the story after the answer", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story-answered"))
+
+	// That device is a stranger again.
+	again := signIn("sign-in after the answer")
+	if again.Reference == ref {
+		t.Fatalf("the sign-in after the answer sent no new message")
+	}
+	if again.Cause != "password_known" {
+		t.Errorf("sign-in after the answer: cause %q, want password_known (the device forgotten)\n%s", again.Cause, again.Text)
+	}
 }

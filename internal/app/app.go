@@ -189,6 +189,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.SignIn.TwoStep, a.SignIn.Apps, a.SignIn.Backup = a.TwoStep, a.TwoStep.Apps, a.TwoStep.Backup
 	a.SignIn.EmailFallback = cfg.Bool("signin.email_fallback")
+	a.SignIn.CodeSignIn = cfg.Bool("signin.code_signin")
 	a.SignIn.Reauth = a.Sessions
 	a.SignIn.TrustFor = cfg.Duration("signin.trust_days")
 	a.Accounts.Trust = db

@@ -163,6 +163,7 @@ var Options = []Option{
 	whole("code.max_sends", "3", 1, 10, "Codes sent for one request at most, the first included; a resend after that is refused."),
 	{Key: "signin.trust_days", Default: "30d", Kind: Days, Min: 1, Max: 365, Help: "How long \"don't ask again on this browser\" lets a browser skip the second step (the password is still asked), as a number of days such as 30d."},
 	choice("signin.new_device_check", "email", []string{"email", "off"}, "When the right password comes from a browser this account has not been used on: email (ask for a code sent to the account's address) or off."),
+	{Key: "signin.code_signin", Default: "false", Kind: Bool, Help: "Let holders whose account has two-step verification off sign in with a code sent to their email address instead of the password (at /signin/code): true or false. Whoever reads the mailbox can then sign in."},
 	{Key: "signin.email_fallback", Default: "true", Kind: Bool, Help: "With two-step verification on, also accept a code sent to the account's email address as a last \"other way\" (the weakest: whoever reads the mailbox has it): true or false."},
 	text("phone.default_region", "JP", "Region for phone numbers typed without a country code (ISO 3166 code)."),
 	{Key: "time_zone.ja", Default: "Asia/Tokyo", Kind: TimeZone, Help: "Time zone for holders who read Japanese, until they choose their own (an IANA name such as Asia/Tokyo)."},

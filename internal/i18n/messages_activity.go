@@ -12,6 +12,18 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"mail.origin_answer", "Answered on %s with %s on %s (IP address %s).", "回答日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
 	{"mail.footer.check", "To check this message, type %s into your browser yourself (don't follow links you didn't expect). Every message we sent you is listed at %s.", "このメッセージを確認するには、%s をご自身でブラウザに入力してください（心当たりのないリンクは開かないでください）。お送りしたメッセージはすべて %s に一覧があります。"},
 
+	// Sign-in by code (signin.code_signin).
+	{"codesignin.title", "Sign in with a code", "コードでログイン"},
+	{"codesignin.intro", "Enter your account's email address. If its account can sign in by code, we send a 6-digit code to it.", "アカウントのメールアドレスを入力してください。コードでログインできるアカウントであれば、6桁のコードを送信します。"},
+	{"codesignin.submit", "Send a code", "コードを送信"},
+	{"codesignin.hint", "An account with two-step verification on signs in with its password and second step instead.", "2段階認証が有効なアカウントは、パスワードと2段階目の確認でログインしてください。"},
+	{"codesignin.with_password", "Sign in with your password", "パスワードでログイン"},
+	{"codesignin.link", "Sign in with a code sent by email instead", "メールで届くコードでログイン"},
+	{"codesignin.verify_title", "Enter your sign-in code", "ログインコードの入力"},
+	{"codesignin.verify_intro", "We have sent a 6-digit code to %s if its account can sign in by code. The code is valid for %d minutes.", "%sに6桁のコードを送信しました（コードでログインできるアカウントの場合）。コードの有効期間は%d分です。"},
+	{"mail.code_signin.withheld", "Not sent: no active account without two-step verification uses this address, so no sign-in code was issued.", "送信していません。このアドレスを使う、2段階認証のない有効なアカウントがないため、ログインコードは発行されていません。"},
+	{"activity.kind.code_signin", "Sign-in by code", "コードでのログイン"},
+
 	// Requests recorded without a code (withheld, never sent).
 	{"mail.change_email.withheld", "Not sent: another account uses this address, or its holder blocked codes from this sender, so no code was issued.", "送信していません。このアドレスはほかのアカウントが使っているか、持ち主がこの送信元からのコードを止めているため、コードは発行されていません。"},
 	{"mail.confirm_email.withheld", "Not sent: the holder of this address blocked codes from this sender after an earlier one, so no code was issued.", "送信していません。このアドレスの持ち主が、以前のコードの後にこの送信元からのコードを止めたため、コードは発行されていません。"},

@@ -236,6 +236,10 @@ type Service struct {
 	// TrustFor is how long "don't ask again on this browser" lasts
 	// (signin.trust_days); 0 offers no trust.
 	TrustFor time.Duration
+	// CodeSignIn lets an account without two-step verification sign in
+	// with a code sent to its address instead of the password
+	// (signin.code_signin; see RequestCode).
+	CodeSignIn bool
 }
 
 // Passkeys is what sign-in needs of package passkey.

@@ -133,6 +133,10 @@ func (s *Server) routes() []route {
 		{"POST", "/signin/verify/resend", passwordChecked, pages, cheap, s.verifyResend},
 		{"POST", "/signin/passkey", public, pages, cheap, s.passkeySignIn},
 		{"POST", "/signin/passkey/options", public, api, cheap, s.passkeySignInOptions},
+		{"GET", "/signin/code", public, pages, cheap, s.codeSigninForm},
+		{"POST", "/signin/code", public, pages, cheap, s.codeSigninSubmit},
+		{"GET", "/signin/code/verify", public, pages, cheap, s.codeVerifyForm},
+		{"POST", "/signin/code/verify", public, pages, cheap, s.codeVerifySubmit},
 		{"POST", "/signout", public, pages, cheap, s.signout},
 
 		{"GET", "/account", signedIn, pages, cheap, s.accountPage},

@@ -21,6 +21,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signinPage(r *http.Request) *page {
 	p := s.newPage(r, "signin.title")
 	p.Data["RememberDays"] = int(s.RememberFor / (24 * time.Hour))
+	p.Data["CodeSignIn"] = s.SignIn.CodeSignIn
 	if s.Passkeys != nil {
 		if u := s.passkeyElsewhere(r); u != "" {
 			p.Data["PasskeyElsewhere"] = u

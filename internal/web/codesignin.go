@@ -1,0 +1,116 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"gatehouse/internal/account"
+	"gatehouse/internal/code"
+	"gatehouse/internal/signin"
+)
+
+// codeSigninForm is /signin/code: the address to send a sign-in code to,
+// where the operator allows sign-in by code (signin.code_signin).
+func (s *Server) codeSigninForm(w http.ResponseWriter, r *http.Request) {
+	if !s.SignIn.CodeSignIn {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	s.render(w, r, http.StatusOK, "signin_code", s.newPage(r, "codesignin.title"))
+}
+
+// codeSigninSubmit sends the code and goes to the page that takes it.
+// Every address gets the same page (see signin.RequestCode).
+func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
+	if !s.SignIn.CodeSignIn {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	p := s.newPage(r, "codesignin.title")
+	email, ok := field(r, "email")
+	p.Values["email"] = email
+	switch {
+	case !ok:
+		s.formError(w, r, "signin_code", p, account.FieldErrors{"email": "error.invalid_text"})
+		return
+	case email == "":
+		s.formError(w, r, "signin_code", p, account.FieldErrors{"email": "error.required"})
+		return
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.SignIn.RequestCode(r.Context(), email, p.Lang, o)
+	if err != nil {
+		s.formError(w, r, "signin_code", p, err)
+		return
+	}
+	redirect(w, r, "/signin/code/verify", url.Values{"c": {id}})
+}
+
+// codeVerifyPage is the page of an open sign-in by code, for the browser
+// that asked (anyone else: the request is unknown).
+func (s *Server) codeVerifyPage(w http.ResponseWriter, r *http.Request) *page {
+	if !s.SignIn.CodeSignIn {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return nil
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil
+	}
+	p := s.newPage(r, "codesignin.verify_title")
+	ch, err := s.SignIn.CodePending(r.Context(), challengeID(r), o)
+	if errors.Is(err, code.ErrNotFound) {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return nil
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return nil
+	}
+	p.Values["c"] = ch.ID
+	p.Data["Destination"] = account.DisplayEmail(ch.Destination)
+	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
+	p.Data["RememberDays"] = int(s.RememberFor.Hours() / 24)
+	p.Data["Challenge"] = ch
+	if r.Method == http.MethodPost {
+		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+			p.Values["code"] = v
+		}
+	}
+	return p
+}
+
+func (s *Server) codeVerifyForm(w http.ResponseWriter, r *http.Request) {
+	if p := s.codeVerifyPage(w, r); p != nil {
+		s.render(w, r, http.StatusOK, "signin_code_verify", p)
+	}
+}
+
+// codeVerifySubmit signs in with the code.
+func (s *Server) codeVerifySubmit(w http.ResponseWriter, r *http.Request) {
+	p := s.codeVerifyPage(w, r)
+	if p == nil {
+		return
+	}
+	c, ok := typedCode(r)
+	if !ok {
+		s.formError(w, r, "signin_code_verify", p, account.FieldErrors{"code": "error.code_format"})
+		return
+	}
+	o, _ := s.origin(w, r)
+	res, err := s.SignIn.SignInByCode(r.Context(), signin.CodeRequest{
+		ChallengeID: p.Values["c"], Code: c, Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
+	})
+	if err != nil {
+		s.codeError(w, r, "signin_code_verify", p, p.Data["Challenge"].(*code.Challenge), err)
+		return
+	}
+	s.setSessionCookie(w, res.Session)
+	redirect(w, r, "/account", nil)
+}
