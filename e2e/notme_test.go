@@ -387,6 +387,9 @@ func TestBrowser_NotMe_OldDevice_DeniedAndForgotten(t *testing.T) {
 	if got := other.path(); got == "/account" {
 		t.Fatal("the denied sign-in reached /account with its right code")
 	}
+	if n := other.eval(`String(document.querySelectorAll("#f-code").length)`); n != "0" {
+		t.Errorf("the denied sign-in still asks for a code (%s, %q)", other.path(), other.title())
+	}
 	other.do("the other browser is not signed in", chromedp.Navigate(p.URL+"/account"), visible("main"))
 	other.expectPath("the other browser's /account", "/signin")
 
@@ -405,5 +408,137 @@ func TestBrowser_NotMe_OldDevice_DeniedAndForgotten(t *testing.T) {
 	}
 	if again.Cause != "password_known" {
 		t.Errorf("sign-in after the answer: cause %q, want password_known (the device forgotten)\n%s", again.Cause, again.Text)
+	}
+}
+
+// codeSMS is the n-th code-bearing SMS (counting from 1) the gateway
+// accepted for a number, as gateway.code counts them.
+func (g *gateway) codeSMS(to string, n int) gatewaySMS {
+	g.t.Helper()
+	g.code(to, n) // waits for it
+	var codes []gatewaySMS
+	for _, m := range g.texts(to, 1) {
+		if originBound.MatchString(m.Text) {
+			codes = append(codes, m)
+		}
+	}
+	return codes[n-1]
+}
+
+// TestBrowser_NotMe_Mistyped_PhoneEnrolmentBlocked: in Japanese, with the
+// http SMS driver and a real local gateway. The holder's phone is
+// enrolled; another person, signed in to an account of their own, types
+// the holder's number on their phone page. The code SMS reaches the
+// holder's number, its cause is "mistyped", and the message is the
+// holder's: their message center lists it and its story says someone
+// entered the number. The holder answers "心当たりがない": the request
+// stops and that sender is blocked for 24 hours, so the other person's
+// right code is refused and typing the number again is refused with a
+// field error naming the number's holder.
+func TestBrowser_NotMe_Mistyped_PhoneEnrolmentBlocked(t *testing.T) {
+	const secret = "gateway shared secret for the mistyped test"
+	g := newGateway(t, secret)
+	env := map[string]string{"GATEHOUSE_SMS_DRIVER": "http", "GATEHOUSE_SMS_HTTP_URL": g.srv.URL, "GATEHOUSE_SMS_HTTP_SECRET": secret}
+	for k, v := range cheapArgon {
+		env[k] = v
+	}
+	p := serve(t, t.TempDir(), env)
+	const email, theirs, number = "notme-mistyped-ja@example.com", "someone-else-ja@example.com", "+819012345678"
+
+	holder := openTab(t)
+	signUpJa(t, p, holder, email)
+	holder.run("confirm", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signup/confirm", "#account-email"))
+	holder.run("open the phone page", chromedp.Navigate(p.URL+"/account/two-step/phone"), visible("#f-phone"))
+	holder.run("type the number", typeInto("#f-phone", "090-1234-5678"), submit("/account/two-step/phone", "#f-code"))
+	holder.run("confirm the number", typeInto("#f-code", g.code(number, 1)), submit("/account/two-step/phone/confirm", ".backup-code"))
+
+	other := openTab(t)
+	signUpJa(t, p, other, theirs)
+	other.run("confirm", typeInto("#f-code", latestCode(t, p.URL, theirs)), submit("/signup/confirm", "#account-email"))
+	other.run("open the phone page", chromedp.Navigate(p.URL+"/account/two-step/phone"), visible("#f-phone"))
+	other.run("type the holder's number", typeInto("#f-phone", "090-1234-5678"), submit("/account/two-step/phone", "#f-code"))
+	other.expectPath("type the holder's number", "/account/two-step/phone/confirm")
+	confirmURL := other.eval(`location.href`)
+
+	sms := g.codeSMS(number, 2)
+	code := originBound.FindStringSubmatch(sms.Text)[2]
+	ref := sms.Reference
+	if !strings.Contains(sms.Text, "この番号が入力されました") {
+		t.Errorf("the code SMS %s does not say the number was entered:\n%s", ref, sms.Text)
+	}
+	m := newestMail(t, p.URL, number, "add_phone")
+	if m.Reference != ref {
+		t.Fatalf("newest add_phone message to %s is %s, the gateway's SMS is %s", number, m.Reference, ref)
+	}
+	if m.Cause != "mistyped" || m.Channel != "sms" {
+		t.Fatalf("add_phone message %s: cause %q channel %q, want mistyped by sms\n%s", ref, m.Cause, m.Channel, m.Text)
+	}
+
+	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
+	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
+	if n := holder.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
+		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, holder.text("#messages"))
+	}
+	if c := holder.text(entry + " .cause"); !strings.Contains(c, "このアドレスまたは番号がリクエストで入力されました") {
+		t.Errorf("message center cause %q", c)
+	}
+	holder.run("open the message's story", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
+	if cause := holder.attr("#story-cause", "data-cause"); cause != "mistyped" {
+		t.Errorf("story cause %q, want mistyped", cause)
+	}
+	if txt := holder.text("#story-cause"); !strings.Contains(txt, "入力間違い") {
+		t.Errorf("story cause reads %q, want 入力間違い", txt)
+	}
+	if txt := holder.text("main"); !strings.Contains(txt, "誰かがこのアドレスまたは番号を入力しました") {
+		t.Errorf("the story does not say someone entered the number:\n%s", txt)
+	}
+	if b := holder.text(`#answer-form button[name=answer][value=not_me]`); b != "心当たりがない" {
+		t.Errorf("not-me button %q, want 心当たりがない", b)
+	}
+	holder.run("answer 心当たりがない", clickAndLoad(`#answer-form button[name=answer][value=not_me]`, "#answer-actions"))
+	actions := holder.text("#answer-actions")
+	for _, want := range []string{"このコードは使えなくなり", "24時間、その人の端末とネットワークからこのアドレス・番号にはコードを送りません"} {
+		if !strings.Contains(actions, want) {
+			t.Errorf("actions do not say %q:\n%s", want, actions)
+		}
+	}
+	if next := holder.text("#answer-next"); !strings.Contains(next, "あなたのアカウントには関係ありません") {
+		t.Errorf("next step %q", next)
+	}
+	holder.run("holder still signed in, the number theirs", chromedp.Navigate(p.URL+"/account/two-step"), visible("#phone-listed"))
+	if txt := holder.text("#phone-listed"); !strings.Contains(txt, "末尾78") {
+		t.Errorf("holder's settings list the number as %q", txt)
+	}
+
+	// The other person's right code, typed in time: refused.
+	other.run("the right code after the answer", typeInto("#f-code", code),
+		clickAndLoad(`form[action="/account/two-step/phone/confirm"] button[type=submit]`, "main"))
+	switch got := other.path(); {
+	case strings.Contains(other.text("main"), "この手続きは期限切れか、すでに完了しています"):
+		// told the request ended
+	case got == "/account/two-step/phone/confirm" &&
+		other.eval(`String(document.querySelectorAll("#error-summary, #e-code").length)`) != "0":
+		// the code page again, with the error
+	default:
+		t.Fatalf("the stopped request's right code led to %s (%q):\n%s", got, other.title(), other.text("main"))
+	}
+	if n := other.eval(`String(document.querySelectorAll(".backup-code").length)`); n != "0" {
+		t.Fatal("the stopped request's code turned two-step verification on with the holder's number")
+	}
+	other.run("their two-step settings", chromedp.Navigate(p.URL+"/account/two-step"), visible("#two-step-state"))
+	if n := other.eval(`String(document.querySelectorAll("#phone-listed").length)`); n != "0" {
+		t.Errorf("the other account lists a phone: %q", other.text("#phone-listed"))
+	}
+	other.do("the code page again", chromedp.Navigate(confirmURL), visible("main"))
+	if n := other.eval(`String(document.querySelectorAll("#f-code").length)`); n != "0" {
+		t.Errorf("the stopped request's code page still takes a code")
+	}
+
+	// The number again, from the same browser: blocked.
+	other.run("the number again", chromedp.Navigate(p.URL+"/account/two-step/phone"), visible("#f-phone"),
+		typeInto("#f-phone", "090-1234-5678"), submit("/account/two-step/phone", "#e-phone"))
+	other.expectPath("the number again", "/account/two-step/phone")
+	if e := other.text("#e-phone"); !strings.Contains(e, "番号の持ち主") {
+		t.Errorf("field error %q, want one naming the number's holder", e)
 	}
 }

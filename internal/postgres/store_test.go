@@ -69,3 +69,16 @@ func TestOpen_RefusesNewerSchemaAndMigratesOnce(t *testing.T) {
 		t.Fatalf("migrate on a newer schema: %v", err)
 	}
 }
+
+// TestActivityStore runs the activity, devices and answers suite on
+// PostgreSQL.
+func TestActivityStore(t *testing.T) {
+	storetest.RunActivity(t, func(t *testing.T) storetest.ActivityStore {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -31,3 +31,15 @@ func TestPrune(t *testing.T) {
 		return db
 	})
 }
+
+// TestActivityStore runs the activity, devices and answers suite on SQLite.
+func TestActivityStore(t *testing.T) {
+	storetest.RunActivity(t, func(t *testing.T) storetest.ActivityStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

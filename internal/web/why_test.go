@@ -341,3 +341,42 @@ func TestWhy_ASignedOutVisitorLearnsOnlyWhetherItIsOurs(t *testing.T) {
 		t.Fatalf("/why?ref=: %d %s", r.status, r.location)
 	}
 }
+
+// TestNotMe_OnAnActivityRowWithoutAMessage: someone signed in with the
+// password alone (two-step off, the new-device check off); the holder
+// finds it on the activity page and answers "this wasn't me" there: their
+// session ends with every other and the password must be changed.
+func TestNotMe_OnAnActivityRowWithoutAMessage(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, db)
+		holder := h.browser("en")
+		email := "row@example.com"
+		holder.signUp(email, goodPassword)
+		intruder := h.browser("en")
+		if r := intruder.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != http.StatusSeeOther || r.location != "/account" {
+			t.Fatalf("intruder: %d %s", r.status, r.location)
+		}
+		act := holder.get("/account/activity")
+		ids := regexp.MustCompile(`data-attempt="([^"]+)"`).FindAllStringSubmatch(act.body, -1)
+		if len(ids) == 0 {
+			t.Fatalf("no attempts listed:\n%s", act.body)
+		}
+		r := holder.post("/account/activity/answer", url.Values{"attempt": {ids[0][1]}, "answer": {"not_me"}})
+		if r.status != 200 || !strings.Contains(r.body, "Every session of your account was signed out") {
+			t.Fatalf("answer: %d\n%s", r.status, r.body)
+		}
+		if a := intruder.get("/account"); a.status != http.StatusSeeOther {
+			t.Fatalf("the intruder is still signed in: %d", a.status)
+		}
+		if r := holder.post("/account/activity/answer", url.Values{"attempt": {"no-such"}, "answer": {"not_me"}}); r.status != http.StatusSeeOther {
+			// signed out by the answer: sent to sign in first
+			t.Fatalf("after signing out: %d", r.status)
+		}
+		holder.post("/signin", url.Values{"email": {email}, "password": {goodPassword}})
+		if r := holder.post("/account/activity/answer", url.Values{"attempt": {ids[0][1]}, "answer": {"maybe"}}); r.status != http.StatusSeeOther ||
+			!strings.Contains(r.location, "/account/password") {
+			t.Fatalf("compromised: %d %s", r.status, r.location)
+		}
+	})
+}
