@@ -541,4 +541,7 @@ func TestBrowser_NotMe_Mistyped_PhoneEnrolmentBlocked(t *testing.T) {
 	if e := other.text("#e-phone"); !strings.Contains(e, "番号の持ち主") {
 		t.Errorf("field error %q, want one naming the number's holder", e)
 	}
+	if newest := newestMail(t, p.URL, number, "add_phone"); newest.Reference != ref {
+		t.Errorf("the blocked request wrote add_phone message %s to %s:\n%s", newest.Reference, number, newest.Text)
+	}
 }

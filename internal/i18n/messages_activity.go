@@ -118,6 +118,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"why.routine", "This was routine: it was asked for from a device signed in to your account.", "通常の操作です。このアカウントにログイン中の端末から申請されました。"},
 	{"why.in_center", "See all messages", "メッセージ一覧を見る"},
 	{"why.story", "See why it was sent", "送信した理由を見る"},
+	{"error.request_stopped", "This request was stopped: the holder of the address or number said it wasn't them. Nothing was changed. Check what you typed, or start again.", "この申請は止められました。アドレスまたは番号の持ち主から、心当たりがないとの回答がありました。変更はありません。入力内容を確認するか、最初からやり直してください。"},
 	{"error.answer_unknown", "Choose \"This was me\" or \"This wasn't me\".", "「自分の操作です」か「心当たりがない」を選んでください。"},
 
 	// Message center additions.

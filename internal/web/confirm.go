@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
 	"gatehouse/internal/code"
 	"gatehouse/internal/request"
 )
@@ -58,6 +59,11 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 			ch = fresh
 		}
 		p.Errors["code"] = s.Catalog.T(p.Lang, f.key, s.Codes.Remaining(ch))
+	case errors.Is(err, code.ErrUsed) && s.stoppedByHolder(r, ch):
+		// Not used: stopped. Say so, or the person who asked would think
+		// someone else typed their code.
+		p.Errors["code"] = s.Catalog.T(p.Lang, "error.request_stopped")
+		delete(p.Values, "code")
 	case errors.Is(err, code.ErrExpired), errors.Is(err, code.ErrUsed), errors.Is(err, code.ErrLocked):
 		p.Errors["code"] = s.Catalog.T(p.Lang, f.key)
 		delete(p.Values, "code") // a dead code is no use to keep
@@ -189,4 +195,22 @@ func (s *Server) resend(name, title string, purpose request.Purpose, path string
 		}
 		redirect(w, r, path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
 	}
+}
+
+// stoppedByHolder reports whether the holder of the request's destination
+// answered "this wasn't me" about it.
+func (s *Server) stoppedByHolder(r *http.Request, ch *code.Challenge) bool {
+	if s.Activity == nil || ch == nil {
+		return false
+	}
+	as, err := s.Activity.Store.Answers(r.Context(), ch.AccountID, ch.ID, "")
+	if err != nil {
+		return false
+	}
+	for _, a := range as {
+		if a.Said == activity.NotMe {
+			return true
+		}
+	}
+	return false
 }
