@@ -514,8 +514,9 @@ func TestBrowser_NotMe_Mistyped_PhoneEnrolmentBlocked(t *testing.T) {
 	other.run("the right code after the answer", typeInto("#f-code", code),
 		clickAndLoad(`form[action="/account/two-step/phone/confirm"] button[type=submit]`, "main"))
 	switch got := other.path(); {
-	case strings.Contains(other.text("main"), "この手続きは期限切れか、すでに完了しています"):
-		// told the request ended
+	case strings.Contains(other.text("main"), "この申請は止められました"),
+		strings.Contains(other.text("main"), "この手続きは期限切れか、すでに完了しています"):
+		// told the request was stopped, or that it ended
 	case got == "/account/two-step/phone/confirm" &&
 		other.eval(`String(document.querySelectorAll("#error-summary, #e-code").length)`) != "0":
 		// the code page again, with the error
@@ -543,5 +544,106 @@ func TestBrowser_NotMe_Mistyped_PhoneEnrolmentBlocked(t *testing.T) {
 	}
 	if newest := newestMail(t, p.URL, number, "add_phone"); newest.Reference != ref {
 		t.Errorf("the blocked request wrote add_phone message %s to %s:\n%s", newest.Reference, number, newest.Text)
+	}
+}
+
+// TestBrowser_YouJustNow_StepUpCodeIsRoutineAndThisWasMe: in English, a
+// signed-in holder with an authenticator app re-verifies with a code by
+// email (/account/reverify, "try another way"; no waiting for the step-up
+// window: the page is open to a signed-in holder at any time). The code's
+// email says it was asked for from a device signed in to the account; its
+// cause is "you, just now", the message center says so, and the story
+// calls it routine. "This was me" records the answer and changes nothing:
+// the holder stays signed in and the code still finishes the step-up. In
+// another browser, signed out, the same /why address only says the
+// message is ours.
+func TestBrowser_YouJustNow_StepUpCodeIsRoutineAndThisWasMe(t *testing.T) {
+	p := serve(t, t.TempDir(), cheapArgon)
+	const email, pw = "youjustnow-en@example.com", "violet canoe at dawn"
+
+	holder := openTab(t)
+	signUpEn(t, p, holder, email, pw)
+	holder.run("confirm", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signup/confirm", "#account-email"))
+	turnOnApp(t, p, holder)
+
+	holder.run("re-verify", chromedp.Navigate(p.URL+"/account/reverify?next=/account/two-step"), visible("#f-password"))
+	holder.run("re-verify: another way, by email", clickAndLoad(`ul.other-ways a[href*="method=email"]`, "#f-password"))
+	if then := holder.text("main"); !strings.Contains(then, "you can have a 6-digit code emailed to") {
+		t.Errorf("the re-verification by email does not say a code will be emailed:\n%s", then)
+	}
+	holder.run("re-verify: password", typeInto("#f-password", pw), submit("/account/reverify", `form[action="/signin/verify/resend"] button`))
+	holder.expectPath("re-verify: password", "/signin/verify")
+	holder.run("re-verify: send the code", resend("/signin/verify/resend", "#f-code"))
+	stepUpURL := holder.eval(`location.href`)
+
+	m := newestMail(t, p.URL, email, "step_up")
+	ref := m.Reference
+	if m.Cause != "you_just_now" {
+		t.Fatalf("step-up message %s: cause %q, want you_just_now\n%s", ref, m.Cause, m.Text)
+	}
+	for _, want := range []string{
+		"You are making a change to your",
+		"It was requested from a device that is signed in to your account",
+		"To check this message, type " + p.URL + "/why/" + ref + " into your browser yourself",
+		p.URL + "/account/messages",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("step-up message %s lacks %q:\n%s", ref, want, m.Text)
+		}
+	}
+	code := m.code(t)
+
+	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
+	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
+	if n := holder.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
+		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, holder.text("#messages"))
+	}
+	if c := holder.text(entry + " .cause"); !strings.Contains(c, "you asked for it, signed in on this device") {
+		t.Errorf("message center cause %q", c)
+	}
+	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
+	if cause := holder.attr("#story-cause", "data-cause"); cause != "you_just_now" {
+		t.Errorf("story cause %q, want you_just_now", cause)
+	}
+	if txt := holder.text("#story-cause"); !strings.Contains(txt, "you, just now") {
+		t.Errorf("story cause reads %q, want \"you, just now\"", txt)
+	}
+	if txt := holder.text("main"); !strings.Contains(txt, "This was routine") {
+		t.Errorf("the story does not call the message routine:\n%s", txt)
+	}
+	if b := holder.text(`#answer-form button[name=answer][value=me]`); b != "This was me" {
+		t.Errorf("me button %q, want This was me", b)
+	}
+	holder.run("answer This was me", clickAndLoad(`#answer-form button[name=answer][value=me]`, "#story-answered-me"))
+	holder.expectPath("after This was me", "/why/"+ref)
+	if q := holder.eval(`location.search`); q != "?notice=answered_me" {
+		t.Errorf("after This was me at %s, want ?notice=answered_me", q)
+	}
+	if said := holder.text("#story-answered-me"); !strings.Contains(said, `You answered "this was me"`) {
+		t.Errorf("the story records the answer as %q", said)
+	}
+	if n := holder.text(".notice"); !strings.Contains(n, "Nothing was changed") {
+		t.Errorf("notice after This was me %q", n)
+	}
+	if n := holder.eval(`String(document.querySelectorAll("#story-answered").length)`); n != "0" {
+		t.Error("the story shows a \"this wasn't me\" answer")
+	}
+
+	// Nothing changed: still signed in, and the code finishes the step-up.
+	holder.run("holder still signed in", chromedp.Navigate(p.URL+"/account"), visible("#account-email"))
+	holder.expectPath("holder after This was me", "/account")
+	holder.run("back to the step-up", chromedp.Navigate(stepUpURL), visible("#f-code"))
+	holder.run("the emailed code", typeInto("#f-code", code), submit("/signin/verify", "#two-step-state"))
+	holder.expectPath("after the step-up", "/account/two-step")
+
+	// Someone else, signed out, learns only that the message is ours.
+	visitor := openTab(t)
+	visitor.run("a visitor types the /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#verdict"))
+	visitor.useLanguage("en", "#verdict")
+	if v := visitor.text("#verdict"); !strings.Contains(v, "we sent a message with reference "+ref) {
+		t.Errorf("visitor's verdict %q", v)
+	}
+	if n := visitor.eval(`String(document.querySelectorAll("#story, #answer-form").length)`); n != "0" {
+		t.Error("a signed-out visitor sees the story or the answer form")
 	}
 }

@@ -431,7 +431,8 @@ func (s *Service) Activity(ctx context.Context, accountID string, q signin.Attem
 // Window is how far back the activity page reaches.
 const Window = 90 * 24 * time.Hour
 
-// AttemptAnswers returns the account's answers about an attempt.
-func (s *Service) AttemptAnswers(ctx context.Context, accountID, attemptID string) ([]*Answer, error) {
-	return s.Store.Answers(ctx, accountID, "", attemptID)
+// Disowned returns the attempts of the activity window the holder said
+// were not them.
+func (s *Service) Disowned(ctx context.Context, accountID string) (map[string]bool, error) {
+	return s.Store.DeniedAttempts(ctx, accountID, s.Clock.Now().Add(-Window))
 }

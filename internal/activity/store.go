@@ -60,6 +60,10 @@ type Store interface {
 	// message's challenge or an attempt — newest first. Either id may be
 	// empty.
 	Answers(ctx context.Context, accountID, challengeID, attemptID string) ([]*Answer, error)
+	// DeniedAttempts returns the attempts the account answered "this
+	// wasn't me" about since a time: the activity page marks them, with
+	// one query a page.
+	DeniedAttempts(ctx context.Context, accountID string, since time.Time) (map[string]bool, error)
 }
 
 // blockFor is how long "someone mistyped" blocks the sender.

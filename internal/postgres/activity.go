@@ -321,3 +321,23 @@ func (db *DB) PhoneOwner(ctx context.Context, number string) (string, error) {
 	}
 	return id, nil
 }
+
+// DeniedAttempts implements activity.Store.
+func (db *DB) DeniedAttempts(ctx context.Context, accountID string, since time.Time) (map[string]bool, error) {
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT attempt_id FROM answers
+		WHERE account_id = $1 AND created_at >= $2 AND answer = 'not_me' AND attempt_id <> ''`, accountID, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read answers: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("postgres: read answers: %w", err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}

@@ -326,3 +326,23 @@ func (db *DB) PhoneOwner(ctx context.Context, number string) (string, error) {
 	}
 	return id, nil
 }
+
+// DeniedAttempts implements activity.Store.
+func (db *DB) DeniedAttempts(ctx context.Context, accountID string, since time.Time) (map[string]bool, error) {
+	rows, err := db.query(ctx, `
+		SELECT attempt_id FROM answers
+		WHERE account_id = ? AND created_at >= ? AND answer = 'not_me' AND attempt_id <> ''`, accountID, us(since))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read answers: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite: read answers: %w", err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}

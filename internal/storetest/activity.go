@@ -212,6 +212,12 @@ func testAnswers(t *testing.T, s ActivityStore) {
 	if got, _ := s.Answers(ctx, "someone-else", "ch", "at"); len(got) != 0 {
 		t.Fatal("another account's answers")
 	}
+	if got, err := s.DeniedAttempts(ctx, a.ID, t0); err != nil || len(got) != 1 || !got["at"] {
+		t.Fatalf("denied attempts: %v %v", got, err)
+	}
+	if got, _ := s.DeniedAttempts(ctx, a.ID, t0.Add(time.Hour)); len(got) != 0 {
+		t.Fatalf("denied attempts since later: %v", got)
+	}
 	// A block matches the device or the network, until it ends.
 	s.BlockSender(ctx, &code.Block{Destination: "+819011112222", DeviceID: "dev", IP: "198.51.100.1", CreatedAt: t0, Until: t0.Add(24 * time.Hour)})
 	for _, c := range []struct {

@@ -64,9 +64,16 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p.Data["Newest"] = "/account/activity"
 	}
+	disowned, err := s.Activity.Disowned(r.Context(), st.account.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rows := make([]attemptRow, 0, len(list))
 	for _, at := range list {
-		rows = append(rows, s.attemptRow(r, p.Lang, at))
+		row := s.attemptRow(r, p.Lang, at)
+		row.Answered = disowned[at.ID]
+		rows = append(rows, row)
 	}
 	p.Data["Attempts"] = rows
 	s.render(w, r, http.StatusOK, "activity", p)
@@ -111,13 +118,6 @@ func (s *Server) attemptRow(r *http.Request, lang string, at *signin.Attempt) at
 	}
 	if st := state(r); st.session != nil && at.SessionID == st.session.ID {
 		row.ThisSession = true
-	}
-	if as, err := s.Activity.AttemptAnswers(r.Context(), at.AccountID, at.ID); err == nil {
-		for _, a := range as {
-			if a.Said == activity.NotMe {
-				row.Answered = true
-			}
-		}
 	}
 	return row
 }
