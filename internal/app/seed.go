@@ -38,7 +38,7 @@ func (a *App) Seed(ctx context.Context, accounts, perAccount int, progress func(
 	outcomes := []signin.Outcome{signin.Succeeded, signin.Succeeded, signin.Succeeded, signin.WrongPassword, signin.Pending, signin.Denied}
 	purposes := []request.Purpose{request.SecondStep, request.PasswordChanged, request.ResetPassword, request.BackupUsed}
 	for start := 0; start < accounts; start += batch {
-		err := a.DB.InTx(ctx, func(ctx context.Context) error {
+		err := a.seedBatch(ctx, func(ctx context.Context) error {
 			for i := start; i < min(start+batch, accounts); i++ {
 				acc := &account.Account{ID: random.ID(), Email: SeedEmail(i), PasswordHash: hash, Language: []string{"en", "ja"}[i%2],
 					Status: account.Active, CreatedAt: now.Add(-100 * 24 * time.Hour), ConfirmedAt: now.Add(-100 * 24 * time.Hour),
@@ -91,4 +91,16 @@ func (a *App) Seed(ctx context.Context, accounts, perAccount int, progress func(
 		}
 	}
 	return nil
+}
+
+// seedBatch runs one batch's transaction, again from the start when a
+// message reference collided: on PostgreSQL the failed insert has aborted
+// the transaction, so the retry inside it (enough on SQLite) cannot help.
+func (a *App) seedBatch(ctx context.Context, fn func(ctx context.Context) error) error {
+	for try := 0; ; try++ {
+		err := a.DB.InTx(ctx, fn)
+		if !errors.Is(err, outbox.ErrDuplicateReference) || try == 4 {
+			return err
+		}
+	}
 }
