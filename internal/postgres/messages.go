@@ -30,10 +30,14 @@ func scanMessage(row pgx.Row) (*outbox.Message, error) {
 }
 
 // EnqueueMessage implements outbox.Store.
+// A taken reference inserts nothing (ON CONFLICT DO NOTHING) rather than
+// failing: a failed statement would abort the flow's transaction, and the
+// outbox could not try another reference inside it.
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
-	_, err := db.conn(ctx).Exec(ctx, `
+	tag, err := db.conn(ctx).Exec(ctx, `
 		INSERT INTO messages (`+messageColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		ON CONFLICT (reference) DO NOTHING`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Cause, m.ChallengeID, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
 		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError, ts(m.HandedOffAt), m.Secret)
 	if isUnique(err) {
@@ -41,6 +45,9 @@ func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: enqueue message: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return outbox.ErrDuplicateReference
 	}
 	return nil
 }

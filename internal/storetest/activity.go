@@ -37,6 +37,7 @@ func RunActivity(t *testing.T, open func(t *testing.T) ActivityStore) {
 		{"AccountDevicesRenamedAndForgotten", testAccountDevices},
 		{"SessionsListedAndRevokedByDeviceOrAllButOne", testSessionRevocations},
 		{"AnswersBlocksAndMarks", testAnswers},
+		{"ATakenReferenceInAFlowLeavesTheFlowUsable", testReferenceInFlow},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -266,5 +267,33 @@ func testAnswers(t *testing.T, s ActivityStore) {
 	}
 	if _, err := s.MessageByReference(ctx, "GH-NONE-NONE"); err != outbox.ErrNotFound {
 		t.Fatalf("unknown reference: %v", err)
+	}
+}
+
+// testReferenceInFlow: the outbox tries another reference when one is
+// taken, inside the flow's transaction; the store's refusal must leave
+// that transaction usable (on PostgreSQL a failed statement would abort
+// it).
+func testReferenceInFlow(t *testing.T, s ActivityStore) {
+	ctx := context.Background()
+	first := &outbox.Message{ID: random.ID(), Reference: "GH-TAKE-N000", Purpose: request.PasswordChanged, Channel: request.Email,
+		To: "r@example.com", CreatedAt: t0, Status: outbox.Queued, NextAttemptAt: t0}
+	if err := s.EnqueueMessage(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	again := *first
+	again.ID = random.ID()
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.EnqueueMessage(ctx, &again); err != outbox.ErrDuplicateReference {
+			t.Errorf("a taken reference: %v", err)
+		}
+		again.Reference = "GH-FRES-H000"
+		return s.EnqueueMessage(ctx, &again)
+	})
+	if err != nil {
+		t.Fatalf("the flow after a taken reference: %v", err)
+	}
+	if got, err := s.MessageByReference(ctx, "GH-FRES-H000"); err != nil || got.ID != again.ID {
+		t.Fatalf("the retried message: %+v %v", got, err)
 	}
 }
