@@ -64,6 +64,11 @@ type Store interface {
 	// wasn't me" about since a time: the activity page marks them, with
 	// one query a page.
 	DeniedAttempts(ctx context.Context, accountID string, since time.Time) (map[string]bool, error)
+	// Disowned reports whether anyone answered "this wasn't me" about the
+	// request: the person who made it is then told it was stopped. (The
+	// answer may be another account's: a code typed for someone else's
+	// number is that number's holder's to answer.)
+	Disowned(ctx context.Context, challengeID string) (bool, error)
 }
 
 // blockFor is how long "someone mistyped" blocks the sender.

@@ -341,3 +341,13 @@ func (db *DB) DeniedAttempts(ctx context.Context, accountID string, since time.T
 	}
 	return out, rows.Err()
 }
+
+// Disowned implements activity.Store.
+func (db *DB) Disowned(ctx context.Context, challengeID string) (bool, error) {
+	var found bool
+	err := db.conn(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM answers WHERE challenge_id = $1 AND challenge_id <> '' AND answer = 'not_me')`, challengeID).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("postgres: read answers: %w", err)
+	}
+	return found, nil
+}

@@ -346,3 +346,13 @@ func (db *DB) DeniedAttempts(ctx context.Context, accountID string, since time.T
 	}
 	return out, rows.Err()
 }
+
+// Disowned implements activity.Store.
+func (db *DB) Disowned(ctx context.Context, challengeID string) (bool, error) {
+	var n int
+	err := db.readRow(ctx, `SELECT count(*) FROM answers WHERE challenge_id = ? AND challenge_id <> '' AND answer = 'not_me'`, challengeID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: read answers: %w", err)
+	}
+	return n > 0, nil
+}

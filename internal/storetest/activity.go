@@ -216,6 +216,12 @@ func testAnswers(t *testing.T, s ActivityStore) {
 	if got, err := s.DeniedAttempts(ctx, a.ID, t0); err != nil || len(got) != 1 || !got["at"] {
 		t.Fatalf("denied attempts: %v %v", got, err)
 	}
+	if d, err := s.Disowned(ctx, "ch"); err != nil || !d {
+		t.Fatalf("disowned: %v %v", d, err)
+	}
+	if d, _ := s.Disowned(ctx, "other"); d {
+		t.Fatal("an unanswered request is disowned")
+	}
 	if got, _ := s.DeniedAttempts(ctx, a.ID, t0.Add(time.Hour)); len(got) != 0 {
 		t.Fatalf("denied attempts since later: %v", got)
 	}

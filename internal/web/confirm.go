@@ -11,7 +11,6 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/activity"
 	"gatehouse/internal/code"
 	"gatehouse/internal/request"
 )
@@ -197,20 +196,13 @@ func (s *Server) resend(name, title string, purpose request.Purpose, path string
 	}
 }
 
-// stoppedByHolder reports whether the holder of the request's destination
-// answered "this wasn't me" about it.
+// stoppedByHolder reports whether someone answered "this wasn't me"
+// about the request: the holder of its destination, who may have another
+// account than the person who asked.
 func (s *Server) stoppedByHolder(r *http.Request, ch *code.Challenge) bool {
 	if s.Activity == nil || ch == nil {
 		return false
 	}
-	as, err := s.Activity.Store.Answers(r.Context(), ch.AccountID, ch.ID, "")
-	if err != nil {
-		return false
-	}
-	for _, a := range as {
-		if a.Said == activity.NotMe {
-			return true
-		}
-	}
-	return false
+	stopped, err := s.Activity.Store.Disowned(r.Context(), ch.ID)
+	return err == nil && stopped
 }

@@ -30,6 +30,14 @@ type heldCode struct {
 // heldPage reads the request the page names and fills the code page.
 func (s *Server) heldPage(r *http.Request, h heldCode) (*page, *code.Challenge, error) {
 	ch, err := h.pending(r.Context(), state(r).account, challengeID(r))
+	if errors.Is(err, code.ErrNotFound) {
+		// The holder's own request, ended because the holder of the
+		// number or address said it wasn't them: say so.
+		if own, lerr := s.Codes.Store.Challenge(r.Context(), challengeID(r)); lerr == nil &&
+			own.AccountID == state(r).account.ID && s.stoppedByHolder(r, own) {
+			return nil, nil, errStopped
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -51,7 +59,7 @@ func (s *Server) heldForm(h heldCode) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, _, err := s.heldPage(r, h)
 		if err != nil {
-			s.fail(w, r, err)
+			s.heldFail(w, r, err)
 			return
 		}
 		s.render(w, r, http.StatusOK, h.template, p)
@@ -64,7 +72,7 @@ func (s *Server) heldSubmit(h heldCode, confirm func(w http.ResponseWriter, r *h
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ch, err := s.heldPage(r, h)
 		if err != nil {
-			s.fail(w, r, err)
+			s.heldFail(w, r, err)
 			return
 		}
 		c, ok := typedCode(r)
@@ -90,7 +98,7 @@ func (s *Server) heldResend(h heldCode) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ch, err := s.heldPage(r, h)
 		if err != nil {
-			s.fail(w, r, err)
+			s.heldFail(w, r, err)
 			return
 		}
 		o, err := s.origin(w, r)
@@ -109,4 +117,17 @@ func (s *Server) heldResend(h heldCode) http.HandlerFunc {
 		}
 		redirect(w, r, h.path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
 	}
+}
+
+// errStopped is heldPage's answer for the holder's request that the
+// destination's holder stopped ("this wasn't me").
+var errStopped = errors.New("web: the request was stopped by its destination's holder")
+
+// heldFail answers a code page whose request cannot be shown.
+func (s *Server) heldFail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errStopped) {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_stopped")
+		return
+	}
+	s.fail(w, r, err)
 }

@@ -215,8 +215,9 @@ func TestNotMe_Mistyped_StopsTheRequestAndBlocksTheSender(t *testing.T) {
 		if a := holder.answer(m.Reference, "not_me"); a.status != 200 || !strings.Contains(a.body, "24 hours") {
 			t.Fatalf("answer: %d\n%s", a.status, a.body)
 		}
-		if v := other.post("/account/two-step/phone/confirm", url.Values{"c": {c}, "code": {code}}); v.status == http.StatusSeeOther {
-			t.Fatalf("the stopped enrolment passed: %s", v.location)
+		if v := other.post("/account/two-step/phone/confirm", url.Values{"c": {c}, "code": {code}}); v.status == http.StatusSeeOther ||
+			!strings.Contains(v.body, "この申請は止められました") {
+			t.Fatalf("the stopped enrolment: %d %s\n%s", v.status, v.location, v.body)
 		}
 		again := other.post("/account/two-step/phone", url.Values{"phone": {"09012345678"}})
 		if again.status != http.StatusUnprocessableEntity || !strings.Contains(again.body, "番号の持ち主") {
