@@ -361,8 +361,9 @@ func (s *Server) fillSecurity(r *http.Request, p *page) error {
 		add("phone_unconfirmed", "/account/two-step/phone")
 	}
 	if stale > 0 {
-		todos = append(todos, todo{ID: "stale_trust", Text: t(p.Lang, "security.todo.stale_trust", stale), Do: t(p.Lang, "security.do.stale_trust"),
-			Action: "/account/trusted/stop", Field: "device", Value: ""})
+		// To the list of trusted browsers, each with its own "stop
+		// trusting": the checkup does not pick which ones for the holder.
+		add("stale_trust", "/account#trusted-browsers", stale)
 	}
 	p.Data["Todos"] = todos
 	p.Data["Email"] = account.MaskEmail(a.Email)
