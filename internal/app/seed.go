@@ -20,7 +20,8 @@ func SeedEmail(i int) string { return fmt.Sprintf("seed-%d@example.test", i) }
 // SeedPassword is every seeded account's password.
 const SeedPassword = "seeded accounts share this passphrase"
 
-// Seed fills the database with accounts accounts and, spread over them
+// Seed fills the database with accounts from…accounts-1 (from > 0
+// resumes an interrupted seed) and, spread over them
 // and over the last 89 days, perAccount sign-in attempts and as many
 // messages each: a database the size the activity and message-center
 // benchmarks are measured on (100,000 accounts and 10,000,000 attempts and
@@ -28,7 +29,7 @@ const SeedPassword = "seeded accounts share this passphrase"
 // batches of one transaction each; progress is told the accounts done.
 // Message bodies are short: the pages read one account's rows by index,
 // and the size of a body changes little but the file size.
-func (a *App) Seed(ctx context.Context, accounts, perAccount int, progress func(done int)) error {
+func (a *App) Seed(ctx context.Context, from, accounts, perAccount int, progress func(done int)) error {
 	hash, err := a.Hasher.Hash(ctx, SeedPassword)
 	if err != nil {
 		return err
@@ -37,7 +38,7 @@ func (a *App) Seed(ctx context.Context, accounts, perAccount int, progress func(
 	const batch = 200 // accounts per transaction
 	outcomes := []signin.Outcome{signin.Succeeded, signin.Succeeded, signin.Succeeded, signin.WrongPassword, signin.Pending, signin.Denied}
 	purposes := []request.Purpose{request.SecondStep, request.PasswordChanged, request.ResetPassword, request.BackupUsed}
-	for start := 0; start < accounts; start += batch {
+	for start := from; start < accounts; start += batch {
 		err := a.seedBatch(ctx, func(ctx context.Context) error {
 			for i := start; i < min(start+batch, accounts); i++ {
 				acc := &account.Account{ID: random.ID(), Email: SeedEmail(i), PasswordHash: hash, Language: []string{"en", "ja"}[i%2],
