@@ -120,8 +120,8 @@ func TestBrowser_NotMe_PasswordKnown_OtherBrowserRefusedWithTheRightCode(t *test
 	if cause := holder.attr("#story-cause", "data-cause"); cause != "password_known" {
 		t.Errorf("story cause %q, want password_known", cause)
 	}
-	if txt := holder.text("#story-cause"); !strings.Contains(txt, "第三者がパスワードを知っている") {
-		t.Errorf("story cause reads %q, want 第三者がパスワードを知っている", txt)
+	if txt := holder.text("#story-cause"); !strings.Contains(txt, "新しい端末でのパスワード入力") {
+		t.Errorf("story cause reads %q, want 新しい端末でのパスワード入力", txt)
 	}
 	if b := holder.text(`#answer-form button[name=answer][value=not_me]`); b != "心当たりがない" {
 		t.Errorf("not-me button %q, want 心当たりがない", b)

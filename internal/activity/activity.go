@@ -25,6 +25,7 @@ import (
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/commit"
+	"gatehouse/internal/device"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/random"
@@ -39,6 +40,10 @@ var (
 	ErrNotFound = errors.New("activity: no such message")
 	// ErrAnswer: the answer is neither "me" nor "not_me".
 	ErrAnswer = errors.New("activity: unknown answer")
+	// ErrAnswered: the holder already said "this wasn't me" about the
+	// request; a later answer changes nothing (the returned answer is the
+	// earlier one).
+	ErrAnswered = errors.New("activity: already answered")
 )
 
 // Service tells a message's story and carries out the holder's answer.
@@ -60,12 +65,14 @@ type Service struct {
 	}
 	Sessions interface {
 		EndAll(ctx context.Context, accountID string) error
+		EndOne(ctx context.Context, accountID, sessionID string) (bool, error)
 		EndDevice(ctx context.Context, accountID, deviceID string) error
 		Forget(accountID string)
 	}
 	Devices interface {
 		ForgetDevice(ctx context.Context, accountID, deviceID string) error
 		StopTrusting(ctx context.Context, accountID, deviceID string) error
+		Trusted(ctx context.Context, accountID string, now time.Time) ([]device.Trusted, error)
 	}
 	Blocks  code.Blocks
 	Notices account.Notifier
@@ -99,8 +106,23 @@ type Story struct {
 func (st *Story) Cause() request.Cause { return st.Message.Cause }
 
 // Answerable reports whether the holder may answer "this was me" or
-// "this wasn't me": the message carried a code for a request.
-func (st *Story) Answerable() bool { return st.Challenge != nil && st.Message.Cause != "" }
+// "this wasn't me": the message carried a code for a request that was not
+// the holder's own finished one (see Own).
+func (st *Story) Answerable() bool {
+	return st.Challenge != nil && st.Message.Cause != "" && !st.Own()
+}
+
+// Own reports whether the code was for the holder's own request, now
+// done: an address or number they confirmed with it (their sign-up, their
+// new address, their phone). Such a code was not "someone's typo" any
+// more, whatever was known when it was sent.
+func (st *Story) Own() bool {
+	ch := st.Challenge
+	if ch == nil || st.Message.Cause != request.Mistyped || ch.ConsumedAt.IsZero() || st.NotMe() != nil {
+		return false
+	}
+	return ch.AccountID == st.Message.AccountID || ch.Purpose == request.ConfirmEmail
+}
 
 // NotMe returns the holder's "this wasn't me" answer, if they gave one.
 func (st *Story) NotMe() *Answer {
@@ -181,7 +203,7 @@ func (s *Service) Answer(ctx context.Context, accountID, ref string, said Said, 
 		return nil, ErrNotFound
 	}
 	if prev := st.NotMe(); prev != nil {
-		return prev, nil
+		return prev, ErrAnswered
 	}
 	a := &Answer{
 		ID: random.ID(), AccountID: accountID, MessageID: st.Message.ID, Reference: st.Message.Reference,
@@ -215,11 +237,18 @@ func (s *Service) AnswerAttempt(ctx context.Context, accountID, attemptID string
 	}
 	for _, p := range prev {
 		if p.Said == NotMe {
-			return p, nil
+			return p, ErrAnswered
 		}
 	}
 	a := &Answer{ID: random.ID(), AccountID: accountID, AttemptID: at.ID, Cause: at.Cause, Said: said, Origin: s.origin(o)}
-	if a.Cause == "" {
+	switch {
+	case at.Outcome == signin.WrongPassword || at.Outcome == signin.UnknownAccount:
+		// A wrong password: whoever typed it does not know it. Nothing to
+		// stop; the answer is kept, and the holder is told what it means.
+		a.Cause = ""
+	case a.Cause == "":
+		// The password (or a passkey) was right and no second step was
+		// asked: as good as "someone has the password".
 		a.Cause = request.PasswordKnown
 	}
 	return a, s.carryOut(ctx, a, nil, at)
@@ -292,6 +321,20 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 		did(x)
 		return nil
 	}
+	endSession := func() error {
+		// The sign-in finished before the answer: its session ends too.
+		if at == nil || at.Outcome != signin.Succeeded || at.SessionID == "" {
+			return nil
+		}
+		ok, err := s.Sessions.EndOne(ctx, a.AccountID, at.SessionID)
+		if err != nil {
+			return fmt.Errorf("activity: sign out session: %w", err)
+		}
+		if ok {
+			did(SignedOutSession)
+		}
+		return nil
+	}
 	device := ""
 	switch {
 	case at != nil:
@@ -305,6 +348,10 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 		// pass even with the code, every session ends (theirs too, if one
 		// started), no browser skips the second step, and the next
 		// sign-in must set a new password.
+		trusted, err := s.Devices.Trusted(ctx, a.AccountID, now)
+		if err != nil {
+			return fmt.Errorf("activity: read trusted browsers: %w", err)
+		}
 		if err := deny(); err != nil {
 			return err
 		}
@@ -323,7 +370,9 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 		if err := s.Devices.StopTrusting(ctx, a.AccountID, ""); err != nil {
 			return fmt.Errorf("activity: stop trusting: %w", err)
 		}
-		did(StoppedTrusting)
+		if len(trusted) > 0 {
+			did(StoppedTrusting)
+		}
 		if err := s.Accounts.MarkPasswordCompromised(ctx, a.AccountID, now); err != nil {
 			return fmt.Errorf("activity: mark password: %w", err)
 		}
@@ -371,6 +420,9 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 			return err
 		}
 		if err := stop(StoppedRequest); err != nil {
+			return err
+		}
+		if err := endSession(); err != nil {
 			return err
 		}
 	case request.YouJustNow:

@@ -134,6 +134,11 @@ func TestAnswer_NotMeDoesWhatTheCauseTableSays(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// ... and skips the second step there ("stopped trusting" is
+			// reported only when a browser was trusted).
+			if err := w.db.Trust(ctx, w.acc.ID, dev, w.now.Add(24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
 			ref, ch, at := w.request(t, tc.cause, dev)
 			a, err := w.svc.Answer(ctx, w.acc.ID, ref, activity.NotMe, request.Origin{DeviceID: "holder", IP: "192.0.2.1"})
 			if err != nil {
@@ -168,12 +173,18 @@ func TestAnswer_NotMeDoesWhatTheCauseTableSays(t *testing.T) {
 			if blocked, _ := w.codes.Blocked(ctx, "+819012345678", request.Origin{DeviceID: dev}); blocked != (tc.cause == request.Mistyped) {
 				t.Fatalf("sender blocked: %v", blocked)
 			}
+			if until, _ := w.db.TrustedUntil(ctx, w.acc.ID, dev); until.IsZero() != (tc.cause == request.PasswordKnown || tc.cause == request.OldDevice) {
+				t.Fatalf("trust after the answer: %v", until)
+			}
 			if len(w.told.sent) != 1 || w.told.sent[0].Purpose != request.NotMeDone || w.told.sent[0].About != tc.cause {
 				t.Fatalf("confirmation: %+v", w.told.sent)
 			}
-			// Asked again: the first answer, nothing done again.
+			// Asked again (either way): the first answer, nothing done again.
+			if _, err := w.svc.Answer(ctx, w.acc.ID, ref, activity.Me, request.Origin{}); !errors.Is(err, activity.ErrAnswered) {
+				t.Fatalf("this was me after this wasn't me: %v", err)
+			}
 			again, err := w.svc.Answer(ctx, w.acc.ID, ref, activity.NotMe, request.Origin{})
-			if err != nil || again.ID != a.ID || len(w.told.sent) != 1 {
+			if !errors.Is(err, activity.ErrAnswered) || again.ID != a.ID || len(w.told.sent) != 1 {
 				t.Fatalf("a second answer: %+v %v (%d notices)", again, err, len(w.told.sent))
 			}
 			// Another account cannot answer it.

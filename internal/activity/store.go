@@ -43,6 +43,7 @@ const (
 	StoppedRequest   Action = "stopped_request"   // its code stops working and no more are sent
 	SignedOutAll     Action = "signed_out_all"    // every session of the account ended
 	SignedOutDevice  Action = "signed_out_device" // the sessions on the device that asked ended
+	SignedOutSession Action = "signed_out_session" // the session the finished sign-in started ended
 	PasswordMarked   Action = "password_marked"   // a new password is required at the next sign-in
 	ForgotDevice     Action = "forgot_device"     // the device no longer counts as known
 	BlockedSender    Action = "blocked_sender"    // no codes to this destination from that sender for a day

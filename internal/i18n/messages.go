@@ -239,7 +239,7 @@ var messages = []struct{ key, en, ja string }{
 	{"messages.searched", "Showing the message with reference %s.", "参照番号 %s のメッセージを表示しています。"},
 	{"messages.all", "Show all", "すべて表示"},
 	{"messages.none", "No messages yet.", "まだメッセージはありません。"},
-	{"messages.not_found", "We sent you no message with this reference. If a message claims it, it did not come from us: do not follow its links or give it any code.", "この参照番号のメッセージはお送りしていません。この番号が書かれたメッセージは当サービスからのものではありません。リンクを開いたり、コードを伝えたりしないでください。"},
+	{"messages.not_found", "No message to your account has this reference. To check a message someone else may have received, type its reference on the /why page.", "この参照番号のメッセージは、あなたのアカウント宛てにはありません。ほかの方に届いたメッセージを確認するには、/why のページで参照番号を入力してください。"},
 	{"messages.older", "Older messages", "以前のメッセージ"},
 	{"messages.newest", "Back to the newest", "最新に戻る"},
 	{"messages.why", "Why this code was sent:", "コードを送った理由："},

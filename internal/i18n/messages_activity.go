@@ -5,7 +5,7 @@ package i18n
 // devices, checkup, the message's story on /why). Same rules as messages.
 var activityMessages = []struct{ key, en, ja string }{
 	// What the server knew when it sent a code, in the code's email.
-	{"mail.cause.password_known", "Someone entered your correct password with %s on %s, a device this account has not used before. This code is what stops them.", "このアカウントで使われたことのない端末（%s・%s）で、正しいパスワードが入力されました。このコードがなければログインできません。"},
+	{"mail.cause.password_known", "Your correct password was entered with %s on %s, a device this account has not used before. If that wasn't you, this code is what stops them.", "このアカウントで使われたことのない端末（%s・%s）で、正しいパスワードが入力されました。"},
 	{"mail.cause.old_device", "Your device %s on %s, last used to sign in on %s, is signing in again.", "以前お使いの端末（%s・%s、最後のログイン：%s）から再びログインしようとしています。"},
 	{"mail.origin_place", "Approximate place: %s.", "おおよその場所：%s"},
 	{"mail.origin_signin", "Signed in on %s with %s on %s (IP address %s).", "ログイン日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
@@ -20,6 +20,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"codesignin.with_password", "Sign in with your password", "パスワードでログイン"},
 	{"codesignin.link", "Sign in with a code sent by email instead", "メールで届くコードでログイン"},
 	{"codesignin.verify_title", "Enter your sign-in code", "ログインコードの入力"},
+	{"codesignin.no_code", "No code? Accounts with two-step verification on get none: sign in with your password and second step.", "コードが届かない場合：2段階認証が有効なアカウントにはコードを送りません。パスワードと2段階目の確認でログインしてください。"},
 	{"codesignin.verify_intro", "We have sent a 6-digit code to %s if its account can sign in by code. The code is valid for %d minutes.", "%sに6桁のコードを送信しました（コードでログインできるアカウントの場合）。コードの有効期間は%d分です。"},
 	{"mail.code_signin.withheld", "Not sent: no active account without two-step verification uses this address, so no sign-in code was issued.", "送信していません。このアドレスを使う、2段階認証のない有効なアカウントがないため、ログインコードは発行されていません。"},
 	{"activity.kind.code_signin", "Sign-in by code", "コードでのログイン"},
@@ -52,7 +53,8 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"mail.not_me_done.body", "You told us that the message with reference %s was not from a request of yours (why it was sent: %s). This is what we did:", "参照番号 %s のメッセージに心当たりがないとのご回答をいただきました（送信した理由：%s）。次の対応を行いました。"},
 
 	// Causes in a few words.
-	{"cause.password_known", "someone has the password", "第三者がパスワードを知っている"},
+	{"cause.password_known", "your password, on a new device", "新しい端末でのパスワード入力"},
+	{"cause.wrong_password", "a wrong password", "間違ったパスワードの入力"},
 	{"cause.old_device", "an old device of yours", "以前お使いの端末"},
 	{"cause.mistyped", "someone mistyped", "入力間違い"},
 	{"cause.reset_requested", "reset requested", "パスワード再設定の申請"},
@@ -62,7 +64,8 @@ var activityMessages = []struct{ key, en, ja string }{
 	// What an answer did (activity.Action), one line each.
 	{"answer.action.denied_attempt", "The sign-in was denied: it cannot finish, even with the right code.", "このログインを拒否しました。正しいコードがあっても完了できません。"},
 	{"answer.action.stopped_request", "Its code no longer works, and no more codes are sent for it.", "このコードは使えなくなり、今後この申請にコードは送られません。"},
-	{"answer.action.signed_out_all", "Every session of your account was signed out, this one included.", "このセッションを含め、アカウントのすべてのセッションをログアウトしました。"},
+	{"answer.action.signed_out_all", "Every session of your account was signed out, on every device.", "すべての端末で、アカウントのすべてのセッションをログアウトしました。"},
+	{"answer.action.signed_out_session", "The session that sign-in started was signed out.", "そのログインで始まったセッションをログアウトしました。"},
 	{"answer.action.signed_out_device", "The device that asked was signed out.", "申請した端末をログアウトしました。"},
 	{"answer.action.password_marked", "Your password is marked as known to someone else: the next sign-in asks you to choose a new one.", "パスワードを第三者に知られたものとして記録しました。次回のログインで新しいパスワードの設定をお願いします。"},
 	{"answer.action.forgot_device", "That device is forgotten: it counts as a new device again, and its sign-ins are checked as such.", "その端末の記録を削除しました。今後は新しい端末として確認します。"},
@@ -71,13 +74,18 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"answer.action.stopped_trusting", "No browser skips the second step any more.", "2段階認証を省略するブラウザをすべて解除しました。"},
 	{"answer.action.nothing", "The request had already ended; nothing was open to stop.", "申請はすでに終了しており、止めるものはありませんでした。"},
 	{"answer.action.told_by_email", "This was confirmed to you by email.", "この対応をメールでお知らせしました。"},
-	{"answer.action.told_by_sms", "… and by SMS to your phone.", "…SMSでもお知らせしました。"},
+	{"answer.action.told_by_sms", "It was confirmed to you by SMS too.", "SMSでもお知らせしました。"},
 	// What to do next, per cause.
 	{"answer.next.password_known", "Next: sign in again and choose a new password you use nowhere else. Then set up an authenticator app or a passkey: a passkey cannot be phished, and an app's codes cannot be intercepted like SMS.", "次に：もう一度ログインし、ほかで使っていない新しいパスワードを設定してください。その後、認証アプリかパスキーを設定してください。パスキーはフィッシングで盗まれず、認証アプリのコードはSMSのように傍受されません。"},
 	{"answer.next.old_device", "Next: if that device is lost or sold, also change your password. Review your devices and sign out any you don't recognise.", "次に：その端末を紛失・売却した場合は、パスワードも変更してください。端末の一覧を確認し、心当たりのないものはログアウトしてください。"},
 	{"answer.next.mistyped", "Nothing else to do: your account was not involved.", "ほかに対応は不要です。あなたのアカウントには関係ありません。"},
 	{"answer.next.reset_requested", "Nothing else to do. If resets keep coming, tell us the references.", "ほかに対応は不要です。再設定の申請が続く場合は、参照番号を添えてお問い合わせください。"},
-	{"answer.next.code_signin", "Nothing else to do: no one signed in.", "ほかに対応は不要です。誰もログインしていません。"},
+	{"answer.next.code_signin", "If that sign-in had finished, its session is now signed out. Whoever reads your mailbox can ask for such codes: check your email account's own password.", "そのログインが完了していた場合、そのセッションはログアウト済みです。メールボックスを読める人はこのコードを申請できます。メールアカウント自体のパスワードも確認してください。"},
+	{"answer.next.wrong_password", "Whoever typed it does not know your password, so nothing needed stopping. If wrong passwords keep coming, choose a longer password and turn on two-step verification.", "入力した人はパスワードを知らないため、止める必要のあるものはありませんでした。間違ったパスワードの入力が続く場合は、より長いパスワードにし、2段階認証を有効にしてください。"},
+	{"mail.not_me_done.body_attempt", "You told us that a sign-in attempt on your activity page was not yours (what it was: %s). This is what we did:", "ログイン履歴のログイン試行に心当たりがないとのご回答をいただきました（内容：%s）。次の対応を行いました。"},
+	{"why.already_answered", "You already said this wasn't you; nothing more was changed.", "すでに「心当たりがない」と回答済みです。追加の変更はありません。"},
+	{"why.new_device", "This told you of a sign-in from a device your account had not used. If it wasn't you, find it on your sign-in activity and choose \"This wasn't me\" there.", "アカウントでこれまで使われたことのない端末からのログインをお知らせしたものです。心当たりがない場合は、ログイン履歴でそのログインを探し、「心当たりがない」を選んでください。"},
+	{"why.own_request", "You used this code: it confirmed your own request. Nothing to answer.", "このコードはご自身の手続きで使われました。回答の必要はありません。"},
 	{"answer.next.you_just_now", "Next: someone used a device signed in to your account. Change your password and review your devices.", "次に：アカウントにログイン中の端末が使われました。パスワードを変更し、端末の一覧を確認してください。"},
 
 	// /why: "Why did I get this code?"
@@ -85,7 +93,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"why.intro", "Type the reference printed at the end of the message. We tell you whether it is one of ours; signed in, you also see the whole story and can answer it.", "メッセージの末尾にある参照番号を入力してください。当サービスが送ったものかどうかをお答えします。ログインすると、詳しい経緯の確認と回答ができます。"},
 	{"why.check", "Check", "確認する"},
 	{"why.ours", "Yes: we sent a message with reference %s.", "はい。参照番号 %s のメッセージは当サービスが送信しました。"},
-	{"why.not_ours", "We sent no message with reference %s. A message that shows it did not come from us: don't follow its links, and don't give it any code or password.", "参照番号 %s のメッセージは送信していません。この番号が書かれたメッセージは当サービスからのものではありません。リンクを開いたり、コードやパスワードを伝えたりしないでください。"},
+	{"why.not_ours", "We can't find reference %s. Check it against the message, character by character. If it is right, the message did not come from us: don't follow its links, and don't give it any code or password.", "参照番号 %s は見つかりません。メッセージの参照番号と1文字ずつ見比べてください。正しく入力している場合、そのメッセージは当サービスからのものではありません。リンクを開いたり、コードやパスワードを伝えたりしないでください。"},
 	{"why.advice", "Whatever a message says: we never ask for a code or a password by phone, email or chat. Open our pages by typing the address yourself, not through links in messages.", "メッセージの内容にかかわらず、当サービスが電話・メール・チャットでコードやパスワードをお尋ねすることはありません。当サービスのページは、メッセージ内のリンクではなく、アドレスをご自身で入力して開いてください。"},
 	{"why.signin", "Sign in to see why it was sent and to answer it.", "ログインすると、送信した理由の確認と回答ができます。"},
 	{"why.story_title", "Message %s", "メッセージ %s"},
@@ -170,8 +178,9 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"devices.first", "First signed in", "初回ログイン"},
 	{"devices.last", "Last signed in", "最終ログイン"},
 	{"devices.place", "Last place", "最後の場所"},
-	{"devices.trusted", "Skips the second step until %s", "%s まで2段階認証を省略"},
-	{"devices.not_trusted", "Asks for the second step", "2段階認証あり"},
+	{"devices.trusted", "Trusted until %s: skips the second step", "%s まで信頼：2段階認証を省略"},
+	{"devices.not_trusted", "Not trusted", "信頼していません"},
+	{"devices.trust_label", "Trusted browser", "信頼したブラウザ"},
 	{"devices.sessions", "Sessions", "セッション"},
 	{"devices.no_sessions", "Not signed in now.", "現在ログインしていません。"},
 	{"devices.session", "Started %s, last active %s, IP address %s", "開始：%s　最終利用：%s　IPアドレス：%s"},
@@ -185,7 +194,9 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"devices.signed_out", "Signed out.", "ログアウトしました。"},
 	{"devices.signed_out_others", "Every other session was signed out.", "ほかのすべてのセッションをログアウトしました。"},
 	{"field.device_name", "Name", "名前"},
-	{"error.device_name", "Use at most 60 characters, without control characters.", "60文字以内で、制御文字を含めずに入力してください。"},
+	{"error.device_name", "Use at most 60 characters.", "60文字以内で入力してください。"},
+	{"devices.name_hint", "Up to 60 characters. Leave it empty to show the browser and system.", "60文字まで。空にするとブラウザとOSを表示します。"},
+	{"devices.name_removed", "The name was removed: the device shows its browser and system.", "名前を削除しました。ブラウザとOSで表示します。"},
 
 	// /account/security: the checkup
 	{"security.title", "Security checkup", "セキュリティ診断"},
@@ -195,10 +206,12 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"security.email", "Email address", "メールアドレス"},
 	{"security.phone", "Phone for codes", "コード用の電話番号"},
 	{"security.phone_none", "none", "なし"},
+	{"security.add_phone", "Add a phone number", "電話番号を追加"},
+	{"security.need_phone", "SMS alerts need a confirmed phone number.", "SMSでの通知には確認済みの電話番号が必要です。"},
 	{"security.phone_unconfirmed", "ending in %s (not confirmed)", "末尾%s（未確認）"},
 	{"security.todo.password_compromised", "Your password is known to someone else: choose a new one.", "パスワードが第三者に知られています。新しいパスワードを設定してください。"},
 	{"security.todo.two_step_off", "Two-step verification is off: anyone with your password can sign in.", "2段階認証が無効です。パスワードを知っている人は誰でもログインできます。"},
-	{"security.todo.unknown_devices", "%d new devices signed in during the last 30 days. Check that they are yours.", "過去30日間に%d台の新しい端末でログインがありました。ご自身の端末か確認してください。"},
+	{"security.todo.unknown_devices", "New devices signed in during the last 30 days: %d. Check that each is yours, and give it a name.", "過去30日間に新しい端末でのログインがありました（%d台）。ご自身の端末か確認し、名前を付けてください。"},
 	{"security.todo.sms_only", "Your only second step is SMS, which can be intercepted or redirected. Add an authenticator app or a passkey.", "2段階認証がSMSだけです。SMSは傍受や転送のおそれがあります。認証アプリかパスキーを追加してください。"},
 	{"security.todo.no_backup", "You have no backup codes left: make new ones, or a lost phone locks you out.", "バックアップコードが残っていません。作り直さないと、端末を失くしたときにログインできなくなります。"},
 	{"security.todo.few_backup", "Only %d backup codes are left: make a new set.", "バックアップコードが残り%d個です。作り直してください。"},

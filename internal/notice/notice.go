@@ -231,11 +231,24 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			t(lang, "mail.trust_added.not_you"),
 		}, nil
 	case n.Purpose == request.NotMeDone:
-		ps := []string{t(lang, "mail.not_me_done.body", n.Reference, t(lang, "cause."+string(n.About)))}
-		for _, a := range n.Actions {
-			ps = append(ps, "・"+t(lang, "answer.action."+a))
+		about := string(n.About)
+		if about == "" {
+			about = "wrong_password" // an attempt whose password was wrong
 		}
-		ps = append(ps, t(lang, "answer.next."+string(n.About)), c.origin(n, "mail.origin_answer"))
+		var ps []string
+		if n.Reference != "" {
+			ps = append(ps, t(lang, "mail.not_me_done.body", n.Reference, t(lang, "cause."+about)))
+		} else {
+			ps = append(ps, t(lang, "mail.not_me_done.body_attempt", t(lang, "cause."+about)))
+		}
+		bullet := "- "
+		if lang == "ja" {
+			bullet = "・"
+		}
+		for _, a := range n.Actions {
+			ps = append(ps, bullet+t(lang, "answer.action."+a))
+		}
+		ps = append(ps, t(lang, "answer.next."+about), c.origin(n, "mail.origin_answer"))
 		return t(lang, "mail.not_me_done.subject", svc), ps, nil
 	case n.Purpose == request.BackupUsed:
 		return t(lang, "mail.backup_used.subject", svc), []string{

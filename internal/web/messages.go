@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"
@@ -24,6 +25,8 @@ type centerMessage struct {
 	// offers "this was me" and "this wasn't me" (a code for a request).
 	Request, Place     string
 	Failed, Answerable bool
+	// Disowned: the holder said this wasn't them.
+	Disowned bool
 }
 
 // messagesPage is the message center: every email and SMS sent to the
@@ -90,6 +93,9 @@ func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message) cent
 	if m.ChallengeID != "" && m.Cause != "" {
 		c.Answerable = true
 		if ch, err := s.Codes.Store.Challenge(r.Context(), m.ChallengeID); err == nil {
+			st := activity.Story{Message: m, Challenge: ch}
+			c.Disowned = s.stoppedByHolder(r, ch)
+			c.Answerable = !c.Disowned && !st.Own()
 			browser, os := s.Devices.UserAgents.Parse(ch.Origin.UserAgent)
 			c.Request = s.Catalog.T(lang, "why.request_detail", browser, os, ch.Origin.IP, s.when(r, ch.CreatedAt))
 			c.Place = s.place(lang, ch.Origin.IP)

@@ -68,7 +68,7 @@ func TestMessageCenter_ListsWhatWasSentFindsByReferenceAndHidesOthers(t *testing
 		}
 		mine := h.messagesTo("other-center@example.com")[0].Reference
 		if r := b.get("/account/messages?ref=" + mine); r.status != 200 || strings.Contains(r.body, mine+"</code>") ||
-			!strings.Contains(r.body, "お送りしていません") {
+			!strings.Contains(r.body, "あなたのアカウント宛てにはありません") {
 			t.Fatalf("another holder's reference:\n%s", r.body)
 		}
 		if r := b.get("/account/messages?ref=" + url.QueryEscape("<x>")); r.status != 422 || !strings.Contains(r.body, "GH-7K3P-Q9XW") {

@@ -305,6 +305,7 @@ var notices = map[string]string{
 	"trust_stopped":         "account.trust_stopped",
 	"two_step_off":          "twostep.turned_off",
 	"answered_me":           "why.thanks_me",
+	"already_answered":      "why.already_answered",
 	"renamed":               "devices.renamed",
 	"device_signed_out":     "devices.signed_out",
 	"signed_out_others":     "devices.signed_out_others",

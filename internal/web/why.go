@@ -58,7 +58,8 @@ type storyView struct {
 	Reference, Sent, Channel, To, Purpose, Title string
 	Cause, CauseID, CauseText, Does              string
 	Request, Place                               string
-	Open, Answerable, Routine, Mistyped          bool
+	Open, Answerable, Routine, Mistyped, Own     bool
+	NewDevice                                    bool
 	AnsweredMe, AnsweredNotMe                    string
 	Actions                                      []string
 }
@@ -135,7 +136,11 @@ func (s *Server) storyView(r *http.Request, lang string, st *activity.Story) sto
 		v.Open = ch.ConsumedAt.IsZero() && s.now().Before(ch.ExpiresAt) && ch.Failures < s.Codes.MaxFailures &&
 			(st.Attempt == nil || st.Attempt.Outcome == signin.Pending)
 	}
-	v.Answerable = st.Answerable()
+	v.Answerable, v.Own = st.Answerable(), st.Own()
+	v.NewDevice = m.Purpose == request.NewDevice
+	if v.Own {
+		v.Mistyped = false // the holder's own request, not someone's typo
+	}
 	for _, a := range st.Answers {
 		switch {
 		case a.Said == activity.NotMe && v.AnsweredNotMe == "":
@@ -181,6 +186,10 @@ func (s *Server) whyAnswer(w http.ResponseWriter, r *http.Request) {
 // session cookie goes and the page offers to sign in again.
 func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.Answer, err error, back string) {
 	switch {
+	case errors.Is(err, activity.ErrAnswered):
+		// Said before: nothing changes, and the page says when.
+		redirect(w, r, back, url.Values{"notice": {"already_answered"}})
+		return
 	case errors.Is(err, activity.ErrNotFound):
 		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
 		return
@@ -197,26 +206,23 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.An
 		return
 	}
 	var lines []string
-	signedOut := false
 	for _, x := range a.Actions {
 		lines = append(lines, s.Catalog.T(p.Lang, "answer.action."+string(x)))
-		if x == activity.SignedOutAll {
-			signedOut = true
-		}
 	}
-	if signedOut {
+	// Whether this browser's own session survived the answer (every
+	// session, or the device that asked, may have been signed out).
+	signedOut := false
+	if _, err := s.Sessions.Check(r.Context(), cookieValue(r, sessionCookie)); errors.Is(err, session.ErrNoSession) {
 		setCookie(w, sessionCookie, "", time.Time{}, -1)
 		w.Header().Set("Clear-Site-Data", `"cache"`)
-		p.SignedIn = false
-	} else if st := state(r); st.session != nil {
-		// The device that asked may have been this one.
-		if _, err := s.Sessions.Check(r.Context(), cookieValue(r, sessionCookie)); errors.Is(err, session.ErrNoSession) {
-			setCookie(w, sessionCookie, "", time.Time{}, -1)
-			p.SignedIn, signedOut = false, true
-		}
+		p.SignedIn, signedOut = false, true
+	}
+	next := string(a.Cause)
+	if next == "" {
+		next = "wrong_password"
 	}
 	p.Data["Actions"] = lines
-	p.Data["Next"] = s.Catalog.T(p.Lang, "answer.next."+string(a.Cause))
+	p.Data["Next"] = s.Catalog.T(p.Lang, "answer.next."+next)
 	p.Data["SignedOut"] = signedOut
 	p.Data["Back"] = back
 	s.render(w, r, http.StatusOK, "answered", p)

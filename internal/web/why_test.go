@@ -67,7 +67,7 @@ func TestNotMe_PasswordKnown_TheOtherBrowserIsRefusedEvenWithTheCode_V7_4_1(t *t
 			t.Fatalf("message center:\n%s", center.body)
 		}
 		story := holder.get("/why/" + m.Reference)
-		if !strings.Contains(story.body, `data-cause="password_known"`) || !strings.Contains(story.body, "第三者がパスワードを知っている") || !strings.Contains(story.body, "Chrome 156") {
+		if !strings.Contains(story.body, `data-cause="password_known"`) || !strings.Contains(story.body, "新しい端末でのパスワード入力") || !strings.Contains(story.body, "Chrome 156") {
 			t.Fatalf("story:\n%s", story.body)
 		}
 
@@ -229,6 +229,23 @@ func TestNotMe_Mistyped_StopsTheRequestAndBlocksTheSender(t *testing.T) {
 		}
 		h.newest("mt@example.com", request.NotMeDone)
 		h.newest("+819012345678", request.NotMeDone)
+		// The holder's own enrolment code is theirs, not a typo: nothing to answer.
+		var own *outbox.Message
+		for _, x := range h.messagesTo("+819012345678") {
+			if x.Purpose == request.AddPhone && x.Reference != m.Reference {
+				own = x
+			}
+		}
+		if s := holder.get("/why/" + own.Reference); !strings.Contains(s.body, `id="story-own"`) || strings.Contains(s.body, `id="answer-form"`) {
+			t.Fatalf("the holder's own enrolment:\n%s", s.body)
+		}
+		// "This was me" after "this wasn't me" changes nothing and keeps the session.
+		if r := holder.post("/why/"+m.Reference, url.Values{"answer": {"me"}}); r.status != http.StatusSeeOther || !strings.Contains(r.location, "already_answered") {
+			t.Fatalf("a second answer: %d %s", r.status, r.location)
+		}
+		if a := holder.get("/account/messages"); a.status != 200 || !strings.Contains(a.body, "You said this wasn") {
+			t.Fatalf("the message center after the answer: %d", a.status)
+		}
 	})
 }
 
@@ -325,7 +342,7 @@ func TestWhy_ASignedOutVisitorLearnsOnlyWhetherItIsOurs(t *testing.T) {
 		t.Fatalf("the page shape differs:\n%s\n---\n%s", known.body, unknown.body)
 	}
 	if !strings.Contains(known.body, "we sent a message with reference "+m.Reference) ||
-		!strings.Contains(unknown.body, "We sent no message with reference GH-ZZZZ-ZZZZ") {
+		!strings.Contains(unknown.body, "We can&#39;t find reference GH-ZZZZ-ZZZZ") {
 		t.Fatalf("verdicts:\n%s\n%s", known.body, unknown.body)
 	}
 	// Another account's holder, signed in, gets the same.
