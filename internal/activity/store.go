@@ -39,19 +39,19 @@ type Action string
 
 // Actions, in the order they are taken and listed.
 const (
-	DeniedAttempt    Action = "denied_attempt"    // the pending sign-in can no longer pass
-	StoppedRequest   Action = "stopped_request"   // its code stops working and no more are sent
-	SignedOutAll     Action = "signed_out_all"    // every session of the account ended
-	SignedOutDevice  Action = "signed_out_device" // the sessions on the device that asked ended
+	DeniedAttempt    Action = "denied_attempt"     // the pending sign-in can no longer pass
+	StoppedRequest   Action = "stopped_request"    // its code stops working and no more are sent
+	SignedOutAll     Action = "signed_out_all"     // every session of the account ended
+	SignedOutDevice  Action = "signed_out_device"  // the sessions on the device that asked ended
 	SignedOutSession Action = "signed_out_session" // the session the finished sign-in started ended
-	PasswordMarked   Action = "password_marked"   // a new password is required at the next sign-in
-	ForgotDevice     Action = "forgot_device"     // the device no longer counts as known
-	BlockedSender    Action = "blocked_sender"    // no codes to this destination from that sender for a day
-	CancelledReset   Action = "cancelled_reset"   // the password reset can no longer be finished
-	NothingToUndo    Action = "nothing"           // the request had already ended; nothing was open
-	StoppedTrusting  Action = "stopped_trusting"  // no browser skips the second step any more
-	ConfirmedByEmail Action = "told_by_email"     // the response was confirmed by email
-	ConfirmedBySMS   Action = "told_by_sms"       // … and by SMS
+	PasswordMarked   Action = "password_marked"    // a new password is required at the next sign-in
+	ForgotDevice     Action = "forgot_device"      // the device no longer counts as known
+	BlockedSender    Action = "blocked_sender"     // no codes to this destination from that sender for a day
+	CancelledReset   Action = "cancelled_reset"    // the password reset can no longer be finished
+	NothingToUndo    Action = "nothing"            // the request had already ended; nothing was open
+	StoppedTrusting  Action = "stopped_trusting"   // no browser skips the second step any more
+	ConfirmedByEmail Action = "told_by_email"      // the response was confirmed by email
+	ConfirmedBySMS   Action = "told_by_sms"        // … and by SMS
 )
 
 // Store keeps answers.
