@@ -94,15 +94,19 @@ func (s *Server) passwordPage(r *http.Request) *page {
 	p := s.newPage(r, "password.title")
 	// Password managers file the new password under this address.
 	p.Data["Email"] = state(r).account.Email
+	if !state(r).account.PasswordCompromisedAt.IsZero() {
+		// Said again after a refused form too: it is why the page is here.
+		p.Notice = s.Catalog.T(p.Lang, "notice.password_compromised")
+		p.Data["Compromised"] = true
+	}
 	return p
 }
 
 func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) {
 	p := s.passwordPage(r)
 	p.Values["signout_others"] = "on"
-	s.notice(r, p)
-	if !state(r).account.PasswordCompromisedAt.IsZero() {
-		p.Notice = s.Catalog.T(p.Lang, "notice.password_compromised")
+	if p.Notice == "" {
+		s.notice(r, p)
 	}
 	s.render(w, r, http.StatusOK, "password", p)
 }

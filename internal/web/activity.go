@@ -212,6 +212,7 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Errors["name"] = s.Catalog.T(p.Lang, "error.device_name")
+		p.Values["name"] = name
 		p.Data["RenameError"] = id
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "devices", p)
 		return
@@ -225,7 +226,11 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
 		return
 	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {"renamed"}})
+	done := "renamed"
+	if name == "" {
+		done = "name_removed"
+	}
+	redirect(w, r, "/account/devices", url.Values{"notice": {done}})
 }
 
 // deviceSignout signs out every session of one device.
@@ -377,6 +382,7 @@ func (s *Server) fillSecurity(r *http.Request, p *page) error {
 	}
 	p.Data["AlertEmail"], p.Data["AlertSMS"] = a.Alerts.Email, a.Alerts.SMS
 	p.Data["PhoneConfirmed"] = a.Phone != "" && !a.PhoneConfirmedAt.IsZero()
+	p.Data["HasPhone"] = a.Phone != ""
 	return nil
 }
 

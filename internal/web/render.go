@@ -307,6 +307,7 @@ var notices = map[string]string{
 	"answered_me":           "why.thanks_me",
 	"already_answered":      "why.already_answered",
 	"renamed":               "devices.renamed",
+	"name_removed":          "devices.name_removed",
 	"device_signed_out":     "devices.signed_out",
 	"signed_out_others":     "devices.signed_out_others",
 	"alerts_saved":          "security.alerts_saved",
