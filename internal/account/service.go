@@ -743,9 +743,28 @@ func (s *Service) Disable(ctx context.Context, id string) error {
 
 // SetAlerts sets the channels of the new-device alert. SMS needs a
 // confirmed phone; the caller checks it, so that the page can say so.
-func (s *Service) SetAlerts(ctx context.Context, accountID string, a Alerts) error {
-	if err := s.Store.SetAlerts(ctx, accountID, a); err != nil {
+//
+// Turning the alert off on every channel is itself told, by email and to
+// a confirmed phone: it is what someone who took over the account would
+// do first.
+func (s *Service) SetAlerts(ctx context.Context, accountID string, a Alerts, o request.Origin) error {
+	acc, err := s.Store.AccountByID(ctx, accountID)
+	if err != nil {
 		return fmt.Errorf("set alerts: %w", err)
+	}
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.SetAlerts(ctx, accountID, a); err != nil {
+			return fmt.Errorf("set alerts: %w", err)
+		}
+		if !a.Off() || acc.Alerts.Off() {
+			return nil
+		}
+		_, err := s.Notices.Send(ctx, notice.Notice{Purpose: request.AlertsOff, AccountID: acc.ID, To: acc.Email,
+			Language: acc.Language, TimeZone: acc.TimeZone, Origin: o})
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	s.Sessions.Forget(accountID) // cached sessions carry the account
 	return nil

@@ -95,6 +95,7 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.NewDevice:      {request.Email, request.SMS},
 	request.TrustAdded:     {request.Email, request.SMS},
 	request.NotMeDone:      {request.Email, request.SMS},
+	request.AlertsOff:      {request.Email, request.SMS},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -287,7 +288,7 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			t(lang, "mail.email_changed.not_you"),
 		}, nil
 	case n.Purpose == request.PasswordChanged, n.Purpose == request.PasswordReset,
-		n.Purpose == request.TwoStepOff, n.Purpose == request.BackupRenewed:
+		n.Purpose == request.TwoStepOff, n.Purpose == request.BackupRenewed, n.Purpose == request.AlertsOff:
 		return t(lang, "mail."+string(n.Purpose)+".subject", svc), []string{
 			t(lang, "mail."+string(n.Purpose)+".body", svc),
 			c.origin(n, "mail.origin_done"),

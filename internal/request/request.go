@@ -76,6 +76,7 @@ const (
 	NewDevice       Purpose = "new_device"       // the alert: a sign-in from a device the account had not used
 	TrustAdded      Purpose = "trust_added"      // a browser was trusted to skip the second step
 	NotMeDone       Purpose = "not_me_done"      // what the holder's "this wasn't me" did
+	AlertsOff       Purpose = "alerts_off"       // the new-device alert was turned off on every channel
 )
 
 // SecurityNotices are the notices about a change to the account's
@@ -84,7 +85,7 @@ const (
 // be able to hide the change from the holder.
 var SecurityNotices = []Purpose{
 	PasswordChanged, PasswordReset, TwoStepOn, MethodAdded, BackupUsed, MethodRemoved, TwoStepOff,
-	BackupRenewed, EmailChanged, PasskeyBlocked, TrustAdded, NotMeDone,
+	BackupRenewed, EmailChanged, PasskeyBlocked, TrustAdded, NotMeDone, AlertsOff,
 }
 
 // Security reports whether p is one of SecurityNotices.

@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/phone"
+	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
 
@@ -340,6 +341,11 @@ func (s *Server) fillSecurity(r *http.Request, p *page) error {
 			stale++
 		}
 	}
+	if n, err := s.unfinishedPasswordEntries(r, a.ID, now); err != nil {
+		return err
+	} else if n > 0 {
+		add("password_entered", "/account/activity", n)
+	}
 	if fresh > 0 {
 		add("unknown_devices", "/account/devices", fresh)
 	}
@@ -405,9 +411,39 @@ func (s *Server) alertsSubmit(w http.ResponseWriter, r *http.Request) {
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "security", p)
 		return
 	}
-	if err := s.Accounts.SetAlerts(r.Context(), a.ID, want); err != nil {
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Accounts.SetAlerts(r.Context(), a.ID, want, o); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	redirect(w, r, "/account/security", url.Values{"notice": {"alerts_saved"}})
+}
+
+// unfinishedPasswordEntries counts the sign-ins of the last 7 days whose
+// right password came from a new device and that did not finish — what
+// someone holding the password but not the code looks like — unless the
+// holder already said they were not them.
+func (s *Server) unfinishedPasswordEntries(r *http.Request, accountID string, now time.Time) (int, error) {
+	recent, err := s.Activity.Activity(r.Context(), accountID, signin.AttemptQuery{Limit: 100})
+	if err != nil {
+		return 0, err
+	}
+	disowned, err := s.Activity.Disowned(r.Context(), accountID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, at := range recent {
+		if now.Sub(at.Origin.Time) > 7*24*time.Hour {
+			break
+		}
+		if at.Cause == request.PasswordKnown && at.Outcome != signin.Succeeded && at.Kind == signin.SignInKind && !disowned[at.ID] {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,9 @@ func TestCheckup_ToDosAppearAndDisappearWithTheAccountsState(t *testing.T) {
 		if !has("alerts_off") {
 			t.Fatal("alerts off is not a to-do")
 		}
+		if got := h.newest("checkup@example.com", request.AlertsOff); !strings.Contains(got.Text, "no longer tell you") {
+			t.Fatalf("turning alerts off is not told:\n%s", got.Text)
+		}
 		if r := b.post("/account/alerts", url.Values{"email": {"1"}}); r.status != http.StatusSeeOther || has("alerts_off") {
 			t.Fatalf("the to-do's button: %d", r.status)
 		}
@@ -196,6 +200,27 @@ func TestCheckup_ToDosAppearAndDisappearWithTheAccountsState(t *testing.T) {
 		}
 		if r := b.get("/account"); r.status != 200 {
 			t.Fatalf("this device was signed out: %d", r.status)
+		}
+
+		// A right password from a new device that went no further is a
+		// to-do until the holder says it wasn't them.
+		stranger := h.browser("en")
+		stranger.signInTo2ndStep("checkup@example.com", goodPassword)
+		if !has("password_entered") {
+			t.Fatal("an unfinished sign-in with the right password is not a to-do")
+		}
+		ids := regexp.MustCompile(`data-attempt="([^"]+)"`).FindStringSubmatch(b.get("/account/activity").body)
+		if r := b.post("/account/activity/answer", url.Values{"attempt": {ids[1]}, "answer": {"not_me"}}); r.status != 200 {
+			t.Fatalf("answer: %d", r.status)
+		}
+		// Signed out by the answer: sign in again (SMS), set a new password.
+		c0 := challenge(t, b.post("/signin", url.Values{"email": {"checkup@example.com"}, "password": {goodPassword}}).location)
+		b.post("/signin/verify", url.Values{"c": {c0}, "method": {"sms"}, "code": {h.smsCodeFor("+819077778888")}})
+		if r := b.post("/account/password", url.Values{"current_password": {goodPassword}, "new_password": {"the holder's fresh passphrase"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("new password: %d\n%s", r.status, r.body)
+		}
+		if has("password_entered") || has("password_compromised") {
+			t.Fatal("the disowned entry, or the compromised password, is still a to-do")
 		}
 	})
 }

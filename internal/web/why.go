@@ -39,6 +39,11 @@ func (s *Server) optionalSession(r *http.Request) {
 func (s *Server) whyForm(w http.ResponseWriter, r *http.Request) {
 	s.optionalSession(r)
 	p := s.newPage(r, "why.title")
+	if r.URL.Query().Has("ref") && strings.TrimSpace(r.URL.Query().Get("ref")) == "" {
+		p.Errors["ref"] = s.Catalog.T(p.Lang, "error.required")
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "why", p)
+		return
+	}
 	if typed := r.URL.Query().Get("ref"); typed != "" {
 		p.Values["ref"] = typed
 		ref, ok := random.ParseReference(typed)
