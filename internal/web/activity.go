@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -194,6 +195,8 @@ func (s *Server) fillDevices(r *http.Request, p *page) error {
 		}
 		views = append(views, v)
 	}
+	// This device first: it is the one the holder knows.
+	sort.SliceStable(views, func(i, j int) bool { return views[i].This && !views[j].This })
 	p.Data["Devices"] = views
 	return nil
 }

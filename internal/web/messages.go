@@ -21,6 +21,9 @@ const messagesPerPage = 20
 // centerMessage is one row of the message center.
 type centerMessage struct {
 	Reference, When, Channel, To, Title, Cause, Status, Text string
+	// Lang is the language the message was written in (its subject and
+	// text are shown as sent).
+	Lang string
 	// Request describes where the code's request came from; Answerable
 	// offers "this was me" and "this wasn't me" (a code for a request).
 	Request, Place     string
@@ -78,7 +81,7 @@ func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) {
 
 // centerRow describes one message for the message center in lang.
 func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message) centerMessage {
-	c := centerMessage{Reference: m.Reference, When: s.when(r, m.CreatedAt), Text: m.Text,
+	c := centerMessage{Reference: m.Reference, When: s.when(r, m.CreatedAt), Text: m.Text, Lang: m.Language,
 		Status: s.Catalog.T(lang, "messages.status_"+statusKey(m.Status)), Failed: m.Status == outbox.Failed}
 	c.Channel = s.Catalog.T(lang, "messages.channel_"+string(m.Channel))
 	if m.Channel == request.SMS {

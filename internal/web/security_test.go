@@ -232,7 +232,7 @@ func otherDevice(t *testing.T, body string) string {
 	for _, part := range strings.Split(body, `<li class="device" data-device="`)[1:] {
 		id, rest, _ := strings.Cut(part, `"`)
 		head, _, _ := strings.Cut(rest, "</h2>")
-		if !strings.Contains(head, "This device") {
+		if !strings.Contains(head, "(this device)") {
 			return id
 		}
 	}
