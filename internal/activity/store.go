@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"gatehouse/internal/code"
 	"gatehouse/internal/request"
 )
 
@@ -70,6 +71,16 @@ type Store interface {
 	// answer may be another account's: a code typed for someone else's
 	// number is that number's holder's to answer.)
 	Disowned(ctx context.Context, challengeID string) (bool, error)
+	// Requests returns the requests (challenges) with the given ids, each
+	// with whether it was disowned, in one query: a page of the message
+	// center reads them all at once. Unknown ids are left out.
+	Requests(ctx context.Context, challengeIDs []string) (map[string]Request, error)
+}
+
+// Request is a message's request as the message center lists it.
+type Request struct {
+	Challenge *code.Challenge
+	Disowned  bool // someone answered "this wasn't me" about it
 }
 
 // blockFor is how long "someone mistyped" blocks the sender.

@@ -351,3 +351,33 @@ func (db *DB) Disowned(ctx context.Context, challengeID string) (bool, error) {
 	}
 	return found, nil
 }
+
+// Requests implements activity.Store.
+func (db *DB) Requests(ctx context.Context, ids []string) (map[string]activity.Request, error) {
+	out := map[string]activity.Request{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT c.id, c.purpose, c.cause, c.attempt_id, c.account_id, c.channel, c.destination, c.device_id, c.ip, c.user_agent,
+			c.failures, c.sends, c.created_at, c.sent_at, c.expires_at, c.consumed_at,
+			EXISTS (SELECT 1 FROM answers a WHERE a.challenge_id = c.id AND a.answer = 'not_me')
+		FROM challenges c
+		WHERE c.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read requests: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c code.Challenge
+		var created, sent, expires, consumed *time.Time
+		var disowned bool
+		if err := rows.Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &disowned); err != nil {
+			return nil, fmt.Errorf("postgres: read requests: %w", err)
+		}
+		c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt = utc(created), utc(sent), utc(expires), utc(consumed)
+		out[c.ID] = activity.Request{Challenge: &c, Disowned: disowned}
+	}
+	return out, rows.Err()
+}

@@ -356,3 +356,37 @@ func (db *DB) Disowned(ctx context.Context, challengeID string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// Requests implements activity.Store.
+func (db *DB) Requests(ctx context.Context, ids []string) (map[string]activity.Request, error) {
+	out := map[string]activity.Request{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := db.query(ctx, `
+		SELECT c.id, c.purpose, c.cause, c.attempt_id, c.account_id, c.channel, c.destination, c.device_id, c.ip, c.user_agent,
+			c.failures, c.sends, c.created_at, c.sent_at, c.expires_at, c.consumed_at,
+			EXISTS (SELECT 1 FROM answers a WHERE a.challenge_id = c.id AND a.answer = 'not_me')
+		FROM challenges c
+		WHERE c.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read requests: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c code.Challenge
+		var created, sent, expires, consumed sql.NullInt64
+		var disowned bool
+		if err := rows.Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &disowned); err != nil {
+			return nil, fmt.Errorf("sqlite: read requests: %w", err)
+		}
+		c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt = tm(created), tm(sent), tm(expires), tm(consumed)
+		out[c.ID] = activity.Request{Challenge: &c, Disowned: disowned}
+	}
+	return out, rows.Err()
+}

@@ -222,6 +222,24 @@ func testAnswers(t *testing.T, s ActivityStore) {
 	if d, _ := s.Disowned(ctx, "other"); d {
 		t.Fatal("an unanswered request is disowned")
 	}
+	// Requests in one query, with whether each was disowned.
+	open := &code.Challenge{ID: "ch", Purpose: request.SecondStep, Cause: request.PasswordKnown, AccountID: a.ID, Channel: request.Email,
+		Destination: a.Email, Origin: request.Origin{DeviceID: "d", IP: "192.0.2.3", UserAgent: "UA"}, CreatedAt: t0, SentAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	other := *open
+	other.ID = "other"
+	for _, c := range []*code.Challenge{open, &other} {
+		if err := s.CreateChallenge(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs, err := s.Requests(ctx, []string{"ch", "other", "missing"})
+	if err != nil || len(reqs) != 2 || !reqs["ch"].Disowned || reqs["other"].Disowned || reqs["ch"].Challenge.Origin.IP != "192.0.2.3" ||
+		!reqs["ch"].Challenge.CreatedAt.Equal(t0) {
+		t.Fatalf("requests: %+v %v", reqs, err)
+	}
+	if reqs, err := s.Requests(ctx, nil); err != nil || len(reqs) != 0 {
+		t.Fatalf("no requests: %v %v", reqs, err)
+	}
 	if got, _ := s.DeniedAttempts(ctx, a.ID, t0.Add(time.Hour)); len(got) != 0 {
 		t.Fatalf("denied attempts since later: %v", got)
 	}

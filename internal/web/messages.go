@@ -71,16 +71,28 @@ func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) {
 		p.Data["Older"] = "/account/messages?" + url.Values{"before": {strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "." + last.ID}}.Encode()
 		ms = ms[:messagesPerPage]
 	}
+	// Every row's request, and whether it was disowned, in one query.
+	var ids []string
+	for _, m := range ms {
+		if m.ChallengeID != "" {
+			ids = append(ids, m.ChallengeID)
+		}
+	}
+	reqs, err := s.Activity.Store.Requests(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rows := make([]centerMessage, 0, len(ms))
 	for _, m := range ms {
-		rows = append(rows, s.centerRow(r, p.Lang, m))
+		rows = append(rows, s.centerRow(r, p.Lang, m, reqs))
 	}
 	p.Data["Messages"] = rows
 	s.render(w, r, http.StatusOK, "messages", p)
 }
 
 // centerRow describes one message for the message center in lang.
-func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message) centerMessage {
+func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message, reqs map[string]activity.Request) centerMessage {
 	c := centerMessage{Reference: m.Reference, When: s.when(r, m.CreatedAt), Text: m.Text, Lang: m.Language,
 		Status: s.Catalog.T(lang, "messages.status_"+statusKey(m.Status)), Failed: m.Status == outbox.Failed}
 	c.Channel = s.Catalog.T(lang, "messages.channel_"+string(m.Channel))
@@ -95,9 +107,10 @@ func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message) cent
 	}
 	if m.ChallengeID != "" && m.Cause != "" {
 		c.Answerable = true
-		if ch, err := s.Codes.Store.Challenge(r.Context(), m.ChallengeID); err == nil {
+		if req, ok := reqs[m.ChallengeID]; ok {
+			ch := req.Challenge
 			st := activity.Story{Message: m, Challenge: ch}
-			c.Disowned = s.stoppedByHolder(r, ch)
+			c.Disowned = req.Disowned
 			c.Answerable = !c.Disowned && !st.Own()
 			browser, os := s.Devices.UserAgents.Parse(ch.Origin.UserAgent)
 			c.Request = s.Catalog.T(lang, "why.request_detail", browser, os, ch.Origin.IP, s.when(r, ch.CreatedAt))
