@@ -46,7 +46,6 @@ func RunActivity(t *testing.T, open func(t *testing.T) ActivityStore) {
 func testAttemptsPage(t *testing.T, s ActivityStore) {
 	ctx := context.Background()
 	outcomes := []signin.Outcome{signin.Succeeded, signin.WrongPassword, signin.Pending, signin.Denied, signin.Succeeded}
-	var ids []string
 	for i := range 25 {
 		at := &signin.Attempt{ID: fmt.Sprintf("a%02d", i), Kind: signin.SignInKind, Identifier: "p@example.com", AccountID: "acc",
 			Origin:  request.Origin{DeviceID: "d", IP: "192.0.2.1", UserAgent: "UA", Time: t0.Add(time.Duration(i/2) * time.Minute)},
@@ -54,7 +53,6 @@ func testAttemptsPage(t *testing.T, s ActivityStore) {
 		if err := s.RecordAttempt(ctx, at); err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, at.ID)
 	}
 	s.RecordAttempt(ctx, &signin.Attempt{ID: "other", Kind: signin.SignInKind, AccountID: "acc2", Origin: request.Origin{Time: t0}, Outcome: signin.Succeeded})
 	// Pages of 10 by the (time, id) cursor cover all 25, newest first, once
