@@ -336,6 +336,24 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 		return nil
 	}
 	device := ""
+	// denyAndSignOut: the attempt cannot pass, its code is dead, and the
+	// device that asked is signed out.
+	denyAndSignOut := func() error {
+		if err := deny(); err != nil {
+			return err
+		}
+		if err := stop(StoppedRequest); err != nil {
+			return err
+		}
+		if device == "" {
+			return nil
+		}
+		if err := s.Sessions.EndDevice(ctx, a.AccountID, device); err != nil {
+			return fmt.Errorf("activity: sign out device: %w", err)
+		}
+		did(SignedOutDevice)
+		return nil
+	}
 	switch {
 	case at != nil:
 		device = at.Origin.DeviceID
@@ -381,17 +399,10 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 	case request.OldDevice:
 		// A device the account used before is not the holder's any more
 		// (sold, lost, shared): deny it and make it a stranger again.
-		if err := deny(); err != nil {
-			return err
-		}
-		if err := stop(StoppedRequest); err != nil {
+		if err := denyAndSignOut(); err != nil {
 			return err
 		}
 		if device != "" {
-			if err := s.Sessions.EndDevice(ctx, a.AccountID, device); err != nil {
-				return fmt.Errorf("activity: sign out device: %w", err)
-			}
-			did(SignedOutDevice)
 			if err := s.Devices.ForgetDevice(ctx, a.AccountID, device); err != nil {
 				return fmt.Errorf("activity: forget device: %w", err)
 			}
@@ -428,17 +439,8 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 	case request.YouJustNow:
 		// Asked from a signed-in session of this account: whoever is at
 		// that device is not the holder, so it is signed out.
-		if err := deny(); err != nil {
+		if err := denyAndSignOut(); err != nil {
 			return err
-		}
-		if err := stop(StoppedRequest); err != nil {
-			return err
-		}
-		if device != "" {
-			if err := s.Sessions.EndDevice(ctx, a.AccountID, device); err != nil {
-				return fmt.Errorf("activity: sign out device: %w", err)
-			}
-			did(SignedOutDevice)
 		}
 	}
 	if len(a.Actions) == 0 {
