@@ -647,3 +647,159 @@ func TestBrowser_YouJustNow_StepUpCodeIsRoutineAndThisWasMe(t *testing.T) {
 		t.Error("a signed-out visitor sees the story or the answer form")
 	}
 }
+
+// codeSignInTo asks, from the tab, for a sign-in code for email: the
+// sign-in page's code link, the address, and the page that takes the code.
+func (b *tab) codeSignInTo(p *proc, step, email string) {
+	b.t.Helper()
+	b.run(step+": open sign-in", chromedp.Navigate(p.URL+"/signin"), visible("#f-email"))
+	b.useLanguage("ja", "#f-email")
+	b.run(step+": sign in with a code instead", clickAndLoad(`a[href="/signin/code"]`, "#f-email"))
+	b.expectPath(step+": sign in with a code instead", "/signin/code")
+	b.run(step+": the holder's address", typeInto("#f-email", email), submit("/signin/code", "#f-code"))
+	b.expectPath(step+": the holder's address", "/signin/code/verify")
+}
+
+// TestBrowser_NotMe_CodeSignIn_DeniedTheOtherBrowserIsRefused: in
+// Japanese, with sign-in by code on (signin.code_signin), someone else asks
+// in another browser for a sign-in code to the holder's address (two-step
+// verification off, so a code is sent). The code's email says it was asked
+// for by code; the holder finds it in the message center, opens its story
+// (コードでのログイン) and answers "心当たりがない": the sign-in is denied,
+// and the other browser's right code is refused. A second request, which
+// the holder leaves alone, signs the other browser in with its right code
+// (the feature works), and the holder's activity page lists both sign-ins
+// by code: one denied, one succeeded.
+func TestBrowser_NotMe_CodeSignIn_DeniedTheOtherBrowserIsRefused(t *testing.T) {
+	env := map[string]string{"GATEHOUSE_SIGNIN_CODE_SIGNIN": "true"}
+	for k, v := range cheapArgon {
+		env[k] = v
+	}
+	p := serve(t, t.TempDir(), env)
+	const email = "notme-codesignin-ja@example.com"
+
+	holder := openTab(t)
+	signUpJa(t, p, holder, email)
+	holder.run("confirm", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signup/confirm", "#account-email"))
+
+	other := openTab(t)
+	other.codeSignInTo(p, "first request", email)
+
+	m := newestMail(t, p.URL, email, "code_signin")
+	ref := m.Reference
+	if m.Cause != "code_signin" {
+		t.Fatalf("code sign-in message %s: cause %q, want code_signin\n%s", ref, m.Cause, m.Text)
+	}
+	for _, want := range []string{
+		"このアドレスに送るコードで",
+		"このメッセージを確認するには、" + p.URL + "/why/" + ref + " をご自身でブラウザに入力してください",
+		p.URL + "/account/messages",
+	} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("code sign-in message %s lacks %q:\n%s", ref, want, m.Text)
+		}
+	}
+	code := m.code(t)
+
+	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
+	if list := holder.text("#messages"); !strings.Contains(list, ref) {
+		t.Fatalf("message center does not list %s:\n%s", ref, list)
+	}
+	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
+	if cause := holder.attr("#story-cause", "data-cause"); cause != "code_signin" {
+		t.Errorf("story cause %q, want code_signin", cause)
+	}
+	if txt := holder.text("#story-cause"); !strings.Contains(txt, "コードでのログイン") {
+		t.Errorf("story cause reads %q, want コードでのログイン", txt)
+	}
+	if b := holder.text(`#answer-form button[name=answer][value=not_me]`); b != "心当たりがない" {
+		t.Errorf("not-me button %q, want 心当たりがない", b)
+	}
+	holder.run("answer 心当たりがない", clickAndLoad(`#answer-form button[name=answer][value=not_me]`, "#answer-actions"))
+	if actions := holder.text("#answer-actions"); !strings.Contains(actions, "拒否しました") {
+		t.Errorf("actions do not say the sign-in was denied (拒否しました):\n%s", actions)
+	}
+
+	// The other browser holds the right code, typed in time: refused.
+	other.run("the right code after the answer", typeInto("#f-code", code),
+		clickAndLoad(`form[action="/signin/code/verify"] button[type=submit]`, "main"))
+	switch got := other.path(); {
+	case got == "/account":
+		t.Fatal("the denied sign-in by code reached /account with its right code")
+	case strings.Contains(other.text("main"), "この申請は止められました"),
+		strings.Contains(other.text("main"), "この手続きは期限切れか、すでに完了しています"):
+		// told the request was stopped, or that it ended
+	case got == "/signin/code/verify" &&
+		other.eval(`String(document.querySelectorAll("#error-summary, #e-code").length)`) != "0":
+		// the code page again, with the error
+	default:
+		t.Fatalf("the denied sign-in's right code led to %s (%q):\n%s", got, other.title(), other.text("main"))
+	}
+	other.do("the other browser is not signed in", chromedp.Navigate(p.URL+"/account"), visible("main"))
+	other.expectPath("the other browser's /account", "/signin")
+
+	// A new request, which the holder leaves alone: its right code signs in.
+	other.codeSignInTo(p, "second request", email)
+	again := newestMail(t, p.URL, email, "code_signin")
+	if again.Reference == ref {
+		t.Fatalf("the second request sent no new message (newest is still %s)", ref)
+	}
+	other.run("the second request's right code", typeInto("#f-code", again.code(t)),
+		submit("/signin/code/verify", "#account-email"))
+	other.expectPath("the second request's right code", "/account")
+
+	holder.run("activity", chromedp.Navigate(p.URL+"/account/activity"), visible("#attempts"))
+	holder.expectPath("activity", "/account/activity")
+	outcomes := holder.eval(`Array.from(document.querySelectorAll("#attempts li.attempt")).filter(li => li.querySelector("strong").textContent.includes("コードでのログイン")).map(li => li.querySelector(".outcome").textContent.trim()).sort().join("|")`)
+	if want := strings.Join(sortedStrings("拒否", "成功"), "|"); outcomes != want {
+		t.Errorf("sign-ins by code on the activity page: %q, want %q\n%s", outcomes, want, holder.text("#attempts"))
+	}
+}
+
+// sortedStrings is ss in JavaScript's default sort order (by UTF-16 code
+// units, which for these strings is Go's byte order too).
+func sortedStrings(ss ...string) []string {
+	out := append([]string(nil), ss...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestBrowser_Why_StrangerSeesOnlyWhetherItIsOurs: a signed-out visitor
+// who types /why/REFERENCE learns only whether the message is ours — for
+// a real reference of the holder, "we sent a message with reference", and
+// for one that does not exist, "We can't find reference" — and neither
+// page shows the holder's address or the answer form.
+func TestBrowser_Why_StrangerSeesOnlyWhetherItIsOurs(t *testing.T) {
+	p := serve(t, t.TempDir(), cheapArgon)
+	const email, pw, fake = "why-stranger-en@example.com", "violet canoe at dawn", "GH-ZZZZ-ZZZZ"
+
+	holder := openTab(t)
+	signUpEn(t, p, holder, email, pw)
+	ref := newestMail(t, p.URL, email, "confirm_email").Reference
+	holder.run("confirm", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signup/confirm", "#account-email"))
+
+	visitor := openTab(t)
+	for _, tc := range []struct{ ref, says string }{
+		{ref, "we sent a message with reference " + ref},
+		{fake, "We can't find reference " + fake},
+	} {
+		visitor.run("a visitor types /why/"+tc.ref, chromedp.Navigate(p.URL+"/why/"+tc.ref), visible("#verdict"))
+		visitor.useLanguage("en", "#verdict")
+		if v := visitor.text("#verdict"); !strings.Contains(v, tc.says) {
+			t.Errorf("/why/%s: verdict %q, want it to say %q", tc.ref, v, tc.says)
+		}
+		page := visitor.eval(`document.documentElement.outerHTML`)
+		if strings.Contains(strings.ToLower(page), strings.ToLower(email)) || strings.Contains(page, "why-stranger-en") {
+			t.Errorf("/why/%s shows the holder's address to a signed-out visitor:\n%s", tc.ref, visitor.text("main"))
+		}
+		if n := visitor.eval(`String(document.querySelectorAll("#answer-form, #story").length)`); n != "0" {
+			t.Errorf("/why/%s: a signed-out visitor sees the story or the answer form", tc.ref)
+		}
+	}
+}

@@ -18,6 +18,7 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 	accounts := fs.Int("accounts", 100_000, "accounts to create")
 	per := fs.Int("per-account", 50, "sign-in attempts, and as many messages, per account")
 	from := fs.Int("from", 0, "first account number: resumes a seed that stopped (its log says where)")
+	more := fs.Bool("more", false, "add attempts and messages to the accounts an earlier seed made")
 	cfg, code := parseConfig(fs, args, stderr)
 	if cfg == nil {
 		return code
@@ -31,7 +32,7 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 	defer a.Close()
 	began := time.Now()
 	last := time.Now()
-	err = a.Seed(ctx, *from, *accounts, *per, func(done int) {
+	err = a.Seed(ctx, *from, *accounts, *per, *more, func(done int) {
 		if time.Since(last) > 5*time.Second || done == *accounts {
 			last = time.Now()
 			fmt.Fprintf(stdout, "%d/%d accounts (%d attempts and %d messages) in %s\n", done, *accounts, done**per, done**per, time.Since(began).Round(time.Second))

@@ -38,7 +38,7 @@ func BenchmarkHolderPages(b *testing.B) {
 	}
 	h := newHarness(b, cfg)
 	if cfg["database"] == "" {
-		if err := h.app.Seed(context.Background(), 0, 2000, 50, nil); err != nil {
+		if err := h.app.Seed(context.Background(), 0, 2000, 50, false, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
