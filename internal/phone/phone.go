@@ -35,6 +35,9 @@ type Store interface {
 	// PhoneOwner returns the id of an account whose confirmed number this
 	// is, or "" when none.
 	PhoneOwner(ctx context.Context, number string) (string, error)
+	// AccountByID reads that holder's account: the code is written in
+	// their language.
+	AccountByID(ctx context.Context, id string) (*account.Account, error)
 }
 
 // Codes is what enrolment needs of package code.
@@ -141,15 +144,19 @@ func (s *Service) send(ctx context.Context, a *account.Account, ch *code.Challen
 	// A number that is another holder's confirmed phone was mistyped (or
 	// is being taken over): the message is theirs, so it is in their
 	// message center, where they can say it was not them.
-	holder := a.ID
+	holder, lang, tz := a.ID, a.Language, a.TimeZone
 	if owner, err := s.Store.PhoneOwner(ctx, ch.Destination); err != nil {
 		return fmt.Errorf("phone: find the number's holder: %w", err)
-	} else if owner != "" {
-		holder = owner
+	} else if owner != "" && owner != a.ID {
+		o, err := s.Store.AccountByID(ctx, owner)
+		if err != nil {
+			return fmt.Errorf("phone: read the number's holder: %w", err)
+		}
+		holder, lang, tz = o.ID, o.Language, o.TimeZone
 	}
 	_, err := s.Notices.Send(ctx, notice.Notice{
 		Purpose: request.AddPhone, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: holder, To: ch.Destination,
-		Channel: request.SMS, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Code: c,
+		Channel: request.SMS, Language: lang, TimeZone: tz, Origin: ch.Origin, Code: c,
 		Valid: s.Codes.Validity(),
 	})
 	if err != nil {

@@ -200,8 +200,8 @@ func TestNotMe_Mistyped_StopsTheRequestAndBlocksTheSender(t *testing.T) {
 				break
 			}
 		}
-		if m == nil || m.Cause != request.Mistyped {
-			t.Fatalf("the mistyped code: %+v", m)
+		if m == nil || m.Cause != request.Mistyped || m.Language != "en" {
+			t.Fatalf("the mistyped code (in the number holder's language, en): %+v", m)
 		}
 		center := holder.get("/account/messages")
 		if !strings.Contains(center.body, m.Reference) {
