@@ -195,6 +195,13 @@ func (s *Server) fillDevices(r *http.Request, p *page) error {
 		}
 		views = append(views, v)
 	}
+	others := 0
+	for _, se := range sessions {
+		if se.ID != st.session.ID {
+			others++
+		}
+	}
+	p.Data["OtherSessions"] = others
 	// This device first: it is the one the holder knows.
 	sort.SliceStable(views, func(i, j int) bool { return views[i].This && !views[j].This })
 	p.Data["Devices"] = views
