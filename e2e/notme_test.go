@@ -100,29 +100,16 @@ func TestBrowser_NotMe_PasswordKnown_OtherBrowserRefusedWithTheRightCode(t *test
 	if m.Cause != "password_known" {
 		t.Fatalf("second-step message %s: cause %q, want password_known\n%s", ref, m.Cause, m.Text)
 	}
-	for _, want := range []string{
+	mailSays(t, "second-step message", m,
 		"正しいパスワードが入力されました",
-		"/why/" + ref,
-		"このメッセージを確認するには、" + p.URL + "/why/" + ref + " をご自身でブラウザに入力してください",
-		p.URL + "/account/messages",
-	} {
-		if !strings.Contains(m.Text, want) {
-			t.Errorf("second-step message %s lacks %q:\n%s", ref, want, m.Text)
-		}
-	}
+		"/why/"+ref,
+		"このメッセージを確認するには、"+p.URL+"/why/"+ref+" をご自身でブラウザに入力してください",
+		p.URL+"/account/messages",
+	)
 	code := m.code(t)
 
-	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
-	if list := holder.text("#messages"); !strings.Contains(list, ref) {
-		t.Fatalf("message center does not list %s:\n%s", ref, list)
-	}
-	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
-	if cause := holder.attr("#story-cause", "data-cause"); cause != "password_known" {
-		t.Errorf("story cause %q, want password_known", cause)
-	}
-	if txt := holder.text("#story-cause"); !strings.Contains(txt, "新しい端末でのパスワード入力") {
-		t.Errorf("story cause reads %q, want 新しい端末でのパスワード入力", txt)
-	}
+	holder.centerEntry(t, p, ref, "このアカウントで使われたことのない端末でパスワードが入力されました")
+	holder.story(t, p, ref, "password_known", "新しい端末でのパスワード入力")
 	if b := holder.text(`#answer-form button[name=answer][value=not_me]`); b != "心当たりがない" {
 		t.Errorf("not-me button %q, want 心当たりがない", b)
 	}
@@ -213,26 +200,15 @@ func TestBrowser_NotMe_ResetRequested_CancelsTheReset(t *testing.T) {
 	if m.Cause != "reset_requested" {
 		t.Fatalf("reset message %s: cause %q, want reset_requested\n%s", ref, m.Cause, m.Text)
 	}
-	for _, want := range []string{
+	mailSays(t, "reset message", m,
 		"A password reset was requested for your",
 		"If it isn't you, you don't need to do anything",
-		"To check this message, type " + p.URL + "/why/" + ref + " into your browser yourself",
-		p.URL + "/account/messages",
-	} {
-		if !strings.Contains(m.Text, want) {
-			t.Errorf("reset message %s lacks %q:\n%s", ref, want, m.Text)
-		}
-	}
+		"To check this message, type "+p.URL+"/why/"+ref+" into your browser yourself",
+		p.URL+"/account/messages",
+	)
 	code := m.code(t)
 
-	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
-	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
-	if n := holder.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
-		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, holder.text("#messages"))
-	}
-	if c := holder.text(entry + " .cause"); !strings.Contains(c, "someone asked to reset the password") {
-		t.Errorf("message center cause %q", c)
-	}
+	holder.centerEntry(t, p, ref, "someone asked to reset the password")
 	holder.run("answer This wasn't me in the message center",
 		clickAndLoad(`form[action="/why/`+ref+`"] button[name=answer][value=not_me]`, "#answer-actions"))
 	if actions := holder.text("#answer-actions"); !strings.Contains(actions, "The password reset was cancelled") {
@@ -341,33 +317,16 @@ func TestBrowser_NotMe_OldDevice_DeniedAndForgotten(t *testing.T) {
 	if m.Cause != "old_device" {
 		t.Fatalf("second sign-in's message %s: cause %q, want old_device\n%s", ref, m.Cause, m.Text)
 	}
-	for _, want := range []string{
+	mailSays(t, "old-device message", m,
 		"last used to sign in on",
 		"is signing in again",
-		"To check this message, type " + p.URL + "/why/" + ref + " into your browser yourself",
-		p.URL + "/account/messages",
-	} {
-		if !strings.Contains(m.Text, want) {
-			t.Errorf("old-device message %s lacks %q:\n%s", ref, want, m.Text)
-		}
-	}
+		"To check this message, type "+p.URL+"/why/"+ref+" into your browser yourself",
+		p.URL+"/account/messages",
+	)
 	code := m.code(t)
 
-	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
-	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
-	if n := holder.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
-		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, holder.text("#messages"))
-	}
-	if c := holder.text(entry + " .cause"); !strings.Contains(c, "your password was typed on a device this account used before") {
-		t.Errorf("message center cause %q", c)
-	}
-	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
-	if cause := holder.attr("#story-cause", "data-cause"); cause != "old_device" {
-		t.Errorf("story cause %q, want old_device", cause)
-	}
-	if txt := holder.text("#story-cause"); !strings.Contains(txt, "an old device of yours") {
-		t.Errorf("story cause reads %q, want \"an old device of yours\"", txt)
-	}
+	holder.centerEntry(t, p, ref, "your password was typed on a device this account used before")
+	holder.story(t, p, ref, "old_device", "an old device of yours")
 	if does := holder.text("#story ~ p.hint"); !strings.Contains(does, "forgets that device") {
 		t.Errorf("the story says \"This wasn't me\" does %q", does)
 	}
@@ -474,21 +433,8 @@ func TestBrowser_NotMe_Mistyped_PhoneEnrolmentBlocked(t *testing.T) {
 		t.Fatalf("add_phone message %s: cause %q channel %q, want mistyped by sms\n%s", ref, m.Cause, m.Channel, m.Text)
 	}
 
-	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
-	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
-	if n := holder.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
-		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, holder.text("#messages"))
-	}
-	if c := holder.text(entry + " .cause"); !strings.Contains(c, "このアドレスまたは番号がリクエストで入力されました") {
-		t.Errorf("message center cause %q", c)
-	}
-	holder.run("open the message's story", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
-	if cause := holder.attr("#story-cause", "data-cause"); cause != "mistyped" {
-		t.Errorf("story cause %q, want mistyped", cause)
-	}
-	if txt := holder.text("#story-cause"); !strings.Contains(txt, "入力間違い") {
-		t.Errorf("story cause reads %q, want 入力間違い", txt)
-	}
+	holder.centerEntry(t, p, ref, "このアドレスまたは番号がリクエストで入力されました")
+	holder.story(t, p, ref, "mistyped", "入力間違い")
 	if txt := holder.text("main"); !strings.Contains(txt, "誰かがこのアドレスまたは番号を入力しました") {
 		t.Errorf("the story does not say someone entered the number:\n%s", txt)
 	}
@@ -581,33 +527,16 @@ func TestBrowser_YouJustNow_StepUpCodeIsRoutineAndThisWasMe(t *testing.T) {
 	if m.Cause != "you_just_now" {
 		t.Fatalf("step-up message %s: cause %q, want you_just_now\n%s", ref, m.Cause, m.Text)
 	}
-	for _, want := range []string{
+	mailSays(t, "step-up message", m,
 		"You are making a change to your",
 		"It was requested from a device that is signed in to your account",
-		"To check this message, type " + p.URL + "/why/" + ref + " into your browser yourself",
-		p.URL + "/account/messages",
-	} {
-		if !strings.Contains(m.Text, want) {
-			t.Errorf("step-up message %s lacks %q:\n%s", ref, want, m.Text)
-		}
-	}
+		"To check this message, type "+p.URL+"/why/"+ref+" into your browser yourself",
+		p.URL+"/account/messages",
+	)
 	code := m.code(t)
 
-	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
-	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
-	if n := holder.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
-		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, holder.text("#messages"))
-	}
-	if c := holder.text(entry + " .cause"); !strings.Contains(c, "you asked for it, signed in on this device") {
-		t.Errorf("message center cause %q", c)
-	}
-	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
-	if cause := holder.attr("#story-cause", "data-cause"); cause != "you_just_now" {
-		t.Errorf("story cause %q, want you_just_now", cause)
-	}
-	if txt := holder.text("#story-cause"); !strings.Contains(txt, "you, just now") {
-		t.Errorf("story cause reads %q, want \"you, just now\"", txt)
-	}
+	holder.centerEntry(t, p, ref, "you asked for it, signed in on this device")
+	holder.story(t, p, ref, "you_just_now", "you, just now")
 	if txt := holder.text("main"); !strings.Contains(txt, "This was routine") {
 		t.Errorf("the story does not call the message routine:\n%s", txt)
 	}
@@ -690,28 +619,15 @@ func TestBrowser_NotMe_CodeSignIn_DeniedTheOtherBrowserIsRefused(t *testing.T) {
 	if m.Cause != "code_signin" {
 		t.Fatalf("code sign-in message %s: cause %q, want code_signin\n%s", ref, m.Cause, m.Text)
 	}
-	for _, want := range []string{
+	mailSays(t, "code sign-in message", m,
 		"このアドレスに送るコードで",
-		"このメッセージを確認するには、" + p.URL + "/why/" + ref + " をご自身でブラウザに入力してください",
-		p.URL + "/account/messages",
-	} {
-		if !strings.Contains(m.Text, want) {
-			t.Errorf("code sign-in message %s lacks %q:\n%s", ref, want, m.Text)
-		}
-	}
+		"このメッセージを確認するには、"+p.URL+"/why/"+ref+" をご自身でブラウザに入力してください",
+		p.URL+"/account/messages",
+	)
 	code := m.code(t)
 
-	holder.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
-	if list := holder.text("#messages"); !strings.Contains(list, ref) {
-		t.Fatalf("message center does not list %s:\n%s", ref, list)
-	}
-	holder.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
-	if cause := holder.attr("#story-cause", "data-cause"); cause != "code_signin" {
-		t.Errorf("story cause %q, want code_signin", cause)
-	}
-	if txt := holder.text("#story-cause"); !strings.Contains(txt, "コードでのログイン") {
-		t.Errorf("story cause reads %q, want コードでのログイン", txt)
-	}
+	holder.centerEntry(t, p, ref, "コードでのログインが申請されました")
+	holder.story(t, p, ref, "code_signin", "コードでのログイン")
 	if b := holder.text(`#answer-form button[name=answer][value=not_me]`); b != "心当たりがない" {
 		t.Errorf("not-me button %q, want 心当たりがない", b)
 	}
@@ -795,6 +711,44 @@ func TestBrowser_Why_StrangerSeesOnlyWhetherItIsOurs(t *testing.T) {
 		}
 		if n := visitor.eval(`String(document.querySelectorAll("#answer-form, #story").length)`); n != "0" {
 			t.Errorf("/why/%s: a signed-out visitor sees the story or the answer form", tc.ref)
+		}
+	}
+}
+
+// centerEntry opens the message center and checks that it lists the
+// message ref exactly once, with the answer buttons and the cause text
+// wanted.
+func (b *tab) centerEntry(t *testing.T, p *proc, ref, cause string) {
+	t.Helper()
+	b.run("open the message center", chromedp.Navigate(p.URL+"/account/messages"), visible("#messages"))
+	entry := `#messages li.message:has(form[action="/why/` + ref + `"])`
+	if n := b.eval(`String(document.querySelectorAll(` + jsString(entry) + `).length)`); n != "1" {
+		t.Fatalf("message center has %s entries answerable for %s:\n%s", n, ref, b.text("#messages"))
+	}
+	if c := b.text(entry + " .cause"); !strings.Contains(c, cause) {
+		t.Errorf("message center cause %q, want %q", c, cause)
+	}
+}
+
+// story opens ref's story the way the message tells the holder to (typing
+// /why/REF) and checks its cause: the id and the words shown.
+func (b *tab) story(t *testing.T, p *proc, ref, causeID, causeText string) {
+	t.Helper()
+	b.run("type the message's /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#story"))
+	if cause := b.attr("#story-cause", "data-cause"); cause != causeID {
+		t.Errorf("story cause %q, want %s", cause, causeID)
+	}
+	if txt := b.text("#story-cause"); !strings.Contains(txt, causeText) {
+		t.Errorf("story cause reads %q, want %q", txt, causeText)
+	}
+}
+
+// mailSays checks that a message's text has every one of want.
+func mailSays(t *testing.T, what string, m devMail, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(m.Text, w) {
+			t.Errorf("%s %s lacks %q:\n%s", what, m.Reference, w, m.Text)
 		}
 	}
 }

@@ -102,9 +102,6 @@ type Story struct {
 	Answers []*Answer
 }
 
-// Cause is the story's cause: the message's, as decided when it was sent.
-func (st *Story) Cause() request.Cause { return st.Message.Cause }
-
 // Answerable reports whether the holder may answer "this was me" or
 // "this wasn't me": the message carried a code for a request that was not
 // the holder's own finished one (see Own).

@@ -66,20 +66,8 @@ func (db *DB) EndAttempt(ctx context.Context, id string, outcome signin.Outcome,
 	return tag.RowsAffected() == 1, nil
 }
 
-// AttemptsByAccount implements signin.Store.
+// AttemptsByAccount implements signin.Store: the newest page of the
+// account's attempts (see AttemptsPage).
 func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {
-	rows, err := db.conn(ctx).Query(ctx, `
-		SELECT `+attemptColumns+`
-		FROM signin_attempts
-		WHERE account_id = $1
-		ORDER BY created_at DESC
-		LIMIT $2`, accountID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list sign-in attempts: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*signin.Attempt, error) { return scanAttempt(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list sign-in attempts: %w", err)
-	}
-	return out, nil
+	return db.AttemptsPage(ctx, accountID, signin.AttemptQuery{Limit: limit})
 }

@@ -69,28 +69,8 @@ func (db *DB) EndAttempt(ctx context.Context, id string, outcome signin.Outcome,
 	return n == 1, nil
 }
 
-// AttemptsByAccount implements signin.Store.
+// AttemptsByAccount implements signin.Store: the newest page of the
+// account's attempts (see AttemptsPage).
 func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {
-	rows, err := db.query(ctx, `
-		SELECT `+attemptColumns+`
-		FROM signin_attempts
-		WHERE account_id = ?
-		ORDER BY created_at DESC
-		LIMIT ?`, accountID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list sign-in attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []*signin.Attempt
-	for rows.Next() {
-		a, err := scanAttempt(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list sign-in attempts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list sign-in attempts: %w", err)
-	}
-	return out, nil
+	return db.AttemptsPage(ctx, accountID, signin.AttemptQuery{Limit: limit})
 }
