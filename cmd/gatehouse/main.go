@@ -5,6 +5,10 @@
 //	gatehouse migrate   apply database migrations
 //	gatehouse migrate-data  copy a SQLite installation into PostgreSQL
 //	gatehouse user      create, list or disable accounts
+//	gatehouse dkim      rotate or list the DKIM keys
+//	gatehouse dns-records  print the DNS records to publish for the mail domain
+//	gatehouse verify-message  check whether a message is genuine
+//	gatehouse reports   list the messages holders reported
 //	gatehouse version   print the version
 package main
 
@@ -31,6 +35,10 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"migrate-data", "copy a SQLite installation into PostgreSQL", runMigrateData},
 		{"user", "manage accounts: user create|list|disable", runUser},
+		{"dkim", "DKIM keys: dkim rotate | dkim list", runDKIM},
+		{"dns-records", "print the DNS TXT records (SPF, DKIM, DMARC, BIMI) for the mail domain", runDNSRecords},
+		{"verify-message", "is this message genuine? verify-message [--json] FILE|- (exit 0 genuine, 1 not ours, 2 cannot tell)", runVerifyMessage},
+		{"reports", "list the messages holders reported from the checker", runReports},
 		{"seed", "fill a scratch database for the benchmarks: seed --accounts N --per-account M", runSeed},
 		{"version", "print the version", runVersion},
 	}
@@ -61,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: gatehouse <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'gatehouse <command> -h' for a command's flags.")
 }

@@ -23,11 +23,13 @@ import (
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
 	"gatehouse/internal/backup"
+	"gatehouse/internal/check"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/device"
+	"gatehouse/internal/dkimkeys"
 	"gatehouse/internal/geo"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/notice"
@@ -36,6 +38,7 @@ import (
 	"gatehouse/internal/password"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/postgres"
+	"gatehouse/internal/ratelimit"
 	"gatehouse/internal/request"
 	"gatehouse/internal/retention"
 	"gatehouse/internal/secrets"
@@ -58,8 +61,12 @@ type App struct {
 	Sessions *session.Manager
 	Outbox   *outbox.Outbox
 	TwoStep  *twostep.Service
-	Web      *web.Server
-	Log      *slog.Logger
+	// DKIM holds the keys every email is signed with; Checker answers
+	// "is this message genuine?" for the pages, the API and the CLI.
+	DKIM    *dkimkeys.Ring
+	Checker *check.Checker
+	Web     *web.Server
+	Log     *slog.Logger
 	// SecretsCreated is set when this start generated the secrets file.
 	SecretsCreated bool
 	// Pruner deletes data past its retention once Start has been called.
@@ -117,7 +124,27 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	cat := i18n.New()
 	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
 	serviceName := cfg.String("service_name")
-	var driver outbox.Driver = outbox.DevDriver{}
+	box, err := crypt.New(sec.EncryptionKey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	// Every email is DKIM-signed from the first one: the keys are made on
+	// the first start, into the data dir.
+	dkimRing, err := dkimkeys.Open(cfg.DKIMDir(), a.now())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("dkim: %w", err)
+	}
+	a.DKIM = dkimRing
+	mailer, err := outbox.NewMailer(cfg.String("mail.from"), cfg.MailDomain(), dkimRing)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	mailer.Now = a.now
+	devDriver := &outbox.DevDriver{Mailer: mailer, Raw: db, Box: box}
+	var driver outbox.Driver = devDriver
 	if cfg.String("mail.driver") == "smtp" {
 		roots, err := caPool(cfg.String("smtp.ca_file"))
 		if err != nil {
@@ -128,12 +155,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 			Host: cfg.String("smtp.host"), Port: cfg.Int("smtp.port"), Username: cfg.String("smtp.username"),
 			Password: cfg.String("smtp.password"), TLS: cfg.String("smtp.tls"), From: cfg.String("mail.from"),
 			RootCAs: roots,
-		}}
-	}
-	box, err := crypt.New(sec.EncryptionKey)
-	if err != nil {
-		db.Close()
-		return nil, err
+		}, Mailer: mailer}
+		devDriver = nil
 	}
 	a.Outbox = &outbox.Outbox{
 		Store: db, Drivers: map[request.Channel]outbox.Driver{request.Email: driver, request.SMS: smsDriver(cfg)}, Catalog: cat, Box: box,
@@ -195,6 +218,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.Accounts.Trust = db
 	a.Accounts.Guesses = a.SignIn
 	a.Accounts.Tx, a.SignIn.Tx = db, db
+	a.Checker = &check.Checker{
+		Messages: db, Keys: dkimRing, Catalog: cat, ServiceName: serviceName, MailDomain: cfg.MailDomain(), PublicURL: cfg.PublicURL(),
+		Zone: func(lang string) *time.Location { return cat.Zone(lang, "") },
+	}
 	region := cfg.String("phone.default_region")
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	a.Web = &web.Server{
@@ -219,6 +246,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		PasskeyLocalURL: localURL,
 		TrustFor:        cfg.Duration("signin.trust_days"),
 		Places:          places,
+		Checker:         a.Checker, Reports: db, DevRaw: devDriver,
+		Lookups: &ratelimit.Limiter{Burst: cfg.Int("check.lookups_per_minute"), Per: time.Minute, Now: a.now},
 		Activity: &activity.Service{
 			Store: db, Messages: db, Challenges: db, Codes: codes, Attempts: db, Accounts: db, Sessions: a.Sessions,
 			Devices: db, Blocks: db, Notices: notices, Tx: db, Clock: clk, Log: log,

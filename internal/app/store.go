@@ -12,6 +12,7 @@ import (
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
 	"gatehouse/internal/backup"
+	"gatehouse/internal/check"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
 	"gatehouse/internal/device"
@@ -44,6 +45,8 @@ type Store interface {
 	retention.Store
 	activity.Store
 	code.Blocks
+	outbox.RawStore
+	check.ReportStore
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

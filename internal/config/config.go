@@ -170,6 +170,9 @@ var Options = []Option{
 	{Key: "time_zone.en", Default: "UTC", Kind: TimeZone, Help: "Time zone for holders who read English, until they choose their own (an IANA name such as Europe/London)."},
 	choice("mail.driver", "dev", []string{"dev", "smtp"}, "Delivery driver: dev (nothing leaves the machine; see /dev/messages) or smtp."),
 	text("mail.from", "Gatehouse <no-reply@localhost>", "Sender of every email."),
+	text("mail.domain", "", "The mail domain: the d= of every DKIM signature, the domain gatehouse dns-records writes records for, and the domain the checker calls ours. Empty means the domain of mail.from."),
+	text("dkim.dir", "", "Directory of the DKIM keys (an RSA-2048 and an Ed25519 key, made on the first start; gatehouse dkim rotate adds a new pair). Empty means DATA/dkim. Every node must share it, like the secrets file."),
+	whole("check.lookups_per_minute", "30", 1, 10000, "How many checks (on /check, POST /api/check and /why/REFERENCE) one network (an IPv4 /24 or IPv6 /64) may make per minute: references must not be guessable by trying."),
 	whole("mail.max_attempts", "8", 1, 100, "Delivery attempts before a message is marked failed."),
 	duration("mail.lease", "2m", time.Second, day, "How long a node's claim on a message lasts: a message whose node died is retried by another node (or after a restart) once it ends."),
 	choice("sms.driver", "dev", []string{"dev", "http", "twilio"}, "SMS driver: dev (nothing leaves the machine; see /dev/messages), http (a signed JSON POST to sms.http.url, for any gateway) or twilio. SMS carry the codes for phone numbers of two-step verification."),
@@ -402,6 +405,9 @@ func (c *Config) validate() error {
 	if _, err := mail.ParseAddress(c.values["mail.from"]); err != nil {
 		errs = append(errs, fmt.Errorf("mail.from: %q is not an address such as \"Shop <no-reply@shop.example>\"", c.values["mail.from"]))
 	}
+	if d := c.values["mail.domain"]; d != "" && !hostName(d) {
+		errs = append(errs, fmt.Errorf("mail.domain: %q is not a domain name such as shop.example", d))
+	}
 	for _, k := range []string{"sms.http.url", "sms.twilio.base_url"} {
 		if v := c.values[k]; v != "" {
 			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -493,6 +499,43 @@ func (c *Config) DatabasePath() string {
 		return strings.TrimPrefix(db, "sqlite:")
 	}
 	return filepath.Join(c.values["data"], "gatehouse.db")
+}
+
+// MailDomain returns the mail domain: mail.domain, or the domain of
+// mail.from.
+func (c *Config) MailDomain() string {
+	if d := c.values["mail.domain"]; d != "" {
+		return strings.ToLower(strings.TrimSuffix(d, "."))
+	}
+	if a, err := mail.ParseAddress(c.values["mail.from"]); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			return strings.ToLower(a.Address[i+1:])
+		}
+	}
+	return "localhost"
+}
+
+// DKIMDir returns the directory of the DKIM keys.
+func (c *Config) DKIMDir() string {
+	if d := c.values["dkim.dir"]; d != "" {
+		return d
+	}
+	return filepath.Join(c.values["data"], "dkim")
+}
+
+// hostName reports whether s is a DNS name: dot-separated labels of
+// letters, digits and hyphens (an IDN in its xn-- form).
+func hostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || strings.Trim(strings.ToLower(l), "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // SecretsPath returns the secrets file to use.

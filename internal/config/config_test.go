@@ -108,9 +108,10 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 		"geoip.database": "no-such-dir/GeoLite2-City.mmdb",
 	}
 	// Free text: anything goes (or, for smtp.host, is checked with mail.driver).
-	freeText := map[string]bool{"secrets_file": true, "tls.key": true, "smtp.host": true, "smtp.username": true, "smtp.password": true, "smtp.ca_file": true,
+	freeText := map[string]bool{"secrets_file": true, "dkim.dir": true, "tls.key": true, "smtp.host": true, "smtp.username": true, "smtp.password": true, "smtp.ca_file": true,
 		"sms.http.secret": true, "sms.twilio.account_sid": true, "sms.twilio.auth_token": true, "sms.twilio.from": true}
 	textRefused["sms.http.url"] = "gateway.example/send"
+	textRefused["mail.domain"] = "shop example"
 	textRefused["sms.twilio.base_url"] = "ftp://api.example"
 	for _, o := range Options {
 		t.Run(o.Key, func(t *testing.T) {

@@ -10,7 +10,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"mail.origin_place", "Approximate place: %s.", "おおよその場所：%s"},
 	{"mail.origin_signin", "Signed in on %s with %s on %s (IP address %s).", "ログイン日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
 	{"mail.origin_answer", "Answered on %s with %s on %s (IP address %s).", "回答日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
-	{"mail.footer.check", "To check this message, type %s into your browser yourself (don't follow links you didn't expect). Every message we sent you is listed at %s.", "このメッセージを確認するには、%s をご自身でブラウザに入力してください（心当たりのないリンクは開かないでください）。お送りしたメッセージはすべて %s に一覧があります。"},
+	{"mail.footer.check", "Is this message really from us? Type %s into your browser yourself (don't follow links you didn't expect) and paste this message there, or look up its reference at %s. Every message we sent you is listed at %s.", "このメッセージが本物か確かめるには、%s をご自身でブラウザに入力し、このメッセージを貼り付けてください（心当たりのないリンクは開かないでください）。参照番号は %s でも調べられます。お送りしたメッセージはすべて %s に一覧があります。"},
 
 	// Sign-in by code (signin.code_signin).
 	{"codesignin.title", "Sign in with a code", "コードでログイン"},

@@ -243,10 +243,12 @@ func (o *Outbox) footer(lang, ref string) []string {
 		o.Catalog.T(lang, "mail.footer.reference", ref, o.ServiceName),
 		// Written out, to be typed: a holder who doubts a message should
 		// not follow its links.
-		o.Catalog.T(lang, "mail.footer.check", strings.TrimSuffix(o.PublicURL, "/")+"/why/"+ref, strings.TrimSuffix(o.PublicURL, "/")+"/account/messages"),
+		o.Catalog.T(lang, "mail.footer.check", o.url("/check"), o.url("/why/"+ref), o.url("/account/messages")),
 		o.Catalog.T(lang, "mail.footer.sender", o.ServiceName, o.PublicURL),
 	}
 }
+
+func (o *Outbox) url(path string) string { return strings.TrimSuffix(o.PublicURL, "/") + path }
 
 // htmlMail is the HTML part: the same paragraphs as the text, under a
 // sender block that is the same in every message, so a holder learns what a

@@ -31,7 +31,12 @@ type SMTPConfig struct {
 }
 
 // SMTPDriver delivers messages to an SMTP submission server.
-type SMTPDriver struct{ Config SMTPConfig }
+type SMTPDriver struct {
+	Config SMTPConfig
+	// Mailer writes (and signs) the email; nil writes an unsigned one
+	// from Config.From.
+	Mailer *Mailer
+}
 
 // Name implements Driver.
 func (*SMTPDriver) Name() string { return "smtp" }
@@ -48,7 +53,11 @@ func (d *SMTPDriver) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return fmt.Errorf("smtp: from address %q: %w", c.From, err)
 	}
-	body, err := build(from, m)
+	mailer := d.Mailer
+	if mailer == nil {
+		mailer = &Mailer{From: from}
+	}
+	body, err := mailer.Build(m)
 	if err != nil {
 		return err
 	}
@@ -113,49 +122,4 @@ func cut(addr string) (string, string, bool) {
 		}
 	}
 	return addr, "", false
-}
-
-// build writes the message as multipart/alternative (text, then HTML). The
-// reference also goes into a header so the checker can find it in a raw
-// email without parsing the body.
-func build(from *mail.Address, m *Message) ([]byte, error) {
-	var buf bytes.Buffer
-	var h mail.Header
-	h.SetDate(m.CreatedAt)
-	h.SetAddressList("From", []*mail.Address{from})
-	h.SetAddressList("To", []*mail.Address{{Address: m.To}})
-	h.SetSubject(m.Subject)
-	h.Set("Message-Id", fmt.Sprintf("<%s@%s>", m.IdempotencyKey(), domainOf(from.Address)))
-	h.Set("X-Gatehouse-Reference", m.Reference)
-	h.Set("Content-Language", m.Language)
-	h.Set("Auto-Submitted", "auto-generated")
-	mw, err := mail.CreateWriter(&buf, h)
-	if err != nil {
-		return nil, err
-	}
-	tw, err := mw.CreateInline()
-	if err != nil {
-		return nil, err
-	}
-	for _, part := range []struct{ typ, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
-		var ph mail.InlineHeader
-		ph.Set("Content-Type", part.typ+"; charset=utf-8")
-		ph.Set("Content-Transfer-Encoding", "quoted-printable")
-		w, err := tw.CreatePart(ph)
-		if err != nil {
-			return nil, err
-		}
-		w.Write([]byte(part.body))
-		w.Close()
-	}
-	tw.Close()
-	mw.Close()
-	return buf.Bytes(), nil
-}
-
-func domainOf(addr string) string {
-	if _, d, ok := cut(addr); ok {
-		return d
-	}
-	return "localhost"
 }

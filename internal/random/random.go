@@ -45,14 +45,20 @@ func Digits(n int) string {
 // aloud or typed from paper: 0/O, 1/I/L, U/V.
 const referenceAlphabet = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 
-// Reference returns a human-typable message reference like GH-7K3P-Q9XW
-// (about 39 bits of randomness; uniqueness is enforced by the store).
+// Reference returns a human-typable message reference like
+// GH-7K3P-Q9XW-M4RT: 12 characters of a 29-letter alphabet, about 58 bits.
+// That is enough that a reference cannot be guessed — someone trying
+// references at the checker's rate limit would find one of ten million
+// stored messages about once in a million years — and that two messages
+// practically never draw the same one (uniqueness is still enforced by the
+// store). Installations before issue 10 issued 8-character references
+// (GH-XXXX-XXXX, about 39 bits); ParseReference still reads them.
 func Reference() string {
 	var sb strings.Builder
 	sb.WriteString("GH-")
 	n := big.NewInt(int64(len(referenceAlphabet)))
-	for i := range 8 {
-		if i == 4 {
+	for i := range 12 {
+		if i == 4 || i == 8 {
 			sb.WriteByte('-')
 		}
 		d, _ := rand.Int(rand.Reader, n)
@@ -64,7 +70,8 @@ func Reference() string {
 // ParseReference reads a reference as a person types it — any case,
 // full-width characters, spaces or dashes anywhere, with or without the
 // "GH" prefix ("gh 7k3p q9xw", "７Ｋ３Ｐ－Ｑ９ＸＷ") — and returns its
-// stored form GH-XXXX-XXXX, or false when it cannot be one.
+// stored form GH-XXXX-XXXX-XXXX (or the older GH-XXXX-XXXX), or false when
+// it cannot be one.
 func ParseReference(s string) (string, bool) {
 	s = strings.ToUpper(norm.NFKC.String(strings.TrimSpace(s)))
 	if len(s) > 64 {
@@ -79,8 +86,11 @@ func ParseReference(s string) (string, bool) {
 		}
 	}
 	s = strings.TrimPrefix(b.String(), "GH")
-	if len(s) != 8 || strings.Trim(s, referenceAlphabet) != "" {
+	if (len(s) != 8 && len(s) != 12) || strings.Trim(s, referenceAlphabet) != "" {
 		return "", false
 	}
-	return "GH-" + s[:4] + "-" + s[4:], true
+	if len(s) == 8 {
+		return "GH-" + s[:4] + "-" + s[4:], true
+	}
+	return "GH-" + s[:4] + "-" + s[4:8] + "-" + s[8:], true
 }

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 15
+-- version: 16
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -192,3 +192,20 @@ CREATE TABLE send_blocks (
 CREATE INDEX send_blocks_destination ON send_blocks (destination, until);
 CREATE INDEX send_blocks_until ON send_blocks (until);
 CREATE INDEX accounts_phone ON accounts (phone) WHERE phone <> '';
+CREATE TABLE message_raw (
+    message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    raw        BLOB NOT NULL
+);
+CREATE TABLE reports (
+    id         TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('eml', 'text', 'reference')),
+    verdict    TEXT NOT NULL,
+    reasons    TEXT NOT NULL DEFAULT '',   -- reason codes, space-separated
+    reference  TEXT NOT NULL DEFAULT '',
+    content    BLOB NOT NULL,              -- sealed (AAD the report id)
+    ip         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX reports_account ON reports (account_id, created_at DESC);
+CREATE INDEX reports_created ON reports (created_at DESC);

@@ -90,6 +90,10 @@ var tables = []table{
 	{name: "messages", key: "id", order: "id",
 		columns: []string{"id", "reference", "account_id", "purpose", "cause", "challenge_id", "channel", "destination", "language", "subject", "body_text", "body_html", "created_at", "sent_at", "status", "attempts", "next_attempt_at", "lease_until", "last_error", "handed_off_at", "secret"},
 		kinds:   map[string]kind{"created_at": timestamp, "sent_at": timestamp, "next_attempt_at": timestamp, "lease_until": timestamp, "handed_off_at": timestamp}},
+	{name: "message_raw", key: "message_id", order: "message_id", columns: []string{"message_id", "raw"}},
+	{name: "reports", key: "id", order: "id",
+		columns: []string{"id", "account_id", "created_at", "kind", "verdict", "reasons", "reference", "content", "ip"},
+		kinds:   map[string]kind{"created_at": timestamp}},
 }
 
 // Progress is told how far the copy of a table has come.

@@ -224,7 +224,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 
 // fieldOrder is the order problems are listed in the error summary: the
 // order the fields appear in on every form.
-var fieldOrder = []string{"email", "current_password", "password", "name", "code", "new_password", "phone", "language", "time_zone", "ref"}
+var fieldOrder = []string{"email", "current_password", "password", "name", "code", "new_password", "phone", "language", "time_zone", "text", "eml", "ref"}
 
 // message turns a field's error key into its sentence, with the numbers it
 // needs ("use at least 12 characters").
@@ -283,6 +283,7 @@ func redirect(w http.ResponseWriter, r *http.Request, path string, query url.Val
 
 // notices are the messages a redirect may ask the next page to show.
 var notices = map[string]string{
+	"reported":              "check.reported",
 	"resent":                "confirm.resent",
 	"sent":                  "verify.sent",
 	"phone_added":           "twostep.phone_added",

@@ -61,7 +61,8 @@ const (
 	pages
 	// api: JSON for programs and for our own pages' scripts (WebAuthn
 	// ceremonies next, then the admin API, the OIDC token endpoint,
-	// forward-auth). A POST must carry application/json; a browser's
+	// forward-auth). A POST must carry application/json (POST /api/check
+	// also takes a raw message/rfc822 or text/plain body: see bodyRules); a browser's
 	// cross-origin request is refused, a request without Origin and
 	// Sec-Fetch-Site is a non-browser client and must authenticate by the
 	// route's access level; errors are JSON objects; a missing session is
@@ -179,6 +180,11 @@ func (s *Server) routes() []route {
 		{"POST", "/account/two-step/passkey", recentlyVerified, pages, cheap, s.passkeySubmit},
 		{"POST", "/account/two-step/passkey/remove", recentlyVerified, pages, cheap, s.passkeyRemove},
 
+		{"GET", "/check", public, pages, cheap, s.checkForm},
+		{"POST", "/check", public, pages, cheap, s.checkSubmit},
+		{"POST", "/check/report", signedIn, pages, cheap, s.checkReport},
+		{"POST", "/api/check", public, api, cheap, s.apiCheck},
+
 		{"GET", "/why", public, pages, cheap, s.whyForm},
 		{"GET", "/why/{reference}", public, pages, cheap, s.whyPage},
 		{"POST", "/why/{reference}", signedIn, pages, cheap, s.whyAnswer},
@@ -195,5 +201,6 @@ func (s *Server) routes() []route {
 
 		{"GET", "/dev/messages", public, pages, cheap, s.devMessages},
 		{"GET", "/dev/messages.json", public, api, cheap, s.devMessagesJSON},
+		{"GET", "/dev/messages/{file}", public, api, cheap, s.devMessageFile},
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"gatehouse/internal/check"
+	"gatehouse/internal/ratelimit"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -61,6 +63,16 @@ type Server struct {
 	// Activity tells a message's story and carries out "this wasn't me";
 	// it reads sign-in activity too.
 	Activity *activity.Service
+	// Checker answers "is this message genuine?" on /check and
+	// POST /api/check; Reports keeps what holders chose to report.
+	Checker *check.Checker
+	Reports check.ReportStore
+	// Lookups limits, per network, the lookups that must not be tried by
+	// brute force: the checker and /why/{reference}. Nil: unlimited.
+	Lookups *ratelimit.Limiter
+	// DevRaw serves the development driver's raw emails at
+	// /dev/messages/{reference}.eml; nil with any other driver.
+	DevRaw *outbox.DevDriver
 	// Places finds the approximate place of an address; nil when no
 	// database is configured (places are then left out).
 	Places *geo.DB
@@ -184,6 +196,9 @@ func (s *Server) chain(rt route) http.Handler {
 		inner, bodyOK := h, s.formOK
 		if rt.chain == api {
 			bodyOK = s.jsonOK
+		}
+		if rule, ok := s.bodyRules()[rt.path]; ok {
+			bodyOK = rule
 		}
 		h = func(w http.ResponseWriter, r *http.Request) {
 			if bodyOK(w, r) {

@@ -76,6 +76,9 @@ type storyView struct {
 // whole story and the "was this you?" form.
 func (s *Server) whyPage(w http.ResponseWriter, r *http.Request) {
 	s.optionalSession(r)
+	if !s.lookupAllowed(w, r) {
+		return
+	}
 	p := s.newPage(r, "why.title")
 	ref, ok := random.ParseReference(r.PathValue("reference"))
 	if !ok {

@@ -1,0 +1,386 @@
+// Package check answers "is this message really from us?" for a reference,
+// a pasted text (an email body or an SMS) or a raw email (.eml).
+//
+// The verdict is one of three, always with its reasons:
+//
+//   - Genuine: our own records hold this message and what was checked is
+//     what we sent — compared with the stored message, not merely its
+//     reference. For a raw email the DKIM signatures add certainty.
+//   - NotOurs: something shows we did not send it as it is: a reference we
+//     never issued, text that differs from what we sent, a look-alike
+//     sender or link, a request for a code, password or card number (we
+//     never ask), an SMS bound to another site, Chinese ideographs in
+//     "Japanese" text.
+//   - CannotTell: neither can be shown, e.g. a reference alone, part of a
+//     message, or a message that does not claim to be from us.
+//
+// Two rules hold whatever the input: a message that matches our records is
+// never called phishing, and a message that is not in our records is never
+// called genuine, however clean it looks.
+//
+// The page (/check), the API (POST /api/check) and the CLI (gatehouse
+// verify-message) all call Checker.Check.
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gatehouse/internal/check/lookalike"
+	"gatehouse/internal/dkimkeys"
+	"gatehouse/internal/i18n"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/random"
+	"gatehouse/internal/request"
+)
+
+// Verdict is the checker's answer.
+type Verdict string
+
+// Verdicts; the strings are the API's and the CLI's.
+const (
+	Genuine    Verdict = "genuine"
+	NotOurs    Verdict = "not_ours"
+	CannotTell Verdict = "cannot_tell"
+)
+
+// ExitCode is the verdict as gatehouse verify-message's exit status.
+func (v Verdict) ExitCode() int {
+	switch v {
+	case Genuine:
+		return 0
+	case NotOurs:
+		return 1
+	}
+	return 2
+}
+
+// Level says which way a reason points.
+type Level int
+
+// Levels of a reason.
+const (
+	// Note is information that decides nothing by itself.
+	Note Level = iota
+	// Good supports "genuine".
+	Good
+	// Bad shows the message is not ours as it is.
+	Bad
+)
+
+// Reason is one finding, in the reader's language.
+type Reason struct {
+	Code  string `json:"code"`
+	Text  string `json:"text"`
+	Level Level  `json:"-"`
+}
+
+// Result is a verdict with its reasons, the decisive ones first.
+type Result struct {
+	Verdict Verdict  `json:"verdict"`
+	Reasons []Reason `json:"reasons"`
+	// Kind is what was checked: "eml", "text" or "reference".
+	Kind string `json:"-"`
+	// Reference is the reference the input carried, if any.
+	Reference string `json:"-"`
+	// Message is our stored message with that reference, when there is
+	// one (never a withheld one). Callers show it only to its holder.
+	Message *outbox.Message `json:"-"`
+}
+
+// Has reports whether the result has a reason with the code.
+func (r *Result) Has(code string) bool {
+	for _, x := range r.Reasons {
+		if x.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Input is what a person asks about: a reference, a pasted text, or a raw
+// email. Raw wins over Text, and Text over Reference.
+type Input struct {
+	Reference string
+	Text      string
+	Raw       []byte
+}
+
+// Limits on what is checked. A raw email above MaxRaw or a text above
+// MaxText is refused (ErrTooLarge) before any parsing.
+const (
+	MaxRaw  = 10 << 20
+	MaxText = 256 << 10
+)
+
+// Errors of Check.
+var (
+	ErrTooLarge = errors.New("check: input too large")
+	ErrEmpty    = errors.New("check: nothing to check")
+)
+
+// Messages is the message store the checker reads (outbox.Store has it).
+type Messages interface {
+	MessageByReference(ctx context.Context, ref string) (*outbox.Message, error)
+}
+
+// Checker checks messages against the installation's records and keys.
+type Checker struct {
+	Messages Messages
+	// Keys are our DKIM keys, current and retired; nil checks no
+	// signatures (all are then "not ours").
+	Keys    *dkimkeys.Ring
+	Catalog *i18n.Catalog
+	// ServiceName is our brand, as messages name it.
+	ServiceName string
+	// MailDomain is the domain our mail comes from and signs as.
+	MailDomain string
+	// PublicURL is where holders reach us; its host is ours too.
+	PublicURL string
+	// LookupTXT resolves DNS TXT records for signatures of other domains;
+	// nil uses the system resolver with a 3-second limit.
+	LookupTXT func(ctx context.Context, name string) ([]string, error)
+	// Zone formats times in reasons (the reader's zone); nil uses UTC.
+	Zone func(lang string) *time.Location
+}
+
+// ours is what hosts are compared with.
+func (c *Checker) ours() lookalike.Ours {
+	domains := []string{strings.ToLower(c.MailDomain)}
+	if h := hostOf(c.PublicURL); h != "" && !strings.EqualFold(h, c.MailDomain) {
+		domains = append(domains, strings.ToLower(h))
+	}
+	return lookalike.Ours{Domains: domains, Brand: c.ServiceName}
+}
+
+// Check checks in and returns the verdict with its reasons in lang. The
+// input is not kept.
+func (c *Checker) Check(ctx context.Context, in Input, lang string) (*Result, error) {
+	switch {
+	case len(in.Raw) > MaxRaw:
+		return nil, ErrTooLarge
+	case len(in.Raw) == 0 && len(in.Text) > MaxText:
+		return nil, ErrTooLarge
+	}
+	j := &judge{c: c, lang: lang, ours: c.ours(), ctx: ctx}
+	raw := in.Raw
+	text := strings.TrimSpace(in.Text)
+	if len(raw) == 0 && looksLikeEmail(text) {
+		// The source of an email pasted as text ("show original").
+		raw = []byte(text)
+	}
+	var err error
+	switch {
+	case len(raw) > 0:
+		j.res.Kind = "eml"
+		err = j.email(raw)
+	case text != "":
+		j.res.Kind = "text"
+		if !utf8.ValidString(text) {
+			text = strings.ToValidUTF8(text, "\uFFFD")
+		}
+		err = j.text(text)
+	case strings.TrimSpace(in.Reference) != "":
+		j.res.Kind = "reference"
+		err = j.reference(in.Reference)
+	default:
+		return nil, ErrEmpty
+	}
+	if err != nil {
+		return nil, err
+	}
+	return j.finish(), nil
+}
+
+// judge is one check in progress.
+type judge struct {
+	c    *Checker
+	lang string
+	ours lookalike.Ours
+	ctx  context.Context
+	res  Result
+
+	claims    bool // the message presents itself as ours
+	matched   bool // its content is what we sent
+	decisive  bool // a Bad reason was found
+	blockGood bool // something keeps a matching message from "genuine" (cannot tell)
+}
+
+func (j *judge) t(key string, args ...any) string {
+	return j.c.Catalog.T(j.lang, "check.reason."+key, args...)
+}
+
+func (j *judge) add(level Level, code string, args ...any) {
+	for _, r := range j.res.Reasons {
+		if r.Code == code && level != Note {
+			return // one reason per code; its text names the first case
+		}
+	}
+	if level == Bad {
+		j.decisive = true
+	}
+	j.res.Reasons = append(j.res.Reasons, Reason{Code: code, Text: j.t(code, args...), Level: level})
+}
+
+func (j *judge) when(t time.Time) string {
+	loc := time.UTC
+	if j.c.Zone != nil {
+		if z := j.c.Zone(j.lang); z != nil {
+			loc = z
+		}
+	}
+	return j.c.Catalog.Time(j.lang, t, loc)
+}
+
+// purpose names what a stored message was for, as a visitor may learn it.
+func (j *judge) purpose(m *outbox.Message) string {
+	if m.Purpose.HasCode() {
+		return j.c.Catalog.T(j.lang, "purpose."+string(m.Purpose))
+	}
+	return j.c.Catalog.T(j.lang, "check.purpose_notice")
+}
+
+// lookup finds our message with the reference; a withheld message (never
+// sent) is answered exactly like an unknown reference.
+func (j *judge) lookup(ref string) (*outbox.Message, error) {
+	m, err := j.c.Messages.MessageByReference(j.ctx, ref)
+	if errors.Is(err, outbox.ErrNotFound) || (err == nil && m.Status == outbox.Withheld) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	return m, nil
+}
+
+func (j *judge) reference(typed string) error {
+	ref, ok := random.ParseReference(typed)
+	if !ok {
+		j.claims = true
+		j.res.Reference = strings.TrimSpace(typed)
+		j.add(Bad, "reference_format", strings.TrimSpace(typed))
+		return nil
+	}
+	j.res.Reference = ref
+	j.claims = true
+	m, err := j.lookup(ref)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		j.add(Bad, "reference_unknown", ref)
+		return nil
+	}
+	j.res.Message = m
+	j.add(Note, "reference_ours", ref, j.when(m.CreatedAt), j.purpose(m))
+	j.add(Note, "reference_only")
+	return nil
+}
+
+// finish decides the verdict and orders the reasons.
+func (j *judge) finish() *Result {
+	r := &j.res
+	switch {
+	case j.matched && !j.decisive && !j.blockGood:
+		r.Verdict = Genuine
+	case j.decisive:
+		r.Verdict = NotOurs
+	default:
+		r.Verdict = CannotTell
+	}
+	// Decisive reasons first, then what supports genuineness, then notes.
+	order := func(l Level) int { return map[Level]int{Bad: 0, Good: 1, Note: 2}[l] }
+	out := make([]Reason, 0, len(r.Reasons))
+	for _, lvl := range []Level{Bad, Good, Note} {
+		for _, x := range r.Reasons {
+			if order(x.Level) == order(lvl) {
+				out = append(out, x)
+			}
+		}
+	}
+	r.Reasons = out
+	return r
+}
+
+// hostOf returns the lower-cased host of a URL, or "".
+func hostOf(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	if i := strings.IndexAny(u, "/?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.LastIndex(u, "@"); i >= 0 {
+		u = u[i+1:]
+	}
+	if h, _, err := net.SplitHostPort(u); err == nil {
+		u = h
+	}
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(u, "[]")), ".")
+}
+
+// LooksLikeEmail reports whether b is an email's source (RFC 5322 header
+// lines, a From and a Subject, Date or the like among them) rather than a
+// text someone copied out of a message.
+func LooksLikeEmail(b []byte) bool {
+	head := b
+	if len(head) > 64<<10 {
+		head = head[:64<<10]
+	}
+	return looksLikeEmail(string(head))
+}
+
+// looksLikeEmail reports whether a pasted text is an email's source: header
+// lines first, a From and a Subject or Date among them.
+func looksLikeEmail(s string) bool {
+	head, _, ok := strings.Cut(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n")
+	if !ok {
+		return false
+	}
+	var from, other bool
+	for i, line := range strings.Split(head, "\n") {
+		if line == "" {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if i == 0 {
+				return false
+			}
+			continue
+		}
+		name, _, ok := strings.Cut(line, ":")
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return false
+		}
+		switch strings.ToLower(name) {
+		case "from":
+			from = true
+		case "subject", "date", "message-id", "received", "return-path", "dkim-signature":
+			other = true
+		}
+	}
+	return from && other
+}
+
+// channelOf says whether a stored message was an email or an SMS.
+func channelOf(m *outbox.Message) request.Channel {
+	if m.Channel == "" {
+		return request.Email
+	}
+	return m.Channel
+}
+
+var crlf = []byte("\r\n")
+
+func normalizeNewlines(b []byte) []byte {
+	if !bytes.Contains(b, crlf) {
+		return b
+	}
+	return bytes.ReplaceAll(b, crlf, []byte("\n"))
+}

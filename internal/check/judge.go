@@ -1,0 +1,359 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
+	"golang.org/x/text/unicode/norm"
+
+	"gatehouse/internal/check/lookalike"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/random"
+	"gatehouse/internal/request"
+)
+
+// findReference returns the first thing in text written like one of our
+// references: the stored form when it parses, else the text as found.
+func findReference(text string) (ref string, valid, found bool) {
+	m := referenceInText.FindString(norm.NFKC.String(text))
+	if m == "" {
+		return "", false, false
+	}
+	if r, ok := random.ParseReference(m); ok {
+		return r, true, true
+	}
+	return m, false, true
+}
+
+// byReference looks up the reference a message carries and says so.
+func (j *judge) byReference(ref string, valid bool) (*outbox.Message, error) {
+	j.res.Reference = ref
+	if !valid {
+		j.add(Bad, "reference_format", ref)
+		return nil, nil
+	}
+	m, err := j.lookup(ref)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	j.res.Message = m
+	return m, nil
+}
+
+// text checks a pasted text: an email body as a mail program shows it, or
+// an SMS.
+func (j *judge) text(s string) error {
+	body, links := s, []link(nil)
+	if looksLikeHTML(s) {
+		body, links = readHTML(s)
+	}
+	links = append(links, linksInText(body)...)
+	j.claims = j.claimsUs(body)
+	ref, valid, found := findReference(body)
+	if !found {
+		j.signals(body, links)
+		if j.claims {
+			j.add(Bad, "reference_missing", j.c.ServiceName)
+		} else {
+			j.add(Note, "not_claiming", j.c.ServiceName)
+		}
+		return nil
+	}
+	m, err := j.byReference(ref, valid)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		if valid {
+			j.add(Bad, "reference_unknown", ref)
+		}
+		j.signals(body, links)
+		return nil
+	}
+	pm := newTemplate(m.Text, channelOf(m) == request.Email).comparePaste(body)
+	extra := strings.Join(pm.extra, "\n")
+	// Only what the paste adds to our message can be a trick: our own
+	// words are not judged.
+	j.signals(extra, append(linksInText(extra), foreignLinks(links, extra)...))
+	switch {
+	case pm.whole:
+		j.matched = true
+		j.add(Good, "content_matches", ref, j.when(m.CreatedAt), j.purpose(m))
+		if extra != "" {
+			j.add(Note, "content_extra", quote(extra))
+		}
+	case len(pm.extra) == 0:
+		j.add(Note, "reference_ours", ref, j.when(m.CreatedAt), j.purpose(m))
+		j.add(Note, "content_partial")
+	default:
+		j.add(Note, "reference_ours", ref, j.when(m.CreatedAt), j.purpose(m))
+		j.add(Note, "content_differs", quote(pm.extra[0]))
+	}
+	return nil
+}
+
+// foreignLinks are the HTML links whose URL is not written in our text
+// (a paste of HTML can hide a link behind our own words).
+func foreignLinks(links []link, extra string) []link {
+	var out []link
+	for _, l := range links {
+		if l.text != l.href || strings.Contains(extra, l.href) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func looksLikeHTML(s string) bool {
+	l := strings.ToLower(s)
+	return strings.Contains(l, "<a ") && strings.Contains(l, "href") || strings.Contains(l, "<html") || strings.Contains(l, "<body")
+}
+
+// email checks a raw email.
+func (j *judge) email(raw []byte) error {
+	p, err := parseEmail(raw)
+	if err != nil || p == nil {
+		// Not readable as an email: judge its bytes as text.
+		j.res.Kind = "text"
+		return j.text(strings.ToValidUTF8(string(raw), "\uFFFD"))
+	}
+	var body strings.Builder
+	var links []link
+	for _, t := range p.texts {
+		body.WriteString(t)
+		body.WriteString("\n")
+		links = append(links, linksInText(t)...)
+	}
+	for _, h := range p.htmls {
+		t, ls := readHTML(h)
+		links = append(links, ls...)
+		if len(p.texts) == 0 {
+			body.WriteString(t)
+			links = append(links, linksInText(t)...)
+		}
+	}
+	all := p.subject + "\n" + body.String()
+	fromFinding := j.ours.Check(domainOf(p.fromAddr))
+	j.claims = j.claimsUs(p.fromName+"\n"+all) || fromFinding.Kind != lookalike.Other || p.reference != ""
+
+	ourSig := j.dkim(raw)
+
+	ref, valid, found := p.reference, false, p.reference != ""
+	if found {
+		ref, valid = random.ParseReference(ref)
+		if !valid {
+			ref = p.reference
+		}
+	} else {
+		ref, valid, found = findReference(body.String())
+	}
+	var m *outbox.Message
+	if found {
+		if m, err = j.byReference(ref, valid); err != nil {
+			return err
+		}
+	}
+	if m != nil {
+		j.compareEmail(p, m)
+	}
+	j.sender(p, fromFinding)
+	switch {
+	case j.matched:
+		// Exactly what we sent: its links and words are ours.
+	case m == nil && found && valid && ourSig == sigValid:
+		j.add(Note, "reference_expired", ref)
+	case m == nil && found && valid:
+		j.add(Bad, "reference_unknown", ref)
+		j.signals(all, links)
+	case !found && j.claims:
+		j.add(Bad, "reference_missing", j.c.ServiceName)
+		j.signals(all, links)
+	case !found:
+		j.add(Note, "not_claiming", j.c.ServiceName)
+		j.signals(all, links)
+	default:
+		j.signals(all, links)
+	}
+	switch {
+	case ourSig == sigBroken && !j.matched:
+		j.add(Bad, "dkim_broken", j.c.MailDomain)
+	case ourSig == sigBroken:
+		// The words are ours, but something the signature covers changed
+		// (the code, a header) — or a mail program re-encoded the message.
+		// Not phishing, and not provably what we sent.
+		j.blockGood = true
+		j.add(Note, "dkim_broken_matching", j.c.MailDomain)
+	}
+	if p.truncated {
+		j.add(Note, "truncated")
+	}
+	return nil
+}
+
+// compareEmail compares a raw email with the stored message it names.
+func (j *judge) compareEmail(p *parsed, m *outbox.Message) {
+	if channelOf(m) != request.Email {
+		j.add(Bad, "content_differs", quote(p.subject))
+		return
+	}
+	subject := p.subject == m.Subject
+	to := len(p.to) == 1 && strings.EqualFold(p.to[0], m.To)
+	textOK := len(p.texts) == 1 && newTemplate(m.Text, false).matchesExactly(p.texts[0])
+	htmlOK := len(p.htmls) == 1 && newTemplate(m.HTML, false).matchesExactly(p.htmls[0])
+	switch {
+	case !subject:
+		j.add(Bad, "subject_differs", quote(p.subject), m.Subject)
+	case !textOK || !htmlOK:
+		j.add(Bad, "body_differs")
+	case !to:
+		j.add(Bad, "recipient_differs")
+	default:
+		j.matched = true
+		j.add(Good, "content_matches", m.Reference, j.when(m.CreatedAt), j.purpose(m))
+	}
+}
+
+// sender judges From, Reply-To and Return-Path.
+func (j *judge) sender(p *parsed, f lookalike.Finding) {
+	brand := strings.ToLower(j.c.ServiceName)
+	nameClaims := brand != "" && strings.Contains(strings.ToLower(norm.NFKC.String(p.fromName)), brand)
+	switch f.Kind {
+	case lookalike.Exact:
+		if p.fromAddr != "" && j.matched {
+			j.add(Good, "sender_ours", p.fromAddr)
+		}
+	case lookalike.Subdomain:
+		j.add(Note, "sender_subdomain", p.fromAddr, j.c.MailDomain)
+	case lookalike.Confusable, lookalike.Edit, lookalike.Swap, lookalike.Embedded:
+		j.add(Bad, "sender_lookalike", showAddr(p.fromAddr, f), j.t("kind."+string(f.Kind)), f.Like)
+	default:
+		switch {
+		case nameClaims:
+			j.add(Bad, "display_name_brand", p.fromName, showAddr(p.fromAddr, f))
+		case j.claims:
+			j.add(Bad, "sender_other", showAddr(p.fromAddr, f))
+		case p.fromAddr != "":
+			j.add(Note, "sender_other", showAddr(p.fromAddr, f))
+		}
+	}
+	if f.Punycode || len(f.Scripts) > 1 {
+		j.add(Bad, "sender_punycode", f.Host, f.Unicode, scripts(f.Scripts))
+	}
+	for _, r := range p.replyTo {
+		if k := j.ours.Check(domainOf(r)).Kind; k != lookalike.Exact && k != lookalike.Subdomain {
+			if j.matched {
+				j.blockGood = true
+				j.add(Note, "reply_to_elsewhere", r)
+			} else {
+				j.add(Bad, "reply_to_elsewhere", r)
+			}
+			break
+		}
+	}
+	if rp := p.returnPath; rp != "" {
+		if k := j.ours.Check(domainOf(rp)).Kind; k != lookalike.Exact && k != lookalike.Subdomain {
+			j.add(Note, "return_path_elsewhere", rp)
+		}
+	}
+}
+
+func showAddr(addr string, f lookalike.Finding) string {
+	if f.Unicode != "" && f.Unicode != f.Host {
+		local, _, _ := strings.Cut(addr, "@")
+		return local + "@" + f.Unicode + " (" + addr + ")"
+	}
+	return addr
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.ToLower(addr[i+1:])
+	}
+	return ""
+}
+
+// sigState is what the signatures say about our domain.
+type sigState int
+
+const (
+	sigNone   sigState = iota // no signature claims our domain
+	sigValid                  // one of ours verifies
+	sigBroken                 // one claims our domain and none verifies
+)
+
+// dkim verifies the email's signatures: ours against our keys (current
+// and retired, never DNS — the checker must answer for mail signed with a
+// key since retired), others' against their DNS.
+func (j *judge) dkim(raw []byte) sigState {
+	domain := strings.ToLower(j.c.MailDomain)
+	retired := map[string]bool{}
+	lookup := func(name string) ([]string, error) {
+		sel, d, ok := strings.Cut(strings.ToLower(strings.TrimSuffix(name, ".")), "._domainkey.")
+		if !ok {
+			return nil, errors.New("check: not a DKIM key name")
+		}
+		if d == domain {
+			if j.c.Keys == nil {
+				return nil, errors.New("check: no keys")
+			}
+			k, ok := j.c.Keys.Lookup(sel)
+			if !ok {
+				return nil, errors.New("check: not one of our selectors")
+			}
+			if !k.Signs(time.Now()) {
+				retired[sel] = true
+			}
+			return []string{k.Record()}, nil
+		}
+		return j.foreignTXT(name)
+	}
+	vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{LookupTXT: lookup, MaxVerifications: 4})
+	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) {
+		return sigNone
+	}
+	state := sigNone
+	seenOther := map[string]bool{}
+	for _, v := range vs {
+		d := strings.ToLower(v.Domain)
+		switch {
+		case d == domain && v.Err == nil:
+			if state != sigValid {
+				j.add(Good, "dkim_ours", domain)
+			}
+			state = sigValid
+		case d == domain:
+			if state == sigNone {
+				state = sigBroken
+			}
+		case v.Err == nil && !seenOther[d]:
+			seenOther[d] = true
+			j.add(Note, "dkim_other_domain", d)
+		case d != "" && !seenOther[d]:
+			seenOther[d] = true
+			j.add(Note, "dkim_other_unverified", d)
+		}
+	}
+	if len(retired) > 0 && state == sigValid {
+		j.add(Note, "dkim_retired_key")
+	}
+	if state == sigNone {
+		j.add(Note, "dkim_missing", domain)
+	}
+	return state
+}
+
+// foreignTXT resolves another domain's key, within a few seconds: a slow
+// DNS server must not hold the check.
+func (j *judge) foreignTXT(name string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(j.ctx, 3*time.Second)
+	defer cancel()
+	if j.c.LookupTXT != nil {
+		return j.c.LookupTXT(ctx, name)
+	}
+	return net.DefaultResolver.LookupTXT(ctx, name)
+}

@@ -1,0 +1,229 @@
+package check
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"golang.org/x/text/unicode/norm"
+
+	"gatehouse/internal/check/lookalike"
+)
+
+// urlInText finds URLs written in text: with a scheme, or a bare
+// www. host. Hosts may be Unicode (an IDN written out).
+var urlInText = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s<>"'()（）「」『』、。]+`)
+
+// originLine is the last line of an SMS code message: "@host #code"
+// (the WebOTP format), which lets a phone offer the code only on that host.
+var originLine = regexp.MustCompile(`(?m)^\s*@([^\s#]+)\s+#([0-9A-Za-z]+)\s*$`)
+
+// referenceInText finds something written like one of our references. The
+// alphabet is looser than ours on purpose: a made-up one with a 0 or an O
+// is still an imitation, and is reported as one.
+var referenceInText = regexp.MustCompile(`(?i)\bGH[-‐－ ]?[0-9A-Z]{4}[-‐－ ]?[0-9A-Z]{4}(?:[-‐－ ]?[0-9A-Z]{4})?\b`)
+
+// Content patterns. Each request pattern is checked per sentence, and a
+// sentence that says not to do it ("never give this code to anyone",
+// 「コードを他人に教えないでください」) is not a request: every genuine
+// message says that.
+var (
+	negation = regexp.MustCompile(`(?i)\b(never|don't|do not|won't|will not|not ask|no one|nobody)\b|ません|ないで|ないよう|決して|絶対に|しないで`)
+
+	asksCode = []*regexp.Regexp{
+		regexp.MustCompile(`(?i)\b(reply|respond|text back|write back)\b[^.!?\n]{0,60}\b(code|pin|otp|passcode|number)\b`),
+		regexp.MustCompile(`(?i)\b(tell|give|read|send|provide|share|forward)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b[^.!?\n]{0,40}\b(us|agent|staff|team|support|caller|operator|representative|below|link|form|page)\b`),
+		regexp.MustCompile(`(?i)\b(tell|give|read|send|provide|share|forward)\b[^.!?\n]{0,20}\b(us|our|the agent|the caller|the operator|support)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b`),
+		regexp.MustCompile(`(?i)\b(enter|type|input|submit)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b[^.!?\n]{0,60}\b(at|on|in|via) (the )?(link|form|page|site|website|url)\b[^.!?\n]{0,10}(below|above|http|www)`),
+		regexp.MustCompile(`(コード|認証番号|確認番号|ワンタイム|暗証番号|番号)[^。！？\n]{0,30}(返信|お伝え|伝えて|教えて|お知らせ|送信して|送って|読み上げ|ご連絡|転送)`),
+		regexp.MustCompile(`(下記|以下|こちら|リンク|URL|ＵＲＬ|サイト|ページ)[^。！？\n]{0,30}(コード|認証番号|確認番号)[^。！？\n]{0,20}(入力|登録)`),
+	}
+	asksPassword = []*regexp.Regexp{
+		regexp.MustCompile(`(?i)\b(enter|confirm|verify|update|provide|re-?enter|type|submit|send|reply with|validate)\b[^.!?\n]{0,50}\bpass(word|code|phrase)\b`),
+		regexp.MustCompile(`(?i)\bpassword\b[^.!?\n]{0,30}\b(below|here|link|form|to (us|continue|verify|confirm))\b`),
+		regexp.MustCompile(`(パスワード|暗証番号|ログイン情報|ID・パスワード|ＩＤ・パスワード)[^。！？\n]{0,30}(入力|確認|更新|送信|返信|お知らせ|ご記入|登録|再登録|お伝え)`),
+	}
+	asksCard = []*regexp.Regexp{
+		regexp.MustCompile(`(?i)\b(card number|credit card|debit card|cvv|cvc|cvv2|security code on|expiry date|expiration date|billing information|payment details)\b`),
+		regexp.MustCompile(`クレジットカード|カード番号|カード情報|有効期限|セキュリティコード|お支払い情報|支払い情報|口座番号|暗証番号`),
+	}
+	pressure = []*regexp.Regexp{
+		regexp.MustCompile(`(?i)\b(suspend(ed)?|suspension|lock(ed)? (out|down)|will be (locked|closed|deleted|disabled|terminated|suspended)|permanently (closed|deleted|disabled)|within \d+ ?(hours?|hrs?|days?|minutes?)|immediately|urgent(ly)?|final (notice|warning)|last warning|act now|right away|as soon as possible|unusual activity|restricted|expires? today)\b`),
+		regexp.MustCompile(`至急|緊急|停止|凍結|[0-9０-９]+時間以内|本日中|本人確認|利用制限|制限され|ロックされ|失効|削除されます|直ちに|ただちに|今すぐ|速やかに|最終通告|重要なお知らせ|異常なログイン|不正アクセス`),
+	}
+)
+
+// sentences splits text into sentences for the request patterns.
+var sentenceEnd = regexp.MustCompile(`[.!?。！？\n]+`)
+
+func anyIn(res []*regexp.Regexp, s string) string {
+	for _, re := range res {
+		if m := re.FindString(s); m != "" {
+			return m
+		}
+	}
+	return ""
+}
+
+// findRequest finds a request (not a warning against one) in text and returns
+// its words.
+func findRequest(res []*regexp.Regexp, text string) string {
+	for _, s := range sentenceEnd.Split(text, -1) {
+		if m := anyIn(res, s); m != "" && !negation.MatchString(s) {
+			return m
+		}
+	}
+	return ""
+}
+
+// claimsUs reports whether text presents itself as coming from us: our
+// name, one of our domains, or a reference in our format.
+func (j *judge) claimsUs(text string) bool {
+	t := strings.ToLower(norm.NFKC.String(text))
+	if b := strings.ToLower(j.c.ServiceName); b != "" && strings.Contains(t, b) {
+		return true
+	}
+	for _, d := range j.ours.Domains {
+		if d != "" && strings.Contains(t, d) {
+			return true
+		}
+	}
+	return referenceInText.MatchString(t)
+}
+
+// signals looks for the marks of phishing in text (and the links a reader
+// sees in it). It is run on everything that is not what we sent: a whole
+// unknown message, or what a paste adds to one of ours.
+func (j *judge) signals(text string, links []link) {
+	claims := j.claims
+	strong := Note
+	if claims {
+		strong = Bad
+	}
+	for _, l := range links {
+		j.link(l, strong)
+	}
+	if m := findRequest(asksCode, text); m != "" {
+		j.add(Bad, "asks_code", quote(m))
+	}
+	if m := findRequest(asksPassword, text); m != "" {
+		j.add(Bad, "asks_password", quote(m))
+	}
+	if m := anyIn(asksCard, text); m != "" {
+		j.add(Bad, "asks_card", quote(m))
+	}
+	if m := anyIn(pressure, text); m != "" {
+		j.add(strong, "pressure", quote(m))
+	}
+	for _, m := range originLine.FindAllStringSubmatch(text, 4) {
+		host := hostOf(m[1])
+		if f := j.ours.Check(host); f.Kind != lookalike.Exact {
+			j.add(Bad, "sms_origin_elsewhere", showHost(f))
+		}
+	}
+	if fs := foreignKanjiTODO(text); len(fs) > 0 {
+		j.add(Bad, "foreign_kanji", string(fs))
+	}
+}
+
+// renderedLink is how a mail program writes an HTML link as text when a
+// holder copies a message: the visible text, then the real URL in angle
+// brackets ("https://gatehouse.example/x <https://elsewhere.example/y>").
+var renderedLink = regexp.MustCompile(`(?i)(\S+)\s*<((?:https?://)[^>\s]+)>`)
+
+// linksInText returns the URLs written in text as links whose visible text
+// is themselves, and the links a mail program wrote out as
+// "text <URL>" with their visible text.
+func linksInText(text string) []link {
+	var out []link
+	for _, m := range renderedLink.FindAllStringSubmatch(text, maxLinks) {
+		out = append(out, link{href: m[2], text: strings.TrimRight(m[1], ".,;:!?")})
+	}
+	for _, u := range urlInText.FindAllString(text, maxLinks) {
+		u = strings.TrimRight(u, ".,;:!?")
+		out = append(out, link{href: u, text: u})
+	}
+	return out
+}
+
+// link judges one link.
+func (j *judge) link(l link, strong Level) {
+	href := l.href
+	if strings.HasPrefix(strings.ToLower(href), "www.") {
+		href = "http://" + href
+	}
+	u, err := url.Parse(href)
+	if err != nil || u.Host == "" {
+		if err == nil && (u.Scheme == "mailto" || u.Scheme == "tel" || u.Scheme == "") {
+			return
+		}
+		return
+	}
+	f := j.ours.Check(u.Host)
+	if vh := visibleHost(l.text); vh != "" && !sameSite(vh, f.Host) {
+		j.add(Bad, "link_text_mismatch", l.text, showHost(f))
+	}
+	switch {
+	case f.Kind == lookalike.Exact || f.Kind == lookalike.Subdomain:
+		return
+	case f.IP:
+		j.add(Bad, "link_ip", showHost(f))
+	case f.Shortener:
+		j.add(Bad, "link_shortener", showHost(f))
+	}
+	if f.Punycode || len(f.Scripts) > 1 {
+		j.add(Bad, "link_punycode", f.Host, f.Unicode, scripts(f.Scripts))
+	}
+	switch f.Kind {
+	case lookalike.Confusable, lookalike.Edit, lookalike.Swap, lookalike.Embedded:
+		j.add(Bad, "link_lookalike", showHost(f), j.t("kind."+string(f.Kind)), f.Like)
+	default:
+		if !f.IP && !f.Shortener {
+			j.add(strong, "link_foreign", showHost(f))
+		}
+	}
+}
+
+// visibleHost returns the host a link's visible text shows, when the text
+// looks like a URL or a host name; "" for words ("click here").
+func visibleHost(text string) string {
+	t := strings.TrimSpace(norm.NFKC.String(text))
+	if t == "" || strings.ContainsAny(t, " \t\n") {
+		return ""
+	}
+	if strings.Contains(t, "://") || strings.HasPrefix(strings.ToLower(t), "www.") {
+		return hostOf(t)
+	}
+	if h := hostOf(t); strings.Count(h, ".") >= 1 && !strings.HasSuffix(h, ".") && strings.Trim(h, "abcdefghijklmnopqrstuvwxyz0123456789.-") == "" && !strings.HasPrefix(h, ".") {
+		return h
+	}
+	return ""
+}
+
+// sameSite reports whether a link's visible host and its real host are the
+// same name (www. aside).
+func sameSite(a, b string) bool {
+	a, b = strings.TrimPrefix(a, "www."), strings.TrimPrefix(b, "www.")
+	return a == b
+}
+
+// showHost names a host for a reader: decoded from punycode when it is.
+func showHost(f lookalike.Finding) string {
+	if f.Unicode != "" && f.Unicode != f.Host {
+		return f.Unicode + " (" + f.Host + ")"
+	}
+	return f.Host
+}
+
+func scripts(s []string) string { return strings.Join(s, " + ") }
+
+// quote shortens a found phrase for showing in a reason.
+func quote(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:60]) + "…"
+	}
+	return s
+}
+
+func foreignKanjiTODO(string) []rune { return nil }

@@ -1,0 +1,84 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gatehouse/internal/check"
+	"gatehouse/internal/outbox"
+)
+
+var (
+	_ outbox.RawStore   = (*DB)(nil)
+	_ check.ReportStore = (*DB)(nil)
+)
+
+// KeepRaw implements outbox.RawStore.
+func (db *DB) KeepRaw(ctx context.Context, messageID string, sealed []byte) error {
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO message_raw (message_id, raw) VALUES ($1, $2)
+		ON CONFLICT (message_id) DO UPDATE SET raw = excluded.raw`, messageID, sealed)
+	if err != nil {
+		return fmt.Errorf("postgres: keep raw message: %w", err)
+	}
+	return nil
+}
+
+// RawMessage implements outbox.RawStore.
+func (db *DB) RawMessage(ctx context.Context, messageID string) ([]byte, error) {
+	var raw []byte
+	err := db.conn(ctx).QueryRow(ctx, `SELECT raw FROM message_raw WHERE message_id = $1`, messageID).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, outbox.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read raw message: %w", err)
+	}
+	return raw, nil
+}
+
+const reportColumns = `id, account_id, created_at, kind, verdict, reasons, reference, content, ip`
+
+// FileReport implements check.ReportStore.
+func (db *DB) FileReport(ctx context.Context, r *check.Report) error {
+	_, err := db.conn(ctx).Exec(ctx, `INSERT INTO reports (`+reportColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		r.ID, r.AccountID, ts(r.CreatedAt), r.Kind, string(r.Verdict), strings.Join(r.Reasons, " "), r.Reference, r.Content, r.IP)
+	if err != nil {
+		return fmt.Errorf("postgres: file report: %w", err)
+	}
+	return nil
+}
+
+// AccountReports implements check.ReportStore.
+func (db *DB) AccountReports(ctx context.Context, accountID string, limit int) ([]*check.Report, error) {
+	return db.reports(ctx, `SELECT `+reportColumns+` FROM reports WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, accountID, limit)
+}
+
+// RecentReports implements check.ReportStore.
+func (db *DB) RecentReports(ctx context.Context, limit int) ([]*check.Report, error) {
+	return db.reports(ctx, `SELECT `+reportColumns+` FROM reports ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
+}
+
+func (db *DB) reports(ctx context.Context, query string, args ...any) ([]*check.Report, error) {
+	rows, err := db.conn(ctx).Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read reports: %w", err)
+	}
+	defer rows.Close()
+	var out []*check.Report
+	for rows.Next() {
+		var r check.Report
+		var created time.Time
+		var verdict, reasons string
+		if err := rows.Scan(&r.ID, &r.AccountID, &created, &r.Kind, &verdict, &reasons, &r.Reference, &r.Content, &r.IP); err != nil {
+			return nil, fmt.Errorf("postgres: read reports: %w", err)
+		}
+		r.CreatedAt, r.Verdict, r.Reasons = created.UTC(), check.Verdict(verdict), strings.Fields(reasons)
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,383 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+
+	"gatehouse/internal/check"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/random"
+	"gatehouse/internal/ratelimit"
+)
+
+// maxUpload bounds a checker request: a raw email of check.MaxRaw, as a
+// file in a form or base64 in JSON, with room for the rest of the form.
+const maxUpload = check.MaxRaw*4/3 + 64<<10
+
+// bodyRules are the routes whose POST body is not the chain's usual one:
+// the checker takes a whole email, as a file upload on the page (the pages
+// chain otherwise takes only small urlencoded forms) and as JSON, a raw
+// message/rfc822 or text/plain body on the API.
+func (s *Server) bodyRules() map[string]func(http.ResponseWriter, *http.Request) bool {
+	return map[string]func(http.ResponseWriter, *http.Request) bool{
+		"/check":        s.uploadOK,
+		"/check/report": s.uploadOK,
+		"/api/check":    s.checkBodyOK,
+	}
+}
+
+// uploadOK accepts a form post, urlencoded or multipart (a file), up to
+// maxUpload, and parses it.
+func (s *Server) uploadOK(w http.ResponseWriter, r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
+		s.errorPage(w, r, http.StatusUnsupportedMediaType, "error.content_type")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+	if mt == "multipart/form-data" {
+		err = r.ParseMultipartForm(maxUpload)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
+		} else {
+			s.errorPage(w, r, http.StatusBadRequest, "error.invalid_text")
+		}
+		return false
+	}
+	return true
+}
+
+// checkBodyOK accepts the API's three bodies and leaves them, bounded, for
+// the handler.
+func (s *Server) checkBodyOK(w http.ResponseWriter, r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && mt != "message/rfc822" && mt != "text/plain") {
+		s.answer(w, r, http.StatusUnsupportedMediaType, "error.check_content_type")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+	return true
+}
+
+// lookupAllowed takes one of the network's lookups (check.lookups_per_minute);
+// when none is left it answers 429.
+func (s *Server) lookupAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if s.Lookups == nil {
+		return true
+	}
+	key := state(r).ip
+	if a, err := netip.ParseAddr(key); err == nil {
+		key = ratelimit.Network(a)
+	}
+	if s.Lookups.Allow(key) {
+		return true
+	}
+	w.Header().Set("Retry-After", "60")
+	s.answer(w, r, http.StatusTooManyRequests, "error.too_many_lookups")
+	return false
+}
+
+// checkForm is GET /check: paste a message, upload its .eml, or type its
+// reference.
+func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
+	s.optionalSession(r)
+	p := s.newPage(r, "check.title")
+	s.notice(r, p)
+	p.Values["ref"] = r.URL.Query().Get("ref")
+	s.checkPageData(r, p)
+	s.render(w, r, http.StatusOK, "check", p)
+}
+
+// checkPageData adds what the page shows a signed-in holder: their reports.
+func (s *Server) checkPageData(r *http.Request, p *page) {
+	st := state(r)
+	if st.account == nil || s.Reports == nil {
+		return
+	}
+	reports, err := s.Reports.AccountReports(r.Context(), st.account.ID, 20)
+	if err != nil {
+		s.Log.ErrorContext(r.Context(), "read reports", "err", err)
+		return
+	}
+	var views []reportView
+	for _, rep := range reports {
+		views = append(views, reportView{When: s.when(r, rep.CreatedAt), Verdict: s.Catalog.T(p.Lang, "check.verdict."+string(rep.Verdict)),
+			Reference: rep.Reference, Kind: s.Catalog.T(p.Lang, "check.kind."+rep.Kind)})
+	}
+	p.Data["Reports"] = views
+}
+
+type reportView struct{ When, Verdict, Reference, Kind string }
+
+// checkInput reads what the page's form asks about. The .eml file wins
+// over pasted text, and text over the reference.
+func (s *Server) checkInput(r *http.Request) (check.Input, string, error) {
+	in := check.Input{Reference: r.PostFormValue("ref"), Text: r.PostFormValue("text")}
+	if f, _, err := r.FormFile("eml"); err == nil {
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, check.MaxRaw+1))
+		if err != nil {
+			return in, "", err
+		}
+		if len(b) > 0 {
+			in.Raw = b
+		}
+	}
+	if in.Raw == nil {
+		if c := r.PostFormValue("content"); c != "" { // "report this" carries it back
+			if b, err := base64.StdEncoding.DecodeString(c); err == nil {
+				in.Raw = b
+			}
+		}
+	}
+	if in.Raw == nil && !utf8.ValidString(in.Text) {
+		in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
+	}
+	switch {
+	case in.Raw != nil:
+		return in, "eml", nil
+	case strings.TrimSpace(in.Text) != "":
+		return in, "text", nil
+	}
+	return in, "reference", nil
+}
+
+// checkSubmit is POST /check: the verdict, with its reasons.
+func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
+	s.optionalSession(r)
+	if !s.lookupAllowed(w, r) {
+		return
+	}
+	p := s.newPage(r, "check.title")
+	in, kind, err := s.checkInput(r)
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.invalid_text")
+		return
+	}
+	p.Values["ref"], p.Values["text"] = in.Reference, in.Text
+	res, err := s.Checker.Check(r.Context(), in, p.Lang)
+	switch {
+	case errors.Is(err, check.ErrEmpty):
+		p.Errors["text"] = s.Catalog.T(p.Lang, "error.check_empty")
+		s.checkPageData(r, p)
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "check", p)
+		return
+	case errors.Is(err, check.ErrTooLarge):
+		p.Errors["text"] = s.Catalog.T(p.Lang, "error.check_too_large")
+		s.checkPageData(r, p)
+		s.showErrors(w, r, http.StatusRequestEntityTooLarge, "check", p)
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	p.Data["Result"] = s.resultView(r, p.Lang, res)
+	if st := state(r); st.account != nil && res.Verdict != check.Genuine {
+		// "Report this" sends the content back: nothing is kept until the
+		// holder chooses to.
+		rep := map[string]string{"kind": kind, "ref": in.Reference, "text": in.Text}
+		if in.Raw != nil {
+			rep["content"] = base64.StdEncoding.EncodeToString(in.Raw)
+		}
+		p.Data["Report"] = rep
+	}
+	s.checkPageData(r, p)
+	s.render(w, r, http.StatusOK, "check", p)
+}
+
+// resultView is a result as the page shows it.
+type resultView struct {
+	Verdict, Title, Advice string
+	Reasons                []reasonView
+	// Own is our message, when the signed-in reader is its holder: the
+	// page shows what we sent and links to its story.
+	Own *outbox.Message
+}
+
+type reasonView struct {
+	Code, Text, Level string
+}
+
+func (s *Server) resultView(r *http.Request, lang string, res *check.Result) resultView {
+	v := resultView{Verdict: string(res.Verdict), Title: s.Catalog.T(lang, "check.verdict."+string(res.Verdict)),
+		Advice: s.Catalog.T(lang, "check.verdict_advice."+string(res.Verdict))}
+	for _, x := range res.Reasons {
+		v.Reasons = append(v.Reasons, reasonView{Code: x.Code, Text: x.Text, Level: map[check.Level]string{check.Bad: "bad", check.Good: "good", check.Note: "note"}[x.Level]})
+	}
+	if st := state(r); st.account != nil && res.Message != nil && res.Message.AccountID == st.account.ID {
+		v.Own = res.Message
+	}
+	return v
+}
+
+// checkReport is POST /check/report (signed in): the holder chose to file
+// the message they checked. It is checked again — the verdict filed is the
+// server's, not the form's — and kept, sealed, on their account.
+func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	p := s.newPage(r, "check.title")
+	in, kind, err := s.checkInput(r)
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.invalid_text")
+		return
+	}
+	res, err := s.Checker.Check(r.Context(), in, p.Lang)
+	if errors.Is(err, check.ErrEmpty) || errors.Is(err, check.ErrTooLarge) {
+		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.check_empty")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	content := in.Raw
+	if content == nil {
+		content = []byte(in.Text)
+		if kind == "reference" {
+			content = []byte(in.Reference)
+		}
+	}
+	id := random.ID()
+	rep := &check.Report{ID: id, AccountID: st.account.ID, CreatedAt: s.now(), Kind: kind, Verdict: res.Verdict, Reference: res.Reference,
+		Content: s.Outbox.Box.Seal(content, []byte("report:"+id)), IP: st.ip}
+	for _, x := range res.Reasons {
+		rep.Reasons = append(rep.Reasons, x.Code)
+	}
+	if err := s.Reports.FileReport(r.Context(), rep); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/check?notice=reported", http.StatusSeeOther)
+}
+
+// apiCheckRequest is the JSON body of POST /api/check.
+type apiCheckRequest struct {
+	Reference string `json:"reference"`
+	Text      string `json:"text"`
+	// EML is a raw email, base64 (standard alphabet).
+	EML  string `json:"eml"`
+	Lang string `json:"lang"`
+}
+
+// apiCheck is POST /api/check: the checker for programs. The body is JSON
+// ({"reference"}, {"text"} or {"eml": base64}), or the raw email as
+// message/rfc822, or the text as text/plain; the answer is
+// {"verdict", "reasons": [{"code", "text"}]} in the language asked for
+// (?lang=, "lang", or Accept-Language).
+func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
+	if !s.lookupAllowed(w, r) {
+		return
+	}
+	st := state(r)
+	lang := st.lang
+	if l := r.URL.Query().Get("lang"); l == "ja" || l == "en" {
+		lang = l
+	}
+	var in check.Input
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		var req apiCheckRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			s.answerTooLargeOr(w, r, err, "error.check_json")
+			return
+		}
+		if req.Lang == "ja" || req.Lang == "en" {
+			lang = req.Lang
+		}
+		in = check.Input{Reference: req.Reference, Text: req.Text}
+		if req.EML != "" {
+			b, err := base64.StdEncoding.DecodeString(req.EML)
+			if err != nil {
+				s.answer(w, r, http.StatusUnprocessableEntity, "error.check_base64")
+				return
+			}
+			in.Raw = b
+		}
+	default:
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			s.answerTooLargeOr(w, r, err, "error.invalid_text")
+			return
+		}
+		if mt == "message/rfc822" {
+			in.Raw = b
+		} else {
+			in.Text = string(b)
+		}
+	}
+	st.lang = lang
+	res, err := s.Checker.Check(r.Context(), in, lang)
+	switch {
+	case errors.Is(err, check.ErrEmpty):
+		s.answer(w, r, http.StatusUnprocessableEntity, "error.check_empty")
+		return
+	case errors.Is(err, check.ErrTooLarge):
+		s.answer(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Language", lang)
+	json.NewEncoder(w).Encode(res)
+}
+
+func (s *Server) answerTooLargeOr(w http.ResponseWriter, r *http.Request, err error, key string) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		s.answer(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
+		return
+	}
+	s.answer(w, r, http.StatusBadRequest, key)
+}
+
+// devMessageFile is GET /dev/messages/{file}: {reference}.eml is an
+// email's raw bytes exactly as the SMTP driver would have sent them, DKIM
+// signatures included (dev driver, loopback only, like /dev/messages).
+func (s *Server) devMessageFile(w http.ResponseWriter, r *http.Request) {
+	if !s.devAllowed(w, r) {
+		return
+	}
+	name, ok := strings.CutSuffix(r.PathValue("file"), ".eml")
+	ref, valid := random.ParseReference(name)
+	if !ok || !valid || s.DevRaw == nil {
+		s.answer(w, r, http.StatusNotFound, "error.no_raw_message")
+		return
+	}
+	m, err := s.Outbox.Store.MessageByReference(r.Context(), ref)
+	if errors.Is(err, outbox.ErrNotFound) {
+		s.answer(w, r, http.StatusNotFound, "error.no_raw_message")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	raw, err := s.DevRaw.OpenRaw(r.Context(), m.ID)
+	if errors.Is(err, outbox.ErrNotFound) {
+		// An SMS, a withheld message, or one not delivered yet.
+		s.answer(w, r, http.StatusNotFound, "error.no_raw_message")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "message/rfc822")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+ref+`.eml"`)
+	w.Write(raw)
+}

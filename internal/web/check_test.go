@@ -1,0 +1,276 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/request"
+)
+
+// deliver runs the outbox worker for the test: the dev driver keeps each
+// email's raw bytes only once it has "delivered" it.
+func (h *harness) deliver() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.app.Outbox.Run(ctx); close(done) }()
+	h.t.Cleanup(func() { cancel(); <-done })
+}
+
+// eml waits for the raw bytes of the message and returns them, as a
+// developer downloads them from /dev/messages/{reference}.eml.
+func (b *browser) eml(m *outbox.Message) []byte {
+	b.h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := b.get("/dev/messages/" + m.Reference + ".eml")
+		if r.status == 200 {
+			if ct := r.header.Get("Content-Type"); ct != "message/rfc822" {
+				b.h.t.Fatalf("content type %q", ct)
+			}
+			return []byte(r.body)
+		}
+		if time.Now().After(deadline) {
+			b.h.t.Fatalf("no raw message for %s: %d %s", m.Reference, r.status, r.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// postFile submits the check page's form with an .eml file, as a browser
+// does (multipart/form-data).
+func (b *browser) postFile(path string, fields map[string]string, file []byte) *resp {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	if file != nil {
+		fw, _ := mw.CreateFormFile("eml", "message.eml")
+		fw.Write(file)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.h.base+path, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", b.h.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return b.do(req)
+}
+
+type apiResult struct {
+	Verdict string `json:"verdict"`
+	Reasons []struct {
+		Code string `json:"code"`
+		Text string `json:"text"`
+	} `json:"reasons"`
+}
+
+func (r apiResult) has(code string) bool {
+	for _, x := range r.Reasons {
+		if x.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// api posts to /api/check as a program does (no Origin, no cookies).
+func (h *harness) api(contentType string, body []byte, lang string) (int, apiResult) {
+	h.t.Helper()
+	req, _ := http.NewRequest("POST", h.base+"/api/check?lang="+lang, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var out apiResult
+	json.NewDecoder(r.Body).Decode(&out)
+	return r.StatusCode, out
+}
+
+var verdictRe = func(v string) string { return `data-verdict="` + v + `"` }
+
+// The sign-up code's email, as the dev driver keeps it (signed, exactly as
+// SMTP would send it), is genuine on the page (file and pasted text) and
+// through the API (raw, JSON with base64, JSON with text); one changed
+// byte is not; the verdict and its reasons come in the reader's language.
+func TestCheck_ADeliveredEmailIsGenuineOnThePageAndTheAPIAndAChangedOneIsNot(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, db)
+		h.deliver()
+		holder := h.browser("ja")
+		email := "check@example.com"
+		holder.signUp(email, goodPassword)
+		m := h.newest(email, request.ConfirmEmail)
+		raw := holder.eml(m)
+		if !bytes.Contains(raw, []byte("DKIM-Signature: a=ed25519-sha256;")) || !bytes.Contains(raw, []byte("a=rsa-sha256;")) {
+			t.Fatalf("not signed:\n%s", raw[:min(len(raw), 2000)])
+		}
+
+		visitor := h.browser("en")
+		if r := visitor.postFile("/check", nil, raw); r.status != 200 || !strings.Contains(r.body, verdictRe("genuine")) ||
+			!strings.Contains(r.body, `data-code="dkim_ours"`) || !strings.Contains(r.body, "Genuine: we sent this message") {
+			t.Fatalf("page, .eml: %d\n%s", r.status, r.body)
+		} else if strings.Contains(r.body, email) || strings.Contains(r.body, `id="own-message"`) {
+			t.Errorf("a visitor is shown the holder's address or message")
+		}
+		text := strings.Replace(m.Text, outbox.CodeMask, "", 1) // what the holder pastes has the code
+		shown, _ := h.app.Outbox.Reveal(m)
+		text = shown.Text
+		if r := holder.post("/check", url.Values{"text": {text}}); r.status != 200 || !strings.Contains(r.body, verdictRe("genuine")) ||
+			!strings.Contains(r.body, "本物です") || !strings.Contains(r.body, `id="own-message"`) {
+			t.Fatalf("page, pasted by the holder: %d\n%s", r.status, r.body)
+		}
+
+		for name, c := range map[string]struct {
+			ct   string
+			body []byte
+		}{
+			"rfc822":      {"message/rfc822", raw},
+			"json eml":    {"application/json", mustJSON(map[string]string{"eml": base64.StdEncoding.EncodeToString(raw)})},
+			"json text":   {"application/json", mustJSON(map[string]string{"text": text})},
+			"text/plain":  {"text/plain; charset=utf-8", []byte(text)},
+		} {
+			status, res := h.api(c.ct, c.body, "en")
+			if status != 200 || res.Verdict != "genuine" || !res.has("content_matches") {
+				t.Errorf("api %s: %d %+v", name, status, res)
+			}
+		}
+		status, res := h.api("application/json", mustJSON(map[string]string{"reference": m.Reference}), "ja")
+		if status != 200 || res.Verdict != "cannot_tell" || !res.has("reference_ours") || !strings.Contains(res.Reasons[0].Text, "当社") {
+			t.Errorf("api reference: %d %+v", status, res)
+		}
+
+		changed := bytes.Replace(raw, []byte("Subject: "), []byte("Subject: Re: "), 1)
+		if r := visitor.postFile("/check", nil, changed); !strings.Contains(r.body, verdictRe("not_ours")) || !strings.Contains(r.body, `data-code="subject_differs"`) {
+			t.Errorf("changed subject on the page:\n%s", r.body)
+		}
+		if status, res := h.api("message/rfc822", changed, "en"); status != 200 || res.Verdict != "not_ours" {
+			t.Errorf("changed subject, api: %d %+v", status, res)
+		}
+
+		// Bad input: a clear error in the reader's language, nothing kept.
+		if r := visitor.post("/check", url.Values{"text": {"  "}}); r.status != 422 || !strings.Contains(r.body, "Paste the message") {
+			t.Errorf("empty form: %d\n%s", r.status, r.body)
+		}
+		if status, _ := h.api("application/xml", []byte("<x/>"), "en"); status != 415 {
+			t.Errorf("xml: %d", status)
+		}
+		if status, _ := h.api("application/json", []byte(`{"eml": "not base64!"}`), "en"); status != 422 {
+			t.Errorf("bad base64: %d", status)
+		}
+		// The raw bytes are for loopback developers only, and only ours.
+		if r := visitor.get("/dev/messages/GH-2345-6789-ABCD.eml"); r.status != 404 {
+			t.Errorf("unknown .eml: %d", r.status)
+		}
+	})
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// "Report this" is offered only to a signed-in reader and only for a
+// message that is not genuine; it files the message — the server's own
+// verdict, the content sealed — on the account, and the page lists it.
+// Nothing is stored for a check that is not reported.
+func TestCheck_ReportThisFilesTheMessageOnTheAccountSealed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	holder := h.browser("en")
+	holder.signUp("reporter@example.com", goodPassword)
+	phish := "Gatehouse: your account is suspended. Confirm your password within 24 hours at https://gatehouse-login.example.net/verify"
+	r := holder.post("/check", url.Values{"text": {phish}})
+	if !strings.Contains(r.body, verdictRe("not_ours")) || !strings.Contains(r.body, `id="report-form"`) || !strings.Contains(r.body, `data-code="link_lookalike"`) {
+		t.Fatalf("check: %d\n%s", r.status, r.body)
+	}
+	if n := len(h.reports()); n != 0 {
+		t.Fatalf("%d reports before reporting", n)
+	}
+	if v := h.browser("en").post("/check", url.Values{"text": {phish}}); strings.Contains(v.body, `id="report-form"`) {
+		t.Errorf("report offered to a signed-out visitor")
+	}
+	r = holder.postFile("/check/report", map[string]string{"text": phish}, nil)
+	if r.status != http.StatusSeeOther || r.location != "/check?notice=reported" {
+		t.Fatalf("report: %d %s\n%s", r.status, r.location, r.body)
+	}
+	page := holder.get(r.location)
+	if !strings.Contains(page.body, "The message is reported") || !strings.Contains(page.body, `id="reports"`) || !strings.Contains(page.body, "Not from us") {
+		t.Errorf("after reporting:\n%s", page.body)
+	}
+	reps := h.reports()
+	if len(reps) != 1 || reps[0].Verdict != "not_ours" || reps[0].Kind != "text" || bytes.Contains(reps[0].Content, []byte("suspended")) {
+		t.Fatalf("reports: %+v", reps)
+	}
+	if plain, err := h.app.Outbox.Box.Open(reps[0].Content, []byte("report:"+reps[0].ID)); err != nil || string(plain) != phish {
+		t.Errorf("sealed content: %q %v", plain, err)
+	}
+	if v := h.browser("en").postFile("/check/report", map[string]string{"text": phish}, nil); v.status != http.StatusSeeOther || !strings.HasPrefix(v.location, "/signin") {
+		t.Errorf("signed-out report: %d %s", v.status, v.location)
+	}
+	if len(h.reports()) != 1 {
+		t.Errorf("a signed-out report was filed")
+	}
+}
+
+func (h *harness) reports() []*struct {
+	ID, Kind, Verdict string
+	Content           []byte
+} {
+	h.t.Helper()
+	rs, err := h.app.DB.RecentReports(context.Background(), 100)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []*struct {
+		ID, Kind, Verdict string
+		Content           []byte
+	}
+	for _, r := range rs {
+		out = append(out, &struct {
+			ID, Kind, Verdict string
+			Content           []byte
+		}{r.ID, r.Kind, string(r.Verdict), r.Content})
+	}
+	return out
+}
+
+// Lookups are limited per network: references are random enough not to be
+// guessed, and trying many is refused (429) on the page, the API and
+// /why/{reference} alike, for the whole /24.
+func TestCheck_LookupsAreRateLimitedPerNetwork(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"check.lookups_per_minute": "3", "trusted_proxies": "127.0.0.1/32"})
+	a := h.browser("en")
+	a.forwardedFor = "203.0.113.10"
+	b := h.browser("ja")
+	b.forwardedFor = "203.0.113.99" // the same /24
+	if r := a.get("/why/GH-2345-6789-ABCD"); r.status != 200 {
+		t.Fatalf("why: %d", r.status)
+	}
+	if r := a.post("/check", url.Values{"ref": {"GH-2345-6789-ABCE"}}); r.status != 200 || !strings.Contains(r.body, verdictRe("not_ours")) {
+		t.Fatalf("check: %d", r.status)
+	}
+	if r := b.post("/check", url.Values{"ref": {"GH-2345-6789-ABCF"}}); r.status != 200 {
+		t.Fatalf("third: %d", r.status)
+	}
+	if r := b.get("/why/GH-2345-6789-ABCG"); r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "確認が多すぎます") || r.header.Get("Retry-After") == "" {
+		t.Errorf("fourth, same network: %d\n%s", r.status, r.body)
+	}
+	other := h.browser("en")
+	other.forwardedFor = "198.51.100.7"
+	if r := other.post("/check", url.Values{"ref": {"GH-2345-6789-ABCH"}}); r.status != 200 {
+		t.Errorf("another network: %d", r.status)
+	}
+}
