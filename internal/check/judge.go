@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
@@ -241,7 +242,7 @@ func (j *judge) sender(p *parsed, f lookalike.Finding) {
 			j.add(Note, "sender_other", showAddr(p.fromAddr, f))
 		}
 	}
-	if f.Punycode || len(f.Scripts) > 1 {
+	if f.Punycode || f.MixedScript() {
 		j.add(Bad, "sender_punycode", f.Host, f.Unicode, scripts(f.Scripts))
 	}
 	for _, r := range p.replyTo {
@@ -291,6 +292,8 @@ const (
 // key since retired), others' against their DNS.
 func (j *judge) dkim(raw []byte) sigState {
 	domain := strings.ToLower(j.c.MailDomain)
+	// go-msgauth verifies several signatures in parallel goroutines.
+	var mu sync.Mutex
 	retired := map[string]bool{}
 	lookup := func(name string) ([]string, error) {
 		sel, d, ok := strings.Cut(strings.ToLower(strings.TrimSuffix(name, ".")), "._domainkey.")
@@ -306,7 +309,9 @@ func (j *judge) dkim(raw []byte) sigState {
 				return nil, errors.New("check: not one of our selectors")
 			}
 			if !k.Signs(time.Now()) {
+				mu.Lock()
 				retired[sel] = true
+				mu.Unlock()
 			}
 			return []string{k.Record()}, nil
 		}
@@ -338,7 +343,10 @@ func (j *judge) dkim(raw []byte) sigState {
 			j.add(Note, "dkim_other_unverified", d)
 		}
 	}
-	if len(retired) > 0 && state == sigValid {
+	mu.Lock()
+	anyRetired := len(retired) > 0
+	mu.Unlock()
+	if anyRetired && state == sigValid {
 		j.add(Note, "dkim_retired_key")
 	}
 	if state == sigNone {

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"gatehouse/internal/check/kanji"
 	"gatehouse/internal/check/lookalike"
 )
 
@@ -68,6 +69,9 @@ func anyIn(res []*regexp.Regexp, s string) string {
 // findRequest finds a request (not a warning against one) in text and returns
 // its words.
 func findRequest(res []*regexp.Regexp, text string) string {
+	if anyIn(res, text) == "" {
+		return "" // the common case, without splitting a long text
+	}
 	for _, s := range sentenceEnd.Split(text, -1) {
 		if m := anyIn(res, s); m != "" && !negation.MatchString(s) {
 			return m
@@ -121,7 +125,7 @@ func (j *judge) signals(text string, links []link) {
 			j.add(Bad, "sms_origin_elsewhere", showHost(f))
 		}
 	}
-	if fs := foreignKanjiTODO(text); len(fs) > 0 {
+	if fs := kanji.Foreign(text); len(fs) > 0 {
 		j.add(Bad, "foreign_kanji", string(fs))
 	}
 }
@@ -171,7 +175,7 @@ func (j *judge) link(l link, strong Level) {
 	case f.Shortener:
 		j.add(Bad, "link_shortener", showHost(f))
 	}
-	if f.Punycode || len(f.Scripts) > 1 {
+	if f.Punycode || f.MixedScript() {
 		j.add(Bad, "link_punycode", f.Host, f.Unicode, scripts(f.Scripts))
 	}
 	switch f.Kind {
@@ -225,5 +229,3 @@ func quote(s string) string {
 	}
 	return s
 }
-
-func foreignKanjiTODO(string) []rune { return nil }

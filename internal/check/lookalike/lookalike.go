@@ -43,10 +43,11 @@ type Ours struct {
 // Kind says how a host relates to ours.
 type Kind string
 
-// The kinds, from most to least reassuring. When several apply, Check reports
-// the first in this order (Exact > Subdomain > Confusable > Swap > Edit >
-// Embedded > Other): a confusable that also embeds our brand is more precisely
-// described as a confusable.
+// The kinds. When several apply, Check reports the first in this order:
+// Exact > Subdomain > Confusable > Swap > Edit > Embedded > Other. The more
+// precise description wins: a confusable that also embeds our brand is
+// reported as a confusable, and gatehouses.com (one letter added) as an
+// Edit although it also contains "gatehouse".
 const (
 	Exact      Kind = "exact"      // one of our domains
 	Subdomain  Kind = "subdomain"  // a sub-domain of one of ours (mail.gatehouse.example)
