@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/mail"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -95,8 +96,14 @@ func runDNSRecords(args []string, stdout, stderr io.Writer) int {
 		hosts = []string{cfg.String("smtp.host")}
 	}
 	domain := cfg.MailDomain()
+	fromDomain := ""
+	if a, err := mail.ParseAddress(cfg.String("mail.from")); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			fromDomain = a.Address[i+1:]
+		}
+	}
 	fmt.Fprintf(stdout, "; DNS records for %s, the mail domain of this Gatehouse (mail.domain, or the domain of mail.from).\n", domain)
-	for _, rec := range ring.DNSRecords(dkimkeys.Publish{Domain: domain, SPFHosts: hosts, ReportTo: *reportTo, LogoURL: *logo}, time.Now()) {
+	for _, rec := range ring.DNSRecords(dkimkeys.Publish{Domain: domain, SPFHosts: hosts, ReportTo: *reportTo, LogoURL: *logo, FromDomain: fromDomain}, time.Now()) {
 		fmt.Fprintln(stdout)
 		for _, c := range rec.Comment {
 			fmt.Fprintln(stdout, "; "+c)

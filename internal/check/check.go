@@ -175,6 +175,10 @@ func (c *Checker) Check(ctx context.Context, in Input, lang string) (*Result, er
 		// The source of an email pasted as text ("show original").
 		raw = []byte(text)
 	}
+	if _, ok := random.ParseReference(text); ok && len(raw) == 0 {
+		// Only a reference was pasted: it is a lookup, not a message.
+		in.Reference, text = text, ""
+	}
 	var err error
 	switch {
 	case len(raw) > 0:

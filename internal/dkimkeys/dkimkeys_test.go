@@ -218,7 +218,7 @@ func TestDNSRecords_OneZoneLinePerRecordLongValuesSplit(t *testing.T) {
 		`gatehouse.example. IN TXT "v=spf1 a:smtp.relay.example ip4:192.0.2.25 -all"`,
 		`gh20261202a-ed25519._domainkey.gatehouse.example. IN TXT "v=DKIM1; k=ed25519; p=`,
 		`gh20261202a-rsa._domainkey.gatehouse.example. IN TXT "v=DKIM1; k=rsa; p=`,
-		`_dmarc.gatehouse.example. IN TXT "v=DMARC1; p=quarantine; adkim=s; aspf=s;`,
+		`_dmarc.gatehouse.example. IN TXT "v=DMARC1; p=quarantine; adkim=r; aspf=r;`,
 		`default._bimi.gatehouse.example. IN TXT "v=BIMI1; l=https://gatehouse.example/brand/logo.svg; a=`,
 	} {
 		if !strings.Contains(all, want) {

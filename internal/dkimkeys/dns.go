@@ -43,6 +43,9 @@ type Publish struct {
 	ReportTo string
 	// LogoURL is where the BIMI logo (SVG Tiny PS) would be served.
 	LogoURL string
+	// FromDomain is the domain of the From address, when it is not
+	// Domain: DMARC is looked up there.
+	FromDomain string
 }
 
 // DNSRecords returns the TXT records to publish for p.Domain: SPF, one DKIM
@@ -81,11 +84,15 @@ func (r *Ring) DNSRecords(p Publish, now time.Time) []Record {
 	if rua == "" {
 		rua = "dmarc-reports@" + d
 	}
+	dmarc := d
+	if f := strings.TrimSuffix(strings.ToLower(p.FromDomain), "."); f != "" && f != d {
+		dmarc = f
+	}
 	out = append(out, Record{
-		Name:  "_dmarc." + d + ".",
-		Value: "v=DMARC1; p=quarantine; adkim=s; aspf=s; pct=100; rua=mailto:" + rua,
-		Comment: []string{"DMARC: mail that claims to be from " + d + " but fails both SPF and DKIM (aligned: same domain) is quarantined.",
-			"Start with p=none for a week and read the reports at " + rua + " if other systems also send as " + d + "; then p=quarantine, later p=reject."},
+		Name:  "_dmarc." + dmarc + ".",
+		Value: "v=DMARC1; p=quarantine; adkim=r; aspf=r; pct=100; rua=mailto:" + rua,
+		Comment: []string{"DMARC: mail that claims to be from " + dmarc + " but passes neither SPF nor DKIM for it (aligned: the same organizational domain, so " + d + " signs for it) is quarantined.",
+			"Start with p=none for a week and read the reports at " + rua + " if other systems also send as " + dmarc + "; then p=quarantine, later p=reject."},
 	})
 	logo := p.LogoURL
 	if logo == "" {

@@ -60,7 +60,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.reference_missing", "Every message %s sends carries a reference (\"GH-\" and letters). This one claims to be from us and has none.", "%s が送るメッセージには必ず参照番号（「GH-」で始まる番号）があります。このメッセージは当社を名乗っていますが、参照番号がありません。"},
 	{"check.reason.reference_expired", "It is signed with our key, but we no longer keep message %s (old messages are deleted), so we cannot compare it.", "当社の鍵で署名されていますが、メッセージ %s は保存期間を過ぎて削除されているため、内容を比較できません。"},
 	{"check.reason.not_claiming", "It does not present itself as coming from %s.", "%s からのメッセージを名乗っていません。"},
-	{"check.reason.content_matches", "It is exactly what we sent: message %s of %s (%s).", "当社が送った内容と完全に一致します：メッセージ %s（%s 送信、%s）。"},
+	{"check.reason.content_matches", "It is exactly what we sent: message %s of %s (%s).", "当社が送った内容と完全に一致します：メッセージ %s（%s送信、%s）。"},
 	{"check.reason.content_extra", "Text around the message was not part of it and was checked on its own: \"%s\".", "メッセージの前後にあった文字は、メッセージの一部ではないため別に確認しました：「%s」"},
 	{"check.reason.content_partial", "What you pasted is part of that message, word for word, but not all of it.", "貼り付けられた文章は、そのメッセージの一部と一字一句同じですが、全体ではありません。"},
 	{"check.reason.content_differs", "This text is not in what we sent: \"%s\".", "次の文章は当社が送った内容にありません：「%s」"},

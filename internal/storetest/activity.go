@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
+	"gatehouse/internal/check"
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
@@ -22,6 +23,8 @@ type ActivityStore interface {
 	Store
 	activity.Store
 	code.Blocks
+	outbox.RawStore
+	check.ReportStore
 	PhoneOwner(ctx context.Context, number string) (string, error)
 	SetPhone(ctx context.Context, accountID, number string, confirmedAt time.Time) error
 }
@@ -38,6 +41,7 @@ func RunActivity(t *testing.T, open func(t *testing.T) ActivityStore) {
 		{"SessionsListedAndRevokedByDeviceOrAllButOne", testSessionRevocations},
 		{"AnswersBlocksAndMarks", testAnswers},
 		{"ATakenReferenceInAFlowLeavesTheFlowUsable", testReferenceInFlow},
+		{"RawMessagesAndReportsKeptAndListed", testRawAndReports},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
