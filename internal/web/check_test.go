@@ -135,10 +135,10 @@ func TestCheck_ADeliveredEmailIsGenuineOnThePageAndTheAPIAndAChangedOneIsNot(t *
 			ct   string
 			body []byte
 		}{
-			"rfc822":      {"message/rfc822", raw},
-			"json eml":    {"application/json", mustJSON(map[string]string{"eml": base64.StdEncoding.EncodeToString(raw)})},
-			"json text":   {"application/json", mustJSON(map[string]string{"text": text})},
-			"text/plain":  {"text/plain; charset=utf-8", []byte(text)},
+			"rfc822":     {"message/rfc822", raw},
+			"json eml":   {"application/json", mustJSON(map[string]string{"eml": base64.StdEncoding.EncodeToString(raw)})},
+			"json text":  {"application/json", mustJSON(map[string]string{"text": text})},
+			"text/plain": {"text/plain; charset=utf-8", []byte(text)},
 		} {
 			status, res := h.api(c.ct, c.body, "en")
 			if status != 200 || res.Verdict != "genuine" || !res.has("content_matches") {
