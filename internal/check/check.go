@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -139,8 +140,11 @@ type Checker struct {
 	Catalog *i18n.Catalog
 	// ServiceName is our brand, as messages name it.
 	ServiceName string
-	// MailDomain is the domain our mail comes from and signs as.
+	// MailDomain is the domain our mail signs as (DKIM d=).
 	MailDomain string
+	// FromDomain is the domain of our From address, when it is not
+	// MailDomain (mail.domain set to another name): ours too.
+	FromDomain string
 	// PublicURL is where holders reach us; its host is ours too.
 	PublicURL string
 	// LookupTXT resolves DNS TXT records for signatures of other domains;
@@ -153,8 +157,10 @@ type Checker struct {
 // ours is what hosts are compared with.
 func (c *Checker) ours() lookalike.Ours {
 	domains := []string{strings.ToLower(c.MailDomain)}
-	if h := hostOf(c.PublicURL); h != "" && !strings.EqualFold(h, c.MailDomain) {
-		domains = append(domains, strings.ToLower(h))
+	for _, d := range []string{c.FromDomain, hostOf(c.PublicURL)} {
+		if d = strings.ToLower(d); d != "" && !slices.Contains(domains, d) {
+			domains = append(domains, d)
+		}
 	}
 	return lookalike.Ours{Domains: domains, Brand: c.ServiceName}
 }
