@@ -41,7 +41,7 @@ func TestCheck_EveryGenuineMessageIsGenuineAsRawAsTextAndAsHTMLText(t *testing.T
 		var ins map[string]check.Input
 		if g.raw != nil {
 			ins = map[string]check.Input{"eml": {Raw: g.raw}, "text": {Text: g.msg.Text}, "html-text": {Text: htmlText(g.msg.HTML)},
-				"source-pasted": {Text: string(g.raw)}}
+				"source-pasted": {Text: string(g.raw)}, "saved-with-LF": {Raw: bytes.ReplaceAll(g.raw, []byte("\r\n"), []byte("\n"))}}
 		} else {
 			ins = map[string]check.Input{"sms": {Text: g.msg.Text}}
 		}
@@ -55,7 +55,7 @@ func TestCheck_EveryGenuineMessageIsGenuineAsRawAsTextAndAsHTMLText(t *testing.T
 					t.Errorf("%s as %s: a genuine message has a bad reason %s", g.name, how, r.Code)
 				}
 			}
-			if g.raw != nil && how == "eml" && !res.Has("dkim_ours") {
+			if g.raw != nil && (how == "eml" || how == "saved-with-LF") && !res.Has("dkim_ours") {
 				t.Errorf("%s: DKIM not ours: %s", g.name, codes(res))
 			}
 		}

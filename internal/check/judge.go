@@ -317,6 +317,11 @@ func (j *judge) dkim(raw []byte) sigState {
 		}
 		return j.foreignTXT(name)
 	}
+	if !bytes.Contains(raw, crlf) {
+		// Saved by a Unix mail program with bare newlines: the message
+		// travelled, and was signed, with CRLF.
+		raw = bytes.ReplaceAll(raw, []byte("\n"), crlf)
+	}
 	vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{LookupTXT: lookup, MaxVerifications: 4})
 	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) {
 		return sigNone

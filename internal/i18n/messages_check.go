@@ -28,6 +28,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.kind.text", "pasted text", "貼り付けた文章"},
 	{"check.kind.reference", "reference", "参照番号"},
 	{"check.signin_more", "Signed in, you also see the message we sent you, and can report messages.", "ログインすると、当社がお送りしたメッセージの内容の表示や、メッセージの報告ができます。"},
+	{"why.check_whole", "A reference alone does not show that a message says what we sent: paste the whole message on the checker.", "参照番号だけでは、メッセージの内容が当社の送ったものと同じかはわかりません。メッセージ全体をチェッカーに貼り付けて確認できます。"},
 	{"messages.check_link", "Received something that looks like it is from us? Check it.", "当社を名乗るメッセージが届いたら、本物か確認できます。"},
 	{"error.check_empty", "Paste the message, choose its .eml file, or type its reference.", "メッセージを貼り付けるか、.eml ファイルを選ぶか、参照番号を入力してください。"},
 	{"error.check_too_large", "That is too large to check: an email can be at most 10 MB, a pasted text 256 KB.", "大きすぎて確認できません。メールは10MB、貼り付ける文章は256KBまでです。"},
