@@ -40,7 +40,7 @@ func TestCheck_EveryGenuineMessageIsGenuineAsRawAsTextAndAsHTMLText(t *testing.T
 	for _, g := range e.everyMessage(t) {
 		var ins map[string]check.Input
 		if g.raw != nil {
-			ins = map[string]check.Input{"eml": {Raw: g.raw}, "text": {Text: g.msg.Text}, "html-text": {Text: htmlText(g.msg.HTML)},
+			ins = map[string]check.Input{"eml": {Raw: g.raw}, "text": {Text: g.msg.Text}, "text-from-a-form": {Text: strings.ReplaceAll(g.msg.Text, "\n", "\r\n")}, "html-text": {Text: htmlText(g.msg.HTML)},
 				"source-pasted": {Text: string(g.raw)}, "saved-with-LF": {Raw: bytes.ReplaceAll(g.raw, []byte("\r\n"), []byte("\n"))}}
 		} else {
 			ins = map[string]check.Input{"sms": {Text: g.msg.Text}}

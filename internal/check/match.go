@@ -96,6 +96,8 @@ type pasteMatch struct {
 
 // comparePaste compares a pasted text with the template.
 func (t *template) comparePaste(paste string) pasteMatch {
+	// A browser sends a textarea's lines with CRLF.
+	paste = strings.ReplaceAll(paste, "\r\n", "\n")
 	if t.email {
 		// The text part's signature separator, which the stripped form
 		// leaves out.

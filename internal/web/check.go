@@ -184,6 +184,12 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Data["Result"] = s.resultView(r, p.Lang, res)
+	// The verdict is the first thing the title says (a screen reader
+	// announces it), and the form below starts empty: an old paste must
+	// not be checked again in place of a newly typed reference.
+	p.Title = s.Catalog.T(p.Lang, "check.verdict."+string(res.Verdict)) + " — " + p.Title
+	delete(p.Values, "text")
+	delete(p.Values, "ref")
 	if st := state(r); st.account != nil && res.Verdict != check.Genuine {
 		// "Report this" sends the content back: nothing is kept until the
 		// holder chooses to.
