@@ -103,7 +103,7 @@ func TestBrowser_NotMe_PasswordKnown_OtherBrowserRefusedWithTheRightCode(t *test
 	mailSays(t, "second-step message", m,
 		"正しいパスワードが入力されました",
 		"/why/"+ref,
-		"このメッセージを確認するには、"+p.URL+"/why/"+ref+" をご自身でブラウザに入力してください",
+		"このメッセージが本物か確かめるには、"+p.URL+"/check をご自身でブラウザに入力し", "参照番号は "+p.URL+"/why/"+ref+" でも調べられます",
 		p.URL+"/account/messages",
 	)
 	code := m.code(t)
@@ -203,7 +203,7 @@ func TestBrowser_NotMe_ResetRequested_CancelsTheReset(t *testing.T) {
 	mailSays(t, "reset message", m,
 		"A password reset was requested for your",
 		"If it isn't you, you don't need to do anything",
-		"To check this message, type "+p.URL+"/why/"+ref+" into your browser yourself",
+		"Is this message really from us? Type "+p.URL+"/check into your browser yourself", "or look up its reference at "+p.URL+"/why/"+ref+".",
 		p.URL+"/account/messages",
 	)
 	code := m.code(t)
@@ -320,7 +320,7 @@ func TestBrowser_NotMe_OldDevice_DeniedAndForgotten(t *testing.T) {
 	mailSays(t, "old-device message", m,
 		"last used to sign in on",
 		"is signing in again",
-		"To check this message, type "+p.URL+"/why/"+ref+" into your browser yourself",
+		"Is this message really from us? Type "+p.URL+"/check into your browser yourself", "or look up its reference at "+p.URL+"/why/"+ref+".",
 		p.URL+"/account/messages",
 	)
 	code := m.code(t)
@@ -530,7 +530,7 @@ func TestBrowser_YouJustNow_StepUpCodeIsRoutineAndThisWasMe(t *testing.T) {
 	mailSays(t, "step-up message", m,
 		"You are making a change to your",
 		"It was requested from a device that is signed in to your account",
-		"To check this message, type "+p.URL+"/why/"+ref+" into your browser yourself",
+		"Is this message really from us? Type "+p.URL+"/check into your browser yourself", "or look up its reference at "+p.URL+"/why/"+ref+".",
 		p.URL+"/account/messages",
 	)
 	code := m.code(t)
@@ -621,7 +621,7 @@ func TestBrowser_NotMe_CodeSignIn_DeniedTheOtherBrowserIsRefused(t *testing.T) {
 	}
 	mailSays(t, "code sign-in message", m,
 		"このアドレスに送るコードで",
-		"このメッセージを確認するには、"+p.URL+"/why/"+ref+" をご自身でブラウザに入力してください",
+		"このメッセージが本物か確かめるには、"+p.URL+"/check をご自身でブラウザに入力し", "参照番号は "+p.URL+"/why/"+ref+" でも調べられます",
 		p.URL+"/account/messages",
 	)
 	code := m.code(t)
