@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/check"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/request"
 )
@@ -223,26 +224,13 @@ func TestCheck_ReportThisFilesTheMessageOnTheAccountSealed(t *testing.T) {
 	}
 }
 
-func (h *harness) reports() []*struct {
-	ID, Kind, Verdict string
-	Content           []byte
-} {
+func (h *harness) reports() []*check.Report {
 	h.t.Helper()
 	rs, err := h.app.DB.RecentReports(context.Background(), 100)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var out []*struct {
-		ID, Kind, Verdict string
-		Content           []byte
-	}
-	for _, r := range rs {
-		out = append(out, &struct {
-			ID, Kind, Verdict string
-			Content           []byte
-		}{r.ID, r.Kind, string(r.Verdict), r.Content})
-	}
-	return out
+	return rs
 }
 
 // Lookups are limited per network: references are random enough not to be
