@@ -21,7 +21,7 @@ import (
 // findReference returns the first thing in text written like one of our
 // references: the stored form when it parses, else the text as found.
 func findReference(text string) (ref string, valid, found bool) {
-	m := referenceInText.FindString(norm.NFKC.String(text))
+	m := findFirst(referenceInText, norm.NFKC.String(text))
 	if m == "" {
 		return "", false, false
 	}
@@ -76,7 +76,7 @@ func (j *judge) text(s string) error {
 		j.signals(body, links)
 		return nil
 	}
-	pm := newTemplate(m.Text, channelOf(m) == request.Email).comparePaste(body)
+	pm := newPasteTemplate(m.Text, channelOf(m) == request.Email).comparePaste(body)
 	extra := strings.Join(pm.extra, "\n")
 	// Only what the paste adds to our message can be a trick: our own
 	// words are not judged.

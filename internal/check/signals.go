@@ -3,6 +3,7 @@ package check
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -13,7 +14,7 @@ import (
 
 // urlInText finds URLs written in text: with a scheme, or a bare
 // www. host. Hosts may be Unicode (an IDN written out).
-var urlInText = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s<>"'()（）「」『』、。]+`)
+var urlInText = mustPattern(`(?i)\b(?:https?://|www\.)[^\s<>"'()（）「」『』、。]+`)
 
 // originLine is the last line of an SMS code message: "@host #code"
 // (the WebOTP format), which lets a phone offer the code only on that host.
@@ -22,7 +23,7 @@ var originLine = regexp.MustCompile(`(?m)^\s*@([^\s#]+)\s+#([0-9A-Za-z]+)\s*$`)
 // referenceInText finds something written like one of our references. The
 // alphabet is looser than ours on purpose: a made-up one with a 0 or an O
 // is still an imitation, and is reported as one.
-var referenceInText = regexp.MustCompile(`(?i)\bGH[-‐－ ]?[0-9A-Z]{4}[-‐－ ]?[0-9A-Z]{4}(?:[-‐－ ]?[0-9A-Z]{4})?\b`)
+var referenceInText = mustPattern(`(?i)\bGH[-‐－ ]?[0-9A-Z]{4}[-‐－ ]?[0-9A-Z]{4}(?:[-‐－ ]?[0-9A-Z]{4})?\b`)
 
 // Content patterns. Each request pattern is checked per sentence, and a
 // sentence that says not to do it ("never give this code to anyone",
@@ -31,53 +32,88 @@ var referenceInText = regexp.MustCompile(`(?i)\bGH[-‐－ ]?[0-9A-Z]{4}[-‐－
 var (
 	negation = regexp.MustCompile(`(?i)\b(never|don't|do not|won't|will not|not ask|no one|nobody)\b|ません|ないで|ないよう|決して|絶対に|しないで`)
 
-	asksCode = []*regexp.Regexp{
-		regexp.MustCompile(`(?i)\b(reply|respond|text back|write back)\b[^.!?\n]{0,60}\b(code|pin|otp|passcode|number)\b`),
-		regexp.MustCompile(`(?i)\b(tell|give|read|send|provide|share|forward)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b[^.!?\n]{0,40}\b(us|agent|staff|team|support|caller|operator|representative|below|link|form|page)\b`),
-		regexp.MustCompile(`(?i)\b(tell|give|read|send|provide|share|forward)\b[^.!?\n]{0,20}\b(us|our|the agent|the caller|the operator|support)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b`),
-		regexp.MustCompile(`(?i)\b(enter|type|input|submit)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b[^.!?\n]{0,60}\b(at|on|in|via) (the )?(link|form|page|site|website|url)\b[^.!?\n]{0,10}(below|above|http|www)`),
-		regexp.MustCompile(`(コード|認証番号|確認番号|ワンタイム|暗証番号|番号)[^。！？\n]{0,30}(返信|お伝え|伝えて|教えて|お知らせ|送信して|送って|読み上げ|ご連絡|転送)`),
-		regexp.MustCompile(`(下記|以下|こちら|リンク|URL|ＵＲＬ|サイト|ページ)[^。！？\n]{0,30}(コード|認証番号|確認番号)[^。！？\n]{0,20}(入力|登録)`),
-	}
-	asksPassword = []*regexp.Regexp{
-		regexp.MustCompile(`(?i)\b(enter|confirm|verify|update|provide|re-?enter|type|submit|send|reply with|validate)\b[^.!?\n]{0,50}\bpass(word|code|phrase)\b`),
-		regexp.MustCompile(`(?i)\bpassword\b[^.!?\n]{0,30}\b(below|here|link|form|to (us|continue|verify|confirm))\b`),
-		regexp.MustCompile(`(パスワード|暗証番号|ログイン情報|ID・パスワード|ＩＤ・パスワード)[^。！？\n]{0,30}(入力|確認|更新|送信|返信|お知らせ|ご記入|登録|再登録|お伝え)`),
-	}
-	asksCard = []*regexp.Regexp{
-		regexp.MustCompile(`(?i)\b(card number|credit card|debit card|cvv|cvc|cvv2|security code on|expiry date|expiration date|billing information|payment details)\b`),
-		regexp.MustCompile(`クレジットカード|カード番号|カード情報|有効期限|セキュリティコード|お支払い情報|支払い情報|口座番号|暗証番号`),
-	}
-	pressure = []*regexp.Regexp{
-		regexp.MustCompile(`(?i)\b(suspend(ed)?|suspension|lock(ed)? (out|down)|will be (locked|closed|deleted|disabled|terminated|suspended)|permanently (closed|deleted|disabled)|within \d+ ?(hours?|hrs?|days?|minutes?)|immediately|urgent(ly)?|final (notice|warning)|last warning|act now|right away|as soon as possible|unusual activity|restricted|expires? today)\b`),
-		regexp.MustCompile(`至急|緊急|停止|凍結|[0-9０-９]+時間以内|本日中|本人確認|利用制限|制限され|ロックされ|失効|削除されます|直ちに|ただちに|今すぐ|速やかに|最終通告|重要なお知らせ|異常なログイン|不正アクセス`),
-	}
+	asksCode = mustPatterns(
+		`(?i)\b(reply|respond|text back|write back)\b[^.!?\n]{0,60}\b(code|pin|otp|passcode|number)\b`,
+		`(?i)\b(tell|give|read|send|provide|share|forward)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b[^.!?\n]{0,40}\b(us|agent|staff|team|support|caller|operator|representative|below|link|form|page)\b`,
+		`(?i)\b(tell|give|read|send|provide|share|forward)\b[^.!?\n]{0,20}\b(us|our|the agent|the caller|the operator|support)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b`,
+		`(?i)\b(enter|type|input|submit)\b[^.!?\n]{0,40}\b(code|pin|otp|passcode)\b[^.!?\n]{0,60}\b(at|on|in|via) (the )?(link|form|page|site|website|url)\b[^.!?\n]{0,10}(below|above|http|www)`,
+		`(コード|認証番号|確認番号|ワンタイム|暗証番号|番号)[^。！？\n]{0,30}(返信|お伝え|伝えて|教えて|お知らせ|送信して|送って|読み上げ|ご連絡|転送)`,
+		`(下記|以下|こちら|リンク|URL|ＵＲＬ|サイト|ページ)[^。！？\n]{0,30}(コード|認証番号|確認番号)[^。！？\n]{0,20}(入力|登録)`,
+	)
+	asksPassword = mustPatterns(
+		`(?i)\b(enter|confirm|verify|update|provide|re-?enter|type|submit|send|reply with|validate)\b[^.!?\n]{0,50}\bpass(word|code|phrase)\b`,
+		`(?i)\bpassword\b[^.!?\n]{0,30}\b(below|here|link|form|to (us|continue|verify|confirm))\b`,
+		`(パスワード|暗証番号|ログイン情報|ID・パスワード|ＩＤ・パスワード)[^。！？\n]{0,30}(入力|確認|更新|送信|返信|お知らせ|ご記入|登録|再登録|お伝え)`,
+	)
+	asksCard = mustPatterns(
+		`(?i)\b(card number|credit card|debit card|cvv|cvc|cvv2|security code on|expiry date|expiration date|billing information|payment details)\b`,
+		`クレジットカード|カード番号|カード情報|有効期限|セキュリティコード|お支払い情報|支払い情報|口座番号|暗証番号`,
+	)
+	pressure = mustPatterns(
+		`(?i)\b(suspend(ed)?|suspension|lock(ed)? (out|down)|will be (locked|closed|deleted|disabled|terminated|suspended)|permanently (closed|deleted|disabled)|within \d+ ?(hours?|hrs?|days?|minutes?)|immediately|urgent(ly)?|final (notice|warning)|last warning|act now|right away|as soon as possible|unusual activity|restricted|expires? today)\b`,
+		`至急|緊急|停止|凍結|[0-9０-９]+時間以内|本日中|本人確認|利用制限|制限され|ロックされ|失効|削除されます|直ちに|ただちに|今すぐ|速やかに|最終通告|重要なお知らせ|異常なログイン|不正アクセス`,
+	)
 )
 
-// sentences splits text into sentences for the request patterns.
+// sentenceEnd splits text into sentences. The content patterns are matched
+// sentence by sentence: none of them spans a sentence end, and on short
+// inputs Go's regexp runs its backtracker, several times faster than the
+// automaton a whole 50 KB message needs.
 var sentenceEnd = regexp.MustCompile(`[.!?。！？\n]+`)
 
-func anyIn(res []*regexp.Regexp, s string) string {
-	for _, re := range res {
-		if m := re.FindString(s); m != "" {
+// sentence is a piece of text and its folded form (see fold).
+type sentence struct{ text, folded string }
+
+// sentences splits text for the content patterns, dropping empty pieces.
+func sentences(text string) []sentence {
+	var out []sentence
+	for _, p := range sentenceEnd.Split(text, -1) {
+		if strings.TrimSpace(p) != "" {
+			out = append(out, sentence{p, fold(p)})
+		}
+	}
+	return out
+}
+
+func anyIn(ps []pattern, s sentence) string {
+	for _, p := range ps {
+		if m := p.find(s.text, s.folded); m != "" {
 			return m
 		}
 	}
 	return ""
 }
 
-// findRequest finds a request (not a warning against one) in text and returns
-// its words.
-func findRequest(res []*regexp.Regexp, text string) string {
-	if anyIn(res, text) == "" {
-		return "" // the common case, without splitting a long text
-	}
-	for _, s := range sentenceEnd.Split(text, -1) {
-		if m := anyIn(res, s); m != "" && !negation.MatchString(s) {
+// findRequest finds a request (not a warning against one: "never give
+// this code to anyone") among the sentences and returns its words.
+func findRequest(ps []pattern, sents []sentence) string {
+	for _, s := range sents {
+		if m := anyIn(ps, s); m != "" && !negation.MatchString(s.text) {
 			return m
 		}
 	}
 	return ""
+}
+
+// findAll returns up to max distinct phrases the patterns find among the
+// sentences, in the order they appear: a reason quotes all the pressure a
+// message applies, not only its first word.
+func findAll(ps []pattern, sents []sentence, max int) []string {
+	var out []string
+	for _, s := range sents {
+		for _, p := range ps {
+			for _, m := range p.findAll(s.text, s.folded, max) {
+				m = quote(m)
+				if !slices.ContainsFunc(out, func(x string) bool { return strings.EqualFold(x, m) }) {
+					out = append(out, m)
+				}
+				if len(out) == max {
+					return out
+				}
+			}
+		}
+	}
+	return out
 }
 
 // claimsUs reports whether text presents itself as coming from us: our
@@ -92,7 +128,7 @@ func (j *judge) claimsUs(text string) bool {
 			return true
 		}
 	}
-	return referenceInText.MatchString(t)
+	return findFirst(referenceInText, t) != ""
 }
 
 // signals looks for the marks of phishing in text (and the links a reader
@@ -107,17 +143,18 @@ func (j *judge) signals(text string, links []link) {
 	for _, l := range links {
 		j.link(l, strong)
 	}
-	if m := findRequest(asksCode, text); m != "" {
+	sents := sentences(text)
+	if m := findRequest(asksCode, sents); m != "" {
 		j.add(Bad, "asks_code", quote(m))
 	}
-	if m := findRequest(asksPassword, text); m != "" {
+	if m := findRequest(asksPassword, sents); m != "" {
 		j.add(Bad, "asks_password", quote(m))
 	}
-	if m := anyIn(asksCard, text); m != "" {
-		j.add(Bad, "asks_card", quote(m))
+	if m := findAll(asksCard, sents, 1); len(m) > 0 {
+		j.add(Bad, "asks_card", m[0])
 	}
-	if m := anyIn(pressure, text); m != "" {
-		j.add(strong, "pressure", quote(m))
+	if m := findAll(pressure, sents, 3); len(m) > 0 {
+		j.add(strong, "pressure", strings.Join(m, j.t("quote_join")))
 	}
 	for _, m := range originLine.FindAllStringSubmatch(text, 4) {
 		host := hostOf(m[1])
@@ -133,20 +170,29 @@ func (j *judge) signals(text string, links []link) {
 // renderedLink is how a mail program writes an HTML link as text when a
 // holder copies a message: the visible text, then the real URL in angle
 // brackets ("https://gatehouse.example/x <https://elsewhere.example/y>").
-var renderedLink = regexp.MustCompile(`(?i)(\S+)\s*<((?:https?://)[^>\s]+)>`)
+var renderedLink = mustPattern(`(?i)(\S+)\s*<((?:https?://)[^>\s]+)>`)
 
 // linksInText returns the URLs written in text as links whose visible text
 // is themselves, and the links a mail program wrote out as
 // "text <URL>" with their visible text.
 func linksInText(text string) []link {
 	var out []link
-	for _, m := range renderedLink.FindAllStringSubmatch(text, maxLinks) {
-		out = append(out, link{href: m[2], text: strings.TrimRight(m[1], ".,;:!?")})
+	// "text <URL>" may be wrapped across lines: matched on the whole text,
+	// when it holds a "<http" at all.
+	if renderedLink.gated(fold(text)) {
+		for _, m := range renderedLink.re.FindAllStringSubmatch(text, maxLinks) {
+			out = append(out, link{href: m[2], text: strings.TrimRight(m[1], ".,;:!?")})
+		}
 	}
-	for _, u := range urlInText.FindAllString(text, maxLinks) {
-		u = strings.TrimRight(u, ".,;:!?")
-		out = append(out, link{href: u, text: u})
-	}
+	n := 0
+	urlInText.lines(text, func(line string) bool {
+		for _, u := range urlInText.re.FindAllString(line, maxLinks-n) {
+			u = strings.TrimRight(u, ".,;:!?")
+			out = append(out, link{href: u, text: u})
+			n++
+		}
+		return n < maxLinks
+	})
 	return out
 }
 

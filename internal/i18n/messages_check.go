@@ -103,5 +103,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.pressure", "It pressures you to act fast (\"%s\"): a common trick.", "急がせる表現があります（「%s」）。よくある手口です。"},
 	{"check.reason.sms_origin_elsewhere", "Its last line binds the code to %s, another site: your phone would offer the code there.", "最終行がコードを別のサイト %s に結びつけています。スマートフォンがそのサイトでコードを入力候補に出してしまいます。"},
 	{"check.reason.foreign_kanji", "Its Japanese contains characters that Japanese character sets do not have (%s): it was probably not written in Japan.", "日本語の文章に、日本の文字コードにない漢字（%s）が含まれています。日本で書かれたものではない可能性が高いです。"},
+	// Between two quoted phrases of one reason ("suspended", "within 24 hours").
+	{"check.reason.quote_join", "\", \"", "」「"},
 	{"check.reason.truncated", "It is very large or deeply nested; only its first parts were read.", "非常に大きいか入れ子が深いため、最初の部分だけを確認しました。"},
 }
