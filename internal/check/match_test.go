@@ -15,7 +15,7 @@ func TestMatchesExactly(t *testing.T) {
 		{"Your code is " + m + ".\nIt expires.", "Your code is 123456.\nIt expires.", true},
 		{"Your code is " + m + ".\nIt expires.", "Your code is 123456.\r\nIt expires.\r\n", true},
 		{"Your code is " + m + ".\nIt expires.", "Your code is 123456.\nIt expired.", false},
-		{"Your code is " + m + ".\nIt expires.", "Your code is 123.\nIt expires.", false},            // too short for a code
+		{"Your code is " + m + ".\nIt expires.", "Your code is 123.\nIt expires.", false},           // too short for a code
 		{"Your code is " + m + ".\nIt expires.", "Your code is 1234567890123.\nIt expires.", false}, // too long
 		{"Code " + m + " and again " + m + ".", "Code 482913 and again 482913.", true},
 		{"Code " + m + " and again " + m + ".", "Code 482913 and again 482914.", false}, // one message, one code
