@@ -140,12 +140,12 @@ func checkA11y(t *testing.T, ctx context.Context, step string) {
 }
 
 // TestBrowser_ErrorSummaryTakesFocus: a form answered with 422 titles the
-// page "Error: …" / "エラー: …" and moves focus to the error summary, which
+// page "Error: …" / "エラー：…" and moves focus to the error summary, which
 // has a heading and lists the problems as links to the fields.
 func TestBrowser_ErrorSummaryTakesFocus(t *testing.T) {
 	for _, tc := range []struct{ lang, prefix string }{
 		{"en", "Error: "},
-		{"ja", "エラー: "},
+		{"ja", "エラー："},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			p := serve(t, t.TempDir(), cheapArgon)

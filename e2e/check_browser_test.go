@@ -246,7 +246,7 @@ func TestBrowser_Check_PasteAGenuineAndAPhishingMessageInBothLanguages(t *testin
 	if rep := holder.text("#reports"); !strings.Contains(rep, "貼り付けた文章") || !strings.Contains(rep, "当社からのメッセージではありません") {
 		t.Errorf("the report reads %q, want the pasted text, not ours", rep)
 	}
-	holder.cbEmptySubmit("empty check in Japanese", "ja", "エラー: ", "メッセージを貼り付けるか、.eml ファイルを選ぶか、参照番号を入力してください。")
+	holder.cbEmptySubmit("empty check in Japanese", "ja", "エラー：", "メッセージを貼り付けるか、.eml ファイルを選ぶか、参照番号を入力してください。")
 
 	// Someone signed out, in another browser, in English.
 	eml := cbDownload(t, p, signup.Reference)

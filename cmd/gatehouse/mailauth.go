@@ -177,7 +177,7 @@ func runVerifyMessage(args []string, stdout, stderr io.Writer) int {
 		mark := map[check.Level]string{check.Bad: "✗", check.Good: "✓", check.Note: "·"}[r.Level]
 		fmt.Fprintf(stdout, "  %s %s [%s]\n", mark, r.Text, r.Code)
 	}
-	fmt.Fprintln(stdout, a.Checker.Catalog.T(*lang, "check.verdict_advice."+string(res.Verdict)))
+	fmt.Fprintln(stdout, a.Checker.Advice(res.Verdict, *lang))
 	return res.Verdict.ExitCode()
 }
 

@@ -275,6 +275,7 @@ func (j *judge) reference(typed string) error {
 		j.claims = true
 		j.res.Reference = strings.TrimSpace(typed)
 		j.add(Bad, "reference_format", strings.TrimSpace(typed))
+		j.add(Note, "reference_typo")
 		return nil
 	}
 	j.res.Reference = ref
@@ -285,6 +286,7 @@ func (j *judge) reference(typed string) error {
 	}
 	if m == nil {
 		j.add(Bad, "reference_unknown", ref)
+		j.add(Note, "reference_typo")
 		return nil
 	}
 	j.res.Message = m
@@ -304,18 +306,32 @@ func (j *judge) finish() *Result {
 	default:
 		r.Verdict = CannotTell
 	}
-	// Decisive reasons first, then what supports genuineness, then notes.
-	order := func(l Level) int { return map[Level]int{Bad: 0, Good: 1, Note: 2}[l] }
-	out := make([]Reason, 0, len(r.Reasons))
-	for _, lvl := range []Level{Bad, Good, Note} {
-		for _, x := range r.Reasons {
-			if order(x.Level) == order(lvl) {
-				out = append(out, x)
-			}
+	// Decisive reasons first, then what supports genuineness — the
+	// comparison with our records before the signature, which says the
+	// same in words fewer people know — then notes.
+	rank := func(x Reason) int {
+		switch {
+		case x.Level == Bad:
+			return 0
+		case x.Level == Good && x.Code == "content_matches":
+			return 1
+		case x.Level == Good:
+			return 2
 		}
+		return 3
 	}
-	r.Reasons = out
+	slices.SortStableFunc(r.Reasons, func(a, b Reason) int { return rank(a) - rank(b) })
 	return r
+}
+
+// Advice is what the reader should do about a verdict, in lang.
+func (c *Checker) Advice(v Verdict, lang string) string {
+	if v == NotOurs {
+		// Typing our address is the way back that a phishing message
+		// cannot fake: the advice prints it.
+		return c.Catalog.T(lang, "check.verdict_advice."+string(v), strings.TrimRight(c.PublicURL, "/"))
+	}
+	return c.Catalog.T(lang, "check.verdict_advice."+string(v))
 }
 
 // hostOf returns the lower-cased host of a URL, or "".

@@ -58,6 +58,11 @@ func TestCheck_EveryGenuineMessageIsGenuineAsRawAsTextAndAsHTMLText(t *testing.T
 			if g.raw != nil && (how == "eml" || how == "saved-with-LF") && !res.Has("dkim_ours") {
 				t.Errorf("%s: DKIM not ours: %s", g.name, codes(res))
 			}
+			// The comparison with our records leads; the signature, which
+			// says the same in words fewer people know, follows.
+			if len(res.Reasons) > 0 && res.Reasons[0].Code != "content_matches" {
+				t.Errorf("%s as %s: first reason %s, want content_matches (%s)", g.name, how, res.Reasons[0].Code, codes(res))
+			}
 		}
 	}
 }
@@ -182,15 +187,20 @@ func TestCheck_AReferenceAloneAndUnknownAndWithheldReferences(t *testing.T) {
 	unknown := run(t, e, check.Input{Reference: "GH-2345-6789-ABCD"}, "en")
 	withheld := run(t, e, check.Input{Reference: w.Reference}, "en")
 	for name, r := range map[string]*check.Result{"unknown": unknown, "withheld": withheld} {
-		if r.Verdict != check.NotOurs || codes(r) != "reference_unknown" {
+		// A typed reference may be mistyped: the note says how to compare.
+		if r.Verdict != check.NotOurs || codes(r) != "reference_unknown,reference_typo" {
 			t.Errorf("%s: %s %s", name, r.Verdict, codes(r))
 		}
 	}
 	if strings.ReplaceAll(unknown.Reasons[0].Text, "GH-2345-6789-ABCD", "R") != strings.ReplaceAll(withheld.Reasons[0].Text, w.Reference, "R") {
 		t.Errorf("withheld and unknown differ: %q / %q", unknown.Reasons[0].Text, withheld.Reasons[0].Text)
 	}
-	if r := run(t, e, check.Input{Reference: "GH-0000-OOOO"}, "en"); r.Verdict != check.NotOurs || !r.Has("reference_format") {
+	if r := run(t, e, check.Input{Reference: "GH-0000-OOOO"}, "en"); r.Verdict != check.NotOurs || !r.Has("reference_format") || !r.Has("reference_typo") {
 		t.Errorf("impossible reference: %s", codes(r))
+	}
+	// Pasted, not typed: no hint about typing.
+	if r := run(t, e, check.Input{Text: "Your Gatehouse code. Reference: GH-2345-6789-ABCD"}, "en"); r.Has("reference_typo") || !r.Has("reference_unknown") {
+		t.Errorf("pasted unknown reference: %s", codes(r))
 	}
 	if _, err := e.checker.Check(context.Background(), check.Input{}, "en"); !errors.Is(err, check.ErrEmpty) {
 		t.Errorf("empty: %v", err)
@@ -256,6 +266,23 @@ func TestCheck_DecisiveReasonsComeFirst(t *testing.T) {
 			seenOther = true
 		} else if seenOther {
 			t.Errorf("a decisive reason after a note: %s", codes(res))
+		}
+	}
+}
+
+// "Not from us" tells the reader the way back that a phishing message
+// cannot fake — our address, typed by hand — and prints it, in both
+// languages; the other verdicts' advice is whole, with no stray verb.
+func TestCheck_AdviceNamesOurAddressForNotOurs(t *testing.T) {
+	e := newEnv(t)
+	for _, lang := range []string{"en", "ja"} {
+		if a := e.checker.Advice(check.NotOurs, lang); !strings.Contains(a, publicURL) {
+			t.Errorf("%s: not_ours advice %q does not name %s", lang, a, publicURL)
+		}
+		for _, v := range []check.Verdict{check.Genuine, check.NotOurs, check.CannotTell} {
+			if a := e.checker.Advice(v, lang); a == "" || strings.Contains(a, "%!") || strings.Contains(a, "%s") {
+				t.Errorf("%s %s: advice %q", lang, v, a)
+			}
 		}
 	}
 }

@@ -231,7 +231,7 @@ func (j *judge) sender(p *parsed, f lookalike.Finding) {
 	case lookalike.Subdomain:
 		j.add(Note, "sender_subdomain", p.fromAddr, j.c.MailDomain)
 	case lookalike.Confusable, lookalike.Edit, lookalike.Swap, lookalike.Embedded:
-		j.add(Bad, "sender_lookalike", showAddr(p.fromAddr, f), j.t("kind."+string(f.Kind)), f.Like)
+		j.add(Bad, "sender_lookalike", showAddr(p.fromAddr, f), f.Like, j.t("kind."+string(f.Kind)))
 	default:
 		switch {
 		case nameClaims:

@@ -226,7 +226,7 @@ func (j *judge) link(l link, strong Level) {
 	}
 	switch f.Kind {
 	case lookalike.Confusable, lookalike.Edit, lookalike.Swap, lookalike.Embedded:
-		j.add(Bad, "link_lookalike", showHost(f), j.t("kind."+string(f.Kind)), f.Like)
+		j.add(Bad, "link_lookalike", showHost(f), f.Like, j.t("kind."+string(f.Kind)))
 	default:
 		if !f.IP && !f.Shortener {
 			j.add(strong, "link_foreign", showHost(f))

@@ -18,7 +18,7 @@ var messages = []struct{ key, en, ja string }{
 	{"nav.back_account", "Back to your account", "アカウントに戻る"},
 	{"form.show_password", "Show password", "パスワードを表示"},
 	{"form.hide_password", "Hide password", "パスワードを隠す"},
-	{"form.error_prefix", "Error: %s", "エラー: %s"},
+	{"form.error_prefix", "Error: %s", "エラー：%s"},
 	{"form.errors_heading", "There is a problem", "入力内容を確認してください"},
 	{"form.errors_above", "Please correct the marked fields.", "印の付いた項目を確認してください。"},
 

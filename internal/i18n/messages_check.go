@@ -28,6 +28,11 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.kind.text", "pasted text", "貼り付けた文章"},
 	{"check.kind.reference", "reference", "参照番号"},
 	{"check.signin_more", "Signed in, you also see the message we sent you, and can report messages.", "ログインすると、当社がお送りしたメッセージの内容の表示や、メッセージの報告ができます。"},
+	{"check.signin_link", "Sign in", "ログイン"},
+	// Read by screen readers before each reason; the page shows a mark.
+	{"check.level.bad", "Against it:", "本物でない根拠："},
+	{"check.level.good", "For it:", "本物である根拠："},
+	{"check.level.note", "Note:", "補足："},
 	{"why.check_whole", "A reference alone does not show that a message says what we sent: paste the whole message on the checker.", "参照番号だけでは、メッセージの内容が当社の送ったものと同じかはわかりません。メッセージ全体をチェッカーに貼り付けて確認できます。"},
 	{"messages.check_link", "Received something that looks like it is from us? Check it.", "当社を名乗るメッセージが届いたら、本物か確認できます。"},
 	{"error.check_empty", "Paste the message, choose its .eml file, or type its reference.", "メッセージを貼り付けるか、.eml ファイルを選ぶか、参照番号を入力してください。"},
@@ -43,9 +48,10 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.verdict.not_ours", "Not from us", "当社からのメッセージではありません"},
 	{"check.verdict.cannot_tell", "We cannot tell", "判断できません"},
 	{"check.verdict_advice.genuine", "It is what we sent. Even so, never tell anyone its code.", "当社が送った内容のとおりです。それでも、コードは誰にも伝えないでください。"},
-	{"check.verdict_advice.not_ours", "Do not open its links, reply, or enter anything it asks for. Delete it. If you already typed your password somewhere it led you, change your password now by typing our address yourself.", "リンクを開かず、返信せず、求められた情報を入力しないでください。削除してください。誘導された先でパスワードを入力してしまった場合は、当社のアドレスをご自身で入力してアクセスし、すぐにパスワードを変更してください。"},
+	{"check.verdict_advice.not_ours", "Do not open its links, reply, or enter anything it asks for. Delete it. If you already typed your password somewhere it led you, type our address, %s, into your browser yourself and change your password now.", "リンクを開かず、返信せず、求められた情報を入力しないでください。削除してください。誘導された先でパスワードを入力してしまった場合は、当社のアドレス %s をご自身でブラウザに入力してアクセスし、すぐにパスワードを変更してください。"},
 	{"check.verdict_advice.cannot_tell", "Treat it with care: do not follow its links. To be sure, paste the whole message, or upload its .eml file.", "慎重に扱い、リンクは開かないでください。確実に判断するには、メッセージ全体を貼り付けるか、.eml ファイルをアップロードしてください。"},
-	{"check.purpose_notice", "a security notice", "セキュリティに関するお知らせ"},
+	// After "sent on DATE to …" (en) and "用途：" (ja).
+	{"check.purpose_notice", "tell you about your account's security", "セキュリティに関するお知らせ"},
 
 	// How a host resembles ours.
 	{"check.reason.kind.confusable", "it uses look-alike characters", "よく似た文字を使っています"},
@@ -56,12 +62,13 @@ var checkMessages = []struct{ key, en, ja string }{
 	// Our records.
 	{"check.reason.reference_format", "%s is written like one of our references, but we could never have issued it.", "%s は当社の参照番号に似せていますが、当社が発行することのない番号です。"},
 	{"check.reason.reference_unknown", "We never sent a message with reference %s.", "参照番号 %s のメッセージを当社は送っていません。"},
-	{"check.reason.reference_ours", "We sent a message with reference %s on %s (%s).", "参照番号 %s のメッセージは、当社が %s に送信しました（%s）。"},
+	{"check.reason.reference_ours", "We sent a message with reference %s on %s, to %s.", "参照番号 %s のメッセージは、当社が%sに送信しました。用途：%s。"},
+	{"check.reason.reference_typo", "If you typed the reference, compare it with the message character by character: it is \"GH-\" and 12 letters and digits, and never uses 0, 1, O, I, L, U or V.", "参照番号を手で入力した場合は、メッセージと1文字ずつ見比べてください。参照番号は「GH-」と英数字12文字で、0・1・O・I・L・U・V は使いません。"},
 	{"check.reason.reference_only", "A reference alone cannot show that the message you have says what we sent: paste the whole message to compare.", "参照番号だけでは、お手元のメッセージが当社の送った内容と同じかは確かめられません。比較するには、メッセージ全体を貼り付けてください。"},
 	{"check.reason.reference_missing", "Every message %s sends carries a reference (\"GH-\" and letters). This one claims to be from us and has none.", "%s が送るメッセージには必ず参照番号（「GH-」で始まる番号）があります。このメッセージは当社を名乗っていますが、参照番号がありません。"},
 	{"check.reason.reference_expired", "It is signed with our key, but we no longer keep message %s (old messages are deleted), so we cannot compare it.", "当社の鍵で署名されていますが、メッセージ %s は保存期間を過ぎて削除されているため、内容を比較できません。"},
 	{"check.reason.not_claiming", "It does not present itself as coming from %s.", "%s からのメッセージを名乗っていません。"},
-	{"check.reason.content_matches", "It is exactly what we sent: message %s of %s (%s).", "当社が送った内容と完全に一致します：メッセージ %s（%s送信、%s）。"},
+	{"check.reason.content_matches", "It is exactly what we sent: message %s, sent on %s to %s.", "当社が送った内容と完全に一致します。メッセージ %s、%sに送信、用途：%s。"},
 	{"check.reason.content_extra", "Text around the message was not part of it and was checked on its own: \"%s\".", "メッセージの前後にあった文字は、メッセージの一部ではないため別に確認しました：「%s」"},
 	{"check.reason.content_partial", "What you pasted is part of that message, word for word, but not all of it.", "貼り付けられた文章は、そのメッセージの一部と一字一句同じですが、全体ではありません。"},
 	{"check.reason.content_differs", "This text is not in what we sent: \"%s\".", "次の文章は当社が送った内容にありません：「%s」"},
@@ -81,7 +88,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	// Sender.
 	{"check.reason.sender_ours", "It was sent from our address %s.", "当社のアドレス %s から送信されています。"},
 	{"check.reason.sender_subdomain", "It was sent from %s; we send only from %s itself.", "%s から送信されています。当社は %s 以外からは送信しません。"},
-	{"check.reason.sender_lookalike", "It was sent from %s, which imitates our domain: %s (%s).", "送信元 %s は当社のドメインに似せたものです：%s（%s）"},
+	{"check.reason.sender_lookalike", "It was sent from %s, which imitates our domain %s: %s.", "送信元 %s は当社のドメイン %s に似せたものです。%s。"},
 	{"check.reason.display_name_brand", "The sender calls itself \"%s\", but the address is %s, not ours.", "送信者名は「%s」ですが、アドレスは当社のものではない %s です。"},
 	{"check.reason.sender_other", "It was sent from %s, which is not our address.", "送信元 %s は当社のアドレスではありません。"},
 	{"check.reason.sender_punycode", "The sender's domain %s is really %s, which mixes scripts (%s).", "送信元のドメイン %s の実体は %s で、複数の文字体系（%s）が混ざっています。"},
@@ -93,7 +100,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.link_ip", "A link goes to a bare IP address, %s: we never link to one.", "リンクの行き先が IP アドレス（%s）です。当社はこのようなリンクを使いません。"},
 	{"check.reason.link_shortener", "A link goes through the URL shortener %s, which hides where it leads: we never use one.", "リンクが短縮 URL（%s）で、本当の行き先が隠されています。当社は短縮 URL を使いません。"},
 	{"check.reason.link_punycode", "A link's host %s is really %s, written in mixed or foreign scripts (%s).", "リンク先のホスト %s の実体は %s で、異なる文字体系（%s）で書かれています。"},
-	{"check.reason.link_lookalike", "A link goes to %s, which imitates our domain: %s (%s).", "リンク先 %s は当社のドメインに似せたものです：%s（%s）"},
+	{"check.reason.link_lookalike", "A link goes to %s, which imitates our domain %s: %s.", "リンク先 %s は当社のドメイン %s に似せたものです。%s。"},
 	{"check.reason.link_foreign", "A link goes to %s, which is not ours.", "リンク先 %s は当社のものではありません。"},
 
 	// Content.

@@ -4,10 +4,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"html/template"
 	"io"
 	"mime"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -213,14 +215,23 @@ type resultView struct {
 }
 
 type reasonView struct {
-	Code, Text, Level string
+	Code, Level string
+	Text        template.HTML
+}
+
+// referenceRun is a reference as reasons print it; the page keeps it on
+// one line (a reference broken at a hyphen reads as two).
+var referenceRun = regexp.MustCompile(`GH-[0-9A-Z]{4}-[0-9A-Z]{4}(?:-[0-9A-Z]{4})?`)
+
+func reasonHTML(text string) template.HTML {
+	return template.HTML(referenceRun.ReplaceAllString(template.HTMLEscapeString(text), `<span class="nowrap">$0</span>`))
 }
 
 func (s *Server) resultView(r *http.Request, lang string, res *check.Result) resultView {
 	v := resultView{Verdict: string(res.Verdict), Title: s.Catalog.T(lang, "check.verdict."+string(res.Verdict)),
-		Advice: s.Catalog.T(lang, "check.verdict_advice."+string(res.Verdict))}
+		Advice: s.Checker.Advice(res.Verdict, lang)}
 	for _, x := range res.Reasons {
-		v.Reasons = append(v.Reasons, reasonView{Code: x.Code, Text: x.Text, Level: map[check.Level]string{check.Bad: "bad", check.Good: "good", check.Note: "note"}[x.Level]})
+		v.Reasons = append(v.Reasons, reasonView{Code: x.Code, Text: reasonHTML(x.Text), Level: map[check.Level]string{check.Bad: "bad", check.Good: "good", check.Note: "note"}[x.Level]})
 	}
 	if st := state(r); st.account != nil && res.Message != nil && res.Message.AccountID == st.account.ID {
 		v.Own = res.Message

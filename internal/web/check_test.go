@@ -261,3 +261,32 @@ func TestCheck_LookupsAreRateLimitedPerNetwork(t *testing.T) {
 		t.Errorf("another network: %d", r.status)
 	}
 }
+
+// The first-use walk's findings on the result page: each reason says which
+// way it points in words (the mark and the colour are not all), a
+// reference is never broken across lines, "not from us" prints the address
+// to type instead, and a signed-out reader is offered a sign-in link.
+func TestCheck_ResultPageSaysWhichWayEachReasonPointsAndPrintsOurAddress(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"public_url": "https://id.example.com"})
+	for lang, want := range map[string][]string{
+		"en": {`<span class="visually-hidden">Against it: </span>We never sent a message with reference <span class="nowrap">GH-2345-6789-ABCD</span>.`,
+			`<span class="visually-hidden">Note: </span>If you typed the reference`, "type our address, https://id.example.com, into your browser yourself"},
+		"ja": {`<span class="visually-hidden">本物でない根拠： </span>参照番号 <span class="nowrap">GH-2345-6789-ABCD</span> のメッセージを当社は送っていません。`,
+			"当社のアドレス https://id.example.com をご自身でブラウザに入力して"},
+	} {
+		b := h.browser(lang)
+		r := b.post("/check", url.Values{"ref": {"gh-2345-6789-abcd"}})
+		if r.status != 200 || !strings.Contains(r.body, verdictRe("not_ours")) {
+			t.Fatalf("%s: %d\n%s", lang, r.status, r.body)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("%s: the result page lacks %q\n%s", lang, w, r.body)
+			}
+		}
+		if !strings.Contains(r.body, `<a href="/signin">`) {
+			t.Errorf("%s: a signed-out reader is not offered a sign-in link", lang)
+		}
+	}
+}

@@ -419,7 +419,7 @@ func TestErrors_AccessibleSummaryAndNumbers_WCAG_3_3_1(t *testing.T) {
 	h := newHarness(t, nil)
 	for lang, want := range map[string][]string{
 		"en": {"<title>Error: Create your account", "use at least 12 characters", "Enter your email address."},
-		"ja": {"<title>エラー: アカウントを作成", "12文字以上にしてください", "メールアドレスを入力してください。"},
+		"ja": {"<title>エラー：アカウントを作成", "12文字以上にしてください", "メールアドレスを入力してください。"},
 	} {
 		r := h.browser(lang).post("/signup", url.Values{"email": {""}, "password": {"short"}})
 		if r.status != 422 {
