@@ -220,6 +220,9 @@ type judge struct {
 	matched   bool // its content is what we sent
 	decisive  bool // a Bad reason was found
 	blockGood bool // something keeps a matching message from "genuine" (cannot tell)
+	// rewrittenBy are the mail security services whose rewritten links
+	// were put back for the message to match (rewrite.go).
+	rewrittenBy []string
 }
 
 func (j *judge) t(key string, args ...any) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,7 +77,18 @@ func (j *judge) text(s string) error {
 		j.signals(body, links)
 		return nil
 	}
-	pm := newPasteTemplate(m.Text, channelOf(m) == request.Email).comparePaste(body)
+	tm := newPasteTemplate(m.Text, channelOf(m) == request.Email)
+	pm := tm.comparePaste(body)
+	if !pm.whole {
+		// A paste from a message whose links a mail security service
+		// rewrote.
+		if b, vias := unwrapLinks(body, false); len(vias) > 0 {
+			if pw := tm.comparePaste(b); pw.whole {
+				pm, body = pw, b
+				j.rewrittenBy = vias
+			}
+		}
+	}
 	extra := strings.Join(pm.extra, "\n")
 	// Only what the paste adds to our message can be a trick: our own
 	// words are not judged.
@@ -85,6 +97,9 @@ func (j *judge) text(s string) error {
 	case pm.whole:
 		j.matched = true
 		j.add(Good, "content_matches", ref, j.when(m.CreatedAt), j.purpose(m))
+		if len(j.rewrittenBy) > 0 {
+			j.add(Note, "links_rewritten", strings.Join(j.rewrittenBy, ", "))
+		}
 		if extra != "" {
 			j.add(Note, "content_extra", quote(extra))
 		}
@@ -183,6 +198,11 @@ func (j *judge) email(raw []byte) error {
 	switch {
 	case ourSig == sigBroken && !j.matched:
 		j.add(Bad, "dkim_broken", j.c.MailDomain)
+	case ourSig == sigBroken && len(j.rewrittenBy) > 0:
+		// The service that rewrote the links broke the signature: what
+		// it covers — the code among it — is no longer vouched for.
+		j.blockGood = true
+		j.add(Note, "dkim_broken_rewritten", j.c.MailDomain, strings.Join(j.rewrittenBy, ", "))
 	case ourSig == sigBroken:
 		// The words are ours, but something the signature covers changed
 		// (the code, a header) — or a mail program re-encoded the message.
@@ -190,10 +210,23 @@ func (j *judge) email(raw []byte) error {
 		j.blockGood = true
 		j.add(Note, "dkim_broken_matching", j.c.MailDomain)
 	}
+	if len(j.rewrittenBy) > 0 && ourSig != sigBroken {
+		j.add(Note, "links_rewritten", strings.Join(j.rewrittenBy, ", "))
+	}
 	if p.truncated {
 		j.add(Note, "truncated")
 	}
 	return nil
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // compareEmail compares a raw email with the stored message it names.
@@ -204,8 +237,18 @@ func (j *judge) compareEmail(p *parsed, m *outbox.Message) {
 	}
 	subject := p.subject == m.Subject
 	to := len(p.to) == 1 && strings.EqualFold(p.to[0], m.To)
-	textOK := len(p.texts) == 1 && newTemplate(m.Text, false).matchesExactly(p.texts[0])
-	htmlOK := len(p.htmls) == 1 && newTemplate(m.HTML, false).matchesExactly(p.htmls[0])
+	textT, htmlT := newTemplate(m.Text, false), newTemplate(m.HTML, false)
+	textOK := len(p.texts) == 1 && textT.matchesExactly(p.texts[0])
+	htmlOK := len(p.htmls) == 1 && htmlT.matchesExactly(p.htmls[0])
+	if len(p.texts) == 1 && len(p.htmls) == 1 && (!textOK || !htmlOK) {
+		// A mail security service may have rewritten its links.
+		t, v1 := unwrapLinks(p.texts[0], false)
+		h, v2 := unwrapLinks(p.htmls[0], true)
+		if vias := union(v1, v2); len(vias) > 0 && textT.matchesExactly(t) && htmlT.matchesExactly(h) {
+			textOK, htmlOK = true, true
+			j.rewrittenBy = vias
+		}
+	}
 	switch {
 	case !subject:
 		j.add(Bad, "subject_differs", quote(p.subject), m.Subject)

@@ -199,6 +199,15 @@ func linksInText(text string) []link {
 // link judges one link.
 func (j *judge) link(l link, strong Level) {
 	href := l.href
+	if inner, _, ok := unwrapLink(href); ok {
+		// Judged by where it really leads, not by the security service
+		// (or redirector) it passes through — and so is its text, when
+		// that is the rewritten URL itself.
+		href = inner
+		if t, _, ok := unwrapLink(l.text); ok {
+			l.text = t
+		}
+	}
 	if strings.HasPrefix(strings.ToLower(href), "www.") {
 		href = "http://" + href
 	}

@@ -81,6 +81,8 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.dkim_retired_key", "The key that signed it has since been replaced; we keep old keys so old mail can still be checked.", "署名した鍵はその後更新されていますが、古いメールも確認できるよう以前の鍵を保管しています。"},
 	{"check.reason.dkim_broken", "It carries a signature in the name of %s that does not verify: it was changed, or forged.", "%s 名義の署名がありますが、検証できません。書き換えられたか、偽造されています。"},
 	{"check.reason.dkim_broken_matching", "Its text is what we sent, but its signature of %s no longer verifies: something it covers was changed (the code, the date, a header), or your mail program re-encoded the message. Do not rely on its code.", "本文は当社が送った内容と同じですが、%s の署名が検証できません。署名の対象（コード・日時・ヘッダー）が変更されたか、メールソフトが再エンコードした可能性があります。このコードは使わないでください。"},
+	{"check.reason.dkim_broken_rewritten", "Its signature of %s no longer verifies because a mail security service (%s) rewrote its links to pass through its own servers. With the links put back, its text is word for word what we sent; but as the signature is broken, we cannot vouch for everything in it.", "%s の署名は、メールのセキュリティサービス（%s）がリンクを自社のサーバー経由に書き換えたため、検証できなくなっています。リンクを元に戻すと本文は当社が送った内容と一字一句同じですが、署名が壊れているため、すべての内容を保証することはできません。"},
+	{"check.reason.links_rewritten", "A mail security service (%s) rewrote its links to pass through its own servers; with them put back, they are ours.", "メールのセキュリティサービス（%s）がリンクを自社のサーバー経由に書き換えています。元に戻したリンクは当社のものです。"},
 	{"check.reason.dkim_missing", "It has no valid signature of %s.", "%s の有効な署名がありません。"},
 	{"check.reason.dkim_other_domain", "It is validly signed, but by %s, not by us.", "有効な署名がありますが、署名したのは当社ではなく %s です。"},
 	{"check.reason.dkim_other_unverified", "It carries a signature by %s that could not be checked.", "%s による署名がありますが、確認できませんでした。"},
