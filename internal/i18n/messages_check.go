@@ -19,6 +19,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.own_title", "This is your message", "あなた宛てのメッセージです"},
 	{"check.own_text", "Here is what we sent you, so you can compare it (the code is hidden):", "比較できるよう、当社がお送りした内容を表示します（コードは伏せています）："},
 	{"check.own_story", "What this message was for, and \"this wasn't me\"", "このメッセージの経緯と「心当たりがない」場合"},
+	{"check.not_yours", "We sent this message, but not to you: it went to another account. If it reached you, someone passed it on — do not use its code or its links, and never give the code to anyone.", "このメッセージは当社が送ったものですが、あなた宛てではなく、別のアカウントに送ったものです。あなたに届いたのなら、誰かが転送したものです。コードやリンクは使わず、コードは誰にも伝えないでください。"},
 	{"check.report_title", "Report this message", "このメッセージを報告する"},
 	{"check.report_text", "If you received it, report it: we keep it on your account so that our team can see which tricks are used against our holders.", "受け取った場合は報告してください。あなたのアカウントに記録し、当社の担当者がどのような手口が使われているかを確認できるようにします。"},
 	{"check.report_button", "Report this message", "報告する"},

@@ -212,6 +212,10 @@ type resultView struct {
 	// Own is our message, when the signed-in reader is its holder: the
 	// page shows what we sent and links to its story.
 	Own *outbox.Message
+	// NotYours is set when a signed-in reader checks a genuine message we
+	// sent to someone else: "genuine" alone would let a forwarded message
+	// (with another account's code) pass for the reader's own.
+	NotYours bool
 }
 
 type reasonView struct {
@@ -233,8 +237,17 @@ func (s *Server) resultView(r *http.Request, lang string, res *check.Result) res
 	for _, x := range res.Reasons {
 		v.Reasons = append(v.Reasons, reasonView{Code: x.Code, Text: reasonHTML(x.Text), Level: map[check.Level]string{check.Bad: "bad", check.Good: "good", check.Note: "note"}[x.Level]})
 	}
-	if st := state(r); st.account != nil && res.Message != nil && res.Message.AccountID == st.account.ID {
-		v.Own = res.Message
+	if st := state(r); st.account != nil && res.Message != nil {
+		m := res.Message
+		// A message sent before its account existed (a sign-up's) is the
+		// reader's when it went to their address.
+		mine := m.AccountID == st.account.ID || m.AccountID == "" && strings.EqualFold(m.To, st.account.Email)
+		switch {
+		case mine:
+			v.Own = m
+		case res.Verdict == check.Genuine:
+			v.NotYours = true
+		}
 	}
 	return v
 }

@@ -290,3 +290,29 @@ func TestCheck_ResultPageSaysWhichWayEachReasonPointsAndPrintsOurAddress(t *test
 		}
 	}
 }
+
+// A signed-in reader who checks a genuine message we sent to another
+// account is told so: a forwarded message, with someone else's code, must
+// not pass for their own. Their own message shows as theirs, with no such
+// warning.
+func TestCheck_AGenuineMessageOfAnotherAccountSaysItIsNotTheReaders(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.deliver()
+	owner, other := h.browser("en"), h.browser("ja")
+	owner.signUp("owner@example.com", goodPassword)
+	other.signUp("other@example.com", goodPassword)
+	shown, err := h.app.Outbox.Reveal(h.newest("owner@example.com", request.ConfirmEmail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := other.post("/check", url.Values{"text": {shown.Text}})
+	if r.status != 200 || !strings.Contains(r.body, verdictRe("genuine")) || !strings.Contains(r.body, `id="not-yours"`) ||
+		!strings.Contains(r.body, "あなた宛てではなく") || strings.Contains(r.body, `id="own-message"`) || strings.Contains(r.body, "owner@example.com") {
+		t.Errorf("another account's message: %d\n%s", r.status, r.body)
+	}
+	r = owner.post("/check", url.Values{"text": {shown.Text}})
+	if r.status != 200 || !strings.Contains(r.body, `id="own-message"`) || strings.Contains(r.body, `id="not-yours"`) {
+		t.Errorf("the owner's own message: %d\n%s", r.status, r.body)
+	}
+}
