@@ -220,6 +220,9 @@ type judge struct {
 	matched   bool // its content is what we sent
 	decisive  bool // a Bad reason was found
 	blockGood bool // something keeps a matching message from "genuine" (cannot tell)
+	// japanese is set when what signals judges is a piece (the lines
+	// added to a message of ours) of a Japanese text.
+	japanese bool
 	// rewrittenBy are the mail security services whose rewritten links
 	// were put back for the message to match (rewrite.go).
 	rewrittenBy []string
@@ -308,6 +311,13 @@ func (j *judge) finish() *Result {
 		r.Verdict = NotOurs
 	default:
 		r.Verdict = CannotTell
+	}
+	if j.decisive {
+		for i := range r.Reasons {
+			if r.Reasons[i].Code == "pressure" {
+				r.Reasons[i].Level = Bad
+			}
+		}
 	}
 	// Decisive reasons first, then what supports genuineness — the
 	// comparison with our records before the signature, which says the

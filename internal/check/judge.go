@@ -9,10 +9,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-msgauth/dkim"
 	"golang.org/x/text/unicode/norm"
 
+	"gatehouse/internal/check/kanji"
 	"gatehouse/internal/check/lookalike"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/random"
@@ -59,10 +61,14 @@ func (j *judge) text(s string) error {
 	ref, valid, found := findReference(body)
 	if !found {
 		j.signals(body, links)
-		if j.claims {
-			j.add(Bad, "reference_missing", j.c.ServiceName)
-		} else {
+		switch {
+		case !j.claims:
 			j.add(Note, "not_claiming", j.c.ServiceName)
+		case j.looksWhole(body):
+			j.add(Bad, "reference_missing", j.c.ServiceName)
+		default:
+			// Most likely the body of a message copied without its end.
+			j.add(Note, "reference_missing_partial", j.c.ServiceName)
 		}
 		return nil
 	}
@@ -79,6 +85,14 @@ func (j *judge) text(s string) error {
 	}
 	tm := newPasteTemplate(m.Text, channelOf(m) == request.Email)
 	pm := tm.comparePaste(body)
+	if pm.whole && len(pm.extra) > 0 && m.HTML != "" {
+		// Copied from the HTML rendering, whose header (our name above
+		// the message) the text part does not have.
+		ht, _ := readHTML(m.HTML)
+		if ph := newPasteTemplate(ht, false).comparePaste(body); ph.whole && len(strings.Join(ph.extra, "")) < len(strings.Join(pm.extra, "")) {
+			pm = ph
+		}
+	}
 	if !pm.whole {
 		// A paste from a message whose links a mail security service
 		// rewrote.
@@ -92,6 +106,7 @@ func (j *judge) text(s string) error {
 	extra := strings.Join(pm.extra, "\n")
 	// Only what the paste adds to our message can be a trick: our own
 	// words are not judged.
+	j.japanese = m.Language == "ja" || kanji.Japanese(body)
 	j.signals(extra, append(linksInText(extra), foreignLinks(links, extra)...))
 	switch {
 	case pm.whole:
@@ -111,6 +126,22 @@ func (j *judge) text(s string) error {
 		j.add(Note, "content_differs", quote(pm.extra[0]))
 	}
 	return nil
+}
+
+// looksWhole reports whether a pasted text without a reference is a whole
+// message — an email's text down to its footer (the "--" line, or our
+// checker's address the footer gives), or an SMS (a short text of one
+// paragraph; an SMS is copied whole) — rather than part of one. A whole
+// message of ours always carries its reference.
+func (j *judge) looksWhole(body string) bool {
+	if sigSeparator.MatchString(body) {
+		return true
+	}
+	if u := strings.TrimRight(j.c.PublicURL, "/"); u != "" && strings.Contains(body, u+"/check") {
+		return true
+	}
+	b := strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
+	return !strings.Contains(b, "\n\n") && utf8.RuneCountInString(b) <= 400
 }
 
 // foreignLinks are the HTML links whose URL is not written in our text

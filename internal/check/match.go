@@ -126,6 +126,26 @@ func strip(s string) string {
 	return b.String()
 }
 
+// stripMapped is strip for a text already in NFKC, with where each byte of
+// the result came from: at[i] is the offset in s of the stripped text's
+// byte i, and at[len] is len(s).
+func stripMapped(s string) (string, []int32) {
+	var b strings.Builder
+	b.Grow(len(s))
+	at := make([]int32, 0, len(s)+1)
+	for i, r := range s {
+		if unicode.IsSpace(r) {
+			continue
+		}
+		n := b.Len()
+		b.WriteRune(r)
+		for range b.Len() - n {
+			at = append(at, int32(i))
+		}
+	}
+	return b.String(), append(at, int32(len(s)))
+}
+
 // pasteMatch is how a pasted text compares with a stored one.
 type pasteMatch struct {
 	whole bool // the paste holds the whole stored text
@@ -143,18 +163,22 @@ func (t *template) comparePaste(paste string) pasteMatch {
 		// leaves out.
 		paste = sigSeparator.ReplaceAllString(paste, "\n")
 	}
-	p := strip(paste)
+	n := norm.NFKC.String(paste)
+	p, at := stripMapped(n)
 	if loc := t.strippedRE.FindStringSubmatchIndex(p); loc != nil {
 		codes := make([]string, 0, len(loc)/2)
 		for i := 0; i+1 < len(loc); i += 2 {
 			codes = append(codes, p[loc[i]:loc[i+1]])
 		}
 		if sameCode(codes) {
+			// What surrounds the match is taken from the paste as it
+			// was, spaces and lines kept: it is judged on its own, and
+			// "reply with the code" must still read as words.
 			var extra []string
-			if pre := strings.TrimSpace(p[:loc[0]]); pre != "" {
+			if pre := strings.TrimSpace(n[:at[loc[0]]]); pre != "" {
 				extra = append(extra, pre)
 			}
-			if post := strings.TrimSpace(p[loc[1]:]); post != "" {
+			if post := strings.TrimSpace(n[at[loc[1]]:]); post != "" {
 				extra = append(extra, post)
 			}
 			return pasteMatch{whole: true, extra: extra}

@@ -41,9 +41,13 @@ var (
 		`(下記|以下|こちら|リンク|URL|ＵＲＬ|サイト|ページ)[^。！？\n]{0,30}(コード|認証番号|確認番号)[^。！？\n]{0,20}(入力|登録)`,
 	)
 	asksPassword = mustPatterns(
-		`(?i)\b(enter|confirm|verify|update|provide|re-?enter|type|submit|send|reply with|validate)\b[^.!?\n]{0,50}\bpass(word|code|phrase)\b`,
+		// The password must be what is to be entered: "enter your email
+		// and password", not "enter this code to choose a new password".
+		`(?i)\b(enter|confirm|verify|update|provide|re-?enter|type|submit|send|reply with|validate)\s+(?:(?:your|the|my|us|account|current|login|sign-in|old|existing|email|e-mail|and|or|username|user|id|name|details|credentials|information|,|&)\s*){0,5}pass(word|phrase)\b`,
 		`(?i)\bpassword\b[^.!?\n]{0,30}\b(below|here|link|form|to (us|continue|verify|confirm))\b`,
-		`(パスワード|暗証番号|ログイン情報|ID・パスワード|ＩＤ・パスワード)[^。！？\n]{0,30}(入力|確認|更新|送信|返信|お知らせ|ご記入|登録|再登録|お伝え)`,
+		// A request ("…を入力してください", "ご確認ください"), not a
+		// report ("パスワードが入力されました"): the verb in a form that asks.
+		`(パスワード|暗証番号|ログイン情報|ID・パスワード|ＩＤ・パスワード)[^。！？\n]{0,30}(入力して|ご入力|入力の上|入力をお願い|確認して|ご確認ください|更新して|ご更新|送信して|返信して|お知らせください|ご記入|登録して|再登録して|お伝えください|教えて|入力ください)`,
 	)
 	asksCard = mustPatterns(
 		`(?i)\b(card number|credit card|debit card|cvv|cvc|cvv2|security code on|expiry date|expiration date|billing information|payment details)\b`,
@@ -154,7 +158,10 @@ func (j *judge) signals(text string, links []link) {
 		j.add(Bad, "asks_card", m[0])
 	}
 	if m := findAll(pressure, sents, 3); len(m) > 0 {
-		j.add(strong, "pressure", strings.Join(m, j.t("quote_join")))
+		// Our own security notices say 停止 and 本人確認 too: pressure
+		// alone decides nothing, and joins the case against a message
+		// that something else shows is not ours (finish).
+		j.add(Note, "pressure", strings.Join(m, j.t("quote_join")))
 	}
 	for _, m := range originLine.FindAllStringSubmatch(text, 4) {
 		host := hostOf(m[1])
@@ -162,7 +169,11 @@ func (j *judge) signals(text string, links []link) {
 			j.add(Bad, "sms_origin_elsewhere", showHost(f))
 		}
 	}
-	if fs := kanji.Foreign(text); len(fs) > 0 {
+	fs := kanji.Foreign(text)
+	if len(fs) == 0 && j.japanese {
+		fs = kanji.ForeignIn(text)
+	}
+	if len(fs) > 0 {
 		j.add(Bad, "foreign_kanji", string(fs))
 	}
 }

@@ -67,6 +67,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.reference_typo", "If you typed the reference, compare it with the message character by character: it is \"GH-\" and 12 letters and digits, and never uses 0, 1, O, I, L, U or V.", "参照番号を手で入力した場合は、メッセージと1文字ずつ見比べてください。参照番号は「GH-」と英数字12文字で、0・1・O・I・L・U・V は使いません。"},
 	{"check.reason.reference_only", "A reference alone cannot show that the message you have says what we sent: paste the whole message to compare.", "参照番号だけでは、お手元のメッセージが当社の送った内容と同じかは確かめられません。比較するには、メッセージ全体を貼り付けてください。"},
 	{"check.reason.reference_missing", "Every message %s sends carries a reference (\"GH-\" and letters). This one claims to be from us and has none.", "%s が送るメッセージには必ず参照番号（「GH-」で始まる番号）があります。このメッセージは当社を名乗っていますが、参照番号がありません。"},
+	{"check.reason.reference_missing_partial", "It has no reference, which every message of %s ends with. If you copied only part of the message, paste all of it, down to its last line.", "参照番号がありません。%s のメッセージは必ず参照番号で終わります。メッセージの一部だけをコピーした場合は、最後の行まですべて貼り付けてください。"},
 	{"check.reason.reference_expired", "It is signed with our key, but we no longer keep message %s (old messages are deleted), so we cannot compare it.", "当社の鍵で署名されていますが、メッセージ %s は保存期間を過ぎて削除されているため、内容を比較できません。"},
 	{"check.reason.not_claiming", "It does not present itself as coming from %s.", "%s からのメッセージを名乗っていません。"},
 	{"check.reason.content_matches", "It is exactly what we sent: message %s, sent on %s to %s.", "当社が送った内容と完全に一致します。メッセージ %s、%sに送信、用途：%s。"},

@@ -63,6 +63,17 @@ func Japanese(text string) bool {
 // (Han but not an ideograph), 〆 (Common) or the CJK radicals; 〇 is an
 // ideograph and is judged (and is in JIS X 0208).
 func Foreign(text string) []rune {
+	return foreign(text, false)
+}
+
+// ForeignIn is Foreign for a piece of a text already known to be Japanese
+// (a line added to a Japanese message): the piece itself need hold no
+// kana — 「您的帐户已被锁定。」 added to one is named too.
+func ForeignIn(piece string) []rune {
+	return foreign(piece, true)
+}
+
+func foreign(text string, japanese bool) []rune {
 	var found []rune
 	var seen map[rune]bool // only once found is long enough to need it
 	kana := 0
@@ -96,7 +107,7 @@ func Foreign(text string) []rune {
 		}
 		found = append(found, r)
 	}
-	if kana < minKana {
+	if kana < minKana && !japanese {
 		return nil
 	}
 	return found
