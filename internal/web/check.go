@@ -257,6 +257,11 @@ func (s *Server) resultView(r *http.Request, lang string, res *check.Result) res
 // server's, not the form's — and kept, sealed, on their account.
 func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	// A report checks again, and lists its verdict: it is a lookup, and
+	// counts against the same allowance (or it would be a way around it).
+	if !s.lookupAllowed(w, r) {
+		return
+	}
 	p := s.newPage(r, "check.title")
 	in, kind, err := s.checkInput(r)
 	if err != nil {
@@ -264,8 +269,12 @@ func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Checker.Check(r.Context(), in, p.Lang)
-	if errors.Is(err, check.ErrEmpty) || errors.Is(err, check.ErrTooLarge) {
+	switch {
+	case errors.Is(err, check.ErrEmpty):
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.check_empty")
+		return
+	case errors.Is(err, check.ErrTooLarge):
+		s.errorPage(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
 		return
 	}
 	if err != nil {

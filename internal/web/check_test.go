@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -314,5 +315,29 @@ func TestCheck_AGenuineMessageOfAnotherAccountSaysItIsNotTheReaders(t *testing.T
 	r = owner.post("/check", url.Values{"text": {shown.Text}})
 	if r.status != 200 || !strings.Contains(r.body, `id="own-message"`) || strings.Contains(r.body, `id="not-yours"`) {
 		t.Errorf("the owner's own message: %d\n%s", r.status, r.body)
+	}
+}
+
+// "Report this" checks again and lists the verdict, so it counts against
+// the same allowance: a signed-in reader cannot try references through it
+// (found by the black-box probe).
+func TestCheck_ReportsCountAgainstTheLookupLimit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"check.lookups_per_minute": "3", "trusted_proxies": "127.0.0.1/32"})
+	b := h.browser("en")
+	b.signUp("reporter@example.com", goodPassword)
+	b.forwardedFor = "203.0.113.10"
+	for i := range 3 {
+		if r := b.post("/check/report", url.Values{"ref": {fmt.Sprintf("GH-2345-6789-AB%c%c", 'C'+i, 'D')}}); r.status != http.StatusSeeOther {
+			t.Fatalf("report %d: %d\n%s", i+1, r.status, r.body)
+		}
+	}
+	if r := b.post("/check/report", url.Values{"ref": {"GH-2345-6789-ABGD"}}); r.status != http.StatusTooManyRequests {
+		t.Errorf("fourth report: %d, want 429", r.status)
+	}
+	// Too large is said as too large.
+	b.forwardedFor = "198.51.100.7"
+	if r := b.post("/check/report", url.Values{"text": {strings.Repeat("x", 300<<10)}}); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 300 KB report: %d, want 413", r.status)
 	}
 }
