@@ -244,6 +244,11 @@ func (j *judge) add(level Level, code string, args ...any) {
 	j.res.Reasons = append(j.res.Reasons, Reason{Code: code, Text: j.t(code, args...), Level: level})
 }
 
+// drop removes the reasons with the code.
+func (j *judge) drop(code string) {
+	j.res.Reasons = slices.DeleteFunc(j.res.Reasons, func(r Reason) bool { return r.Code == code })
+}
+
 func (j *judge) when(t time.Time) string {
 	loc := time.UTC
 	if j.c.Zone != nil {

@@ -286,3 +286,70 @@ func TestCheck_AdviceNamesOurAddressForNotOurs(t *testing.T) {
 		}
 	}
 }
+
+// withoutSignatures removes raw's DKIM-Signature fields (folded lines too).
+func withoutSignatures(raw []byte) []byte {
+	head, body, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	var out [][]byte
+	skipping := false
+	for _, l := range bytes.Split(head, []byte("\r\n")) {
+		if len(l) > 0 && (l[0] == ' ' || l[0] == '\t') {
+			if !skipping {
+				out = append(out, l)
+			}
+			continue
+		}
+		skipping = bytes.HasPrefix(bytes.ToLower(l), []byte("dkim-signature:"))
+		if !skipping {
+			out = append(out, l)
+		}
+	}
+	return append(append(bytes.Join(out, []byte("\r\n")), "\r\n\r\n"...), body...)
+}
+
+// Headers and signatures, from the black-box probe: a From or Subject added
+// on top (what a mail program shows) breaks the signature (each field is
+// oversigned) and is named; an added Reply-To is decisive (we never set
+// one); an email of ours whose signatures were removed is at most "cannot
+// tell" — nothing vouches for its code any more.
+func TestCheck_AddedHeadersAndRemovedSignatures(t *testing.T) {
+	e := newEnv(t)
+	m, raw := e.send(t, notice.Notice{Purpose: request.SecondStep, Cause: request.PasswordKnown, To: "holder@example.com", Language: "en", AccountID: "a1"})
+	for name, c := range map[string]struct {
+		raw  []byte
+		want []string
+	}{
+		"subject on top":  {append([]byte("Subject: Urgent: confirm your account\r\n"), raw...), []string{"header_twice", "dkim_broken"}},
+		"from on top":     {append([]byte("From: Gatehouse <help@gatehouse-help.example.net>\r\n"), raw...), []string{"header_twice", "dkim_broken"}},
+		"reply-to added":  {append([]byte("Reply-To: help@evil.example\r\n"), raw...), []string{"reply_to_elsewhere", "dkim_broken"}},
+		"reference twice": {append([]byte("X-Gatehouse-Reference: GH-2345-6789-ABCD\r\n"), raw...), []string{"header_twice"}},
+	} {
+		res := run(t, e, check.Input{Raw: c.raw}, "en")
+		if res.Verdict != check.NotOurs {
+			t.Errorf("%s: %s (%s), want not_ours", name, res.Verdict, codes(res))
+		}
+		for _, w := range c.want {
+			// Our words, under a broken signature, say so.
+			if !res.Has(w) && !(w == "dkim_broken" && res.Has("dkim_broken_matching")) {
+				t.Errorf("%s: no %s (%s)", name, w, codes(res))
+			}
+		}
+		if res.Has("dkim_ours") {
+			t.Errorf("%s: still says nobody changed it (%s)", name, codes(res))
+		}
+	}
+	stripped := withoutSignatures(raw)
+	if bytes.Contains(stripped, []byte("DKIM-Signature")) {
+		t.Fatalf("signatures not removed:\n%s", stripped)
+	}
+	code := codeOf(m.Text)
+	for name, r := range map[string][]byte{
+		"signatures removed":                  stripped,
+		"signatures removed and code changed": bytes.ReplaceAll(stripped, []byte(code), []byte(nextCode(code))),
+	} {
+		res := run(t, e, check.Input{Raw: r}, "en")
+		if res.Verdict != check.CannotTell || !res.Has("dkim_missing_matching") {
+			t.Errorf("%s: %s (%s), want cannot_tell with dkim_missing_matching", name, res.Verdict, codes(res))
+		}
+	}
+}

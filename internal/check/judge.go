@@ -189,6 +189,15 @@ func (j *judge) email(raw []byte) error {
 	j.claims = j.claimsUs(p.fromName+"\n"+all) || fromFinding.Kind != lookalike.Other || p.reference != ""
 
 	ourSig := j.dkim(raw)
+	if len(p.twice) > 0 {
+		j.add(Bad, "header_twice", strings.Join(p.twice, ", "))
+		if ourSig == sigValid {
+			// Mail signed before we oversigned: the signature covers
+			// only the last of the repeated fields, not the one shown.
+			j.drop("dkim_ours")
+			j.add(Note, "dkim_valid_header_added", j.c.MailDomain)
+		}
+	}
 
 	ref, valid, found := p.reference, false, p.reference != ""
 	if found {
@@ -244,10 +253,32 @@ func (j *judge) email(raw []byte) error {
 	if len(j.rewrittenBy) > 0 && ourSig != sigBroken {
 		j.add(Note, "links_rewritten", strings.Join(j.rewrittenBy, ", "))
 	}
+	if ourSig == sigNone && j.matched && m != nil && j.weSigned(m.CreatedAt) {
+		// Every email we sent since we have had keys is signed: this
+		// one's signatures were removed, and with them what vouched for
+		// its code and headers.
+		j.blockGood = true
+		j.drop("dkim_missing")
+		j.add(Note, "dkim_missing_matching", j.c.MailDomain)
+	}
 	if p.truncated {
 		j.add(Note, "truncated")
 	}
 	return nil
+}
+
+// weSigned reports whether an email of ours sent at t was signed: we had a
+// key by then. (Mail sent before an installation had keys was not.)
+func (j *judge) weSigned(t time.Time) bool {
+	if j.c.Keys == nil {
+		return false
+	}
+	for _, k := range j.c.Keys.Keys() {
+		if !k.Created.After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 func union(a, b []string) []string {
@@ -320,13 +351,10 @@ func (j *judge) sender(p *parsed, f lookalike.Finding) {
 		j.add(Bad, "sender_punycode", f.Host, f.Unicode, scripts(f.Scripts))
 	}
 	for _, r := range p.replyTo {
+		// We never set a reply address: one elsewhere on our words was
+		// added, to have replies (with the code) go there.
 		if k := j.ours.Check(domainOf(r)).Kind; k != lookalike.Exact && k != lookalike.Subdomain {
-			if j.matched {
-				j.blockGood = true
-				j.add(Note, "reply_to_elsewhere", r)
-			} else {
-				j.add(Bad, "reply_to_elsewhere", r)
-			}
+			j.add(Bad, "reply_to_elsewhere", r)
 			break
 		}
 	}

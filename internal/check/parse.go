@@ -32,7 +32,13 @@ type parsed struct {
 	texts              []string
 	htmls              []string
 	truncated          bool // a bound was hit: not everything was read
+	// twice are the header fields a message may have once (RFC 5322
+	// §3.6) that it has more than once: one was added on top.
+	twice []string
 }
+
+// singleFields are the fields RFC 5322 allows once, that a reader reads.
+var singleFields = []string{"From", "To", "Subject", "Date", "Message-Id", "Reply-To", "X-Gatehouse-Reference"}
 
 // link is one URL of a message, with the text a reader sees for it.
 type link struct {
@@ -69,6 +75,11 @@ func parseEmail(raw []byte) (*parsed, error) {
 		p.subject = h.Get("Subject")
 	}
 	p.reference = strings.TrimSpace(h.Get("X-Gatehouse-Reference"))
+	for _, f := range singleFields {
+		if len(e.Header.Values(f)) > 1 {
+			p.twice = append(p.twice, f)
+		}
+	}
 	parts := 0
 	p.walk(e, 0, &parts)
 	return p, nil

@@ -52,8 +52,19 @@ const (
 const RSABits = 2048
 
 // SignedHeaders are the header fields each signature covers: the ones a
-// holder reads to decide who sent a message and what it is about.
-var SignedHeaders = []string{"From", "To", "Subject", "Date", "Message-Id"}
+// holder reads to decide who sent a message and what it is about, and the
+// ones the checker reads (our reference, the body's type).
+//
+// Each is named once more than the message has it ("oversigning", RFC 6376
+// §8.15): a signature covers the last instance of a field, so without it a
+// second From or Subject added on top — the one a mail program shows —
+// would leave the signature valid. Reply-To and Cc, which we never send,
+// are named so that adding one breaks it.
+var SignedHeaders = []string{
+	"From", "From", "To", "To", "Subject", "Subject", "Date", "Date", "Message-Id", "Message-Id",
+	"Reply-To", "Cc", "X-Gatehouse-Reference", "X-Gatehouse-Reference",
+	"MIME-Version", "MIME-Version", "Content-Type", "Content-Type",
+}
 
 // Key is one DKIM key.
 type Key struct {

@@ -69,7 +69,7 @@ func TestOpen_FirstStartMakesAnRSAAndAnEd25519KeyThatSign(t *testing.T) {
 	if !bytes.HasPrefix(signed, []byte("DKIM-Signature: a=ed25519-sha256;")) || !bytes.Contains(signed, []byte("a=rsa-sha256")) {
 		t.Fatalf("signatures:\n%s", signed[:bytes.Index(signed, []byte("From:"))])
 	}
-	for _, tag := range []string{"c=relaxed/relaxed", "d=gatehouse.example", "h=From:To:Subject:Date:Message-Id"} {
+	for _, tag := range []string{"c=relaxed/relaxed", "d=gatehouse.example", "h=From:From:To:To:Subject:Subject:Date:Date:Message-Id:Message-Id:Reply-To:Cc:"} {
 		if bytes.Count(signed, []byte(tag)) != 2 {
 			t.Errorf("want %s in both signatures", tag)
 		}

@@ -85,6 +85,9 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.dkim_broken_matching", "Its text is what we sent, but its signature of %s no longer verifies: something it covers was changed (the code, the date, a header), or your mail program re-encoded the message. Do not rely on its code.", "本文は当社が送った内容と同じですが、%s の署名が検証できません。署名の対象（コード・日時・ヘッダー）が変更されたか、メールソフトが再エンコードした可能性があります。このコードは使わないでください。"},
 	{"check.reason.dkim_broken_rewritten", "Its signature of %s no longer verifies because a mail security service (%s) rewrote its links to pass through its own servers. With the links put back, its text is word for word what we sent; but as the signature is broken, we cannot vouch for everything in it.", "%s の署名は、メールのセキュリティサービス（%s）がリンクを自社のサーバー経由に書き換えたため、検証できなくなっています。リンクを元に戻すと本文は当社が送った内容と一字一句同じですが、署名が壊れているため、すべての内容を保証することはできません。"},
 	{"check.reason.links_rewritten", "A mail security service (%s) rewrote its links to pass through its own servers; with them put back, they are ours.", "メールのセキュリティサービス（%s）がリンクを自社のサーバー経由に書き換えています。元に戻したリンクは当社のものです。"},
+	{"check.reason.header_twice", "It has more than one %s header, which a message may have only once: one was added on top, and your mail program shows that one.", "本来1つしかないはずのヘッダー（%s）が複数あります。後から追加されたもので、メールソフトにはそちらが表示されます。"},
+	{"check.reason.dkim_valid_header_added", "Its signature of %s verifies, but it covers only the last of the repeated header fields, not the one added on top.", "%s の署名は検証できますが、署名の対象は重複したヘッダーの最後のものだけで、後から上に追加されたものは含まれません。"},
+	{"check.reason.dkim_missing_matching", "Its text is what we sent, but it has no signature of %s, which every email we send carries: someone removed it, so nothing vouches for its code or its headers.", "本文は当社が送った内容と同じですが、当社が送るすべてのメールにある %s の署名がありません。署名が取り除かれているため、コードやヘッダーが正しいかを保証できません。"},
 	{"check.reason.dkim_missing", "It has no valid signature of %s.", "%s の有効な署名がありません。"},
 	{"check.reason.dkim_other_domain", "It is validly signed, but by %s, not by us.", "有効な署名がありますが、署名したのは当社ではなく %s です。"},
 	{"check.reason.dkim_other_unverified", "It carries a signature by %s that could not be checked.", "%s による署名がありますが、確認できませんでした。"},
@@ -96,7 +99,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.display_name_brand", "The sender calls itself \"%s\", but the address is %s, not ours.", "送信者名は「%s」ですが、アドレスは当社のものではない %s です。"},
 	{"check.reason.sender_other", "It was sent from %s, which is not our address.", "送信元 %s は当社のアドレスではありません。"},
 	{"check.reason.sender_punycode", "The sender's domain %s is really %s, which mixes scripts (%s).", "送信元のドメイン %s の実体は %s で、複数の文字体系（%s）が混ざっています。"},
-	{"check.reason.reply_to_elsewhere", "Replies would go to %s, not to us.", "返信先が当社ではなく %s になっています。"},
+	{"check.reason.reply_to_elsewhere", "Replies would go to %s, not to us: we never set a reply address.", "返信先が当社ではなく %s になっています。当社が返信先を指定することはありません。"},
 	{"check.reason.return_path_elsewhere", "Its return path is %s (this alone proves nothing: mail services often set it).", "Return-Path は %s です（メール配信サービスが設定することも多く、これだけでは判断できません）。"},
 
 	// Links.
