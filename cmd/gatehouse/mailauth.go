@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/mail"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"gatehouse/internal/app"
 	"gatehouse/internal/check"
 	"gatehouse/internal/dkimkeys"
+	"gatehouse/internal/i18n"
 )
 
 // runDKIM is gatehouse dkim rotate|list: the installation's DKIM keys.
@@ -139,6 +142,31 @@ func runVerifyMessage(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return verifyExitError
 	}
+	cat := i18n.New()
+	// fail says why nothing was checked, in the reader's language (and as
+	// JSON for a script that asked for it), and is exit status 3.
+	fail := func(code string, args ...any) int {
+		msg := cat.T(*lang, code, args...)
+		if *asJSON {
+			json.NewEncoder(stdout).Encode(map[string]any{"error": map[string]string{"code": strings.TrimPrefix(code, "error."), "message": msg}})
+		}
+		fmt.Fprintf(stderr, "gatehouse: %s\n", msg)
+		return verifyExitError
+	}
+	// The checker answers from an installation's records and keys. Opening
+	// a data directory that has none would make a new, empty installation
+	// — and call every genuine message "not from us".
+	if _, err := os.Stat(filepath.Join(cfg.DKIMDir(), "keys.json")); err != nil {
+		return fail("error.cli_no_installation", cfg.String("data"))
+	}
+	if p := cfg.DatabasePath(); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return fail("error.cli_no_installation", cfg.String("data"))
+		}
+	}
+	if cfg.String("public_url") == "" {
+		fmt.Fprintf(stderr, "gatehouse: %s\n", cat.T(*lang, "error.cli_no_public_url", cfg.PublicURL()))
+	}
 	var b []byte
 	var err error
 	if name := fs.Arg(0); name == "-" {
@@ -147,8 +175,7 @@ func runVerifyMessage(args []string, stdout, stderr io.Writer) int {
 		b, err = os.ReadFile(name)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
-		return verifyExitError
+		return fail("error.cli_read", fs.Arg(0), err)
 	}
 	ctx := context.Background()
 	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
@@ -162,7 +189,12 @@ func runVerifyMessage(args []string, stdout, stderr io.Writer) int {
 		in = check.Input{Raw: b}
 	}
 	res, err := a.Checker.Check(ctx, in, *lang)
-	if err != nil {
+	switch {
+	case errors.Is(err, check.ErrEmpty):
+		return fail("error.check_empty")
+	case errors.Is(err, check.ErrTooLarge):
+		return fail("error.check_too_large")
+	case err != nil:
 		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
 		return verifyExitError
 	}

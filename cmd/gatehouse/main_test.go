@@ -184,3 +184,38 @@ func TestCLI_DeletedSecretsFileIsNotRegenerated(t *testing.T) {
 		t.Fatal("a new secrets file was generated")
 	}
 }
+
+// verify-message answers from an installation's records and keys: pointed
+// at a directory with none, it refuses (exit 3) in the reader's language —
+// as JSON when asked — and creates nothing; empty input is refused the
+// same way. (Found by the black-box probe: it made a new, empty
+// installation and called genuine mail "not from us".)
+func TestCLI_VerifyMessageRefusesWithoutAnInstallation(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "nothing-here")
+	msg := filepath.Join(dir, "m.txt")
+	os.WriteFile(msg, []byte("Gatehouse: your code is 123456. Ref GH-2345-6789-ABCD"), 0o600)
+	code, out, errs := runCLI(t, "", "verify-message", "--lang", "ja", "--json", "--data", empty, msg)
+	if code != 3 || !strings.Contains(errs, "Gatehouse のデータがありません") || !strings.Contains(out, `"code":"cli_no_installation"`) {
+		t.Errorf("no installation: %d %q %q", code, out, errs)
+	}
+	if _, err := os.Stat(empty); !os.IsNotExist(err) {
+		t.Errorf("it created %s: %v", empty, err)
+	}
+	// An installation: its database and its keys.
+	data := filepath.Join(dir, "data")
+	if code, _, errs := runCLI(t, "", "migrate", "--data", data); code != 0 {
+		t.Fatalf("migrate: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "dkim", "rotate", "--data", data); code != 0 {
+		t.Fatalf("dkim rotate: %d %q", code, errs)
+	}
+	code, out, errs = runCLI(t, "", "verify-message", "--data", data, "--public-url", "https://id.example.com", msg)
+	if code != 1 || !strings.Contains(out, "https://id.example.com") || strings.Contains(errs, "public_url") {
+		t.Errorf("with the installation: %d %q %q", code, out, errs)
+	}
+	os.WriteFile(msg, []byte("  \n"), 0o600)
+	if code, _, errs := runCLI(t, "", "verify-message", "--lang", "ja", "--data", data, msg); code != 3 || !strings.Contains(errs, "メッセージを貼り付ける") {
+		t.Errorf("empty: %d %q", code, errs)
+	}
+}

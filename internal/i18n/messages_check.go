@@ -42,6 +42,9 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"error.check_json", "The body is not the JSON object this API takes.", "本文が、このAPIの受け付けるJSONではありません。"},
 	{"error.check_base64", "\"eml\" must be the email in base64.", "「eml」はメールをbase64にしたものにしてください。"},
 	{"error.no_raw_message", "No raw email is kept for this reference: it is not an email of ours the development driver delivered (an SMS, a withheld message, or one still queued).", "この参照番号の生のメールはありません。開発用ドライバーが配信した当社のメールではありません（SMS、送信しなかった記録、または配信待ちのもの）。"},
+	{"error.cli_no_installation", "No Gatehouse installation is at %s: the checker answers from the server's records and keys. Give the server's --data (or --config, or GATEHOUSE_DATABASE) so that it reads the same ones.", "%s に Gatehouse のデータがありません。チェッカーはサーバーの記録と鍵を使って判定します。サーバーと同じ --data（または --config、GATEHOUSE_DATABASE）を指定してください。"},
+	{"error.cli_no_public_url", "note: public_url is not set; the advice names %s. Give the server's --public-url (or --config) for it to name the address your holders use.", "注意：public_url が設定されていないため、案内には %s と表示されます。利用者が使うアドレスを表示するには、サーバーと同じ --public-url（または --config）を指定してください。"},
+	{"error.cli_read", "Cannot read %s: %v", "%s を読み込めません：%v"},
 	{"error.too_many_lookups", "Too many checks from your network. Wait a minute and try again.", "お使いのネットワークからの確認が多すぎます。1分ほど待ってからもう一度お試しください。"},
 
 	// Verdicts.
