@@ -124,6 +124,9 @@ const (
 var (
 	ErrTooLarge = errors.New("check: input too large")
 	ErrEmpty    = errors.New("check: nothing to check")
+	// ErrNotEmail is a raw input (Input.Raw) that is not an email: a
+	// picture, a PDF, a text file given as the .eml.
+	ErrNotEmail = errors.New("check: not an email")
 )
 
 // Messages is the message store the checker reads (outbox.Store has it).
@@ -176,6 +179,16 @@ func (c *Checker) Check(ctx context.Context, in Input, lang string) (*Result, er
 	}
 	j := &judge{c: c, lang: lang, ours: c.ours(), ctx: ctx}
 	raw := in.Raw
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		// Saved from an mbox: its "From sender date" separator line is
+		// not part of the message.
+		if _, rest, ok := bytes.Cut(raw, []byte("\n")); ok {
+			raw = rest
+		}
+	}
+	if len(raw) > 0 && !LooksLikeEmail(raw) {
+		return nil, ErrNotEmail
+	}
 	text := strings.TrimSpace(in.Text)
 	if len(raw) == 0 && looksLikeEmail(text) {
 		// The source of an email pasted as text ("show original").

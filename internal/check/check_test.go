@@ -353,3 +353,24 @@ func TestCheck_AddedHeadersAndRemovedSignatures(t *testing.T) {
 		}
 	}
 }
+
+// A file given as the email that is not one (a picture, a PDF, a text) is
+// refused rather than judged as text; an email saved from an mbox, with
+// its "From sender date" line, is read.
+func TestCheck_RawThatIsNotAnEmailIsRefusedAndAnMboxCopyIsRead(t *testing.T) {
+	e := newEnv(t)
+	for name, b := range map[string][]byte{
+		"pdf":    []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"),
+		"binary": {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d},
+		"readme": []byte("# Gatehouse\n\nRun it: go run ./cmd/gatehouse serve --listen 127.0.0.1:8080\n"),
+	} {
+		if _, err := e.checker.Check(context.Background(), check.Input{Raw: b}, "en"); !errors.Is(err, check.ErrNotEmail) {
+			t.Errorf("%s: %v, want ErrNotEmail", name, err)
+		}
+	}
+	_, raw := e.send(t, notice.Notice{Purpose: request.SecondStep, Cause: request.PasswordKnown, To: "holder@example.com", Language: "en", AccountID: "a1"})
+	mbox := append([]byte("From no-reply@gatehouse.example Wed Dec  2 10:00:00 2026\r\n"), raw...)
+	if res := run(t, e, check.Input{Raw: mbox}, "en"); res.Verdict != check.Genuine {
+		t.Errorf("mbox copy: %s (%s)", res.Verdict, codes(res))
+	}
+}

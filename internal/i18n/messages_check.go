@@ -38,6 +38,8 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"messages.check_link", "Received something that looks like it is from us? Check it.", "当社を名乗るメッセージが届いたら、本物か確認できます。"},
 	{"error.check_empty", "Paste the message, choose its .eml file, or type its reference.", "メッセージを貼り付けるか、.eml ファイルを選ぶか、参照番号を入力してください。"},
 	{"error.check_too_large", "That is too large to check: an email can be at most 10 MB, a pasted text 256 KB.", "大きすぎて確認できません。メールは10MB、貼り付ける文章は256KBまでです。"},
+	{"error.check_not_email", "That file is not an email (.eml): save the message from your mail program as .eml, or paste its text in the box instead.", "このファイルはメール（.eml）ではありません。メールソフトでメッセージを .eml として保存するか、本文を入力欄に貼り付けてください。"},
+	{"error.check_charset", "The text's charset is unknown, or the text is not in it. Send it as UTF-8, or name its charset (shift_jis, iso-2022-jp, euc-jp …).", "文章の文字コードが不明か、指定された文字コードになっていません。UTF-8 で送るか、正しい文字コード（shift_jis・iso-2022-jp・euc-jp など）を指定してください。"},
 	{"error.check_content_type", "Send JSON ({\"reference\"}, {\"text\"} or {\"eml\": base64}), a raw email as message/rfc822, or text as text/plain.", "JSON（{\"reference\"}・{\"text\"}・{\"eml\": base64}）、message/rfc822 の生のメール、または text/plain の文章を送ってください。"},
 	{"error.check_json", "The body is not the JSON object this API takes.", "本文が、このAPIの受け付けるJSONではありません。"},
 	{"error.check_base64", "\"eml\" must be the email in base64.", "「eml」はメールをbase64にしたものにしてください。"},

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding/htmlindex"
+
 	"gatehouse/internal/check"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/random"
@@ -176,6 +178,11 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 		s.checkPageData(r, p)
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "check", p)
 		return
+	case errors.Is(err, check.ErrNotEmail):
+		p.Errors["eml"] = s.Catalog.T(p.Lang, "error.check_not_email")
+		s.checkPageData(r, p)
+		s.showErrors(w, r, http.StatusUnprocessableEntity, "check", p)
+		return
 	case errors.Is(err, check.ErrTooLarge):
 		p.Errors["text"] = s.Catalog.T(p.Lang, "error.check_too_large")
 		s.checkPageData(r, p)
@@ -273,6 +280,9 @@ func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, check.ErrEmpty):
 		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.check_empty")
 		return
+	case errors.Is(err, check.ErrNotEmail):
+		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.check_not_email")
+		return
 	case errors.Is(err, check.ErrTooLarge):
 		s.errorPage(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
 		return
@@ -325,11 +335,17 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 		lang = l
 	}
 	var in check.Input
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "application/json":
 		var req apiCheckRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		dec := json.NewDecoder(r.Body)
+		if err := dec.Decode(&req); err != nil {
+			s.answerTooLargeOr(w, r, err, "error.check_json")
+			return
+		}
+		// One object, and nothing after it.
+		if err := dec.Decode(&json.RawMessage{}); err != io.EOF {
 			s.answerTooLargeOr(w, r, err, "error.check_json")
 			return
 		}
@@ -353,15 +369,30 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 		}
 		if mt == "message/rfc822" {
 			in.Raw = b
-		} else {
-			in.Text = string(b)
+			break
 		}
+		// A text in Shift_JIS, ISO-2022-JP, EUC-JP … as its charset says.
+		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
+			enc, err := htmlindex.Get(cs)
+			if err != nil {
+				s.answer(w, r, http.StatusUnsupportedMediaType, "error.check_charset")
+				return
+			}
+			if b, err = enc.NewDecoder().Bytes(b); err != nil {
+				s.answer(w, r, http.StatusUnprocessableEntity, "error.check_charset")
+				return
+			}
+		}
+		in.Text = string(b)
 	}
 	st.lang = lang
 	res, err := s.Checker.Check(r.Context(), in, lang)
 	switch {
 	case errors.Is(err, check.ErrEmpty):
 		s.answer(w, r, http.StatusUnprocessableEntity, "error.check_empty")
+		return
+	case errors.Is(err, check.ErrNotEmail):
+		s.answer(w, r, http.StatusUnprocessableEntity, "error.check_not_email")
 		return
 	case errors.Is(err, check.ErrTooLarge):
 		s.answer(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")

@@ -6,12 +6,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/text/encoding/japanese"
 
 	"gatehouse/internal/check"
 	"gatehouse/internal/outbox"
@@ -339,5 +342,52 @@ func TestCheck_ReportsCountAgainstTheLookupLimit(t *testing.T) {
 	b.forwardedFor = "198.51.100.7"
 	if r := b.post("/check/report", url.Values{"text": {strings.Repeat("x", 300<<10)}}); r.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("a 300 KB report: %d, want 413", r.status)
+	}
+}
+
+// Bad input found by the black-box probe, each answered clearly: a file
+// that is not an email (page, in the reader's language, at the file field;
+// API), JSON with something after the object, a text in the charset its
+// Content-Type names (decoded, so 至急 is read), an unknown charset, and a
+// wrong method on the API (JSON, not a page).
+func TestCheck_BadInputFromTheProbe(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"check.lookups_per_minute": "1000"})
+	b := h.browser("ja")
+	pdf := []byte("%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+	if r := b.postFile("/check", nil, pdf); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-eml"`) || !strings.Contains(r.body, "メール（.eml）ではありません") {
+		t.Errorf("a PDF as the .eml: %d\n%s", r.status, r.body)
+	}
+	rawAPI := func(method, ct string, body []byte) (int, string, string) {
+		req, _ := http.NewRequest(method, h.base+"/api/check?lang=en", bytes.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		out, _ := io.ReadAll(r.Body)
+		return r.StatusCode, r.Header.Get("Content-Type"), string(out)
+	}
+	if status, _, body := rawAPI("POST", "message/rfc822", pdf); status != http.StatusUnprocessableEntity || !strings.Contains(body, `"code":"check_not_email"`) {
+		t.Errorf("a PDF as message/rfc822: %d %s", status, body)
+	}
+	if status, _, body := rawAPI("POST", "application/json", []byte(`{"text": "hi"} xyz`)); status != http.StatusBadRequest || !strings.Contains(body, `"code":"check_json"`) {
+		t.Errorf("JSON with trailing garbage: %d %s", status, body)
+	}
+	sjis, err := japanese.ShiftJIS.NewEncoder().Bytes([]byte("【Gatehouse】至急、アカウントを確認してください。"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, res := h.api("text/plain; charset=shift_jis", sjis, "ja"); status != 200 || !res.has("pressure") {
+		t.Errorf("Shift_JIS text: %d %+v", status, res)
+	}
+	if status, _, body := rawAPI("POST", "text/plain; charset=x-no-such", []byte("hi")); status != http.StatusUnsupportedMediaType || !strings.Contains(body, `"code":"check_charset"`) {
+		t.Errorf("unknown charset: %d %s", status, body)
+	}
+	if status, ct, body := rawAPI("GET", "", nil); status != http.StatusMethodNotAllowed || !strings.HasPrefix(ct, "application/json") || !strings.Contains(body, `"code":"method"`) {
+		t.Errorf("GET /api/check: %d %s %s", status, ct, body)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"gatehouse/internal/account"
@@ -153,12 +154,17 @@ func (s *Server) handler(table []route) http.Handler {
 		if !s.crossOriginOK(w, r, pages) {
 			return
 		}
+		// A program calling the API reads JSON, its errors included.
+		answer := s.errorPage
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			answer = s.jsonError
+		}
 		if methods, ok := s.known[r.URL.Path]; ok {
 			w.Header().Set("Allow", joinMethods(methods))
-			s.errorPage(w, r, http.StatusMethodNotAllowed, "error.method")
+			answer(w, r, http.StatusMethodNotAllowed, "error.method")
 			return
 		}
-		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
+		answer(w, r, http.StatusNotFound, "error.not_found")
 	})
 	return s.middleware(mux)
 }
