@@ -209,7 +209,7 @@ func runVerifyMessage(args []string, stdout, stderr io.Writer) int {
 		mark := map[check.Level]string{check.Bad: "✗", check.Good: "✓", check.Note: "·"}[r.Level]
 		fmt.Fprintf(stdout, "  %s %s [%s]\n", mark, r.Text, r.Code)
 	}
-	fmt.Fprintln(stdout, a.Checker.Advice(res.Verdict, *lang))
+	fmt.Fprintln(stdout, a.Checker.Advice(res, *lang))
 	return res.Verdict.ExitCode()
 }
 

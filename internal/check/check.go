@@ -245,6 +245,17 @@ func (j *judge) t(key string, args ...any) string {
 	return j.c.Catalog.T(j.lang, "check.reason."+key, args...)
 }
 
+// addAs is add with the text of another catalog key: one reason code,
+// worded for its case.
+func (j *judge) addAs(level Level, code, key string, args ...any) {
+	j.add(level, code, args...)
+	for i := range j.res.Reasons {
+		if r := &j.res.Reasons[i]; r.Code == code {
+			r.Text = j.t(key, args...)
+		}
+	}
+}
+
 func (j *judge) add(level Level, code string, args ...any) {
 	for _, r := range j.res.Reasons {
 		if r.Code == code && level != Note {
@@ -355,8 +366,13 @@ func (j *judge) finish() *Result {
 	return r
 }
 
-// Advice is what the reader should do about a verdict, in lang.
-func (c *Checker) Advice(v Verdict, lang string) string {
+// Advice is what the reader should do about a result, in lang.
+func (c *Checker) Advice(res *Result, lang string) string {
+	v := res.Verdict
+	if v == CannotTell && res.Kind == "eml" {
+		// The whole email was given: "upload its .eml" cannot be the way on.
+		return c.Catalog.T(lang, "check.verdict_advice.cannot_tell_eml")
+	}
 	if v == NotOurs {
 		// Typing our address is the way back that a phishing message
 		// cannot fake: the advice prints it.

@@ -276,12 +276,19 @@ func TestCheck_DecisiveReasonsComeFirst(t *testing.T) {
 func TestCheck_AdviceNamesOurAddressForNotOurs(t *testing.T) {
 	e := newEnv(t)
 	for _, lang := range []string{"en", "ja"} {
-		if a := e.checker.Advice(check.NotOurs, lang); !strings.Contains(a, publicURL) {
+		if a := e.checker.Advice(&check.Result{Verdict: check.NotOurs}, lang); !strings.Contains(a, publicURL) {
 			t.Errorf("%s: not_ours advice %q does not name %s", lang, a, publicURL)
 		}
 		for _, v := range []check.Verdict{check.Genuine, check.NotOurs, check.CannotTell} {
-			if a := e.checker.Advice(v, lang); a == "" || strings.Contains(a, "%!") || strings.Contains(a, "%s") {
-				t.Errorf("%s %s: advice %q", lang, v, a)
+			for _, kind := range []string{"eml", "text", "reference"} {
+				a := e.checker.Advice(&check.Result{Verdict: v, Kind: kind}, lang)
+				if a == "" || strings.Contains(a, "%!") || strings.Contains(a, "%s") || strings.HasPrefix(a, "!(") {
+					t.Errorf("%s %s %s: advice %q", lang, v, kind, a)
+				}
+				// Given the whole email, the advice does not ask for it.
+				if v == check.CannotTell && kind == "eml" && (strings.Contains(a, ".eml")) {
+					t.Errorf("%s: cannot_tell advice for an .eml asks for the .eml: %q", lang, a)
+				}
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package check_test
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,5 +65,49 @@ func TestCorpus_EveryCraftedPhishingMessageIsNotOursForItsReason(t *testing.T) {
 	}
 	if n["en"] < 20 || n["ja"] < 20 {
 		t.Errorf("corpus: %v messages, want at least 20 in each language", n)
+	}
+}
+
+// Every reason the corpus (and a few cases the probe found) draws is whole
+// in both languages: no missing or extra arguments, no empty parentheses
+// where a list was empty, and our brand is never called a domain.
+func TestCorpus_ReasonTextsAreWholeInBothLanguages(t *testing.T) {
+	e := newEnv(t)
+	var inputs []check.Input
+	files, _ := filepath.Glob("testdata/phishing/*/*")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f, ".eml") {
+			inputs = append(inputs, check.Input{Raw: b})
+		} else {
+			inputs = append(inputs, check.Input{Text: string(b)})
+		}
+	}
+	inputs = append(inputs,
+		check.Input{Text: "Gatehouse: please review https://xn--gatehuse-8ya.example/login"},
+		check.Input{Text: "Gatehouse: sign in at https://gatehouse-login.example.net/ now"},
+		check.Input{Text: "Gatehouse: sign in at https://gatehousesecure.example.net/ now"},
+		check.Input{Text: "Gatehouse: sign in at https://gatehouse-login.example/ now"},
+		check.Input{Text: "Gatehouse: sign in at https://gatehouse.example.com/ now"})
+	if len(inputs) < 40 {
+		t.Fatalf("only %d inputs", len(inputs))
+	}
+	for _, in := range inputs {
+		for _, lang := range []string{"en", "ja"} {
+			res, err := e.checker.Check(context.Background(), in, lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res.Reasons {
+				for _, bad := range []string{"%!", "()", "（）", "!(", "our domain Gatehouse", "ドメイン Gatehouse"} {
+					if strings.Contains(r.Text, bad) {
+						t.Errorf("%s %s: %q has %q", lang, r.Code, r.Text, bad)
+					}
+				}
+			}
+		}
 	}
 }

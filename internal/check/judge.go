@@ -336,7 +336,7 @@ func (j *judge) sender(p *parsed, f lookalike.Finding) {
 	case lookalike.Subdomain:
 		j.add(Note, "sender_subdomain", p.fromAddr, j.c.MailDomain)
 	case lookalike.Confusable, lookalike.Edit, lookalike.Swap, lookalike.Embedded:
-		j.add(Bad, "sender_lookalike", showAddr(p.fromAddr, f), f.Like, j.t("kind."+string(f.Kind)))
+		j.addAs(Bad, "sender_lookalike", lookalikeKey("sender_lookalike", f), showAddr(p.fromAddr, f), f.Like, j.t("kind."+string(f.Kind)))
 	default:
 		switch {
 		case nameClaims:
@@ -348,7 +348,7 @@ func (j *judge) sender(p *parsed, f lookalike.Finding) {
 		}
 	}
 	if f.Punycode || f.MixedScript() {
-		j.add(Bad, "sender_punycode", f.Host, f.Unicode, scripts(f.Scripts))
+		j.addAs(Bad, "sender_punycode", punycodeKey("sender_punycode", f), f.Host, f.Unicode, scripts(f.Scripts))
 	}
 	for _, r := range p.replyTo {
 		// We never set a reply address: one elsewhere on our words was
@@ -363,6 +363,24 @@ func (j *judge) sender(p *parsed, f lookalike.Finding) {
 			j.add(Note, "return_path_elsewhere", rp)
 		}
 	}
+}
+
+// lookalikeKey words a look-alike reason for what is imitated: one of our
+// domains, or our name (the brand, which is not a domain).
+func lookalikeKey(code string, f lookalike.Finding) string {
+	if !strings.Contains(f.Like, ".") {
+		return code + "_name"
+	}
+	return code
+}
+
+// punycodeKey words a punycode reason: with the scripts it mixes, or —
+// one script, accented or look-alike letters — without.
+func punycodeKey(code string, f lookalike.Finding) string {
+	if len(f.Scripts) == 0 {
+		return code + "_letters"
+	}
+	return code
 }
 
 func showAddr(addr string, f lookalike.Finding) string {

@@ -1,6 +1,10 @@
 package check
 
-import "testing"
+import (
+	"testing"
+
+	"gatehouse/internal/check/lookalike"
+)
 
 func TestUnwrapLink(t *testing.T) {
 	for _, c := range []struct {
@@ -58,5 +62,22 @@ func TestUnwrapLinks(t *testing.T) {
 	}
 	if got, vias := unwrapLinks("nothing to do https://gatehouse.example/", false); got != "nothing to do https://gatehouse.example/" || vias != nil {
 		t.Errorf("unchanged: %q %q", got, vias)
+	}
+}
+
+// A look-alike of our brand is worded as imitating our name, not a
+// domain; a punycode host of one script is worded without a script list.
+func TestReasonKeysForBrandAndSingleScript(t *testing.T) {
+	if k := lookalikeKey("link_lookalike", lookalike.Finding{Like: "Gatehouse"}); k != "link_lookalike_name" {
+		t.Errorf("brand: %s", k)
+	}
+	if k := lookalikeKey("link_lookalike", lookalike.Finding{Like: "gatehouse.example"}); k != "link_lookalike" {
+		t.Errorf("domain: %s", k)
+	}
+	if k := punycodeKey("link_punycode", lookalike.Finding{}); k != "link_punycode_letters" {
+		t.Errorf("no scripts: %s", k)
+	}
+	if k := punycodeKey("link_punycode", lookalike.Finding{Scripts: []string{"Latin", "Cyrillic"}}); k != "link_punycode" {
+		t.Errorf("scripts: %s", k)
 	}
 }

@@ -242,11 +242,11 @@ func (j *judge) link(l link, strong Level) {
 		j.add(Bad, "link_shortener", showHost(f))
 	}
 	if f.Punycode || f.MixedScript() {
-		j.add(Bad, "link_punycode", f.Host, f.Unicode, scripts(f.Scripts))
+		j.addAs(Bad, "link_punycode", punycodeKey("link_punycode", f), f.Host, f.Unicode, scripts(f.Scripts))
 	}
 	switch f.Kind {
 	case lookalike.Confusable, lookalike.Edit, lookalike.Swap, lookalike.Embedded:
-		j.add(Bad, "link_lookalike", showHost(f), f.Like, j.t("kind."+string(f.Kind)))
+		j.addAs(Bad, "link_lookalike", lookalikeKey("link_lookalike", f), showHost(f), f.Like, j.t("kind."+string(f.Kind)))
 	default:
 		if !f.IP && !f.Shortener {
 			j.add(strong, "link_foreign", showHost(f))

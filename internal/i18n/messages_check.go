@@ -57,6 +57,7 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.verdict_advice.not_ours", "Do not open its links, reply, or enter anything it asks for. Delete it. If you already typed your password somewhere it led you, type our address, %s, into your browser yourself and change your password now.", "リンクを開かず、返信せず、求められた情報を入力しないでください。削除してください。誘導された先でパスワードを入力してしまった場合は、当社のアドレス %s をご自身でブラウザに入力してアクセスし、すぐにパスワードを変更してください。"},
 	{"check.verdict_advice.cannot_tell", "Treat it with care: do not follow its links. To be sure, paste the whole message, or upload its .eml file.", "慎重に扱い、リンクは開かないでください。確実に判断するには、メッセージ全体を貼り付けるか、.eml ファイルをアップロードしてください。"},
 	// After "sent on DATE to …" (en) and "用途：" (ja).
+	{"check.verdict_advice.cannot_tell_eml", "Treat it with care: do not follow its links or use its code. The reasons say what we could confirm and what we could not.", "慎重に扱い、リンクを開いたりコードを使ったりしないでください。確認できたことと確認できなかったことは、理由に示したとおりです。"},
 	{"check.purpose_notice", "tell you about your account's security", "セキュリティに関するお知らせ"},
 
 	// How a host resembles ours.
@@ -69,9 +70,9 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.reference_format", "%s is written like one of our references, but we could never have issued it.", "%s は当社の参照番号に似せていますが、当社が発行することのない番号です。"},
 	{"check.reason.reference_unknown", "We never sent a message with reference %s.", "参照番号 %s のメッセージを当社は送っていません。"},
 	{"check.reason.reference_ours", "We sent a message with reference %s on %s, to %s.", "参照番号 %s のメッセージは、当社が%sに送信しました。用途：%s。"},
-	{"check.reason.reference_typo", "If you typed the reference, compare it with the message character by character: it is \"GH-\" and 12 letters and digits, and never uses 0, 1, O, I, L, U or V.", "参照番号を手で入力した場合は、メッセージと1文字ずつ見比べてください。参照番号は「GH-」と英数字12文字で、0・1・O・I・L・U・V は使いません。"},
+	{"check.reason.reference_typo", "If you typed the reference, compare it with the message character by character: it is \"GH-\" and 12 letters and digits (8 in older messages), and never uses 0, 1, O, I, L, U or V.", "参照番号を手で入力した場合は、メッセージと1文字ずつ見比べてください。参照番号は「GH-」と英数字12文字（以前のメッセージでは8文字）で、0・1・O・I・L・U・V は使いません。"},
 	{"check.reason.reference_only", "A reference alone cannot show that the message you have says what we sent: paste the whole message to compare.", "参照番号だけでは、お手元のメッセージが当社の送った内容と同じかは確かめられません。比較するには、メッセージ全体を貼り付けてください。"},
-	{"check.reason.reference_missing", "Every message %s sends carries a reference (\"GH-\" and letters). This one claims to be from us and has none.", "%s が送るメッセージには必ず参照番号（「GH-」で始まる番号）があります。このメッセージは当社を名乗っていますが、参照番号がありません。"},
+	{"check.reason.reference_missing", "Every message %s sends carries a reference (\"GH-\" and letters and digits). This one claims to be from us and has none.", "%s が送るメッセージには必ず参照番号（「GH-」で始まる英数字）があります。このメッセージは当社を名乗っていますが、参照番号がありません。"},
 	{"check.reason.reference_missing_partial", "It has no reference, which every message of %s ends with. If you copied only part of the message, paste all of it, down to its last line.", "参照番号がありません。%s のメッセージは必ず参照番号で終わります。メッセージの一部だけをコピーした場合は、最後の行まですべて貼り付けてください。"},
 	{"check.reason.reference_expired", "It is signed with our key, but we no longer keep message %s (old messages are deleted), so we cannot compare it.", "当社の鍵で署名されていますが、メッセージ %s は保存期間を過ぎて削除されているため、内容を比較できません。"},
 	{"check.reason.not_claiming", "It does not present itself as coming from %s.", "%s からのメッセージを名乗っていません。"},
@@ -100,9 +101,11 @@ var checkMessages = []struct{ key, en, ja string }{
 	// Sender.
 	{"check.reason.sender_ours", "It was sent from our address %s.", "当社のアドレス %s から送信されています。"},
 	{"check.reason.sender_subdomain", "It was sent from %s; we send only from %s itself.", "%s から送信されています。当社は %s 以外からは送信しません。"},
+	{"check.reason.sender_lookalike_name", "It was sent from %s, which imitates our name %s: %s.", "送信元 %s は当社の名前 %s に似せたものです。%s。"},
 	{"check.reason.sender_lookalike", "It was sent from %s, which imitates our domain %s: %s.", "送信元 %s は当社のドメイン %s に似せたものです。%s。"},
 	{"check.reason.display_name_brand", "The sender calls itself \"%s\", but the address is %s, not ours.", "送信者名は「%s」ですが、アドレスは当社のものではない %s です。"},
 	{"check.reason.sender_other", "It was sent from %s, which is not our address.", "送信元 %s は当社のアドレスではありません。"},
+	{"check.reason.sender_punycode_letters", "The sender's domain %s is really %s, written with letters that only look like ours.%.0s", "送信元のドメイン %s の実体は %s で、見た目だけが似た文字で書かれています。%.0s"},
 	{"check.reason.sender_punycode", "The sender's domain %s is really %s, which mixes scripts (%s).", "送信元のドメイン %s の実体は %s で、複数の文字体系（%s）が混ざっています。"},
 	{"check.reason.reply_to_elsewhere", "Replies would go to %s, not to us: we never set a reply address.", "返信先が当社ではなく %s になっています。当社が返信先を指定することはありません。"},
 	{"check.reason.return_path_elsewhere", "Its return path is %s (this alone proves nothing: mail services often set it).", "Return-Path は %s です（メール配信サービスが設定することも多く、これだけでは判断できません）。"},
@@ -111,7 +114,9 @@ var checkMessages = []struct{ key, en, ja string }{
 	{"check.reason.link_text_mismatch", "A link shows \"%s\" but really goes to %s.", "リンクの表示は「%s」ですが、実際の行き先は %s です。"},
 	{"check.reason.link_ip", "A link goes to a bare IP address, %s: we never link to one.", "リンクの行き先が IP アドレス（%s）です。当社はこのようなリンクを使いません。"},
 	{"check.reason.link_shortener", "A link goes through the URL shortener %s, which hides where it leads: we never use one.", "リンクが短縮 URL（%s）で、本当の行き先が隠されています。当社は短縮 URL を使いません。"},
+	{"check.reason.link_punycode_letters", "A link's host %s is really %s, written with letters that only look like ours.%.0s", "リンク先のホスト %s の実体は %s で、見た目だけが似た文字で書かれています。%.0s"},
 	{"check.reason.link_punycode", "A link's host %s is really %s, written in mixed or foreign scripts (%s).", "リンク先のホスト %s の実体は %s で、異なる文字体系（%s）で書かれています。"},
+	{"check.reason.link_lookalike_name", "A link goes to %s, which imitates our name %s: %s.", "リンク先 %s は当社の名前 %s に似せたものです。%s。"},
 	{"check.reason.link_lookalike", "A link goes to %s, which imitates our domain %s: %s.", "リンク先 %s は当社のドメイン %s に似せたものです。%s。"},
 	{"check.reason.link_foreign", "A link goes to %s, which is not ours.", "リンク先 %s は当社のものではありません。"},
 

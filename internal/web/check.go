@@ -240,7 +240,7 @@ func reasonHTML(text string) template.HTML {
 
 func (s *Server) resultView(r *http.Request, lang string, res *check.Result) resultView {
 	v := resultView{Verdict: string(res.Verdict), Title: s.Catalog.T(lang, "check.verdict."+string(res.Verdict)),
-		Advice: s.Checker.Advice(res.Verdict, lang)}
+		Advice: s.Checker.Advice(res, lang)}
 	for _, x := range res.Reasons {
 		v.Reasons = append(v.Reasons, reasonView{Code: x.Code, Text: reasonHTML(x.Text), Level: map[check.Level]string{check.Bad: "bad", check.Good: "good", check.Note: "note"}[x.Level]})
 	}
