@@ -172,7 +172,7 @@ var Options = []Option{
 	text("mail.from", "Gatehouse <no-reply@localhost>", "Sender of every email."),
 	text("mail.domain", "", "The mail domain: the d= of every DKIM signature, the domain gatehouse dns-records writes records for, and the domain the checker calls ours. Empty means the domain of mail.from."),
 	text("dkim.dir", "", "Directory of the DKIM keys (an RSA-2048 and an Ed25519 key, made on the first start; gatehouse dkim rotate adds a new pair). Empty means DATA/dkim. Every node must share it, like the secrets file."),
-	whole("check.lookups_per_minute", "30", 1, 10000, "How many checks (on /check, POST /api/check and /why/REFERENCE) one network (an IPv4 /24 or IPv6 /64) may make per minute: references must not be guessable by trying."),
+	whole("check.lookups_per_minute", "30", 1, 10000, "How many checks (on /check, /check/report, POST /api/check and /why/REFERENCE) one network (an IPv4 /24 or IPv6 /64) may make per minute: references must not be guessable by trying."),
 	whole("mail.max_attempts", "8", 1, 100, "Delivery attempts before a message is marked failed."),
 	duration("mail.lease", "2m", time.Second, day, "How long a node's claim on a message lasts: a message whose node died is retried by another node (or after a restart) once it ends."),
 	choice("sms.driver", "dev", []string{"dev", "http", "twilio"}, "SMS driver: dev (nothing leaves the machine; see /dev/messages), http (a signed JSON POST to sms.http.url, for any gateway) or twilio. SMS carry the codes for phone numbers of two-step verification."),
