@@ -406,16 +406,27 @@ func LooksLikeEmail(b []byte) bool {
 	if len(head) > 64<<10 {
 		head = head[:64<<10]
 	}
+	// Only up to the first blank line is read: copy no more than that.
+	if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
+		head = head[:i+2]
+	} else if i := bytes.Index(head, []byte("\n\r\n")); i >= 0 {
+		head = head[:i+3]
+	}
 	return looksLikeEmail(string(head))
 }
 
 // looksLikeEmail reports whether a pasted text is an email's source: header
 // lines first, a From and a Subject or Date among them.
 func looksLikeEmail(s string) bool {
-	head, _, ok := strings.Cut(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n")
-	if !ok {
+	// Only the header is read (and copied): up to the first blank line.
+	end := strings.Index(s, "\n\n")
+	if i := strings.Index(s, "\r\n\r\n"); i >= 0 && (end < 0 || i < end) {
+		end = i
+	}
+	if end < 0 {
 		return false
 	}
+	head := strings.ReplaceAll(s[:end], "\r\n", "\n")
 	var from, other bool
 	for i, line := range strings.Split(head, "\n") {
 		if line == "" {

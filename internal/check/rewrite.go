@@ -36,7 +36,15 @@ func unwrapLink(raw string) (inner, via string, ok bool) {
 	return raw, via, ok
 }
 
+// rewriterMark is in every link unwrapOnce can put back: most links are
+// passed over without being parsed.
+var rewriterMarks = []string{"safelinks.protection.outlook.com", "urldefense.", "google.com/url"}
+
 func unwrapOnce(raw string) (inner, via string, ok bool) {
+	l := strings.ToLower(raw)
+	if !slices.ContainsFunc(rewriterMarks, func(m string) bool { return strings.Contains(l, m) }) {
+		return "", "", false
+	}
 	u, err := url.Parse(strings.ReplaceAll(raw, "&amp;", "&"))
 	if err != nil || u.Host == "" {
 		return "", "", false
@@ -67,7 +75,7 @@ func unwrapOnce(raw string) (inner, via string, ok bool) {
 			inner = u.Query().Get("url")
 		}
 	}
-	l := strings.ToLower(inner)
+	l = strings.ToLower(inner)
 	if !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "http://") {
 		return "", "", false
 	}
