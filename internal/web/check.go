@@ -172,23 +172,14 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Values["ref"], p.Values["text"] = in.Reference, in.Text
 	res, err := s.Checker.Check(r.Context(), in, p.Lang)
-	switch {
-	case errors.Is(err, check.ErrEmpty):
-		p.Errors["text"] = s.Catalog.T(p.Lang, "error.check_empty")
+	if ce, ok := checkErrorOf(err); ok {
+		// At the field it concerns, with the form kept.
+		p.Errors[ce.field] = s.Catalog.T(p.Lang, ce.key)
 		s.checkPageData(r, p)
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "check", p)
+		s.showErrors(w, r, ce.status, "check", p)
 		return
-	case errors.Is(err, check.ErrNotEmail):
-		p.Errors["eml"] = s.Catalog.T(p.Lang, "error.check_not_email")
-		s.checkPageData(r, p)
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "check", p)
-		return
-	case errors.Is(err, check.ErrTooLarge):
-		p.Errors["text"] = s.Catalog.T(p.Lang, "error.check_too_large")
-		s.checkPageData(r, p)
-		s.showErrors(w, r, http.StatusRequestEntityTooLarge, "check", p)
-		return
-	case err != nil:
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -210,6 +201,31 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.checkPageData(r, p)
 	s.render(w, r, http.StatusOK, "check", p)
+}
+
+// checkError is how the page, the report and the API answer an input the
+// checker refuses: one table, so the three say the same.
+type checkError struct {
+	status     int
+	key, field string // the message, and the page's field it concerns
+}
+
+var checkErrors = []struct {
+	err error
+	checkError
+}{
+	{check.ErrEmpty, checkError{http.StatusUnprocessableEntity, "error.check_empty", "text"}},
+	{check.ErrNotEmail, checkError{http.StatusUnprocessableEntity, "error.check_not_email", "eml"}},
+	{check.ErrTooLarge, checkError{http.StatusRequestEntityTooLarge, "error.check_too_large", "text"}},
+}
+
+func checkErrorOf(err error) (checkError, bool) {
+	for _, c := range checkErrors {
+		if errors.Is(err, c.err) {
+			return c.checkError, true
+		}
+	}
+	return checkError{}, false
 }
 
 // resultView is a result as the page shows it.
@@ -276,15 +292,8 @@ func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Checker.Check(r.Context(), in, p.Lang)
-	switch {
-	case errors.Is(err, check.ErrEmpty):
-		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.check_empty")
-		return
-	case errors.Is(err, check.ErrNotEmail):
-		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.check_not_email")
-		return
-	case errors.Is(err, check.ErrTooLarge):
-		s.errorPage(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
+	if ce, ok := checkErrorOf(err); ok {
+		s.errorPage(w, r, ce.status, ce.key)
 		return
 	}
 	if err != nil {
@@ -387,16 +396,11 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	st.lang = lang
 	res, err := s.Checker.Check(r.Context(), in, lang)
+	if ce, ok := checkErrorOf(err); ok {
+		s.answer(w, r, ce.status, ce.key)
+		return
+	}
 	switch {
-	case errors.Is(err, check.ErrEmpty):
-		s.answer(w, r, http.StatusUnprocessableEntity, "error.check_empty")
-		return
-	case errors.Is(err, check.ErrNotEmail):
-		s.answer(w, r, http.StatusUnprocessableEntity, "error.check_not_email")
-		return
-	case errors.Is(err, check.ErrTooLarge):
-		s.answer(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
-		return
 	case err != nil:
 		s.fail(w, r, err)
 		return
