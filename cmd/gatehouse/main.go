@@ -37,7 +37,7 @@ func commands() []command {
 		{"user", "manage accounts: user create|list|disable", runUser},
 		{"dkim", "DKIM keys: dkim rotate | dkim list", runDKIM},
 		{"dns-records", "print the DNS TXT records (SPF, DKIM, DMARC, BIMI) for the mail domain", runDNSRecords},
-		{"verify-message", "is this message genuine? verify-message [--json] FILE|- (exit 0 genuine, 1 not ours, 2 cannot tell)", runVerifyMessage},
+		{"verify-message", "is this message genuine? verify-message [--json] [--lang en|ja] FILE|- (exit 0 genuine, 1 not ours, 2 cannot tell, 3 could not check)", runVerifyMessage},
 		{"reports", "list the messages holders reported from the checker", runReports},
 		{"seed", "fill a scratch database for the benchmarks: seed --accounts N --per-account M", runSeed},
 		{"version", "print the version", runVersion},

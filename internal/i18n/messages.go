@@ -85,6 +85,7 @@ var messages = []struct{ key, en, ja string }{
 	{"error.start_signin", "Go to the sign-in page", "ログインページへ"},
 	{"error.start_signup", "Start the sign-up again", "新規登録をやり直す"},
 	{"error.start_reset", "Start the password reset again", "パスワードの再設定をやり直す"},
+	{"error.start_check", "Check a message", "メッセージを確認する"},
 
 	// Password rule reasons (NIST 800-63B-4: the reason must be shown).
 	{"password.reason.too_short", "Too short: use at least %d characters.", "短すぎます。%d文字以上にしてください。"},

@@ -98,7 +98,11 @@ func (s *Server) lookupAllowed(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
 	s.optionalSession(r)
 	p := s.newPage(r, "check.title")
-	s.notice(r, p)
+	if state(r).account != nil {
+		// "Reported" thanks the holder who just reported; a link with it
+		// shown to anyone else would say something that did not happen.
+		s.notice(r, p)
+	}
 	p.Values["ref"] = r.URL.Query().Get("ref")
 	s.checkPageData(r, p)
 	s.render(w, r, http.StatusOK, "check", p)

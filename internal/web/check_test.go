@@ -256,7 +256,9 @@ func TestCheck_LookupsAreRateLimitedPerNetwork(t *testing.T) {
 	if r := b.post("/check", url.Values{"ref": {"GH-2345-6789-ABCF"}}); r.status != 200 {
 		t.Fatalf("third: %d", r.status)
 	}
-	if r := b.get("/why/GH-2345-6789-ABCG"); r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "確認が多すぎます") || r.header.Get("Retry-After") == "" {
+	// The refusal offers the way back to the checker, not to sign-in.
+	if r := b.get("/why/GH-2345-6789-ABCG"); r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "確認が多すぎます") || r.header.Get("Retry-After") == "" ||
+		!strings.Contains(r.body, `href="/check"`) {
 		t.Errorf("fourth, same network: %d\n%s", r.status, r.body)
 	}
 	other := h.browser("en")
@@ -389,5 +391,20 @@ func TestCheck_BadInputFromTheProbe(t *testing.T) {
 	}
 	if status, ct, body := rawAPI("GET", "", nil); status != http.StatusMethodNotAllowed || !strings.HasPrefix(ct, "application/json") || !strings.Contains(body, `"code":"method"`) {
 		t.Errorf("GET /api/check: %d %s %s", status, ct, body)
+	}
+}
+
+// "Thank you, reported" is said only to a signed-in holder: the link with
+// it, opened by anyone else, says nothing happened.
+func TestCheck_ReportedNoticeOnlyForTheSignedIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	if r := h.browser("en").get("/check?notice=reported"); r.status != 200 || strings.Contains(r.body, "The message is reported") {
+		t.Errorf("signed out: %d, thanks shown", r.status)
+	}
+	b := h.browser("en")
+	b.signUp("thanks@example.com", goodPassword)
+	if r := b.get("/check?notice=reported"); !strings.Contains(r.body, "The message is reported") {
+		t.Errorf("signed in: no thanks")
 	}
 }

@@ -215,6 +215,9 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 		p.Data["Start"], p.Data["StartLabel"] = "/signup", "error.start_signup"
 	case strings.HasPrefix(r.URL.Path, "/password/"):
 		p.Data["Start"], p.Data["StartLabel"] = "/password/forgot", "error.start_reset"
+	case strings.HasPrefix(r.URL.Path, "/check"), strings.HasPrefix(r.URL.Path, "/why/"):
+		// A visitor checking a message wants to check one again.
+		p.Data["Start"], p.Data["StartLabel"] = "/check", "error.start_check"
 	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "2")
