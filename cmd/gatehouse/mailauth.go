@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"gatehouse/internal/app"
 	"gatehouse/internal/check"
@@ -185,8 +187,12 @@ func runVerifyMessage(args []string, stdout, stderr io.Writer) int {
 	}
 	defer a.Close()
 	in := check.Input{Text: string(b)}
-	if check.LooksLikeEmail(b) {
+	switch {
+	case check.LooksLikeEmail(b):
 		in = check.Input{Raw: b}
+	case !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0:
+		// Neither an email nor a text: a picture, a PDF …
+		return fail("error.check_not_email")
 	}
 	res, err := a.Checker.Check(ctx, in, *lang)
 	switch {

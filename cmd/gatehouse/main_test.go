@@ -214,6 +214,10 @@ func TestCLI_VerifyMessageRefusesWithoutAnInstallation(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "https://id.example.com") || strings.Contains(errs, "public_url") {
 		t.Errorf("with the installation: %d %q %q", code, out, errs)
 	}
+	os.WriteFile(msg, []byte("%PDF-1.7\n\x00\xe2\xe3\xcf\xd3"), 0o600)
+	if code, _, errs := runCLI(t, "", "verify-message", "--data", data, msg); code != 3 || !strings.Contains(errs, "not an email") {
+		t.Errorf("a PDF: %d %q", code, errs)
+	}
 	os.WriteFile(msg, []byte("  \n"), 0o600)
 	if code, _, errs := runCLI(t, "", "verify-message", "--lang", "ja", "--data", data, msg); code != 3 || !strings.Contains(errs, "メッセージを貼り付ける") {
 		t.Errorf("empty: %d %q", code, errs)

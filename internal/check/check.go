@@ -233,6 +233,12 @@ type judge struct {
 	matched   bool // its content is what we sent
 	decisive  bool // a Bad reason was found
 	blockGood bool // something keeps a matching message from "genuine" (cannot tell)
+	// addedOnly is set while signals judges only what a paste adds to a
+	// message of ours.
+	addedOnly bool
+	// matchArgs are content_matches' arguments, for rewording it when
+	// the verdict cannot be genuine (finish).
+	matchArgs []any
 	// japanese is set when what signals judges is a piece (the lines
 	// added to a message of ours) of a Japanese text.
 	japanese bool
@@ -341,11 +347,16 @@ func (j *judge) finish() *Result {
 	default:
 		r.Verdict = CannotTell
 	}
-	if j.decisive {
-		for i := range r.Reasons {
-			if r.Reasons[i].Code == "pressure" {
-				r.Reasons[i].Level = Bad
-			}
+	for i := range r.Reasons {
+		x := &r.Reasons[i]
+		switch {
+		case x.Code == "pressure" && j.decisive:
+			x.Level = Bad
+		case x.Code == "content_matches" && r.Verdict != Genuine && j.matchArgs != nil:
+			// "Exactly what we sent" would overstate a message whose
+			// signature does not vouch for it, or that something else
+			// shows is not ours as it is.
+			x.Text = j.t("content_matches_words", j.matchArgs...)
 		}
 	}
 	// Decisive reasons first, then what supports genuineness — the

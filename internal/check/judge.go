@@ -107,11 +107,14 @@ func (j *judge) text(s string) error {
 	// Only what the paste adds to our message can be a trick: our own
 	// words are not judged.
 	j.japanese = m.Language == "ja" || kanji.Japanese(body)
+	j.addedOnly = true
 	j.signals(extra, append(linksInText(extra), foreignLinks(links, extra)...))
+	j.addedOnly = false
 	switch {
 	case pm.whole:
 		j.matched = true
-		j.add(Good, "content_matches", ref, j.when(m.CreatedAt), j.purpose(m))
+		j.matchArgs = []any{ref, j.when(m.CreatedAt), j.purpose(m)}
+		j.add(Good, "content_matches", j.matchArgs...)
 		if len(j.rewrittenBy) > 0 {
 			j.add(Note, "links_rewritten", strings.Join(j.rewrittenBy, ", "))
 		}
@@ -129,16 +132,24 @@ func (j *judge) text(s string) error {
 }
 
 // looksWhole reports whether a pasted text without a reference is a whole
-// message — an email's text down to its footer (the "--" line, or our
-// checker's address the footer gives), or an SMS (a short text of one
+// message — an email's text down to its footer's last line, or an SMS (a short text of one
 // paragraph; an SMS is copied whole) — rather than part of one. A whole
 // message of ours always carries its reference.
 func (j *judge) looksWhole(body string) bool {
-	if sigSeparator.MatchString(body) {
-		return true
-	}
-	if u := strings.TrimRight(j.c.PublicURL, "/"); u != "" && strings.Contains(body, u+"/check") {
-		return true
+	// Our email's text ends with the sender line: a paste that has it was
+	// copied to the end, where the reference would have been above it. A
+	// paste cut anywhere before it is part of a message.
+	b0 := strings.Join(strings.Fields(norm.NFKC.String(body)), " ")
+	for _, lang := range []string{"en", "ja"} {
+		var tail string
+		for _, piece := range strings.Split(j.c.Catalog.T(lang, "mail.footer.sender", "\x00", "\x00"), "\x00") {
+			if piece = strings.TrimSpace(piece); len(piece) > len(tail) {
+				tail = piece
+			}
+		}
+		if len(tail) >= 8 && strings.Contains(b0, tail) {
+			return true
+		}
 	}
 	b := strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
 	return !strings.Contains(b, "\n\n") && utf8.RuneCountInString(b) <= 400
@@ -320,7 +331,8 @@ func (j *judge) compareEmail(p *parsed, m *outbox.Message) {
 		j.add(Bad, "recipient_differs")
 	default:
 		j.matched = true
-		j.add(Good, "content_matches", m.Reference, j.when(m.CreatedAt), j.purpose(m))
+		j.matchArgs = []any{m.Reference, j.when(m.CreatedAt), j.purpose(m)}
+		j.add(Good, "content_matches", j.matchArgs...)
 	}
 }
 

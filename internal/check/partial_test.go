@@ -39,14 +39,26 @@ func TestCheck_OurOwnWordsWithoutTheReferenceAreNeverPhishing(t *testing.T) {
 		}
 	}
 	for _, g := range msgs {
-		text := g.msg.Text
-		if body, _, ok := strings.Cut(text, "\n--\n"); ok {
-			text = body
+		cuts := []string{refLine.ReplaceAllString(g.msg.Text, "")}
+		if body, footer, ok := strings.Cut(g.msg.Text, "\n--\n"); ok {
+			// Cut before the footer, just after its "--", and after its
+			// first line: all are parts of a message.
+			first, _, _ := strings.Cut(footer, "\n")
+			cuts = []string{body, body + "\n--\n", body + "\n--\n" + first + "\n"}
 		}
-		text = refLine.ReplaceAllString(text, "")
-		if strings.Contains(text, "GH-") {
-			t.Fatalf("%s: the reference is still in %q", g.name, text)
+		for _, text := range cuts {
+			text = refLine.ReplaceAllString(text, "")
+			if strings.Contains(text, "GH-") {
+				t.Fatalf("%s: the reference is still in %q", g.name, text)
+			}
+			checkOwnWords(t, e, g, text)
 		}
+	}
+}
+
+func checkOwnWords(t *testing.T, e *env, g genuineMessage, text string) {
+	t.Helper()
+	{
 		res := run(t, e, check.Input{Text: text}, g.msg.Language)
 		for _, r := range res.Reasons {
 			// Pressure words (our notices say 停止 too) join a case
@@ -79,13 +91,23 @@ func TestCheck_LinesAddedToAGenuineMessageAreJudged(t *testing.T) {
 		{"origin line", sms.Text + "\n@other.example #123456", "sms_origin_elsewhere"},
 		{"simplified chinese", resetJa.Text + "\n您的帐户已被锁定。", "foreign_kanji"},
 		{"pressure and a link", reset.Text + "\nYour account will be suspended within 24 hours: https://gatehouse-login.example.net/keep", "pressure"},
+		// From the second probe.
+		{"pressure alone", reset.Text + "\nYour account will be suspended within 24 hours unless you act.", "pressure"},
+		{"pressure alone, ja", resetJa.Text + "\n至急、24時間以内にご対応ください。", "pressure"},
+		{"a number to call", reset.Text + "\nIf this was not you, call our security desk at +1 800 555 0199 now.", "asks_call"},
+		{"a number to call, ja", resetJa.Text + "\nお心当たりのない場合は、フリーダイヤル 0120-123-456 までお電話ください。", "asks_call"},
+		{"date of birth", reset.Text + "\nTo confirm it is you, reply with your date of birth.", "asks_personal"},
+		{"a from line", "From: Gatehouse Security <security@gatehouse-help.example>\n\n" + reset.Text, "address_lookalike"},
 	} {
 		res := run(t, e, check.Input{Text: c.text}, "en")
 		if res.Verdict != check.NotOurs || !res.Has(c.want) {
 			t.Errorf("%s: %s (%s), want not_ours with %s", c.name, res.Verdict, codes(res), c.want)
 		}
 		for _, r := range res.Reasons {
-			if r.Code == "content_extra" && !strings.Contains(r.Text, " ") && c.name != "simplified chinese" && c.name != "origin line" {
+			if r.Code == "content_matches" && strings.Contains(r.Text, "exactly") {
+				t.Errorf("%s: a message that is not ours as it is reads %q", c.name, r.Text)
+			}
+			if r.Code == "content_extra" && !strings.Contains(r.Text, " ") && !strings.HasSuffix(c.name, "chinese") && !strings.HasSuffix(c.name, "ja") && c.name != "origin line" {
 				t.Errorf("%s: the added text is shown squashed: %s", c.name, r.Text)
 			}
 		}

@@ -53,11 +53,24 @@ var (
 		`(?i)\b(card number|credit card|debit card|cvv|cvc|cvv2|security code on|expiry date|expiration date|billing information|payment details)\b`,
 		`クレジットカード|カード番号|カード情報|有効期限|セキュリティコード|お支払い情報|支払い情報|口座番号|暗証番号`,
 	)
+	// We never ask anyone to call us, nor for personal details.
+	asksCall = mustPatterns(
+		`(?i)\b(call|phone|dial|ring|contact|reach)\b[^.!?\n]{0,40}(\+?\d[\d ().-]{7,}\d)`,
+		`(電話|お電話|フリーダイヤル|ご連絡|連絡先|問い合わせ|お問合せ)[^。！？\n]{0,30}(\+?[0-9０-９][0-9０-９ ()（）.\-－‐]{7,}[0-9０-９])`,
+	)
+	asksPersonal = mustPatterns(
+		`(?i)\b(date of birth|birth ?date|birthday|social security|passport number|driver'?s licen[cs]e|mother'?s maiden name|national id|tax id)\b`,
+		`生年月日|マイナンバー|個人番号|運転免許証|パスポート番号|保険証|母親の旧姓`,
+	)
 	pressure = mustPatterns(
 		`(?i)\b(suspend(ed)?|suspension|lock(ed)? (out|down)|will be (locked|closed|deleted|disabled|terminated|suspended)|permanently (closed|deleted|disabled)|within \d+ ?(hours?|hrs?|days?|minutes?)|immediately|urgent(ly)?|final (notice|warning)|last warning|act now|right away|as soon as possible|unusual activity|restricted|expires? today)\b`,
 		`至急|緊急|停止|凍結|[0-9０-９]+時間以内|本日中|本人確認|利用制限|制限され|ロックされ|失効|削除されます|直ちに|ただちに|今すぐ|速やかに|最終通告|重要なお知らせ|異常なログイン|不正アクセス`,
 	)
 )
+
+// addressInText finds email addresses written in a text ("From: … <x@y>"
+// pasted above a message, "write to help@…").
+var addressInText = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
 
 // sentenceEnd splits text into sentences. The content patterns are matched
 // sentence by sentence: none of them spans a sentence end, and on short
@@ -157,11 +170,29 @@ func (j *judge) signals(text string, links []link) {
 	if m := findAll(asksCard, sents, 1); len(m) > 0 {
 		j.add(Bad, "asks_card", m[0])
 	}
+	if m := findAll(asksCall, sents, 1); len(m) > 0 {
+		j.add(Bad, "asks_call", m[0])
+	}
+	if m := findAll(asksPersonal, sents, 1); len(m) > 0 {
+		j.add(Bad, "asks_personal", m[0])
+	}
 	if m := findAll(pressure, sents, 3); len(m) > 0 {
 		// Our own security notices say 停止 and 本人確認 too: pressure
 		// alone decides nothing, and joins the case against a message
-		// that something else shows is not ours (finish).
-		j.add(Note, "pressure", strings.Join(m, j.t("quote_join")))
+		// that something else shows is not ours (finish) — unless it is
+		// in lines added to our words, which are nobody's but the
+		// sender's.
+		level := Note
+		if j.addedOnly {
+			level = Bad
+		}
+		j.add(level, "pressure", strings.Join(m, j.t("quote_join")))
+	}
+	for _, a := range addressInText.FindAllString(text, 20) {
+		if f := j.ours.Check(domainOf(a)); f.Kind == lookalike.Confusable || f.Kind == lookalike.Edit || f.Kind == lookalike.Swap || f.Kind == lookalike.Embedded {
+			j.addAs(Bad, "address_lookalike", lookalikeKey("address_lookalike", f), showAddr(strings.ToLower(a), f), f.Like, j.t("kind."+string(f.Kind)))
+			break
+		}
 	}
 	for _, m := range originLine.FindAllStringSubmatch(text, 4) {
 		host := hostOf(m[1])
