@@ -72,6 +72,23 @@ var (
 // pasted above a message, "write to help@…").
 var addressInText = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
 
+// addresses names the first address in text whose domain imitates ours.
+// Only lines with an "@" are searched: the expression has no literal to
+// start from, and on a whole message Go's regexp would run its automaton.
+func (j *judge) addresses(text string) {
+	for line := range strings.Lines(text) {
+		if strings.IndexByte(line, '@') < 0 {
+			continue
+		}
+		for _, a := range addressInText.FindAllString(line, 20) {
+			if f := j.ours.Check(domainOf(a)); f.Kind == lookalike.Confusable || f.Kind == lookalike.Edit || f.Kind == lookalike.Swap || f.Kind == lookalike.Embedded {
+				j.addAs(Bad, "address_lookalike", lookalikeKey("address_lookalike", f), showAddr(strings.ToLower(a), f), f.Like, j.t("kind."+string(f.Kind)))
+				return
+			}
+		}
+	}
+}
+
 // sentenceEnd splits text into sentences. The content patterns are matched
 // sentence by sentence: none of them spans a sentence end, and on short
 // inputs Go's regexp runs its backtracker, several times faster than the
@@ -188,12 +205,7 @@ func (j *judge) signals(text string, links []link) {
 		}
 		j.add(level, "pressure", strings.Join(m, j.t("quote_join")))
 	}
-	for _, a := range addressInText.FindAllString(text, 20) {
-		if f := j.ours.Check(domainOf(a)); f.Kind == lookalike.Confusable || f.Kind == lookalike.Edit || f.Kind == lookalike.Swap || f.Kind == lookalike.Embedded {
-			j.addAs(Bad, "address_lookalike", lookalikeKey("address_lookalike", f), showAddr(strings.ToLower(a), f), f.Like, j.t("kind."+string(f.Kind)))
-			break
-		}
-	}
+	j.addresses(text)
 	for _, m := range originLine.FindAllStringSubmatch(text, 4) {
 		host := hostOf(m[1])
 		if f := j.ours.Check(host); f.Kind != lookalike.Exact {
