@@ -254,15 +254,14 @@ func (j *judge) t(key string, args ...any) string {
 // addAs is add with the text of another catalog key: one reason code,
 // worded for its case.
 func (j *judge) addAs(level Level, code, key string, args ...any) {
-	j.add(level, code, args...)
-	for i := range j.res.Reasons {
-		if r := &j.res.Reasons[i]; r.Code == code {
-			r.Text = j.t(key, args...)
-		}
-	}
+	j.addText(level, code, key, args)
 }
 
 func (j *judge) add(level Level, code string, args ...any) {
+	j.addText(level, code, code, args)
+}
+
+func (j *judge) addText(level Level, code, key string, args []any) {
 	for _, r := range j.res.Reasons {
 		if r.Code == code && level != Note {
 			return // one reason per code; its text names the first case
@@ -271,7 +270,7 @@ func (j *judge) add(level Level, code string, args ...any) {
 	if level == Bad {
 		j.decisive = true
 	}
-	j.res.Reasons = append(j.res.Reasons, Reason{Code: code, Text: j.t(code, args...), Level: level})
+	j.res.Reasons = append(j.res.Reasons, Reason{Code: code, Text: j.t(key, args...), Level: level})
 }
 
 // drop removes the reasons with the code.
