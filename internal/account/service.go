@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/commit"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/notice"
@@ -34,14 +35,18 @@ type Hasher interface {
 type Codes interface {
 	Issue(ctx context.Context, spec code.Challenge, decoy bool) (*code.Challenge, string, error)
 	Lookup(ctx context.Context, id string, p request.Purpose) (*code.Challenge, error)
-	Check(ctx context.Context, id string, p request.Purpose, c string) (*code.Challenge, error)
-	// Usable and Fail serve requests answered by something other than
-	// their own code (an app, a backup code): Usable refuses a used, locked
-	// or expired challenge, Fail counts a wrong answer.
+	Check(ctx context.Context, id string, p request.Purpose, c string, by request.Origin) (*code.Challenge, error)
+	// Usable, Reserve, Unreserve and Fail serve requests answered by
+	// something other than their own code (an app, a backup code, a
+	// passkey): Usable refuses a used, locked or expired challenge, Reserve
+	// counts an answer as wrong before it is compared, Unreserve gives the
+	// count back for a right one, Fail says what a wrong one meant.
 	Usable(c *code.Challenge) error
-	Fail(ctx context.Context, c *code.Challenge) error
+	Reserve(ctx context.Context, c *code.Challenge) error
+	Unreserve(ctx context.Context, c *code.Challenge) error
+	Fail(c *code.Challenge) error
 	Use(ctx context.Context, c *code.Challenge) error
-	Resend(ctx context.Context, id string, p request.Purpose) (*code.Challenge, string, error)
+	Resend(ctx context.Context, id string, p request.Purpose, o request.Origin) (*code.Challenge, string, error)
 	// Validity is how long a new code is valid.
 	Validity() time.Duration
 }
@@ -90,6 +95,10 @@ type Service struct {
 	Notices  Notifier
 	Sessions Sessions
 	Guesses  PasswordChecks // may be nil
+	// Limits counts every check of the current password before it is
+	// hashed (package limit), like a sign-in's. Required: tests that are
+	// about something else say limit.None().
+	Limits *limit.Limiter
 	// Trust, when set, ends every "don't ask again on this browser" when
 	// the password changes or every session is signed out.
 	Trust interface {
@@ -260,7 +269,7 @@ func (s *Service) ResendConfirmation(ctx context.Context, challengeID, _ string,
 // resendConfirmation issues the new code and queues its message (one transaction: see the
 // exported method).
 func (s *Service) resendConfirmation(ctx context.Context, challengeID string, o request.Origin) error {
-	ch, c, err := s.Codes.Resend(ctx, challengeID, request.ConfirmEmail)
+	ch, c, err := s.Codes.Resend(ctx, challengeID, request.ConfirmEmail, o)
 	if err != nil || c == "" {
 		return err
 	}
@@ -313,7 +322,7 @@ type Confirmation struct {
 // browser is signed in. From any other browser it returns ErrPasswordNeeded
 // unless r.NewPassword is given, which then replaces the sign-up's password.
 func (s *Service) Confirm(ctx context.Context, r ConfirmRequest) (*Confirmation, error) {
-	ch, err := s.Codes.Check(ctx, r.ChallengeID, request.ConfirmEmail, r.Code)
+	ch, err := s.Codes.Check(ctx, r.ChallengeID, request.ConfirmEmail, r.Code, r.Origin)
 	if err != nil {
 		return nil, err
 	}
@@ -474,10 +483,15 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*Grant,
 		return nil, errs
 	}
 	o := c.Origin
+	ticket, err := s.Limits.Take(ctx, limit.Guess{Secret: limit.Password, AccountID: a.ID, Origin: o})
+	if err != nil {
+		return nil, err
+	}
 	ok, _, err := s.Hasher.Verify(ctx, c.Current, a.PasswordHash)
 	if err != nil {
 		return nil, err
 	}
+	ticket.Done(ctx, ok)
 	if !ok && s.Guesses != nil {
 		// A wrong guess is recorded on its own; a right one with the change.
 		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, false, o); err != nil {
@@ -526,10 +540,15 @@ func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o req
 	if err != nil {
 		return err
 	}
+	ticket, err := s.Limits.Take(ctx, limit.Guess{Secret: limit.Password, AccountID: a.ID, Origin: o})
+	if err != nil {
+		return err
+	}
 	ok, _, err := s.Hasher.Verify(ctx, pw, a.PasswordHash)
 	if err != nil {
 		return err
 	}
+	ticket.Done(ctx, ok)
 	if s.Guesses != nil {
 		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, ok, o); err != nil {
 			return err
@@ -649,7 +668,7 @@ func (s *Service) ResendReset(ctx context.Context, challengeID, _ string, o requ
 // resendReset issues the new code and queues its message (one transaction: see the
 // exported method).
 func (s *Service) resendReset(ctx context.Context, challengeID string, o request.Origin) error {
-	ch, c, err := s.Codes.Resend(ctx, challengeID, request.ResetPassword)
+	ch, c, err := s.Codes.Resend(ctx, challengeID, request.ResetPassword, o)
 	if err != nil || c == "" {
 		return err
 	}
@@ -679,7 +698,7 @@ func (s *Service) Reset(ctx context.Context, challengeID, c, next string, o requ
 	}
 	// Checked, not used: a password refused for reuse must not cost the
 	// holder their code. It is used only once everything else is valid.
-	if ch, err = s.Codes.Check(ctx, challengeID, request.ResetPassword, c); err != nil {
+	if ch, err = s.Codes.Check(ctx, challengeID, request.ResetPassword, c, o); err != nil {
 		return err
 	}
 	a, err := s.Store.AccountByID(ctx, ch.AccountID)

@@ -3,6 +3,7 @@ package activity_test
 import (
 	"context"
 	"errors"
+	"gatehouse/internal/limit"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -52,7 +53,7 @@ func newWorld(t *testing.T) *world {
 	clk := clock.Clock(func() time.Time { return now })
 	w := &world{db: db, now: now, told: &notices{}}
 	w.codes = &code.Service{Store: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: 10 * time.Minute, Cooldown: time.Minute,
-		MaxFailures: 5, MaxSends: 3, Clock: clk, Blocks: db}
+		MaxFailures: 5, MaxSends: 3, Clock: clk, Blocks: db, Limits: limit.None()}
 	w.sessions = &session.Manager{Store: db, Devices: db, Clock: clk, Lifetimes: session.Lifetimes{Idle: time.Hour, Absolute: 24 * time.Hour, Remember: 720 * time.Hour}}
 	w.svc = &activity.Service{Store: db, Messages: db, Challenges: db, Codes: w.codes, Attempts: db, Accounts: db,
 		Sessions: w.sessions, Devices: db, Blocks: db, Notices: w.told, Tx: db, Clock: clk}

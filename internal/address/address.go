@@ -36,9 +36,9 @@ type Store interface {
 type Codes interface {
 	Issue(ctx context.Context, spec code.Challenge, decoy bool) (*code.Challenge, string, error)
 	Held(ctx context.Context, id string, p request.Purpose, accountID string) (*code.Challenge, error)
-	Check(ctx context.Context, id string, p request.Purpose, c string) (*code.Challenge, error)
+	Check(ctx context.Context, id string, p request.Purpose, c string, by request.Origin) (*code.Challenge, error)
 	Use(ctx context.Context, c *code.Challenge) error
-	Resend(ctx context.Context, id string, p request.Purpose) (*code.Challenge, string, error)
+	Resend(ctx context.Context, id string, p request.Purpose, o request.Origin) (*code.Challenge, string, error)
 	Validity() time.Duration
 }
 
@@ -136,7 +136,7 @@ func (s *Service) Resend(ctx context.Context, a *account.Account, id string, o r
 		return err
 	}
 	return s.inTx(ctx, func(ctx context.Context) error {
-		ch, c, err := s.Codes.Resend(ctx, id, request.ChangeEmail)
+		ch, c, err := s.Codes.Resend(ctx, id, request.ChangeEmail, o)
 		if err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func (s *Service) Confirm(ctx context.Context, a *account.Account, id, typed str
 	if _, err := s.Pending(ctx, a, id); err != nil {
 		return "", err
 	}
-	ch, err := s.Codes.Check(ctx, id, request.ChangeEmail, typed)
+	ch, err := s.Codes.Check(ctx, id, request.ChangeEmail, typed, o)
 	if err != nil {
 		return "", err
 	}

@@ -32,6 +32,7 @@ import (
 	"gatehouse/internal/dkimkeys"
 	"gatehouse/internal/geo"
 	"gatehouse/internal/i18n"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
@@ -67,6 +68,8 @@ type App struct {
 	Checker *check.Checker
 	Web     *web.Server
 	Log     *slog.Logger
+	// Limits counts guesses and sends (package limit).
+	Limits *limit.Limiter
 	// SecretsCreated is set when this start generated the secrets file.
 	SecretsCreated bool
 	// Pruner deletes data past its retention once Start has been called.
@@ -164,9 +167,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: cfg.Duration("mail.lease"), Poll: outboxPoll,
 	}
 	notices := &notice.Composer{Outbox: a.Outbox, Catalog: cat, ServiceName: serviceName, Holders: holders{db}}
+	limits := limit.New(db, db, LimitPolicy(cfg), clk, log)
+	a.Limits = limits
 	codes := &code.Service{
 		Store: db, Key: sec.HMACKey, TTL: cfg.Duration("code.ttl"), Cooldown: cfg.Duration("code.cooldown"),
 		MaxFailures: cfg.Int("code.max_failures"), MaxSends: cfg.Int("code.max_sends"), Clock: clk, Blocks: db,
+		Limits: limits,
 	}
 	var places *geo.DB
 	if path := cfg.String("geoip.database"); path != "" {
@@ -194,10 +200,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.Accounts = &account.Service{
 		Store: db, Hasher: a.Hasher, Policy: policy, Codes: codes, Notices: notices, Sessions: a.Sessions,
 		Clock: clk, Catalog: cat, PhoneRegion: cfg.String("phone.default_region"),
-		HistoryLength: cfg.Int("password.history"),
+		HistoryLength: cfg.Int("password.history"), Limits: limits,
 	}
 	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Log: log, Clock: clk,
-		NewDeviceCheck: cfg.String("signin.new_device_check") == "email", Devices: db, Codes: codes, Notices: notices}
+		NewDeviceCheck: cfg.String("signin.new_device_check") == "email", Devices: db, Codes: codes, Notices: notices,
+		Limits: limits}
+	limits.Ceiling = ceilingNotice(db, notices, log)
 	a.TwoStep = &twostep.Service{
 		Apps:    &totp.Service{Store: db, Box: box, Issuer: serviceName, Clock: clk},
 		Backup:  &backup.Service{Store: db, Key: sec.HMACKey, Clock: clk},
@@ -385,4 +393,39 @@ func (h holders) Reach(ctx context.Context, accountID string) (string, string, e
 		return a.Email, "", nil
 	}
 	return a.Email, a.Phone, nil
+}
+
+// LimitPolicy reads the limit.* keys.
+func LimitPolicy(cfg *config.Config) limit.Policy {
+	p := limit.Defaults()
+	p.FreeFailures = cfg.Int("limit.guess_free")
+	p.FirstDelay, p.MaxDelay = cfg.Duration("limit.guess_delay"), cfg.Duration("limit.guess_max_delay")
+	p.Budget, p.Ceiling = cfg.Int("limit.guess_budget"), cfg.Int("limit.guess_ceiling")
+	p.NetFailuresIP, p.NetFailuresNet = cfg.Int("limit.network_failures_ip"), cfg.Int("limit.network_failures")
+	p.NetSubjectsIP, p.NetSubjectsNet = cfg.Int("limit.network_accounts_ip"), cfg.Int("limit.network_accounts")
+	p.PerDestination10m, p.PerDestinationDay = cfg.Int("limit.sends_per_10m"), cfg.Int("limit.sends_per_day")
+	p.PerNetworkHour = cfg.Int("limit.sends_per_network")
+	p.SMSPerCountryDay, p.SMSPerDay = cfg.Int("limit.sms_per_country"), cfg.Int("limit.sms_per_day")
+	p.SMSCountries = cfg.SMSCountries()
+	p.AnonymousPerMinute = cfg.Int("limit.anonymous_per_minute")
+	return p
+}
+
+// ceilingNotice tells a holder, on every channel they have, that a run
+// of wrong guesses at one of their secrets reached the ceiling.
+func ceilingNotice(accounts interface {
+	AccountByID(ctx context.Context, id string) (*account.Account, error)
+}, notices *notice.Composer, log *slog.Logger) func(context.Context, string, limit.Secret, int, request.Origin) {
+	return func(ctx context.Context, accountID string, s limit.Secret, n int, o request.Origin) {
+		a, err := accounts.AccountByID(ctx, accountID)
+		if err == nil {
+			_, err = notices.Send(ctx, notice.Notice{
+				Purpose: request.GuessCeiling, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
+				Origin: o, Secret: string(s), Failures: n,
+			})
+		}
+		if err != nil {
+			log.ErrorContext(ctx, "limit: tell the holder of the ceiling", "account", accountID, "err", err)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
 	"gatehouse/internal/device"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
@@ -47,6 +48,7 @@ type Store interface {
 	code.Blocks
 	outbox.RawStore
 	check.ReportStore
+	limit.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"gatehouse/internal/clock"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 )
@@ -50,15 +51,21 @@ type Challenge struct {
 	ConsumedAt time.Time // zero until used
 }
 
-// Store keeps challenges. Implementations must make RecordFailure and
+// Store keeps challenges. Implementations must make TakeFailure and
 // Consume atomic: they are the only guard against parallel guessing and
 // double use.
 type Store interface {
 	CreateChallenge(ctx context.Context, c *Challenge) error
 	// Challenge returns ErrNotFound for an unknown id.
 	Challenge(ctx context.Context, id string) (*Challenge, error)
-	// RecordFailure increments the failure count and returns the new count.
-	RecordFailure(ctx context.Context, id string) (int, error)
+	// TakeFailure counts a wrong answer in advance, if the count is below
+	// max: one conditional update, so answers arriving together on any
+	// node never count past max. It returns the new count and whether it
+	// was counted. The count is taken before the answer is compared and
+	// given back (ReturnFailure) when the answer was right.
+	TakeFailure(ctx context.Context, id string, max int) (int, bool, error)
+	// ReturnFailure gives back a count TakeFailure took for a right answer.
+	ReturnFailure(ctx context.Context, id string) error
 	// Consume marks the challenge used if it is not already; it reports
 	// whether this call was the one that used it.
 	Consume(ctx context.Context, id string, at time.Time) (bool, error)
@@ -118,6 +125,10 @@ type Service struct {
 	// ("someone mistyped") to a destination whose holder blocked its
 	// sender.
 	Blocks Blocks
+	// Limits counts every code sent (per destination, network, SMS
+	// country) and every code typed (per destination, across requests).
+	// Required: tests that are about something else say limit.None().
+	Limits *limit.Limiter
 }
 
 // BlockKey is the form a destination is blocked under: an address
@@ -130,7 +141,34 @@ func (s *Service) Blocked(ctx context.Context, destination string, o request.Ori
 	if s.Blocks == nil {
 		return false, nil
 	}
-	return s.Blocks.SenderBlocked(ctx, BlockKey(destination), o.DeviceID, o.IP, s.now())
+	return s.Blocks.SenderBlocked(ctx, BlockKey(destination), o.DeviceID, BlockNetwork(o.IP), s.now())
+}
+
+// BlockNetwork is the network a block names: the sender's IPv4 /24 or
+// IPv6 /64, so that taking another address of the same network does not
+// escape it.
+func BlockNetwork(ip string) string {
+	if n := limit.Network(ip); n != "" {
+		return n
+	}
+	return ip
+}
+
+// sending counts a code about to go to destination for the request c,
+// made from o: the send limits (package limit), and for a request typed
+// by someone else, the holder's block on its sender — checked for every
+// code of the request, resends included.
+func (s *Service) sending(ctx context.Context, c *Challenge, ch request.Channel, destination string, o request.Origin) error {
+	if c.Cause == request.Mistyped && c.CodeHash != nil {
+		blocked, err := s.Blocked(ctx, destination, o)
+		if err != nil {
+			return err
+		}
+		if blocked {
+			return ErrBlocked
+		}
+	}
+	return s.Limits.Sending(ctx, limit.Send{Channel: ch, Destination: BlockKey(destination), AccountID: c.AccountID, Origin: o})
 }
 
 // Digits is the length of every code.
@@ -169,19 +207,15 @@ func (s *Service) Issue(ctx context.Context, spec Challenge, decoy bool) (*Chall
 		}
 		c.Cause = request.Decide(c.Purpose, request.Facts{})
 	}
-	if !decoy && c.Cause == request.Mistyped {
-		blocked, err := s.Blocked(ctx, c.Destination, c.Origin)
-		if err != nil {
-			return nil, "", err
-		}
-		if blocked {
-			return nil, "", ErrBlocked
-		}
-	}
 	var code string
 	if !decoy {
 		code = random.Digits(Digits)
 		c.CodeHash = s.hash(c.ID, code)
+	}
+	// A decoy is counted like a code: a request for an address nobody
+	// holds is refused exactly when one for a holder's would be.
+	if err := s.sending(ctx, c, c.Channel, c.Destination, c.Origin); err != nil {
+		return nil, "", err
 	}
 	if err := s.Store.CreateChallenge(ctx, c); err != nil {
 		return nil, "", err
@@ -214,13 +248,16 @@ func (s *Service) Open(ctx context.Context, spec Challenge) (*Challenge, error) 
 // applies to a second code by the same channel; the limit of codes per
 // request (MaxSends) applies to all of them, and the failure count is kept
 // (NIST SP 800-63B-4 §3.1.3: a new code SHALL NOT reset it).
-func (s *Service) Send(ctx context.Context, id string, p request.Purpose, ch request.Channel, destination string) (*Challenge, string, error) {
+func (s *Service) Send(ctx context.Context, id string, p request.Purpose, ch request.Channel, destination string, o request.Origin) (*Challenge, string, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
 		return nil, "", err
 	}
 	now := s.now()
 	if err := s.sendable(c, ch, now); err != nil {
+		return c, "", err
+	}
+	if err := s.sending(ctx, c, ch, destination, o); err != nil {
 		return c, "", err
 	}
 	code := random.Digits(Digits)
@@ -282,8 +319,8 @@ func (s *Service) Held(ctx context.Context, id string, p request.Purpose, accoun
 }
 
 // Verify checks code against the challenge and, when it matches, uses it up.
-func (s *Service) Verify(ctx context.Context, id string, p request.Purpose, code string) (*Challenge, error) {
-	c, err := s.Check(ctx, id, p, code)
+func (s *Service) Verify(ctx context.Context, id string, p request.Purpose, code string, by request.Origin) (*Challenge, error) {
+	c, err := s.Check(ctx, id, p, code, by)
 	if err != nil {
 		return c, err
 	}
@@ -306,24 +343,49 @@ func (s *Service) Usable(c *Challenge) error {
 	return nil
 }
 
-// Fail counts a wrong answer to an open challenge: ErrWrongCode, or
-// ErrLocked when it was the last one allowed.
-func (s *Service) Fail(ctx context.Context, c *Challenge) error {
-	n, err := s.Store.RecordFailure(ctx, c.ID)
+// Reserve counts an answer to an open challenge as wrong before it is
+// compared (an app's code, a backup code, a passkey), or returns ErrLocked
+// when none is left: answers sent together can never pass the limit. A
+// right answer is given back with Unreserve; for a wrong one, Fail says
+// what it meant.
+func (s *Service) Reserve(ctx context.Context, c *Challenge) error {
+	n, ok, err := s.Store.TakeFailure(ctx, c.ID, s.MaxFailures)
 	if err != nil {
 		return err
 	}
+	if !ok {
+		c.Failures = max(c.Failures, s.MaxFailures)
+		return ErrLocked
+	}
 	c.Failures = n
-	if n >= s.MaxFailures {
+	return nil
+}
+
+// Unreserve gives back the count Reserve took, for a right answer.
+func (s *Service) Unreserve(ctx context.Context, c *Challenge) error {
+	if err := s.Store.ReturnFailure(ctx, c.ID); err != nil {
+		return err
+	}
+	c.Failures = max(0, c.Failures-1)
+	return nil
+}
+
+// Fail is what a wrong answer, already counted by Reserve, means:
+// ErrWrongCode, or ErrLocked when it was the last one allowed.
+func (s *Service) Fail(c *Challenge) error {
+	if c.Failures >= s.MaxFailures {
 		return ErrLocked
 	}
 	return ErrWrongCode
 }
 
-// Check reports whether code answers the challenge without using it up, for
-// flows that have more to validate before they commit (see Use). The
-// comparison is constant-time; a wrong code counts towards the limit.
-func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code string) (*Challenge, error) {
+// Check reports whether code, typed by the browser at by, answers the
+// challenge without using it up, for flows that have more to validate
+// before they commit (see Use). The comparison is constant-time. A wrong
+// code counts towards the request's limit and, across requests, towards
+// the destination's guessing limit (package limit), which refuses with
+// *limit.Error before anything is compared while its delay runs.
+func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code string, by request.Origin) (*Challenge, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
 		return nil, err
@@ -337,23 +399,26 @@ func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code 
 	case !now.Before(c.ExpiresAt):
 		return c, ErrExpired
 	}
+	t, err := s.Limits.Take(ctx, limit.Guess{
+		Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by,
+	})
+	if err != nil {
+		return c, err
+	}
+	if err := s.Reserve(ctx, c); err != nil {
+		return c, err
+	}
 	// A decoy has no hash; comparing against a fresh one keeps the work equal.
 	want := c.CodeHash
 	if want == nil {
 		want = s.hash(c.ID, "decoy")
 	}
 	if len(code) != Digits || !hmac.Equal(s.hash(c.ID, code), want) || c.CodeHash == nil {
-		n, err := s.Store.RecordFailure(ctx, c.ID)
-		if err != nil {
-			return c, err
-		}
-		c.Failures = n
-		if n >= s.MaxFailures {
-			return c, ErrLocked
-		}
-		return c, ErrWrongCode
+		t.Done(ctx, false)
+		return c, s.Fail(c)
 	}
-	return c, nil
+	t.Done(ctx, true)
+	return c, s.Unreserve(ctx, c)
 }
 
 // Use marks a checked challenge as used. Only one caller can win: a second
@@ -384,13 +449,16 @@ func (s *Service) Remaining(c *Challenge) int { return max(0, s.MaxFailures-c.Fa
 // Resend issues a new code for an open challenge, after the cool-down. The
 // old code stops working. For a decoy it returns an empty code and no error,
 // so the caller's page looks the same.
-func (s *Service) Resend(ctx context.Context, id string, p request.Purpose) (*Challenge, string, error) {
+func (s *Service) Resend(ctx context.Context, id string, p request.Purpose, o request.Origin) (*Challenge, string, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
 		return nil, "", err
 	}
 	now := s.now()
 	if err := s.sendable(c, c.Channel, now); err != nil {
+		return c, "", err
+	}
+	if err := s.sending(ctx, c, c.Channel, c.Destination, o); err != nil {
 		return c, "", err
 	}
 	c.SentAt, c.ExpiresAt = now, now.Add(s.TTL)

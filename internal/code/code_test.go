@@ -3,6 +3,7 @@ package code_test
 import (
 	"context"
 	"errors"
+	"gatehouse/internal/limit"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -26,7 +27,7 @@ func newService(t *testing.T) (*code.Service, *clock) {
 	t.Cleanup(func() { db.Close() })
 	c := &clock{time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	return &code.Service{Store: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: 10 * time.Minute,
-		Cooldown: time.Minute, MaxFailures: 5, Clock: c.now}, c
+		Cooldown: time.Minute, MaxFailures: 5, Clock: c.now, Limits: limit.None()}, c
 }
 
 func TestIssue_SixRandomDigitsStoredOnlyAsHash_V6_5_3(t *testing.T) {
@@ -58,10 +59,10 @@ func TestVerify_SingleUse_V6_5_1(t *testing.T) {
 	s, _ := newService(t)
 	ctx := context.Background()
 	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
-	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c); err != nil {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c, request.Origin{}); err != nil {
 		t.Fatalf("first use: %v", err)
 	}
-	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c); !errors.Is(err, code.ErrUsed) {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c, request.Origin{}); !errors.Is(err, code.ErrUsed) {
 		t.Fatalf("second use: %v, want ErrUsed", err)
 	}
 }
@@ -76,7 +77,7 @@ func TestVerify_ConcurrentUseHasOneWinner(t *testing.T) {
 	wins := 0
 	for range 8 {
 		wg.Go(func() {
-			if _, err := s.Verify(ctx, ch.ID, request.ResetPassword, c); err == nil {
+			if _, err := s.Verify(ctx, ch.ID, request.ResetPassword, c, request.Origin{}); err == nil {
 				mu.Lock()
 				wins++
 				mu.Unlock()
@@ -95,12 +96,12 @@ func TestVerify_ExpiresAfterTenMinutes_V6_5_5(t *testing.T) {
 	ctx := context.Background()
 	ch, c, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	clk.add(10 * time.Minute)
-	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c); !errors.Is(err, code.ErrExpired) {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c, request.Origin{}); !errors.Is(err, code.ErrExpired) {
 		t.Fatalf("after 10 min: %v, want ErrExpired", err)
 	}
 	ch2, c2, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	clk.add(10*time.Minute - time.Second)
-	if _, err := s.Verify(ctx, ch2.ID, request.ConfirmEmail, c2); err != nil {
+	if _, err := s.Verify(ctx, ch2.ID, request.ConfirmEmail, c2, request.Origin{}); err != nil {
 		t.Fatalf("just inside 10 min: %v", err)
 	}
 }
@@ -115,15 +116,15 @@ func TestVerify_LocksAfterFiveWrongCodes(t *testing.T) {
 		wrong = "111111"
 	}
 	for i := 1; i <= 4; i++ {
-		got, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong)
+		got, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong, request.Origin{})
 		if !errors.Is(err, code.ErrWrongCode) || s.Remaining(got) != 5-i {
 			t.Fatalf("wrong #%d: %v remaining %d", i, err, s.Remaining(got))
 		}
 	}
-	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong); !errors.Is(err, code.ErrLocked) {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong, request.Origin{}); !errors.Is(err, code.ErrLocked) {
 		t.Fatalf("fifth wrong: %v, want ErrLocked", err)
 	}
-	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c); !errors.Is(err, code.ErrLocked) {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, c, request.Origin{}); !errors.Is(err, code.ErrLocked) {
 		t.Fatalf("right code after lock: %v, want ErrLocked", err)
 	}
 }
@@ -133,16 +134,16 @@ func TestResend_CooldownAndFailuresCarryOver_NIST_3_1_3(t *testing.T) {
 	s, clk := newService(t)
 	ctx := context.Background()
 	ch, old, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
-	if _, _, err := s.Resend(ctx, ch.ID, request.ConfirmEmail); !errors.Is(err, code.ErrCooldown) {
+	if _, _, err := s.Resend(ctx, ch.ID, request.ConfirmEmail, request.Origin{}); !errors.Is(err, code.ErrCooldown) {
 		t.Fatalf("immediate resend: %v, want ErrCooldown", err)
 	}
 	wrong := "999999"
 	if old == wrong {
 		wrong = "888888"
 	}
-	s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong)
+	s.Verify(ctx, ch.ID, request.ConfirmEmail, wrong, request.Origin{})
 	clk.add(time.Minute)
-	got, fresh, err := s.Resend(ctx, ch.ID, request.ConfirmEmail)
+	got, fresh, err := s.Resend(ctx, ch.ID, request.ConfirmEmail, request.Origin{})
 	if err != nil || fresh == "" {
 		t.Fatalf("resend after cool-down: %q %v", fresh, err)
 	}
@@ -150,11 +151,11 @@ func TestResend_CooldownAndFailuresCarryOver_NIST_3_1_3(t *testing.T) {
 		t.Fatalf("failures after resend = %d, want 1 (a new code must not reset the counter)", got.Failures)
 	}
 	if old != fresh {
-		if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, old); !errors.Is(err, code.ErrWrongCode) {
+		if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, old, request.Origin{}); !errors.Is(err, code.ErrWrongCode) {
 			t.Fatalf("old code after resend: %v, want ErrWrongCode", err)
 		}
 	}
-	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, fresh); err != nil {
+	if _, err := s.Verify(ctx, ch.ID, request.ConfirmEmail, fresh, request.Origin{}); err != nil {
 		t.Fatalf("new code: %v", err)
 	}
 }
@@ -166,14 +167,14 @@ func TestVerify_ForeignCodeAndPurposeRefused(t *testing.T) {
 	a, ca, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc1", Destination: "a@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	b, cb, _ := s.Issue(ctx, code.Challenge{Purpose: request.ConfirmEmail, AccountID: "acc2", Destination: "b@example.com", Origin: request.Origin{DeviceID: "dev"}}, false)
 	if ca != cb {
-		if _, err := s.Verify(ctx, a.ID, request.ConfirmEmail, cb); !errors.Is(err, code.ErrWrongCode) {
+		if _, err := s.Verify(ctx, a.ID, request.ConfirmEmail, cb, request.Origin{}); !errors.Is(err, code.ErrWrongCode) {
 			t.Fatalf("b's code on a's request: %v", err)
 		}
 	}
-	if _, err := s.Verify(ctx, b.ID, request.ResetPassword, cb); !errors.Is(err, code.ErrNotFound) {
+	if _, err := s.Verify(ctx, b.ID, request.ResetPassword, cb, request.Origin{}); !errors.Is(err, code.ErrNotFound) {
 		t.Fatalf("confirm request used as reset: %v", err)
 	}
-	if _, err := s.Verify(ctx, "nope", request.ConfirmEmail, cb); !errors.Is(err, code.ErrNotFound) {
+	if _, err := s.Verify(ctx, "nope", request.ConfirmEmail, cb, request.Origin{}); !errors.Is(err, code.ErrNotFound) {
 		t.Fatalf("unknown request: %v", err)
 	}
 }
@@ -187,7 +188,7 @@ func TestDecoy_NoCodeEverMatches(t *testing.T) {
 		t.Fatal("a decoy must have no code")
 	}
 	for _, guess := range []string{"000000", "123456", ""} {
-		if _, err := s.Verify(ctx, ch.ID, request.ResetPassword, guess); err == nil {
+		if _, err := s.Verify(ctx, ch.ID, request.ResetPassword, guess, request.Origin{}); err == nil {
 			t.Fatalf("guess %q matched a decoy", guess)
 		}
 	}
@@ -202,7 +203,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	s := &code.Service{Store: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: time.Hour, Cooldown: time.Minute, MaxFailures: 5}
+	s := &code.Service{Store: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: time.Hour, Cooldown: time.Minute, MaxFailures: 5, Limits: limit.None()}
 	ch, c, err := s.Issue(context.Background(), code.Challenge{Purpose: request.ResetPassword, AccountID: "acc", Destination: "a@example.com"}, false)
 	if err != nil {
 		b.Fatal(err)
@@ -210,7 +211,7 @@ func BenchmarkCheck(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := s.Check(context.Background(), ch.ID, request.ResetPassword, c); err != nil {
+			if _, err := s.Check(context.Background(), ch.ID, request.ResetPassword, c, request.Origin{}); err != nil {
 				b.Error(err)
 				return
 			}
@@ -235,31 +236,31 @@ func TestOpenAndSend_ASecondStepSwitchesChannelsWithinOneLimit_NIST_3_1_3(t *tes
 	if err != nil || ch.Sends != 0 || ch.CodeHash != nil {
 		t.Fatalf("open: %+v %v", ch, err)
 	}
-	if _, err := s.Verify(ctx, ch.ID, request.SecondStep, "123456"); !errors.Is(err, code.ErrWrongCode) {
+	if _, err := s.Verify(ctx, ch.ID, request.SecondStep, "123456", request.Origin{}); !errors.Is(err, code.ErrWrongCode) {
 		t.Fatalf("a code typed before any was sent: %v", err)
 	}
-	got, sms, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678")
+	got, sms, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678", request.Origin{})
 	if err != nil || len(sms) != 6 || got.Channel != request.SMS || got.Destination != "+819012345678" || got.Sends != 1 {
 		t.Fatalf("first code by SMS at once: %+v %q %v", got, sms, err)
 	}
-	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678"); !errors.Is(err, code.ErrCooldown) {
+	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678", request.Origin{}); !errors.Is(err, code.ErrCooldown) {
 		t.Fatalf("a second SMS at once: %v, want ErrCooldown", err)
 	}
-	got, mail, err := s.Send(ctx, ch.ID, request.SecondStep, request.Email, "a@example.com")
+	got, mail, err := s.Send(ctx, ch.ID, request.SecondStep, request.Email, "a@example.com", request.Origin{})
 	if err != nil || got.Channel != request.Email || got.Failures != 1 {
 		t.Fatalf("switching to email: %+v %v (failures must carry over)", got, err)
 	}
 	if mail != sms {
-		if _, err := s.Check(ctx, ch.ID, request.SecondStep, sms); !errors.Is(err, code.ErrWrongCode) {
+		if _, err := s.Check(ctx, ch.ID, request.SecondStep, sms, request.Origin{}); !errors.Is(err, code.ErrWrongCode) {
 			t.Fatalf("the replaced SMS code: %v", err)
 		}
 	}
 	clk.add(time.Minute)
-	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678"); err != nil {
+	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.SMS, "+819012345678", request.Origin{}); err != nil {
 		t.Fatalf("third code: %v", err)
 	}
 	clk.add(time.Minute)
-	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.Email, "a@example.com"); !errors.Is(err, code.ErrNoMore) {
+	if _, _, err := s.Send(ctx, ch.ID, request.SecondStep, request.Email, "a@example.com", request.Origin{}); !errors.Is(err, code.ErrNoMore) {
 		t.Fatalf("a fourth code: %v, want ErrNoMore", err)
 	}
 	read, _ := s.Lookup(ctx, ch.ID, request.SecondStep)

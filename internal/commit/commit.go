@@ -17,13 +17,17 @@ type key struct{}
 type hooks struct {
 	mu  sync.Mutex
 	fns []func()
+	// finally runs once the transaction has ended either way, with the
+	// context the transaction was started from.
+	finally []func(ctx context.Context)
+	outer   context.Context
 }
 
 // Track returns a context in which After defers work, and the function the
 // transaction's owner calls once it has committed. If the transaction
 // rolls back the owner simply never calls it, and the work is dropped.
 func Track(ctx context.Context) (context.Context, func()) {
-	h := &hooks{}
+	h := &hooks{outer: ctx}
 	return context.WithValue(ctx, key{}, h), func() {
 		h.mu.Lock()
 		fns := h.fns
@@ -46,4 +50,37 @@ func After(ctx context.Context, fn func()) {
 	h.mu.Lock()
 	h.fns = append(h.fns, fn)
 	h.mu.Unlock()
+}
+
+// Finally runs fn once the transaction carried by ctx has ended, whether it
+// committed or rolled back, or now when ctx carries none. fn gets a context
+// outside the transaction: for records that must outlive the flow's
+// rollback, such as a refusal that is the flow's own error. The store's
+// InTx calls Ended when its transaction is over.
+func Finally(ctx context.Context, fn func(ctx context.Context)) {
+	h, ok := ctx.Value(key{}).(*hooks)
+	if !ok {
+		fn(context.WithoutCancel(ctx))
+		return
+	}
+	h.mu.Lock()
+	h.finally = append(h.finally, fn)
+	h.mu.Unlock()
+}
+
+// Ended runs the Finally work of the transaction tracked in ctx (the
+// context Track returned); the owner calls it once the transaction is over,
+// committed or not, with no transaction of its own left in ctx's place.
+func Ended(ctx context.Context) {
+	h, ok := ctx.Value(key{}).(*hooks)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	fns := h.finally
+	h.finally = nil
+	h.mu.Unlock()
+	for _, fn := range fns {
+		fn(context.WithoutCancel(h.outer))
+	}
 }

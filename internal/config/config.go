@@ -164,7 +164,23 @@ var Options = []Option{
 	{Key: "signin.trust_days", Default: "30d", Kind: Days, Min: 1, Max: 365, Help: "How long \"don't ask again on this browser\" lets a browser skip the second step (the password is still asked), as a number of days such as 30d."},
 	choice("signin.new_device_check", "email", []string{"email", "off"}, "When the right password comes from a browser this account has not been used on: email (ask for a code sent to the account's address) or off."),
 	{Key: "signin.code_signin", Default: "false", Kind: Bool, Help: "Let holders whose account has two-step verification off sign in with a code sent to their email address instead of the password (at /signin/code): true or false. Whoever reads the mailbox can then sign in."},
-	{Key: "signin.email_fallback", Default: "true", Kind: Bool, Help: "With two-step verification on, also accept a code sent to the account's email address as a last \"other way\" (the weakest: whoever reads the mailbox has it): true or false."},
+	{Key: "signin.email_fallback", Default: "false", Kind: Bool, Help: "With two-step verification on, also accept a code sent to the account's email address as a last \"other way\": true or false. Off by default: an emailed code is not a second factor (NIST SP 800-63B-4 §3.1.3), whoever reads the mailbox has it. When on, it never earns \"don't ask again\" and never counts as a re-verification."},
+	whole("limit.guess_free", "4", 1, 100, "Wrong guesses in a row at one secret (password, emailed or SMS codes, app codes, backup codes, passkeys) of one account or destination before every further guess is delayed. Counted apart for each browser the account has signed in on and for everyone else together."),
+	duration("limit.guess_delay", "30s", time.Second, time.Hour, "The first delay after limit.guess_free wrong guesses; it doubles with each further wrong guess. A guess made while it runs is answered 429 before anything is hashed or compared."),
+	duration("limit.guess_max_delay", "1h", time.Second, day, "The longest delay between guesses."),
+	whole("limit.guess_budget", "1000", 10, 1000000, "Most guesses evaluated per account (or destination), kind of secret and browser scope in any 30 days, whatever the delays allow."),
+	whole("limit.guess_ceiling", "100", 10, 100000, "Wrong guesses in a row at which the holder is told on every channel and the security page says so (NIST SP 800-63B-4: at most 100)."),
+	whole("limit.network_failures_ip", "100", 1, 1000000, "Wrong guesses per hour from one IPv4 address or IPv6 /64 before guesses from it wait for the next hour (the holder's own browsers are never slowed)."),
+	whole("limit.network_failures", "300", 1, 1000000, "Wrong guesses per hour from one IPv4 /24 (an IPv6 /48: four times as many)."),
+	whole("limit.network_accounts_ip", "20", 1, 1000000, "Different accounts or addresses guessed at per hour from one IPv4 address or IPv6 /64 (credential stuffing)."),
+	whole("limit.network_accounts", "60", 1, 1000000, "Different accounts or addresses guessed at per hour from one IPv4 /24 (an IPv6 /48: four times as many)."),
+	whole("limit.sends_per_10m", "3", 1, 1000, "Codes sent to one address or number in any 10 minutes, whatever asked for them."),
+	whole("limit.sends_per_day", "10", 1, 10000, "Codes sent to one address or number in any 24 hours."),
+	whole("limit.sends_per_network", "30", 1, 1000000, "Codes asked for per hour from one IPv4 /24 or IPv6 /64 (not counting a browser's own sign-in to an account it signed in to before)."),
+	whole("limit.sms_per_country", "1000", 1, 100000000, "Texts per day to the numbers of one country calling code (SMS cost fraud)."),
+	whole("limit.sms_per_day", "10000", 1, 100000000, "Texts per day in all."),
+	text("limit.sms_countries", "", "Country calling codes texts may go to, comma-separated (e.g. 81,1); empty allows every country."),
+	whole("limit.anonymous_per_minute", "30", 1, 1000000, "Requests per minute from one IPv4 /24 or IPv6 /64 that write without any credential (a passkey sign-in ceremony)."),
 	text("phone.default_region", "JP", "Region for phone numbers typed without a country code (ISO 3166 code)."),
 	{Key: "time_zone.ja", Default: "Asia/Tokyo", Kind: TimeZone, Help: "Time zone for holders who read Japanese, until they choose their own (an IANA name such as Asia/Tokyo)."},
 	{Key: "time_zone.en", Default: "UTC", Kind: TimeZone, Help: "Time zone for holders who read English, until they choose their own (an IANA name such as Europe/London)."},
@@ -405,6 +421,11 @@ func (c *Config) validate() error {
 	if _, err := mail.ParseAddress(c.values["mail.from"]); err != nil {
 		errs = append(errs, fmt.Errorf("mail.from: %q is not an address such as \"Shop <no-reply@shop.example>\"", c.values["mail.from"]))
 	}
+	for _, cc := range c.SMSCountries() {
+		if n, err := strconv.Atoi(cc); err != nil || n < 1 || n > 999 || strconv.Itoa(n) != cc {
+			errs = append(errs, fmt.Errorf("limit.sms_countries: %q is not a country calling code such as 81 or 1", cc))
+		}
+	}
 	if d := c.values["mail.domain"]; d != "" && !hostName(d) {
 		errs = append(errs, fmt.Errorf("mail.domain: %q is not a domain name such as shop.example", d))
 	}
@@ -579,4 +600,16 @@ func (c *Config) CheckTransport() error {
 		return nil
 	}
 	return fmt.Errorf("listen: %s is not a loopback address; set tls.cert/tls.key, or public_url to the https:// URL of the TLS proxy in front of gatehouse", c.values["listen"])
+}
+
+// SMSCountries returns limit.sms_countries as a list of calling codes
+// (empty: every country).
+func (c *Config) SMSCountries() []string {
+	var out []string
+	for _, f := range strings.Split(c.values["limit.sms_countries"], ",") {
+		if f = strings.TrimPrefix(strings.TrimSpace(f), "+"); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

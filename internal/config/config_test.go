@@ -111,6 +111,7 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 	freeText := map[string]bool{"secrets_file": true, "dkim.dir": true, "tls.key": true, "smtp.host": true, "smtp.username": true, "smtp.password": true, "smtp.ca_file": true,
 		"sms.http.secret": true, "sms.twilio.account_sid": true, "sms.twilio.auth_token": true, "sms.twilio.from": true}
 	textRefused["sms.http.url"] = "gateway.example/send"
+	textRefused["limit.sms_countries"] = "81,JP"
 	textRefused["mail.domain"] = "shop example"
 	textRefused["sms.twilio.base_url"] = "ftp://api.example"
 	for _, o := range Options {

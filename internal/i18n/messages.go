@@ -67,6 +67,8 @@ var messages = []struct{ key, en, ja string }{
 	{"error.code_cooldown", "A code was sent moments ago. You can ask for another in %d seconds.", "少し前にコードを送信しました。%d秒後にもう一度送信できます。"},
 	{"error.request_unknown", "This request has expired or is already complete. Start again.", "この手続きは期限切れか、すでに完了しています。最初からやり直してください。"},
 	{"error.unavailable", "The service is temporarily unavailable. Nothing you entered was saved; please try again in a moment.", "サービスが一時的に利用できません。入力内容は保存されていません。しばらくしてからもう一度お試しください。"},
+	{"error.limited", "Too many tries. To keep accounts safe, please wait %s before trying again.", "試行回数が多すぎます。アカウントを守るため、%s待ってからもう一度お試しください。"},
+	{"error.title.limited", "Please wait before trying again", "しばらく待ってからお試しください"},
 	{"error.busy", "The service is busy. Please try again in a few seconds.", "混み合っています。数秒後にもう一度お試しください。"},
 	{"error.too_large", "The form was too large. A password can be at most 1,000 bytes.", "送信された内容が大きすぎます。パスワードは1,000バイトまでです。"},
 	{"error.content_type", "This form must be sent as a regular web form.", "このフォームは通常のWebフォームとして送信してください。"},

@@ -112,3 +112,43 @@ func (c *Catalog) Time(lang string, t time.Time, loc *time.Location) string {
 	}
 	return fmt.Sprintf("%d %s %d, %02d:%02d (%s)", l.Day(), enMonths[l.Month()-1], l.Year(), l.Hour(), l.Minute(), zone)
 }
+
+// Wait says how long to wait, rounded up to what a person would say:
+// seconds under a minute, minutes under an hour, then hours and minutes.
+func (c *Catalog) Wait(lang string, d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second)
+	ja := lang == "ja"
+	switch {
+	case secs < 60:
+		if ja {
+			return fmt.Sprintf("%d秒", secs)
+		}
+		return plural(secs, "second")
+	case secs < 3600:
+		m := (secs + 59) / 60
+		if ja {
+			return fmt.Sprintf("%d分", m)
+		}
+		return plural(m, "minute")
+	}
+	m := (secs + 59) / 60
+	h, m := m/60, m%60
+	if ja {
+		if m == 0 {
+			return fmt.Sprintf("%d時間", h)
+		}
+		return fmt.Sprintf("%d時間%d分", h, m)
+	}
+	if m == 0 {
+		return plural(h, "hour")
+	}
+	return plural(h, "hour") + " " + plural(m, "minute")
+}
+
+// plural writes n and an English unit, singular for one.
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

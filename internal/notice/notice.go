@@ -46,6 +46,10 @@ type Notice struct {
 	// Name is the holder's name for the passkey a PasskeyBlocked notice is
 	// about.
 	Name string
+	// Secret and Failures describe a GuessCeiling notice: the kind of
+	// secret guessed at (limit.Secret) and how many wrong guesses in a row.
+	Secret   string
+	Failures int
 	// Phone is the number a notice is about, already masked to its last
 	// digits (a phone method, PhoneChanged, PhoneRemoved).
 	Phone string
@@ -96,6 +100,10 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.TrustAdded:     {request.Email, request.SMS},
 	request.NotMeDone:      {request.Email, request.SMS},
 	request.AlertsOff:      {request.Email, request.SMS},
+	// The right password met a failed second step; a run of guesses
+	// reached the ceiling: both go to every channel the holder has.
+	request.SecondStepFailed: {request.Email, request.SMS},
+	request.GuessCeiling:     {request.Email, request.SMS},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -274,6 +282,18 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			t(lang, "mail."+string(n.Purpose)+".body", svc, n.Phone),
 			c.origin(n, "mail.origin_done"),
 			t(lang, "mail.password_notice.not_you"),
+		}, nil
+	case n.Purpose == request.SecondStepFailed:
+		return t(lang, "mail.second_step_failed.subject", svc), []string{
+			t(lang, "mail.second_step_failed.body", svc, orOther(n.Origin.Browser), orOther(n.Origin.OS)),
+			c.origin(n, "mail.origin"),
+			t(lang, "mail.second_step_failed.not_you"),
+		}, nil
+	case n.Purpose == request.GuessCeiling:
+		return t(lang, "mail.guess_ceiling.subject", svc), []string{
+			t(lang, "mail.guess_ceiling.body", svc, n.Failures, t(lang, "secret."+n.Secret)),
+			c.origin(n, "mail.origin"),
+			t(lang, "mail.guess_ceiling.advice"),
 		}, nil
 	case n.Purpose == request.PasskeyBlocked:
 		return t(lang, "mail.passkey_blocked.subject", svc), []string{

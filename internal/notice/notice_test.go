@@ -48,7 +48,8 @@ func TestCompose_EveryPurposeCauseChannelAndLanguageHasItsWords(t *testing.T) {
 				for i := range max(len(causes), len(methods)) {
 					cause := causes[i%len(causes)]
 					n := notice.Notice{Purpose: p, Cause: cause, Channel: ch, Language: lang, To: "x@example.com",
-						Origin: origin, Valid: 10 * time.Minute, Method: methods[i%len(methods)], Phone: "78"}
+						Origin: origin, Valid: 10 * time.Minute, Method: methods[i%len(methods)], Phone: "78",
+						Secret: "app_code", Failures: 100}
 					if p.HasCode() {
 						n.Code = "123456"
 					}

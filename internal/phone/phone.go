@@ -44,9 +44,9 @@ type Store interface {
 type Codes interface {
 	Issue(ctx context.Context, spec code.Challenge, decoy bool) (*code.Challenge, string, error)
 	Held(ctx context.Context, id string, p request.Purpose, accountID string) (*code.Challenge, error)
-	Check(ctx context.Context, id string, p request.Purpose, c string) (*code.Challenge, error)
+	Check(ctx context.Context, id string, p request.Purpose, c string, by request.Origin) (*code.Challenge, error)
 	Use(ctx context.Context, c *code.Challenge) error
-	Resend(ctx context.Context, id string, p request.Purpose) (*code.Challenge, string, error)
+	Resend(ctx context.Context, id string, p request.Purpose, o request.Origin) (*code.Challenge, string, error)
 	Validity() time.Duration
 }
 
@@ -180,7 +180,7 @@ func (s *Service) Resend(ctx context.Context, a *account.Account, id string, o r
 		return err
 	}
 	return s.inTx(ctx, func(ctx context.Context) error {
-		ch, c, err := s.Codes.Resend(ctx, id, request.AddPhone)
+		ch, c, err := s.Codes.Resend(ctx, id, request.AddPhone, o)
 		if err != nil {
 			return err
 		}
@@ -192,11 +192,11 @@ func (s *Service) Resend(ctx context.Context, a *account.Account, id string, o r
 // Check checks the code typed for an open enrolment without using it up.
 // It runs outside the confirming transaction, so that a wrong code is
 // counted towards the limit even though nothing else is written.
-func (s *Service) Check(ctx context.Context, a *account.Account, id, typed string) (*code.Challenge, error) {
+func (s *Service) Check(ctx context.Context, a *account.Account, id, typed string, o request.Origin) (*code.Challenge, error) {
 	if _, err := s.Pending(ctx, a, id); err != nil {
 		return nil, err
 	}
-	return s.Codes.Check(ctx, id, request.AddPhone, typed)
+	return s.Codes.Check(ctx, id, request.AddPhone, typed, o)
 }
 
 // Confirm uses up a checked enrolment's code and makes its number the

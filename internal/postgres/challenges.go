@@ -50,17 +50,30 @@ func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error)
 	return &c, nil
 }
 
-// RecordFailure implements code.Store.
-func (db *DB) RecordFailure(ctx context.Context, id string) (int, error) {
+// TakeFailure implements code.Store: the condition is in the update, which
+// PostgreSQL re-evaluates on the row's latest version, so answers arriving
+// together on any node never count past max.
+func (db *DB) TakeFailure(ctx context.Context, id string, max int) (int, bool, error) {
 	var n int
 	err := db.conn(ctx).QueryRow(ctx, `
 		UPDATE challenges SET failures = failures + 1
-		WHERE id = $1
-		RETURNING failures`, id).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: record wrong code: %w", err)
+		WHERE id = $1 AND failures < $2
+		RETURNING failures`, id, max).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
 	}
-	return n, nil
+	if err != nil {
+		return 0, false, fmt.Errorf("postgres: count wrong code: %w", err)
+	}
+	return n, true, nil
+}
+
+// ReturnFailure implements code.Store.
+func (db *DB) ReturnFailure(ctx context.Context, id string) error {
+	if _, err := db.conn(ctx).Exec(ctx, `UPDATE challenges SET failures = failures - 1 WHERE id = $1 AND failures > 0`, id); err != nil {
+		return fmt.Errorf("postgres: give back a count: %w", err)
+	}
+	return nil
 }
 
 // Consume implements code.Store: only the update that finds consumed_at

@@ -214,8 +214,10 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	}
 	// A no-op after the commit; otherwise it ends the transaction, even if
 	// fn panics, and drops its notifications.
+	fctx, committed := commit.Track(ctx)
+	fctx = context.WithValue(fctx, txKey{}, tx)
+	defer commit.Ended(fctx) // after the rollback below: outside the transaction
 	defer tx.Rollback(ctx)
-	fctx, committed := commit.Track(context.WithValue(ctx, txKey{}, tx))
 	if err := fn(fctx); err != nil {
 		return err
 	}

@@ -77,6 +77,14 @@ const (
 	TrustAdded      Purpose = "trust_added"      // a browser was trusted to skip the second step
 	NotMeDone       Purpose = "not_me_done"      // what the holder's "this wasn't me" did
 	AlertsOff       Purpose = "alerts_off"       // the new-device alert was turned off on every channel
+	// SecondStepFailed: the right password was typed but the second step
+	// was not passed (locked after wrong codes, or delayed for guessing).
+	// Its cause is PasswordKnown and it names the attempt's challenge, so
+	// "this wasn't me" answers it like the code it never got.
+	SecondStepFailed Purpose = "second_step_failed"
+	// GuessCeiling: a run of wrong guesses at one of the holder's secrets
+	// reached the ceiling (NIST SP 800-63B-4: 100 consecutive failures).
+	GuessCeiling Purpose = "guess_ceiling"
 )
 
 // SecurityNotices are the notices about a change to the account's
@@ -85,7 +93,7 @@ const (
 // be able to hide the change from the holder.
 var SecurityNotices = []Purpose{
 	PasswordChanged, PasswordReset, TwoStepOn, MethodAdded, BackupUsed, MethodRemoved, TwoStepOff,
-	BackupRenewed, EmailChanged, PasskeyBlocked, TrustAdded, NotMeDone, AlertsOff,
+	BackupRenewed, EmailChanged, PasskeyBlocked, TrustAdded, NotMeDone, AlertsOff, SecondStepFailed, GuessCeiling,
 }
 
 // Security reports whether p is one of SecurityNotices.

@@ -71,7 +71,9 @@ func (s *Service) RequestCode(ctx context.Context, email, lang string, o request
 		n := notice.Notice{Purpose: request.CodeSignIn, Cause: request.CodeRequested, To: norm, Language: lang,
 			Origin: o, Valid: s.Codes.Validity(), Withhold: decoy}
 		if !decoy {
-			spec.AccountID, spec.Destination = a.ID, a.Email
+			// The request keeps the address as typed: the code page shows
+			// it, and the account's own spelling would tell that it exists.
+			spec.AccountID = a.ID
 			n.AccountID, n.To, n.Language, n.TimeZone = a.ID, a.Email, a.Language, a.TimeZone
 		}
 		ch, c, err := s.Codes.Issue(ctx, spec, decoy)
@@ -134,8 +136,8 @@ func (s *Service) SignInByCode(ctx context.Context, r CodeRequest) (*Result, err
 	if err != nil {
 		return nil, fmt.Errorf("sign in by code: read attempt: %w", err)
 	}
-	if ch, err = s.Codes.Check(ctx, ch.ID, request.CodeSignIn, r.Code); err != nil {
-		return nil, s.refused(ctx, at, err, o.Time)
+	if ch, err = s.Codes.Check(ctx, ch.ID, request.CodeSignIn, r.Code, o); err != nil {
+		return nil, s.refused(ctx, at, ch, err, o)
 	}
 	if at.Outcome != Pending {
 		return nil, code.ErrUsed
@@ -160,6 +162,11 @@ func (s *Service) SignInByCode(ctx context.Context, r CodeRequest) (*Result, err
 		var err error
 		if g, err = s.Sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous); err != nil {
 			return fmt.Errorf("sign in by code: start session: %w", err)
+		}
+		// A code from the mailbox proved neither the password nor a second
+		// step: changes behind step-up still ask for them.
+		if err := s.unproved(ctx, g); err != nil {
+			return err
 		}
 		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, Email, o.Time)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"gatehouse/internal/backup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
@@ -240,6 +241,11 @@ type Service struct {
 	// with a code sent to its address instead of the password
 	// (signin.code_signin; see RequestCode).
 	CodeSignIn bool
+	// Limits counts every guess at a password, an app's code, a backup
+	// code or a passkey before it is evaluated, and refuses it with
+	// *limit.Error while the account's delay runs. Required: tests that are
+	// about something else say limit.None().
+	Limits *limit.Limiter
 }
 
 // Passkeys is what sign-in needs of package passkey.
@@ -258,7 +264,7 @@ var ErrPasskey = errors.New("signin: the passkey was not accepted")
 type Codes interface {
 	account.Codes
 	Open(ctx context.Context, spec code.Challenge) (*code.Challenge, error)
-	Send(ctx context.Context, id string, p request.Purpose, ch request.Channel, destination string) (*code.Challenge, string, error)
+	Send(ctx context.Context, id string, p request.Purpose, ch request.Channel, destination string, o request.Origin) (*code.Challenge, string, error)
 }
 
 // Reauthenticator records a step-up on a session (session.Manager).
@@ -302,11 +308,19 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 	if err != nil {
 		return nil, fmt.Errorf("step up: read account: %w", err)
 	}
+	at := &Attempt{ID: random.ID(), Kind: StepUpKind, Identifier: a.Email, AccountID: a.ID, Origin: o, Outcome: WrongPassword}
+	// A stolen session must not make an unthrottled password oracle: the
+	// re-verification counts against the same limit as a sign-in.
+	ticket, err := s.Limits.Take(ctx, limit.Guess{Secret: limit.Password, AccountID: a.ID, Origin: o})
+	if err != nil {
+		s.logLimited(ctx, at, err)
+		return nil, err
+	}
 	ok, _, err := s.Hasher.Verify(ctx, r.Password, a.PasswordHash)
 	if err != nil {
 		return nil, fmt.Errorf("step up: verify password: %w", err)
 	}
-	at := &Attempt{ID: random.ID(), Kind: StepUpKind, Identifier: a.Email, AccountID: a.ID, Origin: o, Outcome: WrongPassword}
+	ticket.Done(ctx, ok)
 	if ok {
 		at.Outcome = Succeeded
 	}
@@ -330,28 +344,55 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 		at.Outcome, at.MethodOffered, at.SessionID = Pending, m, r.SessionID
 		return s.pendingStepUp(ctx, a, at, m)
 	}
-	if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
-		return nil, fmt.Errorf("step up: record attempt: %w", err)
-	}
-	s.logOutcome(ctx, at)
 	if !ok {
+		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+			return nil, fmt.Errorf("step up: record attempt: %w", err)
+		}
+		s.logOutcome(ctx, at)
 		return nil, ErrInvalid
+	}
+	var codeTicket *limit.Ticket
+	if len(ways) > 0 {
+		if m != Backup {
+			m = App
+		}
+		at.MethodOffered = m
+		// The app's code or backup code typed with the password: counted
+		// before it is compared, like a sign-in's second step.
+		if codeTicket, err = s.Limits.Take(ctx, limit.Guess{Secret: m.secret(), AccountID: a.ID, Origin: o}); err != nil {
+			s.logLimited(ctx, at, err)
+			return nil, err
+		}
 	}
 	err = s.inTx(ctx, func(ctx context.Context) error {
 		if len(ways) > 0 {
-			if m != Backup {
-				m = App
-			}
 			if err := s.answer(ctx, at, m, r.Code); err != nil {
 				return err
 			}
+			at.MethodUsed = m
+		}
+		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+			return fmt.Errorf("step up: record attempt: %w", err)
 		}
 		return reauth.Reauthenticate(ctx, r.SessionID, o.Time)
 	})
 	if errors.Is(err, errWrongAnswer) {
+		// The password was right, the second step was not: recorded as
+		// such (never as a success), outside the rolled-back transaction.
+		codeTicket.Done(ctx, false)
+		at.Outcome, at.EndedAt, at.MethodUsed = Failed, o.Time, ""
+		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+			return nil, fmt.Errorf("step up: record attempt: %w", err)
+		}
+		s.logOutcome(ctx, at)
 		return nil, ErrSecondStep
 	}
-	return nil, err
+	if err != nil {
+		return nil, err
+	}
+	codeTicket.Done(ctx, true)
+	s.logOutcome(ctx, at)
+	return nil, nil
 }
 
 // pendingStepUp records a step-up whose password was right as pending and
@@ -377,7 +418,7 @@ func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Att
 			return nil
 		}
 		var c string
-		if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone); err != nil {
+		if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone, at.Origin); err != nil {
 			return fmt.Errorf("step up: issue code: %w", err)
 		}
 		return s.sendCode(ctx, a, ch, c, StepUpKind)
@@ -439,17 +480,28 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	}
 	var stored string
 	a, err := s.Accounts.AccountByEmail(ctx, at.Identifier)
+	guess := limit.Guess{Secret: limit.Password, Subject: "email:" + at.Identifier, Origin: o}
 	switch {
 	case err == nil:
 		stored = a.PasswordHash
 		at.AccountID = a.ID
+		guess.AccountID, guess.Subject = a.ID, ""
 	case !errors.Is(err, account.ErrNotFound):
 		return nil, fmt.Errorf("sign in: look up account: %w", err)
+	}
+	// Counted before the hash, for an address without an account too (the
+	// same answers either way): while the delay runs nothing is hashed,
+	// so a right password gives no sign.
+	ticket, err := s.Limits.Take(ctx, guess)
+	if err != nil {
+		s.logLimited(ctx, at, err)
+		return nil, err
 	}
 	ok, rehash, err := s.Hasher.Verify(ctx, r.Password, stored)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: verify password: %w", err)
 	}
+	ticket.Done(ctx, ok && a != nil)
 	var result error
 	switch {
 	case a == nil:
@@ -556,6 +608,14 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 		if g, err = s.Sessions.Grant(ctx, a.ID, at.Origin, remember, previous); err != nil {
 			return fmt.Errorf("sign in: start session: %w", err)
 		}
+		if at.MethodUsed == Trusted {
+			// A trusted browser skipped the second step: the password alone
+			// is no re-verification (NIST SP 800-63B-4 §5: the cookie does
+			// not replace authentication), so changes behind step-up ask.
+			if err := s.unproved(ctx, g); err != nil {
+				return err
+			}
+		}
 		at.SessionID = g.SessionID
 		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("sign in: record attempt: %w", err)
@@ -570,6 +630,27 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 		s.alertNewDevice(ctx, a, at.Origin)
 	}
 	return &Result{Account: a, Session: g}, nil
+}
+
+// unproved marks a session just started as not recently verified: its
+// sign-in proved less than a step-up asks (a trusted browser's password
+// alone, a code from the mailbox).
+func (s *Service) unproved(ctx context.Context, g *account.Grant) error {
+	if s.Reauth == nil {
+		return nil
+	}
+	if err := s.Reauth.Reauthenticate(ctx, g.SessionID, time.Unix(0, 0).UTC()); err != nil {
+		return fmt.Errorf("sign in: mark session: %w", err)
+	}
+	return nil
+}
+
+// logLimited logs a guess the limits refused before it was evaluated.
+func (s *Service) logLimited(ctx context.Context, at *Attempt, err error) {
+	if s.Log != nil {
+		s.Log.WarnContext(ctx, "sign-in attempt limited", "attempt", at.ID, "kind", at.Kind, "account", at.AccountID,
+			"device", at.Origin.DeviceID, "ip", at.Origin.IP, "err", err)
+	}
 }
 
 // newDevice reports whether a session on the origin's device would be the
@@ -708,7 +789,7 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 			if m != SMS {
 				return nil
 			}
-			if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone); err != nil {
+			if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone, at.Origin); err != nil {
 				return fmt.Errorf("sign in: issue code: %w", err)
 			}
 			return s.sendCode(ctx, a, ch, c, at.Kind)
@@ -888,13 +969,20 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	if !Accepted(accepts, m) {
 		return nil, ErrMethod
 	}
+	// Every answer is counted before it is compared: a code by SMS or
+	// email inside Check; an app's code, a backup code or a passkey here,
+	// against the account's guessing limit across attempts (package limit)
+	// and then this attempt's, so answers sent together never pass either.
+	var ticket *limit.Ticket
 	if m.sends() {
-		ch, err = s.Codes.Check(ctx, ch.ID, request.SecondStep, r.Code)
-	} else {
-		err = s.Codes.Usable(ch)
+		ch, err = s.Codes.Check(ctx, ch.ID, request.SecondStep, r.Code, o)
+	} else if err = s.Codes.Usable(ch); err == nil {
+		if ticket, err = s.Limits.Take(ctx, limit.Guess{Secret: m.secret(), AccountID: a.ID, Origin: o}); err == nil {
+			err = s.Codes.Reserve(ctx, ch)
+		}
 	}
 	if err != nil {
-		return nil, s.refused(ctx, at, err, o.Time)
+		return nil, s.refused(ctx, at, ch, err, o)
 	}
 	if m == Passkey {
 		// Checked before the transaction: the ceremony is used up and the
@@ -908,7 +996,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 				s.Log.WarnContext(ctx, "sign-in: passkey refused", "attempt", at.ID, "account", a.ID, "err", err)
 			}
 			s.passkeyFlagged(ctx, err, o)
-			return nil, errors.Join(ErrPasskey, err, s.refused(ctx, at, s.Codes.Fail(ctx, ch), o.Time))
+			return nil, errors.Join(ErrPasskey, err, s.wrong(ctx, at, ch, ticket, o))
 		}
 	}
 	at.MethodUsed = m
@@ -933,6 +1021,12 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 				return err
 			}
 		}
+		if ticket != nil {
+			// The answer was right: the count taken for it goes back.
+			if err := s.Codes.Unreserve(ctx, ch); err != nil {
+				return err
+			}
+		}
 		if err := s.Codes.Use(ctx, ch); err != nil {
 			return err
 		}
@@ -948,7 +1042,9 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 			if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
 				return fmt.Errorf("sign in: start session: %w", err)
 			}
-			if r.Trust && at.MethodOffered != Email && s.TrustFor > 0 && s.Devices != nil && o.DeviceID != "" {
+			// Trust is earned by a second step, never by an emailed code:
+			// the new-device check's or the email fallback's.
+			if r.Trust && at.MethodOffered != Email && m != Email && s.TrustFor > 0 && s.Devices != nil && o.DeviceID != "" {
 				if err := s.Devices.Trust(ctx, a.ID, o.DeviceID, o.Time.Add(s.TrustFor)); err != nil {
 					return fmt.Errorf("sign in: trust browser: %w", err)
 				}
@@ -965,12 +1061,13 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		return nil
 	})
 	if errors.Is(err, errWrongAnswer) {
-		// Counted outside the rolled-back transaction.
-		return nil, s.refused(ctx, at, s.Codes.Fail(ctx, ch), o.Time)
+		// Counted before the rolled-back transaction.
+		return nil, s.wrong(ctx, at, ch, ticket, o)
 	}
 	if err != nil {
 		return nil, err
 	}
+	ticket.Done(ctx, true)
 	at.Outcome, at.SessionID, at.EndedAt = Succeeded, g.SessionID, o.Time
 	s.logOutcome(ctx, at)
 	if m == Backup {
@@ -1019,15 +1116,70 @@ func (s *Service) answer(ctx context.Context, at *Attempt, m Method, typed strin
 }
 
 // refused ends the attempt when err means it cannot pass any more (locked,
-// expired) and returns err.
-func (s *Service) refused(ctx context.Context, at *Attempt, err error, now time.Time) error {
+// expired) and returns err. An attempt locked by wrong answers had the
+// right password: its holder is told (secondStepFailed).
+func (s *Service) refused(ctx context.Context, at *Attempt, ch *code.Challenge, err error, o request.Origin) error {
 	switch {
 	case errors.Is(err, code.ErrLocked):
-		s.end(ctx, at, Failed, now)
+		if s.end(ctx, at, Failed, o.Time) && at.Kind != CodeSignInKind {
+			s.secondStepFailed(ctx, at, ch)
+		}
 	case errors.Is(err, code.ErrExpired):
-		s.end(ctx, at, Expired, now)
+		s.end(ctx, at, Expired, o.Time)
 	}
 	return err
+}
+
+// wrong is a wrong answer by an app, a backup code or a passkey, already
+// counted (Reserve, limit.Take): what it means for the attempt. The one
+// that starts the account's delay has the holder told, even though no
+// attempt was locked: someone with the password is spreading guesses
+// over attempts.
+func (s *Service) wrong(ctx context.Context, at *Attempt, ch *code.Challenge, t *limit.Ticket, o request.Origin) error {
+	t.Done(ctx, false)
+	err := s.refused(ctx, at, ch, s.Codes.Fail(ch), o)
+	if !errors.Is(err, code.ErrLocked) && t.Failures() == s.Limits.Policy().FreeFailures+1 {
+		s.secondStepFailed(ctx, at, ch)
+	}
+	return err
+}
+
+// secret is the kind of secret an answer by m is a guess at.
+func (m Method) secret() limit.Secret {
+	switch m {
+	case App:
+		return limit.AppCode
+	case Backup:
+		return limit.BackupCode
+	case Passkey:
+		return limit.Passkey
+	case SMS:
+		return limit.SMSCode
+	}
+	return limit.EmailCode
+}
+
+// secondStepFailed tells the holder that their right password met a
+// failed second step — by email, and by SMS to a confirmed phone — as a
+// message about the attempt's request (cause password_known), so that
+// "this wasn't me" on it does what it does for that cause: ends every
+// session and asks for a new password. A failure is logged: the refusal
+// stands either way.
+func (s *Service) secondStepFailed(ctx context.Context, at *Attempt, ch *code.Challenge) {
+	if s.Notices == nil || at.AccountID == "" {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
+	if err == nil {
+		_, err = s.Notices.Send(ctx, notice.Notice{
+			Purpose: request.SecondStepFailed, Cause: request.PasswordKnown, ChallengeID: ch.ID,
+			AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: at.Origin,
+		})
+	}
+	if err != nil && s.Log != nil {
+		s.Log.ErrorContext(ctx, "sign-in: notify failed second step", "account", at.AccountID, "err", err)
+	}
 }
 
 // backupUsed tells the holder a backup code was used, and how many are
@@ -1045,10 +1197,11 @@ func (s *Service) backupUsed(ctx context.Context, a *account.Account, o request.
 	}
 }
 
-// end closes a pending attempt that cannot pass any more, and logs it.
-// A failure to record is logged, not returned: the holder's answer (wrong
-// code, expired) is the same either way.
-func (s *Service) end(ctx context.Context, at *Attempt, outcome Outcome, now time.Time) {
+// end closes a pending attempt that cannot pass any more, logs it, and
+// reports whether this call ended it. A failure to record is logged, not
+// returned: the holder's answer (wrong code, expired) is the same either
+// way.
+func (s *Service) end(ctx context.Context, at *Attempt, outcome Outcome, now time.Time) bool {
 	ok, err := s.Attempts.EndAttempt(ctx, at.ID, outcome, "", "", now)
 	if err != nil && s.Log != nil {
 		s.Log.ErrorContext(ctx, "sign-in: end attempt", "attempt", at.ID, "err", err)
@@ -1057,6 +1210,7 @@ func (s *Service) end(ctx context.Context, at *Attempt, outcome Outcome, now tim
 		at.Outcome, at.EndedAt = outcome, now
 		s.logOutcome(ctx, at)
 	}
+	return ok
 }
 
 // Send sends a (new) code for a pending second step by the method's
@@ -1077,7 +1231,7 @@ func (s *Service) Send(ctx context.Context, challengeID string, m Method, o requ
 		to = a.Phone
 	}
 	return s.inTx(ctx, func(ctx context.Context) error {
-		ch, c, err := s.Codes.Send(ctx, st.Challenge.ID, request.SecondStep, m.Channel(), to)
+		ch, c, err := s.Codes.Send(ctx, st.Challenge.ID, request.SecondStep, m.Channel(), to, o)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"gatehouse/internal/limit"
 	"log/slog"
 	"strings"
 	"sync"
@@ -302,7 +303,7 @@ func (w *world) service() (*signin.Service, *bytes.Buffer) {
 	var buf bytes.Buffer
 	return &signin.Service{
 		Accounts: fakeAccounts{w}, Attempts: fakeAttempts{w}, Hasher: fakeHasher{w}, Sessions: fakeSessions{w},
-		Tx: fakeTx{w}, Log: slog.New(slog.NewJSONHandler(&buf, nil)),
+		Tx: fakeTx{w}, Log: slog.New(slog.NewJSONHandler(&buf, nil)), Limits: limit.None(),
 	}, &buf
 }
 

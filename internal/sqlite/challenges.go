@@ -49,17 +49,29 @@ func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error)
 	return &c, nil
 }
 
-// RecordFailure implements code.Store.
-func (db *DB) RecordFailure(ctx context.Context, id string) (int, error) {
+// TakeFailure implements code.Store: the condition is in the update, so
+// only answers that find a count below max are counted.
+func (db *DB) TakeFailure(ctx context.Context, id string, max int) (int, bool, error) {
 	var n int
 	err := db.writeRow(ctx, `
 		UPDATE challenges SET failures = failures + 1
-		WHERE id = ?
-		RETURNING failures`, id).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: record wrong code: %w", err)
+		WHERE id = ? AND failures < ?
+		RETURNING failures`, id, max).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
 	}
-	return n, nil
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlite: count wrong code: %w", err)
+	}
+	return n, true, nil
+}
+
+// ReturnFailure implements code.Store.
+func (db *DB) ReturnFailure(ctx context.Context, id string) error {
+	if _, err := db.exec(ctx, `UPDATE challenges SET failures = failures - 1 WHERE id = ? AND failures > 0`, id); err != nil {
+		return fmt.Errorf("sqlite: give back a count: %w", err)
+	}
+	return nil
 }
 
 // Consume implements code.Store: only the update that finds consumed_at

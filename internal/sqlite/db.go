@@ -346,8 +346,12 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err != nil {
 		return fmt.Errorf("sqlite: begin transaction: %w", err)
 	}
-	defer tx.Rollback() // a no-op after the commit; see tx
-	fctx, committed := commit.Track(context.WithValue(ctx, txKey{}, tx))
+	fctx, committed := commit.Track(ctx)
+	fctx = context.WithValue(fctx, txKey{}, tx)
+	// Ended runs after the rollback (a no-op after the commit): Finally's
+	// work must not wait for the one writer this transaction holds.
+	defer commit.Ended(fctx)
+	defer tx.Rollback()
 	if err := fn(fctx); err != nil {
 		return err
 	}

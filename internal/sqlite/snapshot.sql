@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 16
+-- version: 17
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -209,3 +209,47 @@ CREATE TABLE reports (
 );
 CREATE INDEX reports_account ON reports (account_id, created_at DESC);
 CREATE INDEX reports_created ON reports (created_at DESC);
+CREATE TABLE guess_counters (
+    secret        TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    scope         TEXT NOT NULL DEFAULT '',
+    account_id    TEXT NOT NULL DEFAULT '',
+    consecutive   INTEGER NOT NULL DEFAULT 0,
+    delayed_until INTEGER NOT NULL DEFAULT 0,
+    window_start  INTEGER NOT NULL DEFAULT 0,
+    window_count  INTEGER NOT NULL DEFAULT 0,
+    updated_at    INTEGER NOT NULL,
+    PRIMARY KEY (secret, subject, scope)
+) STRICT;
+CREATE INDEX guess_counters_account ON guess_counters (account_id) WHERE account_id <> '';
+CREATE INDEX guess_counters_updated ON guess_counters (updated_at);
+CREATE TABLE limit_windows (
+    key          TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    count        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (key, window_start)
+) STRICT;
+CREATE INDEX limit_windows_start ON limit_windows (window_start);
+CREATE TABLE limit_seen (
+    key          TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    subject      TEXT NOT NULL,
+    PRIMARY KEY (key, window_start, subject)
+) STRICT;
+CREATE INDEX limit_seen_start ON limit_seen (window_start);
+CREATE TABLE limit_sends (
+    destination TEXT NOT NULL,
+    at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX limit_sends_destination ON limit_sends (destination, at);
+CREATE INDEX limit_sends_at ON limit_sends (at);
+CREATE TABLE limit_refusals (
+    at         INTEGER NOT NULL,
+    rule       TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    device_id  TEXT NOT NULL DEFAULT '',
+    ip         TEXT NOT NULL DEFAULT '',
+    user_agent TEXT NOT NULL DEFAULT '',
+    retry_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX limit_refusals_at ON limit_refusals (at);

@@ -87,6 +87,14 @@ var tables = []table{
 	{name: "send_blocks", order: "rowid",
 		columns: []string{"destination", "device_id", "ip", "created_at", "until"},
 		kinds:   map[string]kind{"created_at": timestamp, "until": timestamp}},
+	// The limits' counts are microseconds in both databases: copied as
+	// they are, so a migration does not hand an attacker a fresh budget.
+	{name: "guess_counters", key: "secret, subject, scope", order: "secret, subject, scope",
+		columns: []string{"secret", "subject", "scope", "account_id", "consecutive", "delayed_until", "window_start", "window_count", "updated_at"}},
+	{name: "limit_windows", key: "key, window_start", order: "key, window_start", columns: []string{"key", "window_start", "count"}},
+	{name: "limit_seen", key: "key, window_start, subject", order: "key, window_start, subject", columns: []string{"key", "window_start", "subject"}},
+	{name: "limit_sends", order: "rowid", columns: []string{"destination", "at"}},
+	{name: "limit_refusals", order: "rowid", columns: []string{"at", "rule", "subject", "device_id", "ip", "user_agent", "retry_at"}},
 	{name: "messages", key: "id", order: "id",
 		columns: []string{"id", "reference", "account_id", "purpose", "cause", "challenge_id", "channel", "destination", "language", "subject", "body_text", "body_html", "created_at", "sent_at", "status", "attempts", "next_attempt_at", "lease_until", "last_error", "handed_off_at", "secret"},
 		kinds:   map[string]kind{"created_at": timestamp, "sent_at": timestamp, "next_attempt_at": timestamp, "lease_until": timestamp, "handed_off_at": timestamp}},

@@ -199,7 +199,7 @@ func (s *Service) added(ctx context.Context, a *account.Account, was bool, n not
 // off (with backup codes, as for an app). The holder is told by email, and
 // a number it replaces is told by SMS that codes no longer go there.
 func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, typed string, o request.Origin) (*Enabled, error) {
-	ch, err := s.Phone.Check(ctx, a, id, typed)
+	ch, err := s.Phone.Check(ctx, a, id, typed, o)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,9 @@ import (
 func TestCodeSignIn_SameAnswerForEveryAddressAndNotMeDeniesIt_V6_3_8(t *testing.T) {
 	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
-		cfg := map[string]string{"signin.code_signin": "true"}
+		// Many codes to one address within minutes: about the answers, not
+		// the per-address limit (limit.sends_per_10m has its own tests).
+		cfg := map[string]string{"signin.code_signin": "true", "limit.sends_per_10m": "20"}
 		for k, v := range db {
 			cfg[k] = v
 		}
@@ -86,6 +88,12 @@ func TestCodeSignIn_SameAnswerForEveryAddressAndNotMeDeniesIt_V6_3_8(t *testing.
 		if a := laptop.get("/account/activity"); !strings.Contains(a.body, "コードでのログイン") {
 			t.Fatalf("activity:\n%s", a.body)
 		}
+		// A code from the mailbox is no re-verification: turning two-step
+		// on asks for the password first.
+		if r := laptop.get("/account/two-step/app"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account/reverify") {
+			t.Fatalf("two-step settings right after a code sign-in: %d %s", r.status, r.location)
+		}
+		laptop.post("/account/reverify", url.Values{"next": {"/account/two-step/app"}, "password": {goodPassword}})
 		// With two-step on, the code sign-in is refused quietly (withheld).
 		laptop.turnOnApp(t)
 		before := count(h, email, request.CodeSignIn)

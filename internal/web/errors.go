@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/password"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
@@ -57,6 +59,8 @@ func classify(ctx context.Context, err error) failure {
 		return failure{http.StatusNotFound, "error.request_unknown"}
 	case errors.Is(err, session.ErrNoSession):
 		return failure{http.StatusUnauthorized, "signin.needed"}
+	case errors.Is(err, limit.ErrLimited):
+		return failure{http.StatusTooManyRequests, "error.limited"}
 	case errors.Is(err, password.ErrBusy):
 		return failure{http.StatusServiceUnavailable, "error.busy"}
 	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
@@ -73,6 +77,11 @@ func classify(ctx context.Context, err error) failure {
 // not a server error: it is logged as a disconnect (status 499), and
 // nothing is written to a connection nobody reads.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var le *limit.Error
+	if errors.As(err, &le) {
+		s.limited(w, r, le)
+		return
+	}
 	p := classify(r.Context(), err)
 	switch p.status {
 	case statusClientClosed:
@@ -91,6 +100,21 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.Log.ErrorContext(r.Context(), "request failed", "err", err)
 	}
 	s.answer(w, r, p.status, p.key)
+}
+
+// limited answers a request a limit refused before evaluating it: 429,
+// Retry-After in seconds, and a sentence saying how long to wait — the
+// same for every account and address, so it tells nothing about them.
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, e *limit.Error) {
+	wait := e.RetryAfter()
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+	lang := state(r).lang
+	text := s.Catalog.T(lang, "error.limited", s.Catalog.Wait(lang, wait))
+	if state(r).chain == api {
+		s.jsonErrorText(w, r, http.StatusTooManyRequests, "error.limited", text)
+		return
+	}
+	s.errorPageText(w, r, http.StatusTooManyRequests, "error.limited", text)
 }
 
 // answer writes an error in the form the route's chain speaks: a page in
@@ -115,9 +139,15 @@ type apiError struct {
 }
 
 func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, status int, key string) {
+	s.jsonErrorText(w, r, status, key, s.Catalog.T(state(r).lang, key))
+}
+
+// jsonErrorText is jsonError with the sentence already written (one that
+// needs numbers).
+func (s *Server) jsonErrorText(w http.ResponseWriter, r *http.Request, status int, key, text string) {
 	var body apiError
 	body.Error.Code = strings.TrimPrefix(key, "error.")
-	body.Error.Message = s.Catalog.T(state(r).lang, key)
+	body.Error.Message = text
 	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "2")
 	}

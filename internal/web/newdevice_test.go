@@ -176,7 +176,9 @@ func TestNewDevice_FiveWrongCodesEndTheAttempt_V6_3_1(t *testing.T) {
 // old code, and a request gets three codes at most.
 func TestNewDevice_ResendAfterCooldownAtMostThreeCodes_V6_5_3(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withCheck(nil))
+	// About the per-request limit, not the per-address one
+	// (limit.sends_per_10m has its own tests).
+	h := newHarness(t, withCheck(nil, "limit.sends_per_10m", "10"))
 	const email = "resend@example.com"
 	h.browser("en").signUp(email, goodPassword)
 	b := h.browser("en")

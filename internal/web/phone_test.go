@@ -172,7 +172,9 @@ func TestTwoStep_BadPhoneNumbersGetClearErrorsInBothLanguages(t *testing.T) {
 // codes go out per attempt.
 func TestSMS_ResendKeepsTheFailureCountAndHasACooldown_NIST_3_1_3(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
+	// Four codes to one number within minutes: about the per-request limit,
+	// not the per-number one (limit.sends_per_10m has its own tests).
+	h := newHarness(t, map[string]string{"limit.sends_per_10m": "10"})
 	const email, number = "resend-sms@example.com", "+819012345601"
 	b := h.browser("en")
 	b.signUp(email, goodPassword)
@@ -233,7 +235,7 @@ func wrongCode6(c string, i int) string {
 // code (nothing is sent before), then takes it.
 func TestTwoStep_TryAnotherWay_EmailAndSMSFromTheAppStep(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
+	h := newHarness(t, map[string]string{"signin.email_fallback": "true"})
 	const email, number = "ways@example.com", "+819012345602"
 	b := h.browser("ja")
 	b.signUp(email, goodPassword)

@@ -194,12 +194,19 @@ var errorTitles = map[int]string{
 	http.StatusUnsupportedMediaType:  "error.title.refused",
 	http.StatusRequestEntityTooLarge: "error.title.refused",
 	http.StatusServiceUnavailable:    "error.title.busy",
+	http.StatusTooManyRequests:       "error.title.limited",
 	http.StatusInternalServerError:   "error.title.internal",
 }
 
 // errorPage answers with a page that explains the error in the holder's
 // language, with a way back to the start of what they were doing.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
+	s.errorPageText(w, r, status, key, "")
+}
+
+// errorPageText is errorPage with the sentence already written (one that
+// needs numbers); empty means the key's.
+func (s *Server) errorPageText(w http.ResponseWriter, r *http.Request, status int, key, text string) {
 	title := errorTitles[status]
 	if key == "error.request_unknown" {
 		title = "error.title.request"
@@ -208,7 +215,10 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 		title = "error.title"
 	}
 	p := s.newPage(r, title)
-	p.Error = s.Catalog.T(p.Lang, key)
+	p.Error = text
+	if text == "" {
+		p.Error = s.Catalog.T(p.Lang, key)
+	}
 	p.Data["Start"], p.Data["StartLabel"] = "/signin", "error.start_signin"
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/signup"):

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -82,11 +83,23 @@ func TestTrustedBrowser_SkipsTheSecondStepUntilRevoked_V6_4_4(t *testing.T) {
 		if direct(b) {
 			t.Fatal("still trusted after 'stop trusting'")
 		}
-		// Trust again; a password change ends it.
+		// Trust again; a password change ends it. The trusted sign-in
+		// proved the password alone: the change asks for the app again
+		// (the probe's D1).
 		b = h.browser("en")
 		pass(b, true)
 		if !direct(b) {
 			t.Fatal("trust did not take")
+		}
+		if r := b.get("/account/password"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account/reverify") {
+			t.Fatalf("a trusted browser's password-only sign-in counted as a re-verification: %d %q", r.status, r.location)
+		}
+		step++
+		stepCode, _ := totp.Code(secret, step)
+		stepAt := time.Unix(step*totp.Period, 0).Add(time.Second)
+		h.app.SetClock(func() time.Time { return stepAt })
+		if r := b.post("/account/reverify", url.Values{"next": {"/account/password"}, "password": {goodPassword}, "method": {"app"}, "code": {stepCode}}); r.status != http.StatusSeeOther || r.location != "/account/password" {
+			t.Fatalf("reverify: %d %q\n%s", r.status, r.location, r.body)
 		}
 		if r := b.post("/account/password", url.Values{"current_password": {goodPassword}, "new_password": {"another long enough phrase"},
 			"signout_others": {"on"}}); r.status != 303 {

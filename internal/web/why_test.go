@@ -123,7 +123,9 @@ func TestNotMe_PasswordKnown_TheOtherBrowserIsRefusedEvenWithTheCode_V7_4_1(t *t
 func TestNotMe_OldDevice_DeniesItAndForgetsTheDevice(t *testing.T) {
 	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
-		h := newHarness(t, withCheck(db))
+		// This test passes the second step by the email fallback, which
+		// the operator must turn on.
+		h := newHarness(t, withCheck(db, "signin.email_fallback", "true"))
 		holder := h.browser("en")
 		email := "od@example.com"
 		holder.signUp(email, goodPassword)
