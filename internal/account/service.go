@@ -8,9 +8,9 @@ import (
 
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
-	"gatehouse/internal/limit"
 	"gatehouse/internal/commit"
 	"gatehouse/internal/i18n"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"

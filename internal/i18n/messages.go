@@ -56,6 +56,7 @@ var messages = []struct{ key, en, ja string }{
 	{"error.signin_disabled", "This account has been disabled. Contact the service's support.", "このアカウントは無効になっています。サービスのサポートにお問い合わせください。"},
 	{"error.current_password_wrong", "The current password is not correct.", "現在のパスワードが正しくありません。"},
 	{"error.code_wrong", "That code is not correct. %d tries left.", "コードが正しくありません。あと%d回試せます。"},
+	{"error.code_wrong_one", "That code is not correct. One try left.", "コードが正しくありません。あと1回試せます。"},
 	{"error.code_no_more", "No more codes can be sent for this request. Start again to get a new one.", "このリクエストではこれ以上コードを送信できません。最初からやり直してください。"},
 	{"error.code_expired", "This code has expired. Send a new code below.", "コードの有効期限が切れています。下のボタンで新しいコードを送信してください。"},
 	{"error.code_used", "This code has already been used.", "このコードはすでに使われています。"},

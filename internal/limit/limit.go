@@ -74,17 +74,17 @@ type Rule string
 
 // Rules.
 const (
-	GuessDelay       Rule = "guess_delay"       // consecutive failures: the delay runs
-	GuessBudget      Rule = "guess_budget"      // the 30-day budget is used up
-	NetworkFailures  Rule = "network_failures"  // too many failures from the network
-	NetworkSubjects  Rule = "network_subjects"  // too many accounts or destinations tried from the network
-	DestinationShort Rule = "destination_10m"   // codes to one destination in 10 minutes
-	DestinationDay   Rule = "destination_day"   // codes to one destination in a day
-	NetworkSends     Rule = "network_sends"     // codes requested from one network in an hour
-	SMSCountry       Rule = "sms_country"       // texts to one country calling code in a day
+	GuessDelay       Rule = "guess_delay"        // consecutive failures: the delay runs
+	GuessBudget      Rule = "guess_budget"       // the 30-day budget is used up
+	NetworkFailures  Rule = "network_failures"   // too many failures from the network
+	NetworkSubjects  Rule = "network_subjects"   // too many accounts or destinations tried from the network
+	DestinationShort Rule = "destination_10m"    // codes to one destination in 10 minutes
+	DestinationDay   Rule = "destination_day"    // codes to one destination in a day
+	NetworkSends     Rule = "network_sends"      // codes requested from one network in an hour
+	SMSCountry       Rule = "sms_country"        // texts to one country calling code in a day
 	SMSCountryClosed Rule = "sms_country_closed" // texts to a country not on the allow-list
-	SMSDay           Rule = "sms_day"           // texts in a day, all together
-	NetworkLookups   Rule = "network_lookups"   // anonymous requests that write (passkey ceremonies) from one network
+	SMSDay           Rule = "sms_day"            // texts in a day, all together
+	NetworkLookups   Rule = "network_lookups"    // anonymous requests that write (passkey ceremonies) from one network
 )
 
 // ErrLimited is what every *Error is (errors.Is).

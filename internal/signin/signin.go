@@ -79,14 +79,16 @@ func (m Method) Channel() request.Channel {
 // second-step page offers them: the new-device check passes only with the
 // emailed code; a two-step sign-in with any method the account has set up
 // (ways, strongest first), a backup code, and — when EmailFallback is on —
-// a code by email last.
+// a code by email last. A re-verification never accepts the email
+// fallback: whoever reads the mailbox must not be able to switch two-step
+// verification off (NIST SP 800-63B-4 §3.1.3: email is no second factor).
 func (s *Service) Accepts(at *Attempt, ways []Method) []Method {
-	if at.MethodOffered == Email {
+	if at.MethodOffered == Email && at.Kind != StepUpKind {
 		return []Method{Email}
 	}
 	out := append([]Method(nil), ways...)
 	out = append(out, Backup)
-	if s.EmailFallback {
+	if s.EmailFallback && at.Kind != StepUpKind {
 		out = append(out, Email)
 	}
 	return out
@@ -392,6 +394,9 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 	}
 	codeTicket.Done(ctx, true)
 	s.logOutcome(ctx, at)
+	if m == Backup && len(ways) > 0 {
+		s.backupUsed(ctx, a, o)
+	}
 	return nil, nil
 }
 

@@ -57,7 +57,11 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 		if fresh, err := s.Codes.Lookup(r.Context(), ch.ID, ch.Purpose); err == nil {
 			ch = fresh
 		}
-		p.Errors["code"] = s.Catalog.T(p.Lang, f.key, s.Codes.Remaining(ch))
+		if left := s.Codes.Remaining(ch); left == 1 {
+			p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong_one") // not "1 tries left"
+		} else {
+			p.Errors["code"] = s.Catalog.T(p.Lang, f.key, left)
+		}
 	case errors.Is(err, code.ErrUsed) && s.stoppedByHolder(r, ch):
 		// Not used: stopped. Say so, or the person who asked would think
 		// someone else typed their code.

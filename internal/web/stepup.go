@@ -54,7 +54,7 @@ func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 		m, _ = field(r, "method")
 	}
 	if len(ways) > 0 {
-		accepts := s.SignIn.Accepts(&signin.Attempt{MethodOffered: ways[0]}, ways)
+		accepts := s.SignIn.Accepts(&signin.Attempt{Kind: signin.StepUpKind, MethodOffered: ways[0]}, ways)
 		if !signin.Accepted(accepts, signin.Method(m)) {
 			m = string(ways[0])
 		}

@@ -216,11 +216,11 @@ func TestNotMe_Mistyped_StopsTheRequestAndBlocksTheSender(t *testing.T) {
 			t.Fatalf("answer: %d\n%s", a.status, a.body)
 		}
 		if v := other.post("/account/two-step/phone/confirm", url.Values{"c": {c}, "code": {code}}); v.status == http.StatusSeeOther ||
-			!strings.Contains(v.body, "この申請は止められました") {
+			!strings.Contains(v.body, "この申請ではコードの送信や確認ができません") {
 			t.Fatalf("the stopped enrolment: %d %s\n%s", v.status, v.location, v.body)
 		}
 		again := other.post("/account/two-step/phone", url.Values{"phone": {"09012345678"}})
-		if again.status != http.StatusUnprocessableEntity || !strings.Contains(again.body, "番号の持ち主") {
+		if again.status != http.StatusUnprocessableEntity || !strings.Contains(again.body, "この番号にはコードを送信できません") {
 			t.Fatalf("the blocked sender: %d\n%s", again.status, again.body)
 		}
 		// The holder is still signed in and was told by email and SMS.
@@ -273,7 +273,7 @@ func TestNotMe_ResetRequested_CancelsTheReset(t *testing.T) {
 			t.Fatalf("answer: %d\n%s", a.status, a.body)
 		}
 		v := other.post("/password/reset", url.Values{"c": {c}, "code": {code}, "new_password": {"someone else's new pass"}})
-		if v.status == http.StatusSeeOther || !strings.Contains(v.body, "This request was stopped") {
+		if v.status == http.StatusSeeOther || !strings.Contains(v.body, "Codes cannot be sent or accepted for this request right now") || strings.Contains(v.body, "holder") {
 			t.Fatalf("the cancelled reset: %d %s\n%s", v.status, v.location, v.body)
 		}
 		// The password is still the holder's.
