@@ -58,7 +58,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
+			if c.name == "serve" {
+				// Its log handler quotes what it logs; the start-up lines
+				// are ours.
+				return c.run(args[1:], stdout, stderr)
+			}
+			out, errs := newTermSafe(stdout), newTermSafe(stderr)
+			defer out.Close()
+			defer errs.Close()
+			return c.run(args[1:], out, errs)
 		}
 	}
 	fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n", args[0])

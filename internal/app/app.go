@@ -254,7 +254,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		PasskeyLocalURL: localURL,
 		TrustFor:        cfg.Duration("signin.trust_days"),
 		Places:          places,
-		Checker:         a.Checker, Reports: db, DevRaw: devDriver,
+		Checker:         a.Checker, Reports: db, DevRaw: devDriver, Limits: limits,
 		Lookups: &ratelimit.Limiter{Burst: cfg.Int("check.lookups_per_minute"), Per: time.Minute, Now: a.now},
 		Activity: &activity.Service{
 			Store: db, Messages: db, Challenges: db, Codes: codes, Attempts: db, Accounts: db, Sessions: a.Sessions,

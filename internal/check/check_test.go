@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,5 +386,72 @@ func TestCheck_RawThatIsNotAnEmailIsRefusedAndAnMboxCopyIsRead(t *testing.T) {
 	mbox := append([]byte("From no-reply@gatehouse.example Wed Dec  2 10:00:00 2026\r\n"), raw...)
 	if res := run(t, e, check.Input{Raw: mbox}, "en"); res.Verdict != check.Genuine {
 		t.Errorf("mbox copy: %s (%s)", res.Verdict, codes(res))
+	}
+}
+
+// TestCheck_AWholeForeignEmailIsNotOurs (issue 18, item 6): a complete
+// email with no signature of ours, not from our address and with no
+// reference of ours is "not ours" — not "cannot tell" — and says that
+// whether it is genuine from its sender is not ours to judge.
+func TestCheck_AWholeForeignEmailIsNotOurs(t *testing.T) {
+	e := newEnv(t)
+	e.checker.LookupTXT = func(context.Context, string) ([]string, error) { return nil, errors.New("no DNS here") }
+	foreign := "From: Parcel Service <track@parcels.example.org>\r\nTo: holder@example.com\r\nSubject: Your parcel\r\n" +
+		"Date: Wed, 02 Dec 2026 10:00:00 +0000\r\nMessage-Id: <x1@parcels.example.org>\r\n\r\nYour parcel is on its way.\r\n"
+	for _, lang := range []string{"en", "ja"} {
+		res := run(t, e, check.Input{Raw: []byte(foreign)}, lang)
+		if res.Verdict != check.NotOurs || !res.Has("not_ours_foreign") {
+			t.Errorf("%s: %s %s", lang, res.Verdict, codes(res))
+		}
+	}
+	// The same words pasted (not a whole email) stay "cannot tell": a
+	// piece of text cannot show where it came from.
+	if res := run(t, e, check.Input{Text: "Your parcel is on its way."}, "en"); res.Verdict == check.NotOurs || res.Has("not_ours_foreign") {
+		t.Errorf("a pasted sentence: %s %s", res.Verdict, codes(res))
+	}
+}
+
+// TestCheck_JunkSignaturesAboveOursDoNotHideIt (the probe's W9): four
+// foreign signatures and fifty broken ones of our domain placed above our
+// own still leave the message genuine, and a check looks up at most two
+// other domains' keys.
+func TestCheck_JunkSignaturesAboveOursDoNotHideIt(t *testing.T) {
+	e := newEnv(t)
+	_, raw := e.send(t, notice.Notice{Purpose: request.TwoStepOn, To: "holder@example.com", Language: "en", AccountID: "a1"})
+	var lookups atomic.Int32
+	e.checker.LookupTXT = func(context.Context, string) ([]string, error) {
+		lookups.Add(1)
+		return nil, errors.New("no such record")
+	}
+	var junk bytes.Buffer
+	for i := range 4 {
+		fmt.Fprintf(&junk, "DKIM-Signature: v=1; a=rsa-sha256; d=attacker%d.example; s=s%d; h=from; bh=AAAA; b=AAAA\r\n", i, i)
+	}
+	for i := range 50 {
+		fmt.Fprintf(&junk, "DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=junk%d; h=from; bh=AAAA; b=AAAA\r\n", e.checker.MailDomain, i)
+	}
+	res := run(t, e, check.Input{Raw: append(junk.Bytes(), raw...)}, "en")
+	if res.Verdict != check.Genuine || !res.Has("dkim_ours") {
+		t.Errorf("with junk signatures above ours: %s %s", res.Verdict, codes(res))
+	}
+	// Junk with our own selectors, above ours, is verified after ours.
+	junk.Reset()
+	for i := range 20 {
+		for _, k := range e.checker.Keys.Keys() {
+			fmt.Fprintf(&junk, "DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=%s; h=from; bh=AAAA%d; b=AAAA\r\n", e.checker.MailDomain, k.Selector, i)
+		}
+	}
+	res = run(t, e, check.Input{Raw: append(junk.Bytes(), raw...)}, "en")
+	if res.Verdict != check.Genuine || !res.Has("dkim_ours") {
+		t.Errorf("with junk signatures of our selectors above ours: %s %s", res.Verdict, codes(res))
+	}
+	// A signature in our name with a selector we never had is broken,
+	// not absent.
+	forged := []byte(fmt.Sprintf("DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=never; h=from; bh=AAAA; b=AAAA\r\n", e.checker.MailDomain))
+	if res := run(t, e, check.Input{Raw: append(forged, withoutSignatures(raw)...)}, "en"); res.Verdict == check.Genuine {
+		t.Errorf("a forged signature of ours: %s %s", res.Verdict, codes(res))
+	}
+	if n := lookups.Load(); n > 2 {
+		t.Errorf("%d DNS lookups of names the visitor chose, want at most 2", n)
 	}
 }

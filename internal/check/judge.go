@@ -240,6 +240,14 @@ func (j *judge) email(raw []byte) error {
 	case !found && j.claims:
 		j.add(Bad, "reference_missing", j.c.ServiceName)
 		j.signals(all, links)
+	case !found && ourSig == sigNone:
+		// A whole email with no signature of ours, not from our address
+		// and with no reference of ours is not ours: say so, rather than
+		// send the reader away with "cannot tell" (on real phishing
+		// corpora most mail is of this kind). Whether it is genuine from
+		// whoever it claims to be is not ours to judge.
+		j.add(Bad, "not_ours_foreign", j.c.ServiceName)
+		j.signals(all, links)
 	case !found:
 		j.add(Note, "not_claiming", j.c.ServiceName)
 		j.signals(all, links)
@@ -427,6 +435,7 @@ func (j *judge) dkim(raw []byte) sigState {
 	// go-msgauth verifies several signatures in parallel goroutines.
 	var mu sync.Mutex
 	retired := map[string]bool{}
+	foreign := 0
 	lookup := func(name string) ([]string, error) {
 		sel, d, ok := strings.Cut(strings.ToLower(strings.TrimSuffix(name, ".")), "._domainkey.")
 		if !ok {
@@ -447,6 +456,14 @@ func (j *judge) dkim(raw []byte) sigState {
 			}
 			return []string{k.Record()}, nil
 		}
+		// A visitor chooses these names: a few per check, no more.
+		mu.Lock()
+		foreign++
+		n := foreign
+		mu.Unlock()
+		if n > maxForeignLookups {
+			return nil, errors.New("check: no more lookups of other domains' keys in this check")
+		}
 		return j.foreignTXT(name)
 	}
 	if !bytes.Contains(raw, crlf) {
@@ -454,7 +471,18 @@ func (j *judge) dkim(raw []byte) sigState {
 		// travelled, and was signed, with CRLF.
 		raw = bytes.ReplaceAll(raw, []byte("\n"), crlf)
 	}
-	vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{LookupTXT: lookup, MaxVerifications: 4})
+	// Ours are verified first, whatever sits above them: junk signatures
+	// must not use up the verifications (the probe's W9).
+	known := func(sel string) bool {
+		if j.c.Keys == nil {
+			return false
+		}
+		_, ok := j.c.Keys.Lookup(sel)
+		return ok
+	}
+	raw, ours, claimed := ourSignaturesFirst(raw, domain, known)
+	vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{LookupTXT: lookup,
+		MaxVerifications: ours + maxForeignLookups})
 	if err != nil && !errors.Is(err, dkim.ErrTooManySignatures) {
 		return sigNone
 	}
@@ -483,6 +511,11 @@ func (j *judge) dkim(raw []byte) sigState {
 	mu.Lock()
 	anyRetired := len(retired) > 0
 	mu.Unlock()
+	if state == sigNone && claimed {
+		// A signature in our name with a selector we never had, left
+		// unverified: as broken as one that fails.
+		state = sigBroken
+	}
 	if anyRetired && state == sigValid {
 		j.add(Note, "dkim_retired_key")
 	}
@@ -501,4 +534,94 @@ func (j *judge) foreignTXT(name string) ([]string, error) {
 		return j.c.LookupTXT(ctx, name)
 	}
 	return net.DefaultResolver.LookupTXT(ctx, name)
+}
+
+// Signatures a check verifies: at most maxOwnSignatures claiming our
+// domain with one of our selectors (we sign with two keys; a rotation adds
+// two), then at most maxForeignLookups of other domains, each a DNS lookup
+// of a name the visitor chose.
+const (
+	maxOwnSignatures  = 8
+	maxForeignLookups = 2
+)
+
+// ourSignaturesFirst puts first the DKIM-Signature fields that claim
+// domain with a selector we have (known), bottom-up — junk is added above
+// a message's fields, and signers add theirs above the fields they sign —
+// at most maxOwnSignatures of them; it reports how many, and whether any
+// field claims domain at all. Every other field keeps its order. Each
+// signature is verified on its own field and the fields its h= names,
+// found from the bottom up among fields of those names, so moving
+// DKIM-Signature fields changes no verification — except of a signature
+// that names DKIM-Signature in its h=, which ours never do.
+func ourSignaturesFirst(raw []byte, domain string, known func(selector string) bool) ([]byte, int, bool) {
+	end := bytes.Index(raw, []byte("\r\n\r\n"))
+	if end < 0 || domain == "" {
+		return raw, 0, false
+	}
+	head := raw[:end+2]
+	var fields [][]byte
+	for len(head) > 0 {
+		// A field runs to a CRLF not followed by white space (folding).
+		i := 0
+		for {
+			k := bytes.Index(head[i:], crlf)
+			if k < 0 {
+				i = len(head)
+				break
+			}
+			i += k + 2
+			if i >= len(head) || (head[i] != ' ' && head[i] != '\t') {
+				break
+			}
+		}
+		fields = append(fields, head[:i])
+		head = head[i:]
+	}
+	var ours, rest [][]byte
+	claimed := false
+	for k := len(fields) - 1; k >= 0; k-- {
+		f := fields[k]
+		d, sel := signatureTags(f)
+		if d == domain {
+			claimed = true
+			if known(sel) && len(ours) < maxOwnSignatures {
+				ours = append(ours, f)
+				continue
+			}
+		}
+		rest = append(rest, f)
+	}
+	if len(ours) == 0 {
+		return raw, 0, claimed
+	}
+	slices.Reverse(rest)
+	out := make([]byte, 0, len(raw))
+	for _, f := range append(ours, rest...) {
+		out = append(out, f...)
+	}
+	return append(out, raw[end+2:]...), len(ours), claimed
+}
+
+// signatureTags returns the d= (lower-cased) and s= of a DKIM-Signature
+// field; both "" for any other field.
+func signatureTags(field []byte) (domain, selector string) {
+	name, value, ok := bytes.Cut(field, []byte(":"))
+	if !ok || !strings.EqualFold(strings.TrimSpace(string(name)), "DKIM-Signature") {
+		return "", ""
+	}
+	for _, tag := range strings.Split(string(value), ";") {
+		k, v, ok := strings.Cut(tag, "=")
+		switch strings.TrimSpace(k) {
+		case "d":
+			if ok {
+				domain = strings.ToLower(strings.Join(strings.Fields(v), ""))
+			}
+		case "s":
+			if ok {
+				selector = strings.ToLower(strings.Join(strings.Fields(v), ""))
+			}
+		}
+	}
+	return domain, selector
 }

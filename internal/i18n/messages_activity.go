@@ -237,6 +237,8 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"security.todo.sms_only", "Your only second step is SMS, which can be intercepted or redirected. Add an authenticator app or a passkey.", "2段階認証がSMSだけです。SMSは傍受や転送のおそれがあります。認証アプリかパスキーを追加してください。"},
 	{"security.todo.no_backup", "You have no backup codes left: make new ones, or a lost phone locks you out.", "バックアップコードが残っていません。作り直さないと、端末を失くしたときにログインできなくなります。"},
 	{"security.todo.few_backup", "Only %d backup codes are left: make a new set.", "バックアップコードが残り%d個です。作り直してください。"},
+	{"security.todo.guessed", "Someone has made %d wrong tries in a row at your %s. Each try is now delayed, and your own browsers are not slowed; we told you by email and SMS.", "あなたの%[2]sに、%[1]d 回続けて誤った入力がありました。以後の入力はそのたびに待たされ、あなたのブラウザは影響を受けません。メールとSMSでお知らせしました。"},
+	{"security.do.guessed", "See what happened", "状況を確認する"},
 	{"security.todo.alerts_off", "New-device alerts are off: you would not hear of a sign-in from a new device.", "新しい端末のログイン通知が無効です。新しい端末からのログインに気付けません。"},
 	{"security.todo.phone_unconfirmed", "Your phone number was never confirmed: confirm it, or remove it.", "電話番号が未確認です。確認するか、削除してください。"},
 	{"security.todo.stale_trust", "%d trusted browsers have not signed in for over 30 days: stop trusting them.", "信頼したブラウザのうち%d件が30日以上使われていません。信頼を解除してください。"},

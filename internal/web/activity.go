@@ -1,6 +1,7 @@
 package web
 
 import (
+	"gatehouse/internal/limit"
 	"net/http"
 	"net/url"
 	"sort"
@@ -330,6 +331,18 @@ func (s *Server) fillSecurity(r *http.Request, p *page) error {
 	}
 	if !a.PasswordCompromisedAt.IsZero() {
 		add("password_compromised", "/account/password")
+	}
+	// A run of wrong guesses at the ceiling (NIST SP 800-63B-4: 100):
+	// someone is trying hard; the holder's own browsers are not slowed.
+	tried, err := s.Limits.AccountState(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	for _, sec := range limit.Secrets {
+		if n, ok := tried[sec]; ok {
+			add("guessed", "/account/activity?failed=1", n, t(p.Lang, "secret."+string(sec)))
+			p.Data["Guessed"] = true
+		}
 	}
 	ways, err := s.TwoStep.Ways(ctx, a)
 	if err != nil {

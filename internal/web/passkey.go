@@ -181,6 +181,16 @@ func (s *Server) passkeySignInOptions(w http.ResponseWriter, r *http.Request) {
 		s.jsonError(w, r, http.StatusNotFound, "error.passkey_unavailable")
 		return
 	}
+	// Anyone may ask, and each ceremony is a row: limited per network
+	// (the probe's W10).
+	o, err := s.origin(w, r)
+	if err != nil {
+		return
+	}
+	if err := s.Limits.Anonymous(r.Context(), o); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	id, opts, err := s.Passkeys.BeginDiscoverable(r.Context())
 	if err != nil {
 		s.fail(w, r, err)

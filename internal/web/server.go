@@ -30,6 +30,7 @@ import (
 	"gatehouse/internal/device"
 	"gatehouse/internal/geo"
 	"gatehouse/internal/i18n"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/session"
@@ -68,6 +69,9 @@ type Server struct {
 	// POST /api/check; Reports keeps what holders chose to report.
 	Checker *check.Checker
 	Reports check.ReportStore
+	// Limits counts guesses and sends (package limit); the pages use it
+	// for anonymous writes and the account's state. Required.
+	Limits *limit.Limiter
 	// Lookups limits, per network, the lookups that must not be tried by
 	// brute force: the checker and /why/{reference}. Nil: unlimited.
 	Lookups *ratelimit.Limiter
