@@ -23,9 +23,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	if err := cfg.CheckTransport(); err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
-		return 2
+	for _, check := range []func() error{cfg.CheckTransport, cfg.CheckDevDrivers} {
+		if err := check(); err != nil {
+			fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+			return 2
+		}
 	}
 	log := newLogger(cfg, stderr)
 	app.TuneMemory(cfg.Int("argon2.workers"), cfg.Int("argon2.memory_kib"))
@@ -82,8 +84,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if u := a.Web.PasskeyLocalURL; u != "" {
 		fmt.Fprintf(stdout, "Passkeys work at %s/ (browsers do not offer them to an IP address).\n", u)
 	}
-	if a.Web.DevMessages {
+	if a.Web.DevMessages && cfg.PublicURLOnThisMachine() {
+		// Only ever a URL on this machine: the mailbox answers no one else.
 		fmt.Fprintf(stdout, "Mail is not sent (dev driver): read it at %s/dev/messages\n", cfg.PublicURL())
+	} else if a.Web.DevMessages {
+		fmt.Fprintf(stdout, "Mail is not sent (dev driver): read it at http://%s/dev/messages from this machine only\n", ln.Addr())
 	}
 
 	code = 0

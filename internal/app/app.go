@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.Sessions = &session.Manager{Store: db, Devices: db, Clock: clk, Lifetimes: session.Lifetimes{
 		Idle: cfg.Duration("session.idle_timeout"), Absolute: cfg.Duration("session.absolute_timeout"),
-		Remember: cfg.Duration("session.remember_timeout"),
+		Remember: cfg.Duration("session.remember_timeout"), RememberIdle: cfg.Duration("session.remember_idle"),
 	}}
 	if pg, ok := db.(*postgres.DB); ok && cfg.Duration("session.cache_ttl") > 0 {
 		// Several nodes share the database: cache session checks, and let

@@ -156,6 +156,7 @@ var Options = []Option{
 	duration("session.step_up_within", "10m", time.Minute, day, "Sensitive changes (password, two-step verification) need the password and second step proved again within this long; otherwise the holder is asked to."),
 	duration("session.absolute_timeout", "24h", time.Second, 365*day, "A session ends this long after sign-in, used or not."),
 	duration("session.remember_timeout", "720h", time.Second, 365*day, "Lifetime of a \"keep me signed in\" session (720h = 30 days)."),
+	duration("session.remember_idle", "336h", time.Second, 365*day, "A \"keep me signed in\" session also ends after this long without use (336h = 14 days)."),
 	duration("session.cache_ttl", "30s", 0, time.Hour, "With PostgreSQL: how long a node may answer a session check from memory. Revocations reach every node at once through LISTEN/NOTIFY; this only bounds a lost notification. 0s turns the cache off. (SQLite needs no cache.)"),
 	duration("code.ttl", "10m", time.Second, day, "How long an emailed code is valid."),
 	duration("code.cooldown", "60s", 0, time.Hour, "Minimum time between two codes for the same request."),
@@ -191,6 +192,7 @@ var Options = []Option{
 	whole("check.lookups_per_minute", "30", 1, 10000, "How many checks (on /check, /check/report, POST /api/check and /why/REFERENCE) one network (an IPv4 /24 or IPv6 /64) may make per minute: references must not be guessable by trying."),
 	whole("mail.max_attempts", "8", 1, 100, "Delivery attempts before a message is marked failed."),
 	duration("mail.lease", "2m", time.Second, day, "How long a node's claim on a message lasts: a message whose node died is retried by another node (or after a restart) once it ends."),
+	{Key: "dev.public_url", Default: "false", Kind: Bool, Help: "Let the dev mail or SMS driver run with a public_url that is not on this machine (a test server on a private network): true or false. The dev drivers keep every code readable at /dev/messages, so by default Gatehouse refuses to start with them behind a public address."},
 	choice("sms.driver", "dev", []string{"dev", "http", "twilio"}, "SMS driver: dev (nothing leaves the machine; see /dev/messages), http (a signed JSON POST to sms.http.url, for any gateway) or twilio. SMS carry the codes for phone numbers of two-step verification."),
 	text("sms.http.url", "", "The gateway URL the http SMS driver posts {\"to\",\"text\",\"reference\"} to."),
 	text("sms.http.secret", "", "Shared secret of the http SMS driver: each request carries X-Gatehouse-Signature: sha256=<hex HMAC-SHA256 of the body>."),
@@ -612,4 +614,32 @@ func (c *Config) SMSCountries() []string {
 		}
 	}
 	return out
+}
+
+// PublicURLOnThisMachine reports whether the public URL (or, when it is
+// unset, the listen address) names this machine: localhost or a loopback
+// address.
+func (c *Config) PublicURLOnThisMachine() bool {
+	u, err := url.Parse(c.PublicURL())
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// CheckDevDrivers refuses to serve with a dev driver behind a public
+// address: the dev drivers keep every code readable at /dev/messages, and
+// a proxy on the same machine that forwards without X-Forwarded-For would
+// hand them to anyone (the second probe's W11). dev.public_url lets a test
+// server on a private network run anyway.
+func (c *Config) CheckDevDrivers() error {
+	if (c.values["mail.driver"] != "dev" && c.values["sms.driver"] != "dev") || c.PublicURLOnThisMachine() || c.Bool("dev.public_url") {
+		return nil
+	}
+	return fmt.Errorf("mail.driver, sms.driver: the dev driver keeps every code readable at /dev/messages, and public_url %s is not on this machine: choose mail.driver smtp and an SMS driver (sms.driver http or twilio), or set dev.public_url true for a test server no one else can reach", c.PublicURL())
 }

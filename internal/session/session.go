@@ -84,6 +84,9 @@ type Lifetimes struct {
 	Idle     time.Duration
 	Absolute time.Duration
 	Remember time.Duration
+	// RememberIdle ends a remembered session unused for this long (0:
+	// only Remember bounds it).
+	RememberIdle time.Duration
 }
 
 // touchEvery returns how stale LastSeenAt may get before a check writes it
@@ -155,7 +158,12 @@ func (m *Manager) Start(ctx context.Context, accountID, deviceID, ip string, rem
 		IdleTimeout: m.Lifetimes.Idle, AbsoluteExpiresAt: now.Add(m.Lifetimes.Absolute),
 	}
 	if remember {
+		// Kept for Remember, but not unused for that long: a browser
+		// left alone for RememberIdle signs in again (the probe's W8).
 		s.IdleTimeout = m.Lifetimes.Remember
+		if m.Lifetimes.RememberIdle > 0 {
+			s.IdleTimeout = min(m.Lifetimes.RememberIdle, m.Lifetimes.Remember)
+		}
 		s.AbsoluteExpiresAt = now.Add(m.Lifetimes.Remember)
 	}
 	if err := m.Store.CreateSession(ctx, s); err != nil {

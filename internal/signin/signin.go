@@ -557,6 +557,14 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 			at.MethodUsed = Trusted
 		}
 	}
+	if !a.PasswordCompromisedAt.IsZero() && at.MethodUsed != Trusted && s.Codes != nil && s.Notices != nil {
+		// The holder said someone else has this password ("this wasn't
+		// me"): the password alone proves nothing until a new one is set,
+		// so whoever types it must also read the holder's mailbox — or the
+		// first to sign in with the old password would choose the new one
+		// (the probe's W7, with the new-device check off).
+		return s.askSecondStep(ctx, a, at, newHash, r.Remember, Email)
+	}
 	if s.NewDeviceCheck {
 		known, err := s.Devices.UsedBy(ctx, a.ID, o.DeviceID)
 		if err != nil {

@@ -337,6 +337,16 @@ func onThisMachine(r *http.Request) bool {
 	if !ok || !a.IsLoopback() {
 		return false
 	}
+	// A proxy on this machine that forwards without X-Forwarded-For still
+	// names the public host: such a request came from elsewhere.
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if ip, err := netip.ParseAddr(host); !(host == "localhost" || (err == nil && ip.IsLoopback())) {
+		return false
+	}
 	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip"} {
 		if r.Header.Get(h) != "" {
 			return false
