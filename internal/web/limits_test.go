@@ -1,0 +1,349 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gatehouse/internal/request"
+	"gatehouse/internal/totp"
+)
+
+// limited asserts a refusal by a limit: 429, Retry-After in whole seconds
+// between lo and hi, and a page in the browser's language saying how long
+// to wait.
+func limited(t *testing.T, what string, r *resp, lo, hi int) {
+	t.Helper()
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if r.status != http.StatusTooManyRequests || err != nil || secs < lo || secs > hi {
+		t.Fatalf("%s: %d, Retry-After %q (want 429 and %d–%d s)\n%s", what, r.status, r.header.Get("Retry-After"), lo, hi, r.body)
+	}
+	if !strings.Contains(r.body, "Too many tries") && !strings.Contains(r.body, "試行回数が多すぎます") {
+		t.Fatalf("%s: the page does not say to wait:\n%s", what, r.body)
+	}
+}
+
+// TestLimits_WrongPasswordsDelayTheStrangerNeverTheHoldersBrowser_V6_3_1
+// (the contract): 20 wrong passwords in a row for one account from one
+// new browser get 429 from the 6th on, before anything is hashed — the
+// right password then gets 429 too, so it shows nothing — while a browser
+// that signed in to the account before still signs in at once. The delay
+// grows, 30 s doubling.
+func TestLimits_WrongPasswordsDelayTheStrangerNeverTheHoldersBrowser_V6_3_1(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, db)
+		const email = "guarded@example.com"
+		holder := h.browser("en")
+		holder.signUp(email, goodPassword)
+		holder.post("/signout", url.Values{})
+
+		now := time.Now()
+		h.app.SetClock(func() time.Time { return now })
+		stranger := h.browser("ja")
+		for i := 1; i <= 20; i++ {
+			r := stranger.post("/signin", url.Values{"email": {email}, "password": {fmt.Sprintf("wrong passphrase number %d", i)}})
+			switch {
+			case i <= 5 && r.status != http.StatusUnprocessableEntity:
+				t.Fatalf("wrong password %d: %d", i, r.status)
+			case i > 5:
+				limited(t, fmt.Sprintf("wrong password %d", i), r, 29, 30)
+			}
+		}
+		r := stranger.post("/signin", url.Values{"email": {email}, "password": {goodPassword}})
+		limited(t, "the right password while delayed", r, 29, 30)
+		// The holder's browser is not slowed: it signs in at once.
+		if r := holder.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != http.StatusSeeOther || r.location != "/account" {
+			t.Fatalf("the holder's own browser during the attack: %d %s\n%s", r.status, r.location, r.body)
+		}
+		// After the delay one more guess is evaluated, and the next delay
+		// is twice as long.
+		now = now.Add(31 * time.Second)
+		if r := stranger.post("/signin", url.Values{"email": {email}, "password": {"wrong passphrase number 21"}}); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("after the delay: %d", r.status)
+		}
+		limited(t, "the 7th wrong password", stranger.post("/signin", url.Values{"email": {email}, "password": {"x wrong passphrase"}}), 59, 60)
+		// An address with no account answers the same way: nothing tells
+		// the two apart.
+		nobody := h.browser("en")
+		for i := 1; i <= 6; i++ {
+			r := nobody.post("/signin", url.Values{"email": {"nobody-here@example.com"}, "password": {fmt.Sprintf("wrong passphrase number %d", i)}})
+			if i == 6 {
+				limited(t, "an address without an account", r, 29, 30)
+			}
+		}
+	})
+}
+
+// TestLimits_ResetCodesCannotBeGuessedAcrossRequests_V6_6_3 (the contract;
+// the probe's D7): from one client, 30 cycles of "forgot password" and 5
+// wrong codes on one address deliver at most 3 messages to it within 10
+// minutes and evaluate at most 10 wrong codes; the rest are 429 with
+// Retry-After. An address without an account is answered the same way.
+func TestLimits_ResetCodesCannotBeGuessedAcrossRequests_V6_6_3(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const email = "reset-victim@example.com"
+	h.browser("en").signUp(email, goodPassword)
+	for _, to := range []string{email, "no-account-here@example.com"} {
+		before := len(h.messagesTo(to))
+		attacker := h.browser("en")
+		evaluated, refused := 0, 0
+		for cycle := range 30 {
+			r := attacker.post("/password/forgot", url.Values{"email": {to}})
+			if r.status == http.StatusTooManyRequests {
+				refused++
+				continue
+			}
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("%s: forgot %d: %d\n%s", to, cycle, r.status, r.body)
+			}
+			c := challenge(t, r.location)
+			for i := range 5 {
+				r := attacker.post("/password/reset", url.Values{"c": {c}, "code": {fmt.Sprintf("%06d", 900000+cycle*10+i)},
+					"new_password": {"takeover passphrase number one"}})
+				switch r.status {
+				case http.StatusUnprocessableEntity:
+					evaluated++
+				case http.StatusTooManyRequests:
+					if r.header.Get("Retry-After") == "" {
+						t.Fatalf("429 without Retry-After")
+					}
+					refused++
+				default:
+					t.Fatalf("%s: wrong code: %d\n%s", to, r.status, r.body)
+				}
+			}
+		}
+		got := len(h.messagesTo(to)) - before
+		if got > 3 || evaluated > 10 || refused == 0 {
+			t.Fatalf("%s: %d messages delivered, %d wrong codes evaluated, %d refused (want ≤ 3, ≤ 10, some)", to, got, evaluated, refused)
+		}
+		t.Logf("%s: %d messages, %d codes evaluated, %d refused", to, got, evaluated, refused)
+	}
+}
+
+// TestLimits_RightPasswordFailedSecondStepTellsTheHolder_V6_3_5: the right
+// password followed by wrong app codes until the attempt locks tells the
+// holder — email and SMS to a confirmed phone — with cause
+// password_known, as a message "this wasn't me" answers.
+func TestLimits_RightPasswordFailedSecondStepTellsTheHolder_V6_3_5(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const email, number = "told@example.com", "+819012345699"
+	holder := h.browser("en")
+	holder.signUp(email, goodPassword)
+	holder.turnOnApp(t)
+	if r := holder.enrolPhone("+81 90 1234 5699", number); r.status != http.StatusSeeOther {
+		t.Fatalf("phone: %d", r.status)
+	}
+
+	thief := h.browser("en")
+	c := thief.signInTo2ndStep(email, goodPassword)
+	for i := range 5 {
+		thief.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {fmt.Sprintf("%06d", 111110+i)}})
+	}
+	m := h.newest(email, request.SecondStepFailed)
+	if m == nil || m.Cause != request.PasswordKnown || !strings.Contains(m.Text, "typed") {
+		t.Fatalf("no password_known notice by email: %+v", m)
+	}
+	found := false
+	for _, x := range h.messagesTo(number) {
+		if x.Purpose == request.SecondStepFailed {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no notice by SMS to the confirmed phone")
+	}
+	// "This wasn't me" on it signs out everywhere and asks for a new
+	// password.
+	if a := holder.answer(m.Reference, "not_me"); a.status != 200 || !strings.Contains(a.body, "signed out") {
+		t.Fatalf("this wasn't me on the notice: %d\n%s", a.status, a.body)
+	}
+}
+
+// TestLimits_TrustedBrowserIsNotASecondStep_V7_5_1 (the contract; the
+// probe's D1): after "don't ask again on this browser", a later
+// password-only sign-in on it followed by GET /account/two-step/off is sent
+// to re-verify, not shown the form.
+func TestLimits_TrustedBrowserIsNotASecondStep_V7_5_1(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const email = "trusted-stepup@example.com"
+	b := h.browser("en")
+	b.signUp(email, goodPassword)
+	secret, _ := b.turnOnApp(t)
+	b.post("/signout", url.Values{})
+	step := totp.Step(time.Now()) + 1
+	at := time.Unix(step*totp.Period, 0).Add(time.Second)
+	h.app.SetClock(func() time.Time { return at })
+	c := b.signInTo2ndStep(email, goodPassword)
+	code, _ := totp.Code(secret, step)
+	if r := b.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {code}, "trust": {"on"}}); r.status != 303 {
+		t.Fatalf("trust: %d", r.status)
+	}
+	b.post("/signout", url.Values{})
+	if r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != 303 || r.location != "/account" {
+		t.Fatalf("password-only sign-in on the trusted browser: %d %s", r.status, r.location)
+	}
+	for _, path := range []string{"/account/two-step/off", "/account/email", "/account/password"} {
+		if r := b.get(path); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account/reverify") {
+			t.Errorf("GET %s after a trusted password-only sign-in: %d %s", path, r.status, r.location)
+		}
+	}
+}
+
+// TestLimits_ReverifyCountsWrongAppCodesAsFailures_V6_3_1 (the probe's D2):
+// on /account/reverify, wrong app codes with the right password are
+// recorded as failed second steps — never "succeeded" — and from the 5th
+// in a row the next is delayed (429).
+func TestLimits_ReverifyCountsWrongAppCodesAsFailures_V6_3_1(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const email = "reverify-guess@example.com"
+	b := h.browser("en")
+	b.signUp(email, goodPassword)
+	b.turnOnApp(t)
+	for i := 1; i <= 6; i++ {
+		r := b.post("/account/reverify", url.Values{"next": {"/account/password"}, "method": {"app"}, "password": {goodPassword}, "code": {fmt.Sprintf("%06d", 333330+i)}})
+		if i <= 5 && r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong app code %d: %d", i, r.status)
+		}
+		if i == 6 {
+			limited(t, "the 6th wrong app code", r, 29, 30)
+		}
+	}
+	a, _ := h.app.DB.AccountByEmail(context.Background(), email)
+	atts, _ := h.app.DB.AttemptsByAccount(context.Background(), a.ID, 20)
+	failed := 0
+	for _, at := range atts {
+		if at.Kind == "step_up" && at.Outcome == "succeeded" {
+			t.Errorf("a re-verification with a wrong app code was recorded as succeeded: %+v", at)
+		}
+		if at.Kind == "step_up" && at.Outcome == "failed_second_step" {
+			failed++
+		}
+	}
+	if failed != 5 {
+		t.Errorf("%d failed re-verifications recorded, want 5", failed)
+	}
+}
+
+// TestLimits_TwentySimultaneousWrongCodesNeverPassTheLimit_V6_6_3 (the
+// probe's D3): 20 wrong codes sent at once for one sign-in are counted at
+// most 5 times in the request — on SQLite and on PostgreSQL — and the
+// right code sent with them does not pass.
+func TestLimits_TwentySimultaneousWrongCodesNeverPassTheLimit_V6_6_3(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, withCheck(db))
+		const email = "race@example.com"
+		h.browser("en").signUp(email, goodPassword)
+		b := h.browser("en")
+		c := b.signInTo2ndStep(email, goodPassword)
+		right := h.codeFor(email)
+		var wg sync.WaitGroup
+		for i := range 20 {
+			code := fmt.Sprintf("%06d", 100000+i)
+			if code == right {
+				code = "999999"
+			}
+			wg.Go(func() { b.post("/signin/verify", url.Values{"c": {c}, "code": {code}}) })
+		}
+		wg.Wait()
+		ch, err := h.app.DB.Challenge(context.Background(), c)
+		if err != nil || ch.Failures > 5 {
+			t.Fatalf("failures recorded %d (want at most 5), %v", ch.Failures, err)
+		}
+		if r := b.post("/signin/verify", url.Values{"c": {c}, "code": {right}}); r.status == http.StatusSeeOther && r.location == "/account" {
+			t.Fatal("the right code passed after the limit")
+		}
+	})
+}
+
+// TestLimits_CodeSignInShowsTheAddressAsTyped_V6_3_8 (the probe's D4).
+func TestLimits_CodeSignInShowsTheAddressAsTyped_V6_3_8(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"signin.code_signin": "true"})
+	h.browser("en").signUp("Hank.Mixed@example.com", goodPassword)
+	b := h.browser("en")
+	r := b.post("/signin/code", url.Values{"email": {"hank.mixed@example.com"}})
+	page := b.get(r.location)
+	if strings.Contains(page.body, "Hank.Mixed@") || !strings.Contains(page.body, "hank.mixed@example.com") {
+		t.Fatalf("the code page shows the account's spelling:\n%s", page.body)
+	}
+}
+
+// TestLimits_SendingPerDestinationNetworkAndCountry_V2_4_1: each route that
+// sends a code stops at the per-address limit with a clear page and the
+// same answer for an address with and without an account; the per-network
+// limit holds across addresses; texts to a calling code not on the
+// allow-list are refused.
+func TestLimits_SendingPerDestinationNetworkAndCountry_V2_4_1(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"signin.code_signin": "true", "limit.sends_per_network": "12", "limit.sms_countries": "81",
+		"trusted_proxies": "127.0.0.0/8"})
+	routes := []string{"/password/forgot", "/signin/code", "/signup"}
+	for i := range routes {
+		h.browser("en").signUp(fmt.Sprintf("sender-known-%d@example.com", i), goodPassword)
+	}
+	// Past the sign-ups' own codes.
+	later := time.Now().Add(11 * time.Minute)
+	h.app.SetClock(func() time.Time { return later })
+	n := 0
+	for i, route := range routes {
+		for _, to := range []string{fmt.Sprintf("sender-known-%d@example.com", i), fmt.Sprintf("sender-unknown-%d@example.com", i)} {
+			// Each from a network of its own: this part is about the
+			// address's limit.
+			n++
+			b := h.browser("en")
+			b.forwardedFor = fmt.Sprintf("203.0.%d.9", n)
+			var statuses []int
+			for range 4 {
+				form := url.Values{"email": {to}}
+				if route == "/signup" {
+					form.Set("password", goodPassword)
+				}
+				r := b.post(route, form)
+				statuses = append(statuses, r.status)
+				if r.status == http.StatusTooManyRequests {
+					limited(t, route, r, 1, 600)
+				}
+			}
+			if fmt.Sprint(statuses) != "[303 303 303 429]" {
+				t.Errorf("%s to %s: %v, want three sent and the fourth refused", route, to, statuses)
+			}
+		}
+	}
+	// One network, many addresses: its limit (12 an hour here).
+	b := h.browser("en")
+	b.forwardedFor = "198.51.100.7"
+	for i := range 13 {
+		r := b.post("/password/forgot", url.Values{"email": {fmt.Sprintf("spray%d@example.com", i)}})
+		if i < 12 && r.status != http.StatusSeeOther {
+			t.Fatalf("request %d from the network: %d", i+1, r.status)
+		}
+		if i == 12 {
+			limited(t, "the 13th request from one network", r, 1, 3600)
+		}
+	}
+	// Another address in the same /24: the same network.
+	b.forwardedFor = "198.51.100.200"
+	if r := b.post("/password/forgot", url.Values{"email": {"spray-next@example.com"}}); r.status != http.StatusTooManyRequests {
+		t.Errorf("another address of the /24: %d", r.status)
+	}
+	// A number outside the allow-list.
+	p := h.browser("en")
+	p.forwardedFor = "192.0.2.50"
+	p.signUp("sms-abroad@example.com", goodPassword)
+	if r := p.post("/account/two-step/phone", url.Values{"phone": {"+44 7911 123456"}}); r.status != http.StatusTooManyRequests {
+		t.Errorf("a UK number with only +81 allowed: %d", r.status)
+	}
+}
