@@ -245,8 +245,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Ready:          db.Ping,
 		PhoneRegion:    region,
 		PhoneExample:   account.PhoneExample(region),
-		Admit: func(ctx context.Context) (context.Context, func(), bool) {
-			return a.Pool.Admit(ctx, cfg.Duration("argon2.wait"))
+		Admit: func(ctx context.Context, network string) (context.Context, func(), time.Duration, bool) {
+			return a.Pool.AdmitFrom(ctx, network, cfg.Duration("argon2.wait"))
 		},
 		Hosts:           cfg.Hosts(),
 		StepUpWithin:    cfg.Duration("session.step_up_within"),

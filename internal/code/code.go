@@ -391,17 +391,21 @@ func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code 
 		return nil, err
 	}
 	now := s.now()
+	guess := limit.Guess{Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by}
 	switch {
 	case !c.ConsumedAt.IsZero():
 		return c, ErrUsed
 	case c.Failures >= s.MaxFailures:
+		// Locked by wrong codes: while the destination's delay runs, say
+		// 429 like every other guess at it.
+		if err := s.Limits.Delayed(ctx, guess); err != nil {
+			return c, err
+		}
 		return c, ErrLocked
 	case !now.Before(c.ExpiresAt):
 		return c, ErrExpired
 	}
-	t, err := s.Limits.Take(ctx, limit.Guess{
-		Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by,
-	})
+	t, err := s.Limits.Take(ctx, guess)
 	if err != nil {
 		return c, err
 	}

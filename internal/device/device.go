@@ -96,6 +96,10 @@ type Store interface {
 	// DeviceByTokenHash returns ErrNotFound when no device has the token.
 	DeviceByTokenHash(ctx context.Context, h []byte) (*Device, error)
 	TouchDevice(ctx context.Context, id string, at time.Time, ip, ua, browser, os string) error
+	// RotateToken replaces the device's token hash old with new if old is
+	// still its hash, and reports whether it did: of two browsers holding
+	// one token, only the first to use it keeps the device.
+	RotateToken(ctx context.Context, id string, old, new []byte) (bool, error)
 	// UsedBy reports whether a session of the account was ever started on
 	// the device (the device is "known to the account").
 	UsedBy(ctx context.Context, accountID, deviceID string) (bool, error)
@@ -177,6 +181,21 @@ func (d *Devices) Trusted(ctx context.Context, accountID string) ([]Trusted, err
 // StopTrusting ends the account's trust of a device.
 func (d *Devices) StopTrusting(ctx context.Context, accountID, deviceID string) error {
 	return d.Store.StopTrusting(ctx, accountID, deviceID)
+}
+
+// Rotate gives the device a new token in place of token, the one its
+// cookie carried: a trusted browser's cookie changes on each use, so a copy
+// taken from it works at most until the browser it was copied from next
+// signs in — and if the copy is used first, that browser finds itself new
+// again and is asked for the second step. newToken is "" when token was no
+// longer the device's (someone else rotated it first).
+func (d *Devices) Rotate(ctx context.Context, deviceID, token string) (string, error) {
+	newToken := random.Token()
+	ok, err := d.Store.RotateToken(ctx, deviceID, HashToken(token), HashToken(newToken))
+	if err != nil || !ok {
+		return "", err
+	}
+	return newToken, nil
 }
 
 // ByToken returns the device a device cookie names, without recording the

@@ -189,6 +189,8 @@ type Store interface {
 	// (and the counter as it stands returned) when it was not counted.
 	// accountID is kept for the account's state.
 	TakeGuess(ctx context.Context, k GuessKey, accountID string, r GuessRule, now time.Time) (c GuessCount, ok bool, err error)
+	// Guesses returns the counter under k as it stands (zero if none).
+	Guesses(ctx context.Context, k GuessKey) (GuessCount, error)
 	// ClearGuesses ends the run of consecutive failures under k (a right
 	// answer).
 	ClearGuesses(ctx context.Context, k GuessKey) error
@@ -292,22 +294,15 @@ func (l *Limiter) Take(ctx context.Context, g Guess) (*Ticket, error) {
 		return &Ticket{}, nil
 	}
 	now := l.now()
-	subject := g.Subject
-	if subject == "" {
-		subject = g.AccountID
-	}
-	t := &Ticket{l: l, g: g, key: GuessKey{Secret: g.Secret, Subject: subject}}
-	if g.AccountID != "" && g.Origin.DeviceID != "" && l.devices != nil {
-		known, err := l.devices.UsedBy(ctx, g.AccountID, g.Origin.DeviceID)
-		if err != nil {
-			return nil, fmt.Errorf("limit: read the account's devices: %w", err)
-		}
-		t.known = known
-	}
-	if t.known {
-		t.key.Scope = "device:" + g.Origin.DeviceID
-	} else if err := l.network(ctx, g.Origin, subject, now); err != nil {
+	t, err := l.ticket(ctx, g)
+	if err != nil {
 		return nil, err
+	}
+	subject := t.key.Subject
+	if !t.known {
+		if err := l.network(ctx, g.Origin, subject, now); err != nil {
+			return nil, err
+		}
 	}
 	p := l.policy
 	c, ok, err := l.store.TakeGuess(ctx, t.key, g.AccountID, GuessRule{
@@ -325,6 +320,49 @@ func (l *Limiter) Take(ctx context.Context, g Guess) (*Ticket, error) {
 		return nil, l.refuse(ctx, e, subject, g.Origin)
 	}
 	t.n = c.Consecutive
+	return t, nil
+}
+
+// Delayed reports, without counting anything, whether a guess like g would
+// be refused now because the subject's delay runs: a request that can no
+// longer be answered (a code locked by wrong entries) answers 429 like the
+// rest while it does, so that no answer differs during the delay.
+func (l *Limiter) Delayed(ctx context.Context, g Guess) error {
+	if l.off {
+		return nil
+	}
+	t, err := l.ticket(ctx, g)
+	if err != nil {
+		return err
+	}
+	c, err := l.store.Guesses(ctx, t.key)
+	if err != nil {
+		return fmt.Errorf("limit: read guesses: %w", err)
+	}
+	if now := l.now(); c.DelayedUntil.After(now) {
+		return &Error{Rule: GuessDelay, RetryAt: c.DelayedUntil, Now: now}
+	}
+	return nil
+}
+
+// ticket is the ticket a guess like g would get: its key and whether it
+// comes from a known browser.
+func (l *Limiter) ticket(ctx context.Context, g Guess) (*Ticket, error) {
+	subject := g.Subject
+	if subject == "" {
+		subject = g.AccountID
+	}
+	t := &Ticket{l: l, g: g, key: GuessKey{Secret: g.Secret, Subject: subject}}
+	if g.AccountID != "" && g.Origin.DeviceID != "" && l.devices != nil {
+		known, err := l.devices.UsedBy(ctx, g.AccountID, g.Origin.DeviceID)
+		if err != nil {
+			return nil, fmt.Errorf("limit: read the account's devices: %w", err)
+		}
+		t.known = known
+	}
+	if t.known {
+		t.key.Scope = "device:" + g.Origin.DeviceID
+	}
 	return t, nil
 }
 

@@ -176,9 +176,7 @@ func TestPool_RefusesWhenFull(t *testing.T) {
 	queued := make(chan error, 1)
 	go func() { queued <- p.Do(context.Background(), func() {}) }() // waiting in the queue
 	// Wait until the queued call holds its admission slot.
-	for len(p.admit) < 2 {
-		// spin briefly; admission is immediate
-	}
+	waitFor(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.held == 2 })
 	if err := p.Do(context.Background(), func() { t.Error("must not run") }); !errors.Is(err, ErrBusy) {
 		t.Fatalf("third call: err=%v, want ErrBusy", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestPoolFullMatchesDo(t *testing.T) {
 		if i < 2 {
 			<-started // a worker holds it
 		} else {
-			waitFor(t, func() bool { return len(p.admit) == i+1 })
+			waitFor(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.held == i+1 })
 		}
 	}
 	if !p.Full() {
@@ -98,8 +99,8 @@ func TestPoolAdmit_WaitsForAPlaceAndRefusesAfterTheWait(t *testing.T) {
 	if !<-got {
 		t.Fatal("the waiting request did not get the freed place")
 	}
-	if len(p.admit) != 0 {
-		t.Fatalf("%d places still taken", len(p.admit))
+	if p.held != 0 {
+		t.Fatalf("%d places still taken", p.held)
 	}
 }
 
@@ -112,8 +113,9 @@ func TestPoolAdmit_BoundsTheWaiters(t *testing.T) {
 	defer release()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for range p.maxWaiting {
-		wg.Go(func() { p.Admit(ctx, time.Minute) })
+	for i := range p.maxWaiting {
+		// Two networks, each within its share: the bound is the total's.
+		wg.Go(func() { p.AdmitFrom(ctx, []string{"a", "b"}[i%2], time.Minute) })
 	}
 	waitFor(t, func() bool { return p.waiting.Load() == p.maxWaiting })
 	start := time.Now()
@@ -124,5 +126,64 @@ func TestPoolAdmit_BoundsTheWaiters(t *testing.T) {
 	wg.Wait()
 	if p.waiting.Load() != 0 {
 		t.Fatalf("waiting %d after the context ended", p.waiting.Load())
+	}
+}
+
+// TestPoolAdmit_OneNetworksFloodWaitsBehindItself (issue 18, item 7): with
+// the pool full and one network's requests queued, a request from another
+// network gets the next place that frees, not the flood's turn; a refused
+// request's Retry-After grows with its network's queue.
+func TestPoolAdmit_OneNetworksFloodWaitsBehindItself(t *testing.T) {
+	t.Parallel()
+	p := NewPool(1, 0)
+	_, release, _, _ := p.AdmitFrom(context.Background(), "flood", 0)
+	var flood sync.WaitGroup
+	var order []string
+	var mu sync.Mutex
+	record := func(who string, rel func()) {
+		mu.Lock()
+		order = append(order, who)
+		mu.Unlock()
+		rel()
+	}
+	for range 8 {
+		flood.Go(func() {
+			if _, rel, _, ok := p.AdmitFrom(context.Background(), "flood", time.Minute); ok {
+				record("flood", rel)
+			}
+		})
+	}
+	waitFor(t, func() bool { return p.waiting.Load() == 8 })
+	other := make(chan struct{})
+	go func() {
+		if _, rel, _, ok := p.AdmitFrom(context.Background(), "other", time.Minute); ok {
+			record("other", rel)
+		}
+		close(other)
+	}()
+	waitFor(t, func() bool { return p.waiting.Load() == 9 })
+	release()
+	<-other
+	flood.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	// The other network was served second at the latest: one flood
+	// request had its turn first.
+	if i := slices.Index(order, "other"); i < 0 || i > 1 {
+		t.Fatalf("served in the order %v: the other network waited behind the flood", order)
+	}
+	// Refusals tell the flood to wait longer the longer its queue.
+	_, hold, _, _ := p.AdmitFrom(context.Background(), "flood", 0)
+	defer hold()
+	_, _, short, _ := p.AdmitFrom(context.Background(), "quiet", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 6 {
+		go p.AdmitFrom(ctx, "flood", time.Minute)
+	}
+	waitFor(t, func() bool { return p.waiting.Load() == 6 })
+	_, _, long, _ := p.AdmitFrom(context.Background(), "flood", 0)
+	if long <= short {
+		t.Errorf("Retry-After for the flooding network %v, for a quiet one %v", long, short)
 	}
 }

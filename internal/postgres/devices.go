@@ -133,3 +133,12 @@ func (db *DB) StopTrusting(ctx context.Context, accountID, deviceID string) erro
 	}
 	return nil
 }
+
+// RotateToken implements device.Store.
+func (db *DB) RotateToken(ctx context.Context, id string, old, new []byte) (bool, error) {
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE devices SET token_hash = $1 WHERE id = $2 AND token_hash = $3`, new, id, old)
+	if err != nil {
+		return false, fmt.Errorf("postgres: rotate device token: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

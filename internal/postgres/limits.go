@@ -54,6 +54,23 @@ func (db *DB) TakeGuess(ctx context.Context, k limit.GuessKey, accountID string,
 	return c, true, nil
 }
 
+// Guesses implements limit.Store.
+func (db *DB) Guesses(ctx context.Context, k limit.GuessKey) (limit.GuessCount, error) {
+	var c limit.GuessCount
+	var until, start int64
+	err := db.conn(ctx).QueryRow(ctx, `
+		SELECT consecutive, delayed_until, window_start, window_count FROM guess_counters
+		WHERE secret = $1 AND subject = $2 AND scope = $3`, string(k.Secret), k.Subject, k.Scope).Scan(&c.Consecutive, &until, &start, &c.WindowCount)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("postgres: read guesses: %w", err)
+	}
+	c.DelayedUntil, c.WindowStart = time.UnixMicro(until).UTC(), time.UnixMicro(start).UTC()
+	return c, nil
+}
+
 // ClearGuesses implements limit.Store.
 func (db *DB) ClearGuesses(ctx context.Context, k limit.GuessKey) error {
 	_, err := db.conn(ctx).Exec(ctx, `

@@ -468,6 +468,9 @@ type Result struct {
 	// SteppedUp: Verify finished a step-up; the browser's own session was
 	// proved again and no new one started.
 	SteppedUp bool
+	// Trusted: the browser skipped the second step as trusted; the caller
+	// gives its device cookie a new token (device.Devices.Rotate).
+	Trusted bool
 }
 
 // SignIn checks the password and starts a session. Whether or not the
@@ -642,7 +645,7 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 	if fresh {
 		s.alertNewDevice(ctx, a, at.Origin)
 	}
-	return &Result{Account: a, Session: g}, nil
+	return &Result{Account: a, Session: g, Trusted: at.MethodUsed == Trusted}, nil
 }
 
 // unproved marks a session just started as not recently verified: its

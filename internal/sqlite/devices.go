@@ -136,3 +136,16 @@ func (db *DB) StopTrusting(ctx context.Context, accountID, deviceID string) erro
 	}
 	return nil
 }
+
+// RotateToken implements device.Store.
+func (db *DB) RotateToken(ctx context.Context, id string, old, new []byte) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE devices SET token_hash = ? WHERE id = ? AND token_hash = ?`, new, id, old)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: rotate device token: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: rotate device token: %w", err)
+	}
+	return n == 1, nil
+}

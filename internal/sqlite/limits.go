@@ -53,6 +53,23 @@ func (db *DB) TakeGuess(ctx context.Context, k limit.GuessKey, accountID string,
 	return c, true, nil
 }
 
+// Guesses implements limit.Store.
+func (db *DB) Guesses(ctx context.Context, k limit.GuessKey) (limit.GuessCount, error) {
+	var c limit.GuessCount
+	var until, start int64
+	err := db.readRow(ctx, `
+		SELECT consecutive, delayed_until, window_start, window_count FROM guess_counters
+		WHERE secret = ? AND subject = ? AND scope = ?`, string(k.Secret), k.Subject, k.Scope).Scan(&c.Consecutive, &until, &start, &c.WindowCount)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("sqlite: read guesses: %w", err)
+	}
+	c.DelayedUntil, c.WindowStart = time.UnixMicro(until).UTC(), time.UnixMicro(start).UTC()
+	return c, nil
+}
+
 // ClearGuesses implements limit.Store.
 func (db *DB) ClearGuesses(ctx context.Context, k limit.GuessKey) error {
 	_, err := db.exec(ctx, `

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -31,18 +32,19 @@ func (s *Server) renderBusyPages() {
 // Retry-After, decided before the request body is read. The connection
 // stays open: a sign-in form is tiny, and a retry on the same connection is
 // cheaper than a new one.
-func (s *Server) busy(w http.ResponseWriter, r *http.Request) {
+func (s *Server) busy(w http.ResponseWriter, r *http.Request, retry time.Duration) {
 	st := state(r)
 	st.refused = true
+	after := strconv.Itoa(max(1, int(retry/time.Second)))
 	if st.chain == api {
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", after)
 		s.jsonError(w, r, http.StatusServiceUnavailable, "error.busy")
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", st.lang)
-	h.Set("Retry-After", "1")
+	h.Set("Retry-After", after)
 	w.WriteHeader(http.StatusServiceUnavailable)
 	w.Write(s.busyPages[st.lang])
 }

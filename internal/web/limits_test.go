@@ -347,3 +347,55 @@ func TestLimits_SendingPerDestinationNetworkAndCountry_V2_4_1(t *testing.T) {
 		t.Errorf("a UK number with only +81 allowed: %d", r.status)
 	}
 }
+
+// deviceCookieOf returns the browser's device cookie value.
+func deviceCookieOf(t *testing.T, b *browser) string {
+	t.Helper()
+	u, _ := url.Parse(b.h.base)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == "__Host-gh_device" {
+			return c.Value
+		}
+	}
+	t.Fatal("no device cookie")
+	return ""
+}
+
+// TestLimits_TrustCookieChangesOnEachUse_V6_4_4 (the probe's W6): a
+// trusted browser's device cookie gets a new value on each password-only
+// sign-in; a copy of the old value, in another browser, is a new device
+// and is asked for the second step.
+func TestLimits_TrustCookieChangesOnEachUse_V6_4_4(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const email = "rotating@example.com"
+	b := h.browser("en")
+	b.signUp(email, goodPassword)
+	secret, _ := b.turnOnApp(t)
+	b.post("/signout", url.Values{})
+	step := totp.Step(time.Now()) + 1
+	at := time.Unix(step*totp.Period, 0).Add(time.Second)
+	h.app.SetClock(func() time.Time { return at })
+	c := b.signInTo2ndStep(email, goodPassword)
+	code, _ := totp.Code(secret, step)
+	b.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {code}, "trust": {"on"}})
+	b.post("/signout", url.Values{})
+	copied := deviceCookieOf(t, b)
+	if r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.location != "/account" {
+		t.Fatalf("trusted sign-in: %d %s", r.status, r.location)
+	}
+	if now := deviceCookieOf(t, b); now == copied {
+		t.Fatal("the device cookie did not change on a trusted sign-in")
+	}
+	thief := h.browser("en")
+	u, _ := url.Parse(h.base)
+	thief.client.Jar.SetCookies(u, []*http.Cookie{{Name: "__Host-gh_device", Value: copied, Path: "/", Secure: true}})
+	if r := thief.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify") {
+		t.Fatalf("a copy of the old cookie skipped the second step: %d %s", r.status, r.location)
+	}
+	// The browser it came from is still trusted.
+	b.post("/signout", url.Values{})
+	if r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.location != "/account" {
+		t.Fatalf("the trusted browser after the copy's attempt: %d %s", r.status, r.location)
+	}
+}

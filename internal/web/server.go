@@ -110,7 +110,7 @@ type Server struct {
 	// that hashes, before its body is read (password.Pool.Admit with the
 	// configured wait); when it fails the route answers the fixed 503.
 	// Nil admits everything.
-	Admit func(ctx context.Context) (context.Context, func(), bool)
+	Admit func(ctx context.Context, network string) (context.Context, func(), time.Duration, bool)
 	// Hosts are the host names this server answers to (the host of
 	// public_url, and loopback names when listening on loopback). Any
 	// other Host header gets 421: a DNS-rebinding page must not reach the
@@ -223,9 +223,10 @@ func (s *Server) chain(rt route) http.Handler {
 				inner(w, r)
 				return
 			}
-			ctx, release, ok := s.Admit(r.Context())
+			// Queued by network: one network's flood waits behind itself.
+			ctx, release, retry, ok := s.Admit(r.Context(), limit.Network(clientIP(r)))
 			if !ok {
-				s.busy(w, r)
+				s.busy(w, r, retry)
 				return
 			}
 			defer release()

@@ -90,6 +90,17 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/signin/verify", url.Values{"c": {res.SecondStep.ID}})
 		return
 	}
+	if res.Trusted {
+		// The trust cookie changes on each use (a copy of it is good for
+		// one sign-in at most, and then its browser is told it is new).
+		if c, err := r.Cookie(deviceCookie); err == nil {
+			if fresh, err := s.Devices.Rotate(r.Context(), o.DeviceID, c.Value); err != nil {
+				s.Log.WarnContext(r.Context(), "rotate the device cookie", "err", err)
+			} else if fresh != "" {
+				setCookie(w, deviceCookie, fresh, s.now().Add(400*24*time.Hour), 400*24*3600)
+			}
+		}
+	}
 	s.setSessionCookie(w, res.Session)
 	redirect(w, r, "/account", nil)
 }
