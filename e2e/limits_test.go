@@ -70,8 +70,10 @@ func (n *netClient) do(method, path string, form url.Values) answer {
 	return answer{resp.StatusCode, resp.Header.Get("Location"), ra, string(b)}
 }
 
-func (n *netClient) post(path string, form url.Values) answer { return n.do(http.MethodPost, path, form) }
-func (n *netClient) get(path string) answer                   { return n.do(http.MethodGet, path, nil) }
+func (n *netClient) post(path string, form url.Values) answer {
+	return n.do(http.MethodPost, path, form)
+}
+func (n *netClient) get(path string) answer { return n.do(http.MethodGet, path, nil) }
 
 // signUpOver signs up and confirms email from n, leaving it signed in.
 func signUpOver(t *testing.T, n *netClient, email, pw string) {
