@@ -142,10 +142,13 @@ func TestBrowser_NotMe_PasswordKnown_OtherBrowserRefusedWithTheRightCode(t *test
 	holder.run("holder's account page", chromedp.Navigate(p.URL+"/account"), visible("#f-password"))
 	holder.expectPath("holder after the answer", "/signin")
 
-	// Signing in again (this browser is known: no code) asks for a new
+	// Signing in again, even on this known browser, asks for a code by
+	// email (the password alone is someone else's too), then for a new
 	// password before anything else.
-	holder.run("sign in again", typeInto("#f-email", email), typeInto("#f-password", pw), submit("/signin", "#f-current_password"))
-	holder.expectPath("sign in again", "/account/password")
+	holder.run("sign in again", typeInto("#f-email", email), typeInto("#f-password", pw), submit("/signin", "#f-code"))
+	holder.expectPath("sign in again", "/signin/verify")
+	holder.run("the emailed code", typeInto("#f-code", latestCode(t, p.URL, email)), submit("/signin/verify", "#f-current_password"))
+	holder.expectPath("after the emailed code", "/account/password")
 	if n := holder.text(".notice"); !strings.Contains(n, "パスワードが第三者に知られています") {
 		t.Errorf("password page notice %q", n)
 	}

@@ -15,8 +15,8 @@
 //     gives no signal. A guess is counted before it is evaluated (Take) and
 //     the count cleared when it was right (Ticket.Done), so twenty guesses
 //     at once are twenty counted guesses, not one.
-//   - A budget: at most Budget evaluated guesses per subject, kind and scope
-//     in any 30 days. It is kept as Budget/2 per fixed 30-day window, so
+//   - A budget: at most Budget wrong guesses evaluated per subject, kind and
+//     scope in any 30 days (a right one is given back). It is kept as Budget/2 per fixed 30-day window, so
 //     that any 30 days, which overlap at most two windows, see at most
 //     Budget.
 //   - Networks (an IPv4 address and its /24, an IPv6 /64 and /48): failures
@@ -192,7 +192,8 @@ type Store interface {
 	// Guesses returns the counter under k as it stands (zero if none).
 	Guesses(ctx context.Context, k GuessKey) (GuessCount, error)
 	// ClearGuesses ends the run of consecutive failures under k (a right
-	// answer).
+	// answer) and gives its guess back from the window's count: the
+	// budget bounds wrong guesses.
 	ClearGuesses(ctx context.Context, k GuessKey) error
 	// AccountGuesses returns the largest run of consecutive failures per
 	// kind of secret counted for the account, any scope.

@@ -71,11 +71,12 @@ func (db *DB) Guesses(ctx context.Context, k limit.GuessKey) (limit.GuessCount, 
 	return c, nil
 }
 
-// ClearGuesses implements limit.Store.
+// ClearGuesses implements limit.Store: a right answer ends the run, and
+// is given back from the window's count — the budget counts wrong ones.
 func (db *DB) ClearGuesses(ctx context.Context, k limit.GuessKey) error {
 	_, err := db.conn(ctx).Exec(ctx, `
-		UPDATE guess_counters SET consecutive = 0, delayed_until = 0
-		WHERE secret = $1 AND subject = $2 AND scope = $3 AND (consecutive <> 0 OR delayed_until <> 0)`,
+		UPDATE guess_counters SET consecutive = 0, delayed_until = 0, window_count = GREATEST(window_count - 1, 0)
+		WHERE secret = $1 AND subject = $2 AND scope = $3 `,
 		string(k.Secret), k.Subject, k.Scope)
 	if err != nil {
 		return fmt.Errorf("postgres: clear guesses: %w", err)

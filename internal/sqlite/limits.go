@@ -70,11 +70,12 @@ func (db *DB) Guesses(ctx context.Context, k limit.GuessKey) (limit.GuessCount, 
 	return c, nil
 }
 
-// ClearGuesses implements limit.Store.
+// ClearGuesses implements limit.Store: a right answer ends the run, and
+// is given back from the window's count — the budget counts wrong ones.
 func (db *DB) ClearGuesses(ctx context.Context, k limit.GuessKey) error {
 	_, err := db.exec(ctx, `
-		UPDATE guess_counters SET consecutive = 0, delayed_until = 0
-		WHERE secret = ? AND subject = ? AND scope = ? AND (consecutive <> 0 OR delayed_until <> 0)`,
+		UPDATE guess_counters SET consecutive = 0, delayed_until = 0, window_count = max(window_count - 1, 0)
+		WHERE secret = ? AND subject = ? AND scope = ? `,
 		string(k.Secret), k.Subject, k.Scope)
 	if err != nil {
 		return fmt.Errorf("sqlite: clear guesses: %w", err)
