@@ -412,7 +412,9 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 			return err
 		}
 		if ch != nil {
-			b := &code.Block{Destination: code.BlockKey(ch.Destination), DeviceID: ch.Origin.DeviceID, IP: ch.Origin.IP,
+			// The sender's network (/24, /64), not its one address: another
+			// address of the same network is the same sender (the probe's D6).
+			b := &code.Block{Destination: code.BlockKey(ch.Destination), DeviceID: ch.Origin.DeviceID, IP: code.BlockNetwork(ch.Origin.IP),
 				CreatedAt: now, Until: now.Add(blockFor)}
 			if err := s.Blocks.BlockSender(ctx, b); err != nil {
 				return fmt.Errorf("activity: block sender: %w", err)

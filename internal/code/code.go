@@ -85,7 +85,7 @@ type Store interface {
 type Block struct {
 	Destination string // lower-cased address or E.164 number
 	DeviceID    string
-	IP          string
+	IP          string // the sender's network (BlockNetwork): an IPv4 /24 or IPv6 /64
 	CreatedAt   time.Time
 	Until       time.Time
 }

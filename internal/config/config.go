@@ -169,7 +169,7 @@ var Options = []Option{
 	whole("limit.guess_free", "4", 1, 100, "Wrong guesses in a row at one secret (password, emailed or SMS codes, app codes, backup codes, passkeys) of one account or destination before every further guess is delayed. Counted apart for each browser the account has signed in on and for everyone else together."),
 	duration("limit.guess_delay", "30s", time.Second, time.Hour, "The first delay after limit.guess_free wrong guesses; it doubles with each further wrong guess. A guess made while it runs is answered 429 before anything is hashed or compared."),
 	duration("limit.guess_max_delay", "1h", time.Second, day, "The longest delay between guesses."),
-	whole("limit.guess_budget", "1000", 10, 1000000, "Most guesses evaluated per account (or destination), kind of secret and browser scope in any 30 days, whatever the delays allow."),
+	whole("limit.guess_budget", "1000", 10, 1000000, "Most wrong guesses evaluated per account (or destination), kind of secret and browser scope in any 30 days, whatever the delays allow (a right one is given back)."),
 	whole("limit.guess_ceiling", "100", 10, 100000, "Wrong guesses in a row at which the holder is told on every channel and the security page says so (NIST SP 800-63B-4: at most 100)."),
 	whole("limit.network_failures_ip", "100", 1, 1000000, "Wrong guesses per hour from one IPv4 address or IPv6 /64 before guesses from it wait for the next hour (the holder's own browsers are never slowed)."),
 	whole("limit.network_failures", "300", 1, 1000000, "Wrong guesses per hour from one IPv4 /24 (an IPv6 /48: four times as many)."),

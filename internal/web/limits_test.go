@@ -399,3 +399,112 @@ func TestLimits_TrustCookieChangesOnEachUse_V6_4_4(t *testing.T) {
 		t.Fatalf("the trusted browser after the copy's attempt: %d %s", r.status, r.location)
 	}
 }
+
+// TestLimits_AMistypedBlockHoldsForResendsAndTheWholeNetwork (the probe's
+// D5 and D6): after the holder of a number answers "this wasn't me" to one
+// of a sender's phone enrolments, neither the sender's other open
+// enrolment nor a new one from another address of the same IPv6 /64 with a
+// fresh browser texts the number again; the refusal does not say that
+// the number's holder answered (W12).
+func TestLimits_AMistypedBlockHoldsForResendsAndTheWholeNetwork(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"trusted_proxies": "127.0.0.0/8", "limit.sends_per_10m": "20"})
+	const number = "+819012340001"
+	holder := h.browser("en")
+	holder.forwardedFor = "192.0.2.1"
+	holder.signUp("block-holder@example.com", goodPassword)
+	if r := holder.enrolPhone("+81 90 1234 0001", number); r.status >= 400 {
+		t.Fatalf("holder's phone: %d", r.status)
+	}
+	now := time.Now()
+	h.app.SetClock(func() time.Time { return now })
+	sender := h.browser("en")
+	sender.forwardedFor = "2001:db8:1:2::10"
+	sender.signUp("block-sender@example.com", goodPassword)
+	var pending []string
+	for range 2 {
+		r := sender.post("/account/two-step/phone", url.Values{"phone": {"+81 90 1234 0001"}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("enrol the holder's number: %d\n%s", r.status, r.body)
+		}
+		pending = append(pending, challenge(t, r.location))
+	}
+	texts := count(h, number, request.AddPhone)
+	m := h.newest(number, request.AddPhone)
+	if a := holder.answer(m.Reference, "not_me"); a.status != 200 {
+		t.Fatalf("answer: %d\n%s", a.status, a.body)
+	}
+	now = now.Add(2 * time.Minute) // past the resend cool-down
+	// The other open enrolment (D5).
+	r := sender.post("/account/two-step/phone/resend", url.Values{"c": {pending[0]}})
+	if r.status < 400 || strings.Contains(r.body, "holder") {
+		t.Errorf("resend of the other open enrolment after the block: %d\n%s", r.status, r.body)
+	}
+	// Another address of the same /64, a fresh browser and account (D6).
+	other := h.browser("en")
+	other.forwardedFor = "2001:db8:1:2::99"
+	other.signUp("block-sender-2@example.com", goodPassword)
+	if r := other.post("/account/two-step/phone", url.Values{"phone": {"+81 90 1234 0001"}}); r.status != http.StatusUnprocessableEntity || strings.Contains(r.body, "holder") {
+		t.Errorf("a new enrolment from the same /64: %d\n%s", r.status, r.body)
+	}
+	if got := count(h, number, request.AddPhone); got != texts {
+		t.Errorf("%d more codes texted to the blocked number", got-texts)
+	}
+}
+
+// TestLimits_RememberedSessionsEndWhenUnused_V7_3_1 (the probe's W8): a
+// "keep me signed in" session ends after session.remember_idle unused,
+// though its lifetime is longer; used within it, it lives on.
+func TestLimits_RememberedSessionsEndWhenUnused_V7_3_1(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const email = "remember-idle@example.com"
+	h.browser("en").signUp(email, goodPassword)
+	now := time.Now()
+	h.app.SetClock(func() time.Time { return now })
+	b := h.browser("en")
+	if r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}, "remember": {"on"}}); r.location != "/account" {
+		t.Fatalf("sign in: %d %s", r.status, r.location)
+	}
+	now = now.Add(13 * 24 * time.Hour)
+	if r := b.get("/account"); r.status != 200 {
+		t.Fatalf("used after 13 days: %d", r.status)
+	}
+	now = now.Add(15 * 24 * time.Hour)
+	if r := b.get("/account"); r.status != http.StatusSeeOther {
+		t.Fatalf("unused for 15 days: %d, still signed in", r.status)
+	}
+}
+
+// TestLimits_CredentialStuffingSlowsTheNetworkNotTheAccounts_V6_3_1: one
+// address trying many accounts (credential stuffing) is refused from the
+// 21st account in the hour, before anything is hashed; another network is
+// not slowed, and neither is a browser that signed in to its own account
+// before, on that same address (a café, a carrier's NAT).
+func TestLimits_CredentialStuffingSlowsTheNetworkNotTheAccounts_V6_3_1(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"trusted_proxies": "127.0.0.0/8"})
+	const email = "cafe-regular@example.com"
+	regular := h.browser("en")
+	regular.forwardedFor = "203.0.113.77"
+	regular.signUp(email, goodPassword)
+	regular.post("/signout", url.Values{})
+	stuffer := h.browser("en")
+	stuffer.forwardedFor = "203.0.113.77"
+	var last *resp
+	for i := range 21 {
+		last = stuffer.post("/signin", url.Values{"email": {fmt.Sprintf("victim%d@example.com", i)}, "password": {"leaked password from elsewhere"}})
+		if i < 20 && last.status != http.StatusUnprocessableEntity {
+			t.Fatalf("account %d: %d", i+1, last.status)
+		}
+	}
+	limited(t, "the 21st account from one address", last, 1, 3600)
+	elsewhere := h.browser("en")
+	elsewhere.forwardedFor = "198.51.100.77"
+	if r := elsewhere.post("/signin", url.Values{"email": {"victim0@example.com"}, "password": {"another leaked one"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("another network: %d", r.status)
+	}
+	if r := regular.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.location != "/account" {
+		t.Errorf("the regular's own browser on the stuffed address: %d %s", r.status, r.location)
+	}
+}
