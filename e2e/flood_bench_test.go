@@ -22,12 +22,14 @@ import (
 //
 //   - other-p50-ms, other-max-ms: how long the other network's sign-ins
 //     took (the goal: within 2 s);
+//
 //   - flood-signins, flood-503: how the flood fared (it waits behind
 //     itself: the hashing pool serves networks in turn);
+//
 //   - peak-MiB: the highest VmRSS of the serve process (the goal: under
 //     256 MiB).
 //
-//	go test ./e2e -run '^$' -bench SignInFlood -benchtime 1x
+//     go test ./e2e -run '^$' -bench SignInFlood -benchtime 1x
 func BenchmarkSignInFlood(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
