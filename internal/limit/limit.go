@@ -483,6 +483,19 @@ func (t *Ticket) Done(ctx context.Context, right bool) {
 	}
 }
 
+// Right records a right guess like Done(ctx, true), but returns the
+// store's error: for a flow that clears the run in its own transaction
+// (one write fewer on the hot path than a separate Done).
+func (t *Ticket) Right(ctx context.Context) error {
+	if t == nil || t.l == nil {
+		return nil
+	}
+	if err := t.l.store.ClearGuesses(ctx, t.key); err != nil {
+		return fmt.Errorf("limit: clear guesses: %w", err)
+	}
+	return nil
+}
+
 // Failures is how many consecutive failures the ticket's guess made, if it
 // was wrong (for messages such as "someone typed your password").
 func (t *Ticket) Failures() int {

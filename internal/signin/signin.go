@@ -509,7 +509,6 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign in: verify password: %w", err)
 	}
-	ticket.Done(ctx, ok && a != nil)
 	var result error
 	switch {
 	case a == nil:
@@ -522,8 +521,12 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		at.Outcome = Succeeded
 	}
 	if result != nil {
+		ticket.Done(ctx, ok && a != nil)
 		return nil, s.refuse(ctx, at, result)
 	}
+	// The right password: its guess is given back in the transaction that
+	// starts the session or the second step (start, askSecondStep).
+	ctx = context.WithValue(ctx, rightKey{}, ticket)
 	var newHash string
 	if rehash {
 		// The configured cost changed since this hash was made; the
@@ -620,6 +623,9 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 				return fmt.Errorf("sign in: rehash: %w", err)
 			}
 		}
+		if err := right(ctx); err != nil {
+			return err
+		}
 		var err error
 		if g, err = s.Sessions.Grant(ctx, a.ID, at.Origin, remember, previous); err != nil {
 			return fmt.Errorf("sign in: start session: %w", err)
@@ -646,6 +652,17 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 		s.alertNewDevice(ctx, a, at.Origin)
 	}
 	return &Result{Account: a, Session: g, Trusted: at.MethodUsed == Trusted}, nil
+}
+
+// rightKey carries the right password's limit ticket from SignIn to the
+// transaction that follows it.
+type rightKey struct{}
+
+// right gives back, in ctx's transaction, the guess of the right password
+// that led here (see SignIn); nothing when none did.
+func right(ctx context.Context) error {
+	t, _ := ctx.Value(rightKey{}).(*limit.Ticket)
+	return t.Right(ctx)
 }
 
 // unproved marks a session just started as not recently verified: its
@@ -785,6 +802,9 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
 				return fmt.Errorf("sign in: rehash: %w", err)
 			}
+		}
+		if err := right(ctx); err != nil {
+			return err
 		}
 		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("sign in: record attempt: %w", err)
@@ -1038,8 +1058,12 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 			}
 		}
 		if ticket != nil {
-			// The answer was right: the count taken for it goes back.
+			// The answer was right: the counts taken for it go back, in
+			// the sign-in's transaction.
 			if err := s.Codes.Unreserve(ctx, ch); err != nil {
+				return err
+			}
+			if err := ticket.Right(ctx); err != nil {
 				return err
 			}
 		}
@@ -1083,7 +1107,6 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	ticket.Done(ctx, true)
 	at.Outcome, at.SessionID, at.EndedAt = Succeeded, g.SessionID, o.Time
 	s.logOutcome(ctx, at)
 	if m == Backup {
