@@ -508,3 +508,62 @@ func TestLimits_CredentialStuffingSlowsTheNetworkNotTheAccounts_V6_3_1(t *testin
 		t.Errorf("the regular's own browser on the stuffed address: %d %s", r.status, r.location)
 	}
 }
+
+// TestLimits_PasskeyCeremoniesPerNetwork (the probe's W10): anyone may ask
+// for a passkey sign-in ceremony, and each is a row: 30 a minute per
+// network, then 429 in JSON with Retry-After.
+func TestLimits_PasskeyCeremoniesPerNetwork(t *testing.T) {
+	t.Parallel()
+	h := atLocalhost(newHarness(t, nil))
+	b := h.browser("en")
+	for i := range 31 {
+		r := b.postJSON("/signin/passkey/options", "{}")
+		if i < 30 && r.status != 200 {
+			t.Fatalf("ceremony %d: %d %s", i+1, r.status, r.body)
+		}
+		if i == 30 && (r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, `"limited"`)) {
+			t.Fatalf("the 31st ceremony in a minute: %d %q %s", r.status, r.header.Get("Retry-After"), r.body)
+		}
+	}
+}
+
+// TestLimits_SMSFirstSignInAndCountryBudget_V2_4_1: a password sign-in on
+// an account whose second step is SMS texts at most 3 codes to the number
+// in 10 minutes, whatever browsers ask (then 429, and the holder's own
+// browser still gets its code); and texts to one calling code stop at
+// limit.sms_per_country a day.
+func TestLimits_SMSFirstSignInAndCountryBudget_V2_4_1(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"limit.sms_per_country": "6"})
+	// Noon: the day's count does not end under the test.
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	h.app.SetClock(func() time.Time { return now })
+	const email, number = "sms-first@example.com", "+819012340077"
+	holder := h.browser("en")
+	holder.signUp(email, goodPassword)
+	if r := holder.enrolPhone("+81 90 1234 0077", number); r.status >= 400 {
+		t.Fatalf("phone: %d", r.status)
+	}
+	// Past the enrolment's own code.
+	now = now.Add(11 * time.Minute)
+	var statuses []int
+	for range 4 {
+		statuses = append(statuses, h.browser("en").post("/signin", url.Values{"email": {email}, "password": {goodPassword}}).status)
+	}
+	if fmt.Sprint(statuses) != "[303 303 303 429]" {
+		t.Errorf("SMS-first sign-ins from new browsers: %v", statuses)
+	}
+	if r := holder.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify") {
+		t.Errorf("the holder's own browser: %d %s", r.status, r.location)
+	}
+	// The country's budget: 1 enrolment + 3 + 1 texts so far today; one
+	// more number of the same country gets one, the next none.
+	other := h.browser("en")
+	other.signUp("sms-country@example.com", goodPassword)
+	if r := other.post("/account/two-step/phone", url.Values{"phone": {"+81 90 1234 0078"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("the 6th text to +81: %d", r.status)
+	}
+	if r := other.post("/account/two-step/phone", url.Values{"phone": {"+81 90 1234 0079"}}); r.status != http.StatusTooManyRequests {
+		t.Errorf("the 7th text to +81 in a day: %d", r.status)
+	}
+}
