@@ -104,3 +104,41 @@ func (db *DB) PruneSessions(ctx context.Context, t time.Time, limit int) (int, e
 func (db *DB) PruneDevices(ctx context.Context, t time.Time, limit int) (int, error) {
 	return db.prune(ctx, "devices", `last_seen < $1 AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.device_id = devices.id)`, t, limit)
 }
+
+// pruneRows is prune for the limits' tables, which have no id column:
+// through the row's physical address, ctid.
+func (db *DB) pruneRows(ctx context.Context, table, cond string, t time.Time, limit int) (int, error) {
+	tag, err := db.pool.Exec(ctx, `
+		DELETE FROM `+table+`
+		WHERE ctid IN (SELECT ctid FROM `+table+` WHERE `+cond+` LIMIT $2)`, t.UnixMicro(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune %s: %w", table, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// PruneLimitCounts implements retention.Store: window counts, subjects
+// seen and sends, up to limit rows of each.
+func (db *DB) PruneLimitCounts(ctx context.Context, t time.Time, limit int) (int, error) {
+	total := 0
+	for _, q := range []struct{ table, cond string }{
+		{"limit_windows", `window_start < $1`}, {"limit_seen", `window_start < $1`}, {"limit_sends", `at < $1`},
+	} {
+		n, err := db.pruneRows(ctx, q.table, q.cond, t, limit)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// PruneGuessCounters implements retention.Store.
+func (db *DB) PruneGuessCounters(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.pruneRows(ctx, "guess_counters", `updated_at < $1 AND delayed_until < $1`, t, limit)
+}
+
+// PruneLimitRefusals implements retention.Store.
+func (db *DB) PruneLimitRefusals(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.pruneRows(ctx, "limit_refusals", `at < $1`, t, limit)
+}

@@ -62,6 +62,14 @@ type Store interface {
 	// never confirmed (an enrolment abandoned half-way; its sealed secret
 	// has no use).
 	PruneAppEnrolments(ctx context.Context, t time.Time, limit int) (int, error)
+	// PruneLimitCounts deletes the limits' window counts, subjects seen
+	// and sends recorded before t (the longest window is a day).
+	PruneLimitCounts(ctx context.Context, t time.Time, limit int) (int, error)
+	// PruneGuessCounters deletes guess counters not touched since t whose
+	// delay has ended (their 30-day window is over by then).
+	PruneGuessCounters(ctx context.Context, t time.Time, limit int) (int, error)
+	// PruneLimitRefusals deletes refusals recorded before t.
+	PruneLimitRefusals(ctx context.Context, t time.Time, limit int) (int, error)
 }
 
 // Grace is how long codes, withheld messages and ended sessions are kept
@@ -157,6 +165,11 @@ func (p *Pruner) Once(ctx context.Context) (Report, error) {
 		{"withheld messages", p.Store.PruneWithheldMessages, short},
 		{"messages", p.Store.PruneMessages, long},
 		{"signin_attempts", p.Store.PruneAttempts, long},
+		// The limits: counts of windows that ended (a day at most), and
+		// guess counters untouched for longer than their 30-day window.
+		{"limit counts", p.Store.PruneLimitCounts, now.Add(-2 * 24 * time.Hour)},
+		{"guess_counters", p.Store.PruneGuessCounters, now.Add(-31 * 24 * time.Hour)},
+		{"limit_refusals", p.Store.PruneLimitRefusals, long},
 	} {
 		n, err := p.batches(ctx, step.prune, step.t)
 		if n > 0 {

@@ -115,3 +115,29 @@ func (db *DB) PruneSessions(ctx context.Context, t time.Time, limit int) (int, e
 func (db *DB) PruneDevices(ctx context.Context, t time.Time, limit int) (int, error) {
 	return db.prune(ctx, "devices", `last_seen < ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.device_id = devices.id)`, limit, us(t))
 }
+
+// PruneLimitCounts implements retention.Store: window counts, subjects
+// seen and sends, up to limit rows of each.
+func (db *DB) PruneLimitCounts(ctx context.Context, t time.Time, limit int) (int, error) {
+	total := 0
+	for _, q := range []struct{ table, cond string }{
+		{"limit_windows", `window_start < ?`}, {"limit_seen", `window_start < ?`}, {"limit_sends", `at < ?`},
+	} {
+		n, err := db.prune(ctx, q.table, q.cond, limit, t.UnixMicro())
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// PruneGuessCounters implements retention.Store.
+func (db *DB) PruneGuessCounters(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "guess_counters", `updated_at < ? AND delayed_until < ?`, limit, t.UnixMicro(), t.UnixMicro())
+}
+
+// PruneLimitRefusals implements retention.Store.
+func (db *DB) PruneLimitRefusals(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "limit_refusals", `at < ?`, limit, t.UnixMicro())
+}

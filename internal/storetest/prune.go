@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
@@ -41,6 +42,7 @@ func RunPrune(t *testing.T, open func(t *testing.T) PruneStore) {
 		{"AttemptsGoAfterHistory", testPruneAttempts},
 		{"SessionsGoADayAfterTheyEnd", testPruneSessions},
 		{"DevicesWithoutSessionsGoAfterHistory", testPruneDevices},
+		{"LimitCountsGoWhenTheirWindowsEnded", testPruneLimits},
 		{"PruneDeletesInBatches", testPruneBatches},
 		{"PruningLockIsHeldByOneAtATime", testPruneLock},
 		{"PrunerPassKeepsWhatIsStillInUse", testPrunerPass},
@@ -452,4 +454,40 @@ func testPruneAppEnrolments(t *testing.T, s PruneStore) {
 			t.Errorf("app %s: %v, want kept", id, err)
 		}
 	}
+}
+
+// testPruneLimits: window counts, subjects and sends older than the cutoff
+// go, newer ones stay; a guess counter goes once untouched past its
+// cutoff and not delayed; refusals go after the history.
+func testPruneLimits(t *testing.T, s PruneStore) {
+	ctx := context.Background()
+	old, fresh := now.Add(-3*24*time.Hour), now.Add(-time.Hour)
+	for _, at := range []time.Time{old, fresh} {
+		if err := s.Hit(ctx, []string{"fail:192.0.2.1"}, at.Truncate(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Seen(ctx, "subj:192.0.2.1", "password:acc", at.Truncate(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.TakeSend(ctx, "a@example.com", at, 3, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rule := limit.GuessRule{Free: 4, FirstDelay: 30e6, MaxDelay: 3600e6, Window: limit.Window.Microseconds(), WindowLimit: 500}
+	stale, live := limit.GuessKey{Secret: limit.Password, Subject: "stale"}, limit.GuessKey{Secret: limit.Password, Subject: "live"}
+	s.TakeGuess(ctx, stale, "", rule, now.Add(-40*24*time.Hour))
+	s.TakeGuess(ctx, live, "", rule, now.Add(-2*24*time.Hour))
+	pruneAll(t, s.PruneLimitCounts, now.Add(-2*24*time.Hour), 3)
+	if c, _ := s.Counts(ctx, []string{"fail:192.0.2.1"}, fresh.Truncate(time.Hour)); c["fail:192.0.2.1"] != 1 {
+		t.Errorf("the current window's count went: %v", c)
+	}
+	pruneAll(t, s.PruneGuessCounters, now.Add(-31*24*time.Hour), 1)
+	if c, _ := s.Guesses(ctx, live); c.Consecutive != 1 {
+		t.Errorf("a counter used two days ago went: %+v", c)
+	}
+	if c, _ := s.Guesses(ctx, stale); c.Consecutive != 0 {
+		t.Errorf("a counter untouched for 40 days stayed: %+v", c)
+	}
+	s.RecordRefusal(ctx, limit.Refusal{Rule: limit.GuessDelay, Subject: "x", Origin: request.Origin{Time: now.Add(-500 * 24 * time.Hour)}, RetryAt: now})
+	pruneAll(t, s.PruneLimitRefusals, historyAgo, 1)
 }
