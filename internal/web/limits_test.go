@@ -169,14 +169,11 @@ func TestLimits_RightPasswordFailedSecondStepTellsTheHolder_V6_3_5(t *testing.T)
 	}
 }
 
-// TestLimits_TrustedBrowserIsNotASecondStep_V7_5_1 (the contract; the
-// probe's D1): after "don't ask again on this browser", a later
-// password-only sign-in on it followed by GET /account/two-step/off is sent
-// to re-verify, not shown the form.
-func TestLimits_TrustedBrowserIsNotASecondStep_V7_5_1(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, nil)
-	const email = "trusted-stepup@example.com"
+// trustedBrowser signs up email with an authenticator app, then passes the
+// second step with "don't ask again on this browser", and signs out: the
+// browser it returns is trusted.
+func trustedBrowser(t *testing.T, h *harness, email string) *browser {
+	t.Helper()
 	b := h.browser("en")
 	b.signUp(email, goodPassword)
 	secret, _ := b.turnOnApp(t)
@@ -186,10 +183,22 @@ func TestLimits_TrustedBrowserIsNotASecondStep_V7_5_1(t *testing.T) {
 	h.app.SetClock(func() time.Time { return at })
 	c := b.signInTo2ndStep(email, goodPassword)
 	code, _ := totp.Code(secret, step)
-	if r := b.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {code}, "trust": {"on"}}); r.status != 303 {
+	if r := b.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {code}, "trust": {"on"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("trust: %d", r.status)
 	}
 	b.post("/signout", url.Values{})
+	return b
+}
+
+// TestLimits_TrustedBrowserIsNotASecondStep_V7_5_1 (the contract; the
+// probe's D1): after "don't ask again on this browser", a later
+// password-only sign-in on it followed by GET /account/two-step/off is sent
+// to re-verify, not shown the form.
+func TestLimits_TrustedBrowserIsNotASecondStep_V7_5_1(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const email = "trusted-stepup@example.com"
+	b := trustedBrowser(t, h, email)
 	if r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != 303 || r.location != "/account" {
 		t.Fatalf("password-only sign-in on the trusted browser: %d %s", r.status, r.location)
 	}
@@ -369,17 +378,7 @@ func TestLimits_TrustCookieChangesOnEachUse_V6_4_4(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	const email = "rotating@example.com"
-	b := h.browser("en")
-	b.signUp(email, goodPassword)
-	secret, _ := b.turnOnApp(t)
-	b.post("/signout", url.Values{})
-	step := totp.Step(time.Now()) + 1
-	at := time.Unix(step*totp.Period, 0).Add(time.Second)
-	h.app.SetClock(func() time.Time { return at })
-	c := b.signInTo2ndStep(email, goodPassword)
-	code, _ := totp.Code(secret, step)
-	b.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {code}, "trust": {"on"}})
-	b.post("/signout", url.Values{})
+	b := trustedBrowser(t, h, email)
 	copied := deviceCookieOf(t, b)
 	if r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.location != "/account" {
 		t.Fatalf("trusted sign-in: %d %s", r.status, r.location)
