@@ -276,6 +276,9 @@ type Guess struct {
 	// a code's destination, or a typed address without an account.
 	Subject string
 	Origin  request.Origin
+	// Known, when set, is whether Origin's device is one of AccountID's
+	// known browsers, as the caller already read it (one read fewer).
+	Known *bool
 }
 
 // Ticket is a counted guess: Done says how it ended.
@@ -354,7 +357,9 @@ func (l *Limiter) ticket(ctx context.Context, g Guess) (*Ticket, error) {
 		subject = g.AccountID
 	}
 	t := &Ticket{l: l, g: g, key: GuessKey{Secret: g.Secret, Subject: subject}}
-	if g.Origin.DeviceID != "" && l.devices != nil {
+	if g.Known != nil {
+		t.known = *g.Known && g.AccountID != "" && g.Origin.DeviceID != ""
+	} else if g.Origin.DeviceID != "" && l.devices != nil {
 		// Asked for an address without an account too (it finds nothing):
 		// the same reads either way, so the time taken tells nothing.
 		known, err := l.devices.UsedBy(ctx, g.AccountID, g.Origin.DeviceID)

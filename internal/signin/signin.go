@@ -139,6 +139,10 @@ type Attempt struct {
 	// Cause is why its second step's codes were sent, decided when the
 	// second step was asked (request.Decide); empty when none was.
 	Cause request.Cause
+
+	// known caches, for one sign-in, whether Origin's device is one the
+	// account has signed in on (see usedBy); never stored.
+	known *bool
 }
 
 // AttemptQuery selects a page of an account's attempts for its activity
@@ -494,6 +498,14 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		stored = a.PasswordHash
 		at.AccountID = a.ID
 		guess.AccountID, guess.Subject = a.ID, ""
+		if s.Devices != nil && o.DeviceID != "" {
+			// Read once for the limits, the new-device check and the alert.
+			known, err := s.usedBy(ctx, a.ID, at)
+			if err != nil {
+				return nil, err
+			}
+			guess.Known = &known
+		}
 	case !errors.Is(err, account.ErrNotFound):
 		return nil, fmt.Errorf("sign in: look up account: %w", err)
 	}
@@ -572,9 +584,9 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		return s.askSecondStep(ctx, a, at, newHash, r.Remember, Email)
 	}
 	if s.NewDeviceCheck {
-		known, err := s.Devices.UsedBy(ctx, a.ID, o.DeviceID)
+		known, err := s.usedBy(ctx, a.ID, at)
 		if err != nil {
-			return nil, fmt.Errorf("sign in: read the account's devices: %w", err)
+			return nil, err
 		}
 		if !known {
 			return s.askSecondStep(ctx, a, at, newHash, r.Remember, Email)
@@ -612,12 +624,19 @@ func (s *Service) refuse(ctx context.Context, at *Attempt, result error) error {
 // start signs the holder in: the session, the attempt that started it,
 // and a transparent rehash (newHash, when set), in one transaction.
 func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, newHash string, remember bool, previous string) (*Result, error) {
-	fresh, err := s.newDevice(ctx, a, at.Origin)
-	if err != nil {
-		return nil, err
+	fresh := false
+	if s.Devices != nil && s.Notices != nil {
+		fresh = true
+		if at.Origin.DeviceID != "" {
+			known, err := s.usedBy(ctx, a.ID, at)
+			if err != nil {
+				return nil, err
+			}
+			fresh = !known
+		}
 	}
 	var g *account.Grant
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err := s.inTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
 			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
 				return fmt.Errorf("sign in: rehash: %w", err)
@@ -684,6 +703,20 @@ func (s *Service) logLimited(ctx context.Context, at *Attempt, err error) {
 		s.Log.WarnContext(ctx, "sign-in attempt limited", "attempt", at.ID, "kind", at.Kind, "account", at.AccountID,
 			"device", at.Origin.DeviceID, "ip", at.Origin.IP, "err", err)
 	}
+}
+
+// usedBy is Devices.UsedBy for the attempt's device, read once per
+// attempt.
+func (s *Service) usedBy(ctx context.Context, accountID string, at *Attempt) (bool, error) {
+	if at.known != nil {
+		return *at.known, nil
+	}
+	used, err := s.Devices.UsedBy(ctx, accountID, at.Origin.DeviceID)
+	if err != nil {
+		return false, fmt.Errorf("sign in: read the account's devices: %w", err)
+	}
+	at.known = &used
+	return used, nil
 }
 
 // newDevice reports whether a session on the origin's device would be the
@@ -790,8 +823,8 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 	known := false
 	if s.Devices != nil {
 		var err error
-		if known, err = s.Devices.UsedBy(ctx, a.ID, at.Origin.DeviceID); err != nil {
-			return nil, fmt.Errorf("sign in: read the account's devices: %w", err)
+		if known, err = s.usedBy(ctx, a.ID, at); err != nil {
+			return nil, err
 		}
 	}
 	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: known})
