@@ -437,6 +437,12 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw string,
 		if err := s.stopTrusting(ctx, a.ID); err != nil {
 			return err
 		}
+		// Guesses at the old password say nothing about the new one: the
+		// holder, on any browser, signs in with it at once, and the count
+		// (and its 30-day budget) starts again.
+		if err := s.Limits.Forget(ctx, a.ID, limit.Password); err != nil {
+			return err
+		}
 		if _, err := s.Notices.Send(ctx, notice.Notice{
 			Purpose: purpose, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
 		}); err != nil {

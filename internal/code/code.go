@@ -49,6 +49,9 @@ type Challenge struct {
 	SentAt     time.Time
 	ExpiresAt  time.Time
 	ConsumedAt time.Time // zero until used
+	// StoppedAt is when the destination's holder stopped the request
+	// ("this wasn't me"; see Service.Stop); ConsumedAt is set too.
+	StoppedAt time.Time
 }
 
 // Store keeps challenges. Implementations must make TakeFailure and
@@ -66,6 +69,10 @@ type Store interface {
 	TakeFailure(ctx context.Context, id string, max int) (int, bool, error)
 	// ReturnFailure gives back a count TakeFailure took for a right answer.
 	ReturnFailure(ctx context.Context, id string) error
+	// Stop ends an open request as stopped by its destination's holder:
+	// used up (ConsumedAt), StoppedAt set, its code hash erased. A used
+	// request is left as it is.
+	Stop(ctx context.Context, id string, at time.Time) error
 	// Consume marks the challenge used if it is not already; it reports
 	// whether this call was the one that used it.
 	Consume(ctx context.Context, id string, at time.Time) (bool, error)
@@ -168,7 +175,10 @@ func (s *Service) sending(ctx context.Context, c *Challenge, ch request.Channel,
 			return ErrBlocked
 		}
 	}
-	return s.Limits.Sending(ctx, limit.Send{Channel: ch, Destination: BlockKey(destination), AccountID: c.AccountID, Origin: o})
+	// A typed destination (a sign-up, a new address, a number being added:
+	// cause "mistyped") may be anyone's; the others are the account's own.
+	return s.Limits.Sending(ctx, limit.Send{Channel: ch, Destination: BlockKey(destination), AccountID: c.AccountID,
+		Own: c.Cause != request.Mistyped, Origin: o})
 }
 
 // Digits is the length of every code.
@@ -312,6 +322,7 @@ func (s *Service) Held(ctx context.Context, id string, p request.Purpose, accoun
 	if err != nil {
 		return nil, err
 	}
+	c = asked(c) // a stopped request stays open to its requester, as a decoy
 	if c.AccountID == "" || c.AccountID != accountID || !c.ConsumedAt.IsZero() {
 		return nil, ErrNotFound
 	}
@@ -390,6 +401,7 @@ func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code 
 	if err != nil {
 		return nil, err
 	}
+	c = asked(c)
 	now := s.now()
 	guess := limit.Guess{Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by}
 	switch {
@@ -442,9 +454,24 @@ func (s *Service) Use(ctx context.Context, c *Challenge) error {
 
 // Stop ends a request so that no code answers it and none is sent for it
 // any more ("this wasn't me"). Stopping a used request changes nothing.
+// To whoever asked for it, a stopped request then looks like a decoy (see
+// asked): its codes are wrong, its resends send nothing — exactly what a
+// request for an address or number without a holder does — so that
+// nobody learns from the refusal that the destination has a holder who
+// answered.
 func (s *Service) Stop(ctx context.Context, id string) error {
-	_, err := s.Store.Consume(ctx, id, s.now())
-	return err
+	return s.Store.Stop(ctx, id, s.now())
+}
+
+// asked returns c as the requester's side sees it: a stopped request is a
+// decoy still open (no code, not used).
+func asked(c *Challenge) *Challenge {
+	if c.StoppedAt.IsZero() {
+		return c
+	}
+	d := *c
+	d.ConsumedAt, d.CodeHash = time.Time{}, nil
+	return &d
 }
 
 // Remaining returns how many wrong entries c still allows.
@@ -458,11 +485,16 @@ func (s *Service) Resend(ctx context.Context, id string, p request.Purpose, o re
 	if err != nil {
 		return nil, "", err
 	}
+	c = asked(c)
 	now := s.now()
 	if err := s.sendable(c, c.Channel, now); err != nil {
 		return c, "", err
 	}
-	if err := s.sending(ctx, c, c.Channel, c.Destination, o); err != nil {
+	if err := s.sending(ctx, c, c.Channel, c.Destination, o); errors.Is(err, ErrBlocked) {
+		// The destination's holder blocked this sender: answered like a
+		// decoy's resend (nothing is sent, nothing said about the holder).
+		return c, "", nil
+	} else if err != nil {
 		return c, "", err
 	}
 	c.SentAt, c.ExpiresAt = now, now.Add(s.TTL)

@@ -33,6 +33,8 @@ package limit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -195,6 +197,9 @@ type Store interface {
 	// answer) and gives its guess back from the window's count: the
 	// budget bounds wrong guesses.
 	ClearGuesses(ctx context.Context, k GuessKey) error
+	// ForgetGuesses deletes every counter of the kind of secret under
+	// subject, whatever the scope.
+	ForgetGuesses(ctx context.Context, s Secret, subject string) error
 	// AccountGuesses returns the largest run of consecutive failures per
 	// kind of secret counted for the account, any scope.
 	AccountGuesses(ctx context.Context, accountID string) (map[Secret]int, error)
@@ -521,14 +526,25 @@ type Send struct {
 	Channel     request.Channel
 	Destination string // lower-cased address, or E.164 number
 	AccountID   string // the account the request is for, if any
-	Origin      request.Origin
+	// Own: the destination is the account's own (its address, its
+	// confirmed number), not one typed with the request (a sign-up, a new
+	// address, a number being added), which may be anyone's.
+	Own    bool
+	Origin request.Origin
 }
 
 // Sending counts a message with a code before it is sent, or refuses it
 // with *Error: too many to the destination, from the network, to the SMS
-// country or in all. A send asked for by one of the account's known
-// browsers is not counted against its network, and is counted per
-// destination apart from everyone else's. Call it inside the flow's transaction:
+// country or in all. A code to the account's own destination (s.Own)
+// asked for by one of the account's known browsers — the holder's own
+// sign-in — is not counted against its network, and is counted per
+// destination apart from everyone else's; a destination typed with the
+// request never is, whoever asks (else an attacker's own browsers would
+// each get a fresh allowance for someone else's number). The SMS country
+// and daily caps refuse only typed numbers (toll fraud needs numbers the
+// attacker chooses): a holder's own number is counted but never refused by
+// them, so no one can keep the holder from their codes by exhausting a
+// cap. Call it inside the flow's transaction:
 // a flow that rolls back sent nothing, and its count goes with it; the
 // refusal itself is recorded once the transaction has ended.
 func (l *Limiter) Sending(ctx context.Context, s Send) error {
@@ -544,7 +560,7 @@ func (l *Limiter) Sending(ctx context.Context, s Send) error {
 	day := now.Truncate(24 * time.Hour)
 	hour := now.Truncate(time.Hour)
 	known := false
-	if s.AccountID != "" && s.Origin.DeviceID != "" && l.devices != nil {
+	if s.Own && s.AccountID != "" && s.Origin.DeviceID != "" && l.devices != nil {
 		var err error
 		if known, err = l.devices.UsedBy(ctx, s.AccountID, s.Origin.DeviceID); err != nil {
 			return fmt.Errorf("limit: read the account's devices: %w", err)
@@ -556,7 +572,7 @@ func (l *Limiter) Sending(ctx context.Context, s Send) error {
 	}
 	if s.Channel == request.SMS {
 		cc := CallingCode(dest)
-		if len(p.SMSCountries) > 0 && !contains(p.SMSCountries, cc) {
+		if !s.Own && len(p.SMSCountries) > 0 && !contains(p.SMSCountries, cc) {
 			return l.refuseLater(ctx, &Error{Rule: SMSCountryClosed, RetryAt: now.Add(24 * time.Hour), Now: now}, dest, s.Origin)
 		}
 		k := "sms:" + cc
@@ -569,6 +585,9 @@ func (l *Limiter) Sending(ctx context.Context, s Send) error {
 			return err
 		}
 		for _, k := range keys {
+			if s.Own && !strings.HasPrefix(k, "send:") {
+				continue // a holder's own number: counted, never refused by the caps
+			}
 			if counts[k] >= limits[k] {
 				retry := day.Add(24 * time.Hour)
 				if strings.HasPrefix(k, "send:") {
@@ -678,11 +697,24 @@ func (l *Limiter) refuseLater(ctx context.Context, e *Error, subject string, o r
 }
 
 func (l *Limiter) record(ctx context.Context, e *Error, subject string, o request.Origin) {
-	l.log.WarnContext(ctx, "limit: refused", "rule", e.Rule, "subject", subject, "ip", o.IP, "device", o.DeviceID,
+	l.log.WarnContext(ctx, "limit: refused", "rule", e.Rule, "subject", logged(subject), "ip", o.IP, "device", o.DeviceID,
 		"retry_after", e.RetryAfter().Seconds())
 	if err := l.store.RecordRefusal(ctx, Refusal{Rule: e.Rule, Subject: subject, Origin: o, RetryAt: e.RetryAt}); err != nil {
 		l.log.ErrorContext(ctx, "limit: record refusal", "err", err)
 	}
+}
+
+// Forget drops every count of guesses at the account's secret s: the
+// secret was replaced (a new password), so guesses at the old one are
+// void. Run it in the transaction that replaces it.
+func (l *Limiter) Forget(ctx context.Context, accountID string, s Secret) error {
+	if l.off {
+		return nil
+	}
+	if err := l.store.ForgetGuesses(ctx, s, accountID); err != nil {
+		return fmt.Errorf("limit: forget guesses: %w", err)
+	}
+	return nil
 }
 
 // AccountState returns the kinds of secret whose consecutive failures
@@ -742,4 +774,15 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// logged is how a subject appears in the log: an account id or a network
+// as it is, an address or a number (which logs never carry) as a short
+// hash that still groups one subject's lines.
+func logged(subject string) string {
+	if !strings.ContainsAny(subject, "@+") {
+		return subject
+	}
+	h := sha256.Sum256([]byte(subject))
+	return "sha256:" + hex.EncodeToString(h[:6])
 }

@@ -126,9 +126,14 @@ func (s *Service) Begin(ctx context.Context, a *account.Account, typed string, o
 	err = s.inTx(ctx, func(ctx context.Context) error {
 		var c string
 		var err error
-		ch, c, err = s.Codes.Issue(ctx, code.Challenge{
-			Purpose: request.AddPhone, AccountID: a.ID, Channel: request.SMS, Destination: number, Origin: o,
-		}, false)
+		spec := code.Challenge{Purpose: request.AddPhone, AccountID: a.ID, Channel: request.SMS, Destination: number, Origin: o}
+		ch, c, err = s.Codes.Issue(ctx, spec, false)
+		if errors.Is(err, code.ErrBlocked) {
+			// The number's holder said this sender's earlier code was not
+			// theirs: a request no code answers, its message withheld — the
+			// same pages as any other number, nothing said about a holder.
+			ch, c, err = s.Codes.Issue(ctx, spec, true)
+		}
 		if err != nil {
 			return fmt.Errorf("phone: issue code: %w", err)
 		}
@@ -141,6 +146,19 @@ func (s *Service) Begin(ctx context.Context, a *account.Account, typed string, o
 }
 
 func (s *Service) send(ctx context.Context, a *account.Account, ch *code.Challenge, c string) error {
+	if c == "" {
+		// A decoy (a blocked sender, a stopped request): recorded
+		// withheld, on the requester's account, never sent.
+		_, err := s.Notices.Send(ctx, notice.Notice{
+			Purpose: request.AddPhone, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: ch.Destination,
+			Channel: request.SMS, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Valid: s.Codes.Validity(),
+			Withhold: true,
+		})
+		if err != nil {
+			return fmt.Errorf("phone: record withheld code: %w", err)
+		}
+		return nil
+	}
 	// A number that is another holder's confirmed phone was mistyped (or
 	// is being taken over): the message is theirs, so it is in their
 	// message center, where they can say it was not them.

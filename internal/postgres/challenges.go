@@ -31,21 +31,21 @@ func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 // Challenge implements code.Store.
 func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error) {
 	var c code.Challenge
-	var created, sent, expires, consumed *time.Time
+	var created, sent, expires, consumed, stopped *time.Time
 	err := db.conn(ctx).QueryRow(ctx, `
 		SELECT id, purpose, cause, attempt_id, account_id, channel, destination, device_id, ip, user_agent,
-			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at
+			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at, stopped_at
 		FROM challenges
 		WHERE id = $1`, id).
 		Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
-			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed)
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &stopped)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, code.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read challenge: %w", err)
 	}
-	c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt = utc(created), utc(sent), utc(expires), utc(consumed)
+	c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt, c.StoppedAt = utc(created), utc(sent), utc(expires), utc(consumed), utc(stopped)
 	c.Origin.Time = c.CreatedAt
 	return &c, nil
 }
@@ -88,11 +88,22 @@ func (db *DB) Consume(ctx context.Context, id string, at time.Time) (bool, error
 	return tag.RowsAffected() == 1, nil
 }
 
+// Stop implements code.Store.
+func (db *DB) Stop(ctx context.Context, id string, at time.Time) error {
+	_, err := db.conn(ctx).Exec(ctx, `
+		UPDATE challenges SET consumed_at = $1, stopped_at = $1, code_hash = NULL
+		WHERE id = $2 AND consumed_at IS NULL`, ts(at), id)
+	if err != nil {
+		return fmt.Errorf("postgres: stop request: %w", err)
+	}
+	return nil
+}
+
 // Resend implements code.Store.
 func (db *DB) Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error {
 	_, err := db.conn(ctx).Exec(ctx, `
 		UPDATE challenges SET code_hash = $1, sent_at = $2, expires_at = $3, sends = sends + 1
-		WHERE id = $4 AND consumed_at IS NULL`,
+		WHERE id = $4 AND (consumed_at IS NULL OR stopped_at IS NOT NULL)`,
 		hash, ts(sentAt), ts(expiresAt), id)
 	if err != nil {
 		return fmt.Errorf("postgres: resend code: %w", err)

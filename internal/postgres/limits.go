@@ -84,6 +84,14 @@ func (db *DB) ClearGuesses(ctx context.Context, k limit.GuessKey) error {
 	return nil
 }
 
+// ForgetGuesses implements limit.Store.
+func (db *DB) ForgetGuesses(ctx context.Context, s limit.Secret, subject string) error {
+	if _, err := db.conn(ctx).Exec(ctx, `DELETE FROM guess_counters WHERE secret = $1 AND subject = $2`, string(s), subject); err != nil {
+		return fmt.Errorf("postgres: forget guesses: %w", err)
+	}
+	return nil
+}
+
 // AccountGuesses implements limit.Store.
 func (db *DB) AccountGuesses(ctx context.Context, accountID string) (map[limit.Secret]int, error) {
 	rows, err := db.conn(ctx).Query(ctx, `

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"gatehouse/internal/account"
@@ -391,6 +392,11 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 			return nil, fmt.Errorf("step up: record attempt: %w", err)
 		}
 		s.logOutcome(ctx, at)
+		if codeTicket.Failures() == s.Limits.Policy().FreeFailures+1 {
+			// The password was right and the app's codes keep failing: the
+			// run reached the delay, and the holder hears of it.
+			s.secondStepFailed(ctx, at, nil, o)
+		}
 		return nil, ErrSecondStep
 	}
 	if err != nil {
@@ -492,7 +498,10 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	}
 	var stored string
 	a, err := s.Accounts.AccountByEmail(ctx, at.Identifier)
-	guess := limit.Guess{Secret: limit.Password, Subject: "email:" + at.Identifier, Origin: o}
+	// An address without an account is counted under the key accounts are
+	// found by (lower case): any spelling of it shares one count, as any
+	// spelling of an account's address does.
+	guess := limit.Guess{Secret: limit.Password, Subject: "email:" + strings.ToLower(at.Identifier), Origin: o}
 	switch {
 	case err == nil:
 		stored = a.PasswordHash
@@ -1115,6 +1124,14 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 			if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
 				return fmt.Errorf("sign in: start session: %w", err)
 			}
+			if m == Email && at.MethodOffered != Email {
+				// The email fallback passed a two-step sign-in: a code from
+				// the mailbox is no second factor, so the session is not
+				// recently verified and step-up asks for a real one.
+				if err := s.unproved(ctx, g); err != nil {
+					return err
+				}
+			}
 			// Trust is earned by a second step, never by an emailed code:
 			// the new-device check's or the email fallback's.
 			if r.Trust && at.MethodOffered != Email && m != Email && s.TrustFor > 0 && s.Devices != nil && o.DeviceID != "" {
@@ -1194,7 +1211,7 @@ func (s *Service) refused(ctx context.Context, at *Attempt, ch *code.Challenge, 
 	switch {
 	case errors.Is(err, code.ErrLocked):
 		if s.end(ctx, at, Failed, o.Time) && at.Kind != CodeSignInKind {
-			s.secondStepFailed(ctx, at, ch)
+			s.secondStepFailed(ctx, at, ch, o)
 		}
 	case errors.Is(err, code.ErrExpired):
 		s.end(ctx, at, Expired, o.Time)
@@ -1211,7 +1228,7 @@ func (s *Service) wrong(ctx context.Context, at *Attempt, ch *code.Challenge, t 
 	t.Done(ctx, false)
 	err := s.refused(ctx, at, ch, s.Codes.Fail(ch), o)
 	if !errors.Is(err, code.ErrLocked) && t.Failures() == s.Limits.Policy().FreeFailures+1 {
-		s.secondStepFailed(ctx, at, ch)
+		s.secondStepFailed(ctx, at, ch, o)
 	}
 	return err
 }
@@ -1237,17 +1254,25 @@ func (m Method) secret() limit.Secret {
 // "this wasn't me" on it does what it does for that cause: ends every
 // session and asks for a new password. A failure is logged: the refusal
 // stands either way.
-func (s *Service) secondStepFailed(ctx context.Context, at *Attempt, ch *code.Challenge) {
+//
+// ch is the attempt's request, nil for a re-verification answered on its
+// own page (the holder answers that one on the activity page); o is the
+// request that failed, whose browser and system the message names.
+func (s *Service) secondStepFailed(ctx context.Context, at *Attempt, ch *code.Challenge, o request.Origin) {
 	if s.Notices == nil || at.AccountID == "" {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
 	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
 	if err == nil {
-		_, err = s.Notices.Send(ctx, notice.Notice{
-			Purpose: request.SecondStepFailed, Cause: request.PasswordKnown, ChallengeID: ch.ID,
-			AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: at.Origin,
-		})
+		n := notice.Notice{
+			Purpose: request.SecondStepFailed, Cause: request.PasswordKnown,
+			AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
+		}
+		if ch != nil {
+			n.ChallengeID = ch.ID
+		}
+		_, err = s.Notices.Send(ctx, n)
 	}
 	if err != nil && s.Log != nil {
 		s.Log.ErrorContext(ctx, "sign-in: notify failed second step", "account", at.AccountID, "err", err)

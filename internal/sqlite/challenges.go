@@ -30,21 +30,21 @@ func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 // Challenge implements code.Store.
 func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error) {
 	var c code.Challenge
-	var created, sent, expires, consumed sql.NullInt64
+	var created, sent, expires, consumed, stopped sql.NullInt64
 	err := db.readRow(ctx, `
 		SELECT id, purpose, cause, attempt_id, account_id, channel, destination, device_id, ip, user_agent,
-			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at
+			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at, stopped_at
 		FROM challenges
 		WHERE id = ?`, id).
 		Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
-			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed)
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &stopped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, code.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read challenge: %w", err)
 	}
-	c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt = tm(created), tm(sent), tm(expires), tm(consumed)
+	c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt, c.StoppedAt = tm(created), tm(sent), tm(expires), tm(consumed), tm(stopped)
 	c.Origin.Time = c.CreatedAt
 	return &c, nil
 }
@@ -90,11 +90,22 @@ func (db *DB) Consume(ctx context.Context, id string, at time.Time) (bool, error
 	return n == 1, nil
 }
 
+// Stop implements code.Store.
+func (db *DB) Stop(ctx context.Context, id string, at time.Time) error {
+	_, err := db.exec(ctx, `
+		UPDATE challenges SET consumed_at = ?, stopped_at = ?, code_hash = NULL
+		WHERE id = ? AND consumed_at IS NULL`, us(at), us(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: stop request: %w", err)
+	}
+	return nil
+}
+
 // Resend implements code.Store.
 func (db *DB) Resend(ctx context.Context, id string, hash []byte, sentAt, expiresAt time.Time) error {
 	_, err := db.exec(ctx, `
 		UPDATE challenges SET code_hash = ?, sent_at = ?, expires_at = ?, sends = sends + 1
-		WHERE id = ? AND consumed_at IS NULL`,
+		WHERE id = ? AND (consumed_at IS NULL OR stopped_at IS NOT NULL)`,
 		hash, us(sentAt), us(expiresAt), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: resend code: %w", err)

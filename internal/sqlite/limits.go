@@ -83,6 +83,14 @@ func (db *DB) ClearGuesses(ctx context.Context, k limit.GuessKey) error {
 	return nil
 }
 
+// ForgetGuesses implements limit.Store.
+func (db *DB) ForgetGuesses(ctx context.Context, s limit.Secret, subject string) error {
+	if _, err := db.exec(ctx, `DELETE FROM guess_counters WHERE secret = ? AND subject = ?`, string(s), subject); err != nil {
+		return fmt.Errorf("sqlite: forget guesses: %w", err)
+	}
+	return nil
+}
+
 // AccountGuesses implements limit.Store.
 func (db *DB) AccountGuesses(ctx context.Context, accountID string) (map[limit.Secret]int, error) {
 	rows, err := db.query(ctx, `

@@ -32,7 +32,7 @@ CREATE TABLE challenges (
     sent_at     INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     consumed_at INTEGER
-, attempt_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT 'email', ip TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', sends INTEGER NOT NULL DEFAULT 1) STRICT;
+, attempt_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT 'email', ip TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', sends INTEGER NOT NULL DEFAULT 1, stopped_at INTEGER) STRICT;
 CREATE INDEX challenges_account ON challenges (account_id, created_at);
 CREATE TABLE devices (
     id         TEXT PRIMARY KEY,

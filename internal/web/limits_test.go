@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/outbox"
 	"gatehouse/internal/request"
 	"gatehouse/internal/totp"
 )
@@ -428,25 +430,31 @@ func TestLimits_AMistypedBlockHoldsForResendsAndTheWholeNetwork(t *testing.T) {
 		}
 		pending = append(pending, challenge(t, r.location))
 	}
-	texts := count(h, number, request.AddPhone)
+	texts := sentTo(h, number, request.AddPhone)
 	m := h.newest(number, request.AddPhone)
 	if a := holder.answer(m.Reference, "not_me"); a.status != 200 {
 		t.Fatalf("answer: %d\n%s", a.status, a.body)
 	}
 	now = now.Add(2 * time.Minute) // past the resend cool-down
-	// The other open enrolment (D5).
-	r := sender.post("/account/two-step/phone/resend", url.Values{"c": {pending[0]}})
-	if r.status < 400 || strings.Contains(r.body, "holder") {
+	// The other open enrolment (D5): answered like any resend, nothing sent.
+	if r := sender.post("/account/two-step/phone/resend", url.Values{"c": {pending[0]}}); r.status != http.StatusSeeOther {
 		t.Errorf("resend of the other open enrolment after the block: %d\n%s", r.status, r.body)
 	}
-	// Another address of the same /64, a fresh browser and account (D6).
+	// The stopped one: its right code is "not correct", like a code for a
+	// number nobody holds (W12: nothing says a holder answered).
+	if r := sender.post("/account/two-step/phone/confirm", url.Values{"c": {pending[1]}, "code": {h.smsCodeFor(number)}}); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, "That code is not correct") {
+		t.Errorf("the stopped enrolment's right code: %d\n%s", r.status, r.body)
+	}
+	// Another address of the same /64, a fresh browser and account (D6):
+	// the same pages as any number, and no text.
 	other := h.browser("en")
 	other.forwardedFor = "2001:db8:1:2::99"
 	other.signUp("block-sender-2@example.com", goodPassword)
-	if r := other.post("/account/two-step/phone", url.Values{"phone": {"+81 90 1234 0001"}}); r.status != http.StatusUnprocessableEntity || strings.Contains(r.body, "holder") {
-		t.Errorf("a new enrolment from the same /64: %d\n%s", r.status, r.body)
+	if r := other.post("/account/two-step/phone", url.Values{"phone": {"+81 90 1234 0001"}}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account/two-step/phone/confirm") {
+		t.Errorf("a new enrolment from the same /64: %d %s\n%s", r.status, r.location, r.body)
 	}
-	if got := count(h, number, request.AddPhone); got != texts {
+	if got := sentTo(h, number, request.AddPhone); got != texts {
 		t.Errorf("%d more codes texted to the blocked number", got-texts)
 	}
 }
@@ -566,3 +574,156 @@ func TestLimits_SMSFirstSignInAndCountryBudget_V2_4_1(t *testing.T) {
 		t.Errorf("the 7th text to +81 in a day: %d", r.status)
 	}
 }
+
+// sentTo counts the messages of purpose p to an address or number that
+// were not withheld (a decoy's are recorded, never sent).
+func sentTo(h *harness, to string, p request.Purpose) int {
+	n := 0
+	for _, m := range h.messagesTo(to) {
+		if m.Purpose == p && m.Status != outbox.Withheld {
+			n++
+		}
+	}
+	return n
+}
+
+// TestLimits_SecondProbeFindings: what the re-probe of this build found
+// one step past the fixes, each now answered.
+func TestLimits_SecondProbeFindings(t *testing.T) {
+	t.Parallel()
+	t.Run("a sender's own known browser gets no fresh allowance for someone else's number", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, nil)
+		m := h.browser("en")
+		m.signUp("n1-sender@example.com", goodPassword) // m is now a known browser of its own account
+		var statuses []int
+		for range 4 {
+			statuses = append(statuses, m.post("/account/two-step/phone", url.Values{"phone": {"+81 90 5555 0001"}}).status)
+		}
+		if fmt.Sprint(statuses) != "[303 303 303 429]" {
+			t.Errorf("enrolments of one number from the sender's known browser: %v", statuses)
+		}
+	})
+	t.Run("an exhausted SMS country cap never keeps the holder from their own code", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, map[string]string{"limit.sms_per_country": "3"})
+		holder := h.browser("en")
+		holder.signUp("n2-holder@example.com", goodPassword)
+		holder.enrolPhone("+81 80 1111 2222", "+818011112222")
+		holder.post("/signout", url.Values{})
+		m := h.browser("en")
+		m.signUp("n2-sender@example.com", goodPassword)
+		for i := range 4 {
+			m.post("/account/two-step/phone", url.Values{"phone": {fmt.Sprintf("+81 90 5555 %04d", 1000+i)}})
+		}
+		if r := m.post("/account/two-step/phone", url.Values{"phone": {"+81 90 5555 2000"}}); r.status != http.StatusTooManyRequests {
+			t.Fatalf("the cap: %d", r.status)
+		}
+		if r := holder.post("/signin", url.Values{"email": {"n2-holder@example.com"}, "password": {goodPassword}}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify") {
+			t.Errorf("the holder's SMS sign-in with the cap used up: %d %s", r.status, r.location)
+		}
+	})
+	t.Run("with the email fallback on, an emailed code is no re-verification", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, map[string]string{"signin.email_fallback": "true"})
+		const email = "n4@example.com"
+		b := h.browser("en")
+		b.signUp(email, goodPassword)
+		b.turnOnApp(t)
+		x := h.browser("en")
+		c := x.signInTo2ndStep(email, goodPassword)
+		x.post("/signin/verify/resend", url.Values{"c": {c}, "method": {"email"}})
+		if r := x.post("/signin/verify", url.Values{"c": {c}, "method": {"email"}, "code": {h.codeFor(email)}}); r.location != "/account" {
+			t.Fatalf("the fallback: %d %s", r.status, r.location)
+		}
+		if r := x.get("/account/two-step/off"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account/reverify") {
+			t.Errorf("two-step off after the email fallback: %d %s", r.status, r.location)
+		}
+	})
+	t.Run("an address without an account is counted whatever its letter case", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, nil)
+		b := h.browser("en")
+		for i := range 5 {
+			b.post("/signin", url.Values{"email": {"ZOE@example.com"}, "password": {fmt.Sprintf("wrong passphrase number %d", i)}})
+		}
+		if r := b.post("/signin", url.Values{"email": {"zoe@example.com"}, "password": {"wrong passphrase number 9"}}); r.status != http.StatusTooManyRequests {
+			t.Errorf("another spelling of the same unknown address: %d", r.status)
+		}
+	})
+	t.Run("a new password starts the count again, on any browser", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, nil)
+		const email = "n7@example.com"
+		h.browser("en").signUp(email, goodPassword)
+		a := h.browser("en")
+		for i := range 6 {
+			a.post("/signin", url.Values{"email": {email}, "password": {fmt.Sprintf("wrong passphrase number %d", i)}})
+		}
+		n := h.browser("en")
+		r := n.post("/password/forgot", url.Values{"email": {email}})
+		const fresh = "brand new passphrase 99 q"
+		n.post("/password/reset", url.Values{"c": {challenge(t, r.location)}, "code": {h.codeFor(email)}, "new_password": {fresh}})
+		if r := n.post("/signin", url.Values{"email": {email}, "password": {fresh}}); r.location != "/account" {
+			t.Errorf("the new password on the resetting browser: %d %s", r.status, r.location)
+		}
+	})
+	t.Run("the failed-second-step notice names the browser, and a failing re-verification sends it", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, nil)
+		const email = "n8@example.com"
+		b := h.browser("en")
+		b.signUp(email, goodPassword)
+		b.turnOnApp(t)
+		x := h.browser("en")
+		c := x.signInTo2ndStep(email, goodPassword)
+		for i := range 5 {
+			x.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {fmt.Sprintf("%06d", 111110+i)}})
+		}
+		if m := h.newest(email, request.SecondStepFailed); m == nil || !strings.Contains(m.Text, "Chrome") {
+			t.Errorf("the notice does not name the browser: %+v", m)
+		}
+		before := count(h, email, request.SecondStepFailed)
+		for i := range 5 {
+			b.post("/account/reverify", url.Values{"next": {"/account/password"}, "method": {"app"}, "password": {goodPassword}, "code": {fmt.Sprintf("%06d", 222220+i)}})
+		}
+		if count(h, email, request.SecondStepFailed) != before+1 {
+			t.Error("five wrong app codes on the re-verification told nobody")
+		}
+	})
+}
+
+// TestLimits_LogsCarryNoAddresses: refusals are logged without the
+// addresses or numbers they were about (a short hash stands in).
+func TestLimits_LogsCarryNoAddresses(t *testing.T) {
+	t.Parallel()
+	var logs safeBuffer
+	h := newHarnessLog(t, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	b := h.browser("en")
+	for range 4 {
+		b.post("/password/forgot", url.Values{"email": {"logged-victim@example.com"}})
+	}
+	for i := range 6 {
+		b.post("/signin", url.Values{"email": {"nobody-logged@example.com"}, "password": {fmt.Sprintf("wrong passphrase number %d", i)}})
+	}
+	out := logs.String()
+	if !strings.Contains(out, "limit: refused") {
+		t.Fatalf("no refusal logged:\n%s", out)
+	}
+	if strings.Contains(out, "logged-victim") || strings.Contains(out, "nobody-logged") {
+		t.Errorf("an address in the log:\n%s", out)
+	}
+}
+
+// safeBuffer is a bytes.Buffer the server's goroutines may write to.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

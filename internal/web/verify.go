@@ -76,7 +76,8 @@ func (s *Server) verifyPage(r *http.Request) *page {
 		// signs in.
 		p.Title, p.Data["Stage"] = s.Catalog.T(p.Lang, "verify.title_stepup"), "_stepup"
 	}
-	p.Data["CanTrust"] = st.attempt.MethodOffered != signin.Email && s.TrustFor > 0 && !stepUp
+	// Never for a code by email (the fallback earns no trust).
+	p.Data["CanTrust"] = st.attempt.MethodOffered != signin.Email && m != signin.Email && s.TrustFor > 0 && !stepUp
 	if stepUp {
 		// Where the step-up returns to: a local path only.
 		next := r.URL.Query().Get("next")

@@ -221,13 +221,23 @@ func TestNotMe_Mistyped_StopsTheRequestAndBlocksTheSender(t *testing.T) {
 		if a := holder.answer(m.Reference, "not_me"); a.status != 200 || !strings.Contains(a.body, "24 hours") {
 			t.Fatalf("answer: %d\n%s", a.status, a.body)
 		}
-		if v := other.post("/account/two-step/phone/confirm", url.Values{"c": {c}, "code": {code}}); v.status == http.StatusSeeOther ||
-			!strings.Contains(v.body, "この申請ではコードの送信や確認ができません") {
+		// To the sender, the stopped request is like one for a number
+		// nobody holds: its right code is "not correct" (nothing says a
+		// holder answered), and a new enrolment of the number gets the
+		// usual code page but no text.
+		if v := other.post("/account/two-step/phone/confirm", url.Values{"c": {c}, "code": {code}}); v.status != http.StatusUnprocessableEntity ||
+			!strings.Contains(v.body, "コードが正しくありません") {
 			t.Fatalf("the stopped enrolment: %d %s\n%s", v.status, v.location, v.body)
 		}
+		texts := len(h.messagesTo("+819012345678"))
 		again := other.post("/account/two-step/phone", url.Values{"phone": {"09012345678"}})
-		if again.status != http.StatusUnprocessableEntity || !strings.Contains(again.body, "この番号にはコードを送信できません") {
+		if again.status != http.StatusSeeOther || !strings.HasPrefix(again.location, "/account/two-step/phone/confirm") {
 			t.Fatalf("the blocked sender: %d\n%s", again.status, again.body)
+		}
+		for _, m := range h.messagesTo("+819012345678")[:len(h.messagesTo("+819012345678"))-texts] {
+			if m.Status != outbox.Withheld {
+				t.Fatalf("a code was texted to the number that blocked its sender: %s %s", m.Purpose, m.Status)
+			}
 		}
 		// The holder is still signed in and was told by email and SMS.
 		if a := holder.get("/account"); a.status != 200 {
@@ -279,7 +289,9 @@ func TestNotMe_ResetRequested_CancelsTheReset(t *testing.T) {
 			t.Fatalf("answer: %d\n%s", a.status, a.body)
 		}
 		v := other.post("/password/reset", url.Values{"c": {c}, "code": {code}, "new_password": {"someone else's new pass"}})
-		if v.status == http.StatusSeeOther || !strings.Contains(v.body, "Codes cannot be sent or accepted for this request right now") || strings.Contains(v.body, "holder") {
+		// Answered like a reset for an address without an account: "not
+		// correct" (nothing says a holder answered).
+		if v.status != http.StatusUnprocessableEntity || !strings.Contains(v.body, "That code is not correct") || strings.Contains(v.body, "holder") {
 			t.Fatalf("the cancelled reset: %d %s\n%s", v.status, v.location, v.body)
 		}
 		// The password is still the holder's.

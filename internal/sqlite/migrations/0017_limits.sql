@@ -59,3 +59,9 @@ CREATE TABLE limit_refusals (
     retry_at   INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX limit_refusals_at ON limit_refusals (at);
+
+-- A request its destination's holder stopped ("this wasn't me"): used up
+-- for the holder, and answered like a decoy to whoever asked for it (its
+-- codes are wrong, its resends send nothing), so that the requester cannot
+-- tell that the address or number has a holder who answered.
+ALTER TABLE challenges ADD COLUMN stopped_at INTEGER;
