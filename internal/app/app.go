@@ -405,6 +405,7 @@ func LimitPolicy(cfg *config.Config) limit.Policy {
 	p.NetSubjectsIP, p.NetSubjectsNet = cfg.Int("limit.network_accounts_ip"), cfg.Int("limit.network_accounts")
 	p.PerDestination10m, p.PerDestinationDay = cfg.Int("limit.sends_per_10m"), cfg.Int("limit.sends_per_day")
 	p.PerNetworkHour = cfg.Int("limit.sends_per_network")
+	p.CodeTTL = cfg.Duration("code.ttl")
 	p.SMSPerCountryDay, p.SMSPerDay = cfg.Int("limit.sms_per_country"), cfg.Int("limit.sms_per_day")
 	p.SMSCountries = cfg.SMSCountries()
 	p.AnonymousPerMinute = cfg.Int("limit.anonymous_per_minute")

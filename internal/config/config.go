@@ -175,7 +175,7 @@ var Options = []Option{
 	whole("limit.network_failures", "300", 1, 1000000, "Wrong guesses per hour from one IPv4 /24 (an IPv6 /48: four times as many)."),
 	whole("limit.network_accounts_ip", "20", 1, 1000000, "Different accounts or addresses guessed at per hour from one IPv4 address or IPv6 /64 (credential stuffing)."),
 	whole("limit.network_accounts", "60", 1, 1000000, "Different accounts or addresses guessed at per hour from one IPv4 /24 (an IPv6 /48: four times as many)."),
-	whole("limit.sends_per_10m", "3", 1, 1000, "Codes sent to one address or number in any 10 minutes, whatever asked for them."),
+	whole("limit.sends_per_10m", "3", 1, 1000, "Codes sent to one address or number in any 10 minutes (or code.ttl, if longer: so at most this many requests to one address or number have a live code at once), whatever asked for them."),
 	whole("limit.sends_per_day", "10", 1, 10000, "Codes sent to one address or number in any 24 hours."),
 	whole("limit.sends_per_network", "30", 1, 1000000, "Codes asked for per hour from one IPv4 /24 or IPv6 /64 (not counting a browser's own sign-in to an account it signed in to before)."),
 	whole("limit.sms_per_country", "1000", 1, 100000000, "Texts per day to the numbers of one country calling code (SMS cost fraud)."),

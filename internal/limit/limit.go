@@ -132,7 +132,11 @@ type Policy struct {
 	NetSubjectsIP, NetSubjectsNet int
 
 	// Sending.
-	PerDestination10m int      // codes to one destination in any 10 minutes (3)
+	PerDestination10m int      // codes to one destination in any 10 minutes, or CodeTTL if longer (3)
+	// CodeTTL is how long a code is valid (code.ttl): the short window is
+	// at least as long, so that at most PerDestination10m requests to one
+	// destination have a live code at any time.
+	CodeTTL time.Duration
 	PerDestinationDay int      // codes to one destination in any day (10)
 	PerNetworkHour    int      // codes requested from one /24 or /64 in an hour (30)
 	SMSPerCountryDay  int      // texts per country calling code per day (1000)
@@ -214,9 +218,9 @@ type Store interface {
 	Seen(ctx context.Context, key, subject string, start time.Time) (bool, error)
 
 	// TakeSend records a send to destination at now unless it would make
-	// more than short in the 10 minutes or day in the day before now; ok
+	// more than short in the window or day in the day before now; ok
 	// reports whether it was recorded.
-	TakeSend(ctx context.Context, destination string, now time.Time, short, day int) (ok bool, retryAt time.Time, err error)
+	TakeSend(ctx context.Context, destination string, now time.Time, window time.Duration, short, day int) (ok bool, retryAt time.Time, err error)
 
 	// RecordRefusal keeps a refused request for the operator.
 	RecordRefusal(ctx context.Context, r Refusal) error
@@ -603,13 +607,13 @@ func (l *Limiter) Sending(ctx context.Context, s Send) error {
 	if known {
 		bucket += "|device:" + s.Origin.DeviceID
 	}
-	ok, retry, err := l.store.TakeSend(ctx, bucket, now, p.PerDestination10m, p.PerDestinationDay)
+	ok, retry, err := l.store.TakeSend(ctx, bucket, now, max(10*time.Minute, p.CodeTTL), p.PerDestination10m, p.PerDestinationDay)
 	if err != nil {
 		return fmt.Errorf("limit: count send: %w", err)
 	}
 	if !ok {
 		rule := DestinationShort
-		if retry.Sub(now) > 10*time.Minute {
+		if retry.Sub(now) > max(10*time.Minute, p.CodeTTL) {
 			rule = DestinationDay
 		}
 		return l.refuseLater(ctx, &Error{Rule: rule, RetryAt: retry, Now: now}, dest, s.Origin)

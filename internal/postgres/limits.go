@@ -167,9 +167,9 @@ func (db *DB) Seen(ctx context.Context, key, subject string, start time.Time) (b
 // TakeSend implements limit.Store. A transaction-scoped advisory lock on
 // the destination makes count-then-insert one step across nodes: two sends
 // to one address never both see room for one.
-func (db *DB) TakeSend(ctx context.Context, destination string, now time.Time, short, day int) (bool, time.Time, error) {
+func (db *DB) TakeSend(ctx context.Context, destination string, now time.Time, window time.Duration, short, day int) (bool, time.Time, error) {
 	t := now.UnixMicro()
-	shortFrom, dayFrom := now.Add(-10*time.Minute).UnixMicro(), now.Add(-24*time.Hour).UnixMicro()
+	shortFrom, dayFrom := now.Add(-window).UnixMicro(), now.Add(-24*time.Hour).UnixMicro()
 	ok := false
 	retry := now.Add(time.Minute)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -192,7 +192,7 @@ func (db *DB) TakeSend(ctx context.Context, destination string, now time.Time, s
 			from  int64
 			limit int
 			span  time.Duration
-		}{{dayFrom, day, 24 * time.Hour}, {shortFrom, short, 10 * time.Minute}} {
+		}{{dayFrom, day, 24 * time.Hour}, {shortFrom, short, window}} {
 			var at int64
 			err := tx.QueryRow(ctx, `
 				SELECT at FROM limit_sends WHERE destination = $1 AND at > $2

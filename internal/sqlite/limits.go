@@ -171,9 +171,9 @@ func (db *DB) Seen(ctx context.Context, key, subject string, start time.Time) (b
 
 // TakeSend implements limit.Store. One INSERT … SELECT: the writer
 // connection runs it alone, so the counts it reads are the ones it adds to.
-func (db *DB) TakeSend(ctx context.Context, destination string, now time.Time, short, day int) (bool, time.Time, error) {
+func (db *DB) TakeSend(ctx context.Context, destination string, now time.Time, window time.Duration, short, day int) (bool, time.Time, error) {
 	t := now.UnixMicro()
-	shortFrom, dayFrom := now.Add(-10*time.Minute).UnixMicro(), now.Add(-24*time.Hour).UnixMicro()
+	shortFrom, dayFrom := now.Add(-window).UnixMicro(), now.Add(-24*time.Hour).UnixMicro()
 	res, err := db.exec(ctx, `
 		INSERT INTO limit_sends (destination, at)
 		SELECT ?1, ?2
@@ -195,7 +195,7 @@ func (db *DB) TakeSend(ctx context.Context, destination string, now time.Time, s
 		from  int64
 		limit int
 		span  time.Duration
-	}{{dayFrom, day, 24 * time.Hour}, {shortFrom, short, 10 * time.Minute}} {
+	}{{dayFrom, day, 24 * time.Hour}, {shortFrom, short, window}} {
 		var at sql.NullInt64
 		err := db.writeRow(ctx, `
 			SELECT at FROM limit_sends WHERE destination = ? AND at > ?

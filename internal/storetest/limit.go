@@ -109,7 +109,7 @@ func testSendWindows(t *testing.T, s Store) {
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
-			if ok, _, err := s.TakeSend(ctx, "a@example.com", t0, 3, 10); err != nil {
+			if ok, _, err := s.TakeSend(ctx, "a@example.com", t0, 10*time.Minute, 3, 10); err != nil {
 				t.Error(err)
 			} else if ok {
 				sent.Add(1)
@@ -120,21 +120,21 @@ func testSendWindows(t *testing.T, s Store) {
 	if sent.Load() != 3 {
 		t.Fatalf("%d of 10 simultaneous sends taken, want 3", sent.Load())
 	}
-	ok, retry, err := s.TakeSend(ctx, "a@example.com", t0.Add(9*time.Minute), 3, 10)
+	ok, retry, err := s.TakeSend(ctx, "a@example.com", t0.Add(9*time.Minute), 10*time.Minute, 3, 10)
 	if err != nil || ok || !retry.Equal(t0.Add(10*time.Minute).Truncate(time.Microsecond)) {
 		t.Fatalf("4th within 10 minutes: %v %v %v", ok, retry, err)
 	}
-	if ok, _, err := s.TakeSend(ctx, "b@example.com", t0, 3, 10); err != nil || !ok {
+	if ok, _, err := s.TakeSend(ctx, "b@example.com", t0, 10*time.Minute, 3, 10); err != nil || !ok {
 		t.Fatalf("another destination: %v %v", ok, err)
 	}
 	at := t0.Add(10*time.Minute + time.Second)
 	for i := 3; i < 10; i++ {
-		if ok, _, err := s.TakeSend(ctx, "a@example.com", at, 3, 10); err != nil || !ok {
+		if ok, _, err := s.TakeSend(ctx, "a@example.com", at, 10*time.Minute, 3, 10); err != nil || !ok {
 			t.Fatalf("send %d at %v refused", i+1, at)
 		}
 		at = at.Add(4 * time.Minute)
 	}
-	ok, retry, err = s.TakeSend(ctx, "a@example.com", at.Add(time.Hour), 3, 10)
+	ok, retry, err = s.TakeSend(ctx, "a@example.com", at.Add(time.Hour), 10*time.Minute, 3, 10)
 	if err != nil || ok || !retry.Equal(t0.Add(24*time.Hour).Truncate(time.Microsecond)) {
 		t.Fatalf("11th in a day: %v %v %v", ok, retry, err)
 	}

@@ -469,7 +469,7 @@ func testPruneLimits(t *testing.T, s PruneStore) {
 		if _, err := s.Seen(ctx, "subj:192.0.2.1", "password:acc", at.Truncate(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.TakeSend(ctx, "a@example.com", at, 3, 10); err != nil {
+		if _, _, err := s.TakeSend(ctx, "a@example.com", at, 10*time.Minute, 3, 10); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -727,3 +727,21 @@ func (s *safeBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestLimits_AtMostThreeLiveCodesPerDestination: with codes valid longer
+// than 10 minutes (code.ttl 30m), the per-address window is as long as a
+// code lives, so at most 3 requests to one address have a live code.
+func TestLimits_AtMostThreeLiveCodesPerDestination(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"code.ttl": "30m"})
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	h.app.SetClock(func() time.Time { return now })
+	var statuses []int
+	for range 4 {
+		statuses = append(statuses, h.browser("en").post("/password/forgot", url.Values{"email": {"live-codes@example.com"}}).status)
+		now = now.Add(8 * time.Minute)
+	}
+	if fmt.Sprint(statuses) != "[303 303 303 429]" {
+		t.Errorf("requests every 8 minutes with 30-minute codes: %v", statuses)
+	}
+}
