@@ -132,11 +132,11 @@ type Policy struct {
 	NetSubjectsIP, NetSubjectsNet int
 
 	// Sending.
-	PerDestination10m int      // codes to one destination in any 10 minutes, or CodeTTL if longer (3)
+	PerDestination10m int // codes to one destination in any 10 minutes, or CodeTTL if longer (3)
 	// CodeTTL is how long a code is valid (code.ttl): the short window is
 	// at least as long, so that at most PerDestination10m requests to one
 	// destination have a live code at any time.
-	CodeTTL time.Duration
+	CodeTTL           time.Duration
 	PerDestinationDay int      // codes to one destination in any day (10)
 	PerNetworkHour    int      // codes requested from one /24 or /64 in an hour (30)
 	SMSPerCountryDay  int      // texts per country calling code per day (1000)
