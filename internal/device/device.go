@@ -88,6 +88,10 @@ type Device struct {
 	UserAgent string
 	Browser   string // e.g. "Chrome 156"
 	OS        string // e.g. "Windows 10"
+	// CopyOf, on a device Recognise just created, is the device whose
+	// superseded cookie the browser presented: a trusted browser's cookie
+	// was copied (see Rotate). Not stored.
+	CopyOf string
 }
 
 // Store keeps devices.
@@ -100,6 +104,12 @@ type Store interface {
 	// still its hash, and reports whether it did: of two browsers holding
 	// one token, only the first to use it keeps the device.
 	RotateToken(ctx context.Context, id string, old, new []byte) (bool, error)
+	// TakeSupersededToken returns the device whose token before its last
+	// rotation was h, forgetting that old token ("" when none): each
+	// superseded token is reported once.
+	TakeSupersededToken(ctx context.Context, h []byte) (string, error)
+	// TrustingAccounts lists the accounts that trust the device beyond now.
+	TrustingAccounts(ctx context.Context, deviceID string, now time.Time) ([]string, error)
 	// UsedBy reports whether a session of the account was ever started on
 	// the device (the device is "known to the account").
 	UsedBy(ctx context.Context, accountID, deviceID string) (bool, error)
@@ -234,6 +244,13 @@ func (d *Devices) Recognise(ctx context.Context, token, ip, ua string) (dev *Dev
 			return nil, "", err
 		}
 	}
+	var copyOf string
+	if token != "" {
+		// Not a live token: a superseded one means two browsers held it.
+		if copyOf, err = d.Store.TakeSupersededToken(ctx, HashToken(token)); err != nil {
+			return nil, "", err
+		}
+	}
 	newToken = random.Token()
 	dev = &Device{
 		ID: random.ID(), TokenHash: HashToken(newToken), FirstSeen: now, LastSeen: now,
@@ -242,5 +259,6 @@ func (d *Devices) Recognise(ctx context.Context, token, ip, ua string) (dev *Dev
 	if err := d.Store.CreateDevice(ctx, dev); err != nil {
 		return nil, "", err
 	}
+	dev.CopyOf = copyOf
 	return dev, newToken, nil
 }

@@ -104,6 +104,7 @@ var Channels = map[request.Purpose][]request.Channel{
 	// reached the ceiling: both go to every channel the holder has.
 	request.SecondStepFailed: {request.Email, request.SMS},
 	request.GuessCeiling:     {request.Email, request.SMS},
+	request.TrustCopied:      {request.Email, request.SMS},
 }
 
 func allowed(p request.Purpose, ch request.Channel) bool {
@@ -288,6 +289,12 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			t(lang, "mail.second_step_failed.body", svc, orOther(n.Origin.Browser), orOther(n.Origin.OS)),
 			c.origin(n, "mail.origin"),
 			t(lang, "mail.second_step_failed.not_you"),
+		}, nil
+	case n.Purpose == request.TrustCopied:
+		return t(lang, "mail.trust_copied.subject", svc), []string{
+			t(lang, "mail.trust_copied.body", svc),
+			c.origin(n, "mail.origin"),
+			t(lang, "mail.trust_copied.advice"),
 		}, nil
 	case n.Purpose == request.GuessCeiling:
 		return t(lang, "mail.guess_ceiling.subject", svc), []string{

@@ -136,9 +136,40 @@ func (db *DB) StopTrusting(ctx context.Context, accountID, deviceID string) erro
 
 // RotateToken implements device.Store.
 func (db *DB) RotateToken(ctx context.Context, id string, old, new []byte) (bool, error) {
-	tag, err := db.conn(ctx).Exec(ctx, `UPDATE devices SET token_hash = $1 WHERE id = $2 AND token_hash = $3`, new, id, old)
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE devices SET token_hash = $1, previous_token_hash = $3 WHERE id = $2 AND token_hash = $3`, new, id, old)
 	if err != nil {
 		return false, fmt.Errorf("postgres: rotate device token: %w", err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// TakeSupersededToken implements device.Store.
+func (db *DB) TakeSupersededToken(ctx context.Context, h []byte) (string, error) {
+	var id string
+	err := db.conn(ctx).QueryRow(ctx, `UPDATE devices SET previous_token_hash = NULL WHERE previous_token_hash = $1 RETURNING id`, h).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("postgres: read a superseded device token: %w", err)
+	}
+	return id, nil
+}
+
+// TrustingAccounts implements device.Store.
+func (db *DB) TrustingAccounts(ctx context.Context, deviceID string, now time.Time) ([]string, error) {
+	rows, err := db.conn(ctx).Query(ctx, `SELECT account_id FROM account_devices WHERE device_id = $1 AND trusted_until > $2`, deviceID, ts(now))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read the device's trust: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("postgres: read the device's trust: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

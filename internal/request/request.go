@@ -85,6 +85,9 @@ const (
 	// GuessCeiling: a run of wrong guesses at one of the holder's secrets
 	// reached the ceiling (NIST SP 800-63B-4: 100 consecutive failures).
 	GuessCeiling Purpose = "guess_ceiling"
+	// TrustCopied: a trusted browser's cookie was used from two browsers
+	// (it was copied); the browser is trusted no more.
+	TrustCopied Purpose = "trust_copied"
 )
 
 // SecurityNotices are the notices about a change to the account's
@@ -93,7 +96,7 @@ const (
 // be able to hide the change from the holder.
 var SecurityNotices = []Purpose{
 	PasswordChanged, PasswordReset, TwoStepOn, MethodAdded, BackupUsed, MethodRemoved, TwoStepOff,
-	BackupRenewed, EmailChanged, PasskeyBlocked, TrustAdded, NotMeDone, AlertsOff, SecondStepFailed, GuessCeiling,
+	BackupRenewed, EmailChanged, PasskeyBlocked, TrustAdded, NotMeDone, AlertsOff, SecondStepFailed, GuessCeiling, TrustCopied,
 }
 
 // Security reports whether p is one of SecurityNotices.

@@ -454,6 +454,45 @@ type Devices interface {
 	UsedAt(ctx context.Context, accountID, deviceID string) (time.Time, error)
 	TrustedUntil(ctx context.Context, accountID, deviceID string) (time.Time, error)
 	Trust(ctx context.Context, accountID, deviceID string, until time.Time) error
+	// TrustingAccounts and StopTrusting serve TrustCopied.
+	TrustingAccounts(ctx context.Context, deviceID string, now time.Time) ([]string, error)
+	StopTrusting(ctx context.Context, accountID, deviceID string) error
+}
+
+// TrustCopied answers a trusted browser's cookie seen in two browsers (a
+// superseded value came back: see device.Devices.Rotate): every account
+// that trusted the device trusts it no more, and its holder is told on
+// every channel, quoting the request that showed it (o). Failures are
+// logged: the request goes on as a new device's either way.
+func (s *Service) TrustCopied(ctx context.Context, deviceID string, o request.Origin) {
+	if s.Devices == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	accounts, err := s.Devices.TrustingAccounts(ctx, deviceID, s.Clock.Now())
+	for _, id := range accounts {
+		if err = s.Devices.StopTrusting(ctx, id, deviceID); err != nil {
+			break
+		}
+		var a *account.Account
+		if a, err = s.Accounts.AccountByID(ctx, id); err != nil {
+			break
+		}
+		if s.Notices != nil {
+			if _, err = s.Notices.Send(ctx, notice.Notice{
+				Purpose: request.TrustCopied, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
+			}); err != nil {
+				break
+			}
+		}
+	}
+	if s.Log != nil {
+		if err != nil {
+			s.Log.ErrorContext(ctx, "sign-in: a copied trusted browser", "device", deviceID, "err", err)
+		} else {
+			s.Log.WarnContext(ctx, "sign-in: a trusted browser's cookie was copied", "device", deviceID, "accounts", len(accounts))
+		}
+	}
 }
 
 // Request is one sign-in form submission.

@@ -139,7 +139,7 @@ func (db *DB) StopTrusting(ctx context.Context, accountID, deviceID string) erro
 
 // RotateToken implements device.Store.
 func (db *DB) RotateToken(ctx context.Context, id string, old, new []byte) (bool, error) {
-	res, err := db.exec(ctx, `UPDATE devices SET token_hash = ? WHERE id = ? AND token_hash = ?`, new, id, old)
+	res, err := db.exec(ctx, `UPDATE devices SET token_hash = ?, previous_token_hash = ? WHERE id = ? AND token_hash = ?`, new, old, id, old)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: rotate device token: %w", err)
 	}
@@ -148,4 +148,35 @@ func (db *DB) RotateToken(ctx context.Context, id string, old, new []byte) (bool
 		return false, fmt.Errorf("sqlite: rotate device token: %w", err)
 	}
 	return n == 1, nil
+}
+
+// TakeSupersededToken implements device.Store.
+func (db *DB) TakeSupersededToken(ctx context.Context, h []byte) (string, error) {
+	var id string
+	err := db.writeRow(ctx, `UPDATE devices SET previous_token_hash = NULL WHERE previous_token_hash = ? RETURNING id`, h).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: read a superseded device token: %w", err)
+	}
+	return id, nil
+}
+
+// TrustingAccounts implements device.Store.
+func (db *DB) TrustingAccounts(ctx context.Context, deviceID string, now time.Time) ([]string, error) {
+	rows, err := db.query(ctx, `SELECT account_id FROM account_devices WHERE device_id = ? AND trusted_until > ?`, deviceID, us(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read the device's trust: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite: read the device's trust: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

@@ -43,7 +43,7 @@ CREATE TABLE devices (
     user_agent TEXT NOT NULL,
     browser    TEXT NOT NULL,
     os         TEXT NOT NULL
-) STRICT;
+, previous_token_hash BLOB) STRICT;
 CREATE TABLE sessions (
     id                  TEXT PRIMARY KEY,
     token_hash          BLOB NOT NULL UNIQUE,
@@ -253,3 +253,4 @@ CREATE TABLE limit_refusals (
     retry_at   INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX limit_refusals_at ON limit_refusals (at);
+CREATE INDEX devices_previous_token ON devices (previous_token_hash) WHERE previous_token_hash IS NOT NULL;

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/request"
 )
@@ -168,5 +169,40 @@ func testLimitWindows(t *testing.T, s Store) {
 	}
 	if fresh, err := s.Seen(ctx, "subj:192.0.2.1", "password:acc", h.Add(time.Hour)); err != nil || !fresh {
 		t.Fatalf("next window: %v %v", fresh, err)
+	}
+}
+
+// testDeviceRotation: a rotated token is taken once as superseded (a
+// copy showing up), and the accounts trusting the device are listed.
+func testDeviceRotation(t *testing.T, s Store) {
+	ctx := context.Background()
+	a := newAccount("rotation@example.com")
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	d := &device.Device{ID: "dev-rot", TokenHash: []byte("old-token-hash-0123456789abcdef0"), FirstSeen: t0, LastSeen: t0}
+	if err := s.CreateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	s.MarkUsed(ctx, a.ID, d.ID, t0)
+	if err := s.Trust(ctx, a.ID, d.ID, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.RotateToken(ctx, d.ID, d.TokenHash, []byte("new-token-hash-0123456789abcdef0")); err != nil || !ok {
+		t.Fatalf("rotate: %v %v", ok, err)
+	}
+	if ok, _ := s.RotateToken(ctx, d.ID, d.TokenHash, []byte("another-hash")); ok {
+		t.Fatal("a second rotation from the same old token won")
+	}
+	for i, want := range []string{d.ID, ""} {
+		if id, err := s.TakeSupersededToken(ctx, d.TokenHash); err != nil || id != want {
+			t.Fatalf("superseded token, take %d: %q %v", i, id, err)
+		}
+	}
+	if got, err := s.TrustingAccounts(ctx, d.ID, t0); err != nil || len(got) != 1 || got[0] != a.ID {
+		t.Fatalf("trusting accounts %v %v", got, err)
+	}
+	if got, _ := s.TrustingAccounts(ctx, d.ID, t0.Add(2*time.Hour)); len(got) != 0 {
+		t.Fatalf("trust past its end: %v", got)
 	}
 }

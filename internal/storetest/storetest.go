@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"GuessBudgetPerWindow", testGuessBudget},
 		{"SendsPerDestinationInAnyTenMinutes", testSendWindows},
 		{"WindowCountersAndSeenSubjects", testLimitWindows},
+		{"DeviceTokenRotationReportsACopyOnce", testDeviceRotation},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

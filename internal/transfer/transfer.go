@@ -55,7 +55,7 @@ var tables = []table{
 		columns: []string{"id", "email", "email_key", "phone", "password_hash", "language", "device_id", "created_at"},
 		kinds:   map[string]kind{"created_at": timestamp}},
 	{name: "devices", key: "id", order: "id",
-		columns: []string{"id", "token_hash", "first_seen", "last_seen", "ip", "user_agent", "browser", "os"},
+		columns: []string{"id", "token_hash", "first_seen", "last_seen", "ip", "user_agent", "browser", "os", "previous_token_hash"},
 		kinds:   map[string]kind{"first_seen": timestamp, "last_seen": timestamp}},
 	{name: "sessions", key: "id", order: "id",
 		columns: []string{"id", "token_hash", "account_id", "device_id", "created_at", "last_seen_at", "authenticated_at", "idle_timeout_us", "absolute_expires_at", "remember", "ip", "revoked_at"},

@@ -374,8 +374,8 @@ func deviceCookieOf(t *testing.T, b *browser) string {
 
 // TestLimits_TrustCookieChangesOnEachUse_V6_4_4 (the probe's W6): a
 // trusted browser's device cookie gets a new value on each password-only
-// sign-in; a copy of the old value, in another browser, is a new device
-// and is asked for the second step.
+// sign-in; a copy of the old value, in another browser, is a new device,
+// is asked for the second step, and tells the holder of the copy.
 func TestLimits_TrustCookieChangesOnEachUse_V6_4_4(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
@@ -394,10 +394,15 @@ func TestLimits_TrustCookieChangesOnEachUse_V6_4_4(t *testing.T) {
 	if r := thief.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify") {
 		t.Fatalf("a copy of the old cookie skipped the second step: %d %s", r.status, r.location)
 	}
-	// The browser it came from is still trusted.
+	// The superseded value coming back shows the cookie was copied (the
+	// re-probe's N11): the holder is told, and the browser it came from is
+	// trusted no more.
+	if m := h.newest(email, request.TrustCopied); m == nil {
+		t.Fatal("the holder was not told that a trusted browser's cookie was copied")
+	}
 	b.post("/signout", url.Values{})
-	if r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.location != "/account" {
-		t.Fatalf("the trusted browser after the copy's attempt: %d %s", r.status, r.location)
+	if r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); !strings.HasPrefix(r.location, "/signin/verify") {
+		t.Fatalf("the copied browser is still trusted: %d %s", r.status, r.location)
 	}
 }
 

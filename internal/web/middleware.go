@@ -49,6 +49,10 @@ func (s *Server) origin(w http.ResponseWriter, r *http.Request) (request.Origin,
 	st.origin = request.Origin{DeviceID: dev.ID, UserAgent: dev.UserAgent, IP: dev.IP, Browser: dev.Browser, OS: dev.OS, Time: s.now()}
 	pl := s.Places.Lookup(dev.IP)
 	st.origin.Country, st.origin.City, st.origin.CityJA = pl.Country, pl.City, pl.CityJA
+	if dev.CopyOf != "" {
+		// A trusted browser's superseded cookie: it was copied.
+		s.SignIn.TrustCopied(r.Context(), dev.CopyOf, st.origin)
+	}
 	return st.origin, nil
 }
 

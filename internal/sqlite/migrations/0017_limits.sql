@@ -65,3 +65,9 @@ CREATE INDEX limit_refusals_at ON limit_refusals (at);
 -- codes are wrong, its resends send nothing), so that the requester cannot
 -- tell that the address or number has a holder who answered.
 ALTER TABLE challenges ADD COLUMN stopped_at INTEGER;
+
+-- A trusted browser's cookie changes on each use; the value it replaced is
+-- kept until it shows up again — from a copy of the cookie, or from the
+-- browser the copy was used before — which tells the holder it was copied.
+ALTER TABLE devices ADD COLUMN previous_token_hash BLOB;
+CREATE INDEX devices_previous_token ON devices (previous_token_hash) WHERE previous_token_hash IS NOT NULL;
