@@ -60,7 +60,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"sms.guess_ceiling", "%s: many wrong tries at your account. Check your email and your account's security page.", "【%s】アカウントへの誤った入力が続いています。メールとアカウントのセキュリティ診断をご確認ください。"},
 	{"mail.trust_copied.subject", "%s: a trusted browser's cookie was copied", "%s：信頼済みブラウザのCookieが複製されました"},
 	{"mail.trust_copied.body", "A browser you told %s not to ask again for the second step was used from two places: its cookie was copied to another browser. We no longer trust it: it asks for the second step again. The request below is the one that showed it.", "%s で「次回から確認しない」を選んだブラウザが、2か所から使われました。そのCookieが別のブラウザに複製されています。このブラウザの信頼を取り消したため、次回から2段階目の確認を求めます。下記は、それが分かったリクエストです。"},
-	{"mail.trust_copied.advice", "If you did not copy it yourself, someone may have had access to that computer or its files: change your password, and check your devices and activity. Open the sign-in page by typing its address yourself or from your bookmark.", "ご自身で複製していない場合、第三者がそのコンピューターやファイルにアクセスした可能性があります。パスワードを変更し、端末とアクティビティを確認してください。ログインページは、アドレスをご自身で入力するかブックマークから開いてください。"},
+	{"mail.trust_copied.advice", "If you did not copy it yourself, someone may have had access to that computer or its files: change your password, and check your devices and activity. Open the sign-in page by typing its address yourself or from your bookmark.", "ご自身で複製していない場合、第三者がそのコンピューターやファイルにアクセスした可能性があります。パスワードを変更してください。端末とアクティビティもあわせてご覧ください。ログインページは、アドレスをご自身で入力するかブックマークから開いてください。"},
 	{"sms.trust_copied", "%s: a trusted browser's cookie was copied; it is trusted no more. Check your email.", "【%s】信頼済みブラウザのCookieが複製されたため、信頼を取り消しました。メールをご確認ください。"},
 	{"secret.password", "password", "パスワード"},
 	{"secret.email_code", "emailed codes", "メールの確認コード"},
