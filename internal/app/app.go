@@ -168,6 +168,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	notices := &notice.Composer{Outbox: a.Outbox, Catalog: cat, ServiceName: serviceName, Holders: holders{db}}
 	limits := limit.New(db, db, LimitPolicy(cfg), clk, log)
+	limits.LogKey = sec.HMACKey
 	a.Limits = limits
 	codes := &code.Service{
 		Store: db, Key: sec.HMACKey, TTL: cfg.Duration("code.ttl"), Cooldown: cfg.Duration("code.cooldown"),

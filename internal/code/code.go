@@ -178,7 +178,7 @@ func (s *Service) sending(ctx context.Context, c *Challenge, ch request.Channel,
 	// A typed destination (a sign-up, a new address, a number being added:
 	// cause "mistyped") may be anyone's; the others are the account's own.
 	return s.Limits.Sending(ctx, limit.Send{Channel: ch, Destination: BlockKey(destination), AccountID: c.AccountID,
-		Own: c.Cause != request.Mistyped, Origin: o})
+		Own: c.Cause != request.Mistyped, Proven: c.Purpose == request.SecondStep || c.Purpose == request.StepUp, Origin: o})
 }
 
 // Digits is the length of every code.

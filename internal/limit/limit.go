@@ -33,6 +33,7 @@ package limit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -248,6 +249,10 @@ type Limiter struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	off     bool
+	// LogKey keys the hash that stands for an address or a number in the
+	// log (see logged): without it, a number's hash is found by trying
+	// every number.
+	LogKey []byte
 	// Ceiling, when set, is told when a run of failures reaches
 	// Policy.Ceiling: the holder must hear of it on every channel.
 	Ceiling func(ctx context.Context, accountID string, s Secret, failures int, o request.Origin)
@@ -533,7 +538,14 @@ type Send struct {
 	// Own: the destination is the account's own (its address, its
 	// confirmed number), not one typed with the request (a sign-up, a new
 	// address, a number being added), which may be anyone's.
-	Own    bool
+	Own bool
+	// Proven: the request proved the password (a second step, a
+	// re-verification). Its codes are counted per destination apart from
+	// requests anyone can make (a reset, a sign-in by code, a sign-up, a
+	// typed destination), so that someone without the password cannot use
+	// those up and keep the holder, on a browser new to the account, from
+	// the code of their own sign-in.
+	Proven bool
 	Origin request.Origin
 }
 
@@ -604,8 +616,11 @@ func (l *Limiter) Sending(ctx context.Context, s Send) error {
 	// A known browser's own codes are counted apart: a flood of requests
 	// from elsewhere must not keep the holder's own codes from them.
 	bucket := dest
-	if known {
+	switch {
+	case known:
 		bucket += "|device:" + s.Origin.DeviceID
+	case s.Own && s.Proven:
+		bucket += "|proven"
 	}
 	ok, retry, err := l.store.TakeSend(ctx, bucket, now, max(10*time.Minute, p.CodeTTL), p.PerDestination10m, p.PerDestinationDay)
 	if err != nil {
@@ -701,7 +716,7 @@ func (l *Limiter) refuseLater(ctx context.Context, e *Error, subject string, o r
 }
 
 func (l *Limiter) record(ctx context.Context, e *Error, subject string, o request.Origin) {
-	l.log.WarnContext(ctx, "limit: refused", "rule", e.Rule, "subject", logged(subject), "ip", o.IP, "device", o.DeviceID,
+	l.log.WarnContext(ctx, "limit: refused", "rule", e.Rule, "subject", l.logged(subject), "ip", o.IP, "device", o.DeviceID,
 		"retry_after", e.RetryAfter().Seconds())
 	if err := l.store.RecordRefusal(ctx, Refusal{Rule: e.Rule, Subject: subject, Origin: o, RetryAt: e.RetryAt}); err != nil {
 		l.log.ErrorContext(ctx, "limit: record refusal", "err", err)
@@ -782,11 +797,13 @@ func contains(list []string, s string) bool {
 
 // logged is how a subject appears in the log: an account id or a network
 // as it is, an address or a number (which logs never carry) as a short
-// hash that still groups one subject's lines.
-func logged(subject string) string {
+// keyed hash (HMAC-SHA-256 under LogKey) that still groups one subject's
+// lines and cannot be reversed by trying every number.
+func (l *Limiter) logged(subject string) string {
 	if !strings.ContainsAny(subject, "@+") {
 		return subject
 	}
-	h := sha256.Sum256([]byte(subject))
-	return "sha256:" + hex.EncodeToString(h[:6])
+	m := hmac.New(sha256.New, l.LogKey)
+	m.Write([]byte(subject))
+	return "hmac:" + hex.EncodeToString(m.Sum(nil)[:6])
 }

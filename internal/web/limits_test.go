@@ -628,6 +628,24 @@ func TestLimits_SecondProbeFindings(t *testing.T) {
 			t.Errorf("the holder's SMS sign-in with the cap used up: %d %s", r.status, r.location)
 		}
 	})
+	t.Run("codes anyone can ask for never use up a holder's own sign-in codes", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, nil)
+		const email, number = "third-probe@example.com", "+817022223333"
+		holder := h.browser("en")
+		holder.signUp(email, goodPassword)
+		holder.enrolPhone("+81 70 2222 3333", number)
+		holder.post("/signout", url.Values{})
+		for i := range 3 {
+			m := h.browser("en")
+			m.signUp(fmt.Sprintf("third-probe-attacker%d@example.com", i), goodPassword)
+			m.post("/account/two-step/phone", url.Values{"phone": {"+81 70 2222 3333"}})
+		}
+		fresh := h.browser("en")
+		if r := fresh.post("/signin", url.Values{"email": {email}, "password": {goodPassword}}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify") {
+			t.Errorf("the holder on a new browser after 3 codes others asked for: %d %s", r.status, r.location)
+		}
+	})
 	t.Run("with the email fallback on, an emailed code is no re-verification", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, map[string]string{"signin.email_fallback": "true"})
