@@ -225,6 +225,9 @@ type Store interface {
 
 	// RecordRefusal keeps a refused request for the operator.
 	RecordRefusal(ctx context.Context, r Refusal) error
+	// Refusals returns the refusals recorded since t, newest first, at
+	// most n.
+	Refusals(ctx context.Context, since time.Time, n int) ([]Refusal, error)
 }
 
 // Refusal is a refused request as recorded.

@@ -229,3 +229,25 @@ func (db *DB) RecordRefusal(ctx context.Context, r limit.Refusal) error {
 	}
 	return nil
 }
+
+// Refusals implements limit.Store.
+func (db *DB) Refusals(ctx context.Context, since time.Time, n int) ([]limit.Refusal, error) {
+	rows, err := db.query(ctx, `
+		SELECT at, rule, subject, device_id, ip, user_agent, retry_at FROM limit_refusals
+		WHERE at >= ? ORDER BY at DESC LIMIT ?`, since.UnixMicro(), n)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read refusals: %w", err)
+	}
+	defer rows.Close()
+	var out []limit.Refusal
+	for rows.Next() {
+		var r limit.Refusal
+		var at, retry int64
+		if err := rows.Scan(&at, &r.Rule, &r.Subject, &r.Origin.DeviceID, &r.Origin.IP, &r.Origin.UserAgent, &retry); err != nil {
+			return nil, fmt.Errorf("sqlite: read refusals: %w", err)
+		}
+		r.Origin.Time, r.RetryAt = time.UnixMicro(at).UTC(), time.UnixMicro(retry).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -143,6 +143,11 @@ func testSendWindows(t *testing.T, s Store) {
 		Origin: request.Origin{IP: "192.0.2.1", Time: t0}, RetryAt: retry}); err != nil {
 		t.Fatal(err)
 	}
+	got, err := s.Refusals(ctx, t0.Add(-time.Minute), 10)
+	if err != nil || len(got) != 1 || got[0].Rule != limit.DestinationDay || got[0].Subject != "a@example.com" ||
+		got[0].Origin.IP != "192.0.2.1" || !got[0].RetryAt.Equal(retry) {
+		t.Fatalf("refusals read back: %+v %v", got, err)
+	}
 }
 
 // testLimitWindows: fixed windows count apart per key and start; a

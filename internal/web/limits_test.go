@@ -333,6 +333,25 @@ func TestLimits_SendingPerDestinationNetworkAndCountry_V2_4_1(t *testing.T) {
 			}
 		}
 	}
+	// Each refusal is recorded for the operator, whether or not the
+	// address has an account.
+	refused, err := h.app.DB.Refusals(context.Background(), time.Time{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := map[string]bool{}
+	for _, r := range refused {
+		if r.Rule == "destination_10m" {
+			recorded[r.Subject] = true
+		}
+	}
+	for i := range routes {
+		for _, to := range []string{fmt.Sprintf("sender-known-%d@example.com", i), fmt.Sprintf("sender-unknown-%d@example.com", i)} {
+			if !recorded[to] {
+				t.Errorf("no refusal recorded for %s (%v)", to, recorded)
+			}
+		}
+	}
 	// One network, many addresses: its limit (12 an hour here).
 	b := h.browser("en")
 	b.forwardedFor = "198.51.100.7"
