@@ -147,7 +147,6 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"why.routine", "This was routine: it was asked for from a device signed in to your account.", "通常の操作です。このアカウントにログイン中の端末から申請されました。"},
 	{"why.in_center", "See all messages", "メッセージ一覧を見る"},
 	{"why.story", "See why it was sent", "送信した理由を見る"},
-	{"error.request_stopped", "Codes cannot be sent or accepted for this request right now. Nothing was changed. Check what you typed, or try again later.", "現在、この申請ではコードの送信や確認ができません。変更はありません。入力内容を確認するか、しばらくしてからもう一度お試しください。"},
 	{"error.answer_unknown", "Choose \"This was me\" or \"This wasn't me\".", "「自分の操作です」か「心当たりがない」を選んでください。"},
 
 	// Message center additions.
@@ -266,5 +265,4 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"account.activity", "Sign-in activity", "ログイン履歴"},
 	{"account.devices", "Devices and sessions", "端末とセッション"},
 	{"account.security", "Security checkup", "セキュリティ診断"},
-	{"error.phone_blocked", "Codes cannot be sent to this number right now. Check the number you typed, or try again later.", "現在、この番号にはコードを送信できません。入力した番号を確認するか、しばらくしてからもう一度お試しください。"},
 }

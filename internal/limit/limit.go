@@ -45,6 +45,7 @@ import (
 
 	"gatehouse/internal/clock"
 	"gatehouse/internal/commit"
+	"gatehouse/internal/ratelimit"
 	"gatehouse/internal/request"
 )
 
@@ -321,7 +322,7 @@ func (l *Limiter) Take(ctx context.Context, g Guess) (*Ticket, error) {
 	}
 	subject := t.key.Subject
 	if !t.known {
-		if err := l.network(ctx, g.Origin, subject, now); err != nil {
+		if err := l.network(ctx, g.Origin, now); err != nil {
 			return nil, err
 		}
 	}
@@ -393,7 +394,7 @@ func (l *Limiter) ticket(ctx context.Context, g Guess) (*Ticket, error) {
 
 // network refuses a guess from a network that failed too often, or tried
 // too many subjects, within the hour.
-func (l *Limiter) network(ctx context.Context, o request.Origin, subject string, now time.Time) error {
+func (l *Limiter) network(ctx context.Context, o request.Origin, now time.Time) error {
 	keys := networkKeys(o.IP)
 	if len(keys) == 0 {
 		return nil
@@ -460,13 +461,7 @@ func Network(ip string) string {
 	if err != nil {
 		return ""
 	}
-	a = a.Unmap()
-	bits := 64
-	if a.Is4() {
-		bits = 24
-	}
-	p, _ := a.Prefix(bits)
-	return p.String()
+	return ratelimit.Network(a)
 }
 
 // Done records how the guess ended: a right answer ends the run of
@@ -528,10 +523,6 @@ func (t *Ticket) Failures() int {
 	}
 	return t.n
 }
-
-// Known reports whether the guess came from one of the holder's known
-// browsers.
-func (t *Ticket) Known() bool { return t != nil && t.known }
 
 // Send is a message with a code about to be sent.
 type Send struct {

@@ -62,11 +62,6 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 		} else {
 			p.Errors["code"] = s.Catalog.T(p.Lang, f.key, left)
 		}
-	case errors.Is(err, code.ErrUsed) && s.stoppedByHolder(r, ch):
-		// Not used: stopped. Say so, or the person who asked would think
-		// someone else typed their code.
-		p.Errors["code"] = s.Catalog.T(p.Lang, "error.request_stopped")
-		delete(p.Values, "code")
 	case errors.Is(err, code.ErrExpired), errors.Is(err, code.ErrUsed), errors.Is(err, code.ErrLocked):
 		p.Errors["code"] = s.Catalog.T(p.Lang, f.key)
 		delete(p.Values, "code") // a dead code is no use to keep
@@ -198,15 +193,4 @@ func (s *Server) resend(name, title string, purpose request.Purpose, path string
 		}
 		redirect(w, r, path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
 	}
-}
-
-// stoppedByHolder reports whether someone answered "this wasn't me"
-// about the request: the holder of its destination, who may have another
-// account than the person who asked.
-func (s *Server) stoppedByHolder(r *http.Request, ch *code.Challenge) bool {
-	if s.Activity == nil || ch == nil {
-		return false
-	}
-	stopped, err := s.Activity.Store.Disowned(r.Context(), ch.ID)
-	return err == nil && stopped
 }

@@ -29,15 +29,10 @@ type heldCode struct {
 
 // heldPage reads the request the page names and fills the code page.
 func (s *Server) heldPage(r *http.Request, h heldCode) (*page, *code.Challenge, error) {
+	// A request its destination's holder stopped stays open here, as a
+	// decoy (code.Service.Stop): nothing tells its requester that a holder
+	// answered.
 	ch, err := h.pending(r.Context(), state(r).account, challengeID(r))
-	if errors.Is(err, code.ErrNotFound) {
-		// The holder's own request, ended because the holder of the
-		// number or address said it wasn't them: say so.
-		if own, lerr := s.Codes.Store.Challenge(r.Context(), challengeID(r)); lerr == nil &&
-			own.AccountID == state(r).account.ID && s.stoppedByHolder(r, own) {
-			return nil, nil, errStopped
-		}
-	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -119,15 +114,7 @@ func (s *Server) heldResend(h heldCode) http.HandlerFunc {
 	}
 }
 
-// errStopped is heldPage's answer for the holder's request that the
-// destination's holder stopped ("this wasn't me").
-var errStopped = errors.New("web: the request was stopped by its destination's holder")
-
 // heldFail answers a code page whose request cannot be shown.
 func (s *Server) heldFail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, errStopped) {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_stopped")
-		return
-	}
 	s.fail(w, r, err)
 }

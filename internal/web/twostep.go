@@ -255,9 +255,6 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, phone.ErrSame):
 		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.phone_same"})
 		return
-	case errors.Is(err, code.ErrBlocked):
-		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.phone_blocked"})
-		return
 	case err != nil:
 		s.fail(w, r, err)
 		return
