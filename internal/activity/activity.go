@@ -51,12 +51,14 @@ type Service struct {
 	Store    Store
 	Messages interface {
 		MessageByReference(ctx context.Context, ref string) (*outbox.Message, error)
+		AccountMessages(ctx context.Context, accountID string, q outbox.AccountQuery) ([]*outbox.Message, error)
 	}
 	Challenges interface {
 		Challenge(ctx context.Context, id string) (*code.Challenge, error)
 	}
 	Codes interface {
 		Stop(ctx context.Context, id string) error
+		Prove(ctx context.Context, id, code string, by request.Origin) (*code.Challenge, error)
 	}
 	Attempts signin.Store
 	Accounts interface {

@@ -437,6 +437,44 @@ func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code 
 	return c, s.Unreserve(ctx, c)
 }
 
+// Prove reports whether code is the one last sent for the challenge, for
+// its recipient who stops a request they did not make (see
+// activity.Service.StopUnasked). Unlike Check it answers after the code
+// ran out, or after the request was used or stopped: a dead code grants
+// nothing, but it still proves that its holder read the message, and a
+// typo's recipient often reads it hours later. Wrong codes count exactly
+// as Check's do, against the request and the destination.
+func (s *Service) Prove(ctx context.Context, id, code string, by request.Origin) (*Challenge, error) {
+	c, err := s.Store.Challenge(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	guess := limit.Guess{Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by}
+	if c.Failures >= s.MaxFailures {
+		if err := s.Limits.Delayed(ctx, guess); err != nil {
+			return c, err
+		}
+		return c, ErrLocked
+	}
+	t, err := s.Limits.Take(ctx, guess)
+	if err != nil {
+		return c, err
+	}
+	if err := s.Reserve(ctx, c); err != nil {
+		return c, err
+	}
+	want := c.CodeHash
+	if want == nil {
+		want = s.hash(c.ID, "decoy")
+	}
+	if len(code) != Digits || !hmac.Equal(s.hash(c.ID, code), want) || c.CodeHash == nil {
+		t.Done(ctx, false)
+		return c, s.Fail(c)
+	}
+	t.Done(ctx, true)
+	return c, s.Unreserve(ctx, c)
+}
+
 // Use marks a checked challenge as used. Only one caller can win: a second
 // use, here or on another server process, gets ErrUsed.
 func (s *Service) Use(ctx context.Context, c *Challenge) error {

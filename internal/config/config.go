@@ -139,6 +139,8 @@ var Options = []Option{
 	text("secrets_file", "", "Secrets file (cookie/HMAC key, encryption key, pepper). Empty means DATA/secrets.json. Generated with mode 0600 on the first start of a new installation only; if it is missing beside an existing database, Gatehouse stops and asks for the backup."),
 	text("geoip.database", "", "A MaxMind-format IP geolocation database (.mmdb: MaxMind GeoLite2 City or Country, or DB-IP Lite) whose country and city the messages, the activity and the devices pages show as the approximate place. Empty: places are left out. None is bundled; see the README."),
 	text("service_name", "Gatehouse", "Name of the service shown in pages and messages; also refused as part of a password."),
+	text("support.url", "", "Where holders reach the service's support (an https:// or http:// page). Shown wherever a page or message tells the holder to contact us; with neither support key set, those sentences are left out."),
+	text("support.email", "", "Address holders may write to for support, shown like support.url (both may be set)."),
 	choice("log.format", "text", []string{"text", "json"}, "Log format: text or json."),
 	choice("log.level", "info", []string{"debug", "info", "warn", "error"}, "Log level: debug, info, warn or error."),
 	text("tls.cert", "", "TLS certificate file (PEM). With tls.key, Gatehouse serves HTTPS itself and sends HSTS."),
@@ -461,6 +463,16 @@ func (c *Config) validate() error {
 	if u := c.values["public_url"]; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			errs = append(errs, fmt.Errorf("public_url: %q is not an http(s) URL", u))
+		}
+	}
+	if u := c.values["support.url"]; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("support.url: %q is not an http(s) URL", u))
+		}
+	}
+	if a := c.values["support.email"]; a != "" {
+		if m, err := mail.ParseAddress(a); err != nil || m.Address != a {
+			errs = append(errs, fmt.Errorf("support.email: %q is not a plain email address", a))
 		}
 	}
 	if _, err := c.TrustedProxies(); err != nil {

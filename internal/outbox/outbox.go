@@ -155,6 +155,10 @@ type Outbox struct {
 	Box         *crypt.Box
 	ServiceName string
 	PublicURL   string
+	// Support is where holders reach the operator's support (support.url
+	// and/or support.email, joined), or "": then no message tells the
+	// holder to contact anyone.
+	Support     string
 	Log         *slog.Logger
 	MaxAttempts int           // give up after this many failed deliveries (8)
 	Lease       time.Duration // how long a claim lasts before another worker may retry (2 min)
@@ -237,15 +241,30 @@ func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
 	return m, nil
 }
 
-func (o *Outbox) footer(lang, ref string) []string {
-	return []string{
+func (o *Outbox) footer(lang, ref string, code bool) []string {
+	var why []string
+	if code {
+		// The way to "this wasn't me" from a code in hand (see renderSMS).
+		why = append(why, o.Catalog.T(lang, "mail.footer.why", o.site()+"/why", ref))
+	}
+	return append(why,
 		o.Catalog.T(lang, "mail.footer.never_ask", o.ServiceName),
-		o.Catalog.T(lang, "mail.footer.reference", ref, o.ServiceName),
+		o.reference(lang, ref),
 		// Written out, to be typed: a holder who doubts a message should
 		// not follow its links.
 		o.Catalog.T(lang, "mail.footer.check", o.url("/check"), o.url("/why/"+ref), o.url("/account/messages")),
 		o.Catalog.T(lang, "mail.footer.sender", o.ServiceName, o.PublicURL),
+	)
+}
+
+// reference is the footer's reference line, with the support contact
+// when the operator configured one.
+func (o *Outbox) reference(lang, ref string) string {
+	line := o.Catalog.T(lang, "mail.footer.reference", ref)
+	if o.Support != "" {
+		line += o.Catalog.T(lang, "mail.footer.support", o.Support)
 	}
+	return line
 }
 
 func (o *Outbox) url(path string) string { return strings.TrimSuffix(o.PublicURL, "/") + path }
@@ -280,7 +299,7 @@ func (o *Outbox) render(d Draft, ref string) (text, html string) {
 		}
 	}
 	t.WriteString("\n\n--\n")
-	footer := o.footer(d.Language, ref)
+	footer := o.footer(d.Language, ref, d.Code != "")
 	t.WriteString(strings.Join(footer, "\n"))
 	t.WriteString("\n")
 	var h strings.Builder
@@ -414,10 +433,29 @@ func (o *Outbox) renderSMS(d Draft, ref string) string {
 		t.WriteString("\n")
 	}
 	t.WriteString(o.Catalog.T(d.Language, "sms.reference", ref))
-	if host := o.host(); d.Code != "" && host != "" {
-		t.WriteString("\n\n@" + host + " #" + d.Code)
+	if d.Code != "" {
+		// Where to check an unexpected code, to be typed, not tapped (the
+		// guide's advice: the address you know, never a link that asks
+		// for a password). The autofill line below does not count: phones
+		// hide it, and it names no page.
+		if site := o.site(); site != "" {
+			t.WriteString("\n" + o.Catalog.T(d.Language, "sms.check", site+"/why"))
+		}
+		if host := o.host(); host != "" {
+			t.WriteString("\n\n@" + host + " #" + d.Code)
+		}
 	}
 	return t.String()
+}
+
+// site is the public URL without its scheme — host, port when it has one,
+// and path prefix — the shortest form a holder can type.
+func (o *Outbox) site() string {
+	u, err := url.Parse(o.PublicURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Host + strings.TrimSuffix(u.Path, "/")
 }
 
 // host is the host name of the public URL, for the origin-bound SMS line.

@@ -1,0 +1,233 @@
+package activity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gatehouse/internal/code"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/request"
+	"gatehouse/internal/signin"
+)
+
+// WaitFor is how long an unanswered request is put to its holder at the
+// top of their account after they sign in: a week, after which the
+// message center and the activity page still have it.
+const WaitFor = 7 * 24 * time.Hour
+
+// maxWaiting bounds what the account page lists: beyond a few, the holder
+// is better served by the activity page.
+const maxWaiting = 5
+
+// Waiting is one request the holder has not answered and that did not
+// come from the browser they are using: a code someone else asked for, or
+// a right password typed elsewhere whose sign-in did not finish. It is
+// what the holder sees first after signing in ("was this you?").
+type Waiting struct {
+	// Reference is the newest message of the request, to be answered on
+	// /why/{Reference}; empty for a sign-in that sent none (its second
+	// step was an app or a passkey), answered by AttemptID instead.
+	Reference string
+	AttemptID string
+	Cause     request.Cause
+	Purpose   request.Purpose
+	// Origin is where and when the request came from.
+	Origin request.Origin
+	// Open: its code can still be used, or its sign-in is still pending —
+	// someone is one code away.
+	Open bool
+}
+
+// worthAsking reports whether a cause's unanswered request is put to the
+// holder: the causes where "this wasn't me" protects the account. A typo
+// of someone else's address (mistyped) and a request from the holder's
+// own signed-in device (you_just_now) are not.
+func worthAsking(c request.Cause) bool {
+	switch c {
+	case request.PasswordKnown, request.OldDevice, request.ResetRequested, request.CodeRequested:
+		return true
+	}
+	return false
+}
+
+// Waiting returns the account's requests of the last WaitFor that are
+// unfinished (the code was never used, the sign-in never completed),
+// unanswered, and not made from deviceID (the browser asking), newest
+// first. A finished sign-in from a new device is told by the new-device
+// alert and marked on the activity page instead: putting every one of the
+// holder's own new devices to them for a week would teach them to wave
+// the question away.
+func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Waiting, error) {
+	now := s.Clock.Now()
+	since := now.Add(-WaitFor)
+	ms, err := s.Messages.AccountMessages(ctx, accountID, outbox.AccountQuery{Limit: 50})
+	if err != nil {
+		return nil, fmt.Errorf("activity: read messages: %w", err)
+	}
+	var ids []string
+	for _, m := range ms {
+		if m.CreatedAt.Before(since) {
+			break
+		}
+		if m.ChallengeID != "" && worthAsking(m.Cause) {
+			ids = append(ids, m.ChallengeID)
+		}
+	}
+	reqs, err := s.Store.Requests(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []Waiting
+	seen := map[string]bool{} // challenges and attempts already listed or settled
+	for _, m := range ms {
+		if m.CreatedAt.Before(since) {
+			break
+		}
+		req, ok := reqs[m.ChallengeID]
+		if !ok || seen[m.ChallengeID] {
+			continue
+		}
+		ch := req.Challenge
+		seen[ch.ID] = true
+		if ch.AttemptID != "" {
+			seen[ch.AttemptID] = true
+		}
+		if req.Disowned || !ch.ConsumedAt.IsZero() || (deviceID != "" && ch.Origin.DeviceID == deviceID) {
+			continue
+		}
+		w := Waiting{Reference: m.Reference, Cause: m.Cause, Purpose: ch.Purpose, Origin: ch.Origin,
+			Open: now.Before(ch.ExpiresAt)}
+		if ch.AttemptID != "" {
+			at, err := s.Attempts.Attempt(ctx, ch.AttemptID)
+			switch {
+			case errors.Is(err, signin.ErrNoAttempt):
+			case err != nil:
+				return nil, fmt.Errorf("activity: read attempt: %w", err)
+			case at.Outcome == signin.Succeeded:
+				continue
+			default:
+				w.AttemptID, w.Origin = at.ID, at.Origin
+				w.Open = w.Open && at.Outcome == signin.Pending
+			}
+		}
+		answered, err := s.answered(ctx, accountID, ch.ID, w.AttemptID)
+		if err != nil {
+			return nil, err
+		}
+		if !answered {
+			out = append(out, w)
+		}
+	}
+	// Right passwords whose second step sent nothing (an app, a passkey).
+	ats, err := s.Attempts.AttemptsPage(ctx, accountID, signin.AttemptQuery{Since: since, Limit: 50})
+	if err != nil {
+		return nil, fmt.Errorf("activity: read attempts: %w", err)
+	}
+	for _, at := range ats {
+		if seen[at.ID] || at.Kind != signin.SignInKind || !worthAsking(at.Cause) || at.Outcome == signin.Succeeded ||
+			(deviceID != "" && at.Origin.DeviceID == deviceID) {
+			continue
+		}
+		answered, err := s.answered(ctx, accountID, "", at.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !answered {
+			out = append(out, Waiting{AttemptID: at.ID, Cause: at.Cause, Purpose: request.SecondStep, Origin: at.Origin,
+				Open: at.Outcome == signin.Pending})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Origin.Time.After(out[j].Origin.Time) })
+	if len(out) > maxWaiting {
+		out = out[:maxWaiting]
+	}
+	return out, nil
+}
+
+// answered reports whether the holder said anything about the request.
+func (s *Service) answered(ctx context.Context, accountID, challengeID, attemptID string) (bool, error) {
+	as, err := s.Store.Answers(ctx, accountID, challengeID, attemptID)
+	if err != nil {
+		return false, err
+	}
+	return len(as) > 0, nil
+}
+
+// Unasked is what StopUnasked did.
+type Unasked struct {
+	// Stopped: the request was open and is now stopped; Blocked: its
+	// sender sends no codes to the destination until Until.
+	Stopped, Blocked bool
+	Until            time.Time
+	// Used: the code had already been used before the recipient spoke —
+	// an account (or a change) now uses their address or number.
+	Used bool
+}
+
+// Unaskable reports whether a message's recipient may stop its request
+// without an account: a code to an address or number that no account
+// holds yet (a sign-up, a new address, a number being added). The codes
+// of sign-ins and resets go to an account's own address, whose holder
+// answers signed in.
+func Unaskable(p request.Purpose) bool {
+	switch p {
+	case request.ConfirmEmail, request.ChangeEmail, request.AddPhone:
+		return true
+	}
+	return false
+}
+
+// StopUnasked is "I didn't ask for this" from a message's recipient who
+// need not have an account: typing the code they received proves they
+// hold the address or number (and reveals nothing they did not have). The
+// request is stopped and its sender — device and network — sends no codes
+// there for a day, as "this wasn't me" does for a holder (cause mistyped).
+// A wrong code counts against the request and the destination like any
+// other guess. ErrNotFound: no such message, or not one a recipient can
+// stop this way.
+func (s *Service) StopUnasked(ctx context.Context, ref, typed string, o request.Origin) (*Unasked, error) {
+	ok, m, err := s.Genuine(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || m.ChallengeID == "" || !Unaskable(m.Purpose) {
+		return nil, ErrNotFound
+	}
+	ch, err := s.Codes.Prove(ctx, m.ChallengeID, typed, o)
+	if errors.Is(err, code.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	u := &Unasked{Used: !ch.ConsumedAt.IsZero() && ch.StoppedAt.IsZero()}
+	if u.Used {
+		return u, nil
+	}
+	err = s.inTx(ctx, func(ctx context.Context) error {
+		if ch.StoppedAt.IsZero() {
+			if err := s.Codes.Stop(ctx, ch.ID); err != nil {
+				return fmt.Errorf("activity: stop request: %w", err)
+			}
+			u.Stopped = true
+		}
+		b := &code.Block{Destination: code.BlockKey(ch.Destination), DeviceID: ch.Origin.DeviceID, IP: code.BlockNetwork(ch.Origin.IP),
+			CreatedAt: now, Until: now.Add(blockFor)}
+		if err := s.Blocks.BlockSender(ctx, b); err != nil {
+			return fmt.Errorf("activity: block sender: %w", err)
+		}
+		u.Blocked, u.Until = true, b.Until
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Log != nil {
+		s.Log.InfoContext(ctx, "recipient stopped a request", "reference", m.Reference, "purpose", m.Purpose, "stopped", u.Stopped)
+	}
+	return u, nil
+}
