@@ -30,7 +30,7 @@ type Catalog struct {
 // New loads the message table.
 func New() *Catalog {
 	b := catalog.NewBuilder(catalog.Fallback(language.English))
-	all := append(append(append([]struct{ key, en, ja string }(nil), messages...), activityMessages...), checkMessages...)
+	all := append(append(append(append([]struct{ key, en, ja string }(nil), messages...), activityMessages...), checkMessages...), whyMessages...)
 	keys := make(map[string]bool, len(all))
 	for _, m := range all {
 		if keys[m.key] {

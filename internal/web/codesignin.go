@@ -17,7 +17,9 @@ func (s *Server) codeSigninForm(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
 		return
 	}
-	s.render(w, r, http.StatusOK, "signin_code", s.newPage(r, "codesignin.title"))
+	p := s.newPage(r, "codesignin.title")
+	p.Values["next"] = nextTarget(r)
+	s.render(w, r, http.StatusOK, "signin_code", p)
 }
 
 // codeSigninSubmit sends the code and goes to the page that takes it.
@@ -28,6 +30,7 @@ func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.newPage(r, "codesignin.title")
+	p.Values["next"] = nextTarget(r)
 	email, ok := field(r, "email")
 	p.Values["email"] = email
 	switch {
@@ -48,7 +51,11 @@ func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "signin_code", p, err)
 		return
 	}
-	redirect(w, r, "/signin/code/verify", url.Values{"c": {id}})
+	q := url.Values{"c": {id}}
+	if next := p.Values["next"]; next != "" {
+		q.Set("next", next)
+	}
+	redirect(w, r, "/signin/code/verify", q)
 }
 
 // codeVerifyPage is the page of an open sign-in by code, for the browser
@@ -74,6 +81,7 @@ func (s *Server) codeVerifyPage(w http.ResponseWriter, r *http.Request) *page {
 		return nil
 	}
 	p.Values["c"] = ch.ID
+	p.Values["next"] = nextTarget(r)
 	p.Data["Destination"] = account.DisplayEmail(ch.Destination)
 	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
 	p.Data["RememberDays"] = int(s.RememberFor.Hours() / 24)
@@ -112,5 +120,5 @@ func (s *Server) codeVerifySubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, "/account", nil)
+	redirect(w, r, landing(p.Values["next"]), nil)
 }

@@ -241,5 +241,5 @@ func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, "/account", nil)
+	redirect(w, r, landing(nextTarget(r)), nil)
 }

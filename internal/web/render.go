@@ -44,7 +44,7 @@ type problem struct {
 // kept are the form values the language switcher carries over to the page
 // in the other language, so that switching never loses the request or what
 // was typed. Passwords are never among them.
-var kept = []string{"c", "email", "phone", "code"}
+var kept = []string{"c", "email", "phone", "code", "next"}
 
 // LangNext is where the language switcher returns to: this page's GET
 // address with the request id and the typed values.

@@ -187,7 +187,7 @@ func (s *Server) routes() []route {
 
 		{"GET", "/why", public, pages, cheap, s.whyForm},
 		{"GET", "/why/{reference}", public, pages, cheap, s.whyPage},
-		{"POST", "/why/{reference}", signedIn, pages, cheap, s.whyAnswer},
+		{"POST", "/why/{reference}", public, pages, cheap, s.whyPost}, // the holder's answer (signed in) or a recipient's stop (see whyPost)
 
 		{"GET", "/password/forgot", public, pages, cheap, s.forgotForm},
 		{"POST", "/password/forgot", public, pages, cheap, s.forgotSubmit},

@@ -20,6 +20,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) signinPage(r *http.Request) *page {
 	p := s.newPage(r, "signin.title")
+	p.Values["next"] = nextTarget(r)
 	p.Data["RememberDays"] = int(s.RememberFor / (24 * time.Hour))
 	p.Data["CodeSignIn"] = s.SignIn.CodeSignIn
 	if s.Passkeys != nil {
@@ -34,7 +35,7 @@ func (s *Server) signinPage(r *http.Request) *page {
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 	if s.signedIn(r) {
-		redirect(w, r, "/account", nil)
+		redirect(w, r, landing(nextTarget(r)), nil)
 		return
 	}
 	p := s.signinPage(r)
@@ -87,7 +88,11 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	if res.SecondStep != nil {
 		// The password was right; this browser is new to the account, so
 		// a code went to the account's address. No session yet.
-		redirect(w, r, "/signin/verify", url.Values{"c": {res.SecondStep.ID}})
+		q := url.Values{"c": {res.SecondStep.ID}}
+		if next := p.Values["next"]; next != "" {
+			q.Set("next", next)
+		}
+		redirect(w, r, "/signin/verify", q)
 		return
 	}
 	if res.Trusted {
@@ -102,7 +107,30 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, "/account", nil)
+	redirect(w, r, landing(p.Values["next"]), nil)
+}
+
+// nextTarget is where a sign-in returns to once it is done — the query's
+// or the form's next, a local path only (see LocalTarget) — or "".
+// /signin?next=/why/{reference} is how the signed-out /why page sends its
+// reader back to the story they came for, through every step of the
+// sign-in.
+func nextTarget(r *http.Request) string {
+	v := r.URL.Query().Get("next")
+	if r.Method == http.MethodPost {
+		v, _ = field(r, "next")
+	}
+	return LocalTarget(v, "")
+}
+
+// landing is the first page after a sign-in: next when there is one, the
+// account page otherwise (which puts any request waiting for the holder's
+// answer at its top).
+func landing(next string) string {
+	if next == "" {
+		return "/account"
+	}
+	return next
 }
 
 // sessionToken is the session token the browser holds, if any: a new

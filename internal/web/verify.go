@@ -78,13 +78,11 @@ func (s *Server) verifyPage(r *http.Request) *page {
 	}
 	// Never for a code by email (the fallback earns no trust).
 	p.Data["CanTrust"] = st.attempt.MethodOffered != signin.Email && m != signin.Email && s.TrustFor > 0 && !stepUp
-	if stepUp {
-		// Where the step-up returns to: a local path only.
-		next := r.URL.Query().Get("next")
-		if r.Method == http.MethodPost {
-			next, _ = field(r, "next")
-		}
-		p.Values["next"] = LocalTarget(next, "/account")
+	// Where the step-up returns to, or the sign-in lands: a local path
+	// only.
+	p.Values["next"] = nextTarget(r)
+	if stepUp && p.Values["next"] == "" {
+		p.Values["next"] = "/account"
 	}
 	p.Data["TrustDays"] = int(s.TrustFor.Hours() / 24)
 	p.Data["NewDevice"] = st.attempt.MethodOffered == signin.Email
@@ -177,7 +175,7 @@ func (s *Server) verified(w http.ResponseWriter, r *http.Request, p *page, res *
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, "/account", nil)
+	redirect(w, r, landing(p.Values["next"]), nil)
 }
 
 // passkeyStep begins the assertion the passkey step's page asks the

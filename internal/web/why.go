@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
+	"gatehouse/internal/code"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"
@@ -58,22 +59,27 @@ func (s *Server) whyForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "why", p)
 }
 
-// storyView is a message's story as /why/{reference} shows it to its holder.
+// storyView is a message's story as /why/{reference} shows it to its
+// holder: the answer first (why it was sent, what that means, how
+// dangerous it is now), the details after.
 type storyView struct {
-	Reference, Sent, Channel, To, Purpose, Title string
-	Cause, CauseID, CauseText, Does              string
-	Request, Place                               string
-	Open, Answerable, Routine, Mistyped, Own     bool
-	NewDevice                                    bool
-	AnsweredMe, AnsweredNotMe                    string
-	Actions                                      []string
+	Reference, Sent, Channel, To, Title string
+	Cause, CauseID                      string
+	Heading, Meaning, State, Does       string
+	When, Device, Network, Place        string
+	Open, Danger, Answerable, Own       bool
+	Routine, Mistyped, NewDevice        bool
+	AnsweredMe, AnsweredNotMe           string
+	Actions                             []string
 }
 
 // whyPage is /why/{reference}. A visitor who is not the message's holder
-// (signed out, or another account) learns only whether we sent it, and
-// general advice — the page has the same shape whether or not the
-// reference is ours, and names no account. The signed-in holder sees the
-// whole story and the "was this you?" form.
+// (signed out, or another account) learns only whether we sent it, with
+// advice for that kind of message — never anything about an account — and
+// the way to the story through the sign-in; the recipient of a code to an
+// address or number no account holds yet may stop it by typing the code.
+// The page has the same shape whether or not the reference is ours. The
+// signed-in holder sees the whole story and the "was this you?" form.
 func (s *Server) whyPage(w http.ResponseWriter, r *http.Request) {
 	s.optionalSession(r)
 	if !s.lookupAllowed(w, r) {
@@ -93,8 +99,9 @@ func (s *Server) whyPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err == nil:
 			s.notice(r, p)
-			p.Title = s.Catalog.T(p.Lang, "why.story_title", ref)
-			p.Data["Story"] = s.storyView(r, p.Lang, story)
+			v := s.storyView(r, p.Lang, story)
+			p.Title = v.Heading
+			p.Data["Story"] = v
 			s.render(w, r, http.StatusOK, "why", p)
 			return
 		case !errors.Is(err, activity.ErrNotFound):
@@ -102,14 +109,107 @@ func (s *Server) whyPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ours, _, err := s.Activity.Genuine(r.Context(), ref)
-	if err != nil {
+	if err := s.fillVerdict(r, p, ref); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	s.render(w, r, http.StatusOK, "why", p)
+}
+
+// fillVerdict puts what a visitor may learn about ref into p: whether we
+// sent it, general advice for its kind, the stop form where a recipient
+// without an account may use it, and the sign-in that returns to it.
+func (s *Server) fillVerdict(r *http.Request, p *page, ref string) error {
+	ours, m, err := s.Activity.Genuine(r.Context(), ref)
+	if err != nil {
+		return err
 	}
 	p.Values["ref"] = ref
 	p.Data["Checked"] = ref
 	p.Data["Ours"] = ours
+	p.Data["SignInNext"] = "/signin?" + url.Values{"next": {"/why/" + ref}}.Encode()
+	if !ours {
+		return nil
+	}
+	kind := "notice"
+	if m.Purpose.HasCode() {
+		kind = string(m.Purpose)
+	}
+	if k := "why.general." + kind; s.Catalog.Has(k) {
+		p.Data["General"] = s.Catalog.T(p.Lang, k)
+	}
+	p.Data["Stoppable"] = activity.Unaskable(m.Purpose)
+	return nil
+}
+
+// whyPost is a form posted on /why/{reference}: a recipient's code that
+// stops a request they did not make (no account needed), or else the
+// signed-in holder's answer. One address for both, so that the page's
+// two forms and a client that posts to the page itself agree.
+func (s *Server) whyPost(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("answer") == "" && r.PostForm.Has("code") {
+		s.whyStop(w, r)
+		return
+	}
+	s.requireSession(pages, s.whyAnswer)(w, r)
+}
+
+// whyStop is "I didn't ask for this" from a recipient without an account:
+// the code they received stops its request and blocks its sender for a
+// day. The answer is the same page whether or not the address or number
+// belongs to any account.
+func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
+	s.optionalSession(r)
+	if !s.lookupAllowed(w, r) {
+		return
+	}
+	p := s.newPage(r, "why.title")
+	ref, ok := random.ParseReference(r.PathValue("reference"))
+	if !ok {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	if err := s.fillVerdict(r, p, ref); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if p.Data["Stoppable"] != true {
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	}
+	c, ok := typedCode(r)
+	if !ok {
+		key := "error.code_format"
+		if v, _ := field(r, "code"); v == "" {
+			key = "error.required"
+		}
+		s.formError(w, r, "why", p, account.FieldErrors{"code": key})
+		return
+	}
+	o, err := s.origin(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.Activity.StopUnasked(r.Context(), ref, c, o)
+	switch {
+	case errors.Is(err, activity.ErrNotFound):
+		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		return
+	case errors.Is(err, code.ErrWrongCode), errors.Is(err, code.ErrLocked):
+		s.formError(w, r, "why", p, account.FieldErrors{"code": "why.stop_wrong"})
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	p.Title = s.Catalog.T(p.Lang, "why.stop_title")
+	if u.Used {
+		p.Data["Stopped"] = s.Catalog.T(p.Lang, "why.stop_used")
+	} else {
+		p.Data["Stopped"] = s.Catalog.T(p.Lang, "why.stopped", s.when(r, u.Until))
+	}
+	delete(p.Data, "Stoppable")
 	s.render(w, r, http.StatusOK, "why", p)
 }
 
@@ -124,30 +224,68 @@ func (s *Server) storyView(r *http.Request, lang string, st *activity.Story) sto
 	} else {
 		v.To, v.Title = account.MaskEmail(m.To), m.Subject
 	}
-	if m.Purpose.HasCode() {
-		v.Purpose = t(lang, "purpose."+string(m.Purpose))
-	}
-	if m.Cause != "" {
-		v.Cause, v.CauseID = t(lang, "cause."+string(m.Cause)), string(m.Cause)
-		v.CauseText = t(lang, "messages.cause_"+string(m.Cause))
-		v.Does = t(lang, "why.does."+string(m.Cause))
-		v.Routine, v.Mistyped = m.Cause == request.YouJustNow, m.Cause == request.Mistyped
-	}
+	v.Answerable, v.Own = st.Answerable(), st.Own()
+	v.NewDevice = m.Purpose == request.NewDevice
+	thisDevice := false
 	if ch := st.Challenge; ch != nil {
 		o := ch.Origin
-		browser, os := s.Devices.UserAgents.Parse(o.UserAgent)
 		if st.Attempt != nil && st.Attempt.Origin.UserAgent != "" {
-			browser, os = s.Devices.UserAgents.Parse(st.Attempt.Origin.UserAgent)
+			o = st.Attempt.Origin
 		}
-		v.Request = t(lang, "why.request_detail", browser, os, o.IP, s.when(r, ch.CreatedAt))
+		browser, os := s.Devices.UserAgents.Parse(o.UserAgent)
+		if sess := state(r).session; sess != nil && o.DeviceID != "" && o.DeviceID == sess.DeviceID {
+			thisDevice = true
+			v.Device = t(lang, "story.device_this", browser, os)
+		} else {
+			v.Device = t(lang, "story.device_detail", browser, os)
+		}
+		v.When = s.when(r, ch.CreatedAt)
+		v.Network = t(lang, "story.network_detail", o.IP)
 		v.Place = s.place(lang, o.IP)
 		v.Open = ch.ConsumedAt.IsZero() && s.now().Before(ch.ExpiresAt) && ch.Failures < s.Codes.MaxFailures &&
 			(st.Attempt == nil || st.Attempt.Outcome == signin.Pending)
 	}
-	v.Answerable, v.Own = st.Answerable(), st.Own()
-	v.NewDevice = m.Purpose == request.NewDevice
-	if v.Own {
-		v.Mistyped = false // the holder's own request, not someone's typo
+	cause := string(m.Cause)
+	if m.Cause != "" {
+		v.CauseID = cause
+		v.Cause = t(lang, "cause."+cause)
+		v.Does = t(lang, "why.does."+cause)
+		v.Routine, v.Mistyped = m.Cause == request.YouJustNow, m.Cause == request.Mistyped
+	}
+	if m.Cause == request.OldDevice && thisDevice {
+		// The holder's own browser signing in again is this device, not
+		// "an old device of yours".
+		cause = "old_device_this"
+		v.Cause = t(lang, "cause.old_device_this")
+	}
+	switch {
+	case v.Own:
+		// Their own sign-up, address or number, confirmed with this code:
+		// never "someone mistyped".
+		v.Mistyped = false
+		v.Heading = t(lang, "story.heading.own")
+		if k := "story.heading.own." + string(m.Purpose); s.Catalog.Has(k) {
+			v.Heading = t(lang, k)
+		}
+	case cause != "":
+		v.Heading = t(lang, "story.heading."+cause)
+		v.Meaning = t(lang, "story.meaning."+cause)
+	default:
+		v.Heading = t(lang, "story.heading.notice")
+		if v.Title != "" {
+			v.Heading = v.Title
+		}
+	}
+	if v.Answerable {
+		dangerous := m.Cause == request.PasswordKnown || m.Cause == request.OldDevice || m.Cause == request.CodeRequested
+		switch {
+		case v.Open && dangerous && !thisDevice:
+			v.State, v.Danger = t(lang, "story.state_danger"), true
+		case v.Open:
+			v.State = t(lang, "story.state_open")
+		default:
+			v.State = t(lang, "story.state_closed")
+		}
 	}
 	for _, a := range st.Answers {
 		switch {
@@ -187,7 +325,7 @@ func (s *Server) whyAnswer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.Activity.Answer(r.Context(), st.account.ID, ref, said, o)
-	s.answered(w, r, a, err, "/why/"+url.PathEscape(ref))
+	s.answered(w, r, a, err, answeredBack(r, "/why/"+url.PathEscape(ref)))
 }
 
 // answered shows what an answer did (or the error that stopped it). When it signed this session out, the
@@ -234,6 +372,15 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.An
 	p.Data["SignedOut"] = signedOut
 	p.Data["Back"] = back
 	s.render(w, r, http.StatusOK, "answered", p)
+}
+
+// answeredBack is where an answer returns to: the account page when it
+// was given there (the requests waiting after sign-in), else back.
+func answeredBack(r *http.Request, back string) string {
+	if r.PostFormValue("back") == "/account" {
+		return "/account"
+	}
+	return back
 }
 
 func cookieValue(r *http.Request, name string) string {
