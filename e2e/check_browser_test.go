@@ -63,6 +63,10 @@ func (b *tab) cbVerdict(step, verdict, heading string, codes ...string) map[stri
 	if h := b.text("#verdict h2"); !strings.HasPrefix(h, heading) {
 		b.t.Errorf("%s: verdict heading %q, want it to start with %q", step, h, heading)
 	}
+	// The box says the verdict; the h1 above it does not say it again.
+	if h1 := b.text("h1"); strings.Contains(h1, heading) {
+		b.t.Errorf("%s: the h1 %q repeats the verdict", step, h1)
+	}
 	reasons := map[string]string{}
 	for _, line := range strings.Split(b.eval(`Array.from(document.querySelectorAll("#reasons li[data-code]")).map(li => li.dataset.code + "\t" + li.textContent.trim()).join("\n")`), "\n") {
 		if code, text, ok := strings.Cut(line, "\t"); ok {
@@ -216,7 +220,7 @@ func TestBrowser_Check_PasteAGenuineAndAPhishingMessageInBothLanguages(t *testin
 	// A phishing text in Japanese.
 	holder.do("paste a phishing text", clearField("#f-text"), imeInput("#f-text", cbPhishingJa))
 	holder.cbSubmitCheck("check the phishing text", "#verdict")
-	reasons = holder.cbVerdict("the phishing text", "not_ours", "当社からのメッセージではありません", "link_lookalike", "asks_password", "pressure")
+	reasons = holder.cbVerdict("the phishing text", "not_ours", "当サービスからのメッセージではありません", "link_lookalike", "asks_password", "pressure")
 	for c, want := range map[string]string{
 		"link_lookalike": "gatehouse-login.example.net",
 		"asks_password":  "パスワード",
@@ -243,7 +247,7 @@ func TestBrowser_Check_PasteAGenuineAndAPhishingMessageInBothLanguages(t *testin
 	if n := holder.cbCount("#reports li"); n != "1" {
 		t.Errorf("#reports lists %s reports, want 1:\n%s", n, holder.text("#reports"))
 	}
-	if rep := holder.text("#reports"); !strings.Contains(rep, "貼り付けた文章") || !strings.Contains(rep, "当社からのメッセージではありません") {
+	if rep := holder.text("#reports"); !strings.Contains(rep, "貼り付けた文章") || !strings.Contains(rep, "当サービスからのメッセージではありません") {
 		t.Errorf("the report reads %q, want the pasted text, not ours", rep)
 	}
 	holder.cbEmptySubmit("empty check in Japanese", "ja", "エラー：", "メッセージを貼り付けるか、.eml ファイルを選ぶか、参照番号を入力してください。")

@@ -437,7 +437,7 @@ func TestBrowser_NotMe_Mistyped_PhoneEnrolmentBlocked(t *testing.T) {
 		t.Fatalf("add_phone message %s: cause %q channel %q, want mistyped by sms\n%s", ref, m.Cause, m.Channel, m.Text)
 	}
 
-	holder.centerEntry(t, p, ref, "このアドレスまたは番号がリクエストで入力されました")
+	holder.centerEntry(t, p, ref, "このアドレスまたは番号が当サービスのサイトで入力されました")
 	holder.story(t, p, ref, "mistyped", "入力間違い")
 	if txt := holder.text("main"); !strings.Contains(txt, "誰かがこのアドレスまたは番号を入力しました") {
 		t.Errorf("the story does not say someone entered the number:\n%s", txt)

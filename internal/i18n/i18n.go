@@ -30,7 +30,7 @@ type Catalog struct {
 // New loads the message table.
 func New() *Catalog {
 	b := catalog.NewBuilder(catalog.Fallback(language.English))
-	all := append(append(append(append([]struct{ key, en, ja string }(nil), messages...), activityMessages...), checkMessages...), whyMessages...)
+	all := allMessages()
 	keys := make(map[string]bool, len(all))
 	for _, m := range all {
 		if keys[m.key] {
@@ -49,6 +49,11 @@ func New() *Catalog {
 		c.printers[l] = message.NewPrinter(language.MustParse(l), message.Catalog(b))
 	}
 	return c
+}
+
+// allMessages is every row of the catalog's tables.
+func allMessages() []struct{ key, en, ja string } {
+	return append(append(append(append([]struct{ key, en, ja string }(nil), messages...), activityMessages...), checkMessages...), whyMessages...)
 }
 
 // Supported reports whether lang is one of Languages.

@@ -1,24 +1,49 @@
 package i18n
 
 import (
+	"fmt"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-var verb = regexp.MustCompile(`%[-+# 0]*\d*(\.\d+)?[a-zA-Z%]`)
+var verb = regexp.MustCompile(`%[-+# 0]*(?:\[(\d+)\])?(\d*(?:\.\d+)?[a-zA-Z%])`)
+
+// verbs lists a format's verbs by the argument each takes, so that a
+// language may take the arguments in another order with %[n]s.
+func verbs(format string) string {
+	var out []string
+	next := 1
+	for _, m := range verb.FindAllStringSubmatch(format, -1) {
+		if m[2] == "%" {
+			continue
+		}
+		a := next
+		if m[1] != "" {
+			a, _ = strconv.Atoi(m[1])
+		}
+		next = a + 1
+		out = append(out, fmt.Sprintf("%d:%s", a, m[2]))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
 
 func TestEveryStringExistsInBothLanguagesWithTheSameVerbs(t *testing.T) {
 	t.Parallel()
-	for _, m := range messages {
+	for _, m := range allMessages() {
 		if strings.TrimSpace(m.en) == "" || strings.TrimSpace(m.ja) == "" {
 			t.Errorf("%s: missing a language", m.key)
 		}
-		ve, vj := verb.FindAllString(m.en, -1), verb.FindAllString(m.ja, -1)
-		if strings.Join(ve, " ") != strings.Join(vj, " ") {
-			t.Errorf("%s: verbs differ: en %v, ja %v", m.key, ve, vj)
+		if ve, vj := verbs(m.en), verbs(m.ja); ve != vj {
+			t.Errorf("%s: verbs differ: en [%s], ja [%s]", m.key, ve, vj)
 		}
+	}
+	if got := verbs("%[2]s に %[1]d 回、%s"); got != "1:d 2:s 2:s" {
+		t.Errorf("verbs: %q", got)
 	}
 }
 

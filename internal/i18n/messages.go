@@ -5,7 +5,11 @@ package i18n
 //
 // Japanese style: no space between digits and Japanese text ("6桁",
 // "10分"), as Japanese consumer sites write it; full-width punctuation
-// (「：」「（）」「。」) inside Japanese sentences.
+// (「：」「（）」「。」) inside Japanese sentences, with no space after
+// 「：」; the service calls itself 当サービス (never 当社: its operator
+// need not be a company). TestCatalog_JapanesePunctuation checks these.
+// A template never puts its own punctuation around catalog text: a label
+// and its value are one key with %s ("場所: %s"), or use punct.*.
 var messages = []struct{ key, en, ja string }{
 	// Layout and shared words.
 	{"app.name", "Gatehouse", "Gatehouse"},
@@ -21,6 +25,10 @@ var messages = []struct{ key, en, ja string }{
 	{"form.error_prefix", "Error: %s", "エラー：%s"},
 	{"form.errors_heading", "There is a problem", "入力内容を確認してください"},
 	{"form.errors_above", "Please correct the marked fields.", "印の付いた項目を確認してください。"},
+	// Punctuation a template puts between a label and a value it marks up
+	// itself (the en colon keeps its space, the ja one has none).
+	{"punct.colon", ": ", "："},
+	{"punct.paren", " (%s)", "（%s）"},
 
 	// Field labels and hints.
 	{"field.email", "Email address", "メールアドレス"},
@@ -28,7 +36,7 @@ var messages = []struct{ key, en, ja string }{
 	{"field.new_password", "New password", "新しいパスワード"},
 	{"field.current_password", "Current password", "現在のパスワード"},
 	{"field.phone", "Phone number (optional)", "電話番号（任意）"},
-	{"field.phone_hint", "Used later for sign-in codes by SMS. A number without a country code is read as a number in %s (for example %s).", "後でSMSのログインコードに使います。国番号のない番号は%sの番号として扱います（例: %s）。"},
+	{"field.phone_hint", "Used later for sign-in codes by SMS. A number without a country code is read as a number in %s (for example %s).", "後でSMSのログインコードに使います。国番号のない番号は%sの番号として扱います（例：%s）。"},
 	{"field.code", "6-digit code", "6桁のコード"},
 	{"field.app_name", "Name of the app", "アプリの名前"},
 	{"field.backup_code", "Backup code", "バックアップコード"},
@@ -47,6 +55,7 @@ var messages = []struct{ key, en, ja string }{
 	{"error.required.new_password", "Enter a new password.", "新しいパスワードを入力してください。"},
 	{"error.required.current_password", "Enter your current password.", "現在のパスワードを入力してください。"},
 	{"error.required.code", "Enter the 6-digit code from the message.", "メッセージに書かれた6桁のコードを入力してください。"},
+	{"error.required.ref", "Enter the reference.", "参照番号を入力してください。"},
 	{"error.choose_option", "Choose one of the options.", "選択肢から選んでください。"},
 	{"error.email_invalid", "Enter an email address like name@example.com (letters, digits and . _ + - before the @; no spaces).", "name@example.com の形でメールアドレスを入力してください（@ の前は半角英数字と . _ + - など。空白は使えません）。"},
 	{"error.phone_invalid", "This does not look like a valid phone number. Enter it like %s, or with a country code like +81 90 1234 5678.", "有効な電話番号ではないようです。%s のように、または +81 90 1234 5678 のように国番号付きで入力してください。"},
@@ -58,7 +67,7 @@ var messages = []struct{ key, en, ja string }{
 	{"error.current_password_wrong", "The current password is not correct.", "現在のパスワードが正しくありません。"},
 	{"error.code_wrong", "That code is not correct. %d tries left.", "コードが正しくありません。あと%d回試せます。"},
 	{"error.code_wrong_one", "That code is not correct. One try left.", "コードが正しくありません。あと1回試せます。"},
-	{"error.code_no_more", "No more codes can be sent for this request. Start again to get a new one.", "このリクエストではこれ以上コードを送信できません。最初からやり直してください。"},
+	{"error.code_no_more", "No more codes can be sent this time. Start again to get a new one.", "この手続きではこれ以上コードを送信できません。最初からやり直してください。"},
 	{"error.code_expired", "This code has expired. Send a new code below.", "コードの有効期限が切れています。下のボタンで新しいコードを送信してください。"},
 	{"error.code_used", "This code has already been used.", "このコードはすでに使われています。"},
 	{"error.code_locked", "Too many wrong codes. Start again from the beginning.", "間違ったコードが多すぎます。最初からやり直してください。"},
@@ -70,19 +79,19 @@ var messages = []struct{ key, en, ja string }{
 	{"error.request_unknown", "This request has expired or is already complete. Start again.", "この手続きは期限切れか、すでに完了しています。最初からやり直してください。"},
 	{"error.unavailable", "The service is temporarily unavailable. Nothing you entered was saved; please try again in a moment.", "サービスが一時的に利用できません。入力内容は保存されていません。しばらくしてからもう一度お試しください。"},
 	{"error.limited", "Too many tries. To keep accounts safe, please wait %s before trying again.", "試行回数が多すぎます。アカウントを守るため、%s待ってからもう一度お試しください。"},
-	{"error.title.limited", "Please wait before trying again", "しばらく待ってからお試しください"},
+	{"error.title.limited", "Please wait a moment", "しばらくお待ちください"},
 	{"error.busy", "The service is busy. Please try again in a few seconds.", "混み合っています。数秒後にもう一度お試しください。"},
 	{"error.too_large", "The form was too large. A password can be at most 1,000 bytes.", "送信された内容が大きすぎます。パスワードは1,000バイトまでです。"},
 	{"error.content_type", "This form must be sent as a regular web form.", "このフォームは通常のWebフォームとして送信してください。"},
-	{"error.cross_origin", "This request did not come from this site's own pages, so it was refused. Go back, reload the page and try again.", "このサイトのページからのリクエストではないため拒否しました。戻ってページを再読み込みし、もう一度お試しください。"},
+	{"error.cross_origin", "This did not come from this site's own pages, so it was refused. Go back, reload the page and try again.", "このサイトのページから送信されたものではないため、受け付けませんでした。戻ってページを再読み込みし、もう一度お試しください。"},
 	{"error.not_found", "There is no page at this address. Check the address, or start from the sign-in page.", "このアドレスのページはありません。アドレスを確認するか、ログインページから始めてください。"},
-	{"error.method", "This address does not accept that kind of request.", "このアドレスはその種類のリクエストを受け付けません。"},
+	{"error.method", "That cannot be done at this address.", "このアドレスではその操作はできません。"},
 	{"error.internal", "Something went wrong on our side. Nothing you entered was lost; please try again.", "サーバー側で問題が発生しました。入力内容は失われていません。もう一度お試しください。"},
 	{"error.title", "Something is not right", "問題が発生しました"},
 	{"error.title.not_found", "Page not found", "ページが見つかりません"},
 	{"error.title.method", "Not possible at this address", "このアドレスではできない操作です"},
 	{"error.title.request", "This request has ended", "この手続きは終了しています"},
-	{"error.title.refused", "Request refused", "リクエストを受け付けられません"},
+	{"error.title.refused", "Not accepted", "受け付けられませんでした"},
 	{"error.title.busy", "Busy — please try again", "混み合っています"},
 	{"error.title.internal", "Something went wrong", "エラーが発生しました"},
 	{"error.back", "Go back", "戻る"},
@@ -247,7 +256,7 @@ var messages = []struct{ key, en, ja string }{
 	{"messages.not_found", "No message to your account has this reference. To check a message someone else may have received, type its reference on the /why page.", "この参照番号のメッセージは、あなたのアカウント宛てにはありません。ほかの方に届いたメッセージを確認するには、/why のページで参照番号を入力してください。"},
 	{"messages.older", "Older messages", "以前のメッセージ"},
 	{"messages.newest", "Back to the newest", "最新に戻る"},
-	{"messages.why", "Why this code was sent:", "コードを送った理由："},
+	{"messages.why", "Why this code was sent: %s", "コードを送った理由：%s"},
 	{"messages.reference", "Reference", "参照番号"},
 	{"messages.show_text", "Show the message", "本文を表示"},
 	{"messages.channel_email", "Email", "メール"},
@@ -257,10 +266,10 @@ var messages = []struct{ key, en, ja string }{
 	{"messages.status_failed", "could not be delivered", "届けられませんでした"},
 	{"messages.cause_password_known", "your password was typed on a device this account had not used.", "このアカウントで使われたことのない端末でパスワードが入力されました。"},
 	{"messages.cause_old_device", "your password was typed on a device this account used before.", "以前このアカウントで使われた端末でパスワードが入力されました。"},
-	{"messages.cause_mistyped", "this address or number was typed in a request; nothing tied it to an account yet.", "このアドレスまたは番号がリクエストで入力されました（まだアカウントとは結び付いていません）。"},
+	{"messages.cause_mistyped", "this address or number was typed on our site; it is not part of any account yet.", "このアドレスまたは番号が当サービスのサイトで入力されました。まだどのアカウントにも登録されていません。"},
 	{"messages.cause_reset_requested", "someone asked to reset the password.", "パスワードの再設定が申請されました。"},
 	{"messages.cause_code_signin", "someone asked to sign in with a code.", "コードでのログインが申請されました。"},
-	{"messages.cause_you_just_now", "you asked for it, signed in on this device.", "この端末でログイン中のあなたが申請しました。"},
+	{"messages.cause_you_just_now", "you asked for it, signed in on this device.", "この端末でログイン中のあなたが求めたものです。"},
 	{"field.reference", "Reference of a message", "メッセージの参照番号"},
 	{"field.reference_hint", "Printed in every message we send, like GH-7K3P-Q9XW-M4RT.", "お送りするすべてのメッセージに GH-7K3P-Q9XW-M4RT のように記載されています。"},
 	{"error.reference_format", "A reference looks like GH-7K3P-Q9XW-M4RT: GH, then twelve letters and digits (eight in older messages).", "参照番号は GH-7K3P-Q9XW-M4RT のように、GH と12文字の英数字です（以前のメッセージは8文字）。"},
@@ -282,7 +291,7 @@ var messages = []struct{ key, en, ja string }{
 	{"twostep.phone_added", "The phone number was added: codes by SMS now go to it.", "電話番号を追加しました。今後はこの番号にSMSでコードが届きます。"},
 	{"twostep.phone_removed", "The phone number was removed.", "電話番号を削除しました。"},
 	{"field.mobile", "Mobile phone number", "携帯電話番号"},
-	{"field.mobile_hint", "A number without a country code is read as a number in %s (for example %s).", "国番号のない番号は%sの番号として扱います（例: %s）。"},
+	{"field.mobile_hint", "A number without a country code is read as a number in %s (for example %s).", "国番号のない番号は%sの番号として扱います（例：%s）。"},
 	{"error.phone_not_mobile", "This number cannot receive SMS (it is not a mobile number). Enter a mobile number.", "この番号はSMSを受け取れません（携帯電話の番号ではありません）。携帯電話の番号を入力してください。"},
 	{"error.phone_same", "This is already your number for codes.", "この番号はすでにコード用に登録されています。"},
 	{"confirm.title", "Confirm your email address", "メールアドレスの確認"},
@@ -346,7 +355,7 @@ var messages = []struct{ key, en, ja string }{
 	{"dev.status.withheld", "withheld (never sent)", "保留（送信しない）"},
 
 	// Messages sent by email. %[1]s is the service name where used.
-	{"mail.origin", "Requested on %s with %s on %s (IP address %s).", "リクエスト日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
+	{"mail.origin", "Requested on %s with %s on %s (IP address %s).", "操作日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
 	{"mail.origin_done", "Changed on %s with %s on %s (IP address %s).", "変更日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
 	{"mail.code.valid", "The code is valid for %d minutes and can be used once.", "コードの有効期間は%d分で、1回だけ使えます。"},
 	{"mail.code.never_share", "Never give this code to anyone, even someone who says they are from %s.", "このコードは、%s の担当者を名乗る人も含め、誰にも教えないでください。"},

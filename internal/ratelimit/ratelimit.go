@@ -37,6 +37,13 @@ const maxKeys = 100_000
 
 // Allow takes one token of key's bucket, reporting whether there was one.
 func (l *Limiter) Allow(key string) bool {
+	ok, _ := l.Take(key)
+	return ok
+}
+
+// Take is Allow that also says, when there was no token, how long until
+// the bucket holds one again (what a Retry-After should say).
+func (l *Limiter) Take(key string) (ok bool, wait time.Duration) {
 	now := time.Now()
 	if l.Now != nil {
 		now = l.Now()
@@ -58,10 +65,10 @@ func (l *Limiter) Allow(key string) bool {
 	b.tokens = min(float64(l.Burst), b.tokens+now.Sub(b.at).Seconds()*rate)
 	b.at = now
 	if b.tokens < 1 {
-		return false
+		return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
 	}
 	b.tokens--
-	return true
+	return true, 0
 }
 
 // sweep drops the buckets that have refilled: forgetting them changes

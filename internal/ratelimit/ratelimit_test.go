@@ -29,3 +29,26 @@ func TestLimiter_AllowsTheBurstThenRefillsPerNetwork(t *testing.T) {
 		t.Fatal("after a third of the period one lookup, and only one")
 	}
 }
+
+// Take says how long until the next token: what Retry-After and the
+// refusal's sentence tell the network.
+func TestLimiter_TakeSaysHowLongUntilTheNextToken(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	l := &Limiter{Burst: 3, Per: time.Minute, Now: func() time.Time { return now }}
+	for range 3 {
+		if ok, wait := l.Take("n"); !ok || wait != 0 {
+			t.Fatalf("within the burst: %v %v", ok, wait)
+		}
+	}
+	if ok, wait := l.Take("n"); ok || wait != 20*time.Second {
+		t.Fatalf("empty bucket: %v, wait %v (want 20s)", ok, wait)
+	}
+	now = now.Add(15 * time.Second)
+	if ok, wait := l.Take("n"); ok || wait < 4900*time.Millisecond || wait > 5100*time.Millisecond {
+		t.Fatalf("three quarters refilled: %v, wait %v (want 5s)", ok, wait)
+	}
+	now = now.Add(5 * time.Second)
+	if ok, _ := l.Take("n"); !ok {
+		t.Fatal("refilled, still refused")
+	}
+}

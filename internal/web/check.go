@@ -76,7 +76,7 @@ func (s *Server) checkBodyOK(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // lookupAllowed takes one of the network's lookups (check.lookups_per_minute);
-// when none is left it answers 429.
+// when none is left it answers 429, saying how long until the next one.
 func (s *Server) lookupAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if s.Lookups == nil {
 		return true
@@ -85,11 +85,11 @@ func (s *Server) lookupAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if a, err := netip.ParseAddr(key); err == nil {
 		key = ratelimit.Network(a)
 	}
-	if s.Lookups.Allow(key) {
+	ok, wait := s.Lookups.Take(key)
+	if ok {
 		return true
 	}
-	w.Header().Set("Retry-After", "60")
-	s.answer(w, r, http.StatusTooManyRequests, "error.too_many_lookups")
+	s.tooSoon(w, r, "error.too_many_lookups", wait)
 	return false
 }
 
@@ -188,10 +188,12 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Data["Result"] = s.resultView(r, p.Lang, res)
-	// The verdict is the first thing the title says (a screen reader
-	// announces it), and the form below starts empty: an old paste must
-	// not be checked again in place of a newly typed reference.
-	p.Title = s.Catalog.T(p.Lang, "check.verdict."+string(res.Verdict)) + " — " + p.Title
+	// The verdict is the first thing the document's title says (a screen
+	// reader announces it); the visible h1 stays the page's name, since
+	// the result box right under it says the verdict. The form below
+	// starts empty: an old paste must not be checked again in place of a
+	// newly typed reference.
+	p.DocTitle = s.Catalog.T(p.Lang, "check.verdict."+string(res.Verdict)) + " — " + p.Title
 	delete(p.Values, "text")
 	delete(p.Values, "ref")
 	if st := state(r); st.account != nil && res.Verdict != check.Genuine {

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,7 +152,7 @@ func TestCheck_ADeliveredEmailIsGenuineOnThePageAndTheAPIAndAChangedOneIsNot(t *
 			}
 		}
 		status, res := h.api("application/json", mustJSON(map[string]string{"reference": m.Reference}), "ja")
-		if status != 200 || res.Verdict != "cannot_tell" || !res.has("reference_ours") || !strings.Contains(res.Reasons[0].Text, "当社") {
+		if status != 200 || res.Verdict != "cannot_tell" || !res.has("reference_ours") || !strings.Contains(res.Reasons[0].Text, "当サービスが") {
 			t.Errorf("api reference: %d %+v", status, res)
 		}
 
@@ -256,10 +257,19 @@ func TestCheck_LookupsAreRateLimitedPerNetwork(t *testing.T) {
 	if r := b.post("/check", url.Values{"ref": {"GH-2345-6789-ABCF"}}); r.status != 200 {
 		t.Fatalf("third: %d", r.status)
 	}
-	// The refusal offers the way back to the checker, not to sign-in.
-	if r := b.get("/why/GH-2345-6789-ABCG"); r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "確認が多すぎます") || r.header.Get("Retry-After") == "" ||
-		!strings.Contains(r.body, `href="/check"`) {
-		t.Errorf("fourth, same network: %d\n%s", r.status, r.body)
+	// The refusal offers the way back to the checker, not to sign-in. It
+	// is titled as a wait, and says how long, as Retry-After does: the
+	// network's next lookup comes back in at most 20 s (3 a minute).
+	r := b.get("/why/GH-2345-6789-ABCG")
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "確認が多すぎます") || err != nil || secs < 1 || secs > 20 ||
+		!strings.Contains(r.body, `href="/check"`) || !strings.Contains(r.body, "<h1>しばらくお待ちください</h1>") ||
+		!strings.Contains(r.body, fmt.Sprintf("%d秒待ってから", secs)) {
+		t.Errorf("fourth, same network: %d, Retry-After %q\n%s", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	if r := a.post("/check", url.Values{"ref": {"GH-2345-6789-ABCG"}}); r.status != http.StatusTooManyRequests ||
+		!strings.Contains(r.body, "<h1>Please wait a moment</h1>") || !strings.Contains(r.body, "Please wait "+r.header.Get("Retry-After")+" second") {
+		t.Errorf("fifth, same network, en: %d, Retry-After %q\n%s", r.status, r.header.Get("Retry-After"), r.body)
 	}
 	other := h.browser("en")
 	other.forwardedFor = "198.51.100.7"
@@ -278,13 +288,22 @@ func TestCheck_ResultPageSaysWhichWayEachReasonPointsAndPrintsOurAddress(t *test
 	for lang, want := range map[string][]string{
 		"en": {`<span class="visually-hidden">Against it: </span>We never sent a message with reference <span class="nowrap">GH-2345-6789-ABCD</span>.`,
 			`<span class="visually-hidden">Note: </span>If you typed the reference`, "type our address, https://id.example.com, into your browser yourself"},
-		"ja": {`<span class="visually-hidden">本物でない根拠： </span>参照番号 <span class="nowrap">GH-2345-6789-ABCD</span> のメッセージを当社は送っていません。`,
-			"当社のアドレス https://id.example.com をご自身でブラウザに入力して"},
+		"ja": {`<span class="visually-hidden">本物でない根拠： </span>参照番号 <span class="nowrap">GH-2345-6789-ABCD</span> のメッセージを当サービスは送っていません。`,
+			"当サービスのアドレス https://id.example.com をご自身でブラウザに入力して"},
 	} {
 		b := h.browser(lang)
 		r := b.post("/check", url.Values{"ref": {"gh-2345-6789-abcd"}})
 		if r.status != 200 || !strings.Contains(r.body, verdictRe("not_ours")) {
 			t.Fatalf("%s: %d\n%s", lang, r.status, r.body)
+		}
+		// The verdict leads the document's title (a screen reader says it
+		// first) and is shown once, in the result box; the visible h1 is
+		// the page's name.
+		name := map[string]string{"en": "Is this message really from us?", "ja": "このメッセージは本物？"}[lang]
+		verdict := map[string]string{"en": "Not from us", "ja": "当サービスからのメッセージではありません"}[lang]
+		if !strings.Contains(r.body, "<title>"+verdict+" — "+name+" — Gatehouse</title>") || !strings.Contains(r.body, "<h1>"+name+"</h1>") ||
+			!strings.Contains(r.body, `<h2 id="verdict-title">`+verdict+"</h2>") || strings.Count(r.body, verdict) != 2 {
+			t.Errorf("%s: title, h1 and verdict box:\n%s", lang, r.body)
 		}
 		for _, w := range want {
 			if !strings.Contains(r.body, w) {

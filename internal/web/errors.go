@@ -106,15 +106,21 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // Retry-After in seconds, and a sentence saying how long to wait — the
 // same for every account and address, so it tells nothing about them.
 func (s *Server) limited(w http.ResponseWriter, r *http.Request, e *limit.Error) {
-	wait := e.RetryAfter()
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+	s.tooSoon(w, r, "error.limited", e.RetryAfter())
+}
+
+// tooSoon answers 429 with Retry-After and key's sentence, which says the
+// same wait in words ("wait 2 seconds", "wait 10 minutes").
+func (s *Server) tooSoon(w http.ResponseWriter, r *http.Request, key string, wait time.Duration) {
+	secs := max(int((wait+time.Second-1)/time.Second), 1)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	lang := state(r).lang
-	text := s.Catalog.T(lang, "error.limited", s.Catalog.Wait(lang, wait))
+	text := s.Catalog.T(lang, key, s.Catalog.Wait(lang, time.Duration(secs)*time.Second))
 	if state(r).chain == api {
-		s.jsonErrorText(w, r, http.StatusTooManyRequests, "error.limited", text)
+		s.jsonErrorText(w, r, http.StatusTooManyRequests, key, text)
 		return
 	}
-	s.errorPageText(w, r, http.StatusTooManyRequests, "error.limited", text)
+	s.errorPageText(w, r, http.StatusTooManyRequests, key, text)
 }
 
 // answer writes an error in the form the route's chain speaks: a page in

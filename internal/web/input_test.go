@@ -49,8 +49,8 @@ func TestBadInput_ClearErrorsInBothLanguages(t *testing.T) {
 		{name: "cross-site origin", path: "/signin", form: url.Values{"email": {"x@example.com"}, "password": {goodPassword}}, mutate: func(r *http.Request) {
 			r.Header.Set("Origin", "https://evil.example")
 			r.Header.Set("Sec-Fetch-Site", "cross-site")
-		}, status: 403, en: "did not come from this site", ja: "このサイトのページからのリクエストではない"},
-		{name: "missing origin", path: "/signin", form: url.Values{"email": {"x@example.com"}, "password": {goodPassword}}, noOrigin: true, status: 403, en: "did not come from this site", ja: "このサイトのページからのリクエストではない"},
+		}, status: 403, en: "did not come from this site", ja: "このサイトのページから送信されたものではない"},
+		{name: "missing origin", path: "/signin", form: url.Values{"email": {"x@example.com"}, "password": {goodPassword}}, noOrigin: true, status: 403, en: "did not come from this site", ja: "このサイトのページから送信されたものではない"},
 		{name: "unknown confirmation request", path: "/signup/confirm", form: url.Values{"c": {"nope"}, "code": {"123456"}}, status: 404, en: "expired or is already complete", ja: "期限切れか、すでに完了"},
 		{name: "code not digits", path: "/signup/confirm", form: url.Values{"c": {"nope"}, "code": {"12ab56"}}, status: 404, en: "expired or is already complete", ja: "期限切れか、すでに完了"},
 		{name: "forgot with bad address", path: "/password/forgot", form: url.Values{"email": {"no-at-sign"}}, status: 422, en: "Enter an email address", ja: "メールアドレスを入力"},
@@ -220,7 +220,7 @@ func TestNotFoundAndMethodNotAllowed_Localised(t *testing.T) {
 		t.Fatalf("404: %d", r.status)
 	}
 	r := h.browser("en").post("/healthz", url.Values{})
-	if r.status != 405 || !strings.Contains(r.body, "does not accept") || !strings.Contains(r.header.Get("Allow"), "GET") {
+	if r.status != 405 || !strings.Contains(r.body, "cannot be done at this address") || !strings.Contains(r.header.Get("Allow"), "GET") {
 		t.Fatalf("405: %d %q", r.status, r.header.Get("Allow"))
 	}
 }

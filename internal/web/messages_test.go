@@ -49,7 +49,7 @@ func TestMessageCenter_ListsWhatWasSentFindsByReferenceAndHidesOthers(t *testing
 			t.Fatalf("want the SMS (%s at %d) above the sign-up code (%s at %d):\n%s", sent[0].Reference, iSMS, confirm[last].Reference, iConfirm, page.body)
 		}
 		if !strings.Contains(page.body, "末尾05") || !strings.Contains(page.body, "c***@example.com") || !strings.Contains(page.body, "送信") ||
-			!strings.Contains(page.body, "まだアカウントとは結び付いていません") || strings.Contains(page.body, "taken-center") {
+			!strings.Contains(page.body, "コードを送った理由：このアドレスまたは番号が当サービスのサイトで入力されました。まだどのアカウントにも登録されていません。") || strings.Contains(page.body, "taken-center") {
 			t.Fatalf("message center rows:\n%s", page.body)
 		}
 		for _, m := range append(sent, confirm...) {

@@ -14,8 +14,12 @@ import (
 
 // page is what every template receives.
 type page struct {
-	Lang     string
-	Title    string
+	Lang  string
+	Title string
+	// DocTitle is the document's <title> when it must say more than the
+	// visible h1 (Title): the checker's verdict, which a screen reader
+	// announces first, while the page shows it once, in its result box.
+	DocTitle string
 	SignedIn bool
 	Notice   string            // localised message shown at the top
 	Error    string            // localised error shown at the top (error pages)
@@ -208,7 +212,8 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, k
 // needs numbers); empty means the key's.
 func (s *Server) errorPageText(w http.ResponseWriter, r *http.Request, status int, key, text string) {
 	title := errorTitles[status]
-	if key == "error.request_unknown" {
+	if key == "error.request_unknown" || key == "error.code_no_more" {
+		// Ended, not "wait": waiting will not bring another code.
 		title = "error.title.request"
 	}
 	if title == "" {

@@ -41,7 +41,7 @@ func (s *Server) whyForm(w http.ResponseWriter, r *http.Request) {
 	s.optionalSession(r)
 	p := s.newPage(r, "why.title")
 	if r.URL.Query().Has("ref") && strings.TrimSpace(r.URL.Query().Get("ref")) == "" {
-		p.Errors["ref"] = s.Catalog.T(p.Lang, "error.required")
+		p.Errors["ref"] = s.message(p.Lang, "ref", "error.required")
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "why", p)
 		return
 	}

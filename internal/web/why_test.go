@@ -70,6 +70,21 @@ func TestNotMe_PasswordKnown_TheOtherBrowserIsRefusedEvenWithTheCode_V7_4_1(t *t
 		if !strings.Contains(story.body, `data-cause="password_known"`) || !strings.Contains(story.body, "新しい端末でのパスワード入力") || !strings.Contains(story.body, "Chrome 156") {
 			t.Fatalf("story:\n%s", story.body)
 		}
+		// In Japanese words and punctuation, the page's and the catalog's
+		// alike: 「：」 with no space, 「（）」, 操作した端末 (not 申請元).
+		for what, body := range map[string]string{"story": story.body, "message center": center.body, "activity": holder.get("/account/activity").body} {
+			for _, bad := range []string{": ", " (", "： ", "申請元", "リクエスト"} {
+				if main := body[strings.Index(body, "<main"):]; strings.Contains(main, bad) {
+					t.Errorf("%s says %q:\n%s", what, bad, main)
+				}
+			}
+		}
+		if !strings.Contains(story.body, "<h1>このコードは、あなたのパスワードが新しい端末で入力されたため送られました</h1>") ||
+			!strings.Contains(story.body, "ご自身でなければ、パスワードが他人に知られています。") ||
+			!strings.Contains(story.body, `class="state danger">いま、あと1つのコードで`) || !strings.Contains(story.body, "<dt>端末</dt><dd id=\"story-request\">Chrome 156（Linux）</dd>") ||
+			!strings.Contains(center.body, "操作した端末：Chrome 156（") || !strings.Contains(center.body, "コードを送った理由：このアカウントで") {
+			t.Errorf("story and message center, in Japanese:\n%s\n%s", story.body, center.body)
+		}
 
 		r := holder.answer(m.Reference, "not_me")
 		if r.status != 200 || !strings.Contains(r.body, "すべてのセッションをログアウトしました") ||
@@ -378,6 +393,13 @@ func TestWhy_ASignedOutVisitorLearnsOnlyWhetherItIsOurs(t *testing.T) {
 	}
 	if r := stranger.post("/why/"+m.Reference, url.Values{"answer": {"not_me"}}); r.status != http.StatusNotFound {
 		t.Fatalf("another holder answered: %d", r.status)
+	}
+	// An empty reference is asked for by name.
+	for lang, want := range map[string]string{"en": "Enter the reference.", "ja": "参照番号を入力してください。"} {
+		if r := h.browser(lang).get("/why?ref=+"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `<a href="#f-ref">`+want+"</a>") ||
+			!strings.Contains(r.body, `<p class="field-error" id="e-ref">`+want+"</p>") {
+			t.Errorf("%s: empty reference: %d\n%s", lang, r.status, r.body)
+		}
 	}
 	// Typing the reference on /why goes to its page.
 	if r := visitor.get("/why?ref=" + strings.ToLower(m.Reference)); r.status != http.StatusSeeOther || r.location != "/why/"+m.Reference {
