@@ -449,6 +449,11 @@ func (s *Service) Prove(ctx context.Context, id, code string, by request.Origin)
 	if err != nil {
 		return nil, err
 	}
+	if !c.StoppedAt.IsZero() {
+		// Stopped already (its code is forgotten then): saying so again
+		// tells the reference's holder nothing new.
+		return c, nil
+	}
 	guess := limit.Guess{Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by}
 	if c.Failures >= s.MaxFailures {
 		if err := s.Limits.Delayed(ctx, guess); err != nil {

@@ -35,8 +35,47 @@ func (s *Server) when(r *http.Request, t time.Time) string {
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "account.title")
 	s.notice(r, p)
+	if err := s.fillWaiting(r, p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.fillAccount(r, p)
 	s.render(w, r, http.StatusOK, "account", p)
+}
+
+// waitingView is one request waiting for the holder's answer at the top
+// of the account page.
+type waitingView struct {
+	Reference, AttemptID, Cause       string
+	What, From, Place, Meaning, Does string
+	Open                              bool
+}
+
+// fillWaiting puts the requests waiting for the holder's answer — made
+// elsewhere, unfinished, unanswered, of the last week — at the top of the
+// account page, each answered there with one press.
+func (s *Server) fillWaiting(r *http.Request, p *page) error {
+	st := state(r)
+	ws, err := s.Activity.Waiting(r.Context(), st.account.ID, st.session.DeviceID)
+	if err != nil || len(ws) == 0 {
+		return err
+	}
+	t := s.Catalog.T
+	views := make([]waitingView, 0, len(ws))
+	for _, w := range ws {
+		browser, os := s.Devices.UserAgents.Parse(w.Origin.UserAgent)
+		c := string(w.Cause)
+		views = append(views, waitingView{
+			Reference: w.Reference, AttemptID: w.AttemptID, Cause: c, Open: w.Open,
+			What:    t(p.Lang, "waiting.what."+c),
+			From:    t(p.Lang, "waiting.from", s.when(r, w.Origin.Time), browser, os, w.Origin.IP),
+			Place:   s.place(p.Lang, w.Origin.IP),
+			Meaning: t(p.Lang, "story.meaning."+c),
+			Does:    t(p.Lang, "why.does."+c),
+		})
+	}
+	p.Data["Waiting"] = views
+	return nil
 }
 
 // fillAccount puts the account page's facts and choices into p.

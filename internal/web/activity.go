@@ -134,7 +134,7 @@ func (s *Server) activityAnswer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.Activity.AnswerAttempt(r.Context(), st.account.ID, r.PostFormValue("attempt"), activity.Said(r.PostFormValue("answer")), o)
-	s.answered(w, r, a, err, "/account/activity")
+	s.answered(w, r, a, err, answeredBack(r, "/account/activity"))
 }
 
 // deviceView is one device of the devices page.

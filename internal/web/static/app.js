@@ -19,3 +19,23 @@ document.querySelectorAll("button[data-reveal]").forEach(function (b) {
 // the problems first and Tab continues to their links.
 var summary = document.getElementById("error-summary");
 if (summary && document.activeElement !== summary) summary.focus();
+
+// "This wasn't me" signs every session out. On a narrow screen, where a
+// thumb may land on it by mistake, the first press says what it will do
+// and asks for a second; without this script (or on a wide screen) one
+// press answers, and the page already says what the answer does.
+document.querySelectorAll("button[data-confirm]").forEach(function (b) {
+  var armed = false;
+  b.addEventListener("click", function (e) {
+    if (armed || !window.matchMedia("(max-width: 40em)").matches) return;
+    e.preventDefault();
+    armed = true;
+    b.textContent = b.dataset.confirm;
+    // Said again in a status line, which a screen reader announces.
+    var say = document.createElement("p");
+    say.setAttribute("role", "status");
+    say.className = "visually-hidden";
+    b.form.appendChild(say);
+    setTimeout(function () { say.textContent = b.dataset.confirm; }, 50);
+  });
+});

@@ -1,0 +1,280 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/request"
+)
+
+// TestWaiting_TheRightPasswordElsewhereIsPutToTheHolderAtSignIn_V6_3_5: the
+// issue's contract. Another browser types the right password; the holder's
+// next sign-in, in a fresh browser, lands on a page whose form answers that
+// message with one press — and not on their own new-device code. (ASVS
+// v5.0.0-6.3.5: the holder is told of suspicious authentication attempts;
+// NIST SP 800-63B-4 §3.1.3: the holder can stop the request.)
+func TestWaiting_TheRightPasswordElsewhereIsPutToTheHolderAtSignIn_V6_3_5(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, withCheck(db))
+		email := "waiting@example.com"
+		h.browser("en").signUp(email, goodPassword)
+		other := h.browser("en")
+		otherStep := other.signInTo2ndStep(email, goodPassword)
+		theirs := h.newest(email, request.SecondStep)
+		theirCode := h.codeFor(email)
+
+		fresh := h.browser("en")
+		c := fresh.signInTo2ndStep(email, goodPassword)
+		own := h.newest(email, request.SecondStep)
+		if own.Reference == theirs.Reference {
+			t.Fatal("the holder's sign-in sent no code of its own")
+		}
+		r := fresh.post("/signin/verify", url.Values{"c": {c}, "method": {"email"}, "code": {h.codeFor(email)}})
+		if r.status != http.StatusSeeOther || r.location != "/account" {
+			t.Fatalf("sign-in: %d %s", r.status, r.location)
+		}
+		page := fresh.get(r.location)
+		form := `<form method="post" action="/why/` + theirs.Reference + `" class="answers">`
+		for _, want := range []string{`id="waiting"`, form, `name="answer" value="not_me"`, "Your correct password was typed on a device your account had not used"} {
+			if !strings.Contains(page.body, want) {
+				t.Fatalf("the first page lacks %q:\n%s", want, page.body)
+			}
+		}
+		if strings.Contains(page.body, `action="/why/`+own.Reference+`"`) {
+			t.Fatalf("the holder's own code is put to them:\n%s", page.body)
+		}
+		// The waiting request is at the top: before the account's facts.
+		if strings.Index(page.body, `id="waiting"`) > strings.Index(page.body, `id="account-email"`) {
+			t.Error("the waiting request is not at the top of the page")
+		}
+		// One press: "this wasn't me", from the account page.
+		r = fresh.post("/why/"+theirs.Reference, url.Values{"answer": {"not_me"}, "back": {"/account"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, `id="answer-actions"`) {
+			t.Fatalf("this wasn't me: %d\n%s", r.status, r.body)
+		}
+		// The other browser's code no longer passes.
+		if r := other.post("/signin/verify", url.Values{"c": {otherStep}, "method": {"email"}, "code": {theirCode}}); r.status == http.StatusSeeOther && r.location == "/account" {
+			t.Fatal("the other browser signed in with the code after this wasn't me")
+		}
+	})
+}
+
+// TestWaiting_ThisWasMeAndAnAppsSecondStep: a right password whose second
+// step sent nothing (an authenticator app) waits too, answered by attempt;
+// "this was me" takes it off the page; a request older than a week is no
+// longer put to the holder.
+func TestWaiting_ThisWasMeAndAnAppsSecondStep(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	email := "waiting-app@example.com"
+	holder := h.browser("en")
+	holder.signUp(email, goodPassword)
+	holder.turnOnApp(t)
+	other := h.browser("en")
+	other.signInTo2ndStep(email, goodPassword)
+
+	page := holder.get("/account")
+	if !strings.Contains(page.body, `action="/account/activity/answer"`) || !strings.Contains(page.body, `name="attempt"`) {
+		t.Fatalf("the app sign-in is not put to the holder:\n%s", page.body)
+	}
+	attempt := between(page.body, `name="attempt" value="`, `"`)
+	r := holder.post("/account/activity/answer", url.Values{"attempt": {attempt}, "answer": {"me"}, "back": {"/account"}})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account?") {
+		t.Fatalf("this was me: %d %s", r.status, r.location)
+	}
+	if page := holder.get("/account"); strings.Contains(page.body, `id="waiting"`) {
+		t.Fatalf("still waiting after this was me:\n%s", page.body)
+	}
+
+	// A week later, an unanswered one is no longer put to the holder.
+	other2 := h.browser("en")
+	other2.signInTo2ndStep(email, goodPassword)
+	if page := holder.get("/account"); !strings.Contains(page.body, `id="waiting"`) {
+		t.Fatal("a second right password is not put to the holder")
+	}
+	acc, err := h.app.DB.AccountByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		after time.Duration
+		want  int
+	}{{6 * 24 * time.Hour, 1}, {8 * 24 * time.Hour, 0}} {
+		h.app.SetClock(func() time.Time { return time.Now().Add(c.after) })
+		ws, err := h.app.Web.Activity.Waiting(context.Background(), acc.ID, "")
+		if err != nil || len(ws) != c.want {
+			t.Fatalf("after %s: %d waiting (%v), want %d", c.after, len(ws), err, c.want)
+		}
+	}
+}
+
+// TestWhy_SignInFromTheSignedOutPageReturnsToTheStory: the contract's
+// /signin?next=/why/{reference}, through the second step, lands on the
+// story; a next that leaves the site is refused.
+func TestWhy_SignInFromTheSignedOutPageReturnsToTheStory(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withCheck(nil))
+	email := "next@example.com"
+	h.browser("ja").signUp(email, goodPassword)
+	other := h.browser("ja")
+	other.signInTo2ndStep(email, goodPassword)
+	ref := h.newest(email, request.SecondStep).Reference
+
+	b := h.browser("ja")
+	out := b.get("/why/" + ref)
+	link := "/signin?next=%2Fwhy%2F" + ref
+	if !strings.Contains(out.body, `href="`+link+`"`) || !strings.Contains(out.body, "本物です") || !strings.Contains(out.body, `id="why-general"`) {
+		t.Fatalf("the signed-out page:\n%s", out.body)
+	}
+	form := b.get(link)
+	if !strings.Contains(form.body, `name="next" value="/why/`+ref+`"`) {
+		t.Fatalf("the sign-in form drops next:\n%s", form.body)
+	}
+	r := b.post("/signin", url.Values{"email": {email}, "password": {goodPassword}, "next": {"/why/" + ref}})
+	if r.status != http.StatusSeeOther || !strings.Contains(r.location, "next=%2Fwhy%2F"+ref) {
+		t.Fatalf("password: %d %s", r.status, r.location)
+	}
+	step := b.get(r.location)
+	if !strings.Contains(step.body, `name="next" value="/why/`+ref+`"`) {
+		t.Fatalf("the second step drops next:\n%s", step.body)
+	}
+	r = b.post("/signin/verify", url.Values{"c": {challenge(t, r.location)}, "method": {"email"}, "code": {h.codeFor(email)}, "next": {"/why/" + ref}})
+	if r.status != http.StatusSeeOther || r.location != "/why/"+ref {
+		t.Fatalf("second step: %d %s", r.status, r.location)
+	}
+	story := b.get(r.location)
+	if !strings.Contains(story.body, `id="answer-form"`) || !strings.Contains(story.body, "<h1>このコードは、あなたのパスワードが新しい端末で入力されたため送られました</h1>") {
+		t.Fatalf("the story:\n%s", story.body)
+	}
+	// Only a path on this site.
+	for _, bad := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
+		page := h.browser("en").get("/signin?next=" + url.QueryEscape(bad))
+		if strings.Contains(page.body, `name="next"`) {
+			t.Errorf("next %q kept on the sign-in form", bad)
+		}
+	}
+}
+
+// TestWhy_TheRecipientWithoutAnAccountStopsTheCode_V6_3_5: a sign-up code
+// to someone else's address is stopped by its recipient, signed out, with
+// the code they hold: it no longer confirms, and the same sender's next
+// sign-up there sends nothing for the block. The page is the same whether
+// or not the recipient's number belongs to another account; a wrong code
+// stops nothing. Both languages.
+func TestWhy_TheRecipientWithoutAnAccountStopsTheCode_V6_3_5(t *testing.T) {
+	t.Parallel()
+	for _, lang := range []string{"en", "ja"} {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			sender := h.browser(lang)
+			victim := "not-mine-" + lang + "@example.com"
+			r := sender.post("/signup", url.Values{"email": {victim}, "password": {goodPassword}})
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("sign-up: %d", r.status)
+			}
+			c := challenge(t, r.location)
+			m := h.newest(victim, request.ConfirmEmail)
+			code := h.codeFor(victim)
+			if !strings.Contains(m.Text, "/why") {
+				t.Errorf("the sign-up email names no /why:\n%s", m.Text)
+			}
+
+			recipient := h.browser(lang)
+			page := recipient.get("/why/" + m.Reference)
+			if !strings.Contains(page.body, `name="code"`) || !strings.Contains(page.body, `action="/why/`+m.Reference+`"`) {
+				t.Fatalf("no stop form:\n%s", page.body)
+			}
+			wrong := "000000"
+			if code == wrong {
+				wrong = "111111"
+			}
+			if r := recipient.post("/why/"+m.Reference, url.Values{"code": {wrong}}); r.status != http.StatusUnprocessableEntity {
+				t.Fatalf("a wrong code: %d\n%s", r.status, r.body)
+			}
+			r = recipient.post("/why/"+m.Reference, url.Values{"code": {code}})
+			if r.status != http.StatusOK || !strings.Contains(r.body, `id="stopped"`) {
+				t.Fatalf("the right code: %d\n%s", r.status, r.body)
+			}
+			// Stopping twice is the same answer.
+			if r := recipient.post("/why/"+m.Reference, url.Values{"code": {code}}); r.status != http.StatusOK {
+				t.Fatalf("stopping again: %d", r.status)
+			}
+			// The code no longer confirms the sign-up.
+			if r := sender.post("/signup/confirm", url.Values{"c": {c}, "code": {code}}); r.status == http.StatusSeeOther && r.location == "/account" {
+				t.Fatal("the stopped code confirmed the sign-up")
+			}
+			// The same sender's next sign-up to that address sends nothing.
+			before := len(h.messagesTo(victim))
+			sender.post("/signup", url.Values{"email": {victim}, "password": {goodPassword}})
+			for _, m := range h.messagesTo(victim)[:len(h.messagesTo(victim))-before] {
+				if m.Status != outbox.Withheld {
+					t.Fatalf("a %s message (%s) reached the recipient during the block", m.Purpose, m.Status)
+				}
+			}
+		})
+	}
+}
+
+// TestWhy_StopIsTheSamePageWithOrWithoutAnAccountElsewhere: a number typed
+// for someone's SMS codes is stopped by its recipient the same way whether
+// the number is another account's confirmed phone or nobody's.
+func TestWhy_StopIsTheSamePageWithOrWithoutAnAccountElsewhere(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	owner := h.browser("en")
+	owner.signUp("owner@example.com", goodPassword)
+	if r := owner.enrolPhone("090-4444-5555", "+819044445555"); r.status != http.StatusOK {
+		t.Fatalf("phone: %d", r.status)
+	}
+	typist := h.browser("en")
+	typist.signUp("typist@example.com", goodPassword)
+	stop := func(number, typed string) (string, string) {
+		t.Helper()
+		r := typist.post("/account/two-step/phone", url.Values{"phone": {typed}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("enrol %s: %d\n%s", typed, r.status, r.body)
+		}
+		m := h.newest(number, request.AddPhone)
+		recipient := h.browser("en")
+		page := recipient.get("/why/" + m.Reference)
+		done := recipient.post("/why/"+m.Reference, url.Values{"code": {h.smsCodeFor(number)}})
+		if done.status != http.StatusOK || !strings.Contains(done.body, `id="stopped"`) {
+			t.Fatalf("stop %s: %d\n%s", number, done.status, done.body)
+		}
+		clean := func(s string) string {
+			s = strings.ReplaceAll(s, m.Reference, "REF")
+			return regexpTime.ReplaceAllString(s, "TIME")
+		}
+		return clean(page.body), clean(done.body)
+	}
+	ownedPage, ownedDone := stop("+819044445555", "090-4444-5555")
+	h.app.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
+	freePage, freeDone := stop("+819066667777", "090-6666-7777")
+	if ownedPage != freePage || ownedDone != freeDone {
+		t.Fatalf("the pages differ:\n%s\n---\n%s\n===\n%s\n---\n%s", ownedPage, freePage, ownedDone, freeDone)
+	}
+}
+
+func between(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(from):]
+	j := strings.Index(s, to)
+	if j < 0 {
+		return ""
+	}
+	return s[:j]
+}
+
+// regexpTime matches a time as the English pages write it.
+var regexpTime = regexp.MustCompile(`\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} \([A-Z]+\)`)
