@@ -74,10 +74,10 @@ var whyMessages = []struct{ key, en, ja string }{
 	{"waiting.more", "See the whole story", "詳しく見る"},
 
 	// The holder's own codes in the message center.
-	{"messages.own.confirm_email", "the code you used to create your account.", "アカウントを作成したときにお使いになった確認コードです。"},
-	{"messages.own.change_email", "the code you used to change your email address.", "メールアドレスを変更したときにお使いになった確認コードです。"},
-	{"messages.own.add_phone", "the code you used to add your phone number.", "電話番号を登録したときにお使いになった確認コードです。"},
-	{"messages.own", "the code of your own request.", "ご自身の手続きの確認コードです。"},
+	{"messages.own.confirm_email", "The code you used to create your account (used).", "あなたがアカウントを作成したときの確認コード（使用済み）"},
+	{"messages.own.change_email", "The code you used to change your email address (used).", "あなたがメールアドレスを変更したときの確認コード（使用済み）"},
+	{"messages.own.add_phone", "The code you used to add your phone number (used).", "あなたが電話番号を登録したときの確認コード（使用済み）"},
+	{"messages.own", "The code of your own request (used).", "あなたの手続きの確認コード（使用済み）"},
 
 	// The activity page answers "was this me?".
 	{"cause.old_device_this", "this device, signed in before", "前にもお使いのこの端末"},

@@ -46,9 +46,9 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 // waitingView is one request waiting for the holder's answer at the top
 // of the account page.
 type waitingView struct {
-	Reference, AttemptID, Cause       string
+	Reference, AttemptID, Cause      string
 	What, From, Place, Meaning, Does string
-	Open                              bool
+	Open                             bool
 }
 
 // fillWaiting puts the requests waiting for the holder's answer — made

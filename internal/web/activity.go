@@ -12,6 +12,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
+	"gatehouse/internal/device"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
@@ -24,6 +25,10 @@ const attemptsPerPage = 25
 type attemptRow struct {
 	ID, When, What, Device, Network, Place, Outcome, Cause, Method string
 	Failed, ThisSession, Answered                                  bool
+	// ThisDevice: the browser the holder is reading on; NewDevice: the
+	// attempt was the device's first with this account (or it never got
+	// further) — the two marks that answer "was this me?" at a glance.
+	ThisDevice, NewDevice bool
 }
 
 // activityPage is the sign-in activity: every attempt of the last 90
@@ -72,9 +77,18 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	devs, err := s.Devices.Store.AccountDevices(r.Context(), st.account.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	known := make(map[string]*device.AccountDevice, len(devs))
+	for i := range devs {
+		known[devs[i].ID] = &devs[i]
+	}
 	rows := make([]attemptRow, 0, len(list))
 	for _, at := range list {
-		row := s.attemptRow(r, p.Lang, at)
+		row := s.attemptRow(r, p.Lang, at, known)
 		row.Answered = disowned[at.ID]
 		rows = append(rows, row)
 	}
@@ -100,27 +114,48 @@ func parseCursor(b string) (position, bool) {
 	return position{time.UnixMicro(us).UTC(), id}, true
 }
 
-func (s *Server) attemptRow(r *http.Request, lang string, at *signin.Attempt) attemptRow {
+func (s *Server) attemptRow(r *http.Request, lang string, at *signin.Attempt, known map[string]*device.AccountDevice) attemptRow {
 	t := s.Catalog.T
 	browser, os := s.Devices.UserAgents.Parse(at.Origin.UserAgent)
 	row := attemptRow{
 		ID: at.ID, When: s.when(r, at.Origin.Time), What: t(lang, "activity.kind."+string(at.Kind)),
-		Device: t(lang, "devices.unnamed", browser, os), Network: at.Origin.IP,
-		Place:   s.place(lang, at.Origin.IP),
+		Device: t(lang, "devices.unnamed", browser, os), Network: t(lang, "activity.network_detail", at.Origin.IP),
+		Place:   s.place(lang, at.Origin.IP), // left out when unknown
 		Outcome: t(lang, "activity.outcome."+string(at.Outcome)),
 		Failed:  at.Outcome != signin.Succeeded && at.Outcome != signin.Pending,
 	}
-	if row.Place == "" {
-		row.Place = t(lang, "activity.unknown_place")
+	st := state(r)
+	if st.session != nil {
+		row.ThisSession = at.SessionID == st.session.ID
+		row.ThisDevice = at.Origin.DeviceID != "" && at.Origin.DeviceID == st.session.DeviceID
 	}
-	if at.Cause != "" {
-		row.Cause = t(lang, "cause."+string(at.Cause))
+	d := known[at.Origin.DeviceID]
+	switch {
+	case d == nil:
+		row.NewDevice = !row.ThisDevice
+	case d.Name != "":
+		row.Device = d.Name
+		fallthrough
+	default:
+		// Its first sign-in: the device was first used at (or just after)
+		// this attempt.
+		row.NewDevice = !d.FirstUsed.Before(at.Origin.Time) && d.FirstUsed.Sub(at.Origin.Time) < time.Hour
 	}
 	if at.MethodUsed != "" {
 		row.Method = t(lang, "activity.method."+string(at.MethodUsed))
 	}
-	if st := state(r); st.session != nil && at.SessionID == st.session.ID {
-		row.ThisSession = true
+	// "Why a code was sent" only where one was: an app's or a passkey's
+	// sign-in sends none.
+	sent := at.MethodUsed
+	if sent == "" {
+		sent = at.MethodOffered
+	}
+	if at.Cause != "" && (sent == signin.Email || sent == signin.SMS) {
+		cause := "cause." + string(at.Cause)
+		if at.Cause == request.OldDevice && row.ThisDevice {
+			cause = "cause.old_device_this"
+		}
+		row.Cause = t(lang, cause)
 	}
 	return row
 }
@@ -300,6 +335,9 @@ func (s *Server) signoutOthers(w http.ResponseWriter, r *http.Request) {
 // (a link, or a form posting to Action with Field=Value) that fixes it.
 type todo struct {
 	ID, Text, Do, Link, Action, Field, Value string
+	// NotMe, when set, is an attempt the to-do also answers "this wasn't
+	// me" about, with one press where it is listed.
+	NotMe string
 }
 
 // securityPage is the security checkup: to-dos from the account's state,
@@ -364,10 +402,14 @@ func (s *Server) fillSecurity(r *http.Request, p *page) error {
 			stale++
 		}
 	}
-	if n, err := s.unfinishedPasswordEntries(r, a.ID, now); err != nil {
+	if n, newest, err := s.unfinishedPasswordEntries(r, a.ID, now); err != nil {
 		return err
 	} else if n > 0 {
-		add("password_entered", "/account/activity", n)
+		// Answered where it is listed: change the password, or say the
+		// newest wasn't the holder (which also asks for a new one).
+		add("password_entered", "/account/password", n)
+		todos[len(todos)-1].Do = t(p.Lang, "security.do.password_entered_change")
+		todos[len(todos)-1].NotMe = newest
 	}
 	if fresh > 0 {
 		add("unknown_devices", "/account/devices", fresh)
@@ -446,27 +488,30 @@ func (s *Server) alertsSubmit(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/account/security", url.Values{"notice": {"alerts_saved"}})
 }
 
-// unfinishedPasswordEntries counts the sign-ins of the last 7 days whose
+// unfinishedPasswordEntries counts (and names the newest of) the sign-ins of the last 7 days whose
 // right password came from a new device and that did not finish — what
 // someone holding the password but not the code looks like — unless the
 // holder already said they were not them.
-func (s *Server) unfinishedPasswordEntries(r *http.Request, accountID string, now time.Time) (int, error) {
+func (s *Server) unfinishedPasswordEntries(r *http.Request, accountID string, now time.Time) (int, string, error) {
 	recent, err := s.Activity.Activity(r.Context(), accountID, signin.AttemptQuery{Limit: 100})
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	disowned, err := s.Activity.Disowned(r.Context(), accountID)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	n := 0
+	n, newest := 0, ""
 	for _, at := range recent {
 		if now.Sub(at.Origin.Time) > 7*24*time.Hour {
 			break
 		}
 		if at.Cause == request.PasswordKnown && at.Outcome != signin.Succeeded && at.Kind == signin.SignInKind && !disowned[at.ID] {
+			if n == 0 {
+				newest = at.ID
+			}
 			n++
 		}
 	}
-	return n, nil
+	return n, newest, nil
 }

@@ -30,6 +30,9 @@ type centerMessage struct {
 	Failed, Answerable bool
 	// Disowned: the holder said this wasn't them.
 	Disowned bool
+	// Own: the code confirmed the holder's own request (their sign-up,
+	// address or number); Cause then says so in place of "why".
+	Own bool
 }
 
 // messagesPage is the message center: every email and SMS sent to the
@@ -112,6 +115,14 @@ func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message, reqs
 			st := activity.Story{Message: m, Challenge: ch}
 			c.Disowned = req.Disowned
 			c.Answerable = !c.Disowned && !st.Own()
+			if c.Own = st.Own(); c.Own {
+				// The holder's own sign-up, address or number: theirs, never
+				// "someone mistyped".
+				c.Cause = s.Catalog.T(lang, "messages.own")
+				if k := "messages.own." + string(ch.Purpose); s.Catalog.Has(k) {
+					c.Cause = s.Catalog.T(lang, k)
+				}
+			}
 			browser, os := s.Devices.UserAgents.Parse(ch.Origin.UserAgent)
 			c.Request = s.Catalog.T(lang, "why.request_detail", browser, os, ch.Origin.IP, s.when(r, ch.CreatedAt))
 			c.Place = s.place(lang, ch.Origin.IP)

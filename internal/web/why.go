@@ -374,11 +374,12 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.An
 	s.render(w, r, http.StatusOK, "answered", p)
 }
 
-// answeredBack is where an answer returns to: the account page when it
-// was given there (the requests waiting after sign-in), else back.
+// answeredBack is where an answer returns to: the account page or the
+// checkup when it was given there, else back.
 func answeredBack(r *http.Request, back string) string {
-	if r.PostFormValue("back") == "/account" {
-		return "/account"
+	switch b := r.PostFormValue("back"); b {
+	case "/account", "/account/security":
+		return b
 	}
 	return back
 }
