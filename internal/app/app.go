@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,6 +128,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	cat := i18n.New()
 	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
 	serviceName := cfg.String("service_name")
+	support := strings.Join(slices.DeleteFunc([]string{cfg.String("support.url"), cfg.String("support.email")}, func(v string) bool { return v == "" }), " / ")
 	box, err := crypt.New(sec.EncryptionKey)
 	if err != nil {
 		db.Close()
@@ -163,7 +165,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.Outbox = &outbox.Outbox{
 		Store: db, Drivers: map[request.Channel]outbox.Driver{request.Email: driver, request.SMS: smsDriver(cfg)}, Catalog: cat, Box: box,
-		ServiceName: serviceName, PublicURL: cfg.PublicURL(), Log: log, Clock: clk,
+		ServiceName: serviceName, PublicURL: cfg.PublicURL(), Support: support, Log: log, Clock: clk,
 		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: cfg.Duration("mail.lease"), Poll: outboxPoll,
 	}
 	notices := &notice.Composer{Outbox: a.Outbox, Catalog: cat, ServiceName: serviceName, Holders: holders{db}}
@@ -238,7 +240,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Addresses: &address.Service{Store: db, Codes: codes, Notices: notices, Tx: db, Forget: a.Sessions.Forget},
 		Devices:   &device.Devices{Store: db, UserAgents: uas, Clock: clk}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
 		Clock:       clk,
-		ServiceName: serviceName, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
+		ServiceName: serviceName, Support: support, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
 		DevMessages: driver.Name() == "dev",
 		// On TLS here, or behind a TLS proxy (public_url https): the browser is on HTTPS.
 		HSTS:           cfg.TLS() || strings.HasPrefix(cfg.PublicURL(), "https://"),

@@ -103,6 +103,7 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 	t.Parallel()
 	// Options whose text is checked beyond its kind, with a value refused.
 	textRefused := map[string]string{
+		"support.url": "mailto:help@example.com", "support.email": "Help <help@example.com>",
 		"listen": "8080", "data": "", "database": "sqlite:", "public_url": "ftp://x", "trusted_proxies": "not-a-cidr",
 		"service_name": "", "phone.default_region": "XX", "mail.from": "nobody", "tls.cert": "cert.pem",
 		"geoip.database": "no-such-dir/GeoLite2-City.mmdb",

@@ -97,7 +97,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"answer.action.told_by_email", "This was confirmed to you by email.", "この対応をメールでお知らせしました。"},
 	{"answer.action.told_by_sms", "It was confirmed to you by SMS too.", "SMSでもお知らせしました。"},
 	// What to do next, per cause.
-	{"answer.next.password_known", "Next: sign in again and choose a new password you use nowhere else. Then set up an authenticator app or a passkey: a passkey cannot be phished, and an app's codes cannot be intercepted like SMS.", "次に：もう一度ログインし、ほかで使っていない新しいパスワードを設定してください。その後、認証アプリかパスキーを設定してください。パスキーはフィッシングで盗まれず、認証アプリのコードはSMSのように傍受されません。"},
+	{"answer.next.password_known", "Next: sign in again and choose a new password you use nowhere else.", "次に：もう一度ログインし、ほかで使っていない新しいパスワードを設定してください。"},
 	{"answer.next.old_device", "Next: if that device is lost or sold, also change your password. Review your devices and sign out any you don't recognise.", "次に：その端末を紛失・売却した場合は、パスワードも変更してください。端末の一覧を確認し、心当たりのないものはログアウトしてください。"},
 	{"answer.next.mistyped", "Nothing else to do: your account was not involved.", "ほかに対応は不要です。あなたのアカウントには関係ありません。"},
 	{"answer.next.reset_requested", "Nothing else to do: without the code, nothing changes.", "ほかに対応は不要です。コードが使われない限り、何も変わりません。"},

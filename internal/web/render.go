@@ -264,6 +264,10 @@ func (s *Server) message(lang, field, key string) string {
 // "Error:" before the title, a summary of every problem linking to its
 // field, each message next to its field.
 func (s *Server) showErrors(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	if s.Support != "" && p.Error == s.Catalog.T(p.Lang, "error.signin_disabled") {
+		// The one refusal only the operator can undo: say where to ask.
+		p.Data["SupportContact"] = s.Support
+	}
 	for _, f := range fieldOrder {
 		if msg := p.Errors[f]; msg != "" {
 			p.Summary = append(p.Summary, problem{Field: f, Message: msg})

@@ -82,7 +82,11 @@ type Server struct {
 	// database is configured (places are then left out).
 	Places *geo.DB
 
-	ServiceName       string
+	ServiceName string
+	// Support is where holders reach the operator's support (support.url
+	// and/or support.email), or "": then no page tells anyone to contact
+	// us.
+	Support           string
 	MinPasswordLength int
 	RememberFor       time.Duration
 	// DevMessages enables /dev/messages (only with the dev mail driver,

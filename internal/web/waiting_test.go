@@ -278,3 +278,81 @@ func between(s, from, to string) string {
 
 // regexpTime matches a time as the English pages write it.
 var regexpTime = regexp.MustCompile(`\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} \([A-Z]+\)`)
+
+// TestMessages_CodesSayWhereToCheckThem: a code SMS names the site's
+// address (with its port) and /why, to be typed; so does a code email. The
+// autofill line does not count.
+func TestMessages_CodesSayWhereToCheckThem(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ publicURL, want string }{{"", "127.0.0.1:8080/why"}, {"https://example.jp", "example.jp/why"}} {
+		over := map[string]string{}
+		if c.publicURL != "" {
+			over["public_url"] = c.publicURL
+			over["dev.public_url"] = "true"
+		}
+		h := newHarness(t, over)
+		b := h.browser("ja")
+		b.signUp("where@example.com", goodPassword)
+		b.enrolPhone("090-1212-3434", "+819012123434")
+		sms := h.newest("+819012123434", request.AddPhone)
+		shown, err := h.app.Outbox.Reveal(sms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _, _ := strings.Cut(shown.Text, "\n\n@") // without the autofill line
+		if !strings.Contains(body, c.want) || !strings.Contains(body, "ご自身で入力") {
+			t.Errorf("the SMS does not say where to check it (%s):\n%s", c.want, shown.Text)
+		}
+		mail := h.newest("where@example.com", request.ConfirmEmail)
+		if !strings.Contains(mail.Text, c.want) || !strings.Contains(mail.Text, mail.Reference) {
+			t.Errorf("the email does not say where to check it (%s):\n%s", c.want, mail.Text)
+		}
+	}
+}
+
+// TestNotMe_AdviceFitsTheAccountAndSupportIsShownOnlyWhenSet: after "this
+// wasn't me" the next step names what this account has (SMS beside an
+// app: drop SMS); "contact us" appears only with a configured support
+// contact.
+func TestNotMe_AdviceFitsTheAccountAndSupportIsShownOnlyWhenSet(t *testing.T) {
+	t.Parallel()
+	for _, support := range []string{"", "https://help.example.jp/"} {
+		h := newHarness(t, map[string]string{"support.url": support})
+		email := "advice@example.com"
+		holder := h.browser("en")
+		holder.signUp(email, goodPassword)
+		holder.turnOnApp(t)
+		holder.enrolPhone("090-5656-7878", "+819056567878")
+		other := h.browser("en")
+		other.post("/password/forgot", url.Values{"email": {email}})
+		reset := h.newest(email, request.ResetPassword)
+		r := holder.answer(reset.Reference, "not_me")
+		if r.status != http.StatusOK {
+			t.Fatalf("reset not me: %d\n%s", r.status, r.body)
+		}
+		if got := strings.Contains(r.body, `id="support"`); got != (support != "") || (support != "" && !strings.Contains(r.body, support)) {
+			t.Errorf("support %q: shown %v\n%s", support, got, r.body)
+		}
+		if strings.Contains(strings.ToLower(r.body), "contact") && support == "" {
+			t.Errorf("a page says to contact us without a contact:\n%s", r.body)
+		}
+		other.signInTo2ndStep(email, goodPassword)
+		ws, _ := h.app.Web.Activity.Waiting(context.Background(), accountID(t, h, email), "")
+		if len(ws) == 0 {
+			t.Fatal("nothing waiting")
+		}
+		r = holder.post("/account/activity/answer", url.Values{"attempt": {ws[0].AttemptID}, "answer": {"not_me"}})
+		if r.status != http.StatusOK || !strings.Contains(r.body, `id="answer-advice"`) || !strings.Contains(r.body, "removing SMS makes it safer") {
+			t.Fatalf("password known, not me: %d\n%s", r.status, r.body)
+		}
+	}
+}
+
+func accountID(t *testing.T, h *harness, email string) string {
+	t.Helper()
+	a, err := h.app.DB.AccountByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}

@@ -369,6 +369,18 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.An
 	}
 	p.Data["Actions"] = lines
 	p.Data["Next"] = s.Catalog.T(p.Lang, "answer.next."+next)
+	if a.Cause == request.ResetRequested && s.Support != "" {
+		p.Data["Support"] = s.Catalog.T(p.Lang, "answer.next.reset_requested_support", s.Support)
+	}
+	switch a.Cause {
+	case request.PasswordKnown, request.OldDevice, request.CodeRequested, request.YouJustNow:
+		// What this account has and lacks, not a generic "set up an app".
+		if advice, err := s.methodAdvice(r, p.Lang); err != nil {
+			s.logRefused(r, err)
+		} else {
+			p.Data["Advice"] = advice
+		}
+	}
 	p.Data["SignedOut"] = signedOut
 	p.Data["Back"] = back
 	s.render(w, r, http.StatusOK, "answered", p)
@@ -382,6 +394,31 @@ func answeredBack(r *http.Request, back string) string {
 		return b
 	}
 	return back
+}
+
+// methodAdvice is the next step after "this wasn't me" for this account's
+// second-step methods: add a strong one (an app or a passkey) when it has
+// none, drop SMS when it has a stronger one beside it, add a passkey to an
+// app, keep a passkey.
+func (s *Server) methodAdvice(r *http.Request, lang string) (string, error) {
+	ways, err := s.TwoStep.Ways(r.Context(), state(r).account)
+	if err != nil {
+		return "", err
+	}
+	has := map[signin.Method]bool{}
+	for _, w := range ways {
+		has[w] = true
+	}
+	key := "answer.advice.add_strong"
+	switch {
+	case has[signin.SMS] && (has[signin.App] || has[signin.Passkey]):
+		key = "answer.advice.drop_sms"
+	case has[signin.Passkey]:
+		key = "answer.advice.keep"
+	case has[signin.App]:
+		key = "answer.advice.add_passkey"
+	}
+	return s.Catalog.T(lang, key), nil
 }
 
 func cookieValue(r *http.Request, name string) string {
