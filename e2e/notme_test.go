@@ -572,7 +572,7 @@ func TestBrowser_YouJustNow_StepUpCodeIsRoutineAndThisWasMe(t *testing.T) {
 	visitor := openTab(t)
 	visitor.run("a visitor types the /why address", chromedp.Navigate(p.URL+"/why/"+ref), visible("#verdict"))
 	visitor.useLanguage("en", "#verdict")
-	if v := visitor.text("#verdict"); !strings.Contains(v, "we sent a message with reference "+ref) {
+	if v := visitor.text("#verdict"); !strings.Contains(v, "we sent the message with reference "+ref) {
 		t.Errorf("visitor's verdict %q", v)
 	}
 	if n := visitor.eval(`String(document.querySelectorAll("#story, #answer-form").length)`); n != "0" {
@@ -700,7 +700,7 @@ func TestBrowser_Why_StrangerSeesOnlyWhetherItIsOurs(t *testing.T) {
 
 	visitor := openTab(t)
 	for _, tc := range []struct{ ref, says string }{
-		{ref, "we sent a message with reference " + ref},
+		{ref, "we sent the message with reference " + ref},
 		{fake, "We can't find reference " + fake},
 	} {
 		visitor.run("a visitor types /why/"+tc.ref, chromedp.Navigate(p.URL+"/why/"+tc.ref), visible("#verdict"))
