@@ -84,7 +84,7 @@ func signUpOver(t *testing.T, n *netClient, email, pw string) {
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("sign up %s: %d\n%s", email, a.status, a.body)
 	}
-	if a = n.post("/signup/confirm", url.Values{"c": {challengeOf(t, a.location)}, "code": {latestCode(t, n.base, email)}}); a.location != "/account" {
+	if a = n.post("/signup/confirm", url.Values{"c": {challengeOf(t, a.location)}, "code": {latestCode(t, n.base, email)}}); a.location != "/account?notice=account_created" {
 		t.Fatalf("confirm %s: %d %s", email, a.status, a.location)
 	}
 }

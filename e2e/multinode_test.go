@@ -70,7 +70,7 @@ func TestMultiNode_TwoProcessesOnOnePostgreSQL(t *testing.T) {
 	c := mustQuery(t, loc, "c")
 	code := latestCode(t, b.URL, "nodes@example.com") // B's dev list reads the same database
 	moveCookies(browser, a.URL, b.URL)
-	if st, loc := b.form(browser, "/signup/confirm", map[string]string{"c": c, "code": code}); st != 303 || loc != "/account" {
+	if st, loc := b.form(browser, "/signup/confirm", map[string]string{"c": c, "code": code}); st != 303 || loc != "/account?notice=account_created" {
 		t.Fatalf("confirm on B with A's code: %d %s", st, loc)
 	}
 	// The same code again, on A: refused — single use is decided by the database.

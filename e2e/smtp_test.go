@@ -89,7 +89,7 @@ func TestSMTPDriver_ConfirmationCodeArrivesByRealMail(t *testing.T) {
 	}
 	u, _ := url.Parse(loc)
 	status, loc = p.form(c, "/signup/confirm", map[string]string{"c": u.Query().Get("c"), "code": code[1]})
-	if status != 303 || loc != "/account" {
+	if status != 303 || loc != "/account?notice=account_created" {
 		t.Fatalf("confirm with the mailed code: %d %s", status, loc)
 	}
 	resp, err := c.Get(p.URL + "/account")

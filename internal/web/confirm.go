@@ -170,7 +170,7 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, "/account", nil)
+	redirect(w, r, "/account", url.Values{"notice": {"account_created"}})
 }
 
 // resend answers a "send a new code" button: for the request in the form,

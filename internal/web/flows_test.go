@@ -64,7 +64,7 @@ func TestFullFlow_BothLanguages(t *testing.T) {
 				t.Fatal("the message must print its reference")
 			}
 			r = b.post("/signup/confirm", url.Values{"c": {c}, "code": {h.codeFor(email)}})
-			if r.status != http.StatusSeeOther || r.location != "/account" {
+			if r.status != http.StatusSeeOther || r.location != "/account?notice=account_created" {
 				t.Fatalf("confirm: %d %s", r.status, r.location)
 			}
 			r = b.get("/account")
@@ -395,7 +395,7 @@ func TestSignup_SecondSignupDoesNotKillTheFirstsCode(t *testing.T) {
 		}
 		secondCode := h.codeFor("race@example.com")
 		r := owner.post("/signup/confirm", url.Values{"c": {challenge(t, first.location)}, "code": {firstCode}})
-		if r.status != 303 || r.location != "/account" {
+		if r.status != 303 || r.location != "/account?notice=account_created" {
 			t.Fatalf("the first sign-up's code must still work after a second sign-up: %d %s", r.status, r.location)
 		}
 		accs, _ := h.app.DB.ListAccounts(context.Background())

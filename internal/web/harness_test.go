@@ -163,7 +163,7 @@ func (b *browser) signUp(email, pw string) {
 	}
 	c := challenge(b.h.t, r.location)
 	r = b.post("/signup/confirm", url.Values{"c": {c}, "code": {b.h.codeFor(email)}})
-	if r.status != http.StatusSeeOther || r.location != "/account" {
+	if r.status != http.StatusSeeOther || r.location != "/account?notice=account_created" {
 		b.h.t.Fatalf("confirm: %d %s\n%s", r.status, r.location, r.body)
 	}
 }

@@ -134,9 +134,7 @@ func (s *Server) passkeySubmit(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/account/two-step", url.Values{"notice": {"passkey_added"}})
 		return
 	}
-	bp := s.newPage(r, "twostep.backup_title")
-	bp.Data["Codes"] = res.BackupCodes
-	s.render(w, r, http.StatusOK, "two_step_backup", bp)
+	s.render(w, r, http.StatusOK, "two_step_backup", s.backupPage(r, res.BackupCodes, false))
 }
 
 // logRefused logs why a passkey answer was refused: the holder sees one

@@ -70,6 +70,9 @@ type input struct {
 	Name, Type, Autocomplete, Label, Value, Error, Hint, Lang string
 	Required, Invalid                                         bool
 	Inputmode, Pattern                                        string
+	// Button, when set, is the label of a submit button drawn right
+	// beside the field (a one-field search form).
+	Button string
 }
 
 // DescribedBy is the field's aria-describedby: its hint and its error, so
@@ -104,7 +107,11 @@ func (s *Server) parseTemplates() {
 			}
 			return in
 		},
-		"withHint": func(in input, hint string) input { in.Hint = hint; return in },
+		"withHint":   func(in input, hint string) input { in.Hint = hint; return in },
+		"withButton": func(in input, label string) input { in.Button = label; return in },
+		// keepRefs writes text with each message reference in it kept on
+		// one line: a reference broken at a hyphen reads as two.
+		"keepRefs": keepRefs,
 		// tAddr is t with an address as its first argument, shown bold and
 		// never broken across lines (an address split at its hyphen reads
 		// as two).
@@ -316,6 +323,7 @@ var notices = map[string]string{
 	"phone_changed":         "twostep.phone_changed",
 	"passkey_removed":       "twostep.passkey_removed",
 	"confirmed":             "confirm.done_signin",
+	"account_created":       "account.created",
 	"signed_out":            "signin.signed_out",
 	"signed_out_everywhere": "signin.signed_out_everywhere",
 	"password_updated":      "account.password_updated",
@@ -341,4 +349,18 @@ func (s *Server) notice(r *http.Request, p *page) {
 	if key, ok := notices[r.URL.Query().Get("notice")]; ok {
 		p.Notice = s.Catalog.T(p.Lang, key)
 	}
+}
+
+// keepRefs escapes text for HTML and wraps each message reference in it
+// (GH-XXXX-XXXX-XXXX) in a span that does not break across lines.
+func keepRefs(text string) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range referenceRun.FindAllStringIndex(text, -1) {
+		b.WriteString(template.HTMLEscapeString(text[last:m[0]]))
+		b.WriteString(`<span class="nowrap">` + template.HTMLEscapeString(text[m[0]:m[1]]) + `</span>`)
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(text[last:]))
+	return template.HTML(b.String())
 }

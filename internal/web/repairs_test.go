@@ -355,7 +355,7 @@ func TestCodes_FullWidthDigitsAndSeparatorsAccepted(t *testing.T) {
 		email := fmt.Sprintf("ime%d@example.com", i)
 		r := b.post("/signup", url.Values{"email": {email}, "password": {goodPassword}})
 		r = b.post("/signup/confirm", url.Values{"c": {challenge(t, r.location)}, "code": {typed(h.codeFor(email))}})
-		if r.status != 303 || r.location != "/account" {
+		if r.status != 303 || r.location != "/account?notice=account_created" {
 			t.Errorf("form %d: %d %s", i, r.status, r.location)
 		}
 	}

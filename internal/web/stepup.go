@@ -239,7 +239,5 @@ func (s *Server) backupRenew(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := s.newPage(r, "twostep.backup_title")
-	p.Data["Codes"], p.Data["Renewed"] = codes, true
-	s.render(w, r, http.StatusOK, "two_step_backup", p)
+	s.render(w, r, http.StatusOK, "two_step_backup", s.backupPage(r, codes, true))
 }

@@ -61,8 +61,10 @@ func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "two_step", p)
 }
 
-// appPage fills the enrolment page of a pending app: the QR code, the
-// otpauth:// URI and the key as text, for apps that cannot scan.
+// appPage fills the enrolment page of a pending app: first the
+// otpauth:// link that opens the app on the phone the page is open on,
+// then the key with a copy button, and the QR code for a phone that
+// scans the page from another screen.
 func (s *Server) appPage(r *http.Request, app *totp.App, key *totp.Key) *page {
 	p := s.newPage(r, "twostep.app_title")
 	p.Values["e"] = app.ID
@@ -74,6 +76,7 @@ func (s *Server) appPage(r *http.Request, app *totp.App, key *totp.Key) *page {
 	// html/template allows only http(s) and mailto in href, so it is
 	// marked safe here: it is our own otpauth:// URI, never input.
 	p.Data["URILink"] = template.URL(key.URI)
+	p.Data["RawSecret"] = key.Secret
 	return p
 }
 
@@ -156,9 +159,52 @@ func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Shown once, in this answer: the codes are stored only as hashes.
-	bp := s.newPage(r, "twostep.backup_title")
-	bp.Data["Codes"] = res.BackupCodes
-	s.render(w, r, http.StatusOK, "two_step_backup", bp)
+	s.render(w, r, http.StatusOK, "two_step_backup", s.backupPage(r, res.BackupCodes, false))
+}
+
+// backupPage shows new backup codes, once: the codes are stored only as
+// hashes. They can be copied (with the site script), printed (a print
+// stylesheet keeps only them and the service's name) or downloaded as a
+// text file. The download is a data: link built here, so it needs no
+// script and no second request: nothing keeps the codes on the server.
+func (s *Server) backupPage(r *http.Request, codes []string, renewed bool) *page {
+	p := s.newPage(r, "twostep.backup_title")
+	p.Data["Codes"], p.Data["Renewed"] = codes, renewed
+	p.Data["ServiceName"] = s.ServiceName
+	p.Data["Download"] = template.URL("data:text/plain;charset=utf-8," + url.PathEscape(backupText(codes)))
+	p.Data["FileName"] = backupFileName(s.ServiceName)
+	return p
+}
+
+// backupText is the downloaded file: the codes, one a line.
+func backupText(codes []string) string {
+	return strings.Join(codes, "\n") + "\n"
+}
+
+// backupFileName names the downloaded file after the service, in the
+// letters any file system takes ("example-shop-backup-codes.txt").
+func backupFileName(service string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(service) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(c)
+			dash = false
+		default:
+			dash = true
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "backup-codes.txt"
+	}
+	return b.String() + "-backup-codes.txt"
 }
 
 // groupKey writes a base32 key in groups of four, as apps ask for it.
@@ -289,9 +335,7 @@ func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, p *page, c
 		redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
 		return
 	}
-	bp := s.newPage(r, "twostep.backup_title")
-	bp.Data["Codes"] = res.BackupCodes
-	s.render(w, r, http.StatusOK, "two_step_backup", bp)
+	s.render(w, r, http.StatusOK, "two_step_backup", s.backupPage(r, res.BackupCodes, false))
 }
 
 // phoneRemove forgets the number (step-up first); if it was the last

@@ -39,3 +39,61 @@ document.querySelectorAll("button[data-confirm]").forEach(function (b) {
     setTimeout(function () { say.textContent = b.dataset.confirm; }, 50);
   });
 });
+
+// "Copy" buttons: data-copy names the element whose text is copied (a list
+// one item a line), or data-copy-text carries the exact text; data-status
+// names the live region that says it was done. Without this script the
+// buttons stay hidden and the text is there to select by hand.
+function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    return navigator.clipboard.writeText(text);
+  }
+  return new Promise(function (resolve, reject) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    if (ok) { resolve(); } else { reject(new Error("copy refused")); }
+  });
+}
+
+document.querySelectorAll("button[data-copy]").forEach(function (b) {
+  var target = document.getElementById(b.dataset.copy);
+  if (!target) return;
+  var status = document.getElementById(b.dataset.status || "");
+  var say = function (key) {
+    if (!status) return;
+    status.textContent = "";
+    // A fresh text node after a pause, so that a second press is announced too.
+    setTimeout(function () { status.textContent = status.dataset[key] || ""; }, 50);
+  };
+  b.hidden = false;
+  b.addEventListener("click", function () {
+    var items = target.querySelectorAll("li");
+    var text = b.dataset.copyText || (items.length
+      ? Array.prototype.map.call(items, function (li) { return li.textContent.trim(); }).join("\n")
+      : target.textContent.trim());
+    copyText(text).then(function () {
+      say("done");
+    }, function () {
+      // Select the text instead, for the device's own copy command.
+      var range = document.createRange();
+      range.selectNodeContents(target);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      say("failed");
+    });
+  });
+});
+
+// "Print" buttons; the print stylesheet decides what is printed.
+document.querySelectorAll("button[data-print]").forEach(function (b) {
+  b.hidden = false;
+  b.addEventListener("click", function () { window.print(); });
+});
