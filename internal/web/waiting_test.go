@@ -356,3 +356,55 @@ func accountID(t *testing.T, h *harness, email string) string {
 	}
 	return a.ID
 }
+
+// TestActivity_AnswersWasThisMe: rows from this browser and from a device
+// never seen before are marked; the device's name is used; no place is
+// claimed without a location database; a sign-in by app claims no code;
+// "this wasn't me" is a button, and not offered on the current session.
+func TestActivity_AnswersWasThisMe(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	email := "marks@example.com"
+	holder := h.browser("en")
+	holder.signUp(email, goodPassword)
+	secret, _ := holder.turnOnApp(t)
+	laptop := h.browser("en")
+	c := laptop.signInTo2ndStep(email, goodPassword)
+	if r := laptop.post("/signin/verify", url.Values{"c": {c}, "method": {"app"}, "code": {nowCode(t, secret, time.Now().Add(30*time.Second))}}); r.status != http.StatusSeeOther {
+		t.Fatalf("app sign-in: %d\n%s", r.status, r.body)
+	}
+	// The holder names the laptop's device from the laptop.
+	devs := laptop.get("/account/devices")
+	id := between(devs.body, `name="device" value="`, `"`)
+	if r := laptop.post("/account/devices/rename", url.Values{"device": {id}, "name": {"Work laptop"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("rename: %d", r.status)
+	}
+	stranger := h.browser("en")
+	stranger.post("/signin", url.Values{"email": {email}, "password": {"wrong password entirely"}})
+
+	page := laptop.get("/account/activity")
+	rows := strings.Split(page.body, `<li class="message attempt"`)[1:]
+	if len(rows) < 2 {
+		t.Fatalf("%d rows:\n%s", len(rows), page.body)
+	}
+	// Newest first: the stranger's wrong password, the laptop's sign-in.
+	wrong, mine := rows[0], rows[1]
+	if !strings.Contains(wrong, `data-mark="new-device"`) || strings.Contains(wrong, `data-mark="this-device"`) {
+		t.Errorf("the stranger's row is not marked as a first-time device:\n%s", wrong)
+	}
+	if !strings.Contains(mine, `data-mark="this-device"`) || !strings.Contains(mine, "Work laptop") {
+		t.Errorf("the laptop's own row is not this device by its name:\n%s", mine)
+	}
+	if strings.Contains(mine, `value="not_me"`) {
+		t.Errorf("this wasn't me offered on the current session:\n%s", mine)
+	}
+	if strings.Contains(mine, "Code sent because") || strings.Contains(mine, "Why a code was sent") || !strings.Contains(mine, "authenticator app") {
+		t.Errorf("an app sign-in claims a code or hides its method:\n%s", mine)
+	}
+	if strings.Contains(page.body, "Place") || strings.Contains(page.body, "unknown") {
+		t.Errorf("a place is claimed without a location database:\n%s", page.body)
+	}
+	if !strings.Contains(wrong, `<button type="submit" name="answer" value="not_me" class="secondary-button">`) {
+		t.Errorf("this wasn't me is not a button:\n%s", wrong)
+	}
+}
