@@ -331,7 +331,7 @@ func TestBrowser_NotMe_OldDevice_DeniedAndForgotten(t *testing.T) {
 
 	holder.centerEntry(t, p, ref, "your password was typed on a device this account used before")
 	holder.story(t, p, ref, "old_device", "an old device of yours")
-	if does := holder.text("#story ~ p.hint"); !strings.Contains(does, "forgets that device") {
+	if does := holder.text("#story-not-me-will"); !strings.Contains(does, "forgets that device") {
 		t.Errorf("the story says \"This wasn't me\" does %q", does)
 	}
 	holder.run("answer This wasn't me", clickAndLoad(`#answer-form button[name=answer][value=not_me]`, "#answer-actions"))
