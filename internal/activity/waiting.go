@@ -82,8 +82,10 @@ func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Wa
 	}
 	var out []Waiting
 	seen := map[string]bool{} // challenges and attempts already listed or settled
+	// Both lists are newest first, so the newest maxWaiting of each hold
+	// the newest maxWaiting of all: each stops there.
 	for _, m := range ms {
-		if m.CreatedAt.Before(since) {
+		if m.CreatedAt.Before(since) || len(out) == maxWaiting {
 			break
 		}
 		req, ok := reqs[m.ChallengeID]
@@ -126,7 +128,11 @@ func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Wa
 	if err != nil {
 		return nil, fmt.Errorf("activity: read attempts: %w", err)
 	}
+	fromMessages := len(out)
 	for _, at := range ats {
+		if len(out)-fromMessages == maxWaiting {
+			break
+		}
 		if seen[at.ID] || at.Kind != signin.SignInKind || !worthAsking(at.Cause) || at.Outcome == signin.Succeeded ||
 			(deviceID != "" && at.Origin.DeviceID == deviceID) {
 			continue

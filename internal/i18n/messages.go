@@ -440,8 +440,8 @@ var messages = []struct{ key, en, ja string }{
 	{"mail.footer.sender", "Sent by %s (%s). This address only sends; replies are not read.", "このメールは %s（%s）から送信しています。送信専用のため、ご返信いただいてもお答えできません。"},
 	// SMS: short (a Japanese SMS segment is 70 characters).
 	{"sms.code", "%s: your code to %s", "【%s】%sコード"},
-	{"sms.cause.password_known", "Your password was entered on a new device. Not you? Tell no one this code.", "新しい端末でパスワードが入力されました。心当たりがなければ、このコードを誰にも教えないでください。"},
-	{"sms.cause.old_device", "An earlier device of yours is signing in. Not you? Tell no one this code.", "以前使った端末からのログインです。心当たりがなければ、このコードを誰にも教えないでください。"},
+	{"sms.cause.password_known", "Your password was entered on a new device. Not you? Tell no one this code.", "新しい端末でパスワードが入力されました。コードは誰にも教えないでください。"},
+	{"sms.cause.old_device", "An earlier device of yours is signing in. Not you? Tell no one this code.", "以前使った端末からのログインです。コードは誰にも教えないでください。"},
 	{"sms.cause.mistyped", "This number was entered. Not you? Ignore this.", "この番号が入力されました。心当たりがなければ無視してください。"},
 	{"sms.cause.reset_requested", "A password reset was requested. Not you? Ignore this.", "パスワード再設定の申請がありました。心当たりがなければ無視してください。"},
 	{"sms.cause.code_signin", "A sign-in by code was requested. Not you? Ignore this.", "コードでのログインが申請されました。心当たりがなければ無視してください。"},
@@ -455,5 +455,5 @@ var messages = []struct{ key, en, ja string }{
 	{"purpose.change_email", "confirm your new email address", "新しいメールアドレス確認"},
 	{"purpose.add_phone", "add this phone number", "電話番号登録"},
 	{"sms.reference", "Ref %s", "参照番号 %s"},
-	{"sms.check", "Check or stop it: type %s yourself.", "確認・停止：%s をご自身で入力"},
+	{"sms.check", "Check or stop it: type %s yourself.", "確認：%s を直接入力"},
 }

@@ -300,7 +300,7 @@ func TestMessages_CodesSayWhereToCheckThem(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, _, _ := strings.Cut(shown.Text, "\n\n@") // without the autofill line
-		if !strings.Contains(body, c.want) || !strings.Contains(body, "ご自身で入力") {
+		if !strings.Contains(body, c.want) || !strings.Contains(body, "直接入力") {
 			t.Errorf("the SMS does not say where to check it (%s):\n%s", c.want, shown.Text)
 		}
 		mail := h.newest("where@example.com", request.ConfirmEmail)
