@@ -402,39 +402,13 @@ func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code 
 		return nil, err
 	}
 	c = asked(c)
-	now := s.now()
-	guess := limit.Guess{Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by}
 	switch {
 	case !c.ConsumedAt.IsZero():
 		return c, ErrUsed
-	case c.Failures >= s.MaxFailures:
-		// Locked by wrong codes: while the destination's delay runs, say
-		// 429 like every other guess at it.
-		if err := s.Limits.Delayed(ctx, guess); err != nil {
-			return c, err
-		}
-		return c, ErrLocked
-	case !now.Before(c.ExpiresAt):
+	case c.Failures < s.MaxFailures && !s.now().Before(c.ExpiresAt):
 		return c, ErrExpired
 	}
-	t, err := s.Limits.Take(ctx, guess)
-	if err != nil {
-		return c, err
-	}
-	if err := s.Reserve(ctx, c); err != nil {
-		return c, err
-	}
-	// A decoy has no hash; comparing against a fresh one keeps the work equal.
-	want := c.CodeHash
-	if want == nil {
-		want = s.hash(c.ID, "decoy")
-	}
-	if len(code) != Digits || !hmac.Equal(s.hash(c.ID, code), want) || c.CodeHash == nil {
-		t.Done(ctx, false)
-		return c, s.Fail(c)
-	}
-	t.Done(ctx, true)
-	return c, s.Unreserve(ctx, c)
+	return c, s.compare(ctx, c, code, by)
 }
 
 // Prove reports whether code is the one last sent for the challenge, for
@@ -454,30 +428,39 @@ func (s *Service) Prove(ctx context.Context, id, code string, by request.Origin)
 		// tells the reference's holder nothing new.
 		return c, nil
 	}
+	return c, s.compare(ctx, c, code, by)
+}
+
+// compare answers one guess at c's code: refused while the destination's
+// delay runs, counted before it is compared (constant-time), and given back
+// when right. A request locked by wrong codes answers ErrLocked (or, while
+// the delay runs, 429 like every other guess at its destination).
+func (s *Service) compare(ctx context.Context, c *Challenge, code string, by request.Origin) error {
 	guess := limit.Guess{Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by}
 	if c.Failures >= s.MaxFailures {
 		if err := s.Limits.Delayed(ctx, guess); err != nil {
-			return c, err
+			return err
 		}
-		return c, ErrLocked
+		return ErrLocked
 	}
 	t, err := s.Limits.Take(ctx, guess)
 	if err != nil {
-		return c, err
+		return err
 	}
 	if err := s.Reserve(ctx, c); err != nil {
-		return c, err
+		return err
 	}
+	// A decoy has no hash; comparing against a fresh one keeps the work equal.
 	want := c.CodeHash
 	if want == nil {
 		want = s.hash(c.ID, "decoy")
 	}
 	if len(code) != Digits || !hmac.Equal(s.hash(c.ID, code), want) || c.CodeHash == nil {
 		t.Done(ctx, false)
-		return c, s.Fail(c)
+		return s.Fail(c)
 	}
 	t.Done(ctx, true)
-	return c, s.Unreserve(ctx, c)
+	return s.Unreserve(ctx, c)
 }
 
 // Use marks a checked challenge as used. Only one caller can win: a second
