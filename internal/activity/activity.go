@@ -51,7 +51,6 @@ type Service struct {
 	Store    Store
 	Messages interface {
 		MessageByReference(ctx context.Context, ref string) (*outbox.Message, error)
-		AccountMessages(ctx context.Context, accountID string, q outbox.AccountQuery) ([]*outbox.Message, error)
 	}
 	Challenges interface {
 		Challenge(ctx context.Context, id string) (*code.Challenge, error)

@@ -6,6 +6,7 @@ import (
 
 	"gatehouse/internal/code"
 	"gatehouse/internal/request"
+	"gatehouse/internal/signin"
 )
 
 // Answer is what a holder said about one message's request: "this was
@@ -71,10 +72,34 @@ type Store interface {
 	// answer may be another account's: a code typed for someone else's
 	// number is that number's holder's to answer.)
 	Disowned(ctx context.Context, challengeID string) (bool, error)
+	// Unanswered returns, newest first and at most limit, the account's
+	// requests since a time whose code was sent with one of causes and
+	// never used, that nobody answered (neither the request nor its
+	// sign-in), not made from deviceID ("": from anywhere), and whose
+	// sign-in, if any, did not succeed — each by its newest message. The
+	// account page reads it on every view: one query, on the indexes of
+	// messages by account and of answers by request.
+	Unanswered(ctx context.Context, accountID, deviceID string, since time.Time, causes []request.Cause, limit int) ([]Unanswered, error)
+	// UnansweredAttempts is the same for sign-in attempts (kind sign-in,
+	// with one of causes, not succeeded), whether or not they sent a
+	// message.
+	UnansweredAttempts(ctx context.Context, accountID, deviceID string, since time.Time, causes []request.Cause, limit int) ([]*signin.Attempt, error)
 	// Requests returns the requests (challenges) with the given ids, each
 	// with whether it was disowned, in one query: a page of the message
 	// center reads them all at once. Unknown ids are left out.
 	Requests(ctx context.Context, challengeIDs []string) (map[string]Request, error)
+}
+
+// Unanswered is one request as Store.Unanswered reads it.
+type Unanswered struct {
+	Reference string // its newest message's
+	Cause     request.Cause
+	Purpose   request.Purpose
+	Origin    request.Origin // where the request came from, and when
+	ExpiresAt time.Time      // when its code runs out
+	// Attempt is the sign-in the code was the second step of; nil for a
+	// request of its own (a reset, a sign-in by code without attempt).
+	Attempt *signin.Attempt
 }
 
 // Request is a message's request as the message center lists it.

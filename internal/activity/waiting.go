@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gatehouse/internal/code"
-	"gatehouse/internal/outbox"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
@@ -41,107 +40,46 @@ type Waiting struct {
 	Open bool
 }
 
-// worthAsking reports whether a cause's unanswered request is put to the
-// holder: the causes where "this wasn't me" protects the account. A typo
-// of someone else's address (mistyped) and a request from the holder's
-// own signed-in device (you_just_now) are not.
-func worthAsking(c request.Cause) bool {
-	switch c {
-	case request.PasswordKnown, request.OldDevice, request.ResetRequested, request.CodeRequested:
-		return true
-	}
-	return false
-}
+// asked are the causes whose unanswered requests are put to the holder:
+// where "this wasn't me" protects the account. A typo of someone else's
+// address (mistyped) and a request from the holder's own signed-in device
+// (you_just_now) are not.
+var asked = []request.Cause{request.PasswordKnown, request.OldDevice, request.ResetRequested, request.CodeRequested}
 
 // Waiting returns the account's requests of the last WaitFor that are
 // unfinished (the code was never used, the sign-in never completed),
 // unanswered, and not made from deviceID (the browser asking), newest
-// first. A finished sign-in from a new device is told by the new-device
-// alert and marked on the activity page instead: putting every one of the
-// holder's own new devices to them for a week would teach them to wave
-// the question away.
+// first, at most five. A finished sign-in from a new device is told by the
+// new-device alert and marked on the activity page instead: putting every
+// one of the holder's own new devices to them for a week would teach them
+// to wave the question away.
 func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Waiting, error) {
 	now := s.Clock.Now()
 	since := now.Add(-WaitFor)
-	ms, err := s.Messages.AccountMessages(ctx, accountID, outbox.AccountQuery{Limit: 50})
-	if err != nil {
-		return nil, fmt.Errorf("activity: read messages: %w", err)
-	}
-	var ids []string
-	for _, m := range ms {
-		if m.CreatedAt.Before(since) {
-			break
-		}
-		if m.ChallengeID != "" && worthAsking(m.Cause) {
-			ids = append(ids, m.ChallengeID)
-		}
-	}
-	reqs, err := s.Store.Requests(ctx, ids)
+	// Both lists are newest first, so the newest maxWaiting of each hold
+	// the newest maxWaiting of all.
+	reqs, err := s.Store.Unanswered(ctx, accountID, deviceID, since, asked, maxWaiting)
 	if err != nil {
 		return nil, err
 	}
-	var out []Waiting
-	seen := map[string]bool{} // challenges and attempts already listed or settled
-	// Both lists are newest first, so the newest maxWaiting of each hold
-	// the newest maxWaiting of all: each stops there.
-	for _, m := range ms {
-		if m.CreatedAt.Before(since) || len(out) == maxWaiting {
-			break
+	out := make([]Waiting, 0, len(reqs))
+	listed := map[string]bool{}
+	for _, u := range reqs {
+		w := Waiting{Reference: u.Reference, Cause: u.Cause, Purpose: u.Purpose, Origin: u.Origin, Open: now.Before(u.ExpiresAt)}
+		if at := u.Attempt; at != nil {
+			w.AttemptID, w.Origin = at.ID, at.Origin
+			w.Open = w.Open && at.Outcome == signin.Pending
+			listed[at.ID] = true
 		}
-		req, ok := reqs[m.ChallengeID]
-		if !ok || seen[m.ChallengeID] {
-			continue
-		}
-		ch := req.Challenge
-		seen[ch.ID] = true
-		if ch.AttemptID != "" {
-			seen[ch.AttemptID] = true
-		}
-		if req.Disowned || !ch.ConsumedAt.IsZero() || (deviceID != "" && ch.Origin.DeviceID == deviceID) {
-			continue
-		}
-		w := Waiting{Reference: m.Reference, Cause: m.Cause, Purpose: ch.Purpose, Origin: ch.Origin,
-			Open: now.Before(ch.ExpiresAt)}
-		if ch.AttemptID != "" {
-			at, err := s.Attempts.Attempt(ctx, ch.AttemptID)
-			switch {
-			case errors.Is(err, signin.ErrNoAttempt):
-			case err != nil:
-				return nil, fmt.Errorf("activity: read attempt: %w", err)
-			case at.Outcome == signin.Succeeded:
-				continue
-			default:
-				w.AttemptID, w.Origin = at.ID, at.Origin
-				w.Open = w.Open && at.Outcome == signin.Pending
-			}
-		}
-		answered, err := s.answered(ctx, accountID, ch.ID, w.AttemptID)
-		if err != nil {
-			return nil, err
-		}
-		if !answered {
-			out = append(out, w)
-		}
+		out = append(out, w)
 	}
 	// Right passwords whose second step sent nothing (an app, a passkey).
-	ats, err := s.Attempts.AttemptsPage(ctx, accountID, signin.AttemptQuery{Since: since, Limit: 50})
+	ats, err := s.Store.UnansweredAttempts(ctx, accountID, deviceID, since, asked, maxWaiting)
 	if err != nil {
-		return nil, fmt.Errorf("activity: read attempts: %w", err)
+		return nil, err
 	}
-	fromMessages := len(out)
 	for _, at := range ats {
-		if len(out)-fromMessages == maxWaiting {
-			break
-		}
-		if seen[at.ID] || at.Kind != signin.SignInKind || !worthAsking(at.Cause) || at.Outcome == signin.Succeeded ||
-			(deviceID != "" && at.Origin.DeviceID == deviceID) {
-			continue
-		}
-		answered, err := s.answered(ctx, accountID, "", at.ID)
-		if err != nil {
-			return nil, err
-		}
-		if !answered {
+		if !listed[at.ID] {
 			out = append(out, Waiting{AttemptID: at.ID, Cause: at.Cause, Purpose: request.SecondStep, Origin: at.Origin,
 				Open: at.Outcome == signin.Pending})
 		}
@@ -151,15 +89,6 @@ func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Wa
 		out = out[:maxWaiting]
 	}
 	return out, nil
-}
-
-// answered reports whether the holder said anything about the request.
-func (s *Service) answered(ctx context.Context, accountID, challengeID, attemptID string) (bool, error) {
-	as, err := s.Store.Answers(ctx, accountID, challengeID, attemptID)
-	if err != nil {
-		return false, err
-	}
-	return len(as) > 0, nil
 }
 
 // Unasked is what StopUnasked did.

@@ -14,6 +14,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
 	"gatehouse/internal/outbox"
+	"gatehouse/internal/request"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
 )
@@ -380,4 +381,99 @@ func (db *DB) Requests(ctx context.Context, ids []string) (map[string]activity.R
 		out[c.ID] = activity.Request{Challenge: &c, Disowned: disowned}
 	}
 	return out, rows.Err()
+}
+
+func causeStrings(causes []request.Cause) []string {
+	out := make([]string, len(causes))
+	for i, c := range causes {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// Unanswered implements activity.Store: the account's messages by their
+// index (account, newest first), each request's newest message, and the
+// answers by their partial indexes on the request and the attempt.
+func (db *DB) Unanswered(ctx context.Context, accountID, deviceID string, since time.Time, causes []request.Cause, limit int) ([]activity.Unanswered, error) {
+	if len(causes) == 0 {
+		return nil, nil
+	}
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT reference, cause, purpose, device_id, ip, user_agent, created_at, expires_at,
+			attempt_id, outcome, a_device_id, a_ip, a_user_agent, a_created_at
+		FROM (
+			SELECT m.reference, m.cause, c.purpose, c.device_id, c.ip, c.user_agent, c.created_at, c.expires_at,
+				c.attempt_id, COALESCE(s.outcome, '') AS outcome, COALESCE(s.device_id, '') AS a_device_id,
+				COALESCE(s.ip, '') AS a_ip, COALESCE(s.user_agent, '') AS a_user_agent, s.created_at AS a_created_at,
+				m.created_at AS sent,
+				ROW_NUMBER() OVER (PARTITION BY c.id ORDER BY m.created_at DESC, m.id DESC) AS newest
+			FROM messages m
+			JOIN challenges c ON c.id = m.challenge_id
+			LEFT JOIN signin_attempts s ON s.id = c.attempt_id AND c.attempt_id <> ''
+			WHERE m.account_id = $1 AND m.created_at >= $2 AND m.challenge_id <> '' AND m.status <> $3
+				AND m.cause = ANY($4)
+				AND c.consumed_at IS NULL AND ($5 = '' OR c.device_id <> $5)
+				AND (s.id IS NULL OR s.outcome <> $6)
+				AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.challenge_id = c.id AND a.challenge_id <> '')
+				AND NOT EXISTS (SELECT 1 FROM answers a WHERE c.attempt_id <> '' AND a.attempt_id = c.attempt_id AND a.attempt_id <> '')
+		) r
+		WHERE newest = 1
+		ORDER BY sent DESC
+		LIMIT $7`, accountID, since.UTC(), string(outbox.Withheld), causeStrings(causes), deviceID, string(signin.Succeeded), limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read unanswered requests: %w", err)
+	}
+	defer rows.Close()
+	var out []activity.Unanswered
+	for rows.Next() {
+		var u activity.Unanswered
+		var created, expires, aCreated *time.Time
+		var at signin.Attempt
+		if err := rows.Scan(&u.Reference, &u.Cause, &u.Purpose, &u.Origin.DeviceID, &u.Origin.IP, &u.Origin.UserAgent, &created, &expires,
+			&at.ID, &at.Outcome, &at.Origin.DeviceID, &at.Origin.IP, &at.Origin.UserAgent, &aCreated); err != nil {
+			return nil, fmt.Errorf("postgres: read unanswered requests: %w", err)
+		}
+		u.Origin.Time, u.ExpiresAt = utc(created), utc(expires)
+		if at.ID != "" && at.Outcome != "" {
+			at.Origin.Time = utc(aCreated)
+			u.Attempt = &at
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: read unanswered requests: %w", err)
+	}
+	return out, nil
+}
+
+// UnansweredAttempts implements activity.Store, on the index of attempts
+// by account and the answers' partial index by attempt.
+func (db *DB) UnansweredAttempts(ctx context.Context, accountID, deviceID string, since time.Time, causes []request.Cause, limit int) ([]*signin.Attempt, error) {
+	if len(causes) == 0 {
+		return nil, nil
+	}
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT `+attemptColumns+`
+		FROM signin_attempts s
+		WHERE s.account_id = $1 AND s.created_at >= $2 AND s.kind = $3 AND s.outcome <> $4 AND ($5 = '' OR s.device_id <> $5)
+			AND s.cause = ANY($6)
+			AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.attempt_id = s.id AND a.attempt_id <> '')
+		ORDER BY s.created_at DESC, s.id DESC
+		LIMIT $7`, accountID, since.UTC(), string(signin.SignInKind), string(signin.Succeeded), deviceID, causeStrings(causes), limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read unanswered attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*signin.Attempt
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: read unanswered attempts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: read unanswered attempts: %w", err)
+	}
+	return out, nil
 }

@@ -144,18 +144,31 @@ func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if tx := flowTx(ctx); tx != nil {
 		return tx.QueryRowContext(ctx, query, args...)
 	}
+	st := db.prepared(ctx, query)
+	if st == nil {
+		return db.read.QueryRowContext(ctx, query, args...) // reports the error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// prepared returns the reader pool's statement for query, prepared once
+// and kept; nil when it does not compile (the caller runs the query
+// unprepared, which reports the error). Query texts are the code's own —
+// lists of placeholders vary only up to a page's length — so the set stays
+// small.
+func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
 	if st, ok := db.stmts.Load(query); ok {
-		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+		return st.(*sql.Stmt)
 	}
 	st, err := db.read.PrepareContext(ctx, query)
 	if err != nil {
-		return db.read.QueryRowContext(ctx, query, args...) // reports the error
+		return nil
 	}
 	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
 		st.Close()
 		st = prev.(*sql.Stmt)
 	}
-	return st.QueryRowContext(ctx, args...)
+	return st
 }
 
 // Ping checks that the database answers (for /readyz).
@@ -380,10 +393,14 @@ func (db *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row 
 }
 
 // query runs a read returning rows: in the flow's transaction (which sees
-// its own writes) or on the reader pool.
+// its own writes) or on the reader pool through a kept prepared statement
+// (see readRow: the holder's pages run several such reads each).
 func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if tx := flowTx(ctx); tx != nil {
 		return tx.QueryContext(ctx, query, args...)
+	}
+	if st := db.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
 	}
 	return db.read.QueryContext(ctx, query, args...)
 }

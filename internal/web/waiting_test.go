@@ -72,47 +72,49 @@ func TestWaiting_TheRightPasswordElsewhereIsPutToTheHolderAtSignIn_V6_3_5(t *tes
 // longer put to the holder.
 func TestWaiting_ThisWasMeAndAnAppsSecondStep(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
-	email := "waiting-app@example.com"
-	holder := h.browser("en")
-	holder.signUp(email, goodPassword)
-	holder.turnOnApp(t)
-	other := h.browser("en")
-	other.signInTo2ndStep(email, goodPassword)
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		h := newHarness(t, db)
+		email := "waiting-app@example.com"
+		holder := h.browser("en")
+		holder.signUp(email, goodPassword)
+		holder.turnOnApp(t)
+		other := h.browser("en")
+		other.signInTo2ndStep(email, goodPassword)
 
-	page := holder.get("/account")
-	if !strings.Contains(page.body, `action="/account/activity/answer"`) || !strings.Contains(page.body, `name="attempt"`) {
-		t.Fatalf("the app sign-in is not put to the holder:\n%s", page.body)
-	}
-	attempt := between(page.body, `name="attempt" value="`, `"`)
-	r := holder.post("/account/activity/answer", url.Values{"attempt": {attempt}, "answer": {"me"}, "back": {"/account"}})
-	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account?") {
-		t.Fatalf("this was me: %d %s", r.status, r.location)
-	}
-	if page := holder.get("/account"); strings.Contains(page.body, `id="waiting"`) {
-		t.Fatalf("still waiting after this was me:\n%s", page.body)
-	}
-
-	// A week later, an unanswered one is no longer put to the holder.
-	other2 := h.browser("en")
-	other2.signInTo2ndStep(email, goodPassword)
-	if page := holder.get("/account"); !strings.Contains(page.body, `id="waiting"`) {
-		t.Fatal("a second right password is not put to the holder")
-	}
-	acc, err := h.app.DB.AccountByEmail(context.Background(), email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		after time.Duration
-		want  int
-	}{{6 * 24 * time.Hour, 1}, {8 * 24 * time.Hour, 0}} {
-		h.app.SetClock(func() time.Time { return time.Now().Add(c.after) })
-		ws, err := h.app.Web.Activity.Waiting(context.Background(), acc.ID, "")
-		if err != nil || len(ws) != c.want {
-			t.Fatalf("after %s: %d waiting (%v), want %d", c.after, len(ws), err, c.want)
+		page := holder.get("/account")
+		if !strings.Contains(page.body, `action="/account/activity/answer"`) || !strings.Contains(page.body, `name="attempt"`) {
+			t.Fatalf("the app sign-in is not put to the holder:\n%s", page.body)
 		}
-	}
+		attempt := between(page.body, `name="attempt" value="`, `"`)
+		r := holder.post("/account/activity/answer", url.Values{"attempt": {attempt}, "answer": {"me"}, "back": {"/account"}})
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account?") {
+			t.Fatalf("this was me: %d %s", r.status, r.location)
+		}
+		if page := holder.get("/account"); strings.Contains(page.body, `id="waiting"`) {
+			t.Fatalf("still waiting after this was me:\n%s", page.body)
+		}
+
+		// A week later, an unanswered one is no longer put to the holder.
+		other2 := h.browser("en")
+		other2.signInTo2ndStep(email, goodPassword)
+		if page := holder.get("/account"); !strings.Contains(page.body, `id="waiting"`) {
+			t.Fatal("a second right password is not put to the holder")
+		}
+		acc, err := h.app.DB.AccountByEmail(context.Background(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			after time.Duration
+			want  int
+		}{{6 * 24 * time.Hour, 1}, {8 * 24 * time.Hour, 0}} {
+			h.app.SetClock(func() time.Time { return time.Now().Add(c.after) })
+			ws, err := h.app.Web.Activity.Waiting(context.Background(), acc.ID, "")
+			if err != nil || len(ws) != c.want {
+				t.Fatalf("after %s: %d waiting (%v), want %d", c.after, len(ws), err, c.want)
+			}
+		}
+	})
 }
 
 // TestWhy_SignInFromTheSignedOutPageReturnsToTheStory: the contract's
