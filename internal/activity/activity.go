@@ -116,7 +116,7 @@ func (st *Story) Answerable() bool {
 // more, whatever was known when it was sent.
 func (st *Story) Own() bool {
 	ch := st.Challenge
-	if ch == nil || st.Message.Cause != request.Mistyped || ch.ConsumedAt.IsZero() || st.NotMe() != nil {
+	if ch == nil || st.Message.Cause != request.Mistyped || ch.ConsumedAt.IsZero() || !ch.StoppedAt.IsZero() || st.NotMe() != nil {
 		return false
 	}
 	return ch.AccountID == st.Message.AccountID || ch.Purpose == request.ConfirmEmail
@@ -181,6 +181,12 @@ func (s *Service) Story(ctx context.Context, accountID, ref string) (*Story, err
 	}
 	if st.Answers, err = s.Store.Answers(ctx, accountID, ch.ID, ch.AttemptID); err != nil {
 		return nil, err
+	}
+	if st.NotMe() == nil && ch.AccountID == accountID {
+		// Stopped by its recipient, not by this holder: this holder asked
+		// for it (a number or an address they typed), and sees it as the
+		// code page shows it to them — still open.
+		st.Challenge = code.AsAsked(ch)
 	}
 	return st, nil
 }

@@ -75,8 +75,10 @@ type Store interface {
 	// Unanswered returns, newest first and at most limit, the account's
 	// requests since a time whose code was sent with one of causes and
 	// never used, that nobody answered (neither the request nor its
-	// sign-in), not made from deviceID ("": from anywhere), and whose
-	// sign-in, if any, did not succeed — each by its newest message. The
+	// sign-in), not made from deviceID ("": from anywhere) nor from a
+	// device that completed a sign-in to the account afterwards (the
+	// holder, who came back), and whose sign-in, if any, did not succeed —
+	// each by its newest message. The
 	// account page reads it on every view: one query, on the indexes of
 	// messages by account and of answers by request.
 	Unanswered(ctx context.Context, accountID, deviceID string, since time.Time, causes []request.Cause, limit int) ([]Unanswered, error)

@@ -91,6 +91,20 @@ func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Wa
 	return out, nil
 }
 
+// Unfinished counts the right passwords typed on a device the account had
+// not used (cause password_known) in the last WaitFor whose sign-in did
+// not finish, that the holder has not answered, made neither from
+// deviceID nor from a device that signed in afterwards — what someone
+// holding the password but not the second step looks like — and names the
+// newest, for the security checkup.
+func (s *Service) Unfinished(ctx context.Context, accountID, deviceID string) (int, string, error) {
+	ats, err := s.Store.UnansweredAttempts(ctx, accountID, deviceID, s.Clock.Now().Add(-WaitFor), []request.Cause{request.PasswordKnown}, 100)
+	if err != nil || len(ats) == 0 {
+		return 0, "", err
+	}
+	return len(ats), ats[0].ID, nil
+}
+
 // Unasked is what StopUnasked did.
 type Unasked struct {
 	// Stopped: the request was open and is now stopped; Blocked: its
@@ -100,6 +114,10 @@ type Unasked struct {
 	// Used: the code had already been used before the recipient spoke —
 	// an account (or a change) now uses their address or number.
 	Used bool
+	// Already: the request had been stopped before; nothing was done
+	// again (its code is forgotten then, so a repeat proves nothing and
+	// must not renew the block).
+	Already bool
 }
 
 // Unaskable reports whether a message's recipient may stop its request
@@ -139,17 +157,15 @@ func (s *Service) StopUnasked(ctx context.Context, ref, typed string, o request.
 		return nil, err
 	}
 	now := s.Clock.Now()
-	u := &Unasked{Used: !ch.ConsumedAt.IsZero() && ch.StoppedAt.IsZero()}
-	if u.Used {
+	u := &Unasked{Used: !ch.ConsumedAt.IsZero() && ch.StoppedAt.IsZero(), Already: !ch.StoppedAt.IsZero()}
+	if u.Used || u.Already {
 		return u, nil
 	}
 	err = s.inTx(ctx, func(ctx context.Context) error {
-		if ch.StoppedAt.IsZero() {
-			if err := s.Codes.Stop(ctx, ch.ID); err != nil {
-				return fmt.Errorf("activity: stop request: %w", err)
-			}
-			u.Stopped = true
+		if err := s.Codes.Stop(ctx, ch.ID); err != nil {
+			return fmt.Errorf("activity: stop request: %w", err)
 		}
+		u.Stopped = true
 		b := &code.Block{Destination: code.BlockKey(ch.Destination), DeviceID: ch.Origin.DeviceID, IP: code.BlockNetwork(ch.Origin.IP),
 			CreatedAt: now, Until: now.Add(blockFor)}
 		if err := s.Blocks.BlockSender(ctx, b); err != nil {

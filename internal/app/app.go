@@ -231,7 +231,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.Accounts.Tx, a.SignIn.Tx = db, db
 	a.Checker = &check.Checker{
 		Messages: db, Keys: dkimRing, Catalog: cat, ServiceName: serviceName, MailDomain: cfg.MailDomain(), FromDomain: strings.ToLower(mailer.From.Address[strings.LastIndexByte(mailer.From.Address, '@')+1:]), PublicURL: cfg.PublicURL(),
-		Zone: func(lang string) *time.Location { return cat.Zone(lang, "") },
+		SupportURL: cfg.String("support.url"),
+		Zone:       func(lang string) *time.Location { return cat.Zone(lang, "") },
 	}
 	region := cfg.String("phone.default_region")
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load

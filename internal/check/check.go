@@ -150,6 +150,9 @@ type Checker struct {
 	FromDomain string
 	// PublicURL is where holders reach us; its host is ours too.
 	PublicURL string
+	// SupportURL is the operator's support page (support.url), which our
+	// messages link to: its host is ours too.
+	SupportURL string
 	// LookupTXT resolves DNS TXT records for signatures of other domains;
 	// nil uses the system resolver with a 3-second limit.
 	LookupTXT func(ctx context.Context, name string) ([]string, error)
@@ -160,7 +163,7 @@ type Checker struct {
 // ours is what hosts are compared with.
 func (c *Checker) ours() lookalike.Ours {
 	domains := []string{strings.ToLower(c.MailDomain)}
-	for _, d := range []string{c.FromDomain, hostOf(c.PublicURL)} {
+	for _, d := range []string{c.FromDomain, hostOf(c.PublicURL), hostOf(c.SupportURL)} {
 		if d = strings.ToLower(d); d != "" && !slices.Contains(domains, d) {
 			domains = append(domains, d)
 		}

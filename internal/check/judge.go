@@ -21,10 +21,13 @@ import (
 	"gatehouse/internal/request"
 )
 
-// findReference returns the first thing in text written like one of our
-// references: the stored form when it parses, else the text as found.
+// findReference returns the last thing in text written like one of our
+// references: the stored form when it parses, else the text as found. The
+// last, because a message's own reference is in its footer (or, in an
+// SMS, after its code), and a message may name another one before it: the
+// "this wasn't me" confirmation names the message that was answered.
 func findReference(text string) (ref string, valid, found bool) {
-	m := findFirst(referenceInText, norm.NFKC.String(text))
+	m := findLast(referenceInText, norm.NFKC.String(text))
 	if m == "" {
 		return "", false, false
 	}

@@ -67,6 +67,18 @@ func findFirst(p pattern, text string) string {
 	return m
 }
 
+// findLast returns the last match of p in text, line by line, or "".
+func findLast(p pattern, text string) string {
+	var m string
+	p.lines(text, func(line string) bool {
+		if all := p.re.FindAllString(line, -1); len(all) > 0 {
+			m = all[len(all)-1]
+		}
+		return true
+	})
+	return m
+}
+
 // findAll is find for up to n matches.
 func (p pattern) findAll(s, folded string, n int) []string {
 	if !p.gated(folded) {

@@ -489,6 +489,13 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 	return s.Store.Stop(ctx, id, s.now())
 }
 
+// AsAsked returns c as the side that asked for it sees it: a request its
+// recipient stopped is a decoy still open (no code, not used). Every page
+// the requester reads — the code page, and their own message center and
+// story when the message is theirs — shows it so, or the stop would tell
+// them that the address or number has someone who answered.
+func AsAsked(c *Challenge) *Challenge { return asked(c) }
+
 // asked returns c as the requester's side sees it: a stopped request is a
 // decoy still open (no code, not used).
 func asked(c *Challenge) *Challenge {

@@ -128,6 +128,31 @@ func choice(key, def string, choices []string, help string) Option {
 
 const day = 24 * time.Hour
 
+// plainURL reports whether u is an http(s) URL fit to print in messages
+// as it is: a host, no user or password, nothing a reader could take for
+// the end of the link (spaces, quotes, angle brackets).
+func plainURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil || p.Opaque != "" {
+		return false
+	}
+	return !strings.ContainsAny(u, " \t\r\n\"'<>`\\")
+}
+
+// plainAddress reports whether a is a bare email address at a domain name
+// with a dot (not an IP address, not a name without a dot).
+func plainAddress(a string) bool {
+	m, err := mail.ParseAddress(a)
+	if err != nil || m.Address != a {
+		return false
+	}
+	domain := a[strings.LastIndexByte(a, '@')+1:]
+	if net.ParseIP(strings.Trim(domain, "[]")) != nil || !strings.Contains(domain, ".") {
+		return false
+	}
+	return !strings.ContainsAny(a, " \"'<>")
+}
+
 // Options lists every configuration key with its default, type and range.
 var Options = []Option{
 	text("listen", "127.0.0.1:8080", "Address to listen on. Plain HTTP is allowed only on a loopback address unless public_url is https (TLS terminated by a proxy) or tls.cert is set."),
@@ -465,15 +490,11 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("public_url: %q is not an http(s) URL", u))
 		}
 	}
-	if u := c.values["support.url"]; u != "" {
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			errs = append(errs, fmt.Errorf("support.url: %q is not an http(s) URL", u))
-		}
+	if u := c.values["support.url"]; u != "" && !plainURL(u) {
+		errs = append(errs, fmt.Errorf("support.url: %q is not a plain http(s) URL (no user or password, spaces, quotes or angle brackets)", u))
 	}
-	if a := c.values["support.email"]; a != "" {
-		if m, err := mail.ParseAddress(a); err != nil || m.Address != a {
-			errs = append(errs, fmt.Errorf("support.email: %q is not a plain email address", a))
-		}
+	if a := c.values["support.email"]; a != "" && !plainAddress(a) {
+		errs = append(errs, fmt.Errorf("support.email: %q is not a plain email address at a domain name (such as help@example.jp)", a))
 	}
 	if _, err := c.TrustedProxies(); err != nil {
 		errs = append(errs, err)

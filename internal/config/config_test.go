@@ -103,7 +103,7 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 	t.Parallel()
 	// Options whose text is checked beyond its kind, with a value refused.
 	textRefused := map[string]string{
-		"support.url": "mailto:help@example.com", "support.email": "Help <help@example.com>",
+		"support.url": "https://user:pw@help.example.jp/", "support.email": "help@192.168.0.1",
 		"listen": "8080", "data": "", "database": "sqlite:", "public_url": "ftp://x", "trusted_proxies": "not-a-cidr",
 		"service_name": "", "phone.default_region": "XX", "mail.from": "nobody", "tls.cert": "cert.pem",
 		"geoip.database": "no-such-dir/GeoLite2-City.mmdb",
@@ -323,5 +323,30 @@ func TestLoad_SMSDriversNeedTheirSettings(t *testing.T) {
 	}
 	if _, err := Load("", env(nil), map[string]string{"sms.driver": "twilio", "sms.twilio.account_sid": "AC1", "sms.twilio.auth_token": "t", "sms.twilio.from": "+15005550006"}); err != nil {
 		t.Errorf("complete twilio settings refused: %v", err)
+	}
+}
+
+// TestSupport_OnlyPlainContactsAreAccepted: the support contact is printed
+// as it is in every message that says to contact us, so it must be a plain
+// http(s) URL or a plain address at a domain name.
+func TestSupport_OnlyPlainContactsAreAccepted(t *testing.T) {
+	t.Parallel()
+	for key, cases := range map[string]map[string]bool{
+		"support.url": {
+			"https://help.example.jp/": true, "http://help.example.jp/faq?id=1": true,
+			"https://user:pw@help.example.jp/": false, "https://help.example.jp/a b": false, `https://help.example.jp/"><script>`: false,
+			"javascript:alert(1)": false, "ftp://help.example.jp/": false, "help.example.jp": false, "//help.example.jp": false,
+		},
+		"support.email": {
+			"help@example.jp": true,
+			"a@b":             false, "help@192.168.0.1": false, "Help <help@example.jp>": false, "help@[127.0.0.1]": false, "mailto:help@example.jp": false,
+		},
+	} {
+		for v, ok := range cases {
+			_, err := Load("", func(string) string { return "" }, map[string]string{key: v})
+			if (err == nil) != ok {
+				t.Errorf("%s %q: accepted %v, want %v (%v)", key, v, err == nil, ok, err)
+			}
+		}
 	}
 }

@@ -236,7 +236,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"security.todo.password_compromised", "Your password is known to someone else: choose a new one.", "パスワードが第三者に知られています。新しいパスワードを設定してください。"},
 	{"security.todo.two_step_off", "Two-step verification is off: anyone with your password can sign in.", "2段階認証が無効です。パスワードを知っている人は誰でもログインできます。"},
 	{"security.todo.unknown_devices", "New devices signed in during the last 30 days: %d. Check that each is yours, and give it a name.", "過去30日間に新しい端末でのログインがありました（%d台）。ご自身の端末か確認し、名前を付けてください。"},
-	{"security.todo.password_entered", "Your correct password was entered on a new device in the last 7 days and the sign-in did not finish (%d times). Was it you?", "過去7日間に、新しい端末で正しいパスワードが入力され、ログインが完了しなかったことがあります（%d回）。ご本人の操作ですか？"},
+	{"security.todo.password_entered", "In the last 7 days your correct password was typed on a device this account had not used, and the sign-in did not finish (count: %d). Was it you?", "過去7日間に、新しい端末で正しいパスワードが入力され、ログインが完了しなかったことがあります（%d回）。ご本人の操作ですか？"},
 	{"security.do.password_entered", "Check the sign-in activity", "ログイン履歴を確認"},
 	{"account.security_heading", "Security", "セキュリティ"},
 	{"security.todo.sms_only", "Your only second step is SMS, which can be intercepted or redirected. Add an authenticator app or a passkey.", "2段階認証がSMSだけです。SMSは傍受や転送のおそれがあります。認証アプリかパスキーを追加してください。"},

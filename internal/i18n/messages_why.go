@@ -27,7 +27,9 @@ var whyMessages = []struct{ key, en, ja string }{
 	{"why.stop_submit", "Stop these codes", "コードを止める"},
 	{"why.stop_title", "Stopped", "止めました"},
 	{"why.stopped", "Done: this code no longer works, and the person who typed your address or number cannot send you codes from that device or network until %s.", "完了しました：このコードは使えなくなりました。あなたのアドレスまたは番号を入力した人は、%sまで、その端末とネットワークからコードを送れません。"},
-	{"why.stop_used", "This code was already used before you stopped it, so the address or number is now in use on an account. If that wasn't you, use \"Forgot your password?\" on the sign-in page (typing our address yourself) to take it back.", "このコードは止める前にすでに使われたため、このアドレスまたは番号はアカウントで使われています。心当たりがなければ、当サービスのアドレスをご自身で入力し、ログインページの「パスワードをお忘れの方」から取り戻してください。"},
+	{"why.stop_used", "This code had already been used before you stopped it: an account now uses this address or number. If that was not you, sign in to it or reset its password from the sign-in page, typing our address yourself.", "このコードは止める前にすでに使われたため、このアドレスまたは番号はアカウントで使われています。心当たりがなければ、当サービスのアドレスをご自身で入力し、ログインページからログインするか、パスワードを再設定してください。"},
+	{"why.stop_already", "This code was already stopped: nothing more was needed.", "このコードはすでに止めてあります。追加の対応は不要です。"},
+	{"why.stop_locked", "This code was entered wrongly too many times, so it can no longer be used and nothing more can come of it. If another code arrives, enter that one here.", "このコードは誤った入力が続いたため、もう使えません。このコードで何かが起きることはありません。別のコードが届いた場合は、そのコードをここに入力してください。"},
 	{"why.stop_nothing_else", "Nothing else to do: no account of yours was involved.", "ほかに対応は不要です。"},
 
 	// The story page: the heading says why, the next line what it means.
@@ -60,8 +62,8 @@ var whyMessages = []struct{ key, en, ja string }{
 	{"story.network", "Network", "ネットワーク"},
 	{"story.network_detail", "IP address %s", "IPアドレス %s"},
 	{"story.when", "When", "日時"},
-	{"story.not_me_will", "If you answer \"This wasn't me\", we will: %s", "「心当たりがない」と回答すると、次の対応を行います：%s"},
-	{"story.confirm_not_me", "Press again to confirm: %s", "もう一度押して確定：%s"},
+	{"story.not_me_will", "Answering \"This wasn't me\" %s", "「心当たりがない」と回答すると、%s"},
+	{"story.confirm_not_me", "Press again to confirm — this %s", "もう一度押して確定してください。%s"},
 
 	// After sign-in: what is waiting for the holder's answer.
 	{"waiting.title", "Please check: was this you?", "ご確認ください：ご本人の操作ですか？"},
@@ -80,6 +82,7 @@ var whyMessages = []struct{ key, en, ja string }{
 	{"messages.own", "The code of your own request (used).", "あなたの手続きの確認コード（使用済み）"},
 
 	// The activity page answers "was this me?".
+	{"cause.own", "your own request", "ご自身の手続き"},
 	{"cause.old_device_this", "this device, signed in before", "前にもお使いのこの端末"},
 	{"activity.this_device", "this device", "この端末"},
 	{"activity.new_device", "first time on this device", "初めての端末"},

@@ -361,7 +361,7 @@ func (db *DB) Requests(ctx context.Context, ids []string) (map[string]activity.R
 	}
 	rows, err := db.conn(ctx).Query(ctx, `
 		SELECT c.id, c.purpose, c.cause, c.attempt_id, c.account_id, c.channel, c.destination, c.device_id, c.ip, c.user_agent,
-			c.failures, c.sends, c.created_at, c.sent_at, c.expires_at, c.consumed_at,
+			c.failures, c.sends, c.created_at, c.sent_at, c.expires_at, c.consumed_at, c.stopped_at,
 			EXISTS (SELECT 1 FROM answers a WHERE a.challenge_id = c.id AND a.answer = 'not_me')
 		FROM challenges c
 		WHERE c.id = ANY($1)`, ids)
@@ -371,13 +371,13 @@ func (db *DB) Requests(ctx context.Context, ids []string) (map[string]activity.R
 	defer rows.Close()
 	for rows.Next() {
 		var c code.Challenge
-		var created, sent, expires, consumed *time.Time
+		var created, sent, expires, consumed, stopped *time.Time
 		var disowned bool
 		if err := rows.Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
-			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &disowned); err != nil {
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &stopped, &disowned); err != nil {
 			return nil, fmt.Errorf("postgres: read requests: %w", err)
 		}
-		c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt = utc(created), utc(sent), utc(expires), utc(consumed)
+		c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt, c.StoppedAt = utc(created), utc(sent), utc(expires), utc(consumed), utc(stopped)
 		out[c.ID] = activity.Request{Challenge: &c, Disowned: disowned}
 	}
 	return out, rows.Err()
@@ -416,6 +416,8 @@ func (db *DB) Unanswered(ctx context.Context, accountID, deviceID string, since 
 				AND (s.id IS NULL OR s.outcome <> $6)
 				AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.challenge_id = c.id AND a.challenge_id <> '')
 				AND NOT EXISTS (SELECT 1 FROM answers a WHERE c.attempt_id <> '' AND a.attempt_id = c.attempt_id AND a.attempt_id <> '')
+				AND NOT EXISTS (SELECT 1 FROM account_devices d WHERE d.account_id = m.account_id AND d.device_id = c.device_id
+					AND c.device_id <> '' AND d.last_used_at >= c.created_at)
 		) r
 		WHERE newest = 1
 		ORDER BY sent DESC
@@ -458,6 +460,8 @@ func (db *DB) UnansweredAttempts(ctx context.Context, accountID, deviceID string
 		WHERE s.account_id = $1 AND s.created_at >= $2 AND s.kind = $3 AND s.outcome <> $4 AND ($5 = '' OR s.device_id <> $5)
 			AND s.cause = ANY($6)
 			AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.attempt_id = s.id AND a.attempt_id <> '')
+			AND NOT EXISTS (SELECT 1 FROM account_devices d WHERE d.account_id = s.account_id AND d.device_id = s.device_id
+				AND s.device_id <> '' AND d.last_used_at >= s.created_at)
 		ORDER BY s.created_at DESC, s.id DESC
 		LIMIT $7`, accountID, since.UTC(), string(signin.SignInKind), string(signin.Succeeded), deviceID, causeStrings(causes), limit)
 	if err != nil {

@@ -370,7 +370,7 @@ func (db *DB) Requests(ctx context.Context, ids []string) (map[string]activity.R
 	}
 	rows, err := db.query(ctx, `
 		SELECT c.id, c.purpose, c.cause, c.attempt_id, c.account_id, c.channel, c.destination, c.device_id, c.ip, c.user_agent,
-			c.failures, c.sends, c.created_at, c.sent_at, c.expires_at, c.consumed_at,
+			c.failures, c.sends, c.created_at, c.sent_at, c.expires_at, c.consumed_at, c.stopped_at,
 			EXISTS (SELECT 1 FROM answers a WHERE a.challenge_id = c.id AND a.answer = 'not_me')
 		FROM challenges c
 		WHERE c.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
@@ -380,13 +380,13 @@ func (db *DB) Requests(ctx context.Context, ids []string) (map[string]activity.R
 	defer rows.Close()
 	for rows.Next() {
 		var c code.Challenge
-		var created, sent, expires, consumed sql.NullInt64
+		var created, sent, expires, consumed, stopped sql.NullInt64
 		var disowned bool
 		if err := rows.Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
-			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &disowned); err != nil {
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &stopped, &disowned); err != nil {
 			return nil, fmt.Errorf("sqlite: read requests: %w", err)
 		}
-		c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt = tm(created), tm(sent), tm(expires), tm(consumed)
+		c.CreatedAt, c.SentAt, c.ExpiresAt, c.ConsumedAt, c.StoppedAt = tm(created), tm(sent), tm(expires), tm(consumed), tm(stopped)
 		out[c.ID] = activity.Request{Challenge: &c, Disowned: disowned}
 	}
 	return out, rows.Err()
@@ -430,6 +430,8 @@ func (db *DB) Unanswered(ctx context.Context, accountID, deviceID string, since 
 				AND (s.id IS NULL OR s.outcome <> ?)
 				AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.challenge_id = c.id AND a.challenge_id <> '')
 				AND NOT EXISTS (SELECT 1 FROM answers a WHERE c.attempt_id <> '' AND a.attempt_id = c.attempt_id AND a.attempt_id <> '')
+				AND NOT EXISTS (SELECT 1 FROM account_devices d WHERE d.account_id = m.account_id AND d.device_id = c.device_id
+					AND c.device_id <> '' AND d.last_used_at >= c.created_at)
 		)
 		WHERE newest = 1
 		ORDER BY sent DESC
@@ -475,6 +477,8 @@ func (db *DB) UnansweredAttempts(ctx context.Context, accountID, deviceID string
 		WHERE s.account_id = ? AND s.created_at >= ? AND s.kind = ? AND s.outcome <> ? AND (? = '' OR s.device_id <> ?)
 			AND s.cause IN (`+in+`)
 			AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.attempt_id = s.id AND a.attempt_id <> '')
+			AND NOT EXISTS (SELECT 1 FROM account_devices d WHERE d.account_id = s.account_id AND d.device_id = s.device_id
+				AND s.device_id <> '' AND d.last_used_at >= s.created_at)
 		ORDER BY s.created_at DESC, s.id DESC
 		LIMIT ?`, args...)
 	if err != nil {

@@ -402,7 +402,7 @@ func (s *Server) fillSecurity(r *http.Request, p *page) error {
 			stale++
 		}
 	}
-	if n, newest, err := s.unfinishedPasswordEntries(r, a.ID, now); err != nil {
+	if n, newest, err := s.Activity.Unfinished(ctx, a.ID, st.session.DeviceID); err != nil {
 		return err
 	} else if n > 0 {
 		// Answered where it is listed: change the password, or say the
@@ -486,32 +486,4 @@ func (s *Server) alertsSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/account/security", url.Values{"notice": {"alerts_saved"}})
-}
-
-// unfinishedPasswordEntries counts (and names the newest of) the sign-ins of the last 7 days whose
-// right password came from a new device and that did not finish — what
-// someone holding the password but not the code looks like — unless the
-// holder already said they were not them.
-func (s *Server) unfinishedPasswordEntries(r *http.Request, accountID string, now time.Time) (int, string, error) {
-	recent, err := s.Activity.Activity(r.Context(), accountID, signin.AttemptQuery{Limit: 100})
-	if err != nil {
-		return 0, "", err
-	}
-	disowned, err := s.Activity.Disowned(r.Context(), accountID)
-	if err != nil {
-		return 0, "", err
-	}
-	n, newest := 0, ""
-	for _, at := range recent {
-		if now.Sub(at.Origin.Time) > 7*24*time.Hour {
-			break
-		}
-		if at.Cause == request.PasswordKnown && at.Outcome != signin.Succeeded && at.Kind == signin.SignInKind && !disowned[at.ID] {
-			if n == 0 {
-				newest = at.ID
-			}
-			n++
-		}
-	}
-	return n, newest, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
+	"gatehouse/internal/code"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"
@@ -112,6 +113,11 @@ func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message, reqs
 		c.Answerable = true
 		if req, ok := reqs[m.ChallengeID]; ok {
 			ch := req.Challenge
+			if !req.Disowned && ch.AccountID == state(r).account.ID {
+				// A request this holder made, stopped by its recipient:
+				// shown as it is to them everywhere, still open.
+				ch = code.AsAsked(ch)
+			}
 			st := activity.Story{Message: m, Challenge: ch}
 			c.Disowned = req.Disowned
 			c.Answerable = !c.Disowned && !st.Own()

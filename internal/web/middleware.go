@@ -440,9 +440,27 @@ func (s *Server) requireSession(ch chain, next http.HandlerFunc) http.HandlerFun
 				s.fail(w, r, err)
 				return
 			}
-			redirect(w, r, "/signin", url.Values{"notice": {"signin_needed"}})
+			q := url.Values{"notice": {"signin_needed"}}
+			if back := returnTo(r); back != "" && back != "/account" {
+				q.Set("next", back)
+			}
+			redirect(w, r, "/signin", q)
 			return
 		}
 		s.fail(w, r, err)
 	}
+}
+
+// returnTo is where a sign-in asked for by a signed-in page returns: the
+// page itself for a GET, the story for a form posted on /why/{reference}
+// (its answer is given there again, by the holder, once signed in); "" for
+// anything else, whose form would have to be filled in again anyway.
+func returnTo(r *http.Request) string {
+	switch {
+	case r.Method == http.MethodGet:
+		return LocalTarget(r.URL.RequestURI(), "")
+	case strings.HasPrefix(r.URL.Path, "/why/"):
+		return LocalTarget(r.URL.Path, "")
+	}
+	return ""
 }

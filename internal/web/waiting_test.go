@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -343,6 +345,13 @@ func TestNotMe_AdviceFitsTheAccountAndSupportIsShownOnlyWhenSet(t *testing.T) {
 		if len(ws) == 0 {
 			t.Fatal("nothing waiting")
 		}
+		// The confirmation of that answer names the reset's reference
+		// before its own, and links to the support page: still ours.
+		done := h.newest(email, request.NotMeDone)
+		body, _ := json.Marshal(map[string]string{"text": done.Text})
+		if status, res := h.api("application/json", body, "en"); status != 200 || res.Verdict != "genuine" {
+			t.Errorf("the checker on the not-me confirmation (support %q): %d %+v\n%s", support, status, res, done.Text)
+		}
 		r = holder.post("/account/activity/answer", url.Values{"attempt": {ws[0].AttemptID}, "answer": {"not_me"}})
 		if r.status != http.StatusOK || !strings.Contains(r.body, `id="answer-advice"`) || !strings.Contains(r.body, "removing SMS makes it safer") {
 			t.Fatalf("password known, not me: %d\n%s", r.status, r.body)
@@ -408,5 +417,104 @@ func TestActivity_AnswersWasThisMe(t *testing.T) {
 	}
 	if !strings.Contains(wrong, `<button type="submit" name="answer" value="not_me" class="secondary-button">`) {
 		t.Errorf("this wasn't me is not a button:\n%s", wrong)
+	}
+}
+
+// TestWaiting_TheHoldersOwnComebackIsNotPutToThem: a browser that typed
+// the right password, gave up, and later finished a sign-in is the
+// holder's: neither the account page nor the checkup asks about it. And
+// "this was me" clears the checkup's question as it clears the account
+// page's. (The third probe's D2 and D3.)
+func TestWaiting_TheHoldersOwnComebackIsNotPutToThem(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withCheck(nil))
+	email := "comeback@example.com"
+	holder := h.browser("en")
+	holder.signUp(email, goodPassword)
+
+	laptop := h.browser("en")
+	laptop.signInTo2ndStep(email, goodPassword) // gives up
+	if page := holder.get("/account/security"); !strings.Contains(page.body, `data-todo="password_entered"`) {
+		t.Fatalf("an unfinished right password is not on the checkup:\n%s", page.body)
+	}
+	c := laptop.signInTo2ndStep(email, goodPassword) // comes back, finishes
+	if r := laptop.post("/signin/verify", url.Values{"c": {c}, "method": {"email"}, "code": {h.codeFor(email)}}); r.status != http.StatusSeeOther {
+		t.Fatalf("second sign-in: %d", r.status)
+	}
+	for who, b := range map[string]*browser{"holder": holder, "laptop": laptop} {
+		if page := b.get("/account"); strings.Contains(page.body, `id="waiting"`) {
+			t.Errorf("%s: the laptop's own earlier attempt is put to the holder:\n%s", who, page.body)
+		}
+		if page := b.get("/account/security"); strings.Contains(page.body, `data-todo="password_entered"`) {
+			t.Errorf("%s: the checkup asks about the laptop's own earlier attempt", who)
+		}
+	}
+
+	stranger := h.browser("en")
+	stranger.signInTo2ndStep(email, goodPassword)
+	page := holder.get("/account/security")
+	attempt := between(page.body, `name="attempt" value="`, `"`)
+	if attempt == "" {
+		t.Fatalf("no answer form for the stranger's attempt:\n%s", page.body)
+	}
+	holder.post("/account/activity/answer", url.Values{"attempt": {attempt}, "answer": {"me"}, "back": {"/account/security"}})
+	if page := holder.get("/account/security"); strings.Contains(page.body, `data-todo="password_entered"`) {
+		t.Error("the checkup still asks after \"this was me\"")
+	}
+}
+
+// TestWhy_TheSenderDoesNotLearnOfTheStop: whoever typed a number sees their
+// own request as before after its recipient stopped it — open, not
+// "yours, used" — on the story and in the message center; a repeated stop
+// renews nothing; a locked code says so. (The third probe's D1, D5, D6.)
+func TestWhy_TheSenderDoesNotLearnOfTheStop(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	typist := h.browser("en")
+	typist.signUp("typist2@example.com", goodPassword)
+	const number = "+819088887777"
+	if r := typist.post("/account/two-step/phone", url.Values{"phone": {"090-8888-7777"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("enrol: %d", r.status)
+	}
+	m := h.newest(number, request.AddPhone)
+	before := typist.get("/why/" + m.Reference)
+	recipient := h.browser("en")
+	if r := recipient.post("/why/"+m.Reference, url.Values{"code": {h.smsCodeFor(number)}}); r.status != http.StatusOK {
+		t.Fatalf("stop: %d", r.status)
+	}
+	after := typist.get("/why/" + m.Reference)
+	clean := func(s string) string { return regexpTime.ReplaceAllString(s, "TIME") }
+	if clean(after.body) != clean(before.body) || !strings.Contains(after.body, `id="answer-form"`) {
+		t.Errorf("the typist's story changed after the stop:\n%s\n---\n%s", before.body, after.body)
+	}
+	center := typist.get("/account/messages").body
+	at := strings.Index(center, m.Reference)
+	row := center[strings.LastIndex(center[:at], "<li"):]
+	if end := strings.Index(row, "</li>"); end > 0 {
+		row = row[:end]
+	}
+	if strings.Contains(row, `class="cause own"`) || !strings.Contains(row, `value="not_me"`) {
+		t.Errorf("the typist's message center row changed after the stop:\n%s", row)
+	}
+	// A second post, with any code, is told it was stopped already (and
+	// renews nothing: StopUnasked returns before the block).
+	if r := h.browser("en").post("/why/"+m.Reference, url.Values{"code": {"000001"}}); r.status != http.StatusOK || !strings.Contains(r.body, "already stopped") {
+		t.Fatalf("stopping again: %d\n%s", r.status, r.body)
+	}
+
+	// A code locked by wrong entries says so, not "not this code".
+	typist.post("/account/two-step/phone", url.Values{"phone": {"090-8888-6666"}})
+	m2 := h.newest("+819088886666", request.AddPhone)
+	right := h.smsCodeFor("+819088886666")
+	for i := range 5 {
+		wrong := fmt.Sprintf("%06d", i)
+		if wrong == right {
+			continue
+		}
+		recipient.post("/why/"+m2.Reference, url.Values{"code": {wrong}})
+	}
+	h.app.SetClock(func() time.Time { return time.Now().Add(2 * time.Hour) })
+	if r := recipient.post("/why/"+m2.Reference, url.Values{"code": {right}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "wrongly too many times") {
+		t.Fatalf("a locked code: %d\n%s", r.status, r.body)
 	}
 }

@@ -196,18 +196,26 @@ func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, activity.ErrNotFound):
 		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
 		return
-	case errors.Is(err, code.ErrWrongCode), errors.Is(err, code.ErrLocked):
+	case errors.Is(err, code.ErrWrongCode):
 		s.formError(w, r, "why", p, account.FieldErrors{"code": "why.stop_wrong"})
+		return
+	case errors.Is(err, code.ErrLocked):
+		// Too many wrong codes: the request is dead, and nothing more can
+		// come of it; a new one is stopped with its own code.
+		s.formError(w, r, "why", p, account.FieldErrors{"code": "why.stop_locked"})
 		return
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
 	p.Title = s.Catalog.T(p.Lang, "why.stop_title")
-	if u.Used {
+	switch {
+	case u.Used:
 		p.Data["Stopped"] = s.Catalog.T(p.Lang, "why.stop_used")
-	} else {
-		p.Data["Stopped"] = s.Catalog.T(p.Lang, "why.stopped", s.when(r, u.Until))
+	case u.Already:
+		p.Data["Stopped"], p.Data["NothingElse"] = s.Catalog.T(p.Lang, "why.stop_already"), true
+	default:
+		p.Data["Stopped"], p.Data["NothingElse"] = s.Catalog.T(p.Lang, "why.stopped", s.when(r, u.Until)), true
 	}
 	delete(p.Data, "Stoppable")
 	s.render(w, r, http.StatusOK, "why", p)
@@ -263,6 +271,7 @@ func (s *Server) storyView(r *http.Request, lang string, st *activity.Story) sto
 		// Their own sign-up, address or number, confirmed with this code:
 		// never "someone mistyped".
 		v.Mistyped = false
+		v.Cause = t(lang, "cause.own")
 		v.Heading = t(lang, "story.heading.own")
 		if k := "story.heading.own." + string(m.Purpose); s.Catalog.Has(k) {
 			v.Heading = t(lang, k)
