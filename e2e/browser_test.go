@@ -42,6 +42,13 @@ func chromium(t *testing.T) string {
 // it off the network, and returns a tab context.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return startChromium(t, 1000, 900, 3*time.Minute)
+}
+
+// startChromium is newBrowser with a window size and a time limit for the
+// whole tab.
+func startChromium(t *testing.T, width, height int, limit time.Duration) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium(t)),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -51,11 +58,11 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("password-store", "basic"),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 900),
+		chromedp.WindowSize(width, height),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() {
 		if t.Failed() {
 			screenshot(t, ctx)

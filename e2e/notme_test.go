@@ -20,6 +20,19 @@ type devMail struct {
 // from the dev mailbox (newest first), failing the test without one.
 func newestMail(t *testing.T, base, to, purpose string) devMail {
 	t.Helper()
+	for _, m := range devMessages(t, base) {
+		// A withheld message (a decoy's) was never sent: not what arrived.
+		if strings.EqualFold(m.To, to) && m.Purpose == purpose && m.Status != "withheld" {
+			return m
+		}
+	}
+	t.Fatalf("no %s message to %s in the dev mailbox", purpose, to)
+	return devMail{}
+}
+
+// devMessages reads the dev mailbox, newest first.
+func devMessages(t *testing.T, base string) []devMail {
+	t.Helper()
 	resp, err := http.Get(base + "/dev/messages.json")
 	if err != nil {
 		t.Fatal(err)
@@ -29,14 +42,7 @@ func newestMail(t *testing.T, base, to, purpose string) devMail {
 	if err := json.NewDecoder(resp.Body).Decode(&msgs); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range msgs {
-		// A withheld message (a decoy's) was never sent: not what arrived.
-		if strings.EqualFold(m.To, to) && m.Purpose == purpose && m.Status != "withheld" {
-			return m
-		}
-	}
-	t.Fatalf("no %s message to %s in the dev mailbox", purpose, to)
-	return devMail{}
+	return msgs
 }
 
 // codeIn is the code printed on a line of its own in a message's text.

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -82,33 +80,12 @@ type walker struct {
 // re-verification window while the others run.
 func openWalker(t *testing.T, v walkVariant, p *proc) *walker {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 8*time.Minute)
-	t.Cleanup(func() {
-		if t.Failed() {
-			screenshot(t, ctx)
-		}
-		cancelT()
-		cancelC()
-		cancelA()
-	})
+	ctx := startChromium(t, 1280, 900, 8*time.Minute)
 	screen := chromedp.EmulateViewport(1280, 900)
 	if v.phone {
 		screen = chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait)
 	}
-	if err := chromedp.Do(ctx, colorScheme("light"), screen); err != nil {
+	if err := chromedp.Do(ctx, screen); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
 	return &walker{tab: &tab{t: t, ctx: ctx}, v: v, base: strings.Replace(p.URL, "127.0.0.1", "localhost", 1)}
@@ -544,17 +521,8 @@ func walkExpiredCode(t *testing.T, v walkVariant) {
 // withheld decoy was never sent).
 func sentTo(t *testing.T, base, to string) int {
 	t.Helper()
-	resp, err := http.Get(base + "/dev/messages.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var msgs []devMail
-	if err := json.NewDecoder(resp.Body).Decode(&msgs); err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, m := range msgs {
+	for _, m := range devMessages(t, base) {
 		if strings.EqualFold(m.To, to) && m.Status != "withheld" {
 			n++
 		}
