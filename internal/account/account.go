@@ -226,21 +226,6 @@ func NormalizePhone(s, defaultRegion string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
-// FieldErrors maps a form field to the i18n key of what is wrong with it.
-// The web layer shows each one next to its field.
-type FieldErrors map[string]string
-
-// Error lists the fields and their message keys (for logs; pages show each
-// message next to its field).
-func (f FieldErrors) Error() string {
-	var b strings.Builder
-	b.WriteString("invalid input:")
-	for k, v := range f {
-		b.WriteString(" " + k + "=" + v)
-	}
-	return b.String()
-}
-
 // PhoneExample returns a mobile number of region written the way people
 // there write it ("090-1234-5678" for JP), for hints and error messages.
 func PhoneExample(region string) string {

@@ -9,19 +9,14 @@ import (
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/commit"
+	"gatehouse/internal/form"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/notice"
-	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 )
-
-// Notifier composes and stores a message for the holder (package notice).
-type Notifier interface {
-	Send(ctx context.Context, n notice.Notice) (*outbox.Message, error)
-}
 
 // Hasher hashes and verifies passwords (password.Hasher).
 type Hasher interface {
@@ -73,13 +68,6 @@ type Sessions interface {
 	Forget(accountID string)
 }
 
-// Transactor runs a flow in one transaction carried in the context (the
-// store's InTx): every store call made with the context fn receives joins
-// it, so the flow's writes land together or not at all.
-type Transactor interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // PasswordChecks records checks of an account's password made outside the
 // sign-in form (the signin package's attempt record keeps them).
 type PasswordChecks interface {
@@ -92,7 +80,7 @@ type Service struct {
 	Hasher   Hasher
 	Policy   password.Policy
 	Codes    Codes
-	Notices  Notifier
+	Notices  notice.Sender
 	Sessions Sessions
 	Guesses  PasswordChecks // may be nil
 	// Limits counts every check of the current password before it is
@@ -104,7 +92,7 @@ type Service struct {
 	Trust interface {
 		StopTrusting(ctx context.Context, accountID, deviceID string) error
 	}
-	Tx            Transactor // nil runs each write on its own (tests)
+	Tx            commit.Transactor // required (tests without transactions say commit.Direct{})
 	Clock         clock.Clock
 	Catalog       *i18n.Catalog // for the operator's (English) messages
 	PhoneRegion   string        // default region for phone numbers without a country code
@@ -120,25 +108,16 @@ type Registration struct {
 	Origin   request.Origin
 }
 
-// inTx runs fn as one transaction. Nothing slow (hashing) may run inside:
-// on SQLite the transaction holds the one writer.
-func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if s.Tx == nil {
-		return fn(ctx)
-	}
-	return s.Tx.InTx(ctx, fn)
-}
-
 // ErrBusy is password.ErrBusy, re-exported for callers of this package.
 var ErrBusy = password.ErrBusy
 
 // checkPassword applies the policy and returns field errors keyed by field.
-func (s *Service) checkPassword(field, pw, email string) FieldErrors {
+func (s *Service) checkPassword(name, pw, email string) form.Errors {
 	if pw == "" {
-		return FieldErrors{field: "error.required"}
+		return form.Errors{name: "error.required"}
 	}
 	if r := s.Policy.Check(pw, email); r != "" {
-		return FieldErrors{field: "password.reason." + string(r)}
+		return form.Errors{name: "password.reason." + string(r)}
 	}
 	return nil
 }
@@ -149,7 +128,7 @@ func (s *Service) checkPassword(field, pw, email string) FieldErrors {
 // fresh or unconfirmed address gets a confirmation code, an address with an
 // account gets a notice instead.
 func (s *Service) Register(ctx context.Context, r Registration) (string, error) {
-	errs := FieldErrors{}
+	errs := form.Errors{}
 	email, err := NormalizeEmail(r.Email)
 	if r.Email == "" {
 		errs["email"] = "error.required"
@@ -174,7 +153,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (string, error) 
 		return "", err
 	}
 	var id string
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		existing, err := s.Store.AccountByEmail(ctx, email)
 		switch {
 		case errors.Is(err, ErrNotFound):
@@ -263,7 +242,7 @@ func (s *Service) sendCode(ctx context.Context, ch *code.Challenge, c, accountID
 
 // ResendConfirmation sends a new confirmation code for the request.
 func (s *Service) ResendConfirmation(ctx context.Context, challengeID, _ string, o request.Origin) error {
-	return s.inTx(ctx, func(ctx context.Context) error { return s.resendConfirmation(ctx, challengeID, o) })
+	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.resendConfirmation(ctx, challengeID, o) })
 }
 
 // resendConfirmation issues the new code and queues its message (one transaction: see the
@@ -357,7 +336,7 @@ func (s *Service) Confirm(ctx context.Context, r ConfirmRequest) (*Confirmation,
 	// The code is used, the account made and the browser signed in
 	// together: a code spent on an account that was never created would
 	// leave the holder stuck.
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Codes.Use(ctx, ch); err != nil {
 			return err
 		}
@@ -408,14 +387,14 @@ func (s *Service) reused(ctx context.Context, a *Account, pw string) (bool, erro
 //
 // first runs first inside the transaction (a reset uses its code there),
 // after last (a reset ends every session); either may be nil.
-func (s *Service) setPassword(ctx context.Context, a *Account, field, pw string, purpose request.Purpose, o request.Origin, first, after func(ctx context.Context) error) error {
-	if errs := s.checkPassword(field, pw, a.Email); errs != nil {
+func (s *Service) setPassword(ctx context.Context, a *Account, name, pw string, purpose request.Purpose, o request.Origin, first, after func(ctx context.Context) error) error {
+	if errs := s.checkPassword(name, pw, a.Email); errs != nil {
 		return errs
 	}
 	if reused, err := s.reused(ctx, a, pw); err != nil {
 		return err
 	} else if reused {
-		return FieldErrors{field: "password.reason." + string(password.Reused)}
+		return form.Errors{name: "password.reason." + string(password.Reused)}
 	}
 	hash, err := s.Hasher.Hash(ctx, pw)
 	if err != nil {
@@ -424,7 +403,7 @@ func (s *Service) setPassword(ctx context.Context, a *Account, field, pw string,
 	// Everything that follows is one transaction: the code (if any) is
 	// used, the password changed, the notice queued and (after) the
 	// sessions ended — all of it or none.
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if first != nil {
 			if err := first(ctx); err != nil {
 				return err
@@ -483,7 +462,7 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*Grant,
 	errs := s.checkPassword("new_password", c.Next, a.Email)
 	if c.Current == "" {
 		if errs == nil {
-			errs = FieldErrors{}
+			errs = form.Errors{}
 		}
 		errs["current_password"] = "error.required"
 		return nil, errs
@@ -506,7 +485,7 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*Grant,
 	}
 	if !ok {
 		if errs == nil {
-			errs = FieldErrors{}
+			errs = form.Errors{}
 		}
 		errs["current_password"] = "error.current_password_wrong"
 	}
@@ -540,7 +519,7 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*Grant,
 // attempt: a wrong one is a guess at the password.
 func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o request.Origin) error {
 	if pw == "" {
-		return FieldErrors{"password": "error.required"}
+		return form.Errors{"password": "error.required"}
 	}
 	a, err := s.Store.AccountByID(ctx, accountID)
 	if err != nil {
@@ -561,7 +540,7 @@ func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o req
 		}
 	}
 	if !ok {
-		return FieldErrors{"password": "error.current_password_wrong"}
+		return form.Errors{"password": "error.current_password_wrong"}
 	}
 	return nil
 }
@@ -570,7 +549,7 @@ func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o req
 // included (ASVS v5.0.0-7.5.2): the answer to a lost phone or a shared
 // computer.
 func (s *Service) SignOutEverywhere(ctx context.Context, accountID string) error {
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Sessions.EndAll(ctx, accountID); err != nil {
 			return err
 		}
@@ -594,7 +573,7 @@ func (s *Service) stopTrusting(ctx context.Context, accountID string) error {
 // SetPreferences sets the language of the holder's messages and their time
 // zone ("" for the default of that language).
 func (s *Service) SetPreferences(ctx context.Context, accountID, lang, tz string) error {
-	errs := FieldErrors{}
+	errs := form.Errors{}
 	if !i18n.Supported(lang) {
 		errs["language"] = "error.choose_option"
 	}
@@ -604,7 +583,7 @@ func (s *Service) SetPreferences(ctx context.Context, accountID, lang, tz string
 	if len(errs) > 0 {
 		return errs
 	}
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.SetPreferences(ctx, accountID, lang, tz); err != nil {
 			return fmt.Errorf("set preferences: %w", err)
 		}
@@ -619,12 +598,12 @@ func (s *Service) SetPreferences(ctx context.Context, accountID, lang, tz string
 func (s *Service) RequestReset(ctx context.Context, email, lang string, o request.Origin) (string, error) {
 	norm, err := NormalizeEmail(email)
 	if email == "" {
-		return "", FieldErrors{"email": "error.required"}
+		return "", form.Errors{"email": "error.required"}
 	} else if err != nil {
-		return "", FieldErrors{"email": "error.email_invalid"}
+		return "", form.Errors{"email": "error.email_invalid"}
 	}
 	var id string
-	err = s.inTx(ctx, func(ctx context.Context) (err error) {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) (err error) {
 		id, err = s.requestReset(ctx, norm, lang, o)
 		return err
 	})
@@ -668,7 +647,7 @@ func (s *Service) requestReset(ctx context.Context, norm, lang string, o request
 // ResendReset sends a new reset code for the request, in the account's
 // language (lang, the page's, is not used: the message goes to the holder).
 func (s *Service) ResendReset(ctx context.Context, challengeID, _ string, o request.Origin) error {
-	return s.inTx(ctx, func(ctx context.Context) error { return s.resendReset(ctx, challengeID, o) })
+	return s.Tx.InTx(ctx, func(ctx context.Context) error { return s.resendReset(ctx, challengeID, o) })
 }
 
 // resendReset issues the new code and queues its message (one transaction: see the
@@ -700,7 +679,7 @@ func (s *Service) Reset(ctx context.Context, challengeID, c, next string, o requ
 		return errs
 	}
 	if c == "" {
-		return FieldErrors{"code": "error.required"}
+		return form.Errors{"code": "error.required"}
 	}
 	// Checked, not used: a password refused for reuse must not cost the
 	// holder their code. It is used only once everything else is valid.
@@ -758,7 +737,7 @@ func (s *Service) DisableByEmail(ctx context.Context, email string) (*Account, e
 // Disable stops an account from signing in and ends its sessions
 // (ASVS v5.0.0-7.4.2).
 func (s *Service) Disable(ctx context.Context, id string) error {
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.SetStatus(ctx, id, Disabled); err != nil {
 			return err
 		}
@@ -777,7 +756,7 @@ func (s *Service) SetAlerts(ctx context.Context, accountID string, a Alerts, o r
 	if err != nil {
 		return fmt.Errorf("set alerts: %w", err)
 	}
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.SetAlerts(ctx, accountID, a); err != nil {
 			return fmt.Errorf("set alerts: %w", err)
 		}

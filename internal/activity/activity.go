@@ -76,17 +76,10 @@ type Service struct {
 		Trusted(ctx context.Context, accountID string, now time.Time) ([]device.Trusted, error)
 	}
 	Blocks  code.Blocks
-	Notices account.Notifier
-	Tx      account.Transactor
+	Notices notice.Sender
+	Tx      commit.Transactor
 	Clock   clock.Clock
 	Log     *slog.Logger
-}
-
-func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if s.Tx == nil {
-		return fn(ctx)
-	}
-	return s.Tx.InTx(ctx, fn)
 }
 
 // Story is one message as its holder's "why did I get this?" page tells
@@ -275,7 +268,7 @@ func (s *Service) carryOut(ctx context.Context, a *Answer, ch *code.Challenge, a
 	if err != nil {
 		return fmt.Errorf("activity: read account: %w", err)
 	}
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		a.Actions = nil
 		if a.Said == NotMe {
 			if err := s.respond(ctx, a, ch, at); err != nil {

@@ -161,7 +161,7 @@ func (s *Service) StopUnasked(ctx context.Context, ref, typed string, o request.
 	if u.Used || u.Already {
 		return u, nil
 	}
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Codes.Stop(ctx, ch.ID); err != nil {
 			return fmt.Errorf("activity: stop request: %w", err)
 		}

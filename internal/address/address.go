@@ -20,6 +20,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/commit"
+	"gatehouse/internal/form"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/request"
 )
@@ -52,29 +53,22 @@ var (
 type Service struct {
 	Store   Store
 	Codes   Codes
-	Notices account.Notifier
-	Tx      account.Transactor // nil runs each write on its own (tests)
+	Notices notice.Sender
+	Tx      commit.Transactor // required (tests without transactions say commit.Direct{})
 	// Forget drops this node's cached sessions of an account once the
 	// change commits; nil forgets nothing.
 	Forget func(accountID string)
 }
 
-func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if s.Tx == nil {
-		return fn(ctx)
-	}
-	return s.Tx.InTx(ctx, fn)
-}
-
 // Begin sends a code to the new address typed. Field errors come back as
-// account.FieldErrors (key "email"); ErrSame for the current address.
+// form.Errors (key "email"); ErrSame for the current address.
 func (s *Service) Begin(ctx context.Context, a *account.Account, typed string, o request.Origin) (*code.Challenge, error) {
 	norm, err := account.NormalizeEmail(typed)
 	switch {
 	case strings.TrimSpace(typed) == "":
-		return nil, account.FieldErrors{"email": "error.required"}
+		return nil, form.Errors{"email": "error.required"}
 	case err != nil:
-		return nil, account.FieldErrors{"email": "error.email_invalid"}
+		return nil, form.Errors{"email": "error.email_invalid"}
 	case strings.EqualFold(norm, a.Email):
 		return nil, ErrSame
 	}
@@ -85,7 +79,7 @@ func (s *Service) Begin(ctx context.Context, a *account.Account, typed string, o
 		return nil, fmt.Errorf("change address: look up address: %w", err)
 	}
 	var ch *code.Challenge
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var c string
 		var err error
 		spec := code.Challenge{Purpose: request.ChangeEmail, AccountID: a.ID, Channel: request.Email, Destination: norm, Origin: o}
@@ -135,7 +129,7 @@ func (s *Service) Resend(ctx context.Context, a *account.Account, id string, o r
 	if _, err := s.Pending(ctx, a, id); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		ch, c, err := s.Codes.Resend(ctx, id, request.ChangeEmail, o)
 		if err != nil {
 			return err
@@ -159,7 +153,7 @@ func (s *Service) Confirm(ctx context.Context, a *account.Account, id, typed str
 		return "", err
 	}
 	old := a.Email
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Codes.Use(ctx, ch); err != nil {
 			return err
 		}

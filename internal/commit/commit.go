@@ -12,6 +12,31 @@ import (
 	"sync"
 )
 
+// Transactor runs a flow in one transaction carried in the context (the
+// stores' InTx): every store call made with the context fn receives joins
+// it, so the flow's writes land together or not at all. Every service
+// whose flow writes more than once requires one; there is no "no
+// transaction" default to fall into by leaving a field nil.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Direct is a Transactor for tests whose store has no transactions: fn
+// runs on the context as it is, and what waits for the commit runs when fn
+// succeeds. Production code never uses it; a test says it by name.
+type Direct struct{}
+
+// InTx implements Transactor.
+func (Direct) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, committed := Track(ctx)
+	err := fn(ctx)
+	if err == nil {
+		committed()
+	}
+	Ended(ctx)
+	return err
+}
+
 type key struct{}
 
 type hooks struct {

@@ -121,6 +121,12 @@ type Enqueuer interface {
 	Enqueue(ctx context.Context, d outbox.Draft) (*outbox.Message, error)
 }
 
+// Sender composes and stores a message for the holder: what a flow that
+// tells its holder something needs (the Composer, or a test's fake).
+type Sender interface {
+	Send(ctx context.Context, n Notice) (*outbox.Message, error)
+}
+
 // Composer writes notices and hands them to the outbox.
 type Composer struct {
 	Outbox      Enqueuer

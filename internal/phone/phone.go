@@ -22,6 +22,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
+	"gatehouse/internal/commit"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/request"
 )
@@ -96,19 +97,12 @@ func Mask(e164 string) string {
 type Service struct {
 	Store   Store
 	Codes   Codes
-	Notices account.Notifier
+	Notices notice.Sender
 	Region  string // phone.default_region
 	Clock   clock.Clock
-	// Tx runs a code's challenge and its message as one transaction; nil
-	// runs them one by one (tests).
-	Tx account.Transactor
-}
-
-func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if s.Tx == nil {
-		return fn(ctx)
-	}
-	return s.Tx.InTx(ctx, fn)
+	// Tx runs a code's challenge and its message as one transaction
+	// (required; tests without transactions say commit.Direct{}).
+	Tx commit.Transactor
 }
 
 // Begin sends a code by SMS to the number typed, to prove the holder has
@@ -123,7 +117,7 @@ func (s *Service) Begin(ctx context.Context, a *account.Account, typed string, o
 		return nil, ErrSame
 	}
 	var ch *code.Challenge
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var c string
 		var err error
 		spec := code.Challenge{Purpose: request.AddPhone, AccountID: a.ID, Channel: request.SMS, Destination: number, Origin: o}
@@ -197,7 +191,7 @@ func (s *Service) Resend(ctx context.Context, a *account.Account, id string, o r
 	if _, err := s.Pending(ctx, a, id); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		ch, c, err := s.Codes.Resend(ctx, id, request.AddPhone, o)
 		if err != nil {
 			return err

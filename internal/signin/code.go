@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
@@ -34,7 +35,7 @@ func (s *Service) RequestCode(ctx context.Context, email, lang string, o request
 	}
 	norm, err := account.NormalizeEmail(email)
 	if err != nil {
-		return "", account.FieldErrors{"email": "error.email_invalid"}
+		return "", form.Errors{"email": "error.email_invalid"}
 	}
 	if o.Time.IsZero() {
 		o.Time = s.Clock.Now()
@@ -62,7 +63,7 @@ func (s *Service) RequestCode(ctx context.Context, email, lang string, o request
 	}
 	decoy := at.Outcome != Pending
 	var id string
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("sign in by code: record attempt: %w", err)
 		}
@@ -155,7 +156,7 @@ func (s *Service) SignInByCode(ctx context.Context, r CodeRequest) (*Result, err
 		return nil, err
 	}
 	var g *account.Grant
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Codes.Use(ctx, ch); err != nil {
 			return err
 		}

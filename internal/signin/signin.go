@@ -20,6 +20,7 @@ import (
 	"gatehouse/internal/backup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
+	"gatehouse/internal/commit"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/passkey"
@@ -199,9 +200,9 @@ type Service struct {
 	Hasher   account.Hasher
 	Sessions account.Sessions
 	// Tx runs the writes of a successful sign-in (session, attempt, the
-	// end of the previous session) as one transaction; nil runs them one
-	// by one.
-	Tx account.Transactor
+	// end of the previous session) as one transaction. Required: a store
+	// without transactions says commit.Direct{}.
+	Tx commit.Transactor
 	// Log receives one structured event per attempt (see logOutcome); nil
 	// logs nothing.
 	Log *slog.Logger
@@ -214,7 +215,7 @@ type Service struct {
 	NewDeviceCheck bool
 	Devices        Devices
 	Codes          Codes
-	Notices        account.Notifier
+	Notices        notice.Sender
 
 	// TwoStep, Apps and Backup, when set, ask an account that has
 	// two-step verification on for its second step on every sign-in.
@@ -371,7 +372,7 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 			return nil, err
 		}
 	}
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if len(ways) > 0 {
 			if err := s.answer(ctx, at, m, r.Code); err != nil {
 				return err
@@ -418,7 +419,7 @@ func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Att
 	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: true, SessionOnDevice: true})
 	at.Cause = cause
 	var ch *code.Challenge
-	err := s.inTx(ctx, func(ctx context.Context) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("step up: record attempt: %w", err)
 		}
@@ -684,7 +685,7 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 		}
 	}
 	var g *account.Grant
-	err := s.inTx(ctx, func(ctx context.Context) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
 			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
 				return fmt.Errorf("sign in: rehash: %w", err)
@@ -855,13 +856,6 @@ func (s *Service) RecordPasswordCheck(ctx context.Context, accountID, email stri
 	return nil
 }
 
-func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if s.Tx == nil {
-		return fn(ctx)
-	}
-	return s.Tx.InTx(ctx, fn)
-}
-
 // askSecondStep records the attempt as pending and sends the code of its
 // second step, all in one transaction: the password was right, so — and
 // only so — a code goes out (a code always means "someone typed the right
@@ -878,7 +872,7 @@ func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Att
 	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: known})
 	at.Cause = cause
 	var ch *code.Challenge
-	err := s.inTx(ctx, func(ctx context.Context) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
 			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
 				return fmt.Errorf("sign in: rehash: %w", err)
@@ -1129,7 +1123,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	}
 	trusted := false
 	var g *account.Grant
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if m == App || m == Backup {
 			// The app's step or the backup code is used up in the same
 			// transaction as the sign-in: one commit, and a rolled-back
@@ -1366,7 +1360,7 @@ func (s *Service) Send(ctx context.Context, challengeID string, m Method, o requ
 	if m == SMS {
 		to = a.Phone
 	}
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		ch, c, err := s.Codes.Send(ctx, st.Challenge.ID, request.SecondStep, m.Channel(), to, o)
 		if err != nil {
 			return err

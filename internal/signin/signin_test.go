@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"gatehouse/internal/limit"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,6 +14,8 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/clock"
+	"gatehouse/internal/commit"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
@@ -277,7 +278,7 @@ func (f fakeSessions) Grant(ctx context.Context, accountID string, o request.Ori
 func (f fakeSessions) EndAll(context.Context, string) error { panic("sign-in does not end sessions") }
 func (f fakeSessions) Forget(string)                        { panic("sign-in does not change accounts") }
 
-// fakeTx implements account.Transactor: fn runs with a context marked with
+// fakeTx implements commit.Transactor: fn runs with a context marked with
 // the transaction's number, and a failure of fn rolls back (hides) every
 // write made inside it and is returned as is.
 type fakeTx struct{ w *world }
@@ -537,13 +538,17 @@ func TestSignIn_RightPasswordStartsSessionAndRecordsOrigin_V7_2_4(t *testing.T) 
 	}
 }
 
-// TestSignIn_WithoutTransactorOrLogWritesDirectly: Tx and Log are optional.
-func TestSignIn_WithoutTransactorOrLogWritesDirectly(t *testing.T) {
+// TestSignIn_DirectTransactorAndNoLogWritesDirectly: a store without
+// transactions runs the sign-in's writes one by one through
+// commit.Direct; Log is optional.
+func TestSignIn_DirectTransactorAndNoLogWritesDirectly(t *testing.T) {
 	t.Parallel()
 	w := newWorld()
 	w.addHolder(account.Active)
 	s, _ := w.service()
-	s.Tx, s.Log = nil, nil
+	// A store without transactions says so by name: the Transactor is
+	// required (a nil one would make a production flow non-atomic).
+	s.Tx, s.Log = commit.Direct{}, nil
 	res, err := s.SignIn(context.Background(), signin.Request{Email: holderEmail, Password: holderPassword, Origin: origin(w.clock)})
 	if err != nil || res == nil || res.Session == nil {
 		t.Fatalf("SignIn = %v, %v", res, err)

@@ -34,8 +34,8 @@ type Service struct {
 	// Passkeys is nil when the public URL cannot hold passkeys (see
 	// passkey.RelyingParty); the other methods work without it.
 	Passkeys *passkey.Service
-	Notices  account.Notifier
-	Tx       account.Transactor // nil runs each write on its own (tests)
+	Notices  notice.Sender
+	Tx       commit.Transactor // required (tests without transactions say commit.Direct{})
 	// Forget drops this node's cached sessions of an account after a
 	// change to it (its phone) commits; nil forgets nothing.
 	Forget func(accountID string)
@@ -166,7 +166,7 @@ func (s *Service) ConfirmApp(ctx context.Context, a *account.Account, appID, nam
 		return nil, err
 	}
 	out := &Enabled{}
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Apps.Confirm(ctx, a.ID, appID, name, code); err != nil {
 			return err
 		}
@@ -209,7 +209,7 @@ func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, type
 	}
 	old := confirmedPhone(a)
 	out := &Enabled{}
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Phone.Confirm(ctx, a, ch); err != nil {
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Service) ConfirmPasskey(ctx context.Context, a *account.Account, ceremo
 	}
 	out := &Enabled{}
 	var c *passkey.Credential
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if c, err = s.Passkeys.FinishRegistration(ctx, a.ID, ceremonyID, name, response); err != nil {
 			return err
@@ -263,7 +263,7 @@ func (s *Service) RemovePasskey(ctx context.Context, a *account.Account, id stri
 	if s.Passkeys == nil {
 		return false, passkey.ErrNotFound
 	}
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Passkeys.Remove(ctx, a.ID, id); err != nil {
 			return err
 		}
@@ -283,7 +283,7 @@ func (s *Service) RemovePhone(ctx context.Context, a *account.Account, o request
 	if old == "" {
 		return false, code.ErrNotFound
 	}
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Phone.Remove(ctx, a); err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (s *Service) RemovePhone(ctx context.Context, a *account.Account, o request
 // turns two-step verification off (the backup codes go with it). The
 // holder is told.
 func (s *Service) RemoveApp(ctx context.Context, a *account.Account, appID string, o request.Origin) (off bool, err error) {
-	err = s.inTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Apps.Remove(ctx, a.ID, appID); err != nil {
 			return err
 		}
@@ -338,7 +338,7 @@ func (s *Service) offIfNone(ctx context.Context, a *account.Account, o request.O
 // number and every backup code go, and the holder is told (by SMS too, at the number
 // that no longer receives codes).
 func (s *Service) Off(ctx context.Context, a *account.Account, o request.Origin) error {
-	return s.inTx(ctx, func(ctx context.Context) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		m, err := s.Methods(ctx, a)
 		if err != nil {
 			return err
@@ -373,7 +373,7 @@ func (s *Service) Off(ctx context.Context, a *account.Account, o request.Origin)
 // once; the old set stops working.
 func (s *Service) NewBackupCodes(ctx context.Context, a *account.Account, o request.Origin) ([]string, error) {
 	var codes []string
-	err := s.inTx(ctx, func(ctx context.Context) error {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if codes, err = s.Backup.New(ctx, a.ID); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/address"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/request"
 )
 
@@ -32,7 +33,7 @@ func (s *Server) emailSubmit(w http.ResponseWriter, r *http.Request) {
 	typed, ok := field(r, "email")
 	p.Values["email"] = typed
 	if !ok || len(typed) > 4*account.MaxEmailBytes {
-		s.formError(w, r, "email", p, account.FieldErrors{"email": "error.email_invalid"})
+		s.formError(w, r, "email", p, form.Errors{"email": "error.email_invalid"})
 		return
 	}
 	o, err := s.origin(w, r)
@@ -43,7 +44,7 @@ func (s *Server) emailSubmit(w http.ResponseWriter, r *http.Request) {
 	ch, err := s.Addresses.Begin(r.Context(), st.account, typed, o)
 	switch {
 	case errors.Is(err, address.ErrSame):
-		s.formError(w, r, "email", p, account.FieldErrors{"email": "error.email_same"})
+		s.formError(w, r, "email", p, form.Errors{"email": "error.email_same"})
 		return
 	case err != nil:
 		s.formError(w, r, "email", p, err)

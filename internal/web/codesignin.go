@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/signin"
 )
 
@@ -35,10 +36,10 @@ func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
 	p.Values["email"] = email
 	switch {
 	case !ok:
-		s.formError(w, r, "signin_code", p, account.FieldErrors{"email": "error.invalid_text"})
+		s.formError(w, r, "signin_code", p, form.Errors{"email": "error.invalid_text"})
 		return
 	case email == "":
-		s.formError(w, r, "signin_code", p, account.FieldErrors{"email": "error.required"})
+		s.formError(w, r, "signin_code", p, form.Errors{"email": "error.required"})
 		return
 	}
 	o, err := s.origin(w, r)
@@ -108,7 +109,7 @@ func (s *Server) codeVerifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	c, ok := typedCode(r)
 	if !ok {
-		s.formError(w, r, "signin_code_verify", p, account.FieldErrors{"code": "error.code_format"})
+		s.formError(w, r, "signin_code_verify", p, form.Errors{"code": "error.code_format"})
 		return
 	}
 	o, _ := s.origin(w, r)

@@ -12,6 +12,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/request"
 )
 
@@ -128,7 +129,7 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		if p.Values["code"] == "" {
 			key = "error.required"
 		}
-		s.formError(w, r, "confirm", p, account.FieldErrors{"code": key})
+		s.formError(w, r, "confirm", p, form.Errors{"code": key})
 		return
 	}
 	o, err := s.origin(w, r)
@@ -140,7 +141,7 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 	res, err := s.Accounts.Confirm(r.Context(), account.ConfirmRequest{
 		ChallengeID: ch.ID, Code: c, NewPassword: secret(r, "new_password"), Origin: o, Previous: sessionToken(r),
 	})
-	var fe account.FieldErrors
+	var fe form.Errors
 	switch {
 	case errors.Is(err, account.ErrPasswordNeeded) && !choosing:
 		// The right code, from a browser other than the one that signed up:
@@ -155,7 +156,7 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		p.Values["code"] = c
 		p.carryNot = "code"
 		if fe == nil {
-			fe = account.FieldErrors{"new_password": "error.required"}
+			fe = form.Errors{"new_password": "error.required"}
 		}
 		s.formError(w, r, "confirm_password", p, fe)
 		return

@@ -11,6 +11,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/password"
 	"gatehouse/internal/session"
@@ -33,7 +34,7 @@ const statusClientClosed = 499
 // an error next to a field (formError, codeError, the sign-in form) take the
 // key from here too, so one error never answers two ways.
 func classify(ctx context.Context, err error) failure {
-	var fe account.FieldErrors
+	var fe form.Errors
 	switch {
 	case errors.As(err, &fe):
 		return failure{http.StatusUnprocessableEntity, "form.errors_above"}

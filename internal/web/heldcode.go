@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/request"
 )
 
@@ -76,7 +77,7 @@ func (s *Server) heldSubmit(h heldCode, confirm func(w http.ResponseWriter, r *h
 			if p.Values["code"] == "" {
 				key = "error.required"
 			}
-			s.formError(w, r, h.template, p, account.FieldErrors{"code": key})
+			s.formError(w, r, h.template, p, form.Errors{"code": key})
 			return
 		}
 		o, err := s.origin(w, r)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/form"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/signin"
 )
@@ -123,7 +124,7 @@ func (s *Server) passkeySubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Values["name"] = name
 		if key == "error.app_name" {
-			s.formError(w, r, "two_step_passkey", p, account.FieldErrors{"name": key})
+			s.formError(w, r, "two_step_passkey", p, form.Errors{"name": key})
 			return
 		}
 		p.Error = s.Catalog.T(p.Lang, key)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/form"
 	"gatehouse/internal/i18n"
 )
 
@@ -291,7 +292,7 @@ func (s *Server) showErrors(w http.ResponseWriter, r *http.Request, status int, 
 // formError shows a form again with its errors: field errors (422) when err
 // carries them, otherwise fail.
 func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, p *page, err error) {
-	var fe account.FieldErrors
+	var fe form.Errors
 	if errors.As(err, &fe) {
 		for k, v := range fe {
 			p.Errors[k] = s.message(p.Lang, k, v)

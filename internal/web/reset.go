@@ -5,8 +5,8 @@ import (
 	"net/url"
 	"time"
 
-	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/request"
 )
 
@@ -19,7 +19,7 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 	email, ok := field(r, "email")
 	p.Values["email"] = email
 	if !ok {
-		s.formError(w, r, "forgot", p, account.FieldErrors{"email": "error.invalid_text"})
+		s.formError(w, r, "forgot", p, form.Errors{"email": "error.invalid_text"})
 		return
 	}
 	o, err := s.origin(w, r)
@@ -52,7 +52,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	c, ok := typedCode(r)
 	if !ok && p.Values["code"] != "" {
-		s.formError(w, r, "reset", p, account.FieldErrors{"code": "error.code_format"})
+		s.formError(w, r, "reset", p, form.Errors{"code": "error.code_format"})
 		return
 	}
 	o, err := s.origin(w, r)

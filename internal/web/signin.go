@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/form"
 	"gatehouse/internal/signin"
 )
 
@@ -48,7 +49,7 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	email, ok := field(r, "email")
 	p.Values["email"] = email
 	pw := secret(r, "password")
-	bad := account.FieldErrors{}
+	bad := form.Errors{}
 	switch {
 	case !ok:
 		bad["email"] = "error.invalid_text"

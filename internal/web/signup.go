@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/form"
 )
 
 // signedIn reports whether the browser holds a live session. The sign-in
@@ -38,7 +39,7 @@ func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	email, okE := field(r, "email")
 	phone, okP := field(r, "phone")
 	p.Values["email"], p.Values["phone"] = email, phone
-	bad := account.FieldErrors{}
+	bad := form.Errors{}
 	if !okE {
 		bad["email"] = "error.invalid_text"
 	}

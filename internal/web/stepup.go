@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/form"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/totp"
@@ -105,7 +106,7 @@ func (s *Server) reverifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	pw := secret(r, "password")
 	code, _ := field(r, "code")
-	bad := account.FieldErrors{}
+	bad := form.Errors{}
 	if pw == "" {
 		bad["password"] = "error.required"
 	}
@@ -135,10 +136,10 @@ func (s *Server) reverifySubmit(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/signin/verify", url.Values{"c": {ch.ID}, "method": {p.Values["method"]}, "next": {p.Values["next"]}})
 		return
 	case errors.Is(err, signin.ErrInvalid):
-		s.formError(w, r, "reverify", p, account.FieldErrors{"password": "error.current_password_wrong"})
+		s.formError(w, r, "reverify", p, form.Errors{"password": "error.current_password_wrong"})
 		return
 	case errors.Is(err, signin.ErrSecondStep):
-		s.formError(w, r, "reverify", p, account.FieldErrors{"code": "error.totp_wrong"})
+		s.formError(w, r, "reverify", p, form.Errors{"code": "error.totp_wrong"})
 		return
 	case err != nil:
 		s.fail(w, r, err)

@@ -12,6 +12,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
 	"gatehouse/internal/totp"
@@ -119,7 +120,7 @@ func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 	if v, ok := field(r, "code"); ok && len(v) <= 32 {
 		p.Values["code"] = v
 	}
-	bad := account.FieldErrors{}
+	bad := form.Errors{}
 	if _, err := totp.CleanName(name); !okName || err != nil {
 		bad["name"] = "error.app_name"
 	}
@@ -142,10 +143,10 @@ func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 	res, err := s.TwoStep.ConfirmApp(r.Context(), st.account, app.ID, name, c, o)
 	switch {
 	case errors.Is(err, totp.ErrNoMatch), errors.Is(err, totp.ErrReplayed):
-		s.formError(w, r, "two_step_app", p, account.FieldErrors{"code": "error.totp_wrong"})
+		s.formError(w, r, "two_step_app", p, form.Errors{"code": "error.totp_wrong"})
 		return
 	case errors.Is(err, totp.ErrName):
-		s.formError(w, r, "two_step_app", p, account.FieldErrors{"name": "error.app_name"})
+		s.formError(w, r, "two_step_app", p, form.Errors{"name": "error.app_name"})
 		return
 	case errors.Is(err, totp.ErrNotFound):
 		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
@@ -279,10 +280,10 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
 	p.Values["phone"] = typed
 	switch {
 	case !ok:
-		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.invalid_text"})
+		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.invalid_text"})
 		return
 	case strings.TrimSpace(typed) == "":
-		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.required"})
+		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.required"})
 		return
 	}
 	o, err := s.origin(w, r)
@@ -293,13 +294,13 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
 	ch, err := s.TwoStep.Phone.Begin(r.Context(), st.account, typed, o)
 	switch {
 	case errors.Is(err, phone.ErrInvalid):
-		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.phone_invalid"})
+		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.phone_invalid"})
 		return
 	case errors.Is(err, phone.ErrNotMobile):
-		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.phone_not_mobile"})
+		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.phone_not_mobile"})
 		return
 	case errors.Is(err, phone.ErrSame):
-		s.formError(w, r, "two_step_phone", p, account.FieldErrors{"phone": "error.phone_same"})
+		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.phone_same"})
 		return
 	case err != nil:
 		s.fail(w, r, err)

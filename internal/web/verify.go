@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"
@@ -136,7 +137,7 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 		if p.Values["code"] == "" {
 			key = "error.required"
 		}
-		s.formError(w, r, "signin_verify", p, account.FieldErrors{"code": key})
+		s.formError(w, r, "signin_verify", p, form.Errors{"code": key})
 		return
 	}
 	o, err := s.origin(w, r)

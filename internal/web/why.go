@@ -10,6 +10,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/code"
+	"gatehouse/internal/form"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"
@@ -183,7 +184,7 @@ func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
 		if v, _ := field(r, "code"); v == "" {
 			key = "error.required"
 		}
-		s.formError(w, r, "why", p, account.FieldErrors{"code": key})
+		s.formError(w, r, "why", p, form.Errors{"code": key})
 		return
 	}
 	o, err := s.origin(w, r)
@@ -197,12 +198,12 @@ func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
 		return
 	case errors.Is(err, code.ErrWrongCode):
-		s.formError(w, r, "why", p, account.FieldErrors{"code": "why.stop_wrong"})
+		s.formError(w, r, "why", p, form.Errors{"code": "why.stop_wrong"})
 		return
 	case errors.Is(err, code.ErrLocked):
 		// Too many wrong codes: the request is dead, and nothing more can
 		// come of it; a new one is stopped with its own code.
-		s.formError(w, r, "why", p, account.FieldErrors{"code": "why.stop_locked"})
+		s.formError(w, r, "why", p, form.Errors{"code": "why.stop_locked"})
 		return
 	case err != nil:
 		s.fail(w, r, err)
