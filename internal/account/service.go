@@ -10,6 +10,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/commit"
 	"gatehouse/internal/form"
+	"gatehouse/internal/grant"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/notice"
@@ -46,20 +47,12 @@ type Codes interface {
 	Validity() time.Duration
 }
 
-// Grant is a session handed to a browser: the token its cookie carries.
-type Grant struct {
-	SessionID string
-	Token     string
-	Remember  bool
-	ExpiresAt time.Time
-}
-
 // Sessions starts and ends sessions (session.Manager).
 type Sessions interface {
 	// Grant starts a session for the account on the origin's device and
 	// ends previous, the session token the browser held, if any: every
 	// authentication gets a new token (ASVS v5.0.0-7.2.4).
-	Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*Grant, error)
+	Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error)
 	EndAll(ctx context.Context, accountID string) error
 	// Forget drops this node's cached copies of the account's sessions,
 	// which carry the account: called after a change to the account
@@ -293,7 +286,7 @@ type Confirmation struct {
 	// Session is the session started for the confirming browser, or nil.
 	// Only the browser that signed up with this password is signed in; one
 	// that chose a password here signs in with it, like after a reset.
-	Session *Grant
+	Session *grant.Grant
 }
 
 // Confirm checks the code of a sign-up request and creates the account.
@@ -454,7 +447,7 @@ type PasswordChange struct {
 // guess at the password. With c.SignOutOthers every session ends and the
 // returned grant is this browser's new session, all in one transaction
 // (ASVS v5.0.0-7.4.3); otherwise the grant is nil.
-func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*Grant, error) {
+func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*grant.Grant, error) {
 	a, err := s.Store.AccountByID(ctx, c.AccountID)
 	if err != nil {
 		return nil, err
@@ -496,7 +489,7 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*Grant,
 	if s.Guesses != nil {
 		record = func(ctx context.Context) error { return s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, true, o) }
 	}
-	var g *Grant
+	var g *grant.Grant
 	var after func(ctx context.Context) error
 	if c.SignOutOthers {
 		after = func(ctx context.Context) error {

@@ -15,6 +15,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/commit"
+	"gatehouse/internal/grant"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 )
@@ -129,7 +130,7 @@ func (m *Manager) now() time.Time { return m.Clock.Now() }
 // previous, the token the browser held before, if any (ASVS v5.0.0-7.2.4).
 // It is what account and sign-in flows use (account.Sessions); run inside
 // the flow's transaction, the old session ends only if the new one starts.
-func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*account.Grant, error) {
+func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error) {
 	token, s, err := m.Start(ctx, accountID, o.DeviceID, o.IP, remember)
 	if err != nil {
 		return nil, err
@@ -144,7 +145,7 @@ func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin,
 			return nil, err
 		}
 	}
-	return &account.Grant{SessionID: s.ID, Token: token, Remember: remember, ExpiresAt: s.AbsoluteExpiresAt}, nil
+	return &grant.Grant{SessionID: s.ID, Token: token, Remember: remember, ExpiresAt: s.AbsoluteExpiresAt}, nil
 }
 
 // Start creates a new session for the account on the device and returns its

@@ -8,6 +8,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/grant"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
@@ -155,7 +156,7 @@ func (s *Service) SignInByCode(ctx context.Context, r CodeRequest) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	var g *account.Grant
+	var g *grant.Grant
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Codes.Use(ctx, ch); err != nil {
 			return err

@@ -21,6 +21,7 @@ import (
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/commit"
+	"gatehouse/internal/grant"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/passkey"
@@ -513,7 +514,7 @@ type Request struct {
 // code answers; no session exists yet).
 type Result struct {
 	Account    *account.Account
-	Session    *account.Grant
+	Session    *grant.Grant
 	SecondStep *code.Challenge
 	// SteppedUp: Verify finished a step-up; the browser's own session was
 	// proved again and no new one started.
@@ -684,7 +685,7 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 			fresh = !known
 		}
 	}
-	var g *account.Grant
+	var g *grant.Grant
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
 			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
@@ -736,7 +737,7 @@ func right(ctx context.Context) error {
 // unproved marks a session just started as not recently verified: its
 // sign-in proved less than a step-up asks (a trusted browser's password
 // alone, a code from the mailbox).
-func (s *Service) unproved(ctx context.Context, g *account.Grant) error {
+func (s *Service) unproved(ctx context.Context, g *grant.Grant) error {
 	if s.Reauth == nil {
 		return nil
 	}
@@ -1122,7 +1123,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		}
 	}
 	trusted := false
-	var g *account.Grant
+	var g *grant.Grant
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if m == App || m == Backup {
 			// The app's step or the backup code is used up in the same
@@ -1151,7 +1152,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 			if err := s.Reauth.Reauthenticate(ctx, at.SessionID, o.Time); err != nil {
 				return fmt.Errorf("step up: mark session: %w", err)
 			}
-			g = &account.Grant{SessionID: at.SessionID}
+			g = &grant.Grant{SessionID: at.SessionID}
 		} else {
 			var err error
 			if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {

@@ -15,6 +15,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/commit"
+	"gatehouse/internal/grant"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
@@ -70,7 +71,7 @@ type grantCall struct {
 	origin    request.Origin
 	remember  bool
 	previous  string
-	grant     *account.Grant
+	grant     *grant.Grant
 	tx        int
 }
 
@@ -256,7 +257,7 @@ func (f fakeHasher) Verify(ctx context.Context, pw, hash string) (ok, rehash boo
 // the fake clock.
 type fakeSessions struct{ w *world }
 
-func (f fakeSessions) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*account.Grant, error) {
+func (f fakeSessions) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error) {
 	f.w.mu.Lock()
 	defer f.w.mu.Unlock()
 	if f.w.grantErr != nil {
@@ -267,7 +268,7 @@ func (f fakeSessions) Grant(ctx context.Context, accountID string, o request.Ori
 		life = rememberLife
 	}
 	n := len(f.w.grants) + 1
-	g := &account.Grant{
+	g := &grant.Grant{
 		SessionID: "session-" + string(rune('0'+n)), Token: "token-" + string(rune('0'+n)),
 		Remember: remember, ExpiresAt: f.w.clock.Now().Add(life),
 	}

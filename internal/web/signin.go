@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
+	"gatehouse/internal/grant"
 	"gatehouse/internal/signin"
 )
 
@@ -146,7 +147,7 @@ func sessionToken(r *http.Request) string {
 // setSessionCookie hands the browser its session. A remembered session's
 // cookie lasts until the session's end; any other is a browser-session
 // cookie, so closing the browser on a shared computer forgets it.
-func (s *Server) setSessionCookie(w http.ResponseWriter, g *account.Grant) {
+func (s *Server) setSessionCookie(w http.ResponseWriter, g *grant.Grant) {
 	if g.Remember {
 		setCookie(w, sessionCookie, g.Token, g.ExpiresAt, int(g.ExpiresAt.Sub(s.now()).Seconds()))
 		return
