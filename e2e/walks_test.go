@@ -58,8 +58,10 @@ func walkEnv(extra map[string]string) map[string]string {
 	return env
 }
 
-// walkStepUp is session.step_up_within for the walks: its minimum.
-const walkStepUp = time.Minute
+// walkStepUp is session.step_up_within for the walks: short, but long
+// enough for the pages right after a sign-in (axe runs on each) to fall
+// inside it on a loaded machine.
+const walkStepUp = 20 * time.Second
 
 // walkCodeTTL is code.ttl on the expired-code walk's server.
 const walkCodeTTL = 10 * time.Second

@@ -180,7 +180,7 @@ var Options = []Option{
 	whole("argon2.queue", "0", 0, 100_000, "Hashes allowed to wait for a worker; 0 means 4 per worker."),
 	duration("argon2.wait", "1s", 0, 30*time.Second, "When every worker and queue place is taken, how long a request that needs a hash waits for one (using no CPU) before it gets 503 with Retry-After; 0s refuses at once."),
 	duration("session.idle_timeout", "1h", time.Second, 365*day, "A session ends after this long without use."),
-	duration("session.step_up_within", "10m", time.Minute, day, "Sensitive changes (password, two-step verification) need the password and second step proved again within this long; otherwise the holder is asked to."),
+	duration("session.step_up_within", "10m", time.Second, day, "Sensitive changes (password, two-step verification) need the password and second step proved again within this long; otherwise the holder is asked to."),
 	duration("session.absolute_timeout", "24h", time.Second, 365*day, "A session ends this long after sign-in, used or not."),
 	duration("session.remember_timeout", "720h", time.Second, 365*day, "Lifetime of a \"keep me signed in\" session (720h = 30 days)."),
 	duration("session.remember_idle", "336h", time.Second, 365*day, "A \"keep me signed in\" session also ends after this long without use (336h = 14 days)."),
