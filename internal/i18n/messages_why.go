@@ -94,6 +94,15 @@ var whyMessages = []struct{ key, en, ja string }{
 	// The checkup's unfinished right password, answered where it is.
 	{"security.do.password_entered_change", "Change password", "パスワードを変更"},
 
+	// The error mapper's sentences without arguments (the page says the
+	// error as it is, with nothing to fill in).
+	{"error.code_cooldown_plain", "A code was sent moments ago. Wait a little before asking for another.", "少し前にコードを送信しました。少し待ってからもう一度お試しください。"},
+	{"error.code_wrong_plain", "That code is not correct.", "コードが正しくありません。"},
+	{"error.phone_invalid_plain", "This does not look like a valid mobile number.", "有効な携帯電話番号ではないようです。"},
+	{"error.limited_plain", "Too many tries. To keep accounts safe, please wait a little before trying again.", "試行が多すぎます。アカウントを守るため、少し待ってからもう一度お試しください。"},
+	{"error.backup_wrong", "That backup code is not right, or it was used already.", "バックアップコードが正しくないか、すでに使われています。"},
+	{"error.step_pending", "Continue with the second step on its own page.", "2段階目の確認ページで続けてください。"},
+
 	// After "this wasn't me": what this account has and lacks.
 	{"answer.advice.add_strong", "Then add an authenticator app or a passkey on the two-step page: a passkey cannot be phished, and an app's codes cannot be intercepted like SMS.", "その後、2段階認証のページで認証アプリかパスキーを追加してください。パスキーはフィッシングで盗まれず、認証アプリのコードはSMSのように傍受されません。"},
 	{"answer.advice.drop_sms", "Your account also receives codes by SMS, which can be intercepted: you already have a stronger way, so removing SMS makes it safer.", "このアカウントはSMSでもコードを受け取ります。SMSは傍受されることがあります。より安全な方法をすでにお持ちなので、SMSを外すとより安全です。"},

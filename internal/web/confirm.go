@@ -61,7 +61,7 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 		if left := s.Codes.Remaining(ch); left == 1 {
 			p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong_one") // not "1 tries left"
 		} else {
-			p.Errors["code"] = s.Catalog.T(p.Lang, f.key, left)
+			p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong", left) // the mapper's sentence, with the count
 		}
 	case errors.Is(err, code.ErrExpired), errors.Is(err, code.ErrUsed), errors.Is(err, code.ErrLocked):
 		p.Errors["code"] = s.Catalog.T(p.Lang, f.key)
@@ -70,7 +70,7 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 		// Nothing went wrong: the code already sent is still good. Say when
 		// another can be sent, as information, not as an error.
 		wait := int(s.Codes.CooldownLeft(ch).Seconds() + 0.999)
-		p.Notice = s.Catalog.T(p.Lang, f.key, wait)
+		p.Notice = s.Catalog.T(p.Lang, "error.code_cooldown", wait) // the mapper's sentence, with the seconds
 		w.Header().Set("Retry-After", strconv.Itoa(max(wait, 1)))
 		s.render(w, r, f.status, name, p)
 		return

@@ -10,12 +10,21 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
+	"gatehouse/internal/address"
+	"gatehouse/internal/backup"
+	"gatehouse/internal/check"
 	"gatehouse/internal/code"
+	"gatehouse/internal/device"
 	"gatehouse/internal/form"
 	"gatehouse/internal/limit"
+	"gatehouse/internal/outbox"
+	"gatehouse/internal/passkey"
 	"gatehouse/internal/password"
+	"gatehouse/internal/phone"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
+	"gatehouse/internal/totp"
 )
 
 // failure is what an error means to whoever made the request: the status
@@ -29,42 +38,84 @@ type failure struct {
 // (nginx's 499); nothing is written to it.
 const statusClientClosed = 499
 
+// failures is what every sentinel error a capability can return to a
+// request means over HTTP: its status and the catalog key of the sentence
+// that explains it (a key without arguments: the sentence is shown as it
+// is). classify walks it in order. TestFailures_EverySentinelIsKnown keeps
+// it whole: an exported Err… of a capability package that is neither here
+// nor in notRequestErrors fails the test.
+var failures = []struct {
+	err error
+	failure
+}{
+	{signin.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.signin_invalid"}},
+	{signin.ErrDisabled, failure{http.StatusUnprocessableEntity, "error.signin_disabled"}},
+	{signin.ErrSecondStep, failure{http.StatusUnprocessableEntity, "error.totp_wrong"}},
+	{signin.ErrPasskey, failure{http.StatusUnprocessableEntity, "error.passkey_refused"}},
+	{signin.ErrMethod, failure{http.StatusNotFound, "error.request_unknown"}},
+	{signin.ErrNoAttempt, failure{http.StatusNotFound, "error.request_unknown"}},
+	{signin.ErrNoCodeSignIn, failure{http.StatusNotFound, "error.request_unknown"}},
+	{signin.ErrStepPending, failure{http.StatusConflict, "error.step_pending"}},
+	{account.ErrPasswordNeeded, failure{http.StatusUnprocessableEntity, "confirm.choose_title"}},
+	{account.ErrEmailTaken, failure{http.StatusConflict, "error.email_taken_meanwhile"}},
+	{account.ErrInvalidEmail, failure{http.StatusUnprocessableEntity, "error.email_invalid"}},
+	{account.ErrInvalidPhone, failure{http.StatusUnprocessableEntity, "error.phone_invalid_plain"}},
+	{account.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+	{code.ErrWrongCode, failure{http.StatusUnprocessableEntity, "error.code_wrong_plain"}},
+	{code.ErrExpired, failure{http.StatusUnprocessableEntity, "error.code_expired"}},
+	{code.ErrUsed, failure{http.StatusUnprocessableEntity, "error.code_used"}},
+	{code.ErrLocked, failure{http.StatusUnprocessableEntity, "error.code_locked"}},
+	{code.ErrNoMore, failure{http.StatusTooManyRequests, "error.code_no_more"}},
+	{code.ErrCooldown, failure{http.StatusTooManyRequests, "error.code_cooldown_plain"}},
+	{code.ErrBlocked, failure{http.StatusTooManyRequests, "error.code_no_more"}},
+	{code.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+	{session.ErrNoSession, failure{http.StatusUnauthorized, "signin.needed"}},
+	{session.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+	{limit.ErrLimited, failure{http.StatusTooManyRequests, "error.limited_plain"}},
+	{password.ErrBusy, failure{http.StatusServiceUnavailable, "error.busy"}},
+	{activity.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+	{activity.ErrAnswer, failure{http.StatusUnprocessableEntity, "error.answer_unknown"}},
+	{activity.ErrAnswered, failure{http.StatusConflict, "why.already_answered"}},
+	{address.ErrSame, failure{http.StatusUnprocessableEntity, "error.email_same"}},
+	{phone.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.phone_invalid_plain"}},
+	{phone.ErrNotMobile, failure{http.StatusUnprocessableEntity, "error.phone_not_mobile"}},
+	{phone.ErrSame, failure{http.StatusUnprocessableEntity, "error.phone_same"}},
+	{passkey.ErrCloned, failure{http.StatusUnprocessableEntity, "error.passkey_cloned"}},
+	{passkey.ErrUnknown, failure{http.StatusUnprocessableEntity, "error.passkey_unknown"}},
+	{passkey.ErrCeremony, failure{http.StatusUnprocessableEntity, "error.passkey_refused"}},
+	{passkey.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.passkey_refused"}},
+	{passkey.ErrRelyingParty, failure{http.StatusUnprocessableEntity, "error.passkey_refused"}},
+	{passkey.ErrName, failure{http.StatusUnprocessableEntity, "error.app_name"}},
+	{passkey.ErrDuplicate, failure{http.StatusConflict, "error.passkey_duplicate"}},
+	{passkey.ErrNone, failure{http.StatusNotFound, "error.request_unknown"}},
+	{passkey.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+	{totp.ErrNoMatch, failure{http.StatusUnprocessableEntity, "error.totp_wrong"}},
+	{totp.ErrReplayed, failure{http.StatusUnprocessableEntity, "error.totp_wrong"}},
+	{totp.ErrName, failure{http.StatusUnprocessableEntity, "error.app_name"}},
+	{totp.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+	{backup.ErrNoMatch, failure{http.StatusUnprocessableEntity, "error.backup_wrong"}},
+	{check.ErrEmpty, failure{http.StatusUnprocessableEntity, "error.check_empty"}},
+	{check.ErrNotEmail, failure{http.StatusUnprocessableEntity, "error.check_not_email"}},
+	{check.ErrTooLarge, failure{http.StatusRequestEntityTooLarge, "error.check_too_large"}},
+	{outbox.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+	{device.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+}
+
 // classify is the one place an error from the capability packages becomes
 // an HTTP status and a message, for pages and JSON alike. Handlers that show
 // an error next to a field (formError, codeError, the sign-in form) take the
 // key from here too, so one error never answers two ways.
 func classify(ctx context.Context, err error) failure {
 	var fe form.Errors
-	switch {
-	case errors.As(err, &fe):
+	if errors.As(err, &fe) {
 		return failure{http.StatusUnprocessableEntity, "form.errors_above"}
-	case errors.Is(err, signin.ErrInvalid):
-		return failure{http.StatusUnprocessableEntity, "error.signin_invalid"}
-	case errors.Is(err, signin.ErrDisabled):
-		return failure{http.StatusUnprocessableEntity, "error.signin_disabled"}
-	case errors.Is(err, account.ErrPasswordNeeded):
-		return failure{http.StatusUnprocessableEntity, "confirm.choose_title"}
-	case errors.Is(err, code.ErrWrongCode):
-		return failure{http.StatusUnprocessableEntity, "error.code_wrong"}
-	case errors.Is(err, code.ErrExpired):
-		return failure{http.StatusUnprocessableEntity, "error.code_expired"}
-	case errors.Is(err, code.ErrUsed):
-		return failure{http.StatusUnprocessableEntity, "error.code_used"}
-	case errors.Is(err, code.ErrLocked):
-		return failure{http.StatusUnprocessableEntity, "error.code_locked"}
-	case errors.Is(err, code.ErrNoMore):
-		return failure{http.StatusTooManyRequests, "error.code_no_more"}
-	case errors.Is(err, code.ErrCooldown):
-		return failure{http.StatusTooManyRequests, "error.code_cooldown"}
-	case errors.Is(err, code.ErrNotFound):
-		return failure{http.StatusNotFound, "error.request_unknown"}
-	case errors.Is(err, session.ErrNoSession):
-		return failure{http.StatusUnauthorized, "signin.needed"}
-	case errors.Is(err, limit.ErrLimited):
-		return failure{http.StatusTooManyRequests, "error.limited"}
-	case errors.Is(err, password.ErrBusy):
-		return failure{http.StatusServiceUnavailable, "error.busy"}
-	case ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+	}
+	for _, f := range failures {
+		if errors.Is(err, f.err) {
+			return f.failure
+		}
+	}
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return failure{statusClientClosed, ""}
 	}
 	return failure{http.StatusInternalServerError, "error.internal"}
