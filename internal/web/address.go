@@ -6,7 +6,6 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/address"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
 	"gatehouse/internal/request"
@@ -42,12 +41,8 @@ func (s *Server) emailSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch, err := s.Addresses.Begin(r.Context(), st.account, typed, o)
-	switch {
-	case errors.Is(err, address.ErrSame):
-		s.formError(w, r, "email", p, form.Errors{"email": "error.email_same"})
-		return
-	case err != nil:
-		s.formError(w, r, "email", p, err)
+	if err != nil {
+		s.formError(w, r, "email", p, err) // the same address: beside the field
 		return
 	}
 	redirect(w, r, "/account/email/confirm", url.Values{"c": {ch.ID}})

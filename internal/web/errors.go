@@ -32,6 +32,9 @@ import (
 type failure struct {
 	status int
 	key    string
+	// field is the form field the error is about, when it is about one: a
+	// form that has it shows the sentence there (see formError).
+	field string
 }
 
 // statusClientClosed is logged for a client that hung up before the answer
@@ -48,57 +51,57 @@ var failures = []struct {
 	err error
 	failure
 }{
-	{signin.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.signin_invalid"}},
-	{signin.ErrDisabled, failure{http.StatusUnprocessableEntity, "error.signin_disabled"}},
-	{signin.ErrSecondStep, failure{http.StatusUnprocessableEntity, "error.totp_wrong"}},
-	{signin.ErrPasskey, failure{http.StatusUnprocessableEntity, "error.passkey_refused"}},
-	{signin.ErrMethod, failure{http.StatusNotFound, "error.request_unknown"}},
-	{signin.ErrNoAttempt, failure{http.StatusNotFound, "error.request_unknown"}},
-	{signin.ErrNoCodeSignIn, failure{http.StatusNotFound, "error.request_unknown"}},
-	{signin.ErrStepPending, failure{http.StatusConflict, "error.step_pending"}},
-	{account.ErrPasswordNeeded, failure{http.StatusUnprocessableEntity, "confirm.choose_title"}},
-	{account.ErrEmailTaken, failure{http.StatusConflict, "error.email_taken_meanwhile"}},
-	{account.ErrInvalidEmail, failure{http.StatusUnprocessableEntity, "error.email_invalid"}},
-	{account.ErrInvalidPhone, failure{http.StatusUnprocessableEntity, "error.phone_invalid_plain"}},
-	{account.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
-	{code.ErrWrongCode, failure{http.StatusUnprocessableEntity, "error.code_wrong_plain"}},
-	{code.ErrExpired, failure{http.StatusUnprocessableEntity, "error.code_expired"}},
-	{code.ErrUsed, failure{http.StatusUnprocessableEntity, "error.code_used"}},
-	{code.ErrLocked, failure{http.StatusUnprocessableEntity, "error.code_locked"}},
-	{code.ErrNoMore, failure{http.StatusTooManyRequests, "error.code_no_more"}},
-	{code.ErrCooldown, failure{http.StatusTooManyRequests, "error.code_cooldown_plain"}},
-	{code.ErrBlocked, failure{http.StatusTooManyRequests, "error.code_no_more"}},
-	{code.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
-	{session.ErrNoSession, failure{http.StatusUnauthorized, "signin.needed"}},
-	{session.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
-	{limit.ErrLimited, failure{http.StatusTooManyRequests, "error.limited_plain"}},
-	{password.ErrBusy, failure{http.StatusServiceUnavailable, "error.busy"}},
-	{activity.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
-	{activity.ErrAnswer, failure{http.StatusUnprocessableEntity, "error.answer_unknown"}},
-	{activity.ErrAnswered, failure{http.StatusConflict, "why.already_answered"}},
-	{address.ErrSame, failure{http.StatusUnprocessableEntity, "error.email_same"}},
-	{phone.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.phone_invalid_plain"}},
-	{phone.ErrNotMobile, failure{http.StatusUnprocessableEntity, "error.phone_not_mobile"}},
-	{phone.ErrSame, failure{http.StatusUnprocessableEntity, "error.phone_same"}},
-	{passkey.ErrCloned, failure{http.StatusUnprocessableEntity, "error.passkey_cloned"}},
-	{passkey.ErrUnknown, failure{http.StatusUnprocessableEntity, "error.passkey_unknown"}},
-	{passkey.ErrCeremony, failure{http.StatusUnprocessableEntity, "error.passkey_refused"}},
-	{passkey.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.passkey_refused"}},
-	{passkey.ErrRelyingParty, failure{http.StatusUnprocessableEntity, "error.passkey_refused"}},
-	{passkey.ErrName, failure{http.StatusUnprocessableEntity, "error.app_name"}},
-	{passkey.ErrDuplicate, failure{http.StatusConflict, "error.passkey_duplicate"}},
-	{passkey.ErrNone, failure{http.StatusNotFound, "error.request_unknown"}},
-	{passkey.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
-	{totp.ErrNoMatch, failure{http.StatusUnprocessableEntity, "error.totp_wrong"}},
-	{totp.ErrReplayed, failure{http.StatusUnprocessableEntity, "error.totp_wrong"}},
-	{totp.ErrName, failure{http.StatusUnprocessableEntity, "error.app_name"}},
-	{totp.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
-	{backup.ErrNoMatch, failure{http.StatusUnprocessableEntity, "error.backup_wrong"}},
-	{check.ErrEmpty, failure{http.StatusUnprocessableEntity, "error.check_empty"}},
-	{check.ErrNotEmail, failure{http.StatusUnprocessableEntity, "error.check_not_email"}},
-	{check.ErrTooLarge, failure{http.StatusRequestEntityTooLarge, "error.check_too_large"}},
-	{outbox.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
-	{device.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown"}},
+	{signin.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.signin_invalid", ""}},
+	{signin.ErrDisabled, failure{http.StatusUnprocessableEntity, "error.signin_disabled", ""}},
+	{signin.ErrSecondStep, failure{http.StatusUnprocessableEntity, "error.totp_wrong", "code"}},
+	{signin.ErrPasskey, failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
+	{signin.ErrMethod, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{signin.ErrNoAttempt, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{signin.ErrNoCodeSignIn, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{signin.ErrStepPending, failure{http.StatusConflict, "error.step_pending", ""}},
+	{account.ErrPasswordNeeded, failure{http.StatusUnprocessableEntity, "confirm.choose_title", ""}},
+	{account.ErrEmailTaken, failure{http.StatusConflict, "error.email_taken_meanwhile", "email"}},
+	{account.ErrInvalidEmail, failure{http.StatusUnprocessableEntity, "error.email_invalid", "email"}},
+	{account.ErrInvalidPhone, failure{http.StatusUnprocessableEntity, "error.phone_invalid_plain", "phone"}},
+	{account.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{code.ErrWrongCode, failure{http.StatusUnprocessableEntity, "error.code_wrong_plain", "code"}},
+	{code.ErrExpired, failure{http.StatusUnprocessableEntity, "error.code_expired", "code"}},
+	{code.ErrUsed, failure{http.StatusUnprocessableEntity, "error.code_used", "code"}},
+	{code.ErrLocked, failure{http.StatusUnprocessableEntity, "error.code_locked", "code"}},
+	{code.ErrNoMore, failure{http.StatusTooManyRequests, "error.code_no_more", ""}},
+	{code.ErrCooldown, failure{http.StatusTooManyRequests, "error.code_cooldown_plain", ""}},
+	{code.ErrBlocked, failure{http.StatusTooManyRequests, "error.code_no_more", ""}},
+	{code.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{session.ErrNoSession, failure{http.StatusUnauthorized, "signin.needed", ""}},
+	{session.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{limit.ErrLimited, failure{http.StatusTooManyRequests, "error.limited_plain", ""}},
+	{password.ErrBusy, failure{http.StatusServiceUnavailable, "error.busy", ""}},
+	{activity.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{activity.ErrAnswer, failure{http.StatusUnprocessableEntity, "error.answer_unknown", ""}},
+	{activity.ErrAnswered, failure{http.StatusConflict, "why.already_answered", ""}},
+	{address.ErrSame, failure{http.StatusUnprocessableEntity, "error.email_same", "email"}},
+	{phone.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.phone_invalid_plain", "phone"}},
+	{phone.ErrNotMobile, failure{http.StatusUnprocessableEntity, "error.phone_not_mobile", "phone"}},
+	{phone.ErrSame, failure{http.StatusUnprocessableEntity, "error.phone_same", "phone"}},
+	{passkey.ErrCloned, failure{http.StatusUnprocessableEntity, "error.passkey_cloned", ""}},
+	{passkey.ErrUnknown, failure{http.StatusUnprocessableEntity, "error.passkey_unknown", ""}},
+	{passkey.ErrCeremony, failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
+	{passkey.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
+	{passkey.ErrRelyingParty, failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
+	{passkey.ErrName, failure{http.StatusUnprocessableEntity, "error.app_name", "name"}},
+	{passkey.ErrDuplicate, failure{http.StatusConflict, "error.passkey_duplicate", ""}},
+	{passkey.ErrNone, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{passkey.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{totp.ErrNoMatch, failure{http.StatusUnprocessableEntity, "error.totp_wrong", "code"}},
+	{totp.ErrReplayed, failure{http.StatusUnprocessableEntity, "error.totp_wrong", "code"}},
+	{totp.ErrName, failure{http.StatusUnprocessableEntity, "error.app_name", "name"}},
+	{totp.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{backup.ErrNoMatch, failure{http.StatusUnprocessableEntity, "error.backup_wrong", "code"}},
+	{check.ErrEmpty, failure{http.StatusUnprocessableEntity, "error.check_empty", ""}},
+	{check.ErrNotEmail, failure{http.StatusUnprocessableEntity, "error.check_not_email", ""}},
+	{check.ErrTooLarge, failure{http.StatusRequestEntityTooLarge, "error.check_too_large", ""}},
+	{outbox.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{device.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
 }
 
 // classify is the one place an error from the capability packages becomes
@@ -108,7 +111,7 @@ var failures = []struct {
 func classify(ctx context.Context, err error) failure {
 	var fe form.Errors
 	if errors.As(err, &fe) {
-		return failure{http.StatusUnprocessableEntity, "form.errors_above"}
+		return failure{http.StatusUnprocessableEntity, "form.errors_above", ""}
 	}
 	for _, f := range failures {
 		if errors.Is(err, f.err) {
@@ -116,9 +119,9 @@ func classify(ctx context.Context, err error) failure {
 		}
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return failure{statusClientClosed, ""}
+		return failure{statusClientClosed, "", ""}
 	}
-	return failure{http.StatusInternalServerError, "error.internal"}
+	return failure{http.StatusInternalServerError, "error.internal", ""}
 }
 
 // fail answers an error no form field explains: 503 when the hashing pool

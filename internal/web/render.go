@@ -262,8 +262,9 @@ func (s *Server) message(lang, field, key string) string {
 		}
 	case "password.reason.too_short":
 		return s.Catalog.T(lang, key, s.MinPasswordLength)
-	case "error.phone_invalid":
-		return s.Catalog.T(lang, key, s.PhoneExample)
+	case "error.phone_invalid", "error.phone_invalid_plain":
+		// Beside the field, with the example to follow.
+		return s.Catalog.T(lang, "error.phone_invalid", s.PhoneExample)
 	}
 	return s.Catalog.T(lang, key)
 }
@@ -298,6 +299,13 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, 
 			p.Errors[k] = s.message(p.Lang, k, v)
 		}
 		s.showErrors(w, r, http.StatusUnprocessableEntity, name, p)
+		return
+	}
+	// A capability's error about one field (the error mapper knows which)
+	// is shown beside it, like a form.Errors.
+	if f := classify(r.Context(), err); f.field != "" {
+		p.Errors[f.field] = s.message(p.Lang, f.field, f.key)
+		s.showErrors(w, r, f.status, name, p)
 		return
 	}
 	s.fail(w, r, err)

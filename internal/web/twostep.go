@@ -141,18 +141,10 @@ func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.TwoStep.ConfirmApp(r.Context(), st.account, app.ID, name, c, o)
-	switch {
-	case errors.Is(err, totp.ErrNoMatch), errors.Is(err, totp.ErrReplayed):
-		s.formError(w, r, "two_step_app", p, form.Errors{"code": "error.totp_wrong"})
-		return
-	case errors.Is(err, totp.ErrName):
-		s.formError(w, r, "two_step_app", p, form.Errors{"name": "error.app_name"})
-		return
-	case errors.Is(err, totp.ErrNotFound):
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return
-	case err != nil:
-		s.fail(w, r, err)
+	if err != nil {
+		// A wrong or replayed code, a bad name: beside the field; an app
+		// that is gone: "request unknown" (the error mapper says which).
+		s.formError(w, r, "two_step_app", p, err)
 		return
 	}
 	if !res.TurnedOn {
@@ -292,18 +284,8 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch, err := s.TwoStep.Phone.Begin(r.Context(), st.account, typed, o)
-	switch {
-	case errors.Is(err, phone.ErrInvalid):
-		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.phone_invalid"})
-		return
-	case errors.Is(err, phone.ErrNotMobile):
-		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.phone_not_mobile"})
-		return
-	case errors.Is(err, phone.ErrSame):
-		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.phone_same"})
-		return
-	case err != nil:
-		s.fail(w, r, err)
+	if err != nil {
+		s.formError(w, r, "two_step_phone", p, err) // not a number, not a mobile, the same: beside the field
 		return
 	}
 	redirect(w, r, "/account/two-step/phone/confirm", url.Values{"c": {ch.ID}})

@@ -518,3 +518,24 @@ func TestWhy_TheSenderDoesNotLearnOfTheStop(t *testing.T) {
 		t.Fatalf("a locked code: %d\n%s", r.status, r.body)
 	}
 }
+
+// TestFormErrors_ACapabilitysFieldErrorIsShownBesideItsField: the error
+// mapper knows which field a capability's error is about (the same number,
+// the same address), and the form shows it there with 422 — no handler
+// switch per error.
+func TestFormErrors_ACapabilitysFieldErrorIsShownBesideItsField(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	b := h.browser("en")
+	b.signUp("same@example.com", goodPassword)
+	b.enrolPhone("090-3434-5656", "+819034345656")
+	for _, c := range []struct{ path, field, value, says string }{
+		{"/account/two-step/phone", "phone", "090-3434-5656", "This is already your number for codes."},
+		{"/account/email", "email", "same@example.com", "This is your address already."},
+	} {
+		r := b.post(c.path, url.Values{c.field: {c.value}})
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `<p class="field-error" id="e-`+c.field+`">`+c.says) {
+			t.Errorf("%s %s=%s: %d\n%s", c.path, c.field, c.value, r.status, r.body)
+		}
+	}
+}
