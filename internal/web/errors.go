@@ -89,7 +89,7 @@ var failures = []struct {
 	{passkey.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
 	{passkey.ErrRelyingParty, failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
 	{passkey.ErrName, failure{http.StatusUnprocessableEntity, "error.app_name", "name"}},
-	{passkey.ErrDuplicate, failure{http.StatusConflict, "error.passkey_duplicate", ""}},
+	{passkey.ErrDuplicate, failure{http.StatusUnprocessableEntity, "error.passkey_duplicate", ""}},
 	{passkey.ErrNone, failure{http.StatusNotFound, "error.request_unknown", ""}},
 	{passkey.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
 	{totp.ErrNoMatch, failure{http.StatusUnprocessableEntity, "error.totp_wrong", "code"}},

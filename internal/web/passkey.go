@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/form"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/signin"
 )
@@ -103,32 +102,29 @@ func (s *Server) passkeySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	_, res, err := s.TwoStep.ConfirmPasskey(r.Context(), st.account, e, name, []byte(cred), o)
 	if err != nil {
-		key := ""
-		switch {
-		case errors.Is(err, passkey.ErrName):
-			key = "error.app_name"
-		case errors.Is(err, passkey.ErrDuplicate):
-			key = "error.passkey_duplicate"
-		case errors.Is(err, passkey.ErrCeremony), errors.Is(err, passkey.ErrInvalid), errors.Is(err, passkey.ErrRelyingParty):
-			s.logRefused(r, err)
-			key = "error.passkey_refused"
-		default:
+		// A bad name beside its field; a refused or duplicate passkey on
+		// the page again, with a new ceremony (the one just answered is
+		// used up); anything else as the error mapper says.
+		f := classify(r.Context(), err)
+		if f.status != http.StatusUnprocessableEntity && f.status != http.StatusConflict {
 			s.fail(w, r, err)
 			return
 		}
-		// A new ceremony: the one just answered is used up.
+		if f.key == "error.passkey_refused" {
+			s.logRefused(r, err)
+		}
 		p, perr := s.passkeyPage(r)
 		if perr != nil {
 			s.fail(w, r, perr)
 			return
 		}
 		p.Values["name"] = name
-		if key == "error.app_name" {
-			s.formError(w, r, "two_step_passkey", p, form.Errors{"name": key})
+		if f.field != "" {
+			s.formError(w, r, "two_step_passkey", p, err)
 			return
 		}
-		p.Error = s.Catalog.T(p.Lang, key)
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "two_step_passkey", p)
+		p.Error = s.Catalog.T(p.Lang, f.key)
+		s.showErrors(w, r, f.status, "two_step_passkey", p)
 		return
 	}
 	if !res.TurnedOn {

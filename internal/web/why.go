@@ -194,9 +194,6 @@ func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.Activity.StopUnasked(r.Context(), ref, c, o)
 	switch {
-	case errors.Is(err, activity.ErrNotFound):
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return
 	case errors.Is(err, code.ErrWrongCode):
 		s.formError(w, r, "why", p, form.Errors{"code": "why.stop_wrong"})
 		return
@@ -346,13 +343,7 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.An
 		// Said before: nothing changes, and the page says when.
 		redirect(w, r, back, url.Values{"notice": {"already_answered"}})
 		return
-	case errors.Is(err, activity.ErrNotFound):
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return
-	case errors.Is(err, activity.ErrAnswer):
-		s.errorPage(w, r, http.StatusUnprocessableEntity, "error.answer_unknown")
-		return
-	case err != nil:
+	case err != nil: // unknown message or answer: as the error mapper says
 		s.fail(w, r, err)
 		return
 	}
