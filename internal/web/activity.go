@@ -42,7 +42,7 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 	if b := r.URL.Query().Get("before"); b != "" {
 		at, ok := parseCursor(b)
 		if !ok {
-			s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+			s.fail(w, r, errUnknown)
 			return
 		}
 		q.Before, q.BeforeID = at.t, at.id
@@ -270,7 +270,7 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return
 	}
 	done := "renamed"
@@ -285,7 +285,7 @@ func (s *Server) deviceSignout(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	id := r.PostFormValue("device")
 	if id == "" {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return
 	}
 	if err := s.Sessions.EndDevice(r.Context(), st.account.ID, id); err != nil {
@@ -310,7 +310,7 @@ func (s *Server) sessionSignout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return
 	}
 	if id == st.session.ID {

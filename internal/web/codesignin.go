@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -15,7 +14,7 @@ import (
 // where the operator allows sign-in by code (signin.code_signin).
 func (s *Server) codeSigninForm(w http.ResponseWriter, r *http.Request) {
 	if !s.SignIn.CodeSignIn {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return
 	}
 	p := s.newPage(r, "codesignin.title")
@@ -27,7 +26,7 @@ func (s *Server) codeSigninForm(w http.ResponseWriter, r *http.Request) {
 // Every address gets the same page (see signin.RequestCode).
 func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
 	if !s.SignIn.CodeSignIn {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return
 	}
 	p := s.newPage(r, "codesignin.title")
@@ -63,7 +62,7 @@ func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
 // that asked (anyone else: the request is unknown).
 func (s *Server) codeVerifyPage(w http.ResponseWriter, r *http.Request) *page {
 	if !s.SignIn.CodeSignIn {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return nil
 	}
 	o, err := s.origin(w, r)
@@ -73,10 +72,6 @@ func (s *Server) codeVerifyPage(w http.ResponseWriter, r *http.Request) *page {
 	}
 	p := s.newPage(r, "codesignin.verify_title")
 	ch, err := s.SignIn.CodePending(r.Context(), challengeID(r), o)
-	if errors.Is(err, code.ErrNotFound) {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return nil
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return nil

@@ -22,11 +22,7 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	pg := s.newPage(r, title)
 	ch, err := s.Codes.Lookup(r.Context(), challengeID(r), p)
 	if err != nil {
-		if errors.Is(err, code.ErrNotFound) {
-			s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		} else {
-			s.fail(w, r, err)
-		}
+		s.fail(w, r, err) // an unknown request: 404, as the error mapper says
 		return nil, nil
 	}
 	pg.Values["c"] = ch.ID

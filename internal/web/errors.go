@@ -51,6 +51,7 @@ var failures = []struct {
 	err error
 	failure
 }{
+	{errUnknown, failure{http.StatusNotFound, "error.request_unknown", ""}},
 	{signin.ErrInvalid, failure{http.StatusUnprocessableEntity, "error.signin_invalid", ""}},
 	{signin.ErrDisabled, failure{http.StatusUnprocessableEntity, "error.signin_disabled", ""}},
 	{signin.ErrSecondStep, failure{http.StatusUnprocessableEntity, "error.totp_wrong", "code"}},
@@ -103,6 +104,11 @@ var failures = []struct {
 	{outbox.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
 	{device.ErrNotFound, failure{http.StatusNotFound, "error.request_unknown", ""}},
 }
+
+// errUnknown is the handlers' own "no such request": a reference that does
+// not parse, an id that names nothing, a page of a feature that is off. It
+// answers like the capabilities' not-found errors.
+var errUnknown = errors.New("web: no such request")
 
 // classify is the one place an error from the capability packages becomes
 // an HTTP status and a message, for pages and JSON alike. Handlers that show

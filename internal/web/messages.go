@@ -59,7 +59,7 @@ func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) {
 		at, id, ok := strings.Cut(b, ".")
 		us, err := strconv.ParseInt(at, 10, 64)
 		if !ok || err != nil || us <= 0 || len(id) > 64 {
-			s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+			s.fail(w, r, errUnknown)
 			return
 		}
 		q.Before, q.BeforeID = time.UnixMicro(us).UTC(), id

@@ -152,10 +152,6 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	off, err := s.TwoStep.RemovePasskey(r.Context(), state(r).account, id, o)
-	if errors.Is(err, passkey.ErrNotFound) {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

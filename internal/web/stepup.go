@@ -9,7 +9,6 @@ import (
 	"gatehouse/internal/form"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"
-	"gatehouse/internal/totp"
 )
 
 // requireRecent is the gate of the recently-verified access level: a live
@@ -159,10 +158,6 @@ func (s *Server) appRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	off, err := s.TwoStep.RemoveApp(r.Context(), st.account, id, o)
-	if errors.Is(err, totp.ErrNotFound) {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -91,10 +91,6 @@ func (s *Server) appForm(w http.ResponseWriter, r *http.Request) {
 	} else {
 		app, key, err = s.TwoStep.Apps.Begin(r.Context(), st.account.ID, st.account.Email)
 	}
-	if errors.Is(err, totp.ErrNotFound) {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -106,10 +102,6 @@ func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	e, _ := field(r, "e")
 	app, key, err := s.TwoStep.Apps.Pending(r.Context(), st.account.ID, e, st.account.Email)
-	if errors.Is(err, totp.ErrNotFound) {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -256,7 +256,7 @@ func (s *Server) verifyResend(w http.ResponseWriter, r *http.Request) {
 			p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
 			s.showErrors(w, r, http.StatusTooManyRequests, "signin_verify", p)
 		case errors.Is(err, signin.ErrMethod):
-			s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+			s.fail(w, r, errUnknown)
 		default:
 			s.codeError(w, r, "signin_verify", p, state(r).pending, err)
 		}

@@ -167,7 +167,7 @@ func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "why.title")
 	ref, ok := random.ParseReference(r.PathValue("reference"))
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return
 	}
 	if err := s.fillVerdict(r, p, ref); err != nil {
@@ -175,7 +175,7 @@ func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.Data["Stoppable"] != true {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return
 	}
 	c, ok := typedCode(r)
@@ -322,7 +322,7 @@ func (s *Server) whyAnswer(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	ref, ok := random.ParseReference(r.PathValue("reference"))
 	if !ok {
-		s.errorPage(w, r, http.StatusNotFound, "error.request_unknown")
+		s.fail(w, r, errUnknown)
 		return
 	}
 	said := activity.Said(r.PostFormValue("answer"))
