@@ -329,6 +329,7 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 		}
 		if ok {
 			did(SignedOutSession)
+			a.endedSessions = append(a.endedSessions, at.SessionID)
 		}
 		return nil
 	}
@@ -349,6 +350,7 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 			return fmt.Errorf("activity: sign out device: %w", err)
 		}
 		did(SignedOutDevice)
+		a.endedDevice = device
 		return nil
 	}
 	switch {
@@ -382,6 +384,7 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 			return fmt.Errorf("activity: sign out everywhere: %w", err)
 		}
 		did(SignedOutAll)
+		a.endedAll = true
 		if err := s.Devices.StopTrusting(ctx, a.AccountID, ""); err != nil {
 			return fmt.Errorf("activity: stop trusting: %w", err)
 		}

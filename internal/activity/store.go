@@ -2,6 +2,7 @@ package activity
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"gatehouse/internal/code"
@@ -25,6 +26,23 @@ type Answer struct {
 	Actions     []Action
 	// Origin is where the holder answered from, and when.
 	Origin request.Origin
+
+	// What the response signed out, for EndedSession (not stored).
+	endedAll      bool
+	endedDevice   string
+	endedSessions []string
+}
+
+// EndedSession reports whether the response signed out the session
+// sessionID on device deviceID — the answering browser's own, say: "this
+// wasn't me" may end every session, the device that asked, or the session
+// a finished sign-in started. The page that shows the answer needs it to
+// drop its cookie, without asking the session store again.
+func (a *Answer) EndedSession(sessionID, deviceID string) bool {
+	if a == nil {
+		return false
+	}
+	return a.endedAll || (deviceID != "" && deviceID == a.endedDevice) || slices.Contains(a.endedSessions, sessionID)
 }
 
 // Said is the holder's answer.

@@ -15,7 +15,6 @@ import (
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
-	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
 )
 
@@ -359,7 +358,7 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.An
 	// Whether this browser's own session survived the answer (every
 	// session, or the device that asked, may have been signed out).
 	signedOut := false
-	if _, err := s.Sessions.Check(r.Context(), cookieValue(r, sessionCookie)); errors.Is(err, session.ErrNoSession) {
+	if st := state(r); st.session != nil && a.EndedSession(st.session.ID, st.session.DeviceID) {
 		setCookie(w, sessionCookie, "", time.Time{}, -1)
 		w.Header().Set("Clear-Site-Data", `"cache"`)
 		p.SignedIn, signedOut = false, true
@@ -420,11 +419,4 @@ func (s *Server) methodAdvice(r *http.Request, lang string) (string, error) {
 		key = "answer.advice.add_passkey"
 	}
 	return s.Catalog.T(lang, key), nil
-}
-
-func cookieValue(r *http.Request, name string) string {
-	if c, err := r.Cookie(name); err == nil {
-		return c.Value
-	}
-	return ""
 }
