@@ -25,6 +25,7 @@ import (
 	"gatehouse/internal/address"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/check"
+	"gatehouse/internal/checkup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
@@ -236,6 +237,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	region := cfg.String("phone.default_region")
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
+	act := &activity.Service{
+		Store: db, Messages: db, Challenges: db, Codes: codes, Attempts: db, Accounts: db, Sessions: a.Sessions,
+		Devices: db, Blocks: db, Notices: notices, Tx: db, Clock: clk, Log: log,
+	}
 	a.Web = &web.Server{
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions, TwoStep: a.TwoStep,
 		Addresses: &address.Service{Store: db, Codes: codes, Notices: notices, Tx: db, Forget: a.Sessions.Forget},
@@ -259,11 +264,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		TrustFor:        cfg.Duration("signin.trust_days"),
 		Places:          places,
 		Checker:         a.Checker, Reports: db, DevRaw: devDriver, Limits: limits,
-		Lookups: &ratelimit.Limiter{Burst: cfg.Int("check.lookups_per_minute"), Per: time.Minute, Now: a.now},
-		Activity: &activity.Service{
-			Store: db, Messages: db, Challenges: db, Codes: codes, Attempts: db, Accounts: db, Sessions: a.Sessions,
-			Devices: db, Blocks: db, Notices: notices, Tx: db, Clock: clk, Log: log,
-		},
+		Lookups:  &ratelimit.Limiter{Burst: cfg.Int("check.lookups_per_minute"), Per: time.Minute, Now: a.now},
+		Checkup:  &checkup.Service{Limits: limits, TwoStep: a.TwoStep, Backup: a.TwoStep.Backup, Devices: db, Activity: act, Clock: clk},
+		Activity: act,
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()

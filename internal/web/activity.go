@@ -1,7 +1,6 @@
 package web
 
 import (
-	"gatehouse/internal/limit"
 	"net/http"
 	"net/url"
 	"sort"
@@ -353,93 +352,31 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "security", p)
 }
 
-// checkupWindow is how far back the checkup looks for new devices, and how
-// long a trusted browser may go unused before it is a to-do.
-const checkupWindow = 30 * 24 * time.Hour
-
 func (s *Server) fillSecurity(r *http.Request, p *page) error {
 	st := state(r)
 	ctx := r.Context()
 	a := st.account
 	t := s.Catalog.T
-	now := s.now()
-	var todos []todo
-	add := func(id, link string, args ...any) {
-		todos = append(todos, todo{ID: id, Text: t(p.Lang, "security.todo."+id, args...), Do: t(p.Lang, "security.do."+id), Link: link})
-	}
-	if !a.PasswordCompromisedAt.IsZero() {
-		add("password_compromised", "/account/password")
-	}
-	// A run of wrong guesses at the ceiling (NIST SP 800-63B-4: 100):
-	// someone is trying hard; the holder's own browsers are not slowed.
-	tried, err := s.Limits.AccountState(ctx, a.ID)
+	items, err := s.Checkup.Items(ctx, a, st.session.DeviceID)
 	if err != nil {
 		return err
 	}
-	for _, sec := range limit.Secrets {
-		if n, ok := tried[sec]; ok {
-			add("guessed", "/account/activity?failed=1", n, t(p.Lang, "secret."+string(sec)))
+	todos := make([]todo, 0, len(items))
+	for _, it := range items {
+		var args []any
+		switch it.ID {
+		case "guessed":
+			args = []any{it.Count, t(p.Lang, "secret."+string(it.Secret))}
 			p.Data["Guessed"] = true
+		case "password_entered", "unknown_devices", "few_backup", "stale_trust":
+			args = []any{it.Count}
 		}
-	}
-	ways, err := s.TwoStep.Ways(ctx, a)
-	if err != nil {
-		return err
-	}
-	if len(ways) == 0 {
-		add("two_step_off", "/account/two-step")
-	}
-	devs, err := s.Devices.Store.AccountDevices(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	fresh, stale := 0, 0
-	for _, d := range devs {
-		if d.ID != st.session.DeviceID && now.Sub(d.FirstUsed) < checkupWindow && d.Name == "" {
-			fresh++
+		do := t(p.Lang, "security.do."+it.ID)
+		if it.ID == "password_entered" {
+			do = t(p.Lang, "security.do.password_entered_change")
 		}
-		if now.Before(d.TrustedUntil) && now.Sub(d.LastUsed) > checkupWindow {
-			stale++
-		}
-	}
-	if n, newest, err := s.Activity.Unfinished(ctx, a.ID, st.session.DeviceID); err != nil {
-		return err
-	} else if n > 0 {
-		// Answered where it is listed: change the password, or say the
-		// newest wasn't the holder (which also asks for a new one).
-		add("password_entered", "/account/password", n)
-		todos[len(todos)-1].Do = t(p.Lang, "security.do.password_entered_change")
-		todos[len(todos)-1].NotMe = newest
-	}
-	if fresh > 0 {
-		add("unknown_devices", "/account/devices", fresh)
-	}
-	if len(ways) == 1 && ways[0] == signin.SMS {
-		add("sms_only", "/account/two-step")
-	}
-	if len(ways) > 0 {
-		left, err := s.TwoStep.Backup.Left(ctx, a.ID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case left == 0:
-			add("no_backup", "/account/two-step")
-		case left <= 3:
-			add("few_backup", "/account/two-step", left)
-		}
-	}
-	if a.Alerts.Off() {
-		todos = append(todos, todo{ID: "alerts_off", Text: t(p.Lang, "security.todo.alerts_off"), Do: t(p.Lang, "security.do.alerts_off"),
-			Action: "/account/alerts", Field: "email", Value: "1"})
-	}
-	if a.Phone != "" && a.PhoneConfirmedAt.IsZero() {
-		add("phone_unconfirmed", "/account/two-step/phone")
-	}
-	if stale > 0 {
-		// To the list of trusted browsers, each with its own "stop
-		// trusting": the checkup does not pick which ones for the holder.
-		add("stale_trust", "/account#trusted-browsers", stale)
+		todos = append(todos, todo{ID: it.ID, Text: t(p.Lang, "security.todo."+it.ID, args...), Do: do, Link: it.Link,
+			Action: it.Action, Field: it.Field, Value: it.Value, NotMe: it.NotMe})
 	}
 	p.Data["Todos"] = todos
 	p.Data["Email"] = account.MaskEmail(a.Email)

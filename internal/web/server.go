@@ -14,6 +14,7 @@ import (
 	"embed"
 	"fmt"
 	"gatehouse/internal/check"
+	"gatehouse/internal/checkup"
 	"gatehouse/internal/ratelimit"
 	"html/template"
 	"log/slog"
@@ -65,6 +66,8 @@ type Server struct {
 	// Activity tells a message's story and carries out "this wasn't me";
 	// it reads sign-in activity too.
 	Activity *activity.Service
+	// Checkup is the security checkup's list (package checkup).
+	Checkup *checkup.Service
 	// Checker answers "is this message genuine?" on /check and
 	// POST /api/check; Reports keeps what holders chose to report.
 	Checker *check.Checker
