@@ -403,10 +403,3 @@ func (s *Service) forget(ctx context.Context, accountID string) {
 		commit.After(ctx, func() { s.Forget(accountID) })
 	}
 }
-
-func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if s.Tx == nil {
-		return fn(ctx)
-	}
-	return s.Tx.InTx(ctx, fn)
-}
