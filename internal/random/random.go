@@ -80,12 +80,20 @@ func ParseReference(s string) (string, bool) {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
-		case r == ' ' || r == '-' || r == '\u2010' || r == '\u2212' || r == '\u30fc':
+		case isSeparator(r):
 		default:
 			b.WriteRune(r)
 		}
 	}
-	s = strings.TrimPrefix(b.String(), "GH")
+	typed := s
+	s = b.String()
+	// "GH" is the prefix when it stands apart ("GH-…", "GH …"), or when the
+	// length says so (10 or 14 characters with it, 8 or 12 without): a
+	// reference whose first group itself starts with GH ("GH-GHSP-…",
+	// typed "GHSP 4CSQ…") keeps it.
+	if strings.HasPrefix(s, "GH") && (len(s) == 10 || len(s) == 14 || strings.IndexFunc(typed[2:], isSeparator) == 0) {
+		s = s[2:]
+	}
 	if (len(s) != 8 && len(s) != 12) || strings.Trim(s, referenceAlphabet) != "" {
 		return "", false
 	}
@@ -93,4 +101,10 @@ func ParseReference(s string) (string, bool) {
 		return "GH-" + s[:4] + "-" + s[4:], true
 	}
 	return "GH-" + s[:4] + "-" + s[4:8] + "-" + s[8:], true
+}
+
+// isSeparator reports whether r is one of the characters people type
+// between a reference's groups (spaces, hyphens and their look-alikes).
+func isSeparator(r rune) bool {
+	return r == ' ' || r == '-' || r == '\u2010' || r == '\u2212' || r == '\u30fc'
 }
