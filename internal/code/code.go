@@ -14,6 +14,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -169,7 +170,7 @@ func (s *Service) sending(ctx context.Context, c *Challenge, ch request.Channel,
 	if c.Cause == request.Mistyped && c.CodeHash != nil {
 		blocked, err := s.Blocked(ctx, destination, o)
 		if err != nil {
-			return err
+			return fmt.Errorf("code: sending: %w", err)
 		}
 		if blocked {
 			return ErrBlocked
@@ -225,10 +226,10 @@ func (s *Service) Issue(ctx context.Context, spec Challenge, decoy bool) (*Chall
 	// A decoy is counted like a code: a request for an address nobody
 	// holds is refused exactly when one for a holder's would be.
 	if err := s.sending(ctx, c, c.Channel, c.Destination, c.Origin); err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("code: issue: %w", err)
 	}
 	if err := s.Store.CreateChallenge(ctx, c); err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("code: issue: %w", err)
 	}
 	return c, code, nil
 }
@@ -248,7 +249,7 @@ func (s *Service) Open(ctx context.Context, spec Challenge) (*Challenge, error) 
 	c.CreatedAt, c.SentAt, c.ExpiresAt = now, now, now.Add(s.TTL)
 	c.Channel, c.Destination = "", ""
 	if err := s.Store.CreateChallenge(ctx, c); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("code: open: %w", err)
 	}
 	return c, nil
 }
@@ -261,7 +262,7 @@ func (s *Service) Open(ctx context.Context, spec Challenge) (*Challenge, error) 
 func (s *Service) Send(ctx context.Context, id string, p request.Purpose, ch request.Channel, destination string, o request.Origin) (*Challenge, string, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("code: send: %w", err)
 	}
 	now := s.now()
 	if err := s.sendable(c, ch, now); err != nil {
@@ -305,7 +306,7 @@ func (s *Service) sendable(c *Challenge, ch request.Channel, now time.Time) erro
 func (s *Service) Lookup(ctx context.Context, id string, p request.Purpose) (*Challenge, error) {
 	c, err := s.Store.Challenge(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("code: lookup: %w", err)
 	}
 	if c.Purpose != p {
 		return nil, ErrNotFound
@@ -320,7 +321,7 @@ func (s *Service) Lookup(ctx context.Context, id string, p request.Purpose) (*Ch
 func (s *Service) Held(ctx context.Context, id string, p request.Purpose, accountID string) (*Challenge, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("code: held: %w", err)
 	}
 	c = asked(c) // a stopped request stays open to its requester, as a decoy
 	if c.AccountID == "" || c.AccountID != accountID || !c.ConsumedAt.IsZero() {
@@ -333,7 +334,7 @@ func (s *Service) Held(ctx context.Context, id string, p request.Purpose, accoun
 func (s *Service) Verify(ctx context.Context, id string, p request.Purpose, code string, by request.Origin) (*Challenge, error) {
 	c, err := s.Check(ctx, id, p, code, by)
 	if err != nil {
-		return c, err
+		return c, fmt.Errorf("code: verify: %w", err)
 	}
 	return c, s.Use(ctx, c)
 }
@@ -362,7 +363,7 @@ func (s *Service) Usable(c *Challenge) error {
 func (s *Service) Reserve(ctx context.Context, c *Challenge) error {
 	n, ok, err := s.Store.TakeFailure(ctx, c.ID, s.MaxFailures)
 	if err != nil {
-		return err
+		return fmt.Errorf("code: reserve: %w", err)
 	}
 	if !ok {
 		c.Failures = max(c.Failures, s.MaxFailures)
@@ -375,7 +376,7 @@ func (s *Service) Reserve(ctx context.Context, c *Challenge) error {
 // Unreserve gives back the count Reserve took, for a right answer.
 func (s *Service) Unreserve(ctx context.Context, c *Challenge) error {
 	if err := s.Store.ReturnFailure(ctx, c.ID); err != nil {
-		return err
+		return fmt.Errorf("code: unreserve: %w", err)
 	}
 	c.Failures = max(0, c.Failures-1)
 	return nil
@@ -399,7 +400,7 @@ func (s *Service) Fail(c *Challenge) error {
 func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code string, by request.Origin) (*Challenge, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("code: check: %w", err)
 	}
 	c = asked(c)
 	switch {
@@ -421,7 +422,7 @@ func (s *Service) Check(ctx context.Context, id string, p request.Purpose, code 
 func (s *Service) Prove(ctx context.Context, id, code string, by request.Origin) (*Challenge, error) {
 	c, err := s.Store.Challenge(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("code: prove: %w", err)
 	}
 	if !c.StoppedAt.IsZero() {
 		// Stopped already (its code is forgotten then): saying so again
@@ -439,16 +440,16 @@ func (s *Service) compare(ctx context.Context, c *Challenge, code string, by req
 	guess := limit.Guess{Secret: limit.CodeSecret(c.Channel), AccountID: c.AccountID, Subject: "to:" + BlockKey(c.Destination), Origin: by}
 	if c.Failures >= s.MaxFailures {
 		if err := s.Limits.Delayed(ctx, guess); err != nil {
-			return err
+			return fmt.Errorf("code: compare: %w", err)
 		}
 		return ErrLocked
 	}
 	t, err := s.Limits.Take(ctx, guess)
 	if err != nil {
-		return err
+		return fmt.Errorf("code: compare: %w", err)
 	}
 	if err := s.Reserve(ctx, c); err != nil {
-		return err
+		return fmt.Errorf("code: compare: %w", err)
 	}
 	// A decoy has no hash; comparing against a fresh one keeps the work equal.
 	want := c.CodeHash
@@ -469,7 +470,7 @@ func (s *Service) Use(ctx context.Context, c *Challenge) error {
 	now := s.now()
 	ok, err := s.Store.Consume(ctx, c.ID, now)
 	if err != nil {
-		return err
+		return fmt.Errorf("code: use: %w", err)
 	}
 	if !ok {
 		return ErrUsed
@@ -516,7 +517,7 @@ func (s *Service) Remaining(c *Challenge) int { return max(0, s.MaxFailures-c.Fa
 func (s *Service) Resend(ctx context.Context, id string, p request.Purpose, o request.Origin) (*Challenge, string, error) {
 	c, err := s.Lookup(ctx, id, p)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("code: resend: %w", err)
 	}
 	c = asked(c)
 	now := s.now()

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"time"
 
 	"gatehouse/internal/account"
@@ -133,16 +134,16 @@ func (m *Manager) now() time.Time { return m.Clock.Now() }
 func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error) {
 	token, s, err := m.Start(ctx, accountID, o.DeviceID, o.IP, remember)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("session: grant: %w", err)
 	}
 	if previous != "" {
 		if err := m.End(ctx, previous); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("session: grant: %w", err)
 		}
 	}
 	if m.Devices != nil && o.DeviceID != "" {
 		if err := m.Devices.MarkUsed(ctx, accountID, o.DeviceID, s.CreatedAt); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("session: grant: %w", err)
 		}
 	}
 	return &grant.Grant{SessionID: s.ID, Token: token, Remember: remember, ExpiresAt: s.AbsoluteExpiresAt}, nil
@@ -193,7 +194,7 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 			return nil, ErrNoSession
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("session: check: %w", err)
 		}
 	}
 	if cached && idle(s, now) {
@@ -205,7 +206,7 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 			return nil, ErrNoSession
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("session: check: %w", err)
 		}
 		s = fresh
 	}
@@ -215,7 +216,7 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 	}
 	if now.Sub(s.LastSeenAt) >= touchEvery(s.IdleTimeout) {
 		if err := m.Store.TouchSession(ctx, s.ID, now); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("session: check: %w", err)
 		}
 		s.LastSeenAt = now
 		cached = false // store the fresher copy
@@ -243,10 +244,10 @@ func (m *Manager) End(ctx context.Context, token string) error {
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("session: end: %w", err)
 	}
 	if err := m.Store.RevokeSession(ctx, s.ID, m.now()); err != nil {
-		return err
+		return fmt.Errorf("session: end: %w", err)
 	}
 	// Evicted once the revocation is committed (at once outside a flow's
 	// transaction): evicted earlier, a check could re-cache the session
@@ -264,7 +265,7 @@ func (m *Manager) End(ctx context.Context, token string) error {
 // node drops its cached copy once the change commits.
 func (m *Manager) Reauthenticate(ctx context.Context, sessionID string, at time.Time) error {
 	if err := m.Store.Reauthenticate(ctx, sessionID, at); err != nil {
-		return err
+		return fmt.Errorf("session: reauthenticate: %w", err)
 	}
 	commit.After(ctx, func() {
 		if m.Cache != nil {
@@ -278,7 +279,7 @@ func (m *Manager) Reauthenticate(ctx context.Context, sessionID string, at time.
 // password reset, account disabled).
 func (m *Manager) EndAll(ctx context.Context, accountID string) error {
 	if err := m.Store.RevokeAccountSessions(ctx, accountID, m.now()); err != nil {
-		return err
+		return fmt.Errorf("session: end all: %w", err)
 	}
 	commit.After(ctx, func() { m.Forget(accountID) }) // see End
 	return nil
@@ -299,7 +300,7 @@ func (m *Manager) List(ctx context.Context, accountID string) ([]*Session, error
 	now := m.now()
 	all, err := m.Store.AccountSessions(ctx, accountID, now)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("session: list: %w", err)
 	}
 	live := all[:0]
 	for _, s := range all {
@@ -315,7 +316,7 @@ func (m *Manager) List(ctx context.Context, accountID string) ([]*Session, error
 func (m *Manager) EndOne(ctx context.Context, accountID, sessionID string) (bool, error) {
 	ok, err := m.Store.RevokeAccountSession(ctx, accountID, sessionID, m.now())
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("session: end one: %w", err)
 	}
 	commit.After(ctx, func() {
 		if m.Cache != nil {
@@ -328,7 +329,7 @@ func (m *Manager) EndOne(ctx context.Context, accountID, sessionID string) (bool
 // EndDevice revokes the account's sessions on one device.
 func (m *Manager) EndDevice(ctx context.Context, accountID, deviceID string) error {
 	if err := m.Store.RevokeDeviceSessions(ctx, accountID, deviceID, m.now()); err != nil {
-		return err
+		return fmt.Errorf("session: end device: %w", err)
 	}
 	commit.After(ctx, func() { m.Forget(accountID) })
 	return nil
@@ -338,7 +339,7 @@ func (m *Manager) EndDevice(ctx context.Context, accountID, deviceID string) err
 // everywhere except here").
 func (m *Manager) EndOthers(ctx context.Context, accountID, keep string) error {
 	if err := m.Store.RevokeOtherSessions(ctx, accountID, keep, m.now()); err != nil {
-		return err
+		return fmt.Errorf("session: end others: %w", err)
 	}
 	commit.After(ctx, func() { m.Forget(accountID) })
 	return nil

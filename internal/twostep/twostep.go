@@ -163,17 +163,17 @@ type Enabled struct {
 func (s *Service) ConfirmApp(ctx context.Context, a *account.Account, appID, name, code string, o request.Origin) (*Enabled, error) {
 	was, err := s.On(ctx, a)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("twostep: confirm app: %w", err)
 	}
 	out := &Enabled{}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Apps.Confirm(ctx, a.ID, appID, name, code); err != nil {
-			return err
+			return fmt.Errorf("twostep: confirm app: %w", err)
 		}
 		return s.added(ctx, a, was, notice.Notice{Method: "app", Origin: o}, out)
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("twostep: confirm app: %w", err)
 	}
 	return out, nil
 }
@@ -186,7 +186,7 @@ func (s *Service) added(ctx context.Context, a *account.Account, was bool, n not
 	if !was {
 		codes, err := s.Backup.New(ctx, a.ID)
 		if err != nil {
-			return err
+			return fmt.Errorf("twostep: added: %w", err)
 		}
 		out.TurnedOn, out.BackupCodes, n.Purpose = true, codes, request.TwoStepOn
 	}
@@ -201,17 +201,17 @@ func (s *Service) added(ctx context.Context, a *account.Account, was bool, n not
 func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, typed string, o request.Origin) (*Enabled, error) {
 	ch, err := s.Phone.Check(ctx, a, id, typed, o)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("twostep: confirm phone: %w", err)
 	}
 	was, err := s.On(ctx, a)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("twostep: confirm phone: %w", err)
 	}
 	old := confirmedPhone(a)
 	out := &Enabled{}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Phone.Confirm(ctx, a, ch); err != nil {
-			return err
+			return fmt.Errorf("twostep: confirm phone: %w", err)
 		}
 		s.forget(ctx, a.ID)
 		masked := phone.Mask(ch.Destination)
@@ -220,12 +220,12 @@ func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, type
 		}
 		out.Replaced = true
 		if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneChanged, Phone: masked, Origin: o}); err != nil {
-			return err
+			return fmt.Errorf("twostep: confirm phone: %w", err)
 		}
 		return s.send(ctx, a, notice.Notice{Purpose: request.PhoneChanged, Phone: masked, Origin: o, Channel: request.SMS, To: old})
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("twostep: confirm phone: %w", err)
 	}
 	return out, nil
 }
@@ -240,19 +240,19 @@ func (s *Service) ConfirmPasskey(ctx context.Context, a *account.Account, ceremo
 	}
 	was, err := s.On(ctx, a)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("twostep: confirm passkey: %w", err)
 	}
 	out := &Enabled{}
 	var c *passkey.Credential
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if c, err = s.Passkeys.FinishRegistration(ctx, a.ID, ceremonyID, name, response); err != nil {
-			return err
+			return fmt.Errorf("twostep: confirm passkey: %w", err)
 		}
 		return s.added(ctx, a, was, notice.Notice{Method: "passkey", Origin: o}, out)
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("twostep: confirm passkey: %w", err)
 	}
 	return c, out, nil
 }
@@ -265,7 +265,7 @@ func (s *Service) RemovePasskey(ctx context.Context, a *account.Account, id stri
 	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Passkeys.Remove(ctx, a.ID, id); err != nil {
-			return err
+			return fmt.Errorf("twostep: remove passkey: %w", err)
 		}
 		if off, err = s.offIfNone(ctx, a, o); err != nil || off {
 			return err
@@ -285,17 +285,17 @@ func (s *Service) RemovePhone(ctx context.Context, a *account.Account, o request
 	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Phone.Remove(ctx, a); err != nil {
-			return err
+			return fmt.Errorf("twostep: remove phone: %w", err)
 		}
 		s.forget(ctx, a.ID)
 		b := *a
 		b.Phone, b.PhoneConfirmedAt = "", time.Time{}
 		if off, err = s.offIfNone(ctx, &b, o); err != nil {
-			return err
+			return fmt.Errorf("twostep: remove phone: %w", err)
 		}
 		masked := phone.Mask(old)
 		if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneRemoved, Phone: masked, Origin: o, Channel: request.SMS, To: old}); err != nil {
-			return err
+			return fmt.Errorf("twostep: remove phone: %w", err)
 		}
 		if off {
 			return nil
@@ -311,7 +311,7 @@ func (s *Service) RemovePhone(ctx context.Context, a *account.Account, o request
 func (s *Service) RemoveApp(ctx context.Context, a *account.Account, appID string, o request.Origin) (off bool, err error) {
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Apps.Remove(ctx, a.ID, appID); err != nil {
-			return err
+			return fmt.Errorf("twostep: remove app: %w", err)
 		}
 		if off, err = s.offIfNone(ctx, a, o); err != nil || off {
 			return err
@@ -329,7 +329,7 @@ func (s *Service) offIfNone(ctx context.Context, a *account.Account, o request.O
 		return false, err
 	}
 	if err := s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time); err != nil {
-		return false, err
+		return false, fmt.Errorf("twostep: off if none: %w", err)
 	}
 	return true, s.send(ctx, a, notice.Notice{Purpose: request.TwoStepOff, Origin: o})
 }
@@ -341,29 +341,29 @@ func (s *Service) Off(ctx context.Context, a *account.Account, o request.Origin)
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		m, err := s.Methods(ctx, a)
 		if err != nil {
-			return err
+			return fmt.Errorf("twostep: off: %w", err)
 		}
 		for _, app := range m.Apps {
 			if err := s.Apps.Remove(ctx, a.ID, app.ID); err != nil {
-				return err
+				return fmt.Errorf("twostep: off: %w", err)
 			}
 		}
 		for _, p := range m.Passkeys {
 			if err := s.Passkeys.Remove(ctx, a.ID, p.ID); err != nil {
-				return err
+				return fmt.Errorf("twostep: off: %w", err)
 			}
 		}
 		if m.Phone != "" {
 			if err := s.Phone.Remove(ctx, a); err != nil {
-				return err
+				return fmt.Errorf("twostep: off: %w", err)
 			}
 			s.forget(ctx, a.ID)
 			if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneRemoved, Phone: phone.Mask(m.Phone), Origin: o, Channel: request.SMS, To: m.Phone}); err != nil {
-				return err
+				return fmt.Errorf("twostep: off: %w", err)
 			}
 		}
 		if err := s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time); err != nil {
-			return err
+			return fmt.Errorf("twostep: off: %w", err)
 		}
 		return s.send(ctx, a, notice.Notice{Purpose: request.TwoStepOff, Origin: o})
 	})
@@ -376,7 +376,7 @@ func (s *Service) NewBackupCodes(ctx context.Context, a *account.Account, o requ
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if codes, err = s.Backup.New(ctx, a.ID); err != nil {
-			return err
+			return fmt.Errorf("twostep: new backup codes: %w", err)
 		}
 		return s.send(ctx, a, notice.Notice{Purpose: request.BackupRenewed, Origin: o})
 	})
