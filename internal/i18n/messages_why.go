@@ -9,7 +9,6 @@ var whyMessages = []struct{ key, en, ja string }{
 	// The signed-out /why/{reference}: a verdict, advice for the kind of
 	// message (never anything about an account), and the way in.
 	{"why.verdict_ours", "Genuine: we sent the message with reference %s.", "本物です：参照番号 %s のメッセージは当サービスが送信しました。"},
-	{"why.verdict_not_ours", "Not found: no message of ours has reference %s.", "見つかりません：参照番号 %s のメッセージは当サービスから送信されていません。"},
 	{"why.general.second_step", "A sign-in code you did not ask for means someone typed your password: tell no one the code, then sign in (typing our address yourself) and answer \"This wasn't me\".", "心当たりのないログインコードは、誰かがあなたのパスワードを入力したということです。コードは誰にも教えず、当サービスのアドレスをご自身で入力してログインし、「心当たりがない」と回答してください。"},
 	{"why.general.step_up", "A code to confirm a change comes when a device signed in to your account asks to change something: if it wasn't you, sign in and answer \"This wasn't me\".", "変更の確認コードは、ログイン中の端末が設定を変えようとしたときに届きます。心当たりがなければ、ログインして「心当たりがない」と回答してください。"},
 	{"why.general.reset_password", "A reset code you did not ask for means someone typed your address on the reset page; nothing changes unless the code is entered, so tell it to no one.", "心当たりのない再設定コードは、誰かが再設定のページにあなたのアドレスを入力したということです。コードが入力されない限り何も変わらないので、誰にも教えないでください。"},
@@ -86,10 +85,7 @@ var whyMessages = []struct{ key, en, ja string }{
 	{"cause.old_device_this", "this device, signed in before", "前にもお使いのこの端末"},
 	{"activity.this_device", "this device", "この端末"},
 	{"activity.new_device", "first time on this device", "初めての端末"},
-	{"activity.second_step", "Second step: %s", "2段階目：%s"},
-	{"activity.code_cause", "Code sent because: %s", "コードを送った理由：%s"},
 	{"activity.network_detail", "IP address %s", "IPアドレス %s"},
-	{"activity.place_detail", "near %s", "%s付近"},
 
 	// The checkup's unfinished right password, answered where it is.
 	{"security.do.password_entered_change", "Change password", "パスワードを変更"},
@@ -108,5 +104,4 @@ var whyMessages = []struct{ key, en, ja string }{
 	{"answer.advice.drop_sms", "Your account also receives codes by SMS, which can be intercepted: you already have a stronger way, so removing SMS makes it safer.", "このアカウントはSMSでもコードを受け取ります。SMSは傍受されることがあります。より安全な方法をすでにお持ちなので、SMSを外すとより安全です。"},
 	{"answer.advice.keep", "Your account already uses a strong second step; keep it.", "このアカウントはすでに安全な2段階目の方法を使っています。そのままお使いください。"},
 	{"answer.advice.add_passkey", "For the strongest protection, add a passkey: it cannot be phished.", "さらに安全にするには、パスキーを追加してください。パスキーはフィッシングで盗まれません。"},
-	{"answer.advice.two_step", "Open two-step verification", "2段階認証を開く"},
 }
