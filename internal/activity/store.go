@@ -114,7 +114,6 @@ type Store interface {
 type Unanswered struct {
 	Reference string // its newest message's
 	Cause     request.Cause
-	Purpose   request.Purpose
 	Origin    request.Origin // where the request came from, and when
 	ExpiresAt time.Time      // when its code runs out
 	// Attempt is the sign-in the code was the second step of; nil for a

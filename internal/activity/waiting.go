@@ -32,7 +32,6 @@ type Waiting struct {
 	Reference string
 	AttemptID string
 	Cause     request.Cause
-	Purpose   request.Purpose
 	// Origin is where and when the request came from.
 	Origin request.Origin
 	// Open: its code can still be used, or its sign-in is still pending —
@@ -65,7 +64,7 @@ func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Wa
 	out := make([]Waiting, 0, len(reqs))
 	listed := map[string]bool{}
 	for _, u := range reqs {
-		w := Waiting{Reference: u.Reference, Cause: u.Cause, Purpose: u.Purpose, Origin: u.Origin, Open: now.Before(u.ExpiresAt)}
+		w := Waiting{Reference: u.Reference, Cause: u.Cause, Origin: u.Origin, Open: now.Before(u.ExpiresAt)}
 		if at := u.Attempt; at != nil {
 			w.AttemptID, w.Origin = at.ID, at.Origin
 			w.Open = w.Open && at.Outcome == signin.Pending
@@ -80,7 +79,7 @@ func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Wa
 	}
 	for _, at := range ats {
 		if !listed[at.ID] {
-			out = append(out, Waiting{AttemptID: at.ID, Cause: at.Cause, Purpose: request.SecondStep, Origin: at.Origin,
+			out = append(out, Waiting{AttemptID: at.ID, Cause: at.Cause, Origin: at.Origin,
 				Open: at.Outcome == signin.Pending})
 		}
 	}

@@ -399,10 +399,10 @@ func (db *DB) Unanswered(ctx context.Context, accountID, deviceID string, since 
 		return nil, nil
 	}
 	rows, err := db.conn(ctx).Query(ctx, `
-		SELECT reference, cause, purpose, device_id, ip, user_agent, created_at, expires_at,
+		SELECT reference, cause, device_id, ip, user_agent, created_at, expires_at,
 			attempt_id, outcome, a_device_id, a_ip, a_user_agent, a_created_at
 		FROM (
-			SELECT m.reference, m.cause, c.purpose, c.device_id, c.ip, c.user_agent, c.created_at, c.expires_at,
+			SELECT m.reference, m.cause, c.device_id, c.ip, c.user_agent, c.created_at, c.expires_at,
 				c.attempt_id, COALESCE(s.outcome, '') AS outcome, COALESCE(s.device_id, '') AS a_device_id,
 				COALESCE(s.ip, '') AS a_ip, COALESCE(s.user_agent, '') AS a_user_agent, s.created_at AS a_created_at,
 				m.created_at AS sent,
@@ -431,7 +431,7 @@ func (db *DB) Unanswered(ctx context.Context, accountID, deviceID string, since 
 		var u activity.Unanswered
 		var created, expires, aCreated *time.Time
 		var at signin.Attempt
-		if err := rows.Scan(&u.Reference, &u.Cause, &u.Purpose, &u.Origin.DeviceID, &u.Origin.IP, &u.Origin.UserAgent, &created, &expires,
+		if err := rows.Scan(&u.Reference, &u.Cause, &u.Origin.DeviceID, &u.Origin.IP, &u.Origin.UserAgent, &created, &expires,
 			&at.ID, &at.Outcome, &at.Origin.DeviceID, &at.Origin.IP, &at.Origin.UserAgent, &aCreated); err != nil {
 			return nil, fmt.Errorf("postgres: read unanswered requests: %w", err)
 		}
