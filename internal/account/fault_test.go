@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"gatehouse/internal/limit"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/i18n"
+	"gatehouse/internal/method"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/password"
@@ -158,12 +160,21 @@ func newWorld(t *testing.T, open func(t *testing.T) (store, func() string)) *wor
 		ServiceName: "Gatehouse", PublicURL: "http://127.0.0.1"}
 	notices := &notice.Composer{Outbox: mail, Catalog: cat, ServiceName: "Gatehouse"}
 	w := &world{f: f, sessions: sessions, outbox: mail, dump: dump}
-	w.signin = &signin.Service{Accounts: f, Attempts: f, Hasher: hasher, Sessions: sessions, Tx: f, Limits: limit.None()}
+	w.signin = signin.New(signin.Deps{Accounts: f, Attempts: f, Hasher: hasher, Sessions: sessions, Tx: f, Limits: limit.None(),
+		Log: slog.New(slog.DiscardHandler), Devices: knownDevices{f}, Codes: codes, Notices: notices, Reauth: sessions,
+		Methods: method.NewSet(method.EmailMethod{Codes: codes})}, signin.Settings{})
 	w.accounts = &account.Service{Store: f, Hasher: hasher, Policy: password.Policy{MinLength: 12, ServiceName: "Gatehouse"},
 		Codes: codes, Notices: notices, Sessions: sessions, Guesses: w.signin, Catalog: cat,
 		PhoneRegion: "JP", HistoryLength: 5, Tx: f, Limits: limit.None()}
 	return w
 }
+
+// knownDevices says every device is one the account has used: a sign-in's
+// new-device alert is sent after its transaction commits, outside the
+// writes this test cuts.
+type knownDevices struct{ store }
+
+func (knownDevices) UsedBy(context.Context, string, string) (bool, error) { return true, nil }
 
 func openSQLite(t *testing.T) (store, func() string) {
 	path := filepath.Join(t.TempDir(), "t.db")

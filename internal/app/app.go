@@ -35,6 +35,7 @@ import (
 	"gatehouse/internal/geo"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/limit"
+	"gatehouse/internal/method"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
@@ -201,35 +202,46 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	uas := &device.UserAgents{}
 	policy := password.Policy{MinLength: cfg.Int("password.min_length"), ServiceName: serviceName}
+	limits.Ceiling = ceilingNotice(db, notices, log)
+	apps := &totp.Service{Store: db, Box: box, Issuer: serviceName, Clock: clk}
+	backups := &backup.Service{Store: db, Key: sec.HMACKey, Clock: clk}
+	keys, localURL, err := passkeys(cfg.PublicURL(), serviceName, db, clk)
+	if err != nil {
+		log.Info("passkeys are off", "reason", err)
+	}
+	// The second-step methods, strongest first: the order a sign-in
+	// offers an account's ways in. A new method is one file in package
+	// method and one line here.
+	var ways []method.Method
+	if keys != nil {
+		ways = append(ways, method.PasskeyMethod{Keys: keys})
+	}
+	ways = append(ways, method.AppMethod{Store: db, Codes: apps}, method.SMSMethod{Codes: codes},
+		method.BackupMethod{Codes: backups}, method.EmailMethod{Codes: codes})
+	methods := method.NewSet(ways...)
+	a.TwoStep = &twostep.Service{
+		Apps: apps, Backup: backups, Passkeys: keys,
+		Phone:   &phone.Service{Store: db, Codes: codes, Notices: notices, Region: cfg.String("phone.default_region"), Clock: clk, Tx: db},
+		Notices: notices, Tx: db, Forget: a.Sessions.Forget, Set: methods,
+	}
+	sd := signin.Deps{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Tx: db, Log: log, Clock: clk,
+		Devices: db, Codes: codes, Notices: notices, Methods: methods, Reauth: a.Sessions, Limits: limits}
+	if keys != nil {
+		// A nil *passkey.Service in the interface would not read as "off".
+		sd.Passkeys = keys
+	}
+	a.SignIn = signin.New(sd, signin.Settings{
+		NewDeviceCheck: cfg.String("signin.new_device_check") == "email",
+		EmailFallback:  cfg.Bool("signin.email_fallback"),
+		TrustFor:       cfg.Duration("signin.trust_days"),
+		CodeSignIn:     cfg.Bool("signin.code_signin"),
+	})
 	a.Accounts = &account.Service{
 		Store: db, Hasher: a.Hasher, Policy: policy, Codes: codes, Notices: notices, Sessions: a.Sessions,
 		Clock: clk, Catalog: cat, PhoneRegion: cfg.String("phone.default_region"),
 		HistoryLength: cfg.Int("password.history"), Limits: limits,
+		Trust: db, Guesses: a.SignIn, Tx: db,
 	}
-	a.SignIn = &signin.Service{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Log: log, Clock: clk,
-		NewDeviceCheck: cfg.String("signin.new_device_check") == "email", Devices: db, Codes: codes, Notices: notices,
-		Limits: limits}
-	limits.Ceiling = ceilingNotice(db, notices, log)
-	a.TwoStep = &twostep.Service{
-		Apps:    &totp.Service{Store: db, Box: box, Issuer: serviceName, Clock: clk},
-		Backup:  &backup.Service{Store: db, Key: sec.HMACKey, Clock: clk},
-		Phone:   &phone.Service{Store: db, Codes: codes, Notices: notices, Region: cfg.String("phone.default_region"), Clock: clk, Tx: db},
-		Notices: notices, Tx: db, Forget: a.Sessions.Forget,
-	}
-	keys, localURL, err := passkeys(cfg.PublicURL(), serviceName, db, clk)
-	if err != nil {
-		log.Info("passkeys are off", "reason", err)
-	} else {
-		a.TwoStep.Passkeys, a.SignIn.Passkeys = keys, keys
-	}
-	a.SignIn.TwoStep, a.SignIn.Apps, a.SignIn.Backup = a.TwoStep, a.TwoStep.Apps, a.TwoStep.Backup
-	a.SignIn.EmailFallback = cfg.Bool("signin.email_fallback")
-	a.SignIn.CodeSignIn = cfg.Bool("signin.code_signin")
-	a.SignIn.Reauth = a.Sessions
-	a.SignIn.TrustFor = cfg.Duration("signin.trust_days")
-	a.Accounts.Trust = db
-	a.Accounts.Guesses = a.SignIn
-	a.Accounts.Tx, a.SignIn.Tx = db, db
 	a.Checker = &check.Checker{
 		Messages: db, Keys: dkimRing, Catalog: cat, ServiceName: serviceName, MailDomain: cfg.MailDomain(), FromDomain: strings.ToLower(mailer.From.Address[strings.LastIndexByte(mailer.From.Address, '@')+1:]), PublicURL: cfg.PublicURL(),
 		SupportURL: cfg.String("support.url"),

@@ -39,19 +39,19 @@ func (s *Service) RequestCode(ctx context.Context, email, lang string, o request
 		return "", form.Errors{"email": "error.email_invalid"}
 	}
 	if o.Time.IsZero() {
-		o.Time = s.Clock.Now()
+		o.Time = s.clock.Now()
 	}
 	o.Time = o.Time.UTC()
 	at := &Attempt{ID: random.ID(), Kind: CodeSignInKind, Identifier: norm, Origin: o, Outcome: UnknownAccount,
 		MethodOffered: Email, Cause: request.CodeRequested}
-	a, err := s.Accounts.AccountByEmail(ctx, norm)
+	a, err := s.accounts.AccountByEmail(ctx, norm)
 	switch {
 	case err == nil:
 		at.AccountID, at.Outcome = a.ID, Pending
 		if refusal(a) != nil {
 			at.Outcome = Denied
-		} else if s.TwoStep != nil {
-			ways, err := s.TwoStep.Ways(ctx, a)
+		} else {
+			ways, err := s.methods.Ways(ctx, a)
 			if err != nil {
 				return "", fmt.Errorf("sign in by code: two-step state: %w", err)
 			}
@@ -64,26 +64,26 @@ func (s *Service) RequestCode(ctx context.Context, email, lang string, o request
 	}
 	decoy := at.Outcome != Pending
 	var id string
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("sign in by code: record attempt: %w", err)
 		}
 		spec := code.Challenge{Purpose: request.CodeSignIn, Cause: request.CodeRequested, AttemptID: at.ID,
 			Channel: request.Email, Destination: norm, Origin: o}
 		n := notice.Notice{Purpose: request.CodeSignIn, Cause: request.CodeRequested, To: norm, Language: lang,
-			Origin: o, Valid: s.Codes.Validity(), Withhold: decoy}
+			Origin: o, Valid: s.codes.Validity(), Withhold: decoy}
 		if !decoy {
 			// The request keeps the address as typed: the code page shows
 			// it, and the account's own spelling would tell that it exists.
 			spec.AccountID = a.ID
 			n.AccountID, n.To, n.Language, n.TimeZone = a.ID, a.Email, a.Language, a.TimeZone
 		}
-		ch, c, err := s.Codes.Issue(ctx, spec, decoy)
+		ch, c, err := s.codes.Issue(ctx, spec, decoy)
 		if err != nil {
 			return fmt.Errorf("sign in by code: issue code: %w", err)
 		}
 		id, n.ChallengeID, n.Code = ch.ID, ch.ID, c
-		if _, err := s.Notices.Send(ctx, n); err != nil {
+		if _, err := s.notices.Send(ctx, n); err != nil {
 			return fmt.Errorf("sign in by code: send code: %w", err)
 		}
 		return nil
@@ -107,7 +107,7 @@ type CodeRequest struct {
 // CodePending returns the open sign-in-by-code request for its page: only
 // the browser that asked may use it (code.ErrNotFound otherwise).
 func (s *Service) CodePending(ctx context.Context, challengeID string, o request.Origin) (*code.Challenge, error) {
-	ch, err := s.Codes.Lookup(ctx, challengeID, request.CodeSignIn)
+	ch, err := s.codes.Lookup(ctx, challengeID, request.CodeSignIn)
 	if err != nil {
 		return nil, err
 	}
@@ -124,27 +124,27 @@ func (s *Service) CodePending(ctx context.Context, challengeID string, o request
 func (s *Service) SignInByCode(ctx context.Context, r CodeRequest) (*Result, error) {
 	o := r.Origin
 	if o.Time.IsZero() {
-		o.Time = s.Clock.Now()
+		o.Time = s.clock.Now()
 	}
 	o.Time = o.Time.UTC()
 	ch, err := s.CodePending(ctx, r.ChallengeID, o)
 	if err != nil {
 		return nil, err
 	}
-	at, err := s.Attempts.Attempt(ctx, ch.AttemptID)
+	at, err := s.attempts.Attempt(ctx, ch.AttemptID)
 	if errors.Is(err, ErrNoAttempt) {
 		return nil, code.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sign in by code: read attempt: %w", err)
 	}
-	if ch, err = s.Codes.Check(ctx, ch.ID, request.CodeSignIn, r.Code, o); err != nil {
+	if ch, err = s.codes.Check(ctx, ch.ID, request.CodeSignIn, r.Code, o); err != nil {
 		return nil, s.refused(ctx, at, ch, err, o)
 	}
 	if at.Outcome != Pending {
 		return nil, code.ErrUsed
 	}
-	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
+	a, err := s.accounts.AccountByID(ctx, at.AccountID)
 	if err != nil {
 		return nil, fmt.Errorf("sign in by code: read account: %w", err)
 	}
@@ -157,12 +157,12 @@ func (s *Service) SignInByCode(ctx context.Context, r CodeRequest) (*Result, err
 		return nil, err
 	}
 	var g *grant.Grant
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Codes.Use(ctx, ch); err != nil {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.codes.Use(ctx, ch); err != nil {
 			return err
 		}
 		var err error
-		if g, err = s.Sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous); err != nil {
+		if g, err = s.sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous); err != nil {
 			return fmt.Errorf("sign in by code: start session: %w", err)
 		}
 		// A code from the mailbox proved neither the password nor a second
@@ -170,7 +170,7 @@ func (s *Service) SignInByCode(ctx context.Context, r CodeRequest) (*Result, err
 		if err := s.unproved(ctx, g); err != nil {
 			return err
 		}
-		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, Email, o.Time)
+		ok, err := s.attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, Email, o.Time)
 		if err != nil {
 			return fmt.Errorf("sign in by code: end attempt: %w", err)
 		}

@@ -13,21 +13,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/backup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/commit"
 	"gatehouse/internal/grant"
 	"gatehouse/internal/limit"
+	"gatehouse/internal/method"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
-	"gatehouse/internal/totp"
 )
 
 // Outcome is how an attempt ended.
@@ -48,54 +48,67 @@ const (
 	Expired Outcome = "expired"
 )
 
-// Method is a way to pass the second step.
-type Method string
+// Method is a way to pass the second step, as an attempt records it
+// (package method).
+type Method = method.Kind
 
-// Second-step methods: an emailed code (the new-device check, and a
-// fallback), an authenticator app, a code by SMS, a backup code; passkeys
-// join them.
+// Second-step methods, by the kinds package method registers, and
+// Trusted.
 const (
-	Email Method = "email"
-	App   Method = "app"
-	SMS   Method = "sms"
-	// Passkey: a WebAuthn credential of the account.
-	Passkey Method = "passkey"
-	Backup  Method = "backup"
+	Email   = method.Email
+	App     = method.App
+	SMS     = method.SMS
+	Passkey = method.Passkey
+	Backup  = method.Backup
 	// Trusted is recorded as the method used when a browser the holder
 	// chose to trust skipped the second step.
 	Trusted Method = "trusted_browser"
 )
 
-// sends reports whether m is answered with a code Gatehouse sends (by
-// email or SMS), rather than one the holder has (an app, a backup code).
-func (m Method) sends() bool { return m == Email || m == SMS }
-
-// Channel is the channel a sending method's codes travel by.
-func (m Method) Channel() request.Channel {
-	if m == SMS {
-		return request.SMS
-	}
-	return request.Email
-}
-
 // Accepts returns the methods that may pass an attempt, in the order the
-// second-step page offers them: the new-device check passes only with the
-// emailed code; a two-step sign-in with any method the account has set up
-// (ways, strongest first), a backup code, and — when EmailFallback is on —
-// a code by email last. A re-verification never accepts the email
-// fallback: whoever reads the mailbox must not be able to switch two-step
-// verification off (NIST SP 800-63B-4 §3.1.3: email is no second factor).
+// second-step page offers them: the new-device check (a code from the
+// mailbox) passes only with that code; a two-step sign-in with any method
+// the account has set up (ways, strongest first), the backstops (a
+// backup code), and — when EmailFallback is on — a code by email last. A
+// re-verification accepts only what proves a second factor: whoever reads
+// the mailbox must not be able to switch two-step verification off (NIST
+// SP 800-63B-4 §3.1.3: email is no second factor).
 func (s *Service) Accepts(at *Attempt, ways []Method) []Method {
-	if at.MethodOffered == Email && at.Kind != StepUpKind {
-		return []Method{Email}
+	if s.MailboxCheck(at) {
+		return []Method{at.MethodOffered}
 	}
 	out := append([]Method(nil), ways...)
-	out = append(out, Backup)
+	out = append(out, s.methods.Backstops()...)
 	if s.EmailFallback && at.Kind != StepUpKind {
 		out = append(out, Email)
 	}
-	return out
+	return slices.DeleteFunc(out, func(m Method) bool { return at.Kind == StepUpKind && !s.methods.About(m).Factor })
 }
+
+// MailboxCheck reports whether at asks for a code from the mailbox rather
+// than a second factor: the new-device check, or the step after a
+// password its holder reported known. Only that code passes it.
+func (s *Service) MailboxCheck(at *Attempt) bool {
+	m, ok := s.methods.Get(at.MethodOffered)
+	return ok && at.Kind != StepUpKind && !m.About().Factor
+}
+
+// Method returns the method registered as m, for a page that shows it.
+func (s *Service) Method(m Method) (method.Method, bool) { return s.methods.Get(m) }
+
+// About returns what the method registered as m is (method.Set.About).
+func (s *Service) About(m Method) method.About { return s.methods.About(m) }
+
+// Ways returns the second-step methods a has set up, strongest first;
+// none means two-step verification is off (method.Set.Ways).
+func (s *Service) Ways(ctx context.Context, a *account.Account) ([]Method, error) {
+	return s.methods.Ways(ctx, a)
+}
+
+// OwnPage reports whether m is answered on the second-step page rather
+// than typed with the password on the re-verification form: a code that
+// is sent, or a browser's assertion.
+func OwnPage(m method.About) bool { return m.Channel != "" || m.Input == method.Assertion }
 
 // Accepted reports whether m is one of the methods in list.
 func Accepted(list []Method, m Method) bool {
@@ -194,55 +207,78 @@ type Accounts interface {
 	SetPasswordHash(ctx context.Context, id, hash string, at time.Time, remember bool) error
 }
 
-// Service signs holders in.
+// Service signs holders in. Build it with New.
 type Service struct {
+	// Settings are the operator's choices, read by the pages too.
+	Settings
+
+	accounts Accounts
+	attempts Store
+	hasher   account.Hasher
+	sessions account.Sessions
+	tx       commit.Transactor
+	log      *slog.Logger
+	clock    clock.Clock
+	devices  Devices
+	codes    Codes
+	notices  notice.Sender
+	methods  *method.Set
+	reauth   Reauthenticator
+	passkeys interface {
+		FinishDiscoverable(ctx context.Context, ceremonyID string, response []byte) (string, *passkey.Credential, error)
+	}
+	limits *limit.Limiter
+}
+
+// Deps is what a sign-in service is built from. Every field is required
+// (New panics without it) except where its comment says otherwise: a test
+// that is about something else says so with an explicit stand-in —
+// commit.Direct{}, limit.None(), a logger on slog.DiscardHandler.
+type Deps struct {
 	Accounts Accounts
 	Attempts Store
 	Hasher   account.Hasher
 	Sessions account.Sessions
-	// Tx runs the writes of a successful sign-in (session, attempt, the
-	// end of the previous session) as one transaction. Required: a store
-	// without transactions says commit.Direct{}.
+	// Tx runs each flow's writes (session, attempt, code, rehash) as one
+	// transaction.
 	Tx commit.Transactor
-	// Log receives one structured event per attempt (see logOutcome); nil
-	// logs nothing.
+	// Log receives one structured event per attempt (see logOutcome).
 	Log *slog.Logger
-	// Clock dates an attempt whose origin carries no time.
+	// Clock dates an attempt whose origin carries no time; nil is the
+	// real clock.
 	Clock clock.Clock
+	// Devices says which devices an account was used on and trusts.
+	Devices Devices
+	// Codes opens second steps and sends, checks and uses their codes.
+	Codes   Codes
+	Notices notice.Sender
+	// Methods are the second-step methods, registered by kind.
+	Methods *method.Set
+	// Reauth marks a session proved again (a step-up) or not recently
+	// proved (session.Manager).
+	Reauth Reauthenticator
+	// Passkeys signs in by a passkey alone (FinishDiscoverable); nil when
+	// the public URL cannot hold passkeys (then so is the passkey method
+	// absent from Methods).
+	Passkeys interface {
+		FinishDiscoverable(ctx context.Context, ceremonyID string, response []byte) (string, *passkey.Credential, error)
+	}
+	// Limits counts every guess at a password, an app's code, a backup
+	// code or a passkey before it is evaluated, and refuses it with
+	// *limit.Error while the account's delay runs.
+	Limits *limit.Limiter
+}
 
+// Settings are the operator's sign-in choices (the signin.* keys).
+type Settings struct {
 	// NewDeviceCheck asks for a code sent by email when the right password
 	// comes from a device the account has not been used on
-	// (signin.new_device_check). It needs Devices, Codes and Notices.
+	// (signin.new_device_check).
 	NewDeviceCheck bool
-	Devices        Devices
-	Codes          Codes
-	Notices        notice.Sender
-
-	// TwoStep, Apps and Backup, when set, ask an account that has
-	// two-step verification on for its second step on every sign-in.
-	TwoStep interface {
-		// Ways returns the methods the account has set up, strongest
-		// first; none means two-step verification is off.
-		Ways(ctx context.Context, a *account.Account) ([]Method, error)
-	}
 	// EmailFallback lets a two-step sign-in pass with a code sent to the
 	// account's address, as a last "other way" (weaker than every other
 	// method: whoever reads the mailbox has it).
 	EmailFallback bool
-	Apps          interface {
-		Verify(ctx context.Context, accountID, code string) (*totp.App, error)
-	}
-	Backup interface {
-		Use(ctx context.Context, accountID, code string) error
-		Left(ctx context.Context, accountID string) (int, error)
-	}
-	// Reauth marks a session proved again when a step-up's second step
-	// passes on the second-step page (session.Manager).
-	Reauth Reauthenticator
-	// Passkeys, when set, checks passkey answers: as a second step or
-	// step-up (FinishLogin), and as a sign-in by a passkey alone
-	// (FinishDiscoverable).
-	Passkeys Passkeys
 	// TrustFor is how long "don't ask again on this browser" lasts
 	// (signin.trust_days); 0 offers no trust.
 	TrustFor time.Duration
@@ -250,22 +286,31 @@ type Service struct {
 	// with a code sent to its address instead of the password
 	// (signin.code_signin; see RequestCode).
 	CodeSignIn bool
-	// Limits counts every guess at a password, an app's code, a backup
-	// code or a passkey before it is evaluated, and refuses it with
-	// *limit.Error while the account's delay runs. Required: tests that are
-	// about something else say limit.None().
-	Limits *limit.Limiter
 }
 
-// Passkeys is what sign-in needs of package passkey.
-type Passkeys interface {
-	FinishLogin(ctx context.Context, accountID, ceremonyID string, response []byte) (*passkey.Credential, error)
-	FinishDiscoverable(ctx context.Context, ceremonyID string, response []byte) (string, *passkey.Credential, error)
+// New returns a sign-in service. It panics when a required dependency is
+// missing: that is a wiring mistake, not a state to run in.
+func New(d Deps, set Settings) *Service {
+	for name, missing := range map[string]bool{
+		"Accounts": d.Accounts == nil, "Attempts": d.Attempts == nil, "Hasher": d.Hasher == nil,
+		"Sessions": d.Sessions == nil, "Tx": d.Tx == nil, "Log": d.Log == nil, "Devices": d.Devices == nil,
+		"Codes": d.Codes == nil, "Notices": d.Notices == nil, "Methods": d.Methods == nil,
+		"Reauth": d.Reauth == nil, "Limits": d.Limits == nil,
+	} {
+		if missing {
+			panic("signin.New: " + name + " is required")
+		}
+	}
+	return &Service{Settings: set,
+		accounts: d.Accounts, attempts: d.Attempts, hasher: d.Hasher, sessions: d.Sessions, tx: d.Tx, log: d.Log,
+		clock: d.Clock, devices: d.Devices, codes: d.Codes, notices: d.Notices, methods: d.Methods, reauth: d.Reauth,
+		passkeys: d.Passkeys, limits: d.Limits}
 }
 
-// ErrPasskey wraps a refused passkey answer (package passkey's error says
-// why) on its way to the caller.
-var ErrPasskey = errors.New("signin: the passkey was not accepted")
+// ErrPasskey marks a refused passkey answer (package passkey's error,
+// joined to it, says why). It is method.ErrPasskey: the passkey method
+// refuses a second step's answer, sign-in a passkey-alone one.
+var ErrPasskey = method.ErrPasskey
 
 // Codes is what sign-in needs of package code: a second step's challenge
 // is opened without a code (Open) and a code is sent for it by the channel
@@ -310,22 +355,22 @@ var ErrStepPending = errors.New("signin: step-up continues on the second-step pa
 func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenticator) (*code.Challenge, error) {
 	o := r.Origin
 	if o.Time.IsZero() {
-		o.Time = s.Clock.Now()
+		o.Time = s.clock.Now()
 	}
 	o.Time = o.Time.UTC()
-	a, err := s.Accounts.AccountByID(ctx, r.AccountID)
+	a, err := s.accounts.AccountByID(ctx, r.AccountID)
 	if err != nil {
 		return nil, fmt.Errorf("step up: read account: %w", err)
 	}
 	at := &Attempt{ID: random.ID(), Kind: StepUpKind, Identifier: a.Email, AccountID: a.ID, Origin: o, Outcome: WrongPassword}
 	// A stolen session must not make an unthrottled password oracle: the
 	// re-verification counts against the same limit as a sign-in.
-	ticket, err := s.Limits.Take(ctx, limit.Guess{Secret: limit.Password, AccountID: a.ID, Origin: o})
+	ticket, err := s.limits.Take(ctx, limit.Guess{Secret: limit.Password, AccountID: a.ID, Origin: o})
 	if err != nil {
 		s.logLimited(ctx, at, err)
 		return nil, err
 	}
-	ok, _, err := s.Hasher.Verify(ctx, r.Password, a.PasswordHash)
+	ok, _, err := s.hasher.Verify(ctx, r.Password, a.PasswordHash)
 	if err != nil {
 		return nil, fmt.Errorf("step up: verify password: %w", err)
 	}
@@ -334,8 +379,8 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 		at.Outcome = Succeeded
 	}
 	var ways []Method
-	if ok && s.TwoStep != nil {
-		if ways, err = s.TwoStep.Ways(ctx, a); err != nil {
+	if ok {
+		if ways, err = s.methods.Ways(ctx, a); err != nil {
 			return nil, fmt.Errorf("step up: two-step state: %w", err)
 		}
 	}
@@ -346,7 +391,8 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 			m = ways[0]
 		}
 	}
-	if len(ways) > 0 && (m.sends() || m == Passkey) {
+	about := s.methods.About(m)
+	if len(ways) > 0 && OwnPage(about) {
 		// The second step is answered on its own page: the attempt stays
 		// pending, bound to this session, and only the password is proved
 		// so far.
@@ -354,7 +400,7 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 		return s.pendingStepUp(ctx, a, at, m)
 	}
 	if !ok {
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 			return nil, fmt.Errorf("step up: record attempt: %w", err)
 		}
 		s.logOutcome(ctx, at)
@@ -362,25 +408,26 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 	}
 	var codeTicket *limit.Ticket
 	if len(ways) > 0 {
-		if m != Backup {
-			m = App
-		}
 		at.MethodOffered = m
 		// The app's code or backup code typed with the password: counted
 		// before it is compared, like a sign-in's second step.
-		if codeTicket, err = s.Limits.Take(ctx, limit.Guess{Secret: m.secret(), AccountID: a.ID, Origin: o}); err != nil {
+		if codeTicket, err = s.limits.Take(ctx, limit.Guess{Secret: about.Secret, AccountID: a.ID, Origin: o}); err != nil {
 			s.logLimited(ctx, at, err)
 			return nil, err
 		}
 	}
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		if len(ways) > 0 {
-			if err := s.answer(ctx, at, m, r.Code); err != nil {
+			meth, ok := s.methods.Get(m)
+			if !ok {
+				return ErrMethod
+			}
+			if err := s.answer(ctx, meth, &method.Answer{AccountID: a.ID, Code: r.Code, Origin: o}); err != nil {
 				return err
 			}
 			at.MethodUsed = m
 		}
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("step up: record attempt: %w", err)
 		}
 		return reauth.Reauthenticate(ctx, r.SessionID, o.Time)
@@ -390,11 +437,11 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 		// such (never as a success), outside the rolled-back transaction.
 		codeTicket.Done(ctx, false)
 		at.Outcome, at.EndedAt, at.MethodUsed = Failed, o.Time, ""
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 			return nil, fmt.Errorf("step up: record attempt: %w", err)
 		}
 		s.logOutcome(ctx, at)
-		if codeTicket.Failures() == s.Limits.Policy().FreeFailures+1 {
+		if codeTicket.Failures() == s.limits.Policy().FreeFailures+1 {
 			// The password was right and the app's codes keep failing: the
 			// run reached the delay, and the holder hears of it.
 			s.secondStepFailed(ctx, at, nil, o)
@@ -406,8 +453,8 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 	}
 	codeTicket.Done(ctx, true)
 	s.logOutcome(ctx, at)
-	if m == Backup && len(ways) > 0 {
-		s.backupUsed(ctx, a, o)
+	if len(ways) > 0 {
+		s.announce(ctx, m, a, o)
 	}
 	return nil, nil
 }
@@ -420,22 +467,25 @@ func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Att
 	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: true, SessionOnDevice: true})
 	at.Cause = cause
 	var ch *code.Challenge
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("step up: record attempt: %w", err)
 		}
 		var err error
-		ch, err = s.Codes.Open(ctx, code.Challenge{
+		ch, err = s.codes.Open(ctx, code.Challenge{
 			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID, Origin: at.Origin,
 		})
 		if err != nil {
 			return fmt.Errorf("step up: record second step: %w", err)
 		}
-		if m != SMS {
+		// A method that sends codes sends the first at once: the holder
+		// picked it.
+		meth, _ := s.methods.Get(m)
+		if meth == nil || meth.About().Channel == "" {
 			return nil
 		}
 		var c string
-		if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone, at.Origin); err != nil {
+		if ch, c, err = s.codes.Send(ctx, ch.ID, request.SecondStep, meth.About().Channel, meth.Destination(a), at.Origin); err != nil {
 			return fmt.Errorf("step up: issue code: %w", err)
 		}
 		return s.sendCode(ctx, a, ch, c, StepUpKind)
@@ -467,33 +517,26 @@ type Devices interface {
 // every channel, quoting the request that showed it (o). Failures are
 // logged: the request goes on as a new device's either way.
 func (s *Service) TrustCopied(ctx context.Context, deviceID string, o request.Origin) {
-	if s.Devices == nil {
-		return
-	}
 	ctx = context.WithoutCancel(ctx)
-	accounts, err := s.Devices.TrustingAccounts(ctx, deviceID, s.Clock.Now())
+	accounts, err := s.devices.TrustingAccounts(ctx, deviceID, s.clock.Now())
 	for _, id := range accounts {
-		if err = s.Devices.StopTrusting(ctx, id, deviceID); err != nil {
+		if err = s.devices.StopTrusting(ctx, id, deviceID); err != nil {
 			break
 		}
 		var a *account.Account
-		if a, err = s.Accounts.AccountByID(ctx, id); err != nil {
+		if a, err = s.accounts.AccountByID(ctx, id); err != nil {
 			break
 		}
-		if s.Notices != nil {
-			if _, err = s.Notices.Send(ctx, notice.Notice{
-				Purpose: request.TrustCopied, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
-			}); err != nil {
-				break
-			}
+		if _, err = s.notices.Send(ctx, notice.Notice{
+			Purpose: request.TrustCopied, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone, Origin: o,
+		}); err != nil {
+			break
 		}
 	}
-	if s.Log != nil {
-		if err != nil {
-			s.Log.ErrorContext(ctx, "sign-in: a copied trusted browser", "device", deviceID, "err", err)
-		} else {
-			s.Log.WarnContext(ctx, "sign-in: a trusted browser's cookie was copied", "device", deviceID, "accounts", len(accounts))
-		}
+	if err != nil {
+		s.log.ErrorContext(ctx, "sign-in: a copied trusted browser", "device", deviceID, "err", err)
+	} else {
+		s.log.WarnContext(ctx, "sign-in: a trusted browser's cookie was copied", "device", deviceID, "accounts", len(accounts))
 	}
 }
 
@@ -530,7 +573,7 @@ type Result struct {
 func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	o := r.Origin
 	if o.Time.IsZero() {
-		o.Time = s.Clock.Now()
+		o.Time = s.clock.Now()
 	}
 	o.Time = o.Time.UTC()
 	at := &Attempt{ID: random.ID(), Kind: SignInKind, Identifier: r.Email, Origin: o}
@@ -538,7 +581,7 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		at.Identifier = norm
 	}
 	var stored string
-	a, err := s.Accounts.AccountByEmail(ctx, at.Identifier)
+	a, err := s.accounts.AccountByEmail(ctx, at.Identifier)
 	// An address without an account is counted under the key accounts are
 	// found by (lower case): any spelling of it shares one count, as any
 	// spelling of an account's address does.
@@ -548,7 +591,7 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		stored = a.PasswordHash
 		at.AccountID = a.ID
 		guess.AccountID, guess.Subject = a.ID, ""
-		if s.Devices != nil && o.DeviceID != "" {
+		if o.DeviceID != "" {
 			// Read once for the limits, the new-device check and the alert.
 			known, err := s.usedBy(ctx, a.ID, at)
 			if err != nil {
@@ -562,12 +605,12 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 	// Counted before the hash, for an address without an account too (the
 	// same answers either way): while the delay runs nothing is hashed,
 	// so a right password gives no sign.
-	ticket, err := s.Limits.Take(ctx, guess)
+	ticket, err := s.limits.Take(ctx, guess)
 	if err != nil {
 		s.logLimited(ctx, at, err)
 		return nil, err
 	}
-	ok, rehash, err := s.Hasher.Verify(ctx, r.Password, stored)
+	ok, rehash, err := s.hasher.Verify(ctx, r.Password, stored)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: verify password: %w", err)
 	}
@@ -594,38 +637,36 @@ func (s *Service) SignIn(ctx context.Context, r Request) (*Result, error) {
 		// The configured cost changed since this hash was made; the
 		// password is in hand now, so upgrade it transparently (hashed
 		// here, outside the transaction: hashing is slow).
-		if h, err := s.Hasher.Hash(ctx, r.Password); err == nil {
+		if h, err := s.hasher.Hash(ctx, r.Password); err == nil {
 			newHash = h
-		} else if s.Log != nil {
+		} else {
 			// The sign-in goes on with the old hash; the upgrade waits for
 			// the next one.
-			s.Log.WarnContext(ctx, "sign-in: rehash with the current cost failed", "account", a.ID, "err", err)
+			s.log.WarnContext(ctx, "sign-in: rehash with the current cost failed", "account", a.ID, "err", err)
 		}
 	}
-	if s.TwoStep != nil {
-		ways, err := s.TwoStep.Ways(ctx, a)
+	ways, err := s.methods.Ways(ctx, a)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: two-step state: %w", err)
+	}
+	on := len(ways) > 0
+	trusted := false
+	if on && o.DeviceID != "" {
+		until, err := s.devices.TrustedUntil(ctx, a.ID, o.DeviceID)
 		if err != nil {
-			return nil, fmt.Errorf("sign in: two-step state: %w", err)
+			return nil, fmt.Errorf("sign in: read device trust: %w", err)
 		}
-		on := len(ways) > 0
-		trusted := false
-		if on && s.Devices != nil && o.DeviceID != "" {
-			until, err := s.Devices.TrustedUntil(ctx, a.ID, o.DeviceID)
-			if err != nil {
-				return nil, fmt.Errorf("sign in: read device trust: %w", err)
-			}
-			// The holder chose to trust this browser: the password is
-			// enough until then.
-			trusted = o.Time.Before(until)
-		}
-		if on && !trusted {
-			return s.askSecondStep(ctx, a, at, newHash, r.Remember, ways[0])
-		}
-		if trusted {
-			at.MethodUsed = Trusted
-		}
+		// The holder chose to trust this browser: the password is
+		// enough until then.
+		trusted = o.Time.Before(until)
 	}
-	if !a.PasswordCompromisedAt.IsZero() && at.MethodUsed != Trusted && s.Codes != nil && s.Notices != nil {
+	if on && !trusted {
+		return s.askSecondStep(ctx, a, at, newHash, r.Remember, ways[0])
+	}
+	if trusted {
+		at.MethodUsed = Trusted
+	}
+	if !a.PasswordCompromisedAt.IsZero() && at.MethodUsed != Trusted {
 		// The holder said someone else has this password ("this wasn't
 		// me"): the password alone proves nothing until a new one is set,
 		// so whoever types it must also read the holder's mailbox — or the
@@ -663,7 +704,7 @@ func refusal(a *account.Account) error {
 // result. It is logged even when the record could not be written: a guess
 // must not vanish from both the record and the log.
 func (s *Service) refuse(ctx context.Context, at *Attempt, result error) error {
-	err := s.Attempts.RecordAttempt(ctx, at)
+	err := s.attempts.RecordAttempt(ctx, at)
 	s.logOutcome(ctx, at)
 	if err != nil {
 		return fmt.Errorf("sign in: record attempt: %w", err)
@@ -674,21 +715,18 @@ func (s *Service) refuse(ctx context.Context, at *Attempt, result error) error {
 // start signs the holder in: the session, the attempt that started it,
 // and a transparent rehash (newHash, when set), in one transaction.
 func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, newHash string, remember bool, previous string) (*Result, error) {
-	fresh := false
-	if s.Devices != nil && s.Notices != nil {
-		fresh = true
-		if at.Origin.DeviceID != "" {
-			known, err := s.usedBy(ctx, a.ID, at)
-			if err != nil {
-				return nil, err
-			}
-			fresh = !known
+	fresh := true
+	if at.Origin.DeviceID != "" {
+		known, err := s.usedBy(ctx, a.ID, at)
+		if err != nil {
+			return nil, err
 		}
+		fresh = !known
 	}
 	var g *grant.Grant
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
-			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
+			if err := s.accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
 				return fmt.Errorf("sign in: rehash: %w", err)
 			}
 		}
@@ -696,7 +734,7 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 			return err
 		}
 		var err error
-		if g, err = s.Sessions.Grant(ctx, a.ID, at.Origin, remember, previous); err != nil {
+		if g, err = s.sessions.Grant(ctx, a.ID, at.Origin, remember, previous); err != nil {
 			return fmt.Errorf("sign in: start session: %w", err)
 		}
 		if at.MethodUsed == Trusted {
@@ -708,7 +746,7 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 			}
 		}
 		at.SessionID = g.SessionID
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("sign in: record attempt: %w", err)
 		}
 		return nil
@@ -738,10 +776,7 @@ func right(ctx context.Context) error {
 // sign-in proved less than a step-up asks (a trusted browser's password
 // alone, a code from the mailbox).
 func (s *Service) unproved(ctx context.Context, g *grant.Grant) error {
-	if s.Reauth == nil {
-		return nil
-	}
-	if err := s.Reauth.Reauthenticate(ctx, g.SessionID, time.Unix(0, 0).UTC()); err != nil {
+	if err := s.reauth.Reauthenticate(ctx, g.SessionID, time.Unix(0, 0).UTC()); err != nil {
 		return fmt.Errorf("sign in: mark session: %w", err)
 	}
 	return nil
@@ -749,10 +784,8 @@ func (s *Service) unproved(ctx context.Context, g *grant.Grant) error {
 
 // logLimited logs a guess the limits refused before it was evaluated.
 func (s *Service) logLimited(ctx context.Context, at *Attempt, err error) {
-	if s.Log != nil {
-		s.Log.WarnContext(ctx, "sign-in attempt limited", "attempt", at.ID, "kind", at.Kind, "account", at.AccountID,
-			"device", at.Origin.DeviceID, "ip", at.Origin.IP, "err", err)
-	}
+	s.log.WarnContext(ctx, "sign-in attempt limited", "attempt", at.ID, "kind", at.Kind, "account", at.AccountID,
+		"device", at.Origin.DeviceID, "ip", at.Origin.IP, "err", err)
 }
 
 // usedBy is Devices.UsedBy for the attempt's device, read once per
@@ -761,7 +794,7 @@ func (s *Service) usedBy(ctx context.Context, accountID string, at *Attempt) (bo
 	if at.known != nil {
 		return *at.known, nil
 	}
-	used, err := s.Devices.UsedBy(ctx, accountID, at.Origin.DeviceID)
+	used, err := s.devices.UsedBy(ctx, accountID, at.Origin.DeviceID)
 	if err != nil {
 		return false, fmt.Errorf("sign in: read the account's devices: %w", err)
 	}
@@ -772,13 +805,10 @@ func (s *Service) usedBy(ctx context.Context, accountID string, at *Attempt) (bo
 // newDevice reports whether a session on the origin's device would be the
 // account's first there: the sign-in the new-device alert is about.
 func (s *Service) newDevice(ctx context.Context, a *account.Account, o request.Origin) (bool, error) {
-	if s.Devices == nil || s.Notices == nil {
-		return false, nil
-	}
 	if o.DeviceID == "" {
 		return true, nil
 	}
-	used, err := s.Devices.UsedBy(ctx, a.ID, o.DeviceID)
+	used, err := s.devices.UsedBy(ctx, a.ID, o.DeviceID)
 	if err != nil {
 		return false, fmt.Errorf("sign in: read the account's devices: %w", err)
 	}
@@ -792,12 +822,12 @@ func (s *Service) newDevice(ctx context.Context, a *account.Account, o request.O
 // sign-in has happened.
 func (s *Service) alertNewDevice(ctx context.Context, a *account.Account, o request.Origin) {
 	send := func(ch request.Channel, to string) {
-		_, err := s.Notices.Send(ctx, notice.Notice{
+		_, err := s.notices.Send(ctx, notice.Notice{
 			Purpose: request.NewDevice, AccountID: a.ID, To: to, Channel: ch, Language: a.Language, TimeZone: a.TimeZone,
 			Origin: o,
 		})
-		if err != nil && s.Log != nil {
-			s.Log.ErrorContext(ctx, "sign-in: new-device alert", "account", a.ID, "channel", ch, "err", err)
+		if err != nil {
+			s.log.ErrorContext(ctx, "sign-in: new-device alert", "account", a.ID, "channel", ch, "err", err)
 		}
 	}
 	if a.Alerts.Email {
@@ -810,12 +840,12 @@ func (s *Service) alertNewDevice(ctx context.Context, a *account.Account, o requ
 
 // trustAdded tells the holder a browser now skips the second step.
 func (s *Service) trustAdded(ctx context.Context, a *account.Account, o request.Origin) {
-	_, err := s.Notices.Send(ctx, notice.Notice{
+	_, err := s.notices.Send(ctx, notice.Notice{
 		Purpose: request.TrustAdded, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
 		Origin: o, Valid: s.TrustFor,
 	})
-	if err != nil && s.Log != nil {
-		s.Log.ErrorContext(ctx, "sign-in: notify trust", "account", a.ID, "err", err)
+	if err != nil {
+		s.log.ErrorContext(ctx, "sign-in: notify trust", "account", a.ID, "err", err)
 	}
 }
 
@@ -824,14 +854,11 @@ func (s *Service) trustAdded(ctx context.Context, a *account.Account, o request.
 // identifier is not logged (it may be a stranger's address or a mistyped
 // password); the account id is, when one matched.
 func (s *Service) logOutcome(ctx context.Context, at *Attempt) {
-	if s.Log == nil {
-		return
-	}
 	level := slog.LevelInfo
 	if at.Outcome != Succeeded {
 		level = slog.LevelWarn
 	}
-	s.Log.LogAttrs(ctx, level, "sign-in attempt",
+	s.log.LogAttrs(ctx, level, "sign-in attempt",
 		slog.String("attempt", at.ID), slog.String("kind", string(at.Kind)), slog.String("outcome", string(at.Outcome)),
 		slog.String("account", at.AccountID), slog.String("device", at.Origin.DeviceID), slog.String("ip", at.Origin.IP),
 		slog.String("session", at.SessionID))
@@ -843,14 +870,14 @@ func (s *Service) logOutcome(ctx context.Context, at *Attempt) {
 // later the guessing limits see it.
 func (s *Service) RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o request.Origin) error {
 	if o.Time.IsZero() {
-		o.Time = s.Clock.Now()
+		o.Time = s.clock.Now()
 	}
 	o.Time = o.Time.UTC()
 	at := &Attempt{ID: random.ID(), Kind: PasswordChange, Identifier: email, AccountID: accountID, Origin: o, Outcome: WrongPassword}
 	if ok {
 		at.Outcome = Succeeded
 	}
-	if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+	if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 		return fmt.Errorf("record password check: %w", err)
 	}
 	s.logOutcome(ctx, at)
@@ -863,52 +890,56 @@ func (s *Service) RecordPasswordCheck(ctx context.Context, accountID, email stri
 // password"). No session starts until Verify passes.
 func (s *Service) askSecondStep(ctx context.Context, a *account.Account, at *Attempt, newHash string, remember bool, m Method) (*Result, error) {
 	at.Outcome, at.MethodOffered, at.Remember = Pending, m, remember
-	known := false
-	if s.Devices != nil {
-		var err error
-		if known, err = s.usedBy(ctx, a.ID, at); err != nil {
-			return nil, err
-		}
+	known, err := s.usedBy(ctx, a.ID, at)
+	if err != nil {
+		return nil, err
 	}
 	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: known})
 	at.Cause = cause
+	meth, ok := s.methods.Get(m)
+	if !ok {
+		return nil, fmt.Errorf("sign in: second step %q: %w", m, ErrMethod)
+	}
+	about := meth.About()
 	var ch *code.Challenge
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		if newHash != "" {
-			if err := s.Accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
+			if err := s.accounts.SetPasswordHash(ctx, a.ID, newHash, a.PasswordChangedAt, false); err != nil {
 				return fmt.Errorf("sign in: rehash: %w", err)
 			}
 		}
 		if err := right(ctx); err != nil {
 			return err
 		}
-		if err := s.Attempts.RecordAttempt(ctx, at); err != nil {
+		if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("sign in: record attempt: %w", err)
 		}
 		var c string
 		var err error
-		if m != Email {
+		if about.Factor {
 			// The challenge is the attempt's handle, with its validity and
 			// failure count whatever the method; nothing is sent unless
-			// the method is a code by SMS (the app, a passkey or a backup
-			// code answers otherwise).
-			ch, err = s.Codes.Open(ctx, code.Challenge{
+			// the method sends codes (an app, a passkey or a backup code
+			// answers otherwise).
+			ch, err = s.codes.Open(ctx, code.Challenge{
 				Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID, Origin: at.Origin,
 			})
 			if err != nil {
 				return fmt.Errorf("sign in: record second step: %w", err)
 			}
-			if m != SMS {
+			if about.Channel == "" {
 				return nil
 			}
-			if ch, c, err = s.Codes.Send(ctx, ch.ID, request.SecondStep, request.SMS, a.Phone, at.Origin); err != nil {
+			if ch, c, err = s.codes.Send(ctx, ch.ID, request.SecondStep, about.Channel, meth.Destination(a), at.Origin); err != nil {
 				return fmt.Errorf("sign in: issue code: %w", err)
 			}
 			return s.sendCode(ctx, a, ch, c, at.Kind)
 		}
-		ch, c, err = s.Codes.Issue(ctx, code.Challenge{
+		// The mailbox check: its code is issued with its request, which
+		// nothing else can pass.
+		ch, c, err = s.codes.Issue(ctx, code.Challenge{
 			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID,
-			Channel: request.Email, Destination: a.Email, Origin: at.Origin,
+			Channel: about.Channel, Destination: meth.Destination(a), Origin: at.Origin,
 		}, false)
 		if err != nil {
 			return fmt.Errorf("sign in: issue code: %w", err)
@@ -930,17 +961,17 @@ func (s *Service) sendCode(ctx context.Context, a *account.Account, ch *code.Cha
 		p = request.StepUp
 	}
 	var last time.Time
-	if ch.Cause == request.OldDevice && s.Devices != nil {
+	if ch.Cause == request.OldDevice {
 		// "Your device, last used on …": the message names the day.
 		var err error
-		if last, err = s.Devices.UsedAt(ctx, a.ID, ch.Origin.DeviceID); err != nil {
+		if last, err = s.devices.UsedAt(ctx, a.ID, ch.Origin.DeviceID); err != nil {
 			return fmt.Errorf("sign in: read the device's last use: %w", err)
 		}
 	}
-	_, err := s.Notices.Send(ctx, notice.Notice{
+	_, err := s.notices.Send(ctx, notice.Notice{
 		Purpose: p, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: ch.Destination,
 		Channel: ch.Channel, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Code: c,
-		Valid: s.Codes.Validity(), LastUsed: last,
+		Valid: s.codes.Validity(), LastUsed: last,
 	})
 	if err != nil {
 		return fmt.Errorf("sign in: send code: %w", err)
@@ -955,14 +986,14 @@ func (s *Service) sendCode(ctx context.Context, a *account.Account, ch *code.Cha
 // code.ErrNotFound: a link to the second-step page is of no use in another
 // browser.
 func (s *Service) Pending(ctx context.Context, challengeID string, o request.Origin) (*code.Challenge, *Attempt, error) {
-	ch, err := s.Codes.Lookup(ctx, challengeID, request.SecondStep)
+	ch, err := s.codes.Lookup(ctx, challengeID, request.SecondStep)
 	if err != nil {
 		return nil, nil, err
 	}
 	if ch.Origin.DeviceID == "" || ch.Origin.DeviceID != o.DeviceID {
 		return nil, nil, code.ErrNotFound
 	}
-	at, err := s.Attempts.Attempt(ctx, ch.AttemptID)
+	at, err := s.attempts.Attempt(ctx, ch.AttemptID)
 	if errors.Is(err, ErrNoAttempt) {
 		return nil, nil, code.ErrNotFound
 	}
@@ -1020,7 +1051,7 @@ func (s *Service) PendingStep(ctx context.Context, challengeID string, o request
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
+	a, err := s.accounts.AccountByID(ctx, at.AccountID)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: read account: %w", err)
 	}
@@ -1034,10 +1065,10 @@ func (s *Service) PendingStep(ctx context.Context, challengeID string, o request
 // ways is the account's two-step methods, read only for a two-step
 // attempt (the new-device check accepts the emailed code alone).
 func (s *Service) ways(ctx context.Context, a *account.Account, at *Attempt) ([]Method, error) {
-	if s.TwoStep == nil || at.MethodOffered == Email {
+	if s.MailboxCheck(at) {
 		return nil, nil
 	}
-	ways, err := s.TwoStep.Ways(ctx, a)
+	ways, err := s.methods.Ways(ctx, a)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: two-step state: %w", err)
 	}
@@ -1052,7 +1083,7 @@ func (s *Service) ways(ctx context.Context, a *account.Account, at *Attempt) ([]
 func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) {
 	o := r.Origin
 	if o.Time.IsZero() {
-		o.Time = s.Clock.Now()
+		o.Time = s.clock.Now()
 	}
 	o.Time = o.Time.UTC()
 	ch, at := r.Challenge, r.Attempt
@@ -1069,7 +1100,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	}
 	a, accepts := r.Account, r.Accepts
 	if a == nil || a.ID != at.AccountID || accepts == nil {
-		if a, err = s.Accounts.AccountByID(ctx, at.AccountID); err != nil {
+		if a, err = s.accounts.AccountByID(ctx, at.AccountID); err != nil {
 			return nil, fmt.Errorf("sign in: read account: %w", err)
 		}
 		ways, err := s.ways(ctx, a, at)
@@ -1078,37 +1109,40 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		}
 		accepts = s.Accepts(at, ways)
 	}
-	if !Accepted(accepts, m) {
+	meth, ok := s.methods.Get(m)
+	if !ok || !Accepted(accepts, m) {
 		return nil, ErrMethod
 	}
-	// Every answer is counted before it is compared: a code by SMS or
-	// email inside Check; an app's code, a backup code or a passkey here,
-	// against the account's guessing limit across attempts (package limit)
-	// and then this attempt's, so answers sent together never pass either.
+	about := meth.About()
+	ans := &method.Answer{AccountID: a.ID, Challenge: ch, Code: r.Code, Ceremony: r.Ceremony, Response: r.Assertion, Origin: o}
+	// Every answer is counted before it is compared: a sent code inside
+	// its check (package code); an app's code, a backup code or a passkey
+	// here, against the account's guessing limit across attempts (package
+	// limit) and then this attempt's, so answers sent together never pass
+	// either.
 	var ticket *limit.Ticket
-	if m.sends() {
-		ch, err = s.Codes.Check(ctx, ch.ID, request.SecondStep, r.Code, o)
-	} else if err = s.Codes.Usable(ch); err == nil {
-		if ticket, err = s.Limits.Take(ctx, limit.Guess{Secret: m.secret(), AccountID: a.ID, Origin: o}); err == nil {
-			err = s.Codes.Reserve(ctx, ch)
+	if about.Channel != "" {
+		err = meth.Check(ctx, ans)
+		ch = ans.Challenge
+	} else if err = s.codes.Usable(ch); err == nil {
+		if ticket, err = s.limits.Take(ctx, limit.Guess{Secret: about.Secret, AccountID: a.ID, Origin: o}); err == nil {
+			err = s.codes.Reserve(ctx, ch)
 		}
 	}
 	if err != nil {
 		return nil, s.refused(ctx, at, ch, err, o)
 	}
-	if m == Passkey {
-		// Checked before the transaction: the ceremony is used up and the
-		// passkey's counter (or its flag, for a copied key) recorded
-		// whatever happens next. A refused answer counts as a wrong code.
-		if s.Passkeys == nil {
-			return nil, ErrMethod
-		}
-		if _, err := s.Passkeys.FinishLogin(ctx, a.ID, r.Ceremony, r.Assertion); err != nil {
-			if s.Log != nil {
-				s.Log.WarnContext(ctx, "sign-in: passkey refused", "attempt", at.ID, "account", a.ID, "err", err)
-			}
+	if about.Channel == "" && !about.InTx {
+		// Checked before the transaction (a passkey): the ceremony is used
+		// up and the passkey's counter (or its flag, for a copied key)
+		// recorded whatever happens next. A refused answer counts as a
+		// wrong code.
+		if err := meth.Check(ctx, ans); errors.Is(err, method.ErrWrong) {
+			s.log.WarnContext(ctx, "sign-in: second step refused", "attempt", at.ID, "account", a.ID, "method", m, "err", err)
 			s.passkeyFlagged(ctx, err, o)
-			return nil, errors.Join(ErrPasskey, err, s.wrong(ctx, at, ch, ticket, o))
+			return nil, errors.Join(err, s.wrong(ctx, at, ch, ticket, o))
+		} else if err != nil {
+			return nil, fmt.Errorf("sign in: check %s: %w", m, err)
 		}
 	}
 	at.MethodUsed = m
@@ -1124,41 +1158,41 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	}
 	trusted := false
 	var g *grant.Grant
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if m == App || m == Backup {
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		if about.InTx {
 			// The app's step or the backup code is used up in the same
 			// transaction as the sign-in: one commit, and a rolled-back
 			// sign-in leaves the code unused.
-			if err := s.answer(ctx, at, m, r.Code); err != nil {
+			if err := s.answer(ctx, meth, ans); err != nil {
 				return err
 			}
 		}
 		if ticket != nil {
 			// The answer was right: the counts taken for it go back, in
 			// the sign-in's transaction.
-			if err := s.Codes.Unreserve(ctx, ch); err != nil {
+			if err := s.codes.Unreserve(ctx, ch); err != nil {
 				return err
 			}
 			if err := ticket.Right(ctx); err != nil {
 				return err
 			}
 		}
-		if err := s.Codes.Use(ctx, ch); err != nil {
+		if err := s.codes.Use(ctx, ch); err != nil {
 			return err
 		}
 		if at.Kind == StepUpKind {
 			// A step-up: the session that asked is proved again; no new
 			// session starts.
-			if err := s.Reauth.Reauthenticate(ctx, at.SessionID, o.Time); err != nil {
+			if err := s.reauth.Reauthenticate(ctx, at.SessionID, o.Time); err != nil {
 				return fmt.Errorf("step up: mark session: %w", err)
 			}
 			g = &grant.Grant{SessionID: at.SessionID}
 		} else {
 			var err error
-			if g, err = s.Sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
+			if g, err = s.sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
 				return fmt.Errorf("sign in: start session: %w", err)
 			}
-			if m == Email && at.MethodOffered != Email {
+			if !about.Factor && !s.MailboxCheck(at) {
 				// The email fallback passed a two-step sign-in: a code from
 				// the mailbox is no second factor, so the session is not
 				// recently verified and step-up asks for a real one.
@@ -1168,14 +1202,14 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 			}
 			// Trust is earned by a second step, never by an emailed code:
 			// the new-device check's or the email fallback's.
-			if r.Trust && at.MethodOffered != Email && m != Email && s.TrustFor > 0 && s.Devices != nil && o.DeviceID != "" {
-				if err := s.Devices.Trust(ctx, a.ID, o.DeviceID, o.Time.Add(s.TrustFor)); err != nil {
+			if r.Trust && about.Factor && s.TrustFor > 0 && o.DeviceID != "" {
+				if err := s.devices.Trust(ctx, a.ID, o.DeviceID, o.Time.Add(s.TrustFor)); err != nil {
 					return fmt.Errorf("sign in: trust browser: %w", err)
 				}
 				trusted = true
 			}
 		}
-		ok, err := s.Attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, m, o.Time)
+		ok, err := s.attempts.EndAttempt(ctx, at.ID, Succeeded, g.SessionID, m, o.Time)
 		if err != nil {
 			return fmt.Errorf("sign in: end attempt: %w", err)
 		}
@@ -1193,9 +1227,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 	}
 	at.Outcome, at.SessionID, at.EndedAt = Succeeded, g.SessionID, o.Time
 	s.logOutcome(ctx, at)
-	if m == Backup {
-		s.backupUsed(ctx, a, o)
-	}
+	s.announce(ctx, m, a, o)
 	if fresh {
 		s.alertNewDevice(ctx, a, o)
 	}
@@ -1216,24 +1248,19 @@ var ErrMethod = errors.New("signin: that method cannot pass this sign-in")
 // the attempt's limit once the transaction has rolled back.
 var errWrongAnswer = errors.New("signin: wrong second-step answer")
 
-// answer checks an app or backup code and uses it up (the app's step, the
-// backup code), each by its own conditional update, so neither can pass
-// twice on any node.
-func (s *Service) answer(ctx context.Context, at *Attempt, m Method, typed string) error {
-	var err error
-	switch m {
-	case App:
-		_, err = s.Apps.Verify(ctx, at.AccountID, typed)
-	case Backup:
-		err = s.Backup.Use(ctx, at.AccountID, typed)
-	default:
+// answer checks an answer that uses up what the holder holds (the app's
+// step, the backup code), each by its own conditional update, so neither
+// can pass twice on any node.
+func (s *Service) answer(ctx context.Context, meth method.Method, ans *method.Answer) error {
+	if !meth.About().InTx {
 		return ErrMethod
 	}
-	if errors.Is(err, totp.ErrNoMatch) || errors.Is(err, totp.ErrReplayed) || errors.Is(err, backup.ErrNoMatch) {
+	err := meth.Check(ctx, ans)
+	if errors.Is(err, method.ErrWrong) {
 		return errWrongAnswer
 	}
 	if err != nil {
-		return fmt.Errorf("sign in: check %s code: %w", m, err)
+		return fmt.Errorf("sign in: check %s code: %w", meth.About().Kind, err)
 	}
 	return nil
 }
@@ -1260,26 +1287,11 @@ func (s *Service) refused(ctx context.Context, at *Attempt, ch *code.Challenge, 
 // over attempts.
 func (s *Service) wrong(ctx context.Context, at *Attempt, ch *code.Challenge, t *limit.Ticket, o request.Origin) error {
 	t.Done(ctx, false)
-	err := s.refused(ctx, at, ch, s.Codes.Fail(ch), o)
-	if !errors.Is(err, code.ErrLocked) && t.Failures() == s.Limits.Policy().FreeFailures+1 {
+	err := s.refused(ctx, at, ch, s.codes.Fail(ch), o)
+	if !errors.Is(err, code.ErrLocked) && t.Failures() == s.limits.Policy().FreeFailures+1 {
 		s.secondStepFailed(ctx, at, ch, o)
 	}
 	return err
-}
-
-// secret is the kind of secret an answer by m is a guess at.
-func (m Method) secret() limit.Secret {
-	switch m {
-	case App:
-		return limit.AppCode
-	case Backup:
-		return limit.BackupCode
-	case Passkey:
-		return limit.Passkey
-	case SMS:
-		return limit.SMSCode
-	}
-	return limit.EmailCode
 }
 
 // secondStepFailed tells the holder that their right password met a
@@ -1293,11 +1305,11 @@ func (m Method) secret() limit.Secret {
 // own page (the holder answers that one on the activity page); o is the
 // request that failed, whose browser and system the message names.
 func (s *Service) secondStepFailed(ctx context.Context, at *Attempt, ch *code.Challenge, o request.Origin) {
-	if s.Notices == nil || at.AccountID == "" {
+	if at.AccountID == "" {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	a, err := s.Accounts.AccountByID(ctx, at.AccountID)
+	a, err := s.accounts.AccountByID(ctx, at.AccountID)
 	if err == nil {
 		n := notice.Notice{
 			Purpose: request.SecondStepFailed, Cause: request.PasswordKnown,
@@ -1306,25 +1318,31 @@ func (s *Service) secondStepFailed(ctx context.Context, at *Attempt, ch *code.Ch
 		if ch != nil {
 			n.ChallengeID = ch.ID
 		}
-		_, err = s.Notices.Send(ctx, n)
+		_, err = s.notices.Send(ctx, n)
 	}
-	if err != nil && s.Log != nil {
-		s.Log.ErrorContext(ctx, "sign-in: notify failed second step", "account", at.AccountID, "err", err)
+	if err != nil {
+		s.log.ErrorContext(ctx, "sign-in: notify failed second step", "account", at.AccountID, "err", err)
 	}
 }
 
-// backupUsed tells the holder a backup code was used, and how many are
-// left: a code they did not use means someone has their list.
-func (s *Service) backupUsed(ctx context.Context, a *account.Account, o request.Origin) {
-	left, err := s.Backup.Left(ctx, a.ID)
+// announce tells the holder of a pass by m when m is a method whose every
+// use they hear of (a backup code, with how many are left). A failure is
+// logged: the pass has happened.
+func (s *Service) announce(ctx context.Context, m Method, a *account.Account, o request.Origin) {
+	meth, _ := s.methods.Get(m)
+	an, ok := meth.(method.Announcer)
+	if !ok {
+		return
+	}
+	n, err := an.Announce(ctx, a.ID)
 	if err == nil {
-		_, err = s.Notices.Send(ctx, notice.Notice{
-			Purpose: request.BackupUsed, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
-			Origin: o, Remaining: left,
+		_, err = s.notices.Send(ctx, notice.Notice{
+			Purpose: n.Purpose, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
+			Origin: o, Remaining: n.Remaining,
 		})
 	}
-	if err != nil && s.Log != nil {
-		s.Log.ErrorContext(ctx, "sign-in: notify backup code use", "account", a.ID, "err", err)
+	if err != nil {
+		s.log.ErrorContext(ctx, "sign-in: announce a pass", "account", a.ID, "method", m, "err", err)
 	}
 }
 
@@ -1333,9 +1351,9 @@ func (s *Service) backupUsed(ctx context.Context, a *account.Account, o request.
 // returned: the holder's answer (wrong code, expired) is the same either
 // way.
 func (s *Service) end(ctx context.Context, at *Attempt, outcome Outcome, now time.Time) bool {
-	ok, err := s.Attempts.EndAttempt(ctx, at.ID, outcome, "", "", now)
-	if err != nil && s.Log != nil {
-		s.Log.ErrorContext(ctx, "sign-in: end attempt", "attempt", at.ID, "err", err)
+	ok, err := s.attempts.EndAttempt(ctx, at.ID, outcome, "", "", now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "sign-in: end attempt", "attempt", at.ID, "err", err)
 	}
 	if ok {
 		at.Outcome, at.EndedAt = outcome, now
@@ -1353,16 +1371,13 @@ func (s *Service) Send(ctx context.Context, challengeID string, m Method, o requ
 	if err != nil {
 		return err
 	}
-	if !m.sends() || !Accepted(st.Accepts, m) {
+	meth, ok := s.methods.Get(m)
+	if !ok || meth.About().Channel == "" || !Accepted(st.Accepts, m) {
 		return ErrMethod
 	}
 	a := st.Account
-	to := a.Email
-	if m == SMS {
-		to = a.Phone
-	}
-	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		ch, c, err := s.Codes.Send(ctx, st.Challenge.ID, request.SecondStep, m.Channel(), to, o)
+	return s.tx.InTx(ctx, func(ctx context.Context) error {
+		ch, c, err := s.codes.Send(ctx, st.Challenge.ID, request.SecondStep, meth.About().Channel, meth.Destination(a), o)
 		if err != nil {
 			return err
 		}
@@ -1392,23 +1407,21 @@ type PasskeyRequest struct {
 // package passkey's reason); an account that may not sign in is
 // ErrDisabled or ErrInvalid as for a password.
 func (s *Service) SignInPasskey(ctx context.Context, r PasskeyRequest) (*Result, error) {
-	if s.Passkeys == nil {
+	if s.passkeys == nil {
 		return nil, ErrMethod
 	}
 	o := r.Origin
 	if o.Time.IsZero() {
-		o.Time = s.Clock.Now()
+		o.Time = s.clock.Now()
 	}
 	o.Time = o.Time.UTC()
-	accountID, _, err := s.Passkeys.FinishDiscoverable(ctx, r.Ceremony, r.Response)
+	accountID, _, err := s.passkeys.FinishDiscoverable(ctx, r.Ceremony, r.Response)
 	if err != nil {
-		if s.Log != nil {
-			s.Log.WarnContext(ctx, "sign-in: passkey refused", "device", o.DeviceID, "ip", o.IP, "err", err)
-		}
+		s.log.WarnContext(ctx, "sign-in: passkey refused", "device", o.DeviceID, "ip", o.IP, "err", err)
 		s.passkeyFlagged(ctx, err, o)
 		return nil, errors.Join(ErrPasskey, err)
 	}
-	a, err := s.Accounts.AccountByID(ctx, accountID)
+	a, err := s.accounts.AccountByID(ctx, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: read account: %w", err)
 	}
@@ -1426,17 +1439,17 @@ func (s *Service) SignInPasskey(ctx context.Context, r PasskeyRequest) (*Result,
 // it. Later answers by the blocked passkey are not told again.
 func (s *Service) passkeyFlagged(ctx context.Context, err error, o request.Origin) {
 	var fe *passkey.FlaggedError
-	if !errors.As(err, &fe) || s.Notices == nil {
+	if !errors.As(err, &fe) {
 		return
 	}
-	a, err := s.Accounts.AccountByID(ctx, fe.AccountID)
+	a, err := s.accounts.AccountByID(ctx, fe.AccountID)
 	if err == nil {
-		_, err = s.Notices.Send(ctx, notice.Notice{
+		_, err = s.notices.Send(ctx, notice.Notice{
 			Purpose: request.PasskeyBlocked, AccountID: a.ID, To: a.Email, Language: a.Language, TimeZone: a.TimeZone,
 			Origin: o, Name: fe.Name,
 		})
 	}
-	if err != nil && s.Log != nil {
-		s.Log.ErrorContext(ctx, "sign-in: notify blocked passkey", "account", fe.AccountID, "err", err)
+	if err != nil {
+		s.log.ErrorContext(ctx, "sign-in: notify blocked passkey", "account", fe.AccountID, "err", err)
 	}
 }

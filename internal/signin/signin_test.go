@@ -17,6 +17,9 @@ import (
 	"gatehouse/internal/commit"
 	"gatehouse/internal/grant"
 	"gatehouse/internal/limit"
+	"gatehouse/internal/method"
+	"gatehouse/internal/notice"
+	"gatehouse/internal/outbox"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
@@ -302,11 +305,22 @@ func (f fakeTx) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 // service returns a sign-in service wired to w's fakes, logging JSON into
 // the returned buffer.
 func (w *world) service() (*signin.Service, *bytes.Buffer) {
+	return w.serviceWith(nil)
+}
+
+// serviceWith is service with the dependencies changed by edit first.
+func (w *world) serviceWith(edit func(*signin.Deps)) (*signin.Service, *bytes.Buffer) {
 	var buf bytes.Buffer
-	return &signin.Service{
+	d := signin.Deps{
 		Accounts: fakeAccounts{w}, Attempts: fakeAttempts{w}, Hasher: fakeHasher{w}, Sessions: fakeSessions{w},
 		Tx: fakeTx{w}, Log: slog.New(slog.NewJSONHandler(&buf, nil)), Limits: limit.None(),
-	}, &buf
+		Devices: noDevices{}, Codes: noCodes{}, Notices: noNotices{}, Reauth: noReauth{},
+		Methods: method.NewSet(method.BackupMethod{}, method.EmailMethod{}),
+	}
+	if edit != nil {
+		edit(&d)
+	}
+	return signin.New(d, signin.Settings{}), &buf
 }
 
 // origin is the browser a test signs in from: its time is the fake clock's
@@ -539,17 +553,16 @@ func TestSignIn_RightPasswordStartsSessionAndRecordsOrigin_V7_2_4(t *testing.T) 
 	}
 }
 
-// TestSignIn_DirectTransactorAndNoLogWritesDirectly: a store without
+// TestSignIn_DirectTransactorWritesDirectly: a store without
 // transactions runs the sign-in's writes one by one through
-// commit.Direct; Log is optional.
-func TestSignIn_DirectTransactorAndNoLogWritesDirectly(t *testing.T) {
+// commit.Direct, and says so by name.
+func TestSignIn_DirectTransactorWritesDirectly(t *testing.T) {
 	t.Parallel()
 	w := newWorld()
 	w.addHolder(account.Active)
-	s, _ := w.service()
 	// A store without transactions says so by name: the Transactor is
 	// required (a nil one would make a production flow non-atomic).
-	s.Tx, s.Log = commit.Direct{}, nil
+	s, _ := w.serviceWith(func(d *signin.Deps) { d.Tx, d.Log = commit.Direct{}, slog.New(slog.DiscardHandler) })
 	res, err := s.SignIn(context.Background(), signin.Request{Email: holderEmail, Password: holderPassword, Origin: origin(w.clock)})
 	if err != nil || res == nil || res.Session == nil {
 		t.Fatalf("SignIn = %v, %v", res, err)
@@ -858,7 +871,9 @@ func TestAccepts_WhichWaysPassWhichAttempt(t *testing.T) {
 			[]signin.Method{signin.Passkey, signin.App, signin.SMS, signin.Backup, signin.Email}},
 		{signin.SMS, []signin.Method{signin.SMS}, true, []signin.Method{signin.SMS, signin.Backup, signin.Email}},
 	} {
-		s := &signin.Service{EmailFallback: tc.fallback}
+		w := newWorld()
+		s, _ := w.service()
+		s.EmailFallback = tc.fallback
 		got := s.Accepts(&signin.Attempt{MethodOffered: tc.offered}, tc.ways)
 		if len(got) != len(tc.want) {
 			t.Errorf("%s %v fallback=%v: %v, want %v", tc.offered, tc.ways, tc.fallback, got, tc.want)
@@ -880,3 +895,30 @@ func TestAccepts_WhichWaysPassWhichAttempt(t *testing.T) {
 		}
 	}
 }
+
+// The stand-ins below are for tests of a sign-in that asks no second
+// step: a device never seen, nothing sent, no step-up.
+type noDevices struct{}
+
+func (noDevices) UsedBy(context.Context, string, string) (bool, error)      { return true, nil }
+func (noDevices) UsedAt(context.Context, string, string) (time.Time, error) { return time.Time{}, nil }
+func (noDevices) TrustedUntil(context.Context, string, string) (time.Time, error) {
+	return time.Time{}, nil
+}
+func (noDevices) Trust(context.Context, string, string, time.Time) error { panic("no trust here") }
+func (noDevices) TrustingAccounts(context.Context, string, time.Time) ([]string, error) {
+	return nil, nil
+}
+func (noDevices) StopTrusting(context.Context, string, string) error { return nil }
+
+type noCodes struct{ signin.Codes }
+
+type noNotices struct{}
+
+func (noNotices) Send(context.Context, notice.Notice) (*outbox.Message, error) {
+	return &outbox.Message{}, nil
+}
+
+type noReauth struct{}
+
+func (noReauth) Reauthenticate(context.Context, string, time.Time) error { return nil }

@@ -18,11 +18,11 @@ import (
 	"gatehouse/internal/backup"
 	"gatehouse/internal/code"
 	"gatehouse/internal/commit"
+	"gatehouse/internal/method"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
-	"gatehouse/internal/signin"
 	"gatehouse/internal/totp"
 )
 
@@ -36,6 +36,9 @@ type Service struct {
 	Passkeys *passkey.Service
 	Notices  notice.Sender
 	Tx       commit.Transactor // required (tests without transactions say commit.Direct{})
+	// Set is the second-step methods, registered by kind: what a sign-in
+	// asks for is what makes two-step verification on (Ways). Required.
+	Set *method.Set
 	// Forget drops this node's cached sessions of an account after a
 	// change to it (its phone) commits; nil forgets nothing.
 	Forget func(accountID string)
@@ -59,16 +62,6 @@ type Methods struct {
 // is not quietly turned off by a clone. Its holder passes with a backup
 // code (or another way) and removes it.
 func (m *Methods) On() bool { return len(m.Apps) > 0 || m.Phone != "" || len(m.Passkeys) > 0 }
-
-// usable reports whether one of the passkeys can still pass.
-func usable(ps []*passkey.Credential) bool {
-	for _, p := range ps {
-		if !p.Flagged {
-			return true
-		}
-	}
-	return false
-}
 
 // Methods returns the account's confirmed methods.
 func (s *Service) Methods(ctx context.Context, a *account.Account) (*Methods, error) {
@@ -101,40 +94,12 @@ func confirmedPhone(a *account.Account) string {
 }
 
 // Ways returns the second-step methods the account has set up, strongest
-// first — a passkey (which a phishing site cannot relay), an authenticator
-// app, codes by SMS — which is the order a sign-in offers them in; none
-// means two-step verification is off. Every sign-in asks, so it reads only
-// what it must.
-func (s *Service) Ways(ctx context.Context, a *account.Account) ([]signin.Method, error) {
-	var ways []signin.Method
-	flaggedOnly := false
-	if s.Passkeys != nil {
-		ps, err := s.Passkeys.List(ctx, a.ID)
-		if err != nil {
-			return nil, fmt.Errorf("two-step: list passkeys: %w", err)
-		}
-		if usable(ps) {
-			ways = append(ways, signin.Passkey)
-		}
-		flaggedOnly = len(ps) > 0 && !usable(ps)
-	}
-	apps, err := s.Apps.Store.Apps(ctx, a.ID)
+// first — the order a sign-in offers them in; none means two-step
+// verification is off (method.Set.Ways).
+func (s *Service) Ways(ctx context.Context, a *account.Account) ([]method.Kind, error) {
+	ways, err := s.Set.Ways(ctx, a)
 	if err != nil {
-		return nil, fmt.Errorf("two-step: list apps: %w", err)
-	}
-	for _, app := range apps {
-		if app.Confirmed() {
-			ways = append(ways, signin.App)
-			break
-		}
-	}
-	if confirmedPhone(a) != "" {
-		ways = append(ways, signin.SMS)
-	}
-	if len(ways) == 0 && flaggedOnly {
-		// Only passkeys flagged as copies: two-step stays on, and the
-		// passkey step says none can pass and offers the other ways.
-		ways = append(ways, signin.Passkey)
+		return nil, fmt.Errorf("twostep: ways: %w", err)
 	}
 	return ways, nil
 }

@@ -11,12 +11,12 @@ import (
 	"gatehouse/internal/backup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/crypt"
+	"gatehouse/internal/method"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
-	"gatehouse/internal/signin"
 	"gatehouse/internal/sqlite"
 	"gatehouse/internal/totp"
 	"gatehouse/internal/twostep"
@@ -64,10 +64,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, told: &told{}, clk: clk}
+	apps := &totp.Service{Store: db, Box: box, Issuer: "G", Clock: clk.Clock()}
+	backups := &backup.Service{Store: db, Key: make([]byte, 32), Clock: clk.Clock()}
 	f.svc = &twostep.Service{
-		Apps:     &totp.Service{Store: db, Box: box, Issuer: "G", Clock: clk.Clock()},
-		Backup:   &backup.Service{Store: db, Key: make([]byte, 32), Clock: clk.Clock()},
-		Passkeys: keys, Notices: f.told, Tx: db,
+		Apps: apps, Backup: backups, Passkeys: keys, Notices: f.told, Tx: db,
+		Set: method.NewSet(method.PasskeyMethod{Keys: keys}, method.AppMethod{Store: db, Codes: apps},
+			method.SMSMethod{}, method.BackupMethod{Codes: backups}, method.EmailMethod{}),
 	}
 	f.a = &account.Account{ID: random.ID(), Email: "holder@example.com", PasswordHash: "x", Language: "en",
 		Status: account.Active, CreatedAt: clk.Now(), ConfirmedAt: clk.Now(), PasswordChangedAt: clk.Now()}
@@ -108,18 +110,18 @@ func TestWays_StrongestFirstAndAConfirmedPhoneOnly(t *testing.T) {
 		t.Fatalf("first app: %+v", res)
 	}
 	f.a.Phone = "+819012345678" // typed at sign-up, never confirmed
-	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []signin.Method{signin.App}) {
+	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []method.Kind{method.App}) {
 		t.Fatalf("with an unconfirmed number: %v", ways)
 	}
 	f.a.PhoneConfirmedAt = f.clk.Now()
-	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []signin.Method{signin.App, signin.SMS}) {
+	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []method.Kind{method.App, method.SMS}) {
 		t.Fatalf("with a confirmed number: %v", ways)
 	}
 	if err := f.db.CreatePasskey(ctx, &passkey.Credential{ID: random.ID(), AccountID: f.a.ID, Name: "Key",
 		CredentialID: []byte("cred"), Data: []byte(`{}`), CreatedAt: f.clk.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []signin.Method{signin.Passkey, signin.App, signin.SMS}) {
+	if ways, _ := f.svc.Ways(ctx, f.a); !slices.Equal(ways, []method.Kind{method.Passkey, method.App, method.SMS}) {
 		t.Fatalf("with a passkey: %v", ways)
 	}
 }
@@ -137,7 +139,7 @@ func TestWays_OnlyABlockedPasskeyKeepsTwoStepOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	ways, err := f.svc.Ways(ctx, f.a)
-	if err != nil || !slices.Equal(ways, []signin.Method{signin.Passkey}) {
+	if err != nil || !slices.Equal(ways, []method.Kind{method.Passkey}) {
 		t.Fatalf("only a blocked passkey: %v %v", ways, err)
 	}
 	m, _ := f.svc.Methods(ctx, f.a)

@@ -35,6 +35,8 @@ var notRequestErrors = map[string]string{
 	"sqlite.ErrSchemaTooNew":       "start-up: a newer schema",
 	"transfer.ErrMismatch":         "gatehouse migrate-data: the copy differs",
 	"account.ErrBusy":              "the same error as password.ErrBusy",
+	"method.ErrPasskey":            "the same error as signin.ErrPasskey",
+	"method.ErrWrong":              "sign-in turns it into code.ErrWrongCode or code.ErrLocked",
 }
 
 // sentinels lists the exported package-level Err… variables of every

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"gatehouse/internal/account"
 	"gatehouse/internal/form"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"
@@ -70,14 +69,17 @@ func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 	// An app's code or a backup code is typed here with the password; a
 	// code by SMS or email is sent once the password is right, and typed on
 	// the second-step page.
-	p.Data["CodeHere"] = m == string(signin.App) || m == string(signin.Backup)
-	switch signin.Method(m) {
-	case signin.SMS:
-		p.Data["Then"] = s.Catalog.T(p.Lang, "reverify.then_sms", phone.Mask(st.account.Phone))
-	case signin.Email:
-		p.Data["Then"] = s.Catalog.T(p.Lang, "reverify.then_email", account.MaskEmail(st.account.Email))
-	case signin.Passkey:
-		p.Data["Then"] = s.Catalog.T(p.Lang, "reverify.then_passkey")
+	meth, known := s.SignIn.Method(signin.Method(m))
+	p.Data["CodeHere"] = known && !signin.OwnPage(meth.About())
+	if known && signin.OwnPage(meth.About()) {
+		// What happens once the password is right: a code sent (to
+		// where), or the passkey asked for.
+		key := "reverify.then_" + m
+		if ch := meth.About().Channel; ch != "" {
+			p.Data["Then"] = s.Catalog.T(p.Lang, key, masked(ch, meth.Destination(st.account)))
+		} else {
+			p.Data["Then"] = s.Catalog.T(p.Lang, key)
+		}
 	}
 	if r.Method == http.MethodPost {
 		if v, ok := field(r, "code"); ok && len(v) <= 64 {

@@ -8,8 +8,10 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/method"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
+	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
 
@@ -35,9 +37,9 @@ func (s *Server) requirePending(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// method is the second-step method the request asks for (?method= or the
+// askedMethod is the second-step method the request asks for (?method= or the
 // form's method field), or the one the attempt offered.
-func method(r *http.Request) signin.Method {
+func askedMethod(r *http.Request) signin.Method {
 	v := r.URL.Query().Get("method")
 	if r.Method == http.MethodPost {
 		v, _ = field(r, "method")
@@ -56,7 +58,7 @@ func method(r *http.Request) signin.Method {
 func (s *Server) verifyPage(r *http.Request) *page {
 	st := state(r)
 	ch, a := st.step.Challenge, st.step.Account
-	m := method(r)
+	m := askedMethod(r)
 	p := s.newPage(r, "verify.title_"+string(m))
 	p.Values["c"] = ch.ID
 	p.Values["method"] = string(m)
@@ -77,8 +79,9 @@ func (s *Server) verifyPage(r *http.Request) *page {
 		// signs in.
 		p.Title, p.Data["Stage"] = s.Catalog.T(p.Lang, "verify.title_stepup"), "_stepup"
 	}
-	// Never for a code by email (the fallback earns no trust).
-	p.Data["CanTrust"] = st.attempt.MethodOffered != signin.Email && m != signin.Email && s.TrustFor > 0 && !stepUp
+	// Never for a code from the mailbox (the fallback earns no trust).
+	about := s.SignIn.About(m)
+	p.Data["CanTrust"] = about.Factor && s.TrustFor > 0 && !stepUp
 	// Where the step-up returns to, or the sign-in lands: a local path
 	// only.
 	p.Values["next"] = nextTarget(r)
@@ -86,16 +89,13 @@ func (s *Server) verifyPage(r *http.Request) *page {
 		p.Values["next"] = "/account"
 	}
 	p.Data["TrustDays"] = int(s.TrustFor.Hours() / 24)
-	p.Data["NewDevice"] = st.attempt.MethodOffered == signin.Email
-	switch m {
-	case signin.Email:
-		p.Data["Destination"] = account.MaskEmail(a.Email)
-	case signin.SMS:
-		p.Data["Destination"] = phone.Mask(a.Phone)
+	p.Data["NewDevice"] = s.SignIn.MailboxCheck(st.attempt)
+	if meth, ok := s.SignIn.Method(m); ok && about.Channel != "" {
+		p.Data["Destination"] = masked(about.Channel, meth.Destination(a))
 	}
 	// A code by SMS or email is typed only once one was sent by that
 	// channel; until then the page offers to send it.
-	p.Data["Sent"] = ch.Sends > 0 && ch.Channel == m.Channel()
+	p.Data["Sent"] = about.Channel != "" && ch.Sends > 0 && ch.Channel == about.Channel
 	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
 	if r.Method == http.MethodPost {
 		if v, ok := field(r, "code"); ok && len(v) <= 32 {
@@ -115,12 +115,13 @@ func (s *Server) verifyForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.verifyPage(r)
 	m := signin.Method(p.Values["method"])
-	if m == signin.Passkey {
+	about := s.SignIn.About(m)
+	if about.Input == method.Assertion {
 		s.verifyPasskey(w, r, p)
 		return
 	}
 	c, ok := typedCode(r)
-	if m == signin.Backup {
+	if about.Input == method.Phrase {
 		// A backup code is 16 characters; the backup package reads it
 		// as typed (case, spaces, dashes, full-width).
 		c, ok = field(r, "code")
@@ -128,11 +129,11 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		key := "error.code_format"
-		switch m {
-		case signin.Backup:
+		switch {
+		case about.Input == method.Phrase:
 			key = "error.backup_format"
-		case signin.App:
-			key = "error.app_code_format"
+		case about.Channel == "":
+			key = "error.app_code_format" // six digits the holder's app shows
 		}
 		if p.Values["code"] == "" {
 			key = "error.required"
@@ -184,7 +185,7 @@ func (s *Server) verified(w http.ResponseWriter, r *http.Request, p *page, res *
 // and only for a page that is shown — a post's answer is checked against
 // the ceremony it names, not a new one.
 func (s *Server) passkeyStep(r *http.Request, p *page) {
-	if s.Passkeys == nil || p.Data["Method"] != string(signin.Passkey) {
+	if s.Passkeys == nil || s.SignIn.About(signin.Method(p.Values["method"])).Input != method.Assertion {
 		return
 	}
 	a := state(r).step.Account
@@ -213,7 +214,7 @@ func (s *Server) verifyPasskey(w http.ResponseWriter, r *http.Request, p *page) 
 	cred, _ := field(r, "credential")
 	st := state(r)
 	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
-		ChallengeID: st.pending.ID, Method: signin.Passkey, Origin: o, Previous: sessionToken(r),
+		ChallengeID: st.pending.ID, Method: signin.Method(p.Values["method"]), Origin: o, Previous: sessionToken(r),
 		Trust: r.PostFormValue("trust") != "", Challenge: st.pending, Attempt: st.attempt,
 		Account: st.step.Account, Accepts: st.step.Accepts, Ceremony: pk, Assertion: []byte(cred),
 	})
@@ -271,4 +272,13 @@ func (s *Server) verifyResend(w http.ResponseWriter, r *http.Request) {
 		q.Set("next", v)
 	}
 	redirect(w, r, "/signin/verify", q)
+}
+
+// masked is a code's destination as the page shows it: enough for the
+// holder to recognise, too little for anyone else to use.
+func masked(ch request.Channel, to string) string {
+	if ch == request.SMS {
+		return phone.Mask(to)
+	}
+	return account.MaskEmail(to)
 }
