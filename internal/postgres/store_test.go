@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"gatehouse/internal/method/methodtest"
 	"gatehouse/internal/pgtest"
 	"gatehouse/internal/postgres"
 	"gatehouse/internal/storetest"
@@ -12,6 +13,19 @@ import (
 
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+// TestMethods runs the second-step methods' conformance suite
+// (internal/method/methodtest) on PostgreSQL.
+func TestMethods(t *testing.T) {
+	methodtest.Run(t, func(t *testing.T) methodtest.Store {
 		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), 10, true)
 		if err != nil {
 			t.Fatal(err)

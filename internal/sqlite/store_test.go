@@ -5,12 +5,26 @@ import (
 	"path/filepath"
 	"testing"
 
+	"gatehouse/internal/method/methodtest"
 	"gatehouse/internal/sqlite"
 	"gatehouse/internal/storetest"
 )
 
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+// TestMethods runs the second-step methods' conformance suite
+// (internal/method/methodtest) on SQLite.
+func TestMethods(t *testing.T) {
+	methodtest.Run(t, func(t *testing.T) methodtest.Store {
 		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
 		if err != nil {
 			t.Fatal(err)
