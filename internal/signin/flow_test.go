@@ -263,6 +263,9 @@ func TestVerify_EveryOutcome(t *testing.T) {
 			if tc.told != "" && !slices.Contains(f.purposes(), tc.told) {
 				t.Fatalf("told %v, want %s", f.purposes(), tc.told)
 			}
+			if refused := strings.Contains(f.logged(), "sign-in: passkey refused"); refused != (tc.method == signin.Passkey && tc.wantErr != nil) {
+				t.Fatalf("log says a passkey was refused: %v\n%s", refused, f.logged())
+			}
 			if tc.wantErr == nil && (len(f.reauths) == 0) == !tc.verified {
 				t.Fatalf("reauths %+v: recently verified should be %v", f.reauths, tc.verified)
 			}

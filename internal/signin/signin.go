@@ -1138,7 +1138,8 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		// recorded whatever happens next. A refused answer counts as a
 		// wrong code.
 		if err := meth.Check(ctx, ans); errors.Is(err, method.ErrWrong) {
-			s.log.WarnContext(ctx, "sign-in: second step refused", "attempt", at.ID, "account", a.ID, "method", m, "err", err)
+			// "sign-in: passkey refused", as operators search for it.
+			s.log.WarnContext(ctx, "sign-in: "+string(m)+" refused", "attempt", at.ID, "account", a.ID, "err", err)
 			s.passkeyFlagged(ctx, err, o)
 			return nil, errors.Join(err, s.wrong(ctx, at, ch, ticket, o))
 		} else if err != nil {
