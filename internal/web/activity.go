@@ -1,6 +1,7 @@
 package web
 
 import (
+	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 	"sort"
@@ -41,15 +42,15 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 	if b := r.URL.Query().Get("before"); b != "" {
 		at, ok := parseCursor(b)
 		if !ok {
-			s.fail(w, r, errUnknown)
+			httpcore.Fail(w, r, httpcore.ErrUnknown)
 			return
 		}
 		q.Before, q.BeforeID = at.t, at.id
 		p.Data["Paged"] = true
 	}
-	list, err := s.Activity.Activity(r.Context(), st.account.ID, q)
+	list, err := s.Activity.Activity(r.Context(), st.Account.ID, q)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	base := url.Values{}
@@ -71,14 +72,14 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p.Data["Newest"] = "/account/activity"
 	}
-	disowned, err := s.Activity.Disowned(r.Context(), st.account.ID)
+	disowned, err := s.Activity.Disowned(r.Context(), st.Account.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
-	devs, err := s.Devices.Store.AccountDevices(r.Context(), st.account.ID)
+	devs, err := s.Devices.Store.AccountDevices(r.Context(), st.Account.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	known := make(map[string]*device.AccountDevice, len(devs))
@@ -124,9 +125,9 @@ func (s *Server) attemptRow(r *http.Request, lang string, at *signin.Attempt, kn
 		Failed:  at.Outcome != signin.Succeeded && at.Outcome != signin.Pending,
 	}
 	st := state(r)
-	if st.session != nil {
-		row.ThisSession = at.SessionID == st.session.ID
-		row.ThisDevice = at.Origin.DeviceID != "" && at.Origin.DeviceID == st.session.DeviceID
+	if st.Session != nil {
+		row.ThisSession = at.SessionID == st.Session.ID
+		row.ThisDevice = at.Origin.DeviceID != "" && at.Origin.DeviceID == st.Session.DeviceID
 	}
 	d := known[at.Origin.DeviceID]
 	switch {
@@ -162,12 +163,8 @@ func (s *Server) attemptRow(r *http.Request, lang string, at *signin.Attempt, kn
 // activityAnswer is "this wasn't me" on an attempt of the activity page.
 func (s *Server) activityAnswer(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a, err := s.Activity.AnswerAttempt(r.Context(), st.account.ID, r.PostFormValue("attempt"), activity.Said(r.PostFormValue("answer")), o)
+	o := httpcore.OriginOf(r)
+	a, err := s.Activity.AnswerAttempt(r.Context(), st.Account.ID, r.PostFormValue("attempt"), activity.Said(r.PostFormValue("answer")), o)
 	s.answered(w, r, a, err, answeredBack(r, "/account/activity"))
 }
 
@@ -188,7 +185,7 @@ func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "devices.title")
 	s.notice(r, p)
 	if err := s.fillDevices(r, p); err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "devices", p)
@@ -197,11 +194,11 @@ func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fillDevices(r *http.Request, p *page) error {
 	st := state(r)
 	ctx := r.Context()
-	devs, err := s.Devices.Store.AccountDevices(ctx, st.account.ID)
+	devs, err := s.Devices.Store.AccountDevices(ctx, st.Account.ID)
 	if err != nil {
 		return err
 	}
-	sessions, err := s.Sessions.List(ctx, st.account.ID)
+	sessions, err := s.Sessions.List(ctx, st.Account.ID)
 	if err != nil {
 		return err
 	}
@@ -211,7 +208,7 @@ func (s *Server) fillDevices(r *http.Request, p *page) error {
 	for _, d := range devs {
 		v := deviceView{ID: d.ID, Name: d.Name, Browser: t(p.Lang, "devices.unnamed", d.Browser, d.OS),
 			First: s.when(r, d.FirstUsed), Last: s.when(r, d.LastUsed), Place: s.place(p.Lang, d.IP),
-			This: d.ID == st.session.DeviceID}
+			This: d.ID == st.Session.DeviceID}
 		v.Label = v.Name
 		if v.Label == "" {
 			v.Label = v.Browser
@@ -225,14 +222,14 @@ func (s *Server) fillDevices(r *http.Request, p *page) error {
 			if se.DeviceID != d.ID {
 				continue
 			}
-			v.Sessions = append(v.Sessions, sessionView{ID: se.ID, Current: se.ID == st.session.ID,
+			v.Sessions = append(v.Sessions, sessionView{ID: se.ID, Current: se.ID == st.Session.ID,
 				Detail: t(p.Lang, "devices.session", s.when(r, se.CreatedAt), s.when(r, se.LastSeenAt), se.IP)})
 		}
 		views = append(views, v)
 	}
 	others := 0
 	for _, se := range sessions {
-		if se.ID != st.session.ID {
+		if se.ID != st.Session.ID {
 			others++
 		}
 	}
@@ -249,12 +246,12 @@ const maxDeviceName = 60
 // deviceRename names one of the account's devices.
 func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	name, ok := field(r, "name")
+	name, ok := httpcore.Field(r, "name")
 	id := r.PostFormValue("device")
 	if !ok || utf8.RuneCountInString(name) > maxDeviceName {
 		p := s.newPage(r, "devices.title")
 		if err := s.fillDevices(r, p); err != nil {
-			s.fail(w, r, err)
+			httpcore.Fail(w, r, err)
 			return
 		}
 		p.Errors["name"] = s.Catalog.T(p.Lang, "error.device_name")
@@ -263,20 +260,20 @@ func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request) {
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "devices", p)
 		return
 	}
-	found, err := s.Devices.Store.RenameDevice(r.Context(), st.account.ID, id, name)
+	found, err := s.Devices.Store.RenameDevice(r.Context(), st.Account.ID, id, name)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	if !found {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
 	done := "renamed"
 	if name == "" {
 		done = "name_removed"
 	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {done}})
+	httpcore.Redirect(w, r, "/account/devices", url.Values{"notice": {done}})
 }
 
 // deviceSignout signs out every session of one device.
@@ -284,50 +281,50 @@ func (s *Server) deviceSignout(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	id := r.PostFormValue("device")
 	if id == "" {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
-	if err := s.Sessions.EndDevice(r.Context(), st.account.ID, id); err != nil {
-		s.fail(w, r, err)
+	if err := s.Sessions.EndDevice(r.Context(), st.Account.ID, id); err != nil {
+		httpcore.Fail(w, r, err)
 		return
 	}
-	if id == st.session.DeviceID {
-		setCookie(w, sessionCookie, "", time.Time{}, -1)
-		redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
+	if id == st.Session.DeviceID {
+		httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
+		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
 		return
 	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
+	httpcore.Redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
 }
 
 // sessionSignout signs out one session.
 func (s *Server) sessionSignout(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	id := r.PostFormValue("session")
-	ok, err := s.Sessions.EndOne(r.Context(), st.account.ID, id)
+	ok, err := s.Sessions.EndOne(r.Context(), st.Account.ID, id)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	if !ok {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
-	if id == st.session.ID {
-		setCookie(w, sessionCookie, "", time.Time{}, -1)
-		redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
+	if id == st.Session.ID {
+		httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
+		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
 		return
 	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
+	httpcore.Redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
 }
 
 // signoutOthers is "sign out everywhere except here".
 func (s *Server) signoutOthers(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	if err := s.Sessions.EndOthers(r.Context(), st.account.ID, st.session.ID); err != nil {
-		s.fail(w, r, err)
+	if err := s.Sessions.EndOthers(r.Context(), st.Account.ID, st.Session.ID); err != nil {
+		httpcore.Fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {"signed_out_others"}})
+	httpcore.Redirect(w, r, "/account/devices", url.Values{"notice": {"signed_out_others"}})
 }
 
 // todo is one item of the security checkup: what is wrong, and the button
@@ -346,7 +343,7 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "security.title")
 	s.notice(r, p)
 	if err := s.fillSecurity(r, p); err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "security", p)
@@ -355,9 +352,9 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fillSecurity(r *http.Request, p *page) error {
 	st := state(r)
 	ctx := r.Context()
-	a := st.account
+	a := st.Account
 	t := s.Catalog.T
-	items, err := s.Checkup.Items(ctx, a, st.session.DeviceID)
+	items, err := s.Checkup.Items(ctx, a, st.Session.DeviceID)
 	if err != nil {
 		return err
 	}
@@ -398,7 +395,7 @@ func (s *Server) fillSecurity(r *http.Request, p *page) error {
 // button posts email=1 alone, which turns email on and keeps SMS as it is.
 func (s *Server) alertsSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	a := st.account
+	a := st.Account
 	want := account.Alerts{Email: r.PostFormValue("email") == "1", SMS: r.PostFormValue("sms") == "1"}
 	if r.PostFormValue("form") != "alerts" {
 		want.SMS = a.Alerts.SMS || want.SMS
@@ -406,21 +403,17 @@ func (s *Server) alertsSubmit(w http.ResponseWriter, r *http.Request) {
 	if want.SMS && (a.Phone == "" || a.PhoneConfirmedAt.IsZero()) {
 		p := s.newPage(r, "security.title")
 		if err := s.fillSecurity(r, p); err != nil {
-			s.fail(w, r, err)
+			httpcore.Fail(w, r, err)
 			return
 		}
 		p.Errors["sms"] = s.Catalog.T(p.Lang, "error.alert_sms_phone")
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "security", p)
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	if err := s.Accounts.SetAlerts(r.Context(), a.ID, want, o); err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/account/security", url.Values{"notice": {"alerts_saved"}})
+	httpcore.Redirect(w, r, "/account/security", url.Values{"notice": {"alerts_saved"}})
 }

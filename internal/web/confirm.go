@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,7 +23,7 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	pg := s.newPage(r, title)
 	ch, err := s.Codes.Lookup(r.Context(), challengeID(r), p)
 	if err != nil {
-		s.fail(w, r, err) // an unknown request: 404, as the error mapper says
+		httpcore.Fail(w, r, err) // an unknown request: 404, as the error mapper says
 		return nil, nil
 	}
 	pg.Values["c"] = ch.ID
@@ -35,7 +36,7 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	if r.Method == http.MethodPost {
 		// Whatever was typed stays in the field, right or wrong: a one-digit
 		// slip should not mean typing all six again.
-		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+		if v, ok := httpcore.Field(r, "code"); ok && len(v) <= 32 {
 			pg.Values["code"] = v
 		}
 	}
@@ -47,7 +48,7 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 // status and sentence come from classify; what differs per error is where
 // the sentence goes.
 func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, p *page, ch *code.Challenge, err error) {
-	f := classify(r.Context(), err)
+	f := httpcore.Classify(r.Context(), err)
 	switch {
 	case errors.Is(err, code.ErrWrongCode):
 		// Re-read: the failure just recorded is not in ch.
@@ -60,7 +61,7 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 			p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong", left) // the mapper's sentence, with the count
 		}
 	case errors.Is(err, code.ErrExpired), errors.Is(err, code.ErrUsed), errors.Is(err, code.ErrLocked):
-		p.Errors["code"] = s.Catalog.T(p.Lang, f.key)
+		p.Errors["code"] = s.Catalog.T(p.Lang, f.Key)
 		delete(p.Values, "code") // a dead code is no use to keep
 	case errors.Is(err, code.ErrCooldown):
 		// Nothing went wrong: the code already sent is still good. Say when
@@ -68,16 +69,16 @@ func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, 
 		wait := int(s.Codes.CooldownLeft(ch).Seconds() + 0.999)
 		p.Notice = s.Catalog.T(p.Lang, "error.code_cooldown", wait) // the mapper's sentence, with the seconds
 		w.Header().Set("Retry-After", strconv.Itoa(max(wait, 1)))
-		s.render(w, r, f.status, name, p)
+		s.render(w, r, f.Status, name, p)
 		return
 	case errors.Is(err, code.ErrNotFound):
-		s.answer(w, r, f.status, f.key)
+		httpcore.Answer(w, r, f.Status, f.Key)
 		return
 	default:
 		s.formError(w, r, name, p, err)
 		return
 	}
-	s.showErrors(w, r, f.status, name, p)
+	s.showErrors(w, r, f.Status, name, p)
 }
 
 // codeSeparators are what people type between digits, including what a
@@ -90,7 +91,7 @@ const codeSeparators = " -\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70
 // "123-456", or "６２２２８９" from a Japanese IME (NFKC); ok is false when
 // it is not six digits.
 func typedCode(r *http.Request) (string, bool) {
-	v, ok := field(r, "code")
+	v, ok := httpcore.Field(r, "code")
 	if !ok {
 		return "", false
 	}
@@ -128,14 +129,10 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "confirm", p, form.Errors{"code": key})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	_, choosing := r.PostForm["new_password"]
 	res, err := s.Accounts.Confirm(r.Context(), account.ConfirmRequest{
-		ChallengeID: ch.ID, Code: c, NewPassword: secret(r, "new_password"), Origin: o, Previous: sessionToken(r),
+		ChallengeID: ch.ID, Code: c, NewPassword: httpcore.Secret(r, "new_password"), Origin: o, Previous: sessionToken(r),
 	})
 	var fe form.Errors
 	switch {
@@ -163,11 +160,11 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 	if res.Session == nil {
 		// Confirmed from another browser (say, a phone's mail app) with a
 		// password chosen there: sign in with it, like after a reset.
-		redirect(w, r, "/signin", url.Values{"notice": {"confirmed"}, "email": {res.Account.Email}})
+		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"confirmed"}, "email": {res.Account.Email}})
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, "/account", url.Values{"notice": {"account_created"}})
+	httpcore.Redirect(w, r, "/account", url.Values{"notice": {"account_created"}})
 }
 
 // resend answers a "send a new code" button: for the request in the form,
@@ -179,15 +176,11 @@ func (s *Server) resend(name, title string, purpose request.Purpose, path string
 		if p == nil {
 			return
 		}
-		o, err := s.origin(w, r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		o := httpcore.OriginOf(r)
 		if err := send(r.Context(), ch.ID, p.Lang, o); err != nil {
 			s.codeError(w, r, name, p, ch, err)
 			return
 		}
-		redirect(w, r, path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
+		httpcore.Redirect(w, r, path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"gatehouse/internal/httpcore"
 	"net/http"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ import (
 // deviceOf returns the device record of the browser's device cookie.
 func (s *Server) deviceOf(r *http.Request) (*device.Device, error) {
 	var token string
-	if c, err := r.Cookie(deviceCookie); err == nil {
+	if c, err := r.Cookie(httpcore.DeviceCookie); err == nil {
 		token = c.Value
 	}
 	return s.Devices.ByToken(r.Context(), token)
@@ -30,9 +31,9 @@ func (s *Server) deviceOf(r *http.Request) (*device.Device, error) {
 func (s *Server) language(w http.ResponseWriter, r *http.Request) {
 	to := r.URL.Query().Get("to")
 	// Only local paths: the switcher must not become an open redirect.
-	next := LocalTarget(r.URL.Query().Get("next"), "/")
+	next := httpcore.LocalTarget(r.URL.Query().Get("next"), "/")
 	if i18n.Supported(to) {
-		setCookie(w, langCookie, to, s.now().Add(365*24*time.Hour), 365*24*3600)
+		httpcore.SetCookie(w, httpcore.LangCookie, to, s.now().Add(365*24*time.Hour), 365*24*3600)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -61,7 +62,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // only with the dev driver, and only to a client on this machine that did
 // not come through a proxy.
 func (s *Server) devAllowed(w http.ResponseWriter, r *http.Request) bool {
-	if !s.DevMessages || !onThisMachine(r) {
+	if !s.DevMessages || !httpcore.OnThisMachine(r) {
 		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return false
 	}
@@ -76,7 +77,7 @@ func (s *Server) devList(w http.ResponseWriter, r *http.Request) []*outbox.Messa
 	}
 	ms, err := s.Outbox.Recent(r.Context(), 200)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return nil
 	}
 	// Codes are stored sealed; this list is how a developer reads them.

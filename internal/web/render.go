@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"errors"
+	"gatehouse/internal/httpcore"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -33,7 +34,7 @@ type page struct {
 	Data    map[string]any
 
 	// path is the GET address of this page (a POST answers with the page
-	// its form came from), for the language switcher.
+	// its form came from: its route's Page), for the language switcher.
 	path string
 	// carryNot names a kept value the language switcher must not carry:
 	// a code already proven right, which must not end up in a URL.
@@ -134,29 +135,11 @@ func (s *Server) parseTemplates() {
 	}
 }
 
-// getPath maps a form's POST address to the page it belongs to (for the
-// language switcher, and the return after a step-up).
-var getPath = map[string]string{
-	"/signup/confirm/resend":           "/signup/confirm",
-	"/password/reset/resend":           "/password/reset",
-	"/account/preferences":             "/account",
-	"/account/trusted/stop":            "/account",
-	"/account/two-step/app/remove":     "/account/two-step",
-	"/account/two-step/off":            "/account/two-step/off",
-	"/account/two-step/backup":         "/account/two-step",
-	"/account/two-step/phone/remove":   "/account/two-step",
-	"/account/two-step/passkey/remove": "/account/two-step",
-	"/signin/passkey":                  "/signin",
-	"/account/email/resend":            "/account/email/confirm",
-	"/account/two-step/phone/resend":   "/account/two-step/phone/confirm",
-	"/signin/verify/resend":            "/signin/verify",
-}
-
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
 	st := state(r)
 	p := &page{
-		Lang: st.lang, Title: s.Catalog.T(st.lang, titleKey), path: r.URL.Path,
-		SignedIn: st.session != nil, Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
+		Lang: st.Lang, Title: s.Catalog.T(st.Lang, titleKey), path: r.URL.Path,
+		SignedIn: st.Session != nil, Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
 		Data: map[string]any{"MinLength": s.MinPasswordLength},
 	}
 	if credit := s.Places.Attribution(); credit != "" {
@@ -164,10 +147,11 @@ func (s *Server) newPage(r *http.Request, titleKey string) *page {
 		// pages that show its places.
 		p.Data["GeoCredit"] = credit
 	}
-	if g, ok := getPath[r.URL.Path]; ok {
-		p.path = g
+	if rt := st.Route; rt != nil && rt.Page != "" {
+		// A form's POST answers with the page the form belongs to.
+		p.path = rt.Page
 	}
-	if _, known := s.known[p.path]; !known {
+	if !s.known[p.path] {
 		p.path = "/"
 	}
 	if r.Method == http.MethodGet {
@@ -303,12 +287,12 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	// A capability's error about one field (the error mapper knows which)
 	// is shown beside it, like a form.Errors.
-	if f := classify(r.Context(), err); f.field != "" {
-		p.Errors[f.field] = s.message(p.Lang, f.field, f.key)
-		s.showErrors(w, r, f.status, name, p)
+	if f := httpcore.Classify(r.Context(), err); f.Field != "" {
+		p.Errors[f.Field] = s.message(p.Lang, f.Field, f.Key)
+		s.showErrors(w, r, f.Status, name, p)
 		return
 	}
-	s.fail(w, r, err)
+	httpcore.Fail(w, r, err)
 }
 
 // redirect answers a successful form with 303 See Other.
