@@ -29,11 +29,11 @@ func TestRouteCheck_RefusesUndeclaredOrUngatedEntries(t *testing.T) {
 		{Method: "GET", Path: "/b", Access: Public, Handler: h},
 		{Method: "GET", Path: "/d", Access: Access(99), Chain: api, Handler: h},
 		{Method: "GET", Path: "/e", Access: Public, Chain: pages},
-		{Method: "GET", Path: "/f", Access: PasswordChecked, Chain: pages, Handler: h}, // no gate for the level
-		{Method: "GET", Path: "/g", Access: RecentlyVerified, Chain: api, Handler: h},  // the chain cannot ask for a fresh proof
+		{Method: "GET", Path: "/f", Access: PasswordChecked, Chain: pages, Handler: h},                       // no gate for the level
+		{Method: "GET", Path: "/g", Access: RecentlyVerified, Chain: api, Handler: h},                        // the chain cannot ask for a fresh proof
 		{Method: "POST", Path: "/h", Access: Public, Chain: &Chain{Name: "x", Error: JSONError}, Handler: h}, // a body nobody checks
-		{Method: "GET", Path: "/i", Access: Public, Chain: &Chain{Name: "y"}, Handler: h},                     // no way to answer errors
-		{Method: "POST", Path: "/j", Access: Public, Chain: pages, Origin: true, Handler: h},                  // an origin, and no devices
+		{Method: "GET", Path: "/i", Access: Public, Chain: &Chain{Name: "y"}, Handler: h},                    // no way to answer errors
+		{Method: "POST", Path: "/j", Access: Public, Chain: pages, Origin: true, Handler: h},                 // an origin, and no devices
 	}
 	for _, rt := range bad {
 		s := &Server{Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler), Sessions: &session.Manager{}, Unrouted: map[string]*Chain{"/": pages}}

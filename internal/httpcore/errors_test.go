@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
 )
 
 // notRequestErrors are the exported sentinel errors that never reach a
@@ -117,4 +116,3 @@ func TestFailures_EverySentinelIsKnown(t *testing.T) {
 		}
 	}
 }
-
