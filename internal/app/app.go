@@ -43,6 +43,7 @@ import (
 	"gatehouse/internal/password"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/postgres"
+	"gatehouse/internal/random"
 	"gatehouse/internal/ratelimit"
 	"gatehouse/internal/request"
 	"gatehouse/internal/retention"
@@ -260,7 +261,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		PasskeyLocalURL: localURL,
 		TrustFor:        cfg.Duration("signin.trust_days"),
 		Places:          places,
-		Checker:         a.Checker, Reports: db, DevRaw: devDriver, Limits: limits,
+		Checker:         a.Checker,
+		Reports:         &check.Reports{Checker: a.Checker, Store: db, Box: box, Now: a.now, NewID: random.ID}, DevRaw: devDriver, Limits: limits,
 		Checkup:  &checkup.Service{Limits: limits, TwoStep: a.TwoStep, Backup: a.TwoStep.Backup, Devices: db, Activity: act, Clock: clk},
 		Activity: act,
 	}

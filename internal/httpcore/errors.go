@@ -95,11 +95,12 @@ var failures = []Mapping{
 	{totp.ErrName, Failure{http.StatusUnprocessableEntity, "error.app_name", "name"}},
 	{totp.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
 	{backup.ErrNoMatch, Failure{http.StatusUnprocessableEntity, "error.backup_wrong", "code"}},
-	{check.ErrEmpty, Failure{http.StatusUnprocessableEntity, "error.check_empty", ""}},
-	{check.ErrNotEmail, Failure{http.StatusUnprocessableEntity, "error.check_not_email", ""}},
-	{check.ErrTooLarge, Failure{http.StatusRequestEntityTooLarge, "error.check_too_large", ""}},
+	{check.ErrEmpty, Failure{http.StatusUnprocessableEntity, "error.check_empty", "text"}},
+	{check.ErrNotEmail, Failure{http.StatusUnprocessableEntity, "error.check_not_email", "eml"}},
+	{check.ErrTooLarge, Failure{http.StatusRequestEntityTooLarge, "error.check_too_large", "text"}},
 	{outbox.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
 	{device.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
+	{device.ErrName, Failure{http.StatusUnprocessableEntity, "error.device_name", "name"}},
 }
 
 // Mapping is one entry of the error mapper: a sentinel error and what it

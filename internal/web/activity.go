@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
@@ -77,7 +76,7 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 		httpcore.Fail(w, r, err)
 		return
 	}
-	devs, err := s.Devices.Store.AccountDevices(r.Context(), st.Account.ID)
+	devs, err := s.Devices.List(r.Context(), st.Account.ID)
 	if err != nil {
 		httpcore.Fail(w, r, err)
 		return
@@ -194,7 +193,7 @@ func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) fillDevices(r *http.Request, p *page) error {
 	st := state(r)
 	ctx := r.Context()
-	devs, err := s.Devices.Store.AccountDevices(ctx, st.Account.ID)
+	devs, err := s.Devices.List(ctx, st.Account.ID)
 	if err != nil {
 		return err
 	}
@@ -240,33 +239,24 @@ func (s *Server) fillDevices(r *http.Request, p *page) error {
 	return nil
 }
 
-// maxDeviceName bounds a device's name (characters).
-const maxDeviceName = 60
-
 // deviceRename names one of the account's devices.
 func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	name, ok := httpcore.Field(r, "name")
 	id := r.PostFormValue("device")
-	if !ok || utf8.RuneCountInString(name) > maxDeviceName {
+	err := device.ErrName
+	if ok {
+		err = s.Devices.Rename(r.Context(), st.Account.ID, id, name)
+	}
+	if err != nil {
 		p := s.newPage(r, "devices.title")
-		if err := s.fillDevices(r, p); err != nil {
-			httpcore.Fail(w, r, err)
+		if ferr := s.fillDevices(r, p); ferr != nil {
+			httpcore.Fail(w, r, ferr)
 			return
 		}
-		p.Errors["name"] = s.Catalog.T(p.Lang, "error.device_name")
 		p.Values["name"] = name
 		p.Data["RenameError"] = id
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "devices", p)
-		return
-	}
-	found, err := s.Devices.Store.RenameDevice(r.Context(), st.Account.ID, id, name)
-	if err != nil {
-		httpcore.Fail(w, r, err)
-		return
-	}
-	if !found {
-		httpcore.Fail(w, r, httpcore.ErrUnknown)
+		s.formError(w, r, "devices", p, err)
 		return
 	}
 	done := "renamed"

@@ -79,10 +79,10 @@ func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
 // checkPageData adds what the page shows a signed-in holder: their reports.
 func (s *Server) checkPageData(r *http.Request, p *page) {
 	st := state(r)
-	if st.Account == nil || s.Reports == nil {
+	if st.Account == nil {
 		return
 	}
-	reports, err := s.Reports.AccountReports(r.Context(), st.Account.ID, 20)
+	reports, err := s.Reports.Of(r.Context(), st.Account.ID, 20)
 	if err != nil {
 		s.Log.ErrorContext(r.Context(), "read reports", "err", err)
 		return
@@ -140,15 +140,10 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Values["ref"], p.Values["text"] = in.Reference, in.Text
 	res, err := s.Checker.Check(r.Context(), in, p.Lang)
-	if ce, ok := checkErrorOf(err); ok {
-		// At the field it concerns, with the form kept.
-		p.Errors[ce.field] = s.Catalog.T(p.Lang, ce.key)
-		s.checkPageData(r, p)
-		s.showErrors(w, r, ce.status, "check", p)
-		return
-	}
 	if err != nil {
-		httpcore.Fail(w, r, err)
+		// A refused input at the field it concerns, with the form kept.
+		s.checkPageData(r, p)
+		s.formError(w, r, "check", p, err)
 		return
 	}
 	p.Data["Result"] = s.resultView(r, p.Lang, res)
@@ -171,31 +166,6 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.checkPageData(r, p)
 	s.render(w, r, http.StatusOK, "check", p)
-}
-
-// checkError is how the page, the report and the API answer an input the
-// checker refuses: one table, so the three say the same.
-type checkError struct {
-	status     int
-	key, field string // the message, and the page's field it concerns
-}
-
-var checkErrors = []struct {
-	err error
-	checkError
-}{
-	{check.ErrEmpty, checkError{http.StatusUnprocessableEntity, "error.check_empty", "text"}},
-	{check.ErrNotEmail, checkError{http.StatusUnprocessableEntity, "error.check_not_email", "eml"}},
-	{check.ErrTooLarge, checkError{http.StatusRequestEntityTooLarge, "error.check_too_large", "text"}},
-}
-
-func checkErrorOf(err error) (checkError, bool) {
-	for _, c := range checkErrors {
-		if errors.Is(err, c.err) {
-			return c.checkError, true
-		}
-	}
-	return checkError{}, false
 }
 
 // resultView is a result as the page shows it.
@@ -246,41 +216,17 @@ func (s *Server) resultView(r *http.Request, lang string, res *check.Result) res
 }
 
 // checkReport is POST /check/report (signed in): the holder chose to file
-// the message they checked. It is checked again — the verdict filed is the
-// server's, not the form's — and kept, sealed, on their account.
+// the message they checked (check.Reports.File checks it again and keeps
+// it, sealed, on their account).
 func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	// A report checks again, and lists its verdict: it is a lookup, and
-	// counts against the same allowance (or it would be a way around it).
 	p := s.newPage(r, "check.title")
-	in, kind, err := s.checkInput(r)
+	in, _, err := s.checkInput(r)
 	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.invalid_text")
+		httpcore.Answer(w, r, http.StatusBadRequest, "error.invalid_text")
 		return
 	}
-	res, err := s.Checker.Check(r.Context(), in, p.Lang)
-	if ce, ok := checkErrorOf(err); ok {
-		s.errorPage(w, r, ce.status, ce.key)
-		return
-	}
-	if err != nil {
-		httpcore.Fail(w, r, err)
-		return
-	}
-	content := in.Raw
-	if content == nil {
-		content = []byte(in.Text)
-		if kind == "reference" {
-			content = []byte(in.Reference)
-		}
-	}
-	id := random.ID()
-	rep := &check.Report{ID: id, AccountID: st.Account.ID, CreatedAt: s.now(), Kind: kind, Verdict: res.Verdict, Reference: res.Reference,
-		Content: s.Outbox.Box.Seal(content, []byte("report:"+id)), IP: st.IP}
-	for _, x := range res.Reasons {
-		rep.Reasons = append(rep.Reasons, x.Code)
-	}
-	if err := s.Reports.FileReport(r.Context(), rep); err != nil {
+	if _, _, err := s.Reports.File(r.Context(), st.Account.ID, st.IP, in, p.Lang); err != nil {
 		httpcore.Fail(w, r, err)
 		return
 	}
@@ -360,12 +306,7 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	st.Lang = lang
 	res, err := s.Checker.Check(r.Context(), in, lang)
-	if ce, ok := checkErrorOf(err); ok {
-		httpcore.Answer(w, r, ce.status, ce.key)
-		return
-	}
-	switch {
-	case err != nil:
+	if err != nil {
 		httpcore.Fail(w, r, err)
 		return
 	}

@@ -68,9 +68,10 @@ type Server struct {
 	// Checkup is the security checkup's list (package checkup).
 	Checkup *checkup.Service
 	// Checker answers "is this message genuine?" on /check and
-	// POST /api/check; Reports keeps what holders chose to report.
+	// POST /api/check; Reports files and lists what holders chose to
+	// report.
 	Checker *check.Checker
-	Reports check.ReportStore
+	Reports *check.Reports
 	// Limits counts guesses and sends (package limit); the pages use it
 	// for anonymous writes and the account's state. Required.
 	Limits *limit.Limiter
