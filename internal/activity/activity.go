@@ -487,6 +487,16 @@ func (s *Service) Activity(ctx context.Context, accountID string, q signin.Attem
 // Window is how far back the activity page reaches.
 const Window = 90 * 24 * time.Hour
 
+// Requests returns the requests (challenges) behind a page of the message
+// center, each with whether it was disowned, read at once.
+func (s *Service) Requests(ctx context.Context, challengeIDs []string) (map[string]Request, error) {
+	reqs, err := s.Store.Requests(ctx, challengeIDs)
+	if err != nil {
+		return nil, fmt.Errorf("activity: requests: %w", err)
+	}
+	return reqs, nil
+}
+
 // Disowned returns the attempts of the activity window the holder said
 // were not them.
 func (s *Service) Disowned(ctx context.Context, accountID string) (map[string]bool, error) {

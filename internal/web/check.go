@@ -337,7 +337,7 @@ func (s *Server) devMessageFile(w http.ResponseWriter, r *http.Request) {
 		httpcore.Answer(w, r, http.StatusNotFound, "error.no_raw_message")
 		return
 	}
-	m, err := s.Outbox.Store.MessageByReference(r.Context(), ref)
+	m, err := s.Outbox.ByReference(r.Context(), ref)
 	if errors.Is(err, outbox.ErrNotFound) {
 		httpcore.Answer(w, r, http.StatusNotFound, "error.no_raw_message")
 		return

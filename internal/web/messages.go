@@ -83,7 +83,7 @@ func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, m.ChallengeID)
 		}
 	}
-	reqs, err := s.Activity.Store.Requests(r.Context(), ids)
+	reqs, err := s.Activity.Requests(r.Context(), ids)
 	if err != nil {
 		httpcore.Fail(w, r, err)
 		return
