@@ -1,12 +1,12 @@
 package web
 
 import (
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
 )
 

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"gatehouse/internal/httpcore"
 	"html/template"
 	"io"
 	"mime"
@@ -16,8 +15,8 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 
 	"gatehouse/internal/check"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/outbox"
-	"gatehouse/internal/random"
 )
 
 // maxUpload bounds a checker request: a raw email of check.MaxRaw, as a
@@ -322,41 +321,4 @@ func (s *Server) answerTooLargeOr(w http.ResponseWriter, r *http.Request, err er
 		return
 	}
 	httpcore.Answer(w, r, http.StatusBadRequest, key)
-}
-
-// devMessageFile is GET /dev/messages/{file}: {reference}.eml is an
-// email's raw bytes exactly as the SMTP driver would have sent them, DKIM
-// signatures included (dev driver, loopback only, like /dev/messages).
-func (s *Server) devMessageFile(w http.ResponseWriter, r *http.Request) {
-	if !s.devAllowed(w, r) {
-		return
-	}
-	name, ok := strings.CutSuffix(r.PathValue("file"), ".eml")
-	ref, valid := random.ParseReference(name)
-	if !ok || !valid || s.DevRaw == nil {
-		httpcore.Answer(w, r, http.StatusNotFound, "error.no_raw_message")
-		return
-	}
-	m, err := s.Outbox.ByReference(r.Context(), ref)
-	if errors.Is(err, outbox.ErrNotFound) {
-		httpcore.Answer(w, r, http.StatusNotFound, "error.no_raw_message")
-		return
-	}
-	if err != nil {
-		httpcore.Fail(w, r, err)
-		return
-	}
-	raw, err := s.DevRaw.OpenRaw(r.Context(), m.ID)
-	if errors.Is(err, outbox.ErrNotFound) {
-		// An SMS, a withheld message, or one not delivered yet.
-		httpcore.Answer(w, r, http.StatusNotFound, "error.no_raw_message")
-		return
-	}
-	if err != nil {
-		httpcore.Fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "message/rfc822")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+ref+`.eml"`)
-	w.Write(raw)
 }

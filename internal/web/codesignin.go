@@ -1,13 +1,13 @@
 package web
 
 import (
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/signin"
 )
 

@@ -3,13 +3,13 @@ package web
 import (
 	"context"
 	"errors"
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 )
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/code"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"

@@ -3,13 +3,13 @@ package web
 import (
 	"encoding/json"
 	"errors"
-	"gatehouse/internal/httpcore"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/signin"
 )

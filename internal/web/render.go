@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"errors"
-	"gatehouse/internal/httpcore"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
 )
 

@@ -1,13 +1,13 @@
 package web
 
 import (
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 	"time"
 
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 )
 

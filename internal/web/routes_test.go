@@ -1,10 +1,11 @@
 package web_test
 
 import (
-	"gatehouse/internal/httpcore"
 	"net/url"
 	"strings"
 	"testing"
+
+	"gatehouse/internal/httpcore"
 )
 
 // TestRoutes_EveryRouteDeclaresAccessAndChain_V8_1_1 walks the one route

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
 	"gatehouse/internal/grant"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/signin"
 )
 

@@ -1,12 +1,12 @@
 package web
 
 import (
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 )
 
 // signedIn reports whether the browser holds a live session. The sign-in

@@ -2,12 +2,12 @@ package web
 
 import (
 	"errors"
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"
 )

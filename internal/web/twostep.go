@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"gatehouse/internal/httpcore"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
 	"gatehouse/internal/totp"

@@ -2,13 +2,13 @@ package web
 
 import (
 	"errors"
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/signin"

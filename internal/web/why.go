@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"gatehouse/internal/httpcore"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"gatehouse/internal/activity"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"
