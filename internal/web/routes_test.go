@@ -48,6 +48,9 @@ func TestRoutes_EveryRouteDeclaresAccessAndChain_V8_1_1(t *testing.T) {
 		if r.status == 404 && strings.Contains(r.body, "There is no page at this address") {
 			t.Errorf("%s answered as an unknown address: the table and the server disagree", key)
 		}
+		if r.status >= 500 {
+			t.Errorf("%s answered %d: an error no mapper knows, or a handler that fails on an empty request", key, r.status)
+		}
 		if r.status == 405 {
 			t.Errorf("%s answered 405: the table and the server disagree", key)
 		}
