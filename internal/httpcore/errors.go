@@ -32,9 +32,21 @@ import (
 type Failure struct {
 	Status int
 	Key    string
-	// field is the form field the error is about, when it is about one: a
+	// Field is the form field the error is about, when it is about one: a
 	// form that has it shows the sentence there (the pages' formError).
 	Field string
+	// Args are the numbers the sentence needs ("2 tries left"), from the
+	// error itself (see Mapping.Explain).
+	Args []any
+	// Ended: what was typed, or the request itself, can no longer succeed
+	// (a dead code); a form does not keep it.
+	Ended bool
+	// Calm: nothing went wrong — the request must wait (a code was sent
+	// moments ago and is still good); a page says so as information, not
+	// as an error.
+	Calm bool
+	// RetryAfter, when set, is sent as Retry-After.
+	RetryAfter time.Duration
 }
 
 // StatusClientClosed is logged for a client that hung up before the answer
@@ -48,59 +60,59 @@ const StatusClientClosed = 499
 // it whole: an exported Err… of a capability package that is neither here
 // nor in notRequestErrors fails the test.
 var failures = []Mapping{
-	{ErrUnknown, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{signin.ErrInvalid, Failure{http.StatusUnprocessableEntity, "error.signin_invalid", ""}},
-	{signin.ErrDisabled, Failure{http.StatusUnprocessableEntity, "error.signin_disabled", ""}},
-	{signin.ErrSecondStep, Failure{http.StatusUnprocessableEntity, "error.totp_wrong", "code"}},
-	{signin.ErrPasskey, Failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
-	{signin.ErrMethod, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{signin.ErrNoAttempt, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{signin.ErrNoCodeSignIn, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{signin.ErrStepPending, Failure{http.StatusConflict, "error.step_pending", ""}},
-	{account.ErrPasswordNeeded, Failure{http.StatusUnprocessableEntity, "confirm.choose_title", ""}},
-	{account.ErrEmailTaken, Failure{http.StatusConflict, "error.email_taken_meanwhile", "email"}},
-	{account.ErrInvalidEmail, Failure{http.StatusUnprocessableEntity, "error.email_invalid", "email"}},
-	{account.ErrInvalidPhone, Failure{http.StatusUnprocessableEntity, "error.phone_invalid_plain", "phone"}},
-	{account.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{code.ErrWrongCode, Failure{http.StatusUnprocessableEntity, "error.code_wrong_plain", "code"}},
-	{code.ErrExpired, Failure{http.StatusUnprocessableEntity, "error.code_expired", "code"}},
-	{code.ErrUsed, Failure{http.StatusUnprocessableEntity, "error.code_used", "code"}},
-	{code.ErrLocked, Failure{http.StatusUnprocessableEntity, "error.code_locked", "code"}},
-	{code.ErrNoMore, Failure{http.StatusTooManyRequests, "error.code_no_more", ""}},
-	{code.ErrCooldown, Failure{http.StatusTooManyRequests, "error.code_cooldown_plain", ""}},
-	{code.ErrBlocked, Failure{http.StatusTooManyRequests, "error.code_no_more", ""}},
-	{code.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{session.ErrNoSession, Failure{http.StatusUnauthorized, "signin.needed", ""}},
-	{session.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{limit.ErrLimited, Failure{http.StatusTooManyRequests, "error.limited_plain", ""}},
-	{password.ErrBusy, Failure{http.StatusServiceUnavailable, "error.busy", ""}},
-	{activity.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{activity.ErrAnswer, Failure{http.StatusUnprocessableEntity, "error.answer_unknown", ""}},
-	{activity.ErrAnswered, Failure{http.StatusConflict, "why.already_answered", ""}},
-	{address.ErrSame, Failure{http.StatusUnprocessableEntity, "error.email_same", "email"}},
-	{phone.ErrInvalid, Failure{http.StatusUnprocessableEntity, "error.phone_invalid_plain", "phone"}},
-	{phone.ErrNotMobile, Failure{http.StatusUnprocessableEntity, "error.phone_not_mobile", "phone"}},
-	{phone.ErrSame, Failure{http.StatusUnprocessableEntity, "error.phone_same", "phone"}},
-	{passkey.ErrCloned, Failure{http.StatusUnprocessableEntity, "error.passkey_cloned", ""}},
-	{passkey.ErrUnknown, Failure{http.StatusUnprocessableEntity, "error.passkey_unknown", ""}},
-	{passkey.ErrCeremony, Failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
-	{passkey.ErrInvalid, Failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
-	{passkey.ErrRelyingParty, Failure{http.StatusUnprocessableEntity, "error.passkey_refused", ""}},
-	{passkey.ErrName, Failure{http.StatusUnprocessableEntity, "error.app_name", "name"}},
-	{passkey.ErrDuplicate, Failure{http.StatusUnprocessableEntity, "error.passkey_duplicate", ""}},
-	{passkey.ErrNone, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{passkey.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{totp.ErrNoMatch, Failure{http.StatusUnprocessableEntity, "error.totp_wrong", "code"}},
-	{totp.ErrReplayed, Failure{http.StatusUnprocessableEntity, "error.totp_wrong", "code"}},
-	{totp.ErrName, Failure{http.StatusUnprocessableEntity, "error.app_name", "name"}},
-	{totp.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{backup.ErrNoMatch, Failure{http.StatusUnprocessableEntity, "error.backup_wrong", "code"}},
-	{check.ErrEmpty, Failure{http.StatusUnprocessableEntity, "error.check_empty", "text"}},
-	{check.ErrNotEmail, Failure{http.StatusUnprocessableEntity, "error.check_not_email", "eml"}},
-	{check.ErrTooLarge, Failure{http.StatusRequestEntityTooLarge, "error.check_too_large", "text"}},
-	{outbox.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{device.ErrNotFound, Failure{http.StatusNotFound, "error.request_unknown", ""}},
-	{device.ErrName, Failure{http.StatusUnprocessableEntity, "error.device_name", "name"}},
+	{ErrUnknown, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{signin.ErrInvalid, Failure{Status: http.StatusUnprocessableEntity, Key: "error.signin_invalid"}, nil},
+	{signin.ErrDisabled, Failure{Status: http.StatusUnprocessableEntity, Key: "error.signin_disabled"}, nil},
+	{signin.ErrSecondStep, Failure{Status: http.StatusUnprocessableEntity, Key: "error.totp_wrong", Field: "code"}, nil},
+	{signin.ErrPasskey, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_refused"}, nil},
+	{signin.ErrMethod, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{signin.ErrNoAttempt, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{signin.ErrNoCodeSignIn, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{signin.ErrStepPending, Failure{Status: http.StatusConflict, Key: "error.step_pending"}, nil},
+	{account.ErrPasswordNeeded, Failure{Status: http.StatusUnprocessableEntity, Key: "confirm.choose_title"}, nil},
+	{account.ErrEmailTaken, Failure{Status: http.StatusConflict, Key: "error.email_taken_meanwhile", Field: "email"}, nil},
+	{account.ErrInvalidEmail, Failure{Status: http.StatusUnprocessableEntity, Key: "error.email_invalid", Field: "email"}, nil},
+	{account.ErrInvalidPhone, Failure{Status: http.StatusUnprocessableEntity, Key: "error.phone_invalid_plain", Field: "phone"}, nil},
+	{account.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{code.ErrWrongCode, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_wrong_plain", Field: "code"}, wrongCode},
+	{code.ErrExpired, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_expired", Field: "code", Ended: true}, nil},
+	{code.ErrUsed, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_used", Field: "code", Ended: true}, nil},
+	{code.ErrLocked, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_locked", Field: "code", Ended: true}, nil},
+	{code.ErrNoMore, Failure{Status: http.StatusTooManyRequests, Key: "error.code_no_more"}, nil},
+	{code.ErrCooldown, Failure{Status: http.StatusTooManyRequests, Key: "error.code_cooldown_plain", Calm: true}, cooldown},
+	{code.ErrBlocked, Failure{Status: http.StatusTooManyRequests, Key: "error.code_no_more"}, nil},
+	{code.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{session.ErrNoSession, Failure{Status: http.StatusUnauthorized, Key: "signin.needed"}, nil},
+	{session.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{limit.ErrLimited, Failure{Status: http.StatusTooManyRequests, Key: "error.limited_plain"}, nil},
+	{password.ErrBusy, Failure{Status: http.StatusServiceUnavailable, Key: "error.busy"}, nil},
+	{activity.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{activity.ErrAnswer, Failure{Status: http.StatusUnprocessableEntity, Key: "error.answer_unknown"}, nil},
+	{activity.ErrAnswered, Failure{Status: http.StatusConflict, Key: "why.already_answered"}, nil},
+	{address.ErrSame, Failure{Status: http.StatusUnprocessableEntity, Key: "error.email_same", Field: "email"}, nil},
+	{phone.ErrInvalid, Failure{Status: http.StatusUnprocessableEntity, Key: "error.phone_invalid_plain", Field: "phone"}, nil},
+	{phone.ErrNotMobile, Failure{Status: http.StatusUnprocessableEntity, Key: "error.phone_not_mobile", Field: "phone"}, nil},
+	{phone.ErrSame, Failure{Status: http.StatusUnprocessableEntity, Key: "error.phone_same", Field: "phone"}, nil},
+	{passkey.ErrCloned, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_cloned"}, nil},
+	{passkey.ErrUnknown, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_unknown"}, nil},
+	{passkey.ErrCeremony, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_refused"}, nil},
+	{passkey.ErrInvalid, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_refused"}, nil},
+	{passkey.ErrRelyingParty, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_refused"}, nil},
+	{passkey.ErrName, Failure{Status: http.StatusUnprocessableEntity, Key: "error.app_name", Field: "name"}, nil},
+	{passkey.ErrDuplicate, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_duplicate"}, nil},
+	{passkey.ErrNone, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{passkey.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{totp.ErrNoMatch, Failure{Status: http.StatusUnprocessableEntity, Key: "error.totp_wrong", Field: "code"}, nil},
+	{totp.ErrReplayed, Failure{Status: http.StatusUnprocessableEntity, Key: "error.totp_wrong", Field: "code"}, nil},
+	{totp.ErrName, Failure{Status: http.StatusUnprocessableEntity, Key: "error.app_name", Field: "name"}, nil},
+	{totp.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{backup.ErrNoMatch, Failure{Status: http.StatusUnprocessableEntity, Key: "error.backup_wrong", Field: "code"}, nil},
+	{check.ErrEmpty, Failure{Status: http.StatusUnprocessableEntity, Key: "error.check_empty", Field: "text"}, nil},
+	{check.ErrNotEmail, Failure{Status: http.StatusUnprocessableEntity, Key: "error.check_not_email", Field: "eml"}, nil},
+	{check.ErrTooLarge, Failure{Status: http.StatusRequestEntityTooLarge, Key: "error.check_too_large", Field: "text"}, nil},
+	{outbox.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{device.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{device.ErrName, Failure{Status: http.StatusUnprocessableEntity, Key: "error.device_name", Field: "name"}, nil},
 }
 
 // Mapping is one entry of the error mapper: a sentinel error and what it
@@ -108,11 +120,37 @@ var failures = []Mapping{
 type Mapping struct {
 	Err error
 	Failure
+	// Explain, when set, completes the failure from what the error
+	// carries (how many tries are left, how long to wait).
+	Explain func(err error, f *Failure)
 }
 
 // Mappings returns the error mapper's table, for tests that walk every
 // sentinel through a front door's chain.
 func Mappings() []Mapping { return append([]Mapping(nil), failures...) }
+
+// wrongCode says how many tries are left.
+func wrongCode(err error, f *Failure) {
+	var w *code.WrongCode
+	if !errors.As(err, &w) {
+		return
+	}
+	if w.Left == 1 {
+		f.Key = "error.code_wrong_one" // not "1 tries left"
+		return
+	}
+	f.Key, f.Args = "error.code_wrong", []any{w.Left}
+}
+
+// cooldown says how long until another code may be sent.
+func cooldown(err error, f *Failure) {
+	var t *code.TooSoon
+	if !errors.As(err, &t) {
+		return
+	}
+	secs := max(int((t.Wait+time.Second-1)/time.Second), 1)
+	f.Key, f.Args, f.RetryAfter = "error.code_cooldown", []any{secs}, time.Duration(secs)*time.Second
+}
 
 // ErrUnknown is a front door's own "no such request": a reference that does
 // not parse, an id that names nothing, a page of a feature that is off. It
@@ -126,17 +164,21 @@ var ErrUnknown = errors.New("httpcore: no such request")
 func Classify(ctx context.Context, err error) Failure {
 	var fe form.Errors
 	if errors.As(err, &fe) {
-		return Failure{http.StatusUnprocessableEntity, "form.errors_above", ""}
+		return Failure{Status: http.StatusUnprocessableEntity, Key: "form.errors_above"}
 	}
-	for _, f := range failures {
-		if errors.Is(err, f.Err) {
-			return f.Failure
+	for _, m := range failures {
+		if errors.Is(err, m.Err) {
+			f := m.Failure
+			if m.Explain != nil {
+				m.Explain(err, &f)
+			}
+			return f
 		}
 	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return Failure{StatusClientClosed, "", ""}
+		return Failure{Status: StatusClientClosed}
 	}
-	return Failure{http.StatusInternalServerError, "error.internal", ""}
+	return Failure{Status: http.StatusInternalServerError, Key: "error.internal"}
 }
 
 // Fail answers an error no form field explains, in the route's chain:
@@ -175,7 +217,10 @@ func Fail(w http.ResponseWriter, r *http.Request, err error) {
 			s.Log.ErrorContext(r.Context(), "request failed", "err", err)
 		}
 	}
-	Answer(w, r, p.Status, p.Key)
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter/time.Second)))
+	}
+	AnswerText(w, r, p.Status, p.Key, st.srv.Catalog.T(st.Lang, p.Key, p.Args...))
 }
 
 // TooSoon answers 429 with Retry-After and key's sentence, which says the

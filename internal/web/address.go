@@ -64,7 +64,7 @@ func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request, p *page, c
 			s.showErrors(w, r, http.StatusConflict, "email_confirm", p)
 			return
 		}
-		s.codeError(w, r, "email_confirm", p, ch, err)
+		s.formError(w, r, "email_confirm", p, err)
 		return
 	}
 	httpcore.Redirect(w, r, "/account", url.Values{"notice": {"email_changed"}})

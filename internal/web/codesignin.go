@@ -5,7 +5,6 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/code"
 	"gatehouse/internal/form"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/signin"
@@ -105,7 +104,7 @@ func (s *Server) codeVerifySubmit(w http.ResponseWriter, r *http.Request) {
 		ChallengeID: p.Values["c"], Code: c, Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
 	})
 	if err != nil {
-		s.codeError(w, r, "signin_code_verify", p, p.Data["Challenge"].(*code.Challenge), err)
+		s.formError(w, r, "signin_code_verify", p, err)
 		return
 	}
 	s.setSessionCookie(w, res.Session)

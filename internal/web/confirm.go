@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -44,42 +43,6 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	return pg, ch
 }
 
-// codeError shows a code page again with what was wrong with the code. The
-// status and sentence come from classify; what differs per error is where
-// the sentence goes.
-func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, p *page, ch *code.Challenge, err error) {
-	f := httpcore.Classify(r.Context(), err)
-	switch {
-	case errors.Is(err, code.ErrWrongCode):
-		// Re-read: the failure just recorded is not in ch.
-		if fresh, err := s.Codes.Lookup(r.Context(), ch.ID, ch.Purpose); err == nil {
-			ch = fresh
-		}
-		if left := s.Codes.Remaining(ch); left == 1 {
-			p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong_one") // not "1 tries left"
-		} else {
-			p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong", left) // the mapper's sentence, with the count
-		}
-	case errors.Is(err, code.ErrExpired), errors.Is(err, code.ErrUsed), errors.Is(err, code.ErrLocked):
-		p.Errors["code"] = s.Catalog.T(p.Lang, f.Key)
-		delete(p.Values, "code") // a dead code is no use to keep
-	case errors.Is(err, code.ErrCooldown):
-		// Nothing went wrong: the code already sent is still good. Say when
-		// another can be sent, as information, not as an error.
-		wait := int(s.Codes.CooldownLeft(ch).Seconds() + 0.999)
-		p.Notice = s.Catalog.T(p.Lang, "error.code_cooldown", wait) // the mapper's sentence, with the seconds
-		w.Header().Set("Retry-After", strconv.Itoa(max(wait, 1)))
-		s.render(w, r, f.Status, name, p)
-		return
-	case errors.Is(err, code.ErrNotFound):
-		httpcore.Answer(w, r, f.Status, f.Key)
-		return
-	default:
-		s.formError(w, r, name, p, err)
-		return
-	}
-	s.showErrors(w, r, f.Status, name, p)
-}
 
 // codeSeparators are what people type between digits, including what a
 // Japanese IME produces: after NFKC, full-width digits are ASCII digits and
@@ -154,7 +117,7 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "confirm_password", p, fe)
 		return
 	case err != nil:
-		s.codeError(w, r, "confirm", p, ch, err)
+		s.formError(w, r, "confirm", p, err)
 		return
 	}
 	if res.Session == nil {
@@ -178,7 +141,7 @@ func (s *Server) resend(name, title string, purpose request.Purpose, path string
 		}
 		o := httpcore.OriginOf(r)
 		if err := send(r.Context(), ch.ID, p.Lang, o); err != nil {
-			s.codeError(w, r, name, p, ch, err)
+			s.formError(w, r, name, p, err)
 			return
 		}
 		httpcore.Redirect(w, r, path, url.Values{"c": {ch.ID}, "notice": {"resent"}})

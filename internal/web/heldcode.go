@@ -101,7 +101,7 @@ func (s *Server) heldResend(h heldCode) http.HandlerFunc {
 				s.showErrors(w, r, http.StatusTooManyRequests, h.template, p)
 				return
 			}
-			s.codeError(w, r, h.template, p, ch, err)
+			s.formError(w, r, h.template, p, err)
 			return
 		}
 		httpcore.Redirect(w, r, h.path, url.Values{"c": {ch.ID}, "notice": {"resent"}})

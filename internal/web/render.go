@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
@@ -238,7 +240,7 @@ var fieldOrder = []string{"email", "current_password", "password", "name", "code
 
 // message turns a field's error key into its sentence, with the numbers it
 // needs ("use at least 12 characters").
-func (s *Server) message(lang, field, key string) string {
+func (s *Server) message(lang, field, key string, args ...any) string {
 	switch key {
 	case "error.required":
 		if specific := key + "." + field; s.Catalog.Has(specific) {
@@ -250,7 +252,7 @@ func (s *Server) message(lang, field, key string) string {
 		// Beside the field, with the example to follow.
 		return s.Catalog.T(lang, "error.phone_invalid", s.PhoneExample)
 	}
-	return s.Catalog.T(lang, key)
+	return s.Catalog.T(lang, key, args...)
 }
 
 // showErrors renders a refused form (422 unless status says otherwise):
@@ -274,8 +276,12 @@ func (s *Server) showErrors(w http.ResponseWriter, r *http.Request, status int, 
 	s.render(w, r, status, name, p)
 }
 
-// formError shows a form again with its errors: field errors (422) when err
-// carries them, otherwise fail.
+// formError shows a form again with what was wrong: field errors (422)
+// when err carries them; a capability's error about one field (the error
+// mapper knows which) beside that field, its value dropped when it can no
+// longer succeed (a dead code); a wait that is no mistake (a code sent
+// moments ago) as information at the top. Anything else is the error
+// mapper's answer (httpcore.Fail).
 func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, p *page, err error) {
 	var fe form.Errors
 	if errors.As(err, &fe) {
@@ -285,14 +291,23 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, 
 		s.showErrors(w, r, http.StatusUnprocessableEntity, name, p)
 		return
 	}
-	// A capability's error about one field (the error mapper knows which)
-	// is shown beside it, like a form.Errors.
-	if f := httpcore.Classify(r.Context(), err); f.Field != "" {
-		p.Errors[f.Field] = s.message(p.Lang, f.Field, f.Key)
+	f := httpcore.Classify(r.Context(), err)
+	switch {
+	case f.Calm:
+		p.Notice = s.Catalog.T(p.Lang, f.Key, f.Args...)
+		if f.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter/time.Second)))
+		}
+		s.render(w, r, f.Status, name, p)
+	case f.Field != "":
+		p.Errors[f.Field] = s.message(p.Lang, f.Field, f.Key, f.Args...)
+		if f.Ended {
+			delete(p.Values, f.Field)
+		}
 		s.showErrors(w, r, f.Status, name, p)
-		return
+	default:
+		httpcore.Fail(w, r, err)
 	}
-	httpcore.Fail(w, r, err)
 }
 
 // redirect answers a successful form with 303 See Other.

@@ -54,7 +54,7 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	o := httpcore.OriginOf(r)
 	if err := s.Accounts.Reset(r.Context(), ch.ID, c, httpcore.Secret(r, "new_password"), o); err != nil {
-		s.codeError(w, r, "reset", p, ch, err)
+		s.formError(w, r, "reset", p, err)
 		return
 	}
 	httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)

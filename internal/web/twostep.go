@@ -292,7 +292,7 @@ func (s *Server) phoneCode() heldCode {
 func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, p *page, ch *code.Challenge, c string, o request.Origin) {
 	res, err := s.TwoStep.ConfirmPhone(r.Context(), state(r).Account, ch.ID, c, o)
 	if err != nil {
-		s.codeError(w, r, "two_step_phone_confirm", p, ch, err)
+		s.formError(w, r, "two_step_phone_confirm", p, err)
 		return
 	}
 	if !res.TurnedOn {

@@ -135,7 +135,7 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin_verify", p)
 		return
 	case err != nil:
-		s.codeError(w, r, "signin_verify", p, stepOf(r).Challenge, err)
+		s.formError(w, r, "signin_verify", p, err)
 		return
 	}
 	s.verified(w, r, p, res)
@@ -197,7 +197,7 @@ func (s *Server) verifyPasskey(w http.ResponseWriter, r *http.Request, p *page) 
 		p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
 	case err != nil:
 		s.passkeyStep(r, p)
-		s.codeError(w, r, "signin_verify", p, stepOf(r).Challenge, err)
+		s.formError(w, r, "signin_verify", p, err)
 		return
 	default:
 		s.verified(w, r, p, res)
@@ -222,7 +222,7 @@ func (s *Server) verifyResend(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, signin.ErrMethod):
 			httpcore.Fail(w, r, httpcore.ErrUnknown)
 		default:
-			s.codeError(w, r, "signin_verify", p, stepOf(r).Challenge, err)
+			s.formError(w, r, "signin_verify", p, err)
 		}
 		return
 	}
