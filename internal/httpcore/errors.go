@@ -17,6 +17,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
 	"gatehouse/internal/form"
+	"gatehouse/internal/i18n"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
@@ -47,6 +48,41 @@ type Failure struct {
 	Calm bool
 	// RetryAfter, when set, is sent as Retry-After.
 	RetryAfter time.Duration
+	// Invalid are fields the error is about together, marked without a
+	// sentence of their own (the sign-in's address and password).
+	Invalid []string
+	// Notice, when set, lets a page answer by going back where the request
+	// came from with this notice instead of an error (an answer given
+	// twice: nothing changes, and the page says so).
+	Notice string
+}
+
+// Sentence is the failure's sentence in lang, with its numbers; a duration
+// among them is said in words ("2 minutes", "2分").
+func (f Failure) Sentence(cat *i18n.Catalog, lang string) string {
+	args := make([]any, len(f.Args))
+	for i, a := range f.Args {
+		if d, ok := a.(time.Duration); ok {
+			a = cat.Wait(lang, d)
+		}
+		args[i] = a
+	}
+	return cat.T(lang, f.Key, args...)
+}
+
+// limited says how long a limit refuses, in whole seconds.
+func limited(err error, f *Failure) {
+	var le *limit.Error
+	if !errors.As(err, &le) {
+		return
+	}
+	f.RetryAfter = roundUp(le.RetryAfter())
+	f.Key, f.Args = "error.limited", []any{f.RetryAfter}
+}
+
+// roundUp is a wait in whole seconds, at least one.
+func roundUp(d time.Duration) time.Duration {
+	return time.Duration(max(int((d+time.Second-1)/time.Second), 1)) * time.Second
 }
 
 // StatusClientClosed is logged for a client that hung up before the answer
@@ -61,8 +97,10 @@ const StatusClientClosed = 499
 // nor in notRequestErrors fails the test.
 var failures = []Mapping{
 	{ErrUnknown, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
-	{signin.ErrInvalid, Failure{Status: http.StatusUnprocessableEntity, Key: "error.signin_invalid"}, nil},
-	{signin.ErrDisabled, Failure{Status: http.StatusUnprocessableEntity, Key: "error.signin_disabled"}, nil},
+	// Which of address and password was wrong is never said (ASVS
+	// v5.0.0-6.3.8): both are marked.
+	{signin.ErrInvalid, Failure{Status: http.StatusUnprocessableEntity, Key: "error.signin_invalid", Invalid: []string{"email", "password"}}, nil},
+	{signin.ErrDisabled, Failure{Status: http.StatusUnprocessableEntity, Key: "error.signin_disabled", Invalid: []string{"email", "password"}}, nil},
 	{signin.ErrSecondStep, Failure{Status: http.StatusUnprocessableEntity, Key: "error.totp_wrong", Field: "code"}, nil},
 	{signin.ErrPasskey, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_refused"}, nil},
 	{signin.ErrMethod, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
@@ -84,11 +122,12 @@ var failures = []Mapping{
 	{code.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{session.ErrNoSession, Failure{Status: http.StatusUnauthorized, Key: "signin.needed"}, nil},
 	{session.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
-	{limit.ErrLimited, Failure{Status: http.StatusTooManyRequests, Key: "error.limited_plain"}, nil},
+	{limit.ErrLimited, Failure{Status: http.StatusTooManyRequests, Key: "error.limited_plain"}, limited},
 	{password.ErrBusy, Failure{Status: http.StatusServiceUnavailable, Key: "error.busy"}, nil},
 	{activity.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{activity.ErrAnswer, Failure{Status: http.StatusUnprocessableEntity, Key: "error.answer_unknown"}, nil},
-	{activity.ErrAnswered, Failure{Status: http.StatusConflict, Key: "why.already_answered"}, nil},
+	{activity.ErrAnswered, Failure{Status: http.StatusConflict, Key: "why.already_answered", Notice: "already_answered"}, nil},
+	{address.ErrTakenMeanwhile, Failure{Status: http.StatusConflict, Key: "error.email_taken_meanwhile"}, nil},
 	{address.ErrSame, Failure{Status: http.StatusUnprocessableEntity, Key: "error.email_same", Field: "email"}, nil},
 	{phone.ErrInvalid, Failure{Status: http.StatusUnprocessableEntity, Key: "error.phone_invalid_plain", Field: "phone"}, nil},
 	{phone.ErrNotMobile, Failure{Status: http.StatusUnprocessableEntity, Key: "error.phone_not_mobile", Field: "phone"}, nil},
@@ -148,8 +187,8 @@ func cooldown(err error, f *Failure) {
 	if !errors.As(err, &t) {
 		return
 	}
-	secs := max(int((t.Wait+time.Second-1)/time.Second), 1)
-	f.Key, f.Args, f.RetryAfter = "error.code_cooldown", []any{secs}, time.Duration(secs)*time.Second
+	f.RetryAfter = roundUp(t.Wait)
+	f.Key, f.Args = "error.code_cooldown", []any{int(f.RetryAfter / time.Second)}
 }
 
 // ErrUnknown is a front door's own "no such request": a reference that does
@@ -190,13 +229,6 @@ func Classify(ctx context.Context, err error) Failure {
 // disconnect (status 499), and nothing is written to a connection nobody
 // reads.
 func Fail(w http.ResponseWriter, r *http.Request, err error) {
-	var le *limit.Error
-	if errors.As(err, &le) {
-		// Refused before evaluating: the same wait for every account and
-		// address, so it tells nothing about them.
-		TooSoon(w, r, "error.limited", le.RetryAfter())
-		return
-	}
 	st := StateOf(r)
 	p := Classify(r.Context(), err)
 	switch p.Status {
@@ -218,19 +250,21 @@ func Fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	if p.RetryAfter > 0 {
+		// A limit's refusal says the same wait for every account and
+		// address, so it tells nothing about them.
 		w.Header().Set("Retry-After", strconv.Itoa(int(p.RetryAfter/time.Second)))
 	}
-	AnswerText(w, r, p.Status, p.Key, st.srv.Catalog.T(st.Lang, p.Key, p.Args...))
+	AnswerText(w, r, p.Status, p.Key, p.Sentence(st.srv.Catalog, st.Lang))
 }
 
 // TooSoon answers 429 with Retry-After and key's sentence, which says the
 // same wait in words ("wait 2 seconds", "wait 10 minutes").
 func TooSoon(w http.ResponseWriter, r *http.Request, key string, wait time.Duration) {
-	secs := max(int((wait+time.Second-1)/time.Second), 1)
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	wait = roundUp(wait)
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 	st := StateOf(r)
 	cat := st.srv.Catalog
-	AnswerText(w, r, http.StatusTooManyRequests, key, cat.T(st.Lang, key, cat.Wait(st.Lang, time.Duration(secs)*time.Second)))
+	AnswerText(w, r, http.StatusTooManyRequests, key, cat.T(st.Lang, key, cat.Wait(st.Lang, wait)))
 }
 
 // Answer writes an error in the form the route's chain speaks — a page in

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -59,11 +58,6 @@ func (s *Server) emailCode() heldCode {
 // account's, and both addresses are told.
 func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request, p *page, ch *code.Challenge, c string, o request.Origin) {
 	if _, err := s.Addresses.Confirm(r.Context(), state(r).Account, ch.ID, c, o); err != nil {
-		if errors.Is(err, account.ErrEmailTaken) {
-			p.Error = s.Catalog.T(p.Lang, "error.email_taken_meanwhile")
-			s.showErrors(w, r, http.StatusConflict, "email_confirm", p)
-			return
-		}
 		s.formError(w, r, "email_confirm", p, err)
 		return
 	}

@@ -43,7 +43,6 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	return pg, ch
 }
 
-
 // codeSeparators are what people type between digits, including what a
 // Japanese IME produces: after NFKC, full-width digits are ASCII digits and
 // the ideographic space is a space, but the long-vowel mark and dashes

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -96,11 +95,6 @@ func (s *Server) heldResend(h heldCode) http.HandlerFunc {
 		}
 		o := httpcore.OriginOf(r)
 		if err := h.resend(r.Context(), state(r).Account, ch.ID, o); err != nil {
-			if errors.Is(err, code.ErrNoMore) {
-				p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
-				s.showErrors(w, r, http.StatusTooManyRequests, h.template, p)
-				return
-			}
 			s.formError(w, r, h.template, p, err)
 			return
 		}

@@ -280,8 +280,10 @@ func (s *Server) showErrors(w http.ResponseWriter, r *http.Request, status int, 
 // when err carries them; a capability's error about one field (the error
 // mapper knows which) beside that field, its value dropped when it can no
 // longer succeed (a dead code); a wait that is no mistake (a code sent
-// moments ago) as information at the top. Anything else is the error
-// mapper's answer (httpcore.Fail).
+// moments ago) as information at the top; a refusal of the whole form
+// (409, 422, 429) at its top, with the fields it concerns marked. Anything
+// else (a request that is unknown, or a fault) is the error mapper's
+// answer (httpcore.Fail).
 func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, p *page, err error) {
 	var fe form.Errors
 	if errors.As(err, &fe) {
@@ -292,17 +294,24 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, 
 		return
 	}
 	f := httpcore.Classify(r.Context(), err)
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter/time.Second)))
+	}
 	switch {
 	case f.Calm:
-		p.Notice = s.Catalog.T(p.Lang, f.Key, f.Args...)
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter/time.Second)))
-		}
+		p.Notice = f.Sentence(s.Catalog, p.Lang)
 		s.render(w, r, f.Status, name, p)
 	case f.Field != "":
 		p.Errors[f.Field] = s.message(p.Lang, f.Field, f.Key, f.Args...)
 		if f.Ended {
 			delete(p.Values, f.Field)
+		}
+		s.showErrors(w, r, f.Status, name, p)
+	case f.Status == http.StatusConflict || f.Status == http.StatusUnprocessableEntity || f.Status == http.StatusTooManyRequests:
+		// About the whole form: said at its top, the form kept.
+		p.Error = f.Sentence(s.Catalog, p.Lang)
+		for _, field := range f.Invalid {
+			p.Invalid[field] = true
 		}
 		s.showErrors(w, r, f.Status, name, p)
 	default:

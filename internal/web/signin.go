@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -72,16 +71,9 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		Email: email, Password: pw, Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
 	})
 	if err != nil {
-		if !errors.Is(err, signin.ErrInvalid) && !errors.Is(err, signin.ErrDisabled) {
-			httpcore.Fail(w, r, err)
-			return
-		}
-		// Which of the two was wrong is not said (ASVS v5.0.0-6.3.8), so
-		// both fields are marked and the one message is in the summary.
-		f := httpcore.Classify(r.Context(), err)
-		p.Error = s.Catalog.T(p.Lang, f.Key)
-		p.Invalid["email"], p.Invalid["password"] = true, true
-		s.showErrors(w, r, f.Status, "signin", p)
+		// Which of the two was wrong is not said (ASVS v5.0.0-6.3.8): the
+		// mapper marks both fields, and the one message is in the summary.
+		s.formError(w, r, "signin", p, err)
 		return
 	}
 	if res.SecondStep != nil {

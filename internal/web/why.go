@@ -304,13 +304,13 @@ func (s *Server) whyAnswer(w http.ResponseWriter, r *http.Request) {
 // answered shows what an answer did (or the error that stopped it). When it signed this session out, the
 // session cookie goes and the page offers to sign in again.
 func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.Answer, err error, back string) {
-	switch {
-	case errors.Is(err, activity.ErrAnswered):
-		// Said before: nothing changes, and the page says when.
-		httpcore.Redirect(w, r, back, url.Values{"notice": {"already_answered"}})
-		return
-	case err != nil: // unknown message or answer: as the error mapper says
-		httpcore.Fail(w, r, err)
+	if err != nil {
+		if f := httpcore.Classify(r.Context(), err); f.Notice != "" {
+			// Said before: nothing changes, and the page says when.
+			httpcore.Redirect(w, r, back, url.Values{"notice": {f.Notice}})
+			return
+		}
+		httpcore.Fail(w, r, err) // unknown message or answer: as the error mapper says
 		return
 	}
 	p := s.newPage(r, "why.done_title")
