@@ -126,6 +126,8 @@ var failures = []Mapping{
 	{password.ErrBusy, Failure{Status: http.StatusServiceUnavailable, Key: "error.busy"}, nil},
 	{activity.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{activity.ErrAnswer, Failure{Status: http.StatusUnprocessableEntity, Key: "error.answer_unknown"}, nil},
+	{activity.ErrStopCode, Failure{Status: http.StatusUnprocessableEntity, Key: "why.stop_wrong", Field: "code"}, nil},
+	{activity.ErrStopLocked, Failure{Status: http.StatusUnprocessableEntity, Key: "why.stop_locked", Field: "code", Ended: true}, nil},
 	{activity.ErrAnswered, Failure{Status: http.StatusConflict, Key: "why.already_answered", Notice: "already_answered"}, nil},
 	{address.ErrTakenMeanwhile, Failure{Status: http.StatusConflict, Key: "error.email_taken_meanwhile"}, nil},
 	{address.ErrSame, Failure{Status: http.StatusUnprocessableEntity, Key: "error.email_same", Field: "email"}, nil},

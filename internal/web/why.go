@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
-	"gatehouse/internal/code"
 	"gatehouse/internal/form"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/notice"
@@ -74,17 +72,17 @@ func (s *Server) whyPage(w http.ResponseWriter, r *http.Request) {
 	}
 	st := state(r)
 	if st.Account != nil {
-		story, err := s.Activity.Story(r.Context(), st.Account.ID, ref)
-		switch {
-		case err == nil:
+		story, err := s.Activity.StoryOf(r.Context(), st.Account.ID, ref)
+		if err != nil {
+			httpcore.Fail(w, r, err)
+			return
+		}
+		if story != nil {
 			s.notice(r, p)
 			v := s.storyView(r, p.Lang, story)
 			p.Title = v.Heading
 			p.Data["Story"] = v
 			s.render(w, r, http.StatusOK, "why", p)
-			return
-		case !errors.Is(err, activity.ErrNotFound):
-			httpcore.Fail(w, r, err)
 			return
 		}
 	}
@@ -163,17 +161,8 @@ func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
 	}
 	o := httpcore.OriginOf(r)
 	u, err := s.Activity.StopUnasked(r.Context(), ref, c, o)
-	switch {
-	case errors.Is(err, code.ErrWrongCode):
-		s.formError(w, r, "why", p, form.Errors{"code": "why.stop_wrong"})
-		return
-	case errors.Is(err, code.ErrLocked):
-		// Too many wrong codes: the request is dead, and nothing more can
-		// come of it; a new one is stopped with its own code.
-		s.formError(w, r, "why", p, form.Errors{"code": "why.stop_locked"})
-		return
-	case err != nil:
-		httpcore.Fail(w, r, err)
+	if err != nil {
+		s.formError(w, r, "why", p, err)
 		return
 	}
 	p.Title = s.Catalog.T(p.Lang, "why.stop_title")
