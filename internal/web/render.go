@@ -319,13 +319,6 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, 
 	}
 }
 
-// redirect answers a successful form with 303 See Other.
-func redirect(w http.ResponseWriter, r *http.Request, path string, query url.Values) {
-	if len(query) > 0 {
-		path += "?" + query.Encode()
-	}
-	http.Redirect(w, r, path, http.StatusSeeOther)
-}
 
 // notices are the messages a redirect may ask the next page to show.
 var notices = map[string]string{
