@@ -21,7 +21,7 @@ import (
 	"strings"
 
 	"gatehouse/internal/config"
-	"gatehouse/internal/web"
+	"gatehouse/internal/httpcore"
 )
 
 type command struct {
@@ -132,5 +132,5 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	if cfg.String("log.format") == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(web.LogHandler(h))
+	return slog.New(httpcore.LogHandler(h))
 }

@@ -55,7 +55,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		log.Info("generated a new secrets file; back it up with the database", "path", cfg.SecretsPath())
 	}
 	srv := &http.Server{
-		Handler:           a.Web.Handler(),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

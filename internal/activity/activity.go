@@ -44,6 +44,11 @@ var (
 	// request; a later answer changes nothing (the returned answer is the
 	// earlier one).
 	ErrAnswered = errors.New("activity: already answered")
+	// ErrStopCode: the code typed to stop a request is not its code.
+	ErrStopCode = errors.New("activity: stop: not the code of this request")
+	// ErrStopLocked: too many wrong codes; the request is dead and nothing
+	// more can come of it (a new one is stopped with its own code).
+	ErrStopLocked = errors.New("activity: stop: too many wrong codes")
 )
 
 // Service tells a message's story and carries out the holder's answer.
@@ -140,6 +145,17 @@ func (s *Service) Genuine(ctx context.Context, ref string) (bool, *outbox.Messag
 		return false, nil, nil
 	}
 	return true, m, nil
+}
+
+// StoryOf returns the story of the account's message with reference ref,
+// or nil when ref is not one of the account's messages (a visitor is then
+// shown what anyone may learn about it).
+func (s *Service) StoryOf(ctx context.Context, accountID, ref string) (*Story, error) {
+	st, err := s.Story(ctx, accountID, ref)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return st, err
 }
 
 // Story returns the story of the account's message with reference ref.
@@ -486,6 +502,16 @@ func (s *Service) Activity(ctx context.Context, accountID string, q signin.Attem
 
 // Window is how far back the activity page reaches.
 const Window = 90 * 24 * time.Hour
+
+// Requests returns the requests (challenges) behind a page of the message
+// center, each with whether it was disowned, read at once.
+func (s *Service) Requests(ctx context.Context, challengeIDs []string) (map[string]Request, error) {
+	reqs, err := s.Store.Requests(ctx, challengeIDs)
+	if err != nil {
+		return nil, fmt.Errorf("activity: requests: %w", err)
+	}
+	return reqs, nil
+}
 
 // Disowned returns the attempts of the activity window the holder said
 // were not them.

@@ -138,8 +138,9 @@ func Unaskable(p request.Purpose) bool {
 // request is stopped and its sender — device and network — sends no codes
 // there for a day, as "this wasn't me" does for a holder (cause mistyped).
 // A wrong code counts against the request and the destination like any
-// other guess. ErrNotFound: no such message, or not one a recipient can
-// stop this way.
+// other guess: ErrStopCode, and ErrStopLocked once the request allows no
+// more. ErrNotFound: no such message, or not one a recipient can stop this
+// way.
 func (s *Service) StopUnasked(ctx context.Context, ref, typed string, o request.Origin) (*Unasked, error) {
 	ok, m, err := s.Genuine(ctx, ref)
 	if err != nil {
@@ -149,11 +150,15 @@ func (s *Service) StopUnasked(ctx context.Context, ref, typed string, o request.
 		return nil, ErrNotFound
 	}
 	ch, err := s.Codes.Prove(ctx, m.ChallengeID, typed, o)
-	if errors.Is(err, code.ErrNotFound) {
+	switch {
+	case errors.Is(err, code.ErrNotFound):
 		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, err
+	case errors.Is(err, code.ErrWrongCode):
+		return nil, ErrStopCode
+	case errors.Is(err, code.ErrLocked):
+		return nil, ErrStopLocked
+	case err != nil:
+		return nil, fmt.Errorf("activity: stop: %w", err)
 	}
 	now := s.Clock.Now()
 	u := &Unasked{Used: !ch.ConsumedAt.IsZero() && ch.StoppedAt.IsZero(), Already: !ch.StoppedAt.IsZero()}

@@ -79,7 +79,7 @@ func TestStopUnasked_TheRecipientsCodeStopsAndBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	by := request.Origin{DeviceID: "recipient", IP: "203.0.113.5"}
-	if _, err := w.svc.StopUnasked(ctx, ref, wrongCode(right), by); !errors.Is(err, code.ErrWrongCode) {
+	if _, err := w.svc.StopUnasked(ctx, ref, wrongCode(right), by); !errors.Is(err, activity.ErrStopCode) {
 		t.Fatalf("a wrong code: %v", err)
 	}
 	if blocked, _ := w.codes.Blocked(ctx, ch.Destination, sender); blocked {

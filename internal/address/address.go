@@ -47,6 +47,9 @@ type Codes interface {
 var (
 	// ErrSame: the address typed is the account's address already.
 	ErrSame = errors.New("address: already your address")
+	// ErrTakenMeanwhile: another account took the new address while its
+	// code was on its way; the change cannot be made.
+	ErrTakenMeanwhile = errors.New("address: the new address was taken meanwhile")
 )
 
 // Service changes addresses.
@@ -143,7 +146,7 @@ func (s *Service) Resend(ctx context.Context, a *account.Account, id string, o r
 // account's, in one transaction with the notices: the old address is told
 // where the account went, and the new one that it is now the account's.
 // A wrong code is counted outside the transaction. It returns the new
-// address; account.ErrEmailTaken when another account took it meanwhile.
+// address; ErrTakenMeanwhile when another account took it meanwhile.
 func (s *Service) Confirm(ctx context.Context, a *account.Account, id, typed string, o request.Origin) (string, error) {
 	if _, err := s.Pending(ctx, a, id); err != nil {
 		return "", err
@@ -159,7 +162,7 @@ func (s *Service) Confirm(ctx context.Context, a *account.Account, id, typed str
 		}
 		if err := s.Store.SetEmail(ctx, a.ID, ch.Destination); err != nil {
 			if errors.Is(err, account.ErrEmailTaken) {
-				return err
+				return ErrTakenMeanwhile
 			}
 			return fmt.Errorf("change address: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -33,6 +34,7 @@ import (
 	"gatehouse/internal/device"
 	"gatehouse/internal/dkimkeys"
 	"gatehouse/internal/geo"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/method"
@@ -42,6 +44,7 @@ import (
 	"gatehouse/internal/password"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/postgres"
+	"gatehouse/internal/random"
 	"gatehouse/internal/ratelimit"
 	"gatehouse/internal/request"
 	"gatehouse/internal/retention"
@@ -70,7 +73,10 @@ type App struct {
 	DKIM    *dkimkeys.Ring
 	Checker *check.Checker
 	Web     *web.Server
-	Log     *slog.Logger
+	// HTTP is the core every front door's routes are served through
+	// (Handler).
+	HTTP *httpcore.Server
+	Log  *slog.Logger
 	// Limits counts guesses and sends (package limit).
 	Limits *limit.Limiter
 	// SecretsCreated is set when this start generated the secrets file.
@@ -259,26 +265,34 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Devices:   &device.Devices{Store: db, UserAgents: uas, Clock: clk}, Codes: codes, Outbox: a.Outbox, Catalog: cat, Log: log,
 		Clock:       clk,
 		ServiceName: serviceName, Support: support, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
-		DevMessages: driver.Name() == "dev",
-		// On TLS here, or behind a TLS proxy (public_url https): the browser is on HTTPS.
-		HSTS:           cfg.TLS() || strings.HasPrefix(cfg.PublicURL(), "https://"),
-		TrustedProxies: proxies,
-		Ready:          db.Ping,
-		PhoneRegion:    region,
-		PhoneExample:   account.PhoneExample(region),
-		Admit: func(ctx context.Context, network string) (context.Context, func(), time.Duration, bool) {
-			return a.Pool.AdmitFrom(ctx, network, cfg.Duration("argon2.wait"))
-		},
-		Hosts:           cfg.Hosts(),
-		StepUpWithin:    cfg.Duration("session.step_up_within"),
+		DevMessages:     driver.Name() == "dev",
+		Ready:           db.Ping,
+		PhoneRegion:     region,
+		PhoneExample:    account.PhoneExample(region),
 		Passkeys:        keys,
 		PasskeyLocalURL: localURL,
 		TrustFor:        cfg.Duration("signin.trust_days"),
 		Places:          places,
-		Checker:         a.Checker, Reports: db, DevRaw: devDriver, Limits: limits,
-		Lookups:  &ratelimit.Limiter{Burst: cfg.Int("check.lookups_per_minute"), Per: time.Minute, Now: a.now},
+		Checker:         a.Checker,
+		Reports:         &check.Reports{Checker: a.Checker, Store: db, Box: box, Now: a.now, NewID: random.ID}, DevRaw: devDriver, Limits: limits,
 		Checkup:  &checkup.Service{Limits: limits, TwoStep: a.TwoStep, Backup: a.TwoStep.Backup, Devices: db, Activity: act, Clock: clk},
 		Activity: act,
+	}
+	a.HTTP = &httpcore.Server{
+		Catalog: cat, Log: log, Clock: clk, Sessions: a.Sessions, Devices: a.Web.Devices, Places: places,
+		TrustCopied: a.SignIn.TrustCopied,
+		Lookups:     &ratelimit.Limiter{Burst: cfg.Int("check.lookups_per_minute"), Per: time.Minute, Now: a.now},
+		Admit: func(ctx context.Context, network string) (context.Context, func(), time.Duration, bool) {
+			return a.Pool.AdmitFrom(ctx, network, cfg.Duration("argon2.wait"))
+		},
+		Ready:        db.Ping,
+		StepUpWithin: cfg.Duration("session.step_up_within"),
+		// On TLS here, or behind a TLS proxy (public_url https): the browser is on HTTPS.
+		HSTS:           cfg.TLS() || strings.HasPrefix(cfg.PublicURL(), "https://"),
+		TrustedProxies: proxies,
+		Hosts:          cfg.Hosts(),
+		Gates:          map[httpcore.Access]httpcore.Gate{httpcore.PasswordChecked: a.Web.RequirePending},
+		Unrouted:       map[string]*httpcore.Chain{"/": a.Web.Pages(), "/api/": httpcore.NewJSON()},
 	}
 	// Compile the user-agent parser off the start-up path.
 	go uas.Warm()
@@ -448,4 +462,15 @@ func ceilingNotice(accounts interface {
 			log.ErrorContext(ctx, "limit: tell the holder of the ceiling", "account", accountID, "err", err)
 		}
 	}
+}
+
+// Handler serves every front door's routes through the HTTP core: the one
+// route table of the installation.
+func (a *App) Handler() http.Handler { return a.HTTP.Handler(a.Routes()) }
+
+// Routes is the installation's one route table: every front door's routes.
+func (a *App) Routes() []httpcore.Route {
+	var table []httpcore.Route
+	table = append(table, a.Web.Routes()...)
+	return table
 }

@@ -2,6 +2,8 @@ package check
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -29,4 +31,60 @@ type ReportStore interface {
 	// RecentReports returns every account's reports, newest first (the
 	// operator's view).
 	RecentReports(ctx context.Context, limit int) ([]*Report, error)
+}
+
+// Sealer seals reported content (crypt.Box): a reported message can hold
+// personal details, and is kept only sealed.
+type Sealer interface {
+	Seal(plaintext, ad []byte) []byte
+}
+
+// Reports files what holders report from the checker. The pages, the admin
+// API and the console all file and read reports through it.
+type Reports struct {
+	Checker *Checker
+	Store   ReportStore
+	Box     Sealer
+	// Now is the time a report is filed at.
+	Now func() time.Time
+	// NewID returns a fresh report id (random.ID).
+	NewID func() string
+}
+
+// File checks in again — the verdict filed is the server's, never one a
+// form claims — and keeps it, sealed, on the holder's account, with the
+// network it came from. It returns the report and the check's result (the
+// page shows the verdict again). Errors are the checker's (ErrEmpty,
+// ErrNotEmail, ErrTooLarge) or the store's.
+func (r *Reports) File(ctx context.Context, accountID, ip string, in Input, lang string) (*Report, *Result, error) {
+	res, err := r.Checker.Check(ctx, in, lang)
+	if err != nil {
+		return nil, nil, fmt.Errorf("check: file report: %w", err)
+	}
+	kind, content := "reference", []byte(in.Reference)
+	switch {
+	case in.Raw != nil:
+		kind, content = "eml", in.Raw
+	case strings.TrimSpace(in.Text) != "":
+		kind, content = "text", []byte(in.Text)
+	}
+	id := r.NewID()
+	rep := &Report{ID: id, AccountID: accountID, CreatedAt: r.Now(), Kind: kind, Verdict: res.Verdict,
+		Reference: res.Reference, Content: r.Box.Seal(content, []byte("report:"+id)), IP: ip}
+	for _, x := range res.Reasons {
+		rep.Reasons = append(rep.Reasons, x.Code)
+	}
+	if err := r.Store.FileReport(ctx, rep); err != nil {
+		return nil, nil, fmt.Errorf("check: file report: %w", err)
+	}
+	return rep, res, nil
+}
+
+// Of returns the holder's reports, newest first, at most limit.
+func (r *Reports) Of(ctx context.Context, accountID string, limit int) ([]*Report, error) {
+	reps, err := r.Store.AccountReports(ctx, accountID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("check: reports: %w", err)
+	}
+	return reps, nil
 }

@@ -120,6 +120,23 @@ var (
 	ErrBlocked = errors.New("code: the destination blocked codes from this sender")
 )
 
+// WrongCode is ErrWrongCode with how many more tries the request allows,
+// so the holder is told ("2 tries left").
+type WrongCode struct{ Left int }
+
+func (e *WrongCode) Error() string { return fmt.Sprintf("code: wrong code (%d tries left)", e.Left) }
+
+// Unwrap makes a WrongCode match ErrWrongCode.
+func (e *WrongCode) Unwrap() error { return ErrWrongCode }
+
+// TooSoon is ErrCooldown with how long until another code may be sent.
+type TooSoon struct{ Wait time.Duration }
+
+func (e *TooSoon) Error() string { return fmt.Sprintf("code: sent too recently (wait %s)", e.Wait) }
+
+// Unwrap makes a TooSoon match ErrCooldown.
+func (e *TooSoon) Unwrap() error { return ErrCooldown }
+
 // Service issues and verifies codes.
 type Service struct {
 	Store       Store
@@ -295,7 +312,7 @@ func (s *Service) sendable(c *Challenge, ch request.Channel, now time.Time) erro
 	case c.Sends == 0 && !now.Before(c.ExpiresAt):
 		return ErrExpired
 	case c.Sends > 0 && c.Channel == ch && now.Sub(c.SentAt) < s.Cooldown:
-		return ErrCooldown
+		return &TooSoon{Wait: s.Cooldown - now.Sub(c.SentAt)}
 	case s.MaxSends > 0 && c.Sends >= s.MaxSends:
 		return ErrNoMore
 	}
@@ -388,7 +405,7 @@ func (s *Service) Fail(c *Challenge) error {
 	if c.Failures >= s.MaxFailures {
 		return ErrLocked
 	}
-	return ErrWrongCode
+	return &WrongCode{Left: s.Remaining(c)}
 }
 
 // Check reports whether code, typed by the browser at by, answers the

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ua-parser/uap-go/uaparser"
 	"gopkg.in/yaml.v3"
@@ -181,6 +183,40 @@ func (d *Devices) now() time.Time {
 		return d.Clock().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// List returns the devices the account has used, as it knows them (its
+// names, first and last use, trust): the devices page, and next the admin
+// API and the console.
+func (d *Devices) List(ctx context.Context, accountID string) ([]AccountDevice, error) {
+	devs, err := d.Store.AccountDevices(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("device: list: %w", err)
+	}
+	return devs, nil
+}
+
+// MaxName bounds a device's name, in characters.
+const MaxName = 60
+
+// ErrName is a device name that is too long or is not plain text.
+var ErrName = errors.New("device: name too long or not plain text")
+
+// Rename gives one of the account's devices the holder's name for it ("" takes
+// the name away). A device the account has not used is ErrNotFound.
+func (d *Devices) Rename(ctx context.Context, accountID, deviceID, name string) error {
+	name = strings.TrimSpace(name)
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxName || strings.ContainsFunc(name, unicode.IsControl) {
+		return ErrName
+	}
+	found, err := d.Store.RenameDevice(ctx, accountID, deviceID, name)
+	if err != nil {
+		return fmt.Errorf("device: rename: %w", err)
+	}
+	if !found {
+		return fmt.Errorf("device: rename: %w", ErrNotFound)
+	}
+	return nil
 }
 
 // Trusted lists the devices the account trusts to skip its second step.

@@ -322,6 +322,13 @@ func (o *Outbox) Recent(ctx context.Context, limit int) ([]*Message, error) {
 	return o.Store.RecentMessages(ctx, limit)
 }
 
+// ByReference returns the message with the reference (ErrNotFound when
+// none has it): the development mailbox's raw emails, and next the
+// console's lookup by reference.
+func (o *Outbox) ByReference(ctx context.Context, ref string) (*Message, error) {
+	return o.Store.MessageByReference(ctx, ref)
+}
+
 // Reveal returns a copy of m with its code put back in place of CodeMask,
 // for handing to a driver (or to the development message list). A message
 // without a code is returned as it is.

@@ -15,10 +15,14 @@ import (
 
 // Origin describes where a request came from: the browser's device, its
 // network and software, and when. It is recognised once per HTTP request
-// (by the web layer's middleware) and quoted by every message the request
+// (by the HTTP core's chain, httpcore) and quoted by every message the request
 // causes, so the holder can tell whether it was them.
 type Origin struct {
-	DeviceID  string // the device cookie's device; empty outside a browser (CLI, API)
+	DeviceID string // the device cookie's device; empty outside a browser (CLI, API)
+	// Client names the program a request came from when it is not a
+	// browser (an API key, an OIDC client), so activity and "this wasn't
+	// me" can name the application; empty for a browser.
+	Client    string
 	IP        string
 	UserAgent string
 	Browser   string // e.g. "Chrome 156"

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
 )
 
@@ -25,18 +26,18 @@ func (s *Server) when(r *http.Request, t time.Time) string {
 	st := state(r)
 	// A holder who chose no zone has their messages' language's default,
 	// whichever language this page is in: the same times everywhere.
-	zoneLang, tz := st.lang, ""
-	if st.account != nil {
-		zoneLang, tz = st.account.Language, st.account.TimeZone
+	zoneLang, tz := st.Lang, ""
+	if st.Account != nil {
+		zoneLang, tz = st.Account.Language, st.Account.TimeZone
 	}
-	return s.Catalog.Time(st.lang, t, s.Catalog.Zone(zoneLang, tz))
+	return s.Catalog.Time(st.Lang, t, s.Catalog.Zone(zoneLang, tz))
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "account.title")
 	s.notice(r, p)
 	if err := s.fillWaiting(r, p); err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	s.fillAccount(r, p)
@@ -56,7 +57,7 @@ type waitingView struct {
 // account page, each answered there with one press.
 func (s *Server) fillWaiting(r *http.Request, p *page) error {
 	st := state(r)
-	ws, err := s.Activity.Waiting(r.Context(), st.account.ID, st.session.DeviceID)
+	ws, err := s.Activity.Waiting(r.Context(), st.Account.ID, st.Session.DeviceID)
 	if err != nil || len(ws) == 0 {
 		return err
 	}
@@ -81,7 +82,7 @@ func (s *Server) fillWaiting(r *http.Request, p *page) error {
 // fillAccount puts the account page's facts and choices into p.
 func (s *Server) fillAccount(r *http.Request, p *page) {
 	st := state(r)
-	a, sess := st.account, st.session
+	a, sess := st.Account, st.Session
 	p.Data["Email"] = a.Email
 	if a.Phone != "" {
 		p.Data["Phone"] = s.Catalog.T(p.Lang, "account.phone_masked", maskPhone(a.Phone))
@@ -118,22 +119,22 @@ func (s *Server) fillAccount(r *http.Request, p *page) {
 // preferencesSubmit saves the language of messages and the time zone.
 func (s *Server) preferencesSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	lang, _ := field(r, "language")
-	tz, _ := field(r, "time_zone")
-	if err := s.Accounts.SetPreferences(r.Context(), st.account.ID, lang, tz); err != nil {
+	lang, _ := httpcore.Field(r, "language")
+	tz, _ := httpcore.Field(r, "time_zone")
+	if err := s.Accounts.SetPreferences(r.Context(), st.Account.ID, lang, tz); err != nil {
 		p := s.newPage(r, "account.title")
 		s.fillAccount(r, p)
 		s.formError(w, r, "account", p, err)
 		return
 	}
-	redirect(w, r, "/account", url.Values{"notice": {"preferences_saved"}})
+	httpcore.Redirect(w, r, "/account", url.Values{"notice": {"preferences_saved"}})
 }
 
 func (s *Server) passwordPage(r *http.Request) *page {
 	p := s.newPage(r, "password.title")
 	// Password managers file the new password under this address.
-	p.Data["Email"] = state(r).account.Email
-	if !state(r).account.PasswordCompromisedAt.IsZero() {
+	p.Data["Email"] = state(r).Account.Email
+	if !state(r).Account.PasswordCompromisedAt.IsZero() {
 		// Said again after a refused form too: it is why the page is here.
 		p.Notice = s.Catalog.T(p.Lang, "notice.password_compromised")
 		p.Data["Compromised"] = true
@@ -157,14 +158,10 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 	if others {
 		p.Values["signout_others"] = "on"
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	g, err := s.Accounts.ChangePassword(r.Context(), account.PasswordChange{
-		AccountID: st.account.ID, Current: secret(r, "current_password"), Next: secret(r, "new_password"),
-		SignOutOthers: others, Remember: st.session.Remember, Origin: o,
+		AccountID: st.Account.ID, Current: httpcore.Secret(r, "current_password"), Next: httpcore.Secret(r, "new_password"),
+		SignOutOthers: others, Remember: st.Session.Remember, Origin: o,
 	})
 	if err != nil {
 		s.formError(w, r, "password", p, err)
@@ -175,16 +172,16 @@ func (s *Server) passwordSubmit(w http.ResponseWriter, r *http.Request) {
 		// holder stays signed in here with a new token (ASVS v5.0.0-7.4.3).
 		s.setSessionCookie(w, g)
 	}
-	redirect(w, r, "/account", url.Values{"notice": {"password_updated"}})
+	httpcore.Redirect(w, r, "/account", url.Values{"notice": {"password_updated"}})
 }
 
 // stopTrusting ends the account's trust of one browser: it will be asked
 // for the second step again.
 func (s *Server) stopTrusting(w http.ResponseWriter, r *http.Request) {
-	id, _ := field(r, "device")
-	if err := s.Devices.StopTrusting(r.Context(), state(r).account.ID, id); err != nil {
-		s.fail(w, r, err)
+	id, _ := httpcore.Field(r, "device")
+	if err := s.Devices.StopTrusting(r.Context(), state(r).Account.ID, id); err != nil {
+		httpcore.Fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/account", url.Values{"notice": {"trust_stopped"}})
+	httpcore.Redirect(w, r, "/account", url.Values{"notice": {"trust_stopped"}})
 }

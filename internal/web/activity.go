@@ -3,16 +3,13 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/device"
-	"gatehouse/internal/phone"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
@@ -41,15 +38,15 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 	if b := r.URL.Query().Get("before"); b != "" {
 		at, ok := parseCursor(b)
 		if !ok {
-			s.fail(w, r, errUnknown)
+			httpcore.Fail(w, r, httpcore.ErrUnknown)
 			return
 		}
 		q.Before, q.BeforeID = at.t, at.id
 		p.Data["Paged"] = true
 	}
-	list, err := s.Activity.Activity(r.Context(), st.account.ID, q)
+	list, err := s.Activity.Activity(r.Context(), st.Account.ID, q)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	base := url.Values{}
@@ -71,14 +68,14 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p.Data["Newest"] = "/account/activity"
 	}
-	disowned, err := s.Activity.Disowned(r.Context(), st.account.ID)
+	disowned, err := s.Activity.Disowned(r.Context(), st.Account.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
-	devs, err := s.Devices.Store.AccountDevices(r.Context(), st.account.ID)
+	devs, err := s.Devices.List(r.Context(), st.Account.ID)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	known := make(map[string]*device.AccountDevice, len(devs))
@@ -124,9 +121,9 @@ func (s *Server) attemptRow(r *http.Request, lang string, at *signin.Attempt, kn
 		Failed:  at.Outcome != signin.Succeeded && at.Outcome != signin.Pending,
 	}
 	st := state(r)
-	if st.session != nil {
-		row.ThisSession = at.SessionID == st.session.ID
-		row.ThisDevice = at.Origin.DeviceID != "" && at.Origin.DeviceID == st.session.DeviceID
+	if st.Session != nil {
+		row.ThisSession = at.SessionID == st.Session.ID
+		row.ThisDevice = at.Origin.DeviceID != "" && at.Origin.DeviceID == st.Session.DeviceID
 	}
 	d := known[at.Origin.DeviceID]
 	switch {
@@ -162,265 +159,7 @@ func (s *Server) attemptRow(r *http.Request, lang string, at *signin.Attempt, kn
 // activityAnswer is "this wasn't me" on an attempt of the activity page.
 func (s *Server) activityAnswer(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a, err := s.Activity.AnswerAttempt(r.Context(), st.account.ID, r.PostFormValue("attempt"), activity.Said(r.PostFormValue("answer")), o)
+	o := httpcore.OriginOf(r)
+	a, err := s.Activity.AnswerAttempt(r.Context(), st.Account.ID, r.PostFormValue("attempt"), activity.Said(r.PostFormValue("answer")), o)
 	s.answered(w, r, a, err, answeredBack(r, "/account/activity"))
-}
-
-// deviceView is one device of the devices page.
-type deviceView struct {
-	ID, Name, Label, Browser, First, Last, Place, Trust string
-	This, Trusted                                       bool
-	Sessions                                            []sessionView
-}
-
-type sessionView struct {
-	ID, Detail string
-	Current    bool
-}
-
-// devicesPage lists the account's devices with their sessions.
-func (s *Server) devicesPage(w http.ResponseWriter, r *http.Request) {
-	p := s.newPage(r, "devices.title")
-	s.notice(r, p)
-	if err := s.fillDevices(r, p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "devices", p)
-}
-
-func (s *Server) fillDevices(r *http.Request, p *page) error {
-	st := state(r)
-	ctx := r.Context()
-	devs, err := s.Devices.Store.AccountDevices(ctx, st.account.ID)
-	if err != nil {
-		return err
-	}
-	sessions, err := s.Sessions.List(ctx, st.account.ID)
-	if err != nil {
-		return err
-	}
-	t := s.Catalog.T
-	now := s.now()
-	views := make([]deviceView, 0, len(devs))
-	for _, d := range devs {
-		v := deviceView{ID: d.ID, Name: d.Name, Browser: t(p.Lang, "devices.unnamed", d.Browser, d.OS),
-			First: s.when(r, d.FirstUsed), Last: s.when(r, d.LastUsed), Place: s.place(p.Lang, d.IP),
-			This: d.ID == st.session.DeviceID}
-		v.Label = v.Name
-		if v.Label == "" {
-			v.Label = v.Browser
-		}
-		if now.Before(d.TrustedUntil) {
-			v.Trusted, v.Trust = true, t(p.Lang, "devices.trusted", s.when(r, d.TrustedUntil))
-		} else {
-			v.Trust = t(p.Lang, "devices.not_trusted")
-		}
-		for _, se := range sessions {
-			if se.DeviceID != d.ID {
-				continue
-			}
-			v.Sessions = append(v.Sessions, sessionView{ID: se.ID, Current: se.ID == st.session.ID,
-				Detail: t(p.Lang, "devices.session", s.when(r, se.CreatedAt), s.when(r, se.LastSeenAt), se.IP)})
-		}
-		views = append(views, v)
-	}
-	others := 0
-	for _, se := range sessions {
-		if se.ID != st.session.ID {
-			others++
-		}
-	}
-	p.Data["OtherSessions"] = others
-	// This device first: it is the one the holder knows.
-	sort.SliceStable(views, func(i, j int) bool { return views[i].This && !views[j].This })
-	p.Data["Devices"] = views
-	return nil
-}
-
-// maxDeviceName bounds a device's name (characters).
-const maxDeviceName = 60
-
-// deviceRename names one of the account's devices.
-func (s *Server) deviceRename(w http.ResponseWriter, r *http.Request) {
-	st := state(r)
-	name, ok := field(r, "name")
-	id := r.PostFormValue("device")
-	if !ok || utf8.RuneCountInString(name) > maxDeviceName {
-		p := s.newPage(r, "devices.title")
-		if err := s.fillDevices(r, p); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		p.Errors["name"] = s.Catalog.T(p.Lang, "error.device_name")
-		p.Values["name"] = name
-		p.Data["RenameError"] = id
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "devices", p)
-		return
-	}
-	found, err := s.Devices.Store.RenameDevice(r.Context(), st.account.ID, id, name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !found {
-		s.fail(w, r, errUnknown)
-		return
-	}
-	done := "renamed"
-	if name == "" {
-		done = "name_removed"
-	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {done}})
-}
-
-// deviceSignout signs out every session of one device.
-func (s *Server) deviceSignout(w http.ResponseWriter, r *http.Request) {
-	st := state(r)
-	id := r.PostFormValue("device")
-	if id == "" {
-		s.fail(w, r, errUnknown)
-		return
-	}
-	if err := s.Sessions.EndDevice(r.Context(), st.account.ID, id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if id == st.session.DeviceID {
-		setCookie(w, sessionCookie, "", time.Time{}, -1)
-		redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
-		return
-	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
-}
-
-// sessionSignout signs out one session.
-func (s *Server) sessionSignout(w http.ResponseWriter, r *http.Request) {
-	st := state(r)
-	id := r.PostFormValue("session")
-	ok, err := s.Sessions.EndOne(r.Context(), st.account.ID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, errUnknown)
-		return
-	}
-	if id == st.session.ID {
-		setCookie(w, sessionCookie, "", time.Time{}, -1)
-		redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
-		return
-	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
-}
-
-// signoutOthers is "sign out everywhere except here".
-func (s *Server) signoutOthers(w http.ResponseWriter, r *http.Request) {
-	st := state(r)
-	if err := s.Sessions.EndOthers(r.Context(), st.account.ID, st.session.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	redirect(w, r, "/account/devices", url.Values{"notice": {"signed_out_others"}})
-}
-
-// todo is one item of the security checkup: what is wrong, and the button
-// (a link, or a form posting to Action with Field=Value) that fixes it.
-type todo struct {
-	ID, Text, Do, Link, Action, Field, Value string
-	// NotMe, when set, is an attempt the to-do also answers "this wasn't
-	// me" about, with one press where it is listed.
-	NotMe string
-}
-
-// securityPage is the security checkup: to-dos from the account's state,
-// most important first, the address and phone to confirm, and the alert
-// settings.
-func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
-	p := s.newPage(r, "security.title")
-	s.notice(r, p)
-	if err := s.fillSecurity(r, p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "security", p)
-}
-
-func (s *Server) fillSecurity(r *http.Request, p *page) error {
-	st := state(r)
-	ctx := r.Context()
-	a := st.account
-	t := s.Catalog.T
-	items, err := s.Checkup.Items(ctx, a, st.session.DeviceID)
-	if err != nil {
-		return err
-	}
-	todos := make([]todo, 0, len(items))
-	for _, it := range items {
-		var args []any
-		switch it.ID {
-		case "guessed":
-			args = []any{it.Count, t(p.Lang, "secret."+string(it.Secret))}
-			p.Data["Guessed"] = true
-		case "password_entered", "unknown_devices", "few_backup", "stale_trust":
-			args = []any{it.Count}
-		}
-		do := t(p.Lang, "security.do."+it.ID)
-		if it.ID == "password_entered" {
-			do = t(p.Lang, "security.do.password_entered_change")
-		}
-		todos = append(todos, todo{ID: it.ID, Text: t(p.Lang, "security.todo."+it.ID, args...), Do: do, Link: it.Link,
-			Action: it.Action, Field: it.Field, Value: it.Value, NotMe: it.NotMe})
-	}
-	p.Data["Todos"] = todos
-	p.Data["Email"] = account.MaskEmail(a.Email)
-	switch {
-	case a.Phone == "":
-		p.Data["Phone"] = t(p.Lang, "security.phone_none")
-	case a.PhoneConfirmedAt.IsZero():
-		p.Data["Phone"] = t(p.Lang, "security.phone_unconfirmed", phone.Mask(a.Phone))
-	default:
-		p.Data["Phone"] = t(p.Lang, "account.phone_masked", phone.Mask(a.Phone))
-	}
-	p.Data["AlertEmail"], p.Data["AlertSMS"] = a.Alerts.Email, a.Alerts.SMS
-	p.Data["PhoneConfirmed"] = a.Phone != "" && !a.PhoneConfirmedAt.IsZero()
-	p.Data["HasPhone"] = a.Phone != ""
-	return nil
-}
-
-// alertsSubmit sets the channels of the new-device alert. The checkup's
-// button posts email=1 alone, which turns email on and keeps SMS as it is.
-func (s *Server) alertsSubmit(w http.ResponseWriter, r *http.Request) {
-	st := state(r)
-	a := st.account
-	want := account.Alerts{Email: r.PostFormValue("email") == "1", SMS: r.PostFormValue("sms") == "1"}
-	if r.PostFormValue("form") != "alerts" {
-		want.SMS = a.Alerts.SMS || want.SMS
-	}
-	if want.SMS && (a.Phone == "" || a.PhoneConfirmedAt.IsZero()) {
-		p := s.newPage(r, "security.title")
-		if err := s.fillSecurity(r, p); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		p.Errors["sms"] = s.Catalog.T(p.Lang, "error.alert_sms_phone")
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "security", p)
-		return
-	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.Accounts.SetAlerts(r.Context(), a.ID, want, o); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	redirect(w, r, "/account/security", url.Values{"notice": {"alerts_saved"}})
 }

@@ -1,13 +1,13 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 )
 
@@ -19,7 +19,7 @@ func (s *Server) emailForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) emailPage(r *http.Request) *page {
 	p := s.newPage(r, "email.title")
-	p.Data["Current"] = state(r).account.Email
+	p.Data["Current"] = state(r).Account.Email
 	return p
 }
 
@@ -29,23 +29,19 @@ func (s *Server) emailPage(r *http.Request) *page {
 func (s *Server) emailSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	p := s.emailPage(r)
-	typed, ok := field(r, "email")
+	typed, ok := httpcore.Field(r, "email")
 	p.Values["email"] = typed
 	if !ok || len(typed) > 4*account.MaxEmailBytes {
 		s.formError(w, r, "email", p, form.Errors{"email": "error.email_invalid"})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ch, err := s.Addresses.Begin(r.Context(), st.account, typed, o)
+	o := httpcore.OriginOf(r)
+	ch, err := s.Addresses.Begin(r.Context(), st.Account, typed, o)
 	if err != nil {
 		s.formError(w, r, "email", p, err) // the same address: beside the field
 		return
 	}
-	redirect(w, r, "/account/email/confirm", url.Values{"c": {ch.ID}})
+	httpcore.Redirect(w, r, "/account/email/confirm", url.Values{"c": {ch.ID}})
 }
 
 // emailCode is the page that takes back the code sent to the new
@@ -61,14 +57,9 @@ func (s *Server) emailCode() heldCode {
 // emailConfirm takes the code back: the new address becomes the
 // account's, and both addresses are told.
 func (s *Server) emailConfirm(w http.ResponseWriter, r *http.Request, p *page, ch *code.Challenge, c string, o request.Origin) {
-	if _, err := s.Addresses.Confirm(r.Context(), state(r).account, ch.ID, c, o); err != nil {
-		if errors.Is(err, account.ErrEmailTaken) {
-			p.Error = s.Catalog.T(p.Lang, "error.email_taken_meanwhile")
-			s.showErrors(w, r, http.StatusConflict, "email_confirm", p)
-			return
-		}
-		s.codeError(w, r, "email_confirm", p, ch, err)
+	if _, err := s.Addresses.Confirm(r.Context(), state(r).Account, ch.ID, c, o); err != nil {
+		s.formError(w, r, "email_confirm", p, err)
 		return
 	}
-	redirect(w, r, "/account", url.Values{"notice": {"email_changed"}})
+	httpcore.Redirect(w, r, "/account", url.Values{"notice": {"email_changed"}})
 }

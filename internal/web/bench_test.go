@@ -124,7 +124,7 @@ func benchSignIn(b *testing.B, extra map[string]string) {
 		b.Fatal(err)
 	}
 	report := hashBound(b, h, acc.PasswordHash)
-	handler := h.app.Web.Handler()
+	handler := h.app.Handler()
 	form := url.Values{"email": {"runner@example.com"}, "password": {benchPassword}}
 	b.SetParallelism(*benchParallelism) // enough requests in flight to keep every hashing worker busy
 	b.ResetTimer()
@@ -181,7 +181,7 @@ func benchSignInApp(b *testing.B, extra map[string]string) {
 	close(work)
 	wg.Wait()
 	report := hashBound(b, h, holders[0].hash)
-	handler := h.app.Web.Handler()
+	handler := h.app.Handler()
 	var next atomic.Int64
 	b.SetParallelism(*benchParallelism)
 	b.ResetTimer()

@@ -3,9 +3,6 @@ package web
 import (
 	"bytes"
 	"net/http"
-	"strconv"
-	"sync"
-	"time"
 
 	"gatehouse/internal/i18n"
 )
@@ -28,46 +25,13 @@ func (s *Server) renderBusyPages() {
 	}
 }
 
-// busy answers a hashing route while the pool is full: 503 with
-// Retry-After, decided before the request body is read. The connection
-// stays open: a sign-in form is tiny, and a retry on the same connection is
-// cheaper than a new one.
-func (s *Server) busy(w http.ResponseWriter, r *http.Request, retry time.Duration) {
-	st := state(r)
-	st.refused = true
-	after := strconv.Itoa(max(1, int(retry/time.Second)))
-	if st.chain == api {
-		w.Header().Set("Retry-After", after)
-		s.jsonError(w, r, http.StatusServiceUnavailable, "error.busy")
-		return
-	}
+// busy is the pages' answer while the hashing pool is full: the page
+// rendered once per language (the core has set the status's Retry-After).
+func (s *Server) busy(w http.ResponseWriter, r *http.Request) {
+	lang := state(r).Lang
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Language", st.lang)
-	h.Set("Retry-After", after)
+	h.Set("Content-Language", lang)
 	w.WriteHeader(http.StatusServiceUnavailable)
-	w.Write(s.busyPages[st.lang])
-}
-
-// refusalLog samples the log lines of busy refusals: at most one line a
-// second, saying how many were refused since the last one. Thousands of
-// identical lines a second would cost more than the refusals themselves.
-type refusalLog struct {
-	mu      sync.Mutex
-	last    time.Time
-	skipped int
-}
-
-// sample reports whether this refusal gets a log line, and how many went
-// unlogged before it.
-func (l *refusalLog) sample(now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.last) < time.Second {
-		l.skipped++
-		return false, 0
-	}
-	n := l.skipped
-	l.last, l.skipped = now, 0
-	return true, n
+	w.Write(s.busyPages[lang])
 }

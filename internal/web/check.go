@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/netip"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -16,33 +15,20 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 
 	"gatehouse/internal/check"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/outbox"
-	"gatehouse/internal/random"
-	"gatehouse/internal/ratelimit"
 )
 
 // maxUpload bounds a checker request: a raw email of check.MaxRaw, as a
 // file in a form or base64 in JSON, with room for the rest of the form.
 const maxUpload = check.MaxRaw*4/3 + 64<<10
 
-// bodyRules are the routes whose POST body is not the chain's usual one:
-// the checker takes a whole email, as a file upload on the page (the pages
-// chain otherwise takes only small urlencoded forms) and as JSON, a raw
-// message/rfc822 or text/plain body on the API.
-func (s *Server) bodyRules() map[string]func(http.ResponseWriter, *http.Request) bool {
-	return map[string]func(http.ResponseWriter, *http.Request) bool{
-		"/check":        s.uploadOK,
-		"/check/report": s.uploadOK,
-		"/api/check":    s.checkBodyOK,
-	}
-}
-
 // uploadOK accepts a form post, urlencoded or multipart (a file), up to
 // maxUpload, and parses it.
 func (s *Server) uploadOK(w http.ResponseWriter, r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data") {
-		s.errorPage(w, r, http.StatusUnsupportedMediaType, "error.content_type")
+		httpcore.Answer(w, r, http.StatusUnsupportedMediaType, "error.content_type")
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
@@ -54,9 +40,9 @@ func (s *Server) uploadOK(w http.ResponseWriter, r *http.Request) bool {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.errorPage(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
+			httpcore.Answer(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
 		} else {
-			s.errorPage(w, r, http.StatusBadRequest, "error.invalid_text")
+			httpcore.Answer(w, r, http.StatusBadRequest, "error.invalid_text")
 		}
 		return false
 	}
@@ -68,37 +54,18 @@ func (s *Server) uploadOK(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) checkBodyOK(w http.ResponseWriter, r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && mt != "message/rfc822" && mt != "text/plain") {
-		s.answer(w, r, http.StatusUnsupportedMediaType, "error.check_content_type")
+		httpcore.Answer(w, r, http.StatusUnsupportedMediaType, "error.check_content_type")
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
 	return true
 }
 
-// lookupAllowed takes one of the network's lookups (check.lookups_per_minute);
-// when none is left it answers 429, saying how long until the next one.
-func (s *Server) lookupAllowed(w http.ResponseWriter, r *http.Request) bool {
-	if s.Lookups == nil {
-		return true
-	}
-	key := state(r).ip
-	if a, err := netip.ParseAddr(key); err == nil {
-		key = ratelimit.Network(a)
-	}
-	ok, wait := s.Lookups.Take(key)
-	if ok {
-		return true
-	}
-	s.tooSoon(w, r, "error.too_many_lookups", wait)
-	return false
-}
-
 // checkForm is GET /check: paste a message, upload its .eml, or type its
 // reference.
 func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
-	s.optionalSession(r)
 	p := s.newPage(r, "check.title")
-	if state(r).account != nil {
+	if state(r).Account != nil {
 		// "Reported" thanks the holder who just reported; a link with it
 		// shown to anyone else would say something that did not happen.
 		s.notice(r, p)
@@ -111,10 +78,10 @@ func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
 // checkPageData adds what the page shows a signed-in holder: their reports.
 func (s *Server) checkPageData(r *http.Request, p *page) {
 	st := state(r)
-	if st.account == nil || s.Reports == nil {
+	if st.Account == nil {
 		return
 	}
-	reports, err := s.Reports.AccountReports(r.Context(), st.account.ID, 20)
+	reports, err := s.Reports.Of(r.Context(), st.Account.ID, 20)
 	if err != nil {
 		s.Log.ErrorContext(r.Context(), "read reports", "err", err)
 		return
@@ -164,10 +131,6 @@ func (s *Server) checkInput(r *http.Request) (check.Input, string, error) {
 
 // checkSubmit is POST /check: the verdict, with its reasons.
 func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
-	s.optionalSession(r)
-	if !s.lookupAllowed(w, r) {
-		return
-	}
 	p := s.newPage(r, "check.title")
 	in, kind, err := s.checkInput(r)
 	if err != nil {
@@ -176,15 +139,10 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Values["ref"], p.Values["text"] = in.Reference, in.Text
 	res, err := s.Checker.Check(r.Context(), in, p.Lang)
-	if ce, ok := checkErrorOf(err); ok {
-		// At the field it concerns, with the form kept.
-		p.Errors[ce.field] = s.Catalog.T(p.Lang, ce.key)
-		s.checkPageData(r, p)
-		s.showErrors(w, r, ce.status, "check", p)
-		return
-	}
 	if err != nil {
-		s.fail(w, r, err)
+		// A refused input at the field it concerns, with the form kept.
+		s.checkPageData(r, p)
+		s.formError(w, r, "check", p, err)
 		return
 	}
 	p.Data["Result"] = s.resultView(r, p.Lang, res)
@@ -196,7 +154,7 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 	p.DocTitle = s.Catalog.T(p.Lang, "check.verdict."+string(res.Verdict)) + " — " + p.Title
 	delete(p.Values, "text")
 	delete(p.Values, "ref")
-	if st := state(r); st.account != nil && res.Verdict != check.Genuine {
+	if st := state(r); st.Account != nil && res.Verdict != check.Genuine {
 		// "Report this" sends the content back: nothing is kept until the
 		// holder chooses to.
 		rep := map[string]string{"kind": kind, "ref": in.Reference, "text": in.Text}
@@ -207,31 +165,6 @@ func (s *Server) checkSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.checkPageData(r, p)
 	s.render(w, r, http.StatusOK, "check", p)
-}
-
-// checkError is how the page, the report and the API answer an input the
-// checker refuses: one table, so the three say the same.
-type checkError struct {
-	status     int
-	key, field string // the message, and the page's field it concerns
-}
-
-var checkErrors = []struct {
-	err error
-	checkError
-}{
-	{check.ErrEmpty, checkError{http.StatusUnprocessableEntity, "error.check_empty", "text"}},
-	{check.ErrNotEmail, checkError{http.StatusUnprocessableEntity, "error.check_not_email", "eml"}},
-	{check.ErrTooLarge, checkError{http.StatusRequestEntityTooLarge, "error.check_too_large", "text"}},
-}
-
-func checkErrorOf(err error) (checkError, bool) {
-	for _, c := range checkErrors {
-		if errors.Is(err, c.err) {
-			return c.checkError, true
-		}
-	}
-	return checkError{}, false
 }
 
 // resultView is a result as the page shows it.
@@ -266,11 +199,11 @@ func (s *Server) resultView(r *http.Request, lang string, res *check.Result) res
 	for _, x := range res.Reasons {
 		v.Reasons = append(v.Reasons, reasonView{Code: x.Code, Text: reasonHTML(x.Text), Level: map[check.Level]string{check.Bad: "bad", check.Good: "good", check.Note: "note"}[x.Level]})
 	}
-	if st := state(r); st.account != nil && res.Message != nil {
+	if st := state(r); st.Account != nil && res.Message != nil {
 		m := res.Message
 		// A message sent before its account existed (a sign-up's) is the
 		// reader's when it went to their address.
-		mine := m.AccountID == st.account.ID || m.AccountID == "" && strings.EqualFold(m.To, st.account.Email)
+		mine := m.AccountID == st.Account.ID || m.AccountID == "" && strings.EqualFold(m.To, st.Account.Email)
 		switch {
 		case mine:
 			v.Own = m
@@ -282,45 +215,18 @@ func (s *Server) resultView(r *http.Request, lang string, res *check.Result) res
 }
 
 // checkReport is POST /check/report (signed in): the holder chose to file
-// the message they checked. It is checked again — the verdict filed is the
-// server's, not the form's — and kept, sealed, on their account.
+// the message they checked (check.Reports.File checks it again and keeps
+// it, sealed, on their account).
 func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	// A report checks again, and lists its verdict: it is a lookup, and
-	// counts against the same allowance (or it would be a way around it).
-	if !s.lookupAllowed(w, r) {
-		return
-	}
 	p := s.newPage(r, "check.title")
-	in, kind, err := s.checkInput(r)
+	in, _, err := s.checkInput(r)
 	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "error.invalid_text")
+		httpcore.Answer(w, r, http.StatusBadRequest, "error.invalid_text")
 		return
 	}
-	res, err := s.Checker.Check(r.Context(), in, p.Lang)
-	if ce, ok := checkErrorOf(err); ok {
-		s.errorPage(w, r, ce.status, ce.key)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	content := in.Raw
-	if content == nil {
-		content = []byte(in.Text)
-		if kind == "reference" {
-			content = []byte(in.Reference)
-		}
-	}
-	id := random.ID()
-	rep := &check.Report{ID: id, AccountID: st.account.ID, CreatedAt: s.now(), Kind: kind, Verdict: res.Verdict, Reference: res.Reference,
-		Content: s.Outbox.Box.Seal(content, []byte("report:"+id)), IP: st.ip}
-	for _, x := range res.Reasons {
-		rep.Reasons = append(rep.Reasons, x.Code)
-	}
-	if err := s.Reports.FileReport(r.Context(), rep); err != nil {
-		s.fail(w, r, err)
+	if _, _, err := s.Reports.File(r.Context(), st.Account.ID, st.IP, in, p.Lang); err != nil {
+		httpcore.Fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/check?notice=reported", http.StatusSeeOther)
@@ -341,11 +247,8 @@ type apiCheckRequest struct {
 // {"verdict", "reasons": [{"code", "text"}]} in the language asked for
 // (?lang=, "lang", or Accept-Language).
 func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
-	if !s.lookupAllowed(w, r) {
-		return
-	}
 	st := state(r)
-	lang := st.lang
+	lang := st.Lang
 	if l := r.URL.Query().Get("lang"); l == "ja" || l == "en" {
 		lang = l
 	}
@@ -371,7 +274,7 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 		if req.EML != "" {
 			b, err := base64.StdEncoding.DecodeString(req.EML)
 			if err != nil {
-				s.answer(w, r, http.StatusUnprocessableEntity, "error.check_base64")
+				httpcore.Answer(w, r, http.StatusUnprocessableEntity, "error.check_base64")
 				return
 			}
 			in.Raw = b
@@ -390,25 +293,20 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
 			enc, err := htmlindex.Get(cs)
 			if err != nil {
-				s.answer(w, r, http.StatusUnsupportedMediaType, "error.check_charset")
+				httpcore.Answer(w, r, http.StatusUnsupportedMediaType, "error.check_charset")
 				return
 			}
 			if b, err = enc.NewDecoder().Bytes(b); err != nil {
-				s.answer(w, r, http.StatusUnprocessableEntity, "error.check_charset")
+				httpcore.Answer(w, r, http.StatusUnprocessableEntity, "error.check_charset")
 				return
 			}
 		}
 		in.Text = string(b)
 	}
-	st.lang = lang
+	st.Lang = lang
 	res, err := s.Checker.Check(r.Context(), in, lang)
-	if ce, ok := checkErrorOf(err); ok {
-		s.answer(w, r, ce.status, ce.key)
-		return
-	}
-	switch {
-	case err != nil:
-		s.fail(w, r, err)
+	if err != nil {
+		httpcore.Fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -419,45 +317,8 @@ func (s *Server) apiCheck(w http.ResponseWriter, r *http.Request) {
 func (s *Server) answerTooLargeOr(w http.ResponseWriter, r *http.Request, err error, key string) {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		s.answer(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
+		httpcore.Answer(w, r, http.StatusRequestEntityTooLarge, "error.check_too_large")
 		return
 	}
-	s.answer(w, r, http.StatusBadRequest, key)
-}
-
-// devMessageFile is GET /dev/messages/{file}: {reference}.eml is an
-// email's raw bytes exactly as the SMTP driver would have sent them, DKIM
-// signatures included (dev driver, loopback only, like /dev/messages).
-func (s *Server) devMessageFile(w http.ResponseWriter, r *http.Request) {
-	if !s.devAllowed(w, r) {
-		return
-	}
-	name, ok := strings.CutSuffix(r.PathValue("file"), ".eml")
-	ref, valid := random.ParseReference(name)
-	if !ok || !valid || s.DevRaw == nil {
-		s.answer(w, r, http.StatusNotFound, "error.no_raw_message")
-		return
-	}
-	m, err := s.Outbox.Store.MessageByReference(r.Context(), ref)
-	if errors.Is(err, outbox.ErrNotFound) {
-		s.answer(w, r, http.StatusNotFound, "error.no_raw_message")
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	raw, err := s.DevRaw.OpenRaw(r.Context(), m.ID)
-	if errors.Is(err, outbox.ErrNotFound) {
-		// An SMS, a withheld message, or one not delivered yet.
-		s.answer(w, r, http.StatusNotFound, "error.no_raw_message")
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "message/rfc822")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+ref+`.eml"`)
-	w.Write(raw)
+	httpcore.Answer(w, r, http.StatusBadRequest, key)
 }

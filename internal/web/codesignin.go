@@ -5,8 +5,8 @@ import (
 	"net/url"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/signin"
 )
 
@@ -14,7 +14,7 @@ import (
 // where the operator allows sign-in by code (signin.code_signin).
 func (s *Server) codeSigninForm(w http.ResponseWriter, r *http.Request) {
 	if !s.SignIn.CodeSignIn {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
 	p := s.newPage(r, "codesignin.title")
@@ -26,12 +26,12 @@ func (s *Server) codeSigninForm(w http.ResponseWriter, r *http.Request) {
 // Every address gets the same page (see signin.RequestCode).
 func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
 	if !s.SignIn.CodeSignIn {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
 	p := s.newPage(r, "codesignin.title")
 	p.Values["next"] = nextTarget(r)
-	email, ok := field(r, "email")
+	email, ok := httpcore.Field(r, "email")
 	p.Values["email"] = email
 	switch {
 	case !ok:
@@ -41,11 +41,7 @@ func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "signin_code", p, form.Errors{"email": "error.required"})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	id, err := s.SignIn.RequestCode(r.Context(), email, p.Lang, o)
 	if err != nil {
 		s.formError(w, r, "signin_code", p, err)
@@ -55,25 +51,21 @@ func (s *Server) codeSigninSubmit(w http.ResponseWriter, r *http.Request) {
 	if next := p.Values["next"]; next != "" {
 		q.Set("next", next)
 	}
-	redirect(w, r, "/signin/code/verify", q)
+	httpcore.Redirect(w, r, "/signin/code/verify", q)
 }
 
 // codeVerifyPage is the page of an open sign-in by code, for the browser
 // that asked (anyone else: the request is unknown).
 func (s *Server) codeVerifyPage(w http.ResponseWriter, r *http.Request) *page {
 	if !s.SignIn.CodeSignIn {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return nil
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return nil
-	}
+	o := httpcore.OriginOf(r)
 	p := s.newPage(r, "codesignin.verify_title")
 	ch, err := s.SignIn.CodePending(r.Context(), challengeID(r), o)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return nil
 	}
 	p.Values["c"] = ch.ID
@@ -83,7 +75,7 @@ func (s *Server) codeVerifyPage(w http.ResponseWriter, r *http.Request) *page {
 	p.Data["RememberDays"] = int(s.RememberFor.Hours() / 24)
 	p.Data["Challenge"] = ch
 	if r.Method == http.MethodPost {
-		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+		if v, ok := httpcore.Field(r, "code"); ok && len(v) <= 32 {
 			p.Values["code"] = v
 		}
 	}
@@ -107,14 +99,14 @@ func (s *Server) codeVerifySubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "signin_code_verify", p, form.Errors{"code": "error.code_format"})
 		return
 	}
-	o, _ := s.origin(w, r)
+	o := httpcore.OriginOf(r)
 	res, err := s.SignIn.SignInByCode(r.Context(), signin.CodeRequest{
 		ChallengeID: p.Values["c"], Code: c, Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
 	})
 	if err != nil {
-		s.codeError(w, r, "signin_code_verify", p, p.Data["Challenge"].(*code.Challenge), err)
+		s.formError(w, r, "signin_code_verify", p, err)
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, landing(p.Values["next"]), nil)
+	httpcore.Redirect(w, r, landing(p.Values["next"]), nil)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -13,6 +12,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 )
 
@@ -22,7 +22,7 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	pg := s.newPage(r, title)
 	ch, err := s.Codes.Lookup(r.Context(), challengeID(r), p)
 	if err != nil {
-		s.fail(w, r, err) // an unknown request: 404, as the error mapper says
+		httpcore.Fail(w, r, err) // an unknown request: 404, as the error mapper says
 		return nil, nil
 	}
 	pg.Values["c"] = ch.ID
@@ -35,49 +35,12 @@ func (s *Server) codePage(w http.ResponseWriter, r *http.Request, title string, 
 	if r.Method == http.MethodPost {
 		// Whatever was typed stays in the field, right or wrong: a one-digit
 		// slip should not mean typing all six again.
-		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+		if v, ok := httpcore.Field(r, "code"); ok && len(v) <= 32 {
 			pg.Values["code"] = v
 		}
 	}
 	s.notice(r, pg)
 	return pg, ch
-}
-
-// codeError shows a code page again with what was wrong with the code. The
-// status and sentence come from classify; what differs per error is where
-// the sentence goes.
-func (s *Server) codeError(w http.ResponseWriter, r *http.Request, name string, p *page, ch *code.Challenge, err error) {
-	f := classify(r.Context(), err)
-	switch {
-	case errors.Is(err, code.ErrWrongCode):
-		// Re-read: the failure just recorded is not in ch.
-		if fresh, err := s.Codes.Lookup(r.Context(), ch.ID, ch.Purpose); err == nil {
-			ch = fresh
-		}
-		if left := s.Codes.Remaining(ch); left == 1 {
-			p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong_one") // not "1 tries left"
-		} else {
-			p.Errors["code"] = s.Catalog.T(p.Lang, "error.code_wrong", left) // the mapper's sentence, with the count
-		}
-	case errors.Is(err, code.ErrExpired), errors.Is(err, code.ErrUsed), errors.Is(err, code.ErrLocked):
-		p.Errors["code"] = s.Catalog.T(p.Lang, f.key)
-		delete(p.Values, "code") // a dead code is no use to keep
-	case errors.Is(err, code.ErrCooldown):
-		// Nothing went wrong: the code already sent is still good. Say when
-		// another can be sent, as information, not as an error.
-		wait := int(s.Codes.CooldownLeft(ch).Seconds() + 0.999)
-		p.Notice = s.Catalog.T(p.Lang, "error.code_cooldown", wait) // the mapper's sentence, with the seconds
-		w.Header().Set("Retry-After", strconv.Itoa(max(wait, 1)))
-		s.render(w, r, f.status, name, p)
-		return
-	case errors.Is(err, code.ErrNotFound):
-		s.answer(w, r, f.status, f.key)
-		return
-	default:
-		s.formError(w, r, name, p, err)
-		return
-	}
-	s.showErrors(w, r, f.status, name, p)
 }
 
 // codeSeparators are what people type between digits, including what a
@@ -90,7 +53,7 @@ const codeSeparators = " -\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70
 // "123-456", or "６２２２８９" from a Japanese IME (NFKC); ok is false when
 // it is not six digits.
 func typedCode(r *http.Request) (string, bool) {
-	v, ok := field(r, "code")
+	v, ok := httpcore.Field(r, "code")
 	if !ok {
 		return "", false
 	}
@@ -128,14 +91,10 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "confirm", p, form.Errors{"code": key})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	_, choosing := r.PostForm["new_password"]
 	res, err := s.Accounts.Confirm(r.Context(), account.ConfirmRequest{
-		ChallengeID: ch.ID, Code: c, NewPassword: secret(r, "new_password"), Origin: o, Previous: sessionToken(r),
+		ChallengeID: ch.ID, Code: c, NewPassword: httpcore.Secret(r, "new_password"), Origin: o, Previous: sessionToken(r),
 	})
 	var fe form.Errors
 	switch {
@@ -157,17 +116,17 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "confirm_password", p, fe)
 		return
 	case err != nil:
-		s.codeError(w, r, "confirm", p, ch, err)
+		s.formError(w, r, "confirm", p, err)
 		return
 	}
 	if res.Session == nil {
 		// Confirmed from another browser (say, a phone's mail app) with a
 		// password chosen there: sign in with it, like after a reset.
-		redirect(w, r, "/signin", url.Values{"notice": {"confirmed"}, "email": {res.Account.Email}})
+		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"confirmed"}, "email": {res.Account.Email}})
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, "/account", url.Values{"notice": {"account_created"}})
+	httpcore.Redirect(w, r, "/account", url.Values{"notice": {"account_created"}})
 }
 
 // resend answers a "send a new code" button: for the request in the form,
@@ -179,15 +138,11 @@ func (s *Server) resend(name, title string, purpose request.Purpose, path string
 		if p == nil {
 			return
 		}
-		o, err := s.origin(w, r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		o := httpcore.OriginOf(r)
 		if err := send(r.Context(), ch.ID, p.Lang, o); err != nil {
-			s.codeError(w, r, name, p, ch, err)
+			s.formError(w, r, name, p, err)
 			return
 		}
-		redirect(w, r, path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
+		httpcore.Redirect(w, r, path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
 	}
 }

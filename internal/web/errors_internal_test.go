@@ -1,126 +1,19 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"html"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
-	"sort"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
 )
-
-// notRequestErrors are the exported sentinel errors that never reach a
-// request: start-up, storage and command-line failures, each a server
-// fault (500, logged) if one ever did.
-var notRequestErrors = map[string]string{
-	"app.ErrSecretsMissing":        "start-up: the secrets file is missing",
-	"app.ErrWrongSecrets":          "start-up: the secrets do not open the database",
-	"crypt.ErrOpen":                "storage: sealed data does not open",
-	"dkimkeys.ErrNone":             "start-up: no DKIM key",
-	"outbox.ErrDuplicateReference": "storage: retried inside Enqueue",
-	"outbox.ErrEmpty":              "a draft without text: a programming error",
-	"password.ErrMalformedHash":    "storage: a stored hash does not parse",
-	"postgres.ErrSchemaTooNew":     "start-up: a newer schema",
-	"schema.ErrTooNew":             "start-up: a newer schema",
-	"secrets.ErrMissing":           "start-up: the secrets file is missing",
-	"sqlite.ErrSchemaTooNew":       "start-up: a newer schema",
-	"transfer.ErrMismatch":         "gatehouse migrate-data: the copy differs",
-	"account.ErrBusy":              "the same error as password.ErrBusy",
-	"method.ErrPasskey":            "the same error as signin.ErrPasskey",
-	"method.ErrWrong":              "sign-in turns it into code.ErrWrongCode or code.ErrLocked",
-}
-
-// sentinels lists the exported package-level Err… variables of every
-// package under internal/, as "pkg.ErrName".
-func sentinels(t *testing.T) []string {
-	t.Helper()
-	var out []string
-	err := filepath.Walk("..", func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return err
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), p, nil, 0)
-		if err != nil {
-			return err
-		}
-		for _, d := range f.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok || g.Tok != token.VAR {
-				continue
-			}
-			for _, sp := range g.Specs {
-				for _, n := range sp.(*ast.ValueSpec).Names {
-					if n.IsExported() && strings.HasPrefix(n.Name, "Err") {
-						out = append(out, f.Name.Name+"."+n.Name)
-					}
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// mapped lists the sentinels the failures table names, as written in
-// errors.go.
-func mapped(t *testing.T) map[string]bool {
-	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "errors.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]bool{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "failures" {
-			return true
-		}
-		ast.Inspect(vs, func(n ast.Node) bool {
-			if sel, ok := n.(*ast.SelectorExpr); ok {
-				if pkg, ok := sel.X.(*ast.Ident); ok && strings.HasPrefix(sel.Sel.Name, "Err") {
-					out[pkg.Name+"."+sel.Sel.Name] = true
-				}
-			}
-			return true
-		})
-		return false
-	})
-	return out
-}
-
-// TestFailures_EverySentinelIsKnown: every exported sentinel error of the
-// capability packages is in the failures table (with its status and
-// sentence) or named as one that never reaches a request — so a new
-// sentinel cannot answer 500 by being forgotten.
-func TestFailures_EverySentinelIsKnown(t *testing.T) {
-	t.Parallel()
-	known := mapped(t)
-	if len(known) < 40 {
-		t.Fatalf("read only %d sentinels from the failures table", len(known))
-	}
-	for _, name := range sentinels(t) {
-		_, excused := notRequestErrors[name]
-		switch {
-		case known[name] && excused:
-			t.Errorf("%s is both mapped and excused", name)
-		case !known[name] && !excused:
-			t.Errorf("%s is neither in the failures table (errors.go) nor in notRequestErrors", name)
-		}
-	}
-}
 
 // TestFailures_EveryMappedErrorAnswersInBothChains: each sentinel in the
 // table, even wrapped, answers its status — never 500 — as a page with
@@ -129,27 +22,31 @@ func TestFailures_EverySentinelIsKnown(t *testing.T) {
 func TestFailures_EveryMappedErrorAnswersInBothChains(t *testing.T) {
 	t.Parallel()
 	s := &Server{Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler)}
-	h := s.handler([]route{
-		{"GET", "/page/{n}", public, pages, cheap, func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, failAt(r)) }},
-		{"GET", "/api/{n}", public, api, cheap, func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, failAt(r)) }},
+	api := httpcore.NewJSON()
+	core := &httpcore.Server{Catalog: s.Catalog, Log: s.Log, Clock: s.Clock, Unrouted: map[string]*httpcore.Chain{"/": s.Pages()}}
+	fail := func(w http.ResponseWriter, r *http.Request) { httpcore.Fail(w, r, failAt(r)) }
+	h := core.Handler([]httpcore.Route{
+		{Method: "GET", Path: "/page/{n}", Access: httpcore.Public, Chain: s.Pages(), Handler: fail},
+		{Method: "GET", Path: "/api/{n}", Access: httpcore.Public, Chain: api, Handler: fail},
 	})
+	failures := httpcore.Mappings()
 	for i, f := range failures {
 		for _, lang := range []string{"en", "ja"} {
 			page := call(h, "GET", fmt.Sprintf("/page/%d", i), "", "", map[string]string{"Accept-Language": lang})
 			body := page.Body.String()
-			if page.Code != f.status || page.Code == http.StatusInternalServerError {
-				t.Errorf("%v (%s page): %d, want %d", f.err, lang, page.Code, f.status)
+			if page.Code != f.Status || page.Code == http.StatusInternalServerError {
+				t.Errorf("%v (%s page): %d, want %d", f.Err, lang, page.Code, f.Status)
 			}
-			if want := s.Catalog.T(lang, f.key); !strings.Contains(html.UnescapeString(body), want) || strings.Contains(body, "!(") || strings.Contains(body, "%!") {
-				t.Errorf("%v (%s page) does not say %q cleanly:\n%s", f.err, lang, want, body)
+			if want := s.Catalog.T(lang, f.Key); !strings.Contains(html.UnescapeString(body), want) || strings.Contains(body, "!(") || strings.Contains(body, "%!") {
+				t.Errorf("%v (%s page) does not say %q cleanly:\n%s", f.Err, lang, want, body)
 			}
 		}
 		j := call(h, "GET", fmt.Sprintf("/api/%d", i), "", "", nil)
-		if j.Code != f.status {
-			t.Errorf("%v (JSON): %d, want %d", f.err, j.Code, f.status)
+		if j.Code != f.Status {
+			t.Errorf("%v (JSON): %d, want %d", f.Err, j.Code, f.Status)
 		}
-		if code := jsonCode(t, j); code != strings.TrimPrefix(f.key, "error.") {
-			t.Errorf("%v (JSON): code %q for key %s", f.err, code, f.key)
+		if code := jsonCode(t, j); code != strings.TrimPrefix(f.Key, "error.") {
+			t.Errorf("%v (JSON): code %q for key %s", f.Err, code, f.Key)
 		}
 	}
 }
@@ -158,5 +55,32 @@ func TestFailures_EveryMappedErrorAnswersInBothChains(t *testing.T) {
 func failAt(r *http.Request) error {
 	var i int
 	fmt.Sscan(r.PathValue("n"), &i)
-	return fmt.Errorf("some operation: %w", errors.Join(failures[i].err))
+	return fmt.Errorf("some operation: %w", errors.Join(httpcore.Mappings()[i].Err))
+}
+
+func call(h http.Handler, method, path, ctype, body string, hdr map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "http://id.example"+path, strings.NewReader(body))
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func jsonCode(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("error answered as %q, not JSON: %s", ct, w.Body)
+	}
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Message == "" {
+		t.Fatalf("error body %q: %v", w.Body, err)
+	}
+	return e.Error.Code
 }

@@ -55,7 +55,7 @@ func newHarnessLog(t testing.TB, overrides map[string]string, log *slog.Logger) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Web.Handler())
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() { srv.Close(); a.Close() })
 	return &harness{t: t, app: a, srv: srv, base: srv.URL}
 }

@@ -2,13 +2,13 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 )
 
@@ -33,7 +33,7 @@ func (s *Server) heldPage(r *http.Request, h heldCode) (*page, *code.Challenge, 
 	// A request its destination's holder stopped stays open here, as a
 	// decoy (code.Service.Stop): nothing tells its requester that a holder
 	// answered.
-	ch, err := h.pending(r.Context(), state(r).account, challengeID(r))
+	ch, err := h.pending(r.Context(), state(r).Account, challengeID(r))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,7 +42,7 @@ func (s *Server) heldPage(r *http.Request, h heldCode) (*page, *code.Challenge, 
 	p.Data["Destination"] = h.shown(ch)
 	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
 	if r.Method == http.MethodPost {
-		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+		if v, ok := httpcore.Field(r, "code"); ok && len(v) <= 32 {
 			p.Values["code"] = v
 		}
 	}
@@ -80,11 +80,7 @@ func (s *Server) heldSubmit(h heldCode, confirm func(w http.ResponseWriter, r *h
 			s.formError(w, r, h.template, p, form.Errors{"code": key})
 			return
 		}
-		o, err := s.origin(w, r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		o := httpcore.OriginOf(r)
 		confirm(w, r, p, ch, c, o)
 	}
 }
@@ -97,25 +93,16 @@ func (s *Server) heldResend(h heldCode) http.HandlerFunc {
 			s.heldFail(w, r, err)
 			return
 		}
-		o, err := s.origin(w, r)
-		if err != nil {
-			s.fail(w, r, err)
+		o := httpcore.OriginOf(r)
+		if err := h.resend(r.Context(), state(r).Account, ch.ID, o); err != nil {
+			s.formError(w, r, h.template, p, err)
 			return
 		}
-		if err := h.resend(r.Context(), state(r).account, ch.ID, o); err != nil {
-			if errors.Is(err, code.ErrNoMore) {
-				p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
-				s.showErrors(w, r, http.StatusTooManyRequests, h.template, p)
-				return
-			}
-			s.codeError(w, r, h.template, p, ch, err)
-			return
-		}
-		redirect(w, r, h.path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
+		httpcore.Redirect(w, r, h.path, url.Values{"c": {ch.ID}, "notice": {"resent"}})
 	}
 }
 
 // heldFail answers a code page whose request cannot be shown.
 func (s *Server) heldFail(w http.ResponseWriter, r *http.Request, err error) {
-	s.fail(w, r, err)
+	httpcore.Fail(w, r, err)
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/internal/web"
+	"gatehouse/internal/httpcore"
 )
 
 // TestBadInput sends what a careless or hostile client sends. Every case
@@ -309,7 +309,7 @@ func TestDevMessages_OnlyDevDriverAndLoopback(t *testing.T) {
 	req.RemoteAddr = "192.0.2.7:4444"
 	req.Host = "127.0.0.1"
 	w := httptest.NewRecorder()
-	h.app.Web.Handler().ServeHTTP(w, req)
+	h.app.Handler().ServeHTTP(w, req)
 	if w.Code != 404 {
 		t.Fatalf("dev messages to a non-loopback client: %d", w.Code)
 	}
@@ -340,7 +340,7 @@ func TestLogs_EveryLineCarriesTheRequestID(t *testing.T) {
 	var buf strings.Builder
 	var mu sync.Mutex
 	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) })
-	h := newHarnessLog(t, nil, slog.New(web.LogHandler(slog.NewJSONHandler(w, nil))))
+	h := newHarnessLog(t, nil, slog.New(httpcore.LogHandler(slog.NewJSONHandler(w, nil))))
 	b := h.browser("en")
 	r := b.post("/signin", url.Values{"email": {"nobody@example.com"}, "password": {goodPassword}})
 	id := r.header.Get("X-Request-Id")

@@ -10,6 +10,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/code"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"
@@ -59,15 +60,15 @@ func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) {
 		at, id, ok := strings.Cut(b, ".")
 		us, err := strconv.ParseInt(at, 10, 64)
 		if !ok || err != nil || us <= 0 || len(id) > 64 {
-			s.fail(w, r, errUnknown)
+			httpcore.Fail(w, r, httpcore.ErrUnknown)
 			return
 		}
 		q.Before, q.BeforeID = time.UnixMicro(us).UTC(), id
 		p.Data["Paged"] = true
 	}
-	ms, err := s.Outbox.ForAccount(r.Context(), st.account.ID, q)
+	ms, err := s.Outbox.ForAccount(r.Context(), st.Account.ID, q)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	if len(ms) > messagesPerPage {
@@ -82,9 +83,9 @@ func (s *Server) messagesPage(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, m.ChallengeID)
 		}
 	}
-	reqs, err := s.Activity.Store.Requests(r.Context(), ids)
+	reqs, err := s.Activity.Requests(r.Context(), ids)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	rows := make([]centerMessage, 0, len(ms))
@@ -113,7 +114,7 @@ func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message, reqs
 		c.Answerable = true
 		if req, ok := reqs[m.ChallengeID]; ok {
 			ch := req.Challenge
-			if !req.Disowned && ch.AccountID == state(r).account.ID {
+			if !req.Disowned && ch.AccountID == state(r).Account.ID {
 				// A request this holder made, stopped by its recipient:
 				// shown as it is to them everywhere, still open.
 				ch = code.AsAsked(ch)

@@ -71,7 +71,7 @@ func BenchmarkHolderPages(b *testing.B) {
 	}
 	u, _ := url.Parse(h.base)
 	cookies := br.client.Jar.Cookies(u)
-	handler := h.app.Web.Handler()
+	handler := h.app.Handler()
 	// Another holder, with nothing waiting: the account page as most see it.
 	quiet := h.browser("en")
 	if r := quiet.post("/signin", url.Values{"email": {app.SeedEmail(1001)}, "password": {app.SeedPassword}}); r.status != http.StatusSeeOther {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/signin"
 )
@@ -30,7 +31,7 @@ func passkeyOptions(b []byte) json.RawMessage { return json.RawMessage(b) }
 func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request) {
 	p, err := s.passkeyPage(r)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "two_step_passkey", p)
@@ -50,7 +51,7 @@ func (s *Server) passkeyPage(r *http.Request) (*page, error) {
 		p.Data["Unavailable"] = s.Catalog.T(p.Lang, "twostep.passkey_here", u)
 		return p, nil
 	}
-	id, opts, err := s.Passkeys.BeginRegistration(r.Context(), st.account.ID, st.account.Email, account.DisplayEmail(st.account.Email))
+	id, opts, err := s.Passkeys.BeginRegistration(r.Context(), st.Account.ID, st.Account.Email, account.DisplayEmail(st.Account.Email))
 	if err != nil {
 		return nil, err
 	}
@@ -89,46 +90,42 @@ func (s *Server) passkeyUnavailable(lang string) string {
 // turns two-step verification on and shows the backup codes once.
 func (s *Server) passkeySubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	e, _ := field(r, "e")
-	name, _ := field(r, "name")
-	cred, _ := field(r, "credential")
+	e, _ := httpcore.Field(r, "e")
+	name, _ := httpcore.Field(r, "name")
+	cred, _ := httpcore.Field(r, "credential")
 	if name == "" {
-		name = s.Catalog.T(st.lang, "twostep.passkey_default_name")
+		name = s.Catalog.T(st.Lang, "twostep.passkey_default_name")
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	_, res, err := s.TwoStep.ConfirmPasskey(r.Context(), st.account, e, name, []byte(cred), o)
+	o := httpcore.OriginOf(r)
+	_, res, err := s.TwoStep.ConfirmPasskey(r.Context(), st.Account, e, name, []byte(cred), o)
 	if err != nil {
 		// A bad name beside its field; a refused or duplicate passkey on
 		// the page again, with a new ceremony (the one just answered is
 		// used up); anything else as the error mapper says.
-		f := classify(r.Context(), err)
-		if f.status != http.StatusUnprocessableEntity && f.status != http.StatusConflict {
-			s.fail(w, r, err)
+		f := httpcore.Classify(r.Context(), err)
+		if f.Status != http.StatusUnprocessableEntity && f.Status != http.StatusConflict {
+			httpcore.Fail(w, r, err)
 			return
 		}
-		if f.key == "error.passkey_refused" {
+		if f.Key == "error.passkey_refused" {
 			s.logRefused(r, err)
 		}
 		p, perr := s.passkeyPage(r)
 		if perr != nil {
-			s.fail(w, r, perr)
+			httpcore.Fail(w, r, perr)
 			return
 		}
 		p.Values["name"] = name
-		if f.field != "" {
+		if f.Field != "" {
 			s.formError(w, r, "two_step_passkey", p, err)
 			return
 		}
-		p.Error = s.Catalog.T(p.Lang, f.key)
-		s.showErrors(w, r, f.status, "two_step_passkey", p)
+		p.Error = s.Catalog.T(p.Lang, f.Key)
+		s.showErrors(w, r, f.Status, "two_step_passkey", p)
 		return
 	}
 	if !res.TurnedOn {
-		redirect(w, r, "/account/two-step", url.Values{"notice": {"passkey_added"}})
+		httpcore.Redirect(w, r, "/account/two-step", url.Values{"notice": {"passkey_added"}})
 		return
 	}
 	s.render(w, r, http.StatusOK, "two_step_backup", s.backupPage(r, res.BackupCodes, false))
@@ -145,22 +142,18 @@ func (s *Server) logRefused(r *http.Request, err error) {
 // passkeyRemove removes a passkey (step-up first); removing the last
 // method turns two-step verification off.
 func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request) {
-	id, _ := field(r, "passkey")
-	o, err := s.origin(w, r)
+	id, _ := httpcore.Field(r, "passkey")
+	o := httpcore.OriginOf(r)
+	off, err := s.TwoStep.RemovePasskey(r.Context(), state(r).Account, id, o)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	off, err := s.TwoStep.RemovePasskey(r.Context(), state(r).account, id, o)
-	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	n := "passkey_removed"
 	if off {
 		n = "two_step_off"
 	}
-	redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
+	httpcore.Redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
 }
 
 // passkeySignInOptions begins a sign-in by a passkey alone, for the
@@ -169,22 +162,19 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request) {
 // sign-in page writes nothing.
 func (s *Server) passkeySignInOptions(w http.ResponseWriter, r *http.Request) {
 	if s.Passkeys == nil {
-		s.jsonError(w, r, http.StatusNotFound, "error.passkey_unavailable")
+		httpcore.Answer(w, r, http.StatusNotFound, "error.passkey_unavailable")
 		return
 	}
 	// Anyone may ask, and each ceremony is a row: limited per network
 	// (the probe's W10).
-	o, err := s.origin(w, r)
-	if err != nil {
-		return
-	}
+	o := httpcore.OriginOf(r)
 	if err := s.Limits.Anonymous(r.Context(), o); err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	id, opts, err := s.Passkeys.BeginDiscoverable(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -199,13 +189,9 @@ func (s *Server) passkeySignInOptions(w http.ResponseWriter, r *http.Request) {
 // form): no password and no second step, since the passkey is both and
 // cannot be relayed by a phishing site.
 func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) {
-	pk, _ := field(r, "pk")
-	cred, _ := field(r, "credential")
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	pk, _ := httpcore.Field(r, "pk")
+	cred, _ := httpcore.Field(r, "credential")
+	o := httpcore.OriginOf(r)
 	res, err := s.SignIn.SignInPasskey(r.Context(), signin.PasskeyRequest{
 		Ceremony: pk, Response: []byte(cred), Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
 	})
@@ -223,14 +209,14 @@ func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, signin.ErrPasskey), errors.Is(err, signin.ErrMethod):
 			p.Error = s.Catalog.T(p.Lang, "error.passkey_refused")
 		case errors.Is(err, signin.ErrInvalid), errors.Is(err, signin.ErrDisabled):
-			p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+			p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
 		default:
-			s.fail(w, r, err)
+			httpcore.Fail(w, r, err)
 			return
 		}
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin", p)
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, landing(nextTarget(r)), nil)
+	httpcore.Redirect(w, r, landing(nextTarget(r)), nil)
 }

@@ -6,10 +6,13 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
 )
 
@@ -33,7 +36,7 @@ type page struct {
 	Data    map[string]any
 
 	// path is the GET address of this page (a POST answers with the page
-	// its form came from), for the language switcher.
+	// its form came from: its route's Page), for the language switcher.
 	path string
 	// carryNot names a kept value the language switcher must not carry:
 	// a code already proven right, which must not end up in a URL.
@@ -134,29 +137,11 @@ func (s *Server) parseTemplates() {
 	}
 }
 
-// getPath maps a form's POST address to the page it belongs to (for the
-// language switcher, and the return after a step-up).
-var getPath = map[string]string{
-	"/signup/confirm/resend":           "/signup/confirm",
-	"/password/reset/resend":           "/password/reset",
-	"/account/preferences":             "/account",
-	"/account/trusted/stop":            "/account",
-	"/account/two-step/app/remove":     "/account/two-step",
-	"/account/two-step/off":            "/account/two-step/off",
-	"/account/two-step/backup":         "/account/two-step",
-	"/account/two-step/phone/remove":   "/account/two-step",
-	"/account/two-step/passkey/remove": "/account/two-step",
-	"/signin/passkey":                  "/signin",
-	"/account/email/resend":            "/account/email/confirm",
-	"/account/two-step/phone/resend":   "/account/two-step/phone/confirm",
-	"/signin/verify/resend":            "/signin/verify",
-}
-
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
 	st := state(r)
 	p := &page{
-		Lang: st.lang, Title: s.Catalog.T(st.lang, titleKey), path: r.URL.Path,
-		SignedIn: st.session != nil, Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
+		Lang: st.Lang, Title: s.Catalog.T(st.Lang, titleKey), path: r.URL.Path,
+		SignedIn: st.Session != nil, Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
 		Data: map[string]any{"MinLength": s.MinPasswordLength},
 	}
 	if credit := s.Places.Attribution(); credit != "" {
@@ -164,10 +149,11 @@ func (s *Server) newPage(r *http.Request, titleKey string) *page {
 		// pages that show its places.
 		p.Data["GeoCredit"] = credit
 	}
-	if g, ok := getPath[r.URL.Path]; ok {
-		p.path = g
+	if rt := st.Route; rt != nil && rt.Page != "" {
+		// A form's POST answers with the page the form belongs to.
+		p.path = rt.Page
 	}
-	if _, known := s.known[p.path]; !known {
+	if !s.known[p.path] {
 		p.path = "/"
 	}
 	if r.Method == http.MethodGet {
@@ -254,7 +240,7 @@ var fieldOrder = []string{"email", "current_password", "password", "name", "code
 
 // message turns a field's error key into its sentence, with the numbers it
 // needs ("use at least 12 characters").
-func (s *Server) message(lang, field, key string) string {
+func (s *Server) message(lang, field, key string, args ...any) string {
 	switch key {
 	case "error.required":
 		if specific := key + "." + field; s.Catalog.Has(specific) {
@@ -266,7 +252,7 @@ func (s *Server) message(lang, field, key string) string {
 		// Beside the field, with the example to follow.
 		return s.Catalog.T(lang, "error.phone_invalid", s.PhoneExample)
 	}
-	return s.Catalog.T(lang, key)
+	return s.Catalog.T(lang, key, args...)
 }
 
 // showErrors renders a refused form (422 unless status says otherwise):
@@ -290,8 +276,14 @@ func (s *Server) showErrors(w http.ResponseWriter, r *http.Request, status int, 
 	s.render(w, r, status, name, p)
 }
 
-// formError shows a form again with its errors: field errors (422) when err
-// carries them, otherwise fail.
+// formError shows a form again with what was wrong: field errors (422)
+// when err carries them; a capability's error about one field (the error
+// mapper knows which) beside that field, its value dropped when it can no
+// longer succeed (a dead code); a wait that is no mistake (a code sent
+// moments ago) as information at the top; a refusal of the whole form
+// (409, 422, 429) at its top, with the fields it concerns marked. Anything
+// else (a request that is unknown, or a fault) is the error mapper's
+// answer (httpcore.Fail).
 func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, p *page, err error) {
 	var fe form.Errors
 	if errors.As(err, &fe) {
@@ -301,23 +293,32 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, 
 		s.showErrors(w, r, http.StatusUnprocessableEntity, name, p)
 		return
 	}
-	// A capability's error about one field (the error mapper knows which)
-	// is shown beside it, like a form.Errors.
-	if f := classify(r.Context(), err); f.field != "" {
-		p.Errors[f.field] = s.message(p.Lang, f.field, f.key)
-		s.showErrors(w, r, f.status, name, p)
-		return
+	f := httpcore.Classify(r.Context(), err)
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter/time.Second)))
 	}
-	s.fail(w, r, err)
+	switch {
+	case f.Calm:
+		p.Notice = f.Sentence(s.Catalog, p.Lang)
+		s.render(w, r, f.Status, name, p)
+	case f.Field != "":
+		p.Errors[f.Field] = s.message(p.Lang, f.Field, f.Key, f.Args...)
+		if f.Ended {
+			delete(p.Values, f.Field)
+		}
+		s.showErrors(w, r, f.Status, name, p)
+	case f.Status == http.StatusConflict || f.Status == http.StatusUnprocessableEntity || f.Status == http.StatusTooManyRequests:
+		// About the whole form: said at its top, the form kept.
+		p.Error = f.Sentence(s.Catalog, p.Lang)
+		for _, field := range f.Invalid {
+			p.Invalid[field] = true
+		}
+		s.showErrors(w, r, f.Status, name, p)
+	default:
+		httpcore.Fail(w, r, err)
+	}
 }
 
-// redirect answers a successful form with 303 See Other.
-func redirect(w http.ResponseWriter, r *http.Request, path string, query url.Values) {
-	if len(query) > 0 {
-		path += "?" + query.Encode()
-	}
-	http.Redirect(w, r, path, http.StatusSeeOther)
-}
 
 // notices are the messages a redirect may ask the next page to show.
 var notices = map[string]string{

@@ -7,6 +7,7 @@ import (
 
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 )
 
@@ -16,23 +17,19 @@ func (s *Server) forgotForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "forgot.title")
-	email, ok := field(r, "email")
+	email, ok := httpcore.Field(r, "email")
 	p.Values["email"] = email
 	if !ok {
 		s.formError(w, r, "forgot", p, form.Errors{"email": "error.invalid_text"})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	id, err := s.Accounts.RequestReset(r.Context(), email, p.Lang, o)
 	if err != nil {
 		s.formError(w, r, "forgot", p, err)
 		return
 	}
-	redirect(w, r, "/password/reset", url.Values{"c": {id}})
+	httpcore.Redirect(w, r, "/password/reset", url.Values{"c": {id}})
 }
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request) (*page, *code.Challenge) {
@@ -55,15 +52,11 @@ func (s *Server) resetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "reset", p, form.Errors{"code": "error.code_format"})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
+	o := httpcore.OriginOf(r)
+	if err := s.Accounts.Reset(r.Context(), ch.ID, c, httpcore.Secret(r, "new_password"), o); err != nil {
+		s.formError(w, r, "reset", p, err)
 		return
 	}
-	if err := s.Accounts.Reset(r.Context(), ch.ID, c, secret(r, "new_password"), o); err != nil {
-		s.codeError(w, r, "reset", p, ch, err)
-		return
-	}
-	setCookie(w, sessionCookie, "", time.Time{}, -1)
-	redirect(w, r, "/signin", url.Values{"notice": {"reset_done"}, "email": {ch.Destination}})
+	httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
+	httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"reset_done"}, "email": {ch.Destination}})
 }

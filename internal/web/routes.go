@@ -1,206 +1,119 @@
 package web
 
 import (
-	"net/http"
-
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 )
 
-// access says who may use a route.
-type access int
-
-// Access levels. The zero value is no level: every route must choose one,
-// and TestRoutes_EveryRouteDeclaresAccessAndChain checks it.
-const (
-	_ access = iota
-	// public: anyone.
-	public
-	// passwordChecked: the right password was typed and a second step is
-	// pending; no session exists yet. Gated by the pending sign-in the
-	// request names, which this browser must have started
-	// (requirePending).
-	passwordChecked
-	// signedIn: a live session; anyone else is sent to sign in (pages) or
-	// answered 401 (JSON).
-	signedIn
-	// recentlyVerified: a live session whose holder proved who they are
-	// within the step-up window (session.step_up_within), for sensitive
-	// changes; anyone else re-verifies first (requireRecent).
-	recentlyVerified
-)
-
-func (a access) String() string {
-	switch a {
-	case public:
-		return "public"
-	case passwordChecked:
-		return "password-checked"
-	case signedIn:
-		return "signed-in"
-	case recentlyVerified:
-		return "recently-verified"
+// Routes is the holder's pages' part of the one route table (the HTTP
+// core, httpcore, serves it with the other front doors'). Every fact about
+// a route is here: who may use it, its chain (pages, or JSON for the pages'
+// own scripts and programs), whether it hashes, reads the session of a
+// visitor, takes a body of its own, may be used while the password is
+// compromised, belongs to another page's form, counts as a lookup, or
+// records where it came from.
+func (s *Server) Routes() []httpcore.Route {
+	if s.pagesChain == nil {
+		s.prepare()
 	}
-	return "undeclared"
-}
-
-// gated reports whether the server can enforce the level. A route may only
-// use a level whose gate exists; Handler panics otherwise, so a level can
-// never be declared and silently not enforced.
-func (a access) gated() bool { return a != 0 && a.String() != "undeclared" }
-
-// chain says how a route's requests are read and its errors answered.
-type chain int
-
-// Chains. The zero value is no chain: every route must choose one.
-const (
-	_ chain = iota
-	// pages: HTML forms. A POST must be a browser's form post
-	// (application/x-www-form-urlencoded, Origin or Sec-Fetch-Site present
-	// and same-origin: CSRF), errors are pages in the holder's language, a
-	// missing session redirects to the sign-in page.
-	pages
-	// api: JSON for programs and for our own pages' scripts (WebAuthn
-	// ceremonies next, then the admin API, the OIDC token endpoint,
-	// forward-auth). A POST must carry application/json (POST /api/check
-	// also takes a raw message/rfc822 or text/plain body: see bodyRules); a browser's
-	// cross-origin request is refused, a request without Origin and
-	// Sec-Fetch-Site is a non-browser client and must authenticate by the
-	// route's access level; errors are JSON objects; a missing session is
-	// 401, never a redirect.
-	api
-)
-
-func (c chain) String() string {
-	switch c {
-	case pages:
-		return "pages"
-	case api:
-		return "api"
+	table := s.routes()
+	// The GET addresses, for the language switcher (see newPage).
+	s.known = map[string]bool{}
+	for _, rt := range table {
+		if rt.Method == "GET" {
+			s.known[rt.Path] = true
+		}
 	}
-	return "undeclared"
+	return table
 }
 
-// cost marks the routes whose POST runs an argon2 hash. When the hashing
-// pool is full they are refused before their body is read (see busy).
-type cost bool
+func (s *Server) routes() []httpcore.Route {
+	pages, api := s.pagesChain, s.apiChain
+	return []httpcore.Route{
+		{Method: "GET", Path: "/{$}", Access: httpcore.Public, Chain: pages, Handler: s.home},
+		{Method: "GET", Path: "/lang", Access: httpcore.Public, Chain: pages, Handler: s.language},
 
-const (
-	cheap  cost = false
-	hashes cost = true
-)
+		{Method: "GET", Path: "/signup", Access: httpcore.Public, Chain: pages, Handler: s.signupForm},
+		{Method: "POST", Path: "/signup", Access: httpcore.Public, Chain: pages, Cost: httpcore.Hashes, Origin: true, Handler: s.signupSubmit},
+		{Method: "GET", Path: "/signup/confirm", Access: httpcore.Public, Chain: pages, Handler: s.confirmForm},
+		{Method: "POST", Path: "/signup/confirm", Access: httpcore.Public, Chain: pages, Cost: httpcore.Hashes, Origin: true, Handler: s.confirmSubmit},
+		{Method: "POST", Path: "/signup/confirm/resend", Access: httpcore.Public, Chain: pages, Page: "/signup/confirm", Origin: true, Handler: s.resend("confirm", "confirm.title", request.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
 
-// route is one URL of the server.
-type route struct {
-	method  string
-	path    string
-	access  access
-	chain   chain
-	cost    cost
-	handler http.HandlerFunc
-}
+		{Method: "GET", Path: "/signin", Access: httpcore.Public, Chain: pages, Handler: s.signinForm},
+		{Method: "POST", Path: "/signin", Access: httpcore.Public, Chain: pages, Cost: httpcore.Hashes, Origin: true, Handler: s.signinSubmit},
+		{Method: "GET", Path: "/signin/verify", Access: httpcore.PasswordChecked, Chain: pages, Origin: true, Handler: s.verifyForm},
+		{Method: "POST", Path: "/signin/verify", Access: httpcore.PasswordChecked, Chain: pages, Origin: true, Handler: s.verifySubmit},
+		{Method: "POST", Path: "/signin/verify/resend", Access: httpcore.PasswordChecked, Chain: pages, Page: "/signin/verify", Origin: true, Handler: s.verifyResend},
+		{Method: "POST", Path: "/signin/passkey", Access: httpcore.Public, Chain: pages, Page: "/signin", Origin: true, Handler: s.passkeySignIn},
+		{Method: "POST", Path: "/signin/passkey/options", Access: httpcore.Public, Chain: api, Origin: true, Handler: s.passkeySignInOptions},
+		{Method: "GET", Path: "/signin/code", Access: httpcore.Public, Chain: pages, Handler: s.codeSigninForm},
+		{Method: "POST", Path: "/signin/code", Access: httpcore.Public, Chain: pages, Origin: true, Handler: s.codeSigninSubmit},
+		{Method: "GET", Path: "/signin/code/verify", Access: httpcore.Public, Chain: pages, Origin: true, Handler: s.codeVerifyForm},
+		{Method: "POST", Path: "/signin/code/verify", Access: httpcore.Public, Chain: pages, Origin: true, Handler: s.codeVerifySubmit},
+		{Method: "POST", Path: "/signout", Access: httpcore.Public, Chain: pages, Handler: s.signout},
 
-// RouteInfo describes one URL of the route table, for tests and tools that
-// list what the server answers.
-type RouteInfo struct {
-	Method, Path, Access, Chain string
-	Hashes                      bool // the route runs an argon2 hash
-}
+		{Method: "GET", Path: "/account", Access: httpcore.SignedIn, Chain: pages, Handler: s.accountPage},
+		{Method: "GET", Path: "/account/messages", Access: httpcore.SignedIn, Chain: pages, Handler: s.messagesPage},
+		{Method: "GET", Path: "/account/activity", Access: httpcore.SignedIn, Chain: pages, Handler: s.activityPage},
+		{Method: "POST", Path: "/account/activity/answer", Access: httpcore.SignedIn, Chain: pages, Origin: true, Handler: s.activityAnswer},
+		{Method: "GET", Path: "/account/devices", Access: httpcore.SignedIn, Chain: pages, Handler: s.devicesPage},
+		{Method: "POST", Path: "/account/devices/rename", Access: httpcore.SignedIn, Chain: pages, Handler: s.deviceRename},
+		{Method: "POST", Path: "/account/devices/signout", Access: httpcore.SignedIn, Chain: pages, Handler: s.deviceSignout},
+		{Method: "POST", Path: "/account/devices/signout-others", Access: httpcore.SignedIn, Chain: pages, Handler: s.signoutOthers},
+		{Method: "POST", Path: "/account/sessions/signout", Access: httpcore.SignedIn, Chain: pages, Handler: s.sessionSignout},
+		{Method: "GET", Path: "/account/security", Access: httpcore.SignedIn, Chain: pages, Handler: s.securityPage},
+		{Method: "POST", Path: "/account/alerts", Access: httpcore.SignedIn, Chain: pages, Origin: true, Handler: s.alertsSubmit},
+		{Method: "POST", Path: "/account/preferences", Access: httpcore.SignedIn, Chain: pages, Page: "/account", Handler: s.preferencesSubmit},
+		{Method: "POST", Path: "/account/signout-everywhere", Access: httpcore.SignedIn, Chain: pages, Handler: s.signoutEverywhere},
+		{Method: "POST", Path: "/account/trusted/stop", Access: httpcore.SignedIn, Chain: pages, Page: "/account", Handler: s.stopTrusting},
+		{Method: "GET", Path: "/account/password", Access: httpcore.RecentlyVerified, Chain: pages, WhileCompromised: true, Handler: s.passwordForm},
+		{Method: "POST", Path: "/account/password", Access: httpcore.RecentlyVerified, Chain: pages, Cost: httpcore.Hashes, WhileCompromised: true, Origin: true, Handler: s.passwordSubmit},
+		{Method: "GET", Path: "/account/email", Access: httpcore.RecentlyVerified, Chain: pages, Handler: s.emailForm},
+		{Method: "POST", Path: "/account/email", Access: httpcore.RecentlyVerified, Chain: pages, Origin: true, Handler: s.emailSubmit},
+		{Method: "GET", Path: "/account/email/confirm", Access: httpcore.SignedIn, Chain: pages, Handler: s.heldForm(s.emailCode())},
+		{Method: "POST", Path: "/account/email/confirm", Access: httpcore.SignedIn, Chain: pages, Origin: true, Handler: s.heldSubmit(s.emailCode(), s.emailConfirm)},
+		{Method: "POST", Path: "/account/email/resend", Access: httpcore.SignedIn, Chain: pages, Page: "/account/email/confirm", Origin: true, Handler: s.heldResend(s.emailCode())},
+		{Method: "GET", Path: "/account/reverify", Access: httpcore.SignedIn, Chain: pages, WhileCompromised: true, Handler: s.reverifyForm},
+		{Method: "POST", Path: "/account/reverify", Access: httpcore.SignedIn, Chain: pages, Cost: httpcore.Hashes, WhileCompromised: true, Origin: true, Handler: s.reverifySubmit},
+		{Method: "GET", Path: "/account/two-step", Access: httpcore.SignedIn, Chain: pages, Handler: s.twoStepPage},
+		{Method: "GET", Path: "/account/two-step/app", Access: httpcore.RecentlyVerified, Chain: pages, Handler: s.appForm},
+		{Method: "POST", Path: "/account/two-step/app", Access: httpcore.RecentlyVerified, Chain: pages, Origin: true, Handler: s.appSubmit},
+		{Method: "POST", Path: "/account/two-step/app/remove", Access: httpcore.RecentlyVerified, Chain: pages, Page: "/account/two-step", Origin: true, Handler: s.appRemove},
+		{Method: "GET", Path: "/account/two-step/off", Access: httpcore.RecentlyVerified, Chain: pages, Page: "/account/two-step/off", Handler: s.twoStepOffForm},
+		{Method: "POST", Path: "/account/two-step/off", Access: httpcore.RecentlyVerified, Chain: pages, Page: "/account/two-step/off", Origin: true, Handler: s.twoStepOff},
+		{Method: "POST", Path: "/account/two-step/backup", Access: httpcore.RecentlyVerified, Chain: pages, Page: "/account/two-step", Origin: true, Handler: s.backupRenew},
+		{Method: "GET", Path: "/account/two-step/phone", Access: httpcore.RecentlyVerified, Chain: pages, Handler: s.phoneForm},
+		{Method: "POST", Path: "/account/two-step/phone", Access: httpcore.RecentlyVerified, Chain: pages, Origin: true, Handler: s.phoneSubmit},
+		{Method: "GET", Path: "/account/two-step/phone/confirm", Access: httpcore.SignedIn, Chain: pages, Handler: s.heldForm(s.phoneCode())},
+		{Method: "POST", Path: "/account/two-step/phone/confirm", Access: httpcore.SignedIn, Chain: pages, Origin: true, Handler: s.heldSubmit(s.phoneCode(), s.phoneConfirm)},
+		{Method: "POST", Path: "/account/two-step/phone/resend", Access: httpcore.SignedIn, Chain: pages, Page: "/account/two-step/phone/confirm", Origin: true, Handler: s.heldResend(s.phoneCode())},
+		{Method: "POST", Path: "/account/two-step/phone/remove", Access: httpcore.RecentlyVerified, Chain: pages, Page: "/account/two-step", Origin: true, Handler: s.phoneRemove},
+		{Method: "GET", Path: "/account/two-step/passkey", Access: httpcore.RecentlyVerified, Chain: pages, Handler: s.passkeyForm},
+		{Method: "POST", Path: "/account/two-step/passkey", Access: httpcore.RecentlyVerified, Chain: pages, Origin: true, Handler: s.passkeySubmit},
+		{Method: "POST", Path: "/account/two-step/passkey/remove", Access: httpcore.RecentlyVerified, Chain: pages, Page: "/account/two-step", Origin: true, Handler: s.passkeyRemove},
 
-// Routes lists the route table.
-func (s *Server) Routes() []RouteInfo {
-	var out []RouteInfo
-	for _, rt := range s.routes() {
-		out = append(out, RouteInfo{rt.method, rt.path, rt.access.String(), rt.chain.String(), bool(rt.cost)})
-	}
-	return out
-}
+		{Method: "GET", Path: "/check", Access: httpcore.Public, Chain: pages, Session: true, Handler: s.checkForm},
+		{Method: "POST", Path: "/check", Access: httpcore.Public, Chain: pages, Session: true, Body: s.uploadOK, Lookups: true, Handler: s.checkSubmit},
+		{Method: "POST", Path: "/check/report", Access: httpcore.SignedIn, Chain: pages, Body: s.uploadOK, Lookups: true, Handler: s.checkReport},
+		{Method: "POST", Path: "/api/check", Access: httpcore.Public, Chain: api, Body: s.checkBodyOK, Lookups: true, Handler: s.apiCheck},
 
-// routes is the one table of every URL Gatehouse serves (besides /static/).
-func (s *Server) routes() []route {
-	return []route{
-		{"GET", "/{$}", public, pages, cheap, s.home},
-		{"GET", "/lang", public, pages, cheap, s.language},
+		{Method: "GET", Path: "/why", Access: httpcore.Public, Chain: pages, Session: true, Handler: s.whyForm},
+		{Method: "GET", Path: "/why/{reference}", Access: httpcore.Public, Chain: pages, Session: true, Lookups: true, Handler: s.whyPage},
+		{Method: "POST", Path: "/why/{reference}", Access: httpcore.Public, Chain: pages, Session: true, Lookups: true, Origin: true, Handler: s.whyPost}, // the holder's answer (signed in) or a recipient's stop (see whyPost)
 
-		{"GET", "/signup", public, pages, cheap, s.signupForm},
-		{"POST", "/signup", public, pages, hashes, s.signupSubmit},
-		{"GET", "/signup/confirm", public, pages, cheap, s.confirmForm},
-		{"POST", "/signup/confirm", public, pages, hashes, s.confirmSubmit},
-		{"POST", "/signup/confirm/resend", public, pages, cheap, s.resend("confirm", "confirm.title", request.ConfirmEmail, "/signup/confirm", s.Accounts.ResendConfirmation)},
+		{Method: "GET", Path: "/password/forgot", Access: httpcore.Public, Chain: pages, Handler: s.forgotForm},
+		{Method: "POST", Path: "/password/forgot", Access: httpcore.Public, Chain: pages, Origin: true, Handler: s.forgotSubmit},
+		{Method: "GET", Path: "/password/reset", Access: httpcore.Public, Chain: pages, Handler: s.resetForm},
+		{Method: "POST", Path: "/password/reset", Access: httpcore.Public, Chain: pages, Cost: httpcore.Hashes, Origin: true, Handler: s.resetSubmit},
+		{Method: "POST", Path: "/password/reset/resend", Access: httpcore.Public, Chain: pages, Page: "/password/reset", Origin: true, Handler: s.resend("reset", "reset.title", request.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
 
-		{"GET", "/signin", public, pages, cheap, s.signinForm},
-		{"POST", "/signin", public, pages, hashes, s.signinSubmit},
-		{"GET", "/signin/verify", passwordChecked, pages, cheap, s.verifyForm},
-		{"POST", "/signin/verify", passwordChecked, pages, cheap, s.verifySubmit},
-		{"POST", "/signin/verify/resend", passwordChecked, pages, cheap, s.verifyResend},
-		{"POST", "/signin/passkey", public, pages, cheap, s.passkeySignIn},
-		{"POST", "/signin/passkey/options", public, api, cheap, s.passkeySignInOptions},
-		{"GET", "/signin/code", public, pages, cheap, s.codeSigninForm},
-		{"POST", "/signin/code", public, pages, cheap, s.codeSigninSubmit},
-		{"GET", "/signin/code/verify", public, pages, cheap, s.codeVerifyForm},
-		{"POST", "/signin/code/verify", public, pages, cheap, s.codeVerifySubmit},
-		{"POST", "/signout", public, pages, cheap, s.signout},
+		{Method: "GET", Path: "/static/", Access: httpcore.Public, Chain: pages, Handler: s.serveStatic},
+		{Method: "GET", Path: "/favicon.ico", Access: httpcore.Public, Chain: pages, Handler: noFavicon},
+		{Method: "GET", Path: "/healthz", Access: httpcore.Public, Chain: api, Handler: s.healthz},
+		{Method: "GET", Path: "/readyz", Access: httpcore.Public, Chain: api, Handler: s.readyz},
 
-		{"GET", "/account", signedIn, pages, cheap, s.accountPage},
-		{"GET", "/account/messages", signedIn, pages, cheap, s.messagesPage},
-		{"GET", "/account/activity", signedIn, pages, cheap, s.activityPage},
-		{"POST", "/account/activity/answer", signedIn, pages, cheap, s.activityAnswer},
-		{"GET", "/account/devices", signedIn, pages, cheap, s.devicesPage},
-		{"POST", "/account/devices/rename", signedIn, pages, cheap, s.deviceRename},
-		{"POST", "/account/devices/signout", signedIn, pages, cheap, s.deviceSignout},
-		{"POST", "/account/devices/signout-others", signedIn, pages, cheap, s.signoutOthers},
-		{"POST", "/account/sessions/signout", signedIn, pages, cheap, s.sessionSignout},
-		{"GET", "/account/security", signedIn, pages, cheap, s.securityPage},
-		{"POST", "/account/alerts", signedIn, pages, cheap, s.alertsSubmit},
-		{"POST", "/account/preferences", signedIn, pages, cheap, s.preferencesSubmit},
-		{"POST", "/account/signout-everywhere", signedIn, pages, cheap, s.signoutEverywhere},
-		{"POST", "/account/trusted/stop", signedIn, pages, cheap, s.stopTrusting},
-		{"GET", "/account/password", recentlyVerified, pages, cheap, s.passwordForm},
-		{"POST", "/account/password", recentlyVerified, pages, hashes, s.passwordSubmit},
-		{"GET", "/account/email", recentlyVerified, pages, cheap, s.emailForm},
-		{"POST", "/account/email", recentlyVerified, pages, cheap, s.emailSubmit},
-		{"GET", "/account/email/confirm", signedIn, pages, cheap, s.heldForm(s.emailCode())},
-		{"POST", "/account/email/confirm", signedIn, pages, cheap, s.heldSubmit(s.emailCode(), s.emailConfirm)},
-		{"POST", "/account/email/resend", signedIn, pages, cheap, s.heldResend(s.emailCode())},
-		{"GET", "/account/reverify", signedIn, pages, cheap, s.reverifyForm},
-		{"POST", "/account/reverify", signedIn, pages, hashes, s.reverifySubmit},
-		{"GET", "/account/two-step", signedIn, pages, cheap, s.twoStepPage},
-		{"GET", "/account/two-step/app", recentlyVerified, pages, cheap, s.appForm},
-		{"POST", "/account/two-step/app", recentlyVerified, pages, cheap, s.appSubmit},
-		{"POST", "/account/two-step/app/remove", recentlyVerified, pages, cheap, s.appRemove},
-		{"GET", "/account/two-step/off", recentlyVerified, pages, cheap, s.twoStepOffForm},
-		{"POST", "/account/two-step/off", recentlyVerified, pages, cheap, s.twoStepOff},
-		{"POST", "/account/two-step/backup", recentlyVerified, pages, cheap, s.backupRenew},
-		{"GET", "/account/two-step/phone", recentlyVerified, pages, cheap, s.phoneForm},
-		{"POST", "/account/two-step/phone", recentlyVerified, pages, cheap, s.phoneSubmit},
-		{"GET", "/account/two-step/phone/confirm", signedIn, pages, cheap, s.heldForm(s.phoneCode())},
-		{"POST", "/account/two-step/phone/confirm", signedIn, pages, cheap, s.heldSubmit(s.phoneCode(), s.phoneConfirm)},
-		{"POST", "/account/two-step/phone/resend", signedIn, pages, cheap, s.heldResend(s.phoneCode())},
-		{"POST", "/account/two-step/phone/remove", recentlyVerified, pages, cheap, s.phoneRemove},
-		{"GET", "/account/two-step/passkey", recentlyVerified, pages, cheap, s.passkeyForm},
-		{"POST", "/account/two-step/passkey", recentlyVerified, pages, cheap, s.passkeySubmit},
-		{"POST", "/account/two-step/passkey/remove", recentlyVerified, pages, cheap, s.passkeyRemove},
-
-		{"GET", "/check", public, pages, cheap, s.checkForm},
-		{"POST", "/check", public, pages, cheap, s.checkSubmit},
-		{"POST", "/check/report", signedIn, pages, cheap, s.checkReport},
-		{"POST", "/api/check", public, api, cheap, s.apiCheck},
-
-		{"GET", "/why", public, pages, cheap, s.whyForm},
-		{"GET", "/why/{reference}", public, pages, cheap, s.whyPage},
-		{"POST", "/why/{reference}", public, pages, cheap, s.whyPost}, // the holder's answer (signed in) or a recipient's stop (see whyPost)
-
-		{"GET", "/password/forgot", public, pages, cheap, s.forgotForm},
-		{"POST", "/password/forgot", public, pages, cheap, s.forgotSubmit},
-		{"GET", "/password/reset", public, pages, cheap, s.resetForm},
-		{"POST", "/password/reset", public, pages, hashes, s.resetSubmit},
-		{"POST", "/password/reset/resend", public, pages, cheap, s.resend("reset", "reset.title", request.ResetPassword, "/password/reset", s.Accounts.ResendReset)},
-
-		{"GET", "/favicon.ico", public, pages, cheap, noFavicon},
-		{"GET", "/healthz", public, api, cheap, s.healthz},
-		{"GET", "/readyz", public, api, cheap, s.readyz},
-
-		{"GET", "/dev/messages", public, pages, cheap, s.devMessages},
-		{"GET", "/dev/messages.json", public, api, cheap, s.devMessagesJSON},
-		{"GET", "/dev/messages/{file}", public, api, cheap, s.devMessageFile},
+		{Method: "GET", Path: "/dev/messages", Access: httpcore.Public, Chain: pages, Handler: s.devMessages},
+		{Method: "GET", Path: "/dev/messages.json", Access: httpcore.Public, Chain: api, Handler: s.devMessagesJSON},
+		{Method: "GET", Path: "/dev/messages/{file}", Access: httpcore.Public, Chain: api, Handler: s.devMessageFile},
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -9,15 +8,16 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
 	"gatehouse/internal/grant"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/signin"
 )
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	if s.signedIn(r) {
-		redirect(w, r, "/account", nil)
+		httpcore.Redirect(w, r, "/account", nil)
 		return
 	}
-	redirect(w, r, "/signin", nil)
+	httpcore.Redirect(w, r, "/signin", nil)
 }
 
 func (s *Server) signinPage(r *http.Request) *page {
@@ -37,7 +37,7 @@ func (s *Server) signinPage(r *http.Request) *page {
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 	if s.signedIn(r) {
-		redirect(w, r, landing(nextTarget(r)), nil)
+		httpcore.Redirect(w, r, landing(nextTarget(r)), nil)
 		return
 	}
 	p := s.signinPage(r)
@@ -47,9 +47,9 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.signinPage(r)
-	email, ok := field(r, "email")
+	email, ok := httpcore.Field(r, "email")
 	p.Values["email"] = email
-	pw := secret(r, "password")
+	pw := httpcore.Secret(r, "password")
 	bad := form.Errors{}
 	switch {
 	case !ok:
@@ -66,25 +66,14 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "signin", p, bad)
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	res, err := s.SignIn.SignIn(r.Context(), signin.Request{
 		Email: email, Password: pw, Remember: r.PostFormValue("remember") != "", Previous: sessionToken(r), Origin: o,
 	})
 	if err != nil {
-		if !errors.Is(err, signin.ErrInvalid) && !errors.Is(err, signin.ErrDisabled) {
-			s.fail(w, r, err)
-			return
-		}
-		// Which of the two was wrong is not said (ASVS v5.0.0-6.3.8), so
-		// both fields are marked and the one message is in the summary.
-		f := classify(r.Context(), err)
-		p.Error = s.Catalog.T(p.Lang, f.key)
-		p.Invalid["email"], p.Invalid["password"] = true, true
-		s.showErrors(w, r, f.status, "signin", p)
+		// Which of the two was wrong is not said (ASVS v5.0.0-6.3.8): the
+		// mapper marks both fields, and the one message is in the summary.
+		s.formError(w, r, "signin", p, err)
 		return
 	}
 	if res.SecondStep != nil {
@@ -94,22 +83,22 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 		if next := p.Values["next"]; next != "" {
 			q.Set("next", next)
 		}
-		redirect(w, r, "/signin/verify", q)
+		httpcore.Redirect(w, r, "/signin/verify", q)
 		return
 	}
 	if res.Trusted {
 		// The trust cookie changes on each use (a copy of it is good for
 		// one sign-in at most, and then its browser is told it is new).
-		if c, err := r.Cookie(deviceCookie); err == nil {
+		if c, err := r.Cookie(httpcore.DeviceCookie); err == nil {
 			if fresh, err := s.Devices.Rotate(r.Context(), o.DeviceID, c.Value); err != nil {
 				s.Log.WarnContext(r.Context(), "rotate the device cookie", "err", err)
 			} else if fresh != "" {
-				setCookie(w, deviceCookie, fresh, s.now().Add(400*24*time.Hour), 400*24*3600)
+				httpcore.SetCookie(w, httpcore.DeviceCookie, fresh, s.now().Add(400*24*time.Hour), 400*24*3600)
 			}
 		}
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, landing(p.Values["next"]), nil)
+	httpcore.Redirect(w, r, landing(p.Values["next"]), nil)
 }
 
 // nextTarget is where a sign-in returns to once it is done — the query's
@@ -120,9 +109,9 @@ func (s *Server) signinSubmit(w http.ResponseWriter, r *http.Request) {
 func nextTarget(r *http.Request) string {
 	v := r.URL.Query().Get("next")
 	if r.Method == http.MethodPost {
-		v, _ = field(r, "next")
+		v, _ = httpcore.Field(r, "next")
 	}
-	return LocalTarget(v, "")
+	return httpcore.LocalTarget(v, "")
 }
 
 // landing is the first page after a sign-in: next when there is one, the
@@ -138,7 +127,7 @@ func landing(next string) string {
 // sessionToken is the session token the browser holds, if any: a new
 // sign-in ends it.
 func sessionToken(r *http.Request) string {
-	if c, err := r.Cookie(sessionCookie); err == nil {
+	if c, err := r.Cookie(httpcore.SessionCookie); err == nil {
 		return c.Value
 	}
 	return ""
@@ -149,34 +138,34 @@ func sessionToken(r *http.Request) string {
 // cookie, so closing the browser on a shared computer forgets it.
 func (s *Server) setSessionCookie(w http.ResponseWriter, g *grant.Grant) {
 	if g.Remember {
-		setCookie(w, sessionCookie, g.Token, g.ExpiresAt, int(g.ExpiresAt.Sub(s.now()).Seconds()))
+		httpcore.SetCookie(w, httpcore.SessionCookie, g.Token, g.ExpiresAt, int(g.ExpiresAt.Sub(s.now()).Seconds()))
 		return
 	}
-	setCookie(w, sessionCookie, g.Token, time.Time{}, 0)
+	httpcore.SetCookie(w, httpcore.SessionCookie, g.Token, time.Time{}, 0)
 }
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
+	if c, err := r.Cookie(httpcore.SessionCookie); err == nil {
 		if err := s.Sessions.End(r.Context(), c.Value); err != nil {
-			s.fail(w, r, err)
+			httpcore.Fail(w, r, err)
 			return
 		}
 	}
-	setCookie(w, sessionCookie, "", time.Time{}, -1)
+	httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
 	// The device cookie stays: it is how this browser is recognised next
 	// time, not a credential.
 	w.Header().Set("Clear-Site-Data", `"cache"`)
-	redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
+	httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
 }
 
 // signoutEverywhere ends every session of the account, this one included
 // (ASVS v5.0.0-7.5.2): the answer to a lost phone or a shared computer.
 func (s *Server) signoutEverywhere(w http.ResponseWriter, r *http.Request) {
-	if err := s.Accounts.SignOutEverywhere(r.Context(), state(r).account.ID); err != nil {
-		s.fail(w, r, err)
+	if err := s.Accounts.SignOutEverywhere(r.Context(), state(r).Account.ID); err != nil {
+		httpcore.Fail(w, r, err)
 		return
 	}
-	setCookie(w, sessionCookie, "", time.Time{}, -1)
+	httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
 	w.Header().Set("Clear-Site-Data", `"cache"`)
-	redirect(w, r, "/signin", url.Values{"notice": {"signed_out_everywhere"}})
+	httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signed_out_everywhere"}})
 }

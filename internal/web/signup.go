@@ -6,13 +6,14 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 )
 
 // signedIn reports whether the browser holds a live session. The sign-in
 // and sign-up pages send such a browser on to its account instead of
 // showing forms it has no use for.
 func (s *Server) signedIn(r *http.Request) bool {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(httpcore.SessionCookie)
 	if err != nil {
 		return false
 	}
@@ -28,7 +29,7 @@ func (s *Server) signupPage(r *http.Request) *page {
 
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
 	if s.signedIn(r) {
-		redirect(w, r, "/account", nil)
+		httpcore.Redirect(w, r, "/account", nil)
 		return
 	}
 	s.render(w, r, http.StatusOK, "signup", s.signupPage(r))
@@ -36,8 +37,8 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.signupPage(r)
-	email, okE := field(r, "email")
-	phone, okP := field(r, "phone")
+	email, okE := httpcore.Field(r, "email")
+	phone, okP := httpcore.Field(r, "phone")
 	p.Values["email"], p.Values["phone"] = email, phone
 	bad := form.Errors{}
 	if !okE {
@@ -50,25 +51,21 @@ func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "signup", p, bad)
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	id, err := s.Accounts.Register(r.Context(), account.Registration{
-		Email: email, Password: secret(r, "password"), Phone: phone, Language: p.Lang, Origin: o,
+		Email: email, Password: httpcore.Secret(r, "password"), Phone: phone, Language: p.Lang, Origin: o,
 	})
 	if err != nil {
 		s.formError(w, r, "signup", p, err)
 		return
 	}
-	redirect(w, r, "/signup/confirm", url.Values{"c": {id}})
+	httpcore.Redirect(w, r, "/signup/confirm", url.Values{"c": {id}})
 }
 
 // challengeID reads the request id a code page continues with.
 func challengeID(r *http.Request) string {
 	if r.Method == http.MethodPost {
-		v, _ := field(r, "c")
+		v, _ := httpcore.Field(r, "c")
 		return v
 	}
 	return r.URL.Query().Get("c")

@@ -13,6 +13,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
 	"gatehouse/internal/totp"
@@ -24,9 +25,9 @@ import (
 func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	p := s.newPage(r, "twostep.title")
-	m, err := s.TwoStep.Methods(r.Context(), st.account)
+	m, err := s.TwoStep.Methods(r.Context(), st.Account)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	type app struct{ ID, Name, Added, LastUsed string }
@@ -40,7 +41,7 @@ func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Data["On"], p.Data["Apps"], p.Data["BackupLeft"] = m.On(), apps, m.BackupLeft
 	if m.Phone != "" {
-		p.Data["Phone"], p.Data["PhoneConfirmed"] = phone.Mask(m.Phone), s.when(r, st.account.PhoneConfirmedAt)
+		p.Data["Phone"], p.Data["PhoneConfirmed"] = phone.Mask(m.Phone), s.when(r, st.Account.PhoneConfirmedAt)
 	}
 	type key struct {
 		ID, Name, Added, LastUsed string
@@ -56,7 +57,7 @@ func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Data["Passkeys"] = keys
 	if m.On() && s.SignIn.EmailFallback {
-		p.Data["EmailFallback"] = account.MaskEmail(st.account.Email)
+		p.Data["EmailFallback"] = account.MaskEmail(st.Account.Email)
 	}
 	s.notice(r, p)
 	s.render(w, r, http.StatusOK, "two_step", p)
@@ -87,12 +88,12 @@ func (s *Server) appForm(w http.ResponseWriter, r *http.Request) {
 	var key *totp.Key
 	var err error
 	if e := r.URL.Query().Get("e"); e != "" {
-		app, key, err = s.TwoStep.Apps.Pending(r.Context(), st.account.ID, e, st.account.Email)
+		app, key, err = s.TwoStep.Apps.Pending(r.Context(), st.Account.ID, e, st.Account.Email)
 	} else {
-		app, key, err = s.TwoStep.Apps.Begin(r.Context(), st.account.ID, st.account.Email)
+		app, key, err = s.TwoStep.Apps.Begin(r.Context(), st.Account.ID, st.Account.Email)
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "two_step_app", s.appPage(r, app, key))
@@ -100,16 +101,16 @@ func (s *Server) appForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	e, _ := field(r, "e")
-	app, key, err := s.TwoStep.Apps.Pending(r.Context(), st.account.ID, e, st.account.Email)
+	e, _ := httpcore.Field(r, "e")
+	app, key, err := s.TwoStep.Apps.Pending(r.Context(), st.Account.ID, e, st.Account.Email)
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
-	name, okName := field(r, "name")
+	name, okName := httpcore.Field(r, "name")
 	p := s.appPage(r, app, key)
 	p.Values["name"] = name
-	if v, ok := field(r, "code"); ok && len(v) <= 32 {
+	if v, ok := httpcore.Field(r, "code"); ok && len(v) <= 32 {
 		p.Values["code"] = v
 	}
 	bad := form.Errors{}
@@ -127,12 +128,8 @@ func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "two_step_app", p, bad)
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	res, err := s.TwoStep.ConfirmApp(r.Context(), st.account, app.ID, name, c, o)
+	o := httpcore.OriginOf(r)
+	res, err := s.TwoStep.ConfirmApp(r.Context(), st.Account, app.ID, name, c, o)
 	if err != nil {
 		// A wrong or replayed code, a bad name: beside the field; an app
 		// that is gone: "request unknown" (the error mapper says which).
@@ -140,7 +137,7 @@ func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !res.TurnedOn {
-		redirect(w, r, "/account/two-step", url.Values{"notice": {"app_added"}})
+		httpcore.Redirect(w, r, "/account/two-step", url.Values{"notice": {"app_added"}})
 		return
 	}
 	// Shown once, in this answer: the codes are stored only as hashes.
@@ -249,8 +246,8 @@ func (s *Server) phonePage(r *http.Request) *page {
 	st := state(r)
 	p := s.newPage(r, "twostep.phone_title")
 	p.Data["Region"], p.Data["PhoneExample"] = s.regionName(p.Lang), s.PhoneExample
-	if !st.account.PhoneConfirmedAt.IsZero() {
-		p.Data["Current"] = phone.Mask(st.account.Phone)
+	if !st.Account.PhoneConfirmedAt.IsZero() {
+		p.Data["Current"] = phone.Mask(st.Account.Phone)
 	}
 	return p
 }
@@ -260,7 +257,7 @@ func (s *Server) phonePage(r *http.Request) *page {
 func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	p := s.phonePage(r)
-	typed, ok := field(r, "phone")
+	typed, ok := httpcore.Field(r, "phone")
 	p.Values["phone"] = typed
 	switch {
 	case !ok:
@@ -270,17 +267,13 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "two_step_phone", p, form.Errors{"phone": "error.required"})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ch, err := s.TwoStep.Phone.Begin(r.Context(), st.account, typed, o)
+	o := httpcore.OriginOf(r)
+	ch, err := s.TwoStep.Phone.Begin(r.Context(), st.Account, typed, o)
 	if err != nil {
 		s.formError(w, r, "two_step_phone", p, err) // not a number, not a mobile, the same: beside the field
 		return
 	}
-	redirect(w, r, "/account/two-step/phone/confirm", url.Values{"c": {ch.ID}})
+	httpcore.Redirect(w, r, "/account/two-step/phone/confirm", url.Values{"c": {ch.ID}})
 }
 
 // phoneCode is the page that takes back the code sent to a number being
@@ -297,9 +290,9 @@ func (s *Server) phoneCode() heldCode {
 // the first method turns two-step verification on and shows the backup
 // codes once.
 func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, p *page, ch *code.Challenge, c string, o request.Origin) {
-	res, err := s.TwoStep.ConfirmPhone(r.Context(), state(r).account, ch.ID, c, o)
+	res, err := s.TwoStep.ConfirmPhone(r.Context(), state(r).Account, ch.ID, c, o)
 	if err != nil {
-		s.codeError(w, r, "two_step_phone_confirm", p, ch, err)
+		s.formError(w, r, "two_step_phone_confirm", p, err)
 		return
 	}
 	if !res.TurnedOn {
@@ -307,7 +300,7 @@ func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, p *page, c
 		if res.Replaced {
 			n = "phone_changed"
 		}
-		redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
+		httpcore.Redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
 		return
 	}
 	s.render(w, r, http.StatusOK, "two_step_backup", s.backupPage(r, res.BackupCodes, false))
@@ -316,23 +309,19 @@ func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, p *page, c
 // phoneRemove forgets the number (step-up first); if it was the last
 // method, two-step verification is off.
 func (s *Server) phoneRemove(w http.ResponseWriter, r *http.Request) {
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	off, err := s.TwoStep.RemovePhone(r.Context(), state(r).account, o)
+	o := httpcore.OriginOf(r)
+	off, err := s.TwoStep.RemovePhone(r.Context(), state(r).Account, o)
 	if errors.Is(err, code.ErrNotFound) {
-		redirect(w, r, "/account/two-step", nil)
+		httpcore.Redirect(w, r, "/account/two-step", nil)
 		return
 	}
 	if err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	n := "phone_removed"
 	if off {
 		n = "two_step_off"
 	}
-	redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
+	httpcore.Redirect(w, r, "/account/two-step", url.Values{"notice": {n}})
 }

@@ -8,6 +8,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/method"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
@@ -15,37 +16,15 @@ import (
 	"gatehouse/internal/signin"
 )
 
-// requirePending is the gate of the password-checked access level: the
-// request names (c) a second step that is still pending and was started by
-// this browser. Anything else is the "request unknown" answer — a link to
-// the page is of no use in another browser, or after the attempt ended.
-func (s *Server) requirePending(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		o, err := s.origin(w, r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		step, err := s.SignIn.PendingStep(r.Context(), challengeID(r), o)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		st := state(r)
-		st.pending, st.attempt, st.step = step.Challenge, step.Attempt, step
-		next(w, r)
-	}
-}
-
 // askedMethod is the second-step method the request asks for (?method= or the
 // form's method field), or the one the attempt offered.
 func askedMethod(r *http.Request) signin.Method {
 	v := r.URL.Query().Get("method")
 	if r.Method == http.MethodPost {
-		v, _ = field(r, "method")
+		v, _ = httpcore.Field(r, "method")
 	}
 	m := signin.Method(v)
-	if st := state(r).step; m == "" || !signin.Accepted(st.Accepts, m) {
+	if st := stepOf(r); m == "" || !signin.Accepted(st.Accepts, m) {
 		m = st.Attempt.MethodOffered
 	}
 	return m
@@ -56,15 +35,14 @@ func askedMethod(r *http.Request) signin.Method {
 // that sends it, when none was sent by that channel yet), or a backup code,
 // with "try another way" to the others the attempt accepts.
 func (s *Server) verifyPage(r *http.Request) *page {
-	st := state(r)
-	ch, a := st.step.Challenge, st.step.Account
+	ch, a := stepOf(r).Challenge, stepOf(r).Account
 	m := askedMethod(r)
 	p := s.newPage(r, "verify.title_"+string(m))
 	p.Values["c"] = ch.ID
 	p.Values["method"] = string(m)
 	p.Data["Method"] = string(m)
 	var others []string
-	for _, x := range st.step.Accepts {
+	for _, x := range stepOf(r).Accepts {
 		if x != m {
 			others = append(others, string(x))
 		}
@@ -72,7 +50,7 @@ func (s *Server) verifyPage(r *http.Request) *page {
 	p.Data["Others"] = others
 	// Trusting the browser is offered for two-step sign-ins only: the
 	// new-device check is passed once per browser anyway.
-	stepUp := st.attempt.Kind == signin.StepUpKind
+	stepUp := stepOf(r).Attempt.Kind == signin.StepUpKind
 	p.Data["StepUp"], p.Data["Stage"] = stepUp, ""
 	if stepUp {
 		// A re-verification says it goes on with the change, not that it
@@ -89,7 +67,7 @@ func (s *Server) verifyPage(r *http.Request) *page {
 		p.Values["next"] = "/account"
 	}
 	p.Data["TrustDays"] = int(s.TrustFor.Hours() / 24)
-	p.Data["NewDevice"] = s.SignIn.MailboxCheck(st.attempt)
+	p.Data["NewDevice"] = s.SignIn.MailboxCheck(stepOf(r).Attempt)
 	if meth, ok := s.SignIn.Method(m); ok && about.Channel != "" {
 		p.Data["Destination"] = masked(about.Channel, meth.Destination(a))
 	}
@@ -98,7 +76,7 @@ func (s *Server) verifyPage(r *http.Request) *page {
 	p.Data["Sent"] = about.Channel != "" && ch.Sends > 0 && ch.Channel == about.Channel
 	p.Data["Minutes"] = int(s.Codes.Validity().Minutes())
 	if r.Method == http.MethodPost {
-		if v, ok := field(r, "code"); ok && len(v) <= 32 {
+		if v, ok := httpcore.Field(r, "code"); ok && len(v) <= 32 {
 			p.Values["code"] = v
 		}
 	}
@@ -124,7 +102,7 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 	if about.Input == method.Phrase {
 		// A backup code is 16 characters; the backup package reads it
 		// as typed (case, spaces, dashes, full-width).
-		c, ok = field(r, "code")
+		c, ok = httpcore.Field(r, "code")
 		ok = ok && c != "" && len(c) <= 64
 	}
 	if !ok {
@@ -141,29 +119,24 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "signin_verify", p, form.Errors{"code": key})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	st := state(r)
+	o := httpcore.OriginOf(r)
 	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
-		ChallengeID: st.pending.ID, Method: m, Code: c, Origin: o, Previous: sessionToken(r),
-		Trust: r.PostFormValue("trust") != "", Challenge: st.pending, Attempt: st.attempt,
-		Account: st.step.Account, Accepts: st.step.Accepts,
+		ChallengeID: stepOf(r).Challenge.ID, Method: m, Code: c, Origin: o, Previous: sessionToken(r),
+		Trust: r.PostFormValue("trust") != "", Challenge: stepOf(r).Challenge, Attempt: stepOf(r).Attempt,
+		Account: stepOf(r).Account, Accepts: stepOf(r).Accepts,
 	})
 	switch {
 	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
 		// The attempt has ended: the holder signs in again (a new
 		// password check, a new code).
-		redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
+		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
 		return
 	case errors.Is(err, signin.ErrDisabled):
-		p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+		p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
 		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin_verify", p)
 		return
 	case err != nil:
-		s.codeError(w, r, "signin_verify", p, st.pending, err)
+		s.formError(w, r, "signin_verify", p, err)
 		return
 	}
 	s.verified(w, r, p, res)
@@ -177,7 +150,7 @@ func (s *Server) verified(w http.ResponseWriter, r *http.Request, p *page, res *
 		return
 	}
 	s.setSessionCookie(w, res.Session)
-	redirect(w, r, landing(p.Values["next"]), nil)
+	httpcore.Redirect(w, r, landing(p.Values["next"]), nil)
 }
 
 // passkeyStep begins the assertion the passkey step's page asks the
@@ -188,7 +161,7 @@ func (s *Server) passkeyStep(r *http.Request, p *page) {
 	if s.Passkeys == nil || s.SignIn.About(signin.Method(p.Values["method"])).Input != method.Assertion {
 		return
 	}
-	a := state(r).step.Account
+	a := stepOf(r).Account
 	if u := s.passkeyElsewhere(r); u != "" {
 		p.Data["PasskeyElsewhere"] = u
 		return
@@ -205,32 +178,27 @@ func (s *Server) passkeyStep(r *http.Request, p *page) {
 
 // verifyPasskey passes the second step with the passkey's answer.
 func (s *Server) verifyPasskey(w http.ResponseWriter, r *http.Request, p *page) {
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	pk, _ := field(r, "pk")
-	cred, _ := field(r, "credential")
-	st := state(r)
+	o := httpcore.OriginOf(r)
+	pk, _ := httpcore.Field(r, "pk")
+	cred, _ := httpcore.Field(r, "credential")
 	res, err := s.SignIn.Verify(r.Context(), signin.VerifyRequest{
-		ChallengeID: st.pending.ID, Method: signin.Method(p.Values["method"]), Origin: o, Previous: sessionToken(r),
-		Trust: r.PostFormValue("trust") != "", Challenge: st.pending, Attempt: st.attempt,
-		Account: st.step.Account, Accepts: st.step.Accepts, Ceremony: pk, Assertion: []byte(cred),
+		ChallengeID: stepOf(r).Challenge.ID, Method: signin.Method(p.Values["method"]), Origin: o, Previous: sessionToken(r),
+		Trust: r.PostFormValue("trust") != "", Challenge: stepOf(r).Challenge, Attempt: stepOf(r).Attempt,
+		Account: stepOf(r).Account, Accepts: stepOf(r).Accepts, Ceremony: pk, Assertion: []byte(cred),
 	})
 	switch {
 	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
-		redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
+		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
 		return
 	case errors.Is(err, passkey.ErrCloned):
 		p.Error = s.Catalog.T(p.Lang, "error.passkey_cloned")
 	case errors.Is(err, signin.ErrPasskey):
 		p.Error = s.Catalog.T(p.Lang, "error.passkey_refused")
 	case errors.Is(err, signin.ErrDisabled):
-		p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+		p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
 	case err != nil:
 		s.passkeyStep(r, p)
-		s.codeError(w, r, "signin_verify", p, st.pending, err)
+		s.formError(w, r, "signin_verify", p, err)
 		return
 	default:
 		s.verified(w, r, p, res)
@@ -245,21 +213,17 @@ func (s *Server) verifyPasskey(w http.ResponseWriter, r *http.Request, p *page) 
 func (s *Server) verifyResend(w http.ResponseWriter, r *http.Request) {
 	p := s.verifyPage(r)
 	m := signin.Method(p.Values["method"])
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	first := p.Data["Sent"] != true
-	if err := s.SignIn.Send(r.Context(), state(r).pending.ID, m, o); err != nil {
+	if err := s.SignIn.Send(r.Context(), stepOf(r).Challenge.ID, m, o); err != nil {
 		switch {
 		case errors.Is(err, code.ErrNoMore):
-			p.Error = s.Catalog.T(p.Lang, classify(r.Context(), err).key)
+			p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
 			s.showErrors(w, r, http.StatusTooManyRequests, "signin_verify", p)
 		case errors.Is(err, signin.ErrMethod):
-			s.fail(w, r, errUnknown)
+			httpcore.Fail(w, r, httpcore.ErrUnknown)
 		default:
-			s.codeError(w, r, "signin_verify", p, state(r).pending, err)
+			s.formError(w, r, "signin_verify", p, err)
 		}
 		return
 	}
@@ -267,11 +231,11 @@ func (s *Server) verifyResend(w http.ResponseWriter, r *http.Request) {
 	if first {
 		n = "sent"
 	}
-	q := url.Values{"c": {state(r).pending.ID}, "method": {string(m)}, "notice": {n}}
+	q := url.Values{"c": {stepOf(r).Challenge.ID}, "method": {string(m)}, "notice": {n}}
 	if v := p.Values["next"]; v != "" {
 		q.Set("next", v)
 	}
-	redirect(w, r, "/signin/verify", q)
+	httpcore.Redirect(w, r, "/signin/verify", q)
 }
 
 // masked is a code's destination as the page shows it: enough for the

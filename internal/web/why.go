@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,8 +8,8 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
-	"gatehouse/internal/code"
 	"gatehouse/internal/form"
+	"gatehouse/internal/httpcore"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/random"
@@ -18,27 +17,9 @@ import (
 	"gatehouse/internal/signin"
 )
 
-// optionalSession fills in the request's session when the browser holds a
-// live one, for public pages that say more to their holder (/why); it
-// never redirects.
-func (s *Server) optionalSession(r *http.Request) {
-	st := state(r)
-	if st.session != nil {
-		return
-	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return
-	}
-	if sess, err := s.Sessions.Check(r.Context(), c.Value); err == nil {
-		st.session, st.account = sess, sess.Account
-	}
-}
-
 // whyForm is /why: type a message's reference to learn whether it is one
 // of ours. ?ref= goes to that message's page.
 func (s *Server) whyForm(w http.ResponseWriter, r *http.Request) {
-	s.optionalSession(r)
 	p := s.newPage(r, "why.title")
 	if r.URL.Query().Has("ref") && strings.TrimSpace(r.URL.Query().Get("ref")) == "" {
 		p.Errors["ref"] = s.message(p.Lang, "ref", "error.required")
@@ -53,7 +34,7 @@ func (s *Server) whyForm(w http.ResponseWriter, r *http.Request) {
 			s.showErrors(w, r, http.StatusUnprocessableEntity, "why", p)
 			return
 		}
-		redirect(w, r, "/why/"+url.PathEscape(ref), nil)
+		httpcore.Redirect(w, r, "/why/"+url.PathEscape(ref), nil)
 		return
 	}
 	s.render(w, r, http.StatusOK, "why", p)
@@ -81,10 +62,6 @@ type storyView struct {
 // The page has the same shape whether or not the reference is ours. The
 // signed-in holder sees the whole story and the "was this you?" form.
 func (s *Server) whyPage(w http.ResponseWriter, r *http.Request) {
-	s.optionalSession(r)
-	if !s.lookupAllowed(w, r) {
-		return
-	}
 	p := s.newPage(r, "why.title")
 	ref, ok := random.ParseReference(r.PathValue("reference"))
 	if !ok {
@@ -94,23 +71,23 @@ func (s *Server) whyPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := state(r)
-	if st.account != nil {
-		story, err := s.Activity.Story(r.Context(), st.account.ID, ref)
-		switch {
-		case err == nil:
+	if st.Account != nil {
+		story, err := s.Activity.StoryOf(r.Context(), st.Account.ID, ref)
+		if err != nil {
+			httpcore.Fail(w, r, err)
+			return
+		}
+		if story != nil {
 			s.notice(r, p)
 			v := s.storyView(r, p.Lang, story)
 			p.Title = v.Heading
 			p.Data["Story"] = v
 			s.render(w, r, http.StatusOK, "why", p)
 			return
-		case !errors.Is(err, activity.ErrNotFound):
-			s.fail(w, r, err)
-			return
 		}
 	}
 	if err := s.fillVerdict(r, p, ref); err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "why", p)
@@ -151,7 +128,7 @@ func (s *Server) whyPost(w http.ResponseWriter, r *http.Request) {
 		s.whyStop(w, r)
 		return
 	}
-	s.requireSession(pages, s.whyAnswer)(w, r)
+	httpcore.RequireSession(w, r, s.whyAnswer)
 }
 
 // whyStop is "I didn't ask for this" from a recipient without an account:
@@ -159,50 +136,33 @@ func (s *Server) whyPost(w http.ResponseWriter, r *http.Request) {
 // day. The answer is the same page whether or not the address or number
 // belongs to any account.
 func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
-	s.optionalSession(r)
-	if !s.lookupAllowed(w, r) {
-		return
-	}
 	p := s.newPage(r, "why.title")
 	ref, ok := random.ParseReference(r.PathValue("reference"))
 	if !ok {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
 	if err := s.fillVerdict(r, p, ref); err != nil {
-		s.fail(w, r, err)
+		httpcore.Fail(w, r, err)
 		return
 	}
 	if p.Data["Stoppable"] != true {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
 	c, ok := typedCode(r)
 	if !ok {
 		key := "error.code_format"
-		if v, _ := field(r, "code"); v == "" {
+		if v, _ := httpcore.Field(r, "code"); v == "" {
 			key = "error.required"
 		}
 		s.formError(w, r, "why", p, form.Errors{"code": key})
 		return
 	}
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	o := httpcore.OriginOf(r)
 	u, err := s.Activity.StopUnasked(r.Context(), ref, c, o)
-	switch {
-	case errors.Is(err, code.ErrWrongCode):
-		s.formError(w, r, "why", p, form.Errors{"code": "why.stop_wrong"})
-		return
-	case errors.Is(err, code.ErrLocked):
-		// Too many wrong codes: the request is dead, and nothing more can
-		// come of it; a new one is stopped with its own code.
-		s.formError(w, r, "why", p, form.Errors{"code": "why.stop_locked"})
-		return
-	case err != nil:
-		s.fail(w, r, err)
+	if err != nil {
+		s.formError(w, r, "why", p, err)
 		return
 	}
 	p.Title = s.Catalog.T(p.Lang, "why.stop_title")
@@ -238,7 +198,7 @@ func (s *Server) storyView(r *http.Request, lang string, st *activity.Story) sto
 			o = st.Attempt.Origin
 		}
 		browser, os := s.Devices.UserAgents.Parse(o.UserAgent)
-		if sess := state(r).session; sess != nil && o.DeviceID != "" && o.DeviceID == sess.DeviceID {
+		if sess := state(r).Session; sess != nil && o.DeviceID != "" && o.DeviceID == sess.DeviceID {
 			thisDevice = true
 			v.Device = t(lang, "story.device_this", browser, os)
 		} else {
@@ -321,34 +281,30 @@ func (s *Server) whyAnswer(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	ref, ok := random.ParseReference(r.PathValue("reference"))
 	if !ok {
-		s.fail(w, r, errUnknown)
+		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
 	said := activity.Said(r.PostFormValue("answer"))
-	o, err := s.origin(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a, err := s.Activity.Answer(r.Context(), st.account.ID, ref, said, o)
+	o := httpcore.OriginOf(r)
+	a, err := s.Activity.Answer(r.Context(), st.Account.ID, ref, said, o)
 	s.answered(w, r, a, err, answeredBack(r, "/why/"+url.PathEscape(ref)))
 }
 
 // answered shows what an answer did (or the error that stopped it). When it signed this session out, the
 // session cookie goes and the page offers to sign in again.
 func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.Answer, err error, back string) {
-	switch {
-	case errors.Is(err, activity.ErrAnswered):
-		// Said before: nothing changes, and the page says when.
-		redirect(w, r, back, url.Values{"notice": {"already_answered"}})
-		return
-	case err != nil: // unknown message or answer: as the error mapper says
-		s.fail(w, r, err)
+	if err != nil {
+		if f := httpcore.Classify(r.Context(), err); f.Notice != "" {
+			// Said before: nothing changes, and the page says when.
+			httpcore.Redirect(w, r, back, url.Values{"notice": {f.Notice}})
+			return
+		}
+		httpcore.Fail(w, r, err) // unknown message or answer: as the error mapper says
 		return
 	}
 	p := s.newPage(r, "why.done_title")
 	if a.Said == activity.Me {
-		redirect(w, r, back, url.Values{"notice": {"answered_me"}})
+		httpcore.Redirect(w, r, back, url.Values{"notice": {"answered_me"}})
 		return
 	}
 	var lines []string
@@ -358,8 +314,8 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.An
 	// Whether this browser's own session survived the answer (every
 	// session, or the device that asked, may have been signed out).
 	signedOut := false
-	if st := state(r); st.session != nil && a.EndedSession(st.session.ID, st.session.DeviceID) {
-		setCookie(w, sessionCookie, "", time.Time{}, -1)
+	if st := state(r); st.Session != nil && a.EndedSession(st.Session.ID, st.Session.DeviceID) {
+		httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
 		w.Header().Set("Clear-Site-Data", `"cache"`)
 		p.SignedIn, signedOut = false, true
 	}
@@ -401,7 +357,7 @@ func answeredBack(r *http.Request, back string) string {
 // none, drop SMS when it has a stronger one beside it, add a passkey to an
 // app, keep a passkey.
 func (s *Server) methodAdvice(r *http.Request, lang string) (string, error) {
-	ways, err := s.TwoStep.Ways(r.Context(), state(r).account)
+	ways, err := s.TwoStep.Ways(r.Context(), state(r).Account)
 	if err != nil {
 		return "", err
 	}

@@ -1,4 +1,4 @@
-package web
+package httpcore
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package web
+package httpcore
 
 import (
 	"context"
@@ -23,28 +23,49 @@ import (
 func TestRouteCheck_RefusesUndeclaredOrUngatedEntries(t *testing.T) {
 	t.Parallel()
 	h := func(http.ResponseWriter, *http.Request) {}
-	bad := []route{
-		{method: "GET", path: "/a", chain: pages, handler: h},
-		{method: "GET", path: "/b", access: public, handler: h},
-		{method: "GET", path: "/d", access: access(99), chain: api, handler: h},
-		{method: "GET", path: "/e", access: public, chain: pages},
+	pages, api := testPages(), NewJSON()
+	bad := []Route{
+		{Method: "GET", Path: "/a", Chain: pages, Handler: h},
+		{Method: "GET", Path: "/b", Access: Public, Handler: h},
+		{Method: "GET", Path: "/d", Access: Access(99), Chain: api, Handler: h},
+		{Method: "GET", Path: "/e", Access: Public, Chain: pages},
+		{Method: "GET", Path: "/f", Access: PasswordChecked, Chain: pages, Handler: h},                       // no gate for the level
+		{Method: "GET", Path: "/g", Access: RecentlyVerified, Chain: api, Handler: h},                        // the chain cannot ask for a fresh proof
+		{Method: "POST", Path: "/h", Access: Public, Chain: &Chain{Name: "x", Error: JSONError}, Handler: h}, // a body nobody checks
+		{Method: "GET", Path: "/i", Access: Public, Chain: &Chain{Name: "y"}, Handler: h},                    // no way to answer errors
+		{Method: "POST", Path: "/j", Access: Public, Chain: pages, Origin: true, Handler: h},                 // an origin, and no devices
 	}
 	for _, rt := range bad {
-		if rt.check() == nil {
-			t.Errorf("%s accepted: %+v", rt.path, rt)
+		s := &Server{Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler), Sessions: &session.Manager{}, Unrouted: map[string]*Chain{"/": pages}}
+		if s.check(&rt) == nil {
+			t.Errorf("%s accepted: %+v", rt.Path, rt)
 		}
 		func() {
 			defer func() {
 				if recover() == nil {
-					t.Errorf("%s: the server started with a bad route", rt.path)
+					t.Errorf("%s: the server started with a bad route", rt.Path)
 				}
 			}()
-			s := &Server{Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler)}
-			s.handler([]route{rt})
+			s.Handler([]Route{rt})
 		}()
 	}
-	if err := (route{method: "GET", path: "/ok", access: signedIn, chain: api, handler: h}).check(); err != nil {
+	s := &Server{Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler), Sessions: &session.Manager{}, Unrouted: map[string]*Chain{"/": pages}}
+	if err := s.check(&Route{Method: "GET", Path: "/ok", Access: SignedIn, Chain: api, Handler: h}); err != nil {
 		t.Errorf("a good route refused: %v", err)
+	}
+}
+
+// testPages is a browser chain like the holder's pages, answering errors
+// as a tiny HTML page.
+func testPages() *Chain {
+	return &Chain{
+		Name: "pages", Browser: true, Body: FormBody,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, key, text string) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(status)
+			io.WriteString(w, "<p>"+text+"</p>")
+		},
+		NoSession: func(w http.ResponseWriter, r *http.Request) { Redirect(w, r, "/signin", nil) },
 	}
 }
 
@@ -57,23 +78,25 @@ func chainServer(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	pages, api := testPages(), NewJSON()
 	s := &Server{
 		Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler),
 		Sessions: &session.Manager{Store: db, Lifetimes: session.Lifetimes{Idle: time.Hour, Absolute: time.Hour, Remember: time.Hour}},
+		Unrouted: map[string]*Chain{"/": pages, "/api/": api},
 	}
 	echo := func(w http.ResponseWriter, r *http.Request) {
 		var v map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&v); err != nil {
-			s.answer(w, r, http.StatusBadRequest, "error.invalid_text")
+			Answer(w, r, http.StatusBadRequest, "error.invalid_text")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(v)
 	}
-	return s.handler([]route{
-		{"POST", "/api/echo", public, api, cheap, echo},
-		{"POST", "/api/mine", signedIn, api, cheap, echo},
-		{"POST", "/form", public, pages, cheap, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.PostFormValue("x")) }},
+	return s.Handler([]Route{
+		{Method: "POST", Path: "/api/echo", Access: Public, Chain: api, Handler: echo},
+		{Method: "POST", Path: "/api/mine", Access: SignedIn, Chain: api, Handler: echo},
+		{Method: "POST", Path: "/form", Access: Public, Chain: pages, Handler: func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.PostFormValue("x")) }},
 	})
 }
 
@@ -134,11 +157,11 @@ func TestAPIChain_JSONBodiesOwnErrorsNoRedirects_V3_5_1(t *testing.T) {
 	if w.Code != 400 || jsonCode(t, w) != "invalid_text" {
 		t.Fatalf("oversized JSON: %d %s", w.Code, w.Body)
 	}
-	w = call(h, "POST", "/api/mine", "application/json", `{}`, map[string]string{"Cookie": sessionCookie + "=forged"})
+	w = call(h, "POST", "/api/mine", "application/json", `{}`, map[string]string{"Cookie": SessionCookie + "=forged"})
 	if w.Code != 401 || w.Header().Get("Location") != "" || jsonCode(t, w) != "signin.needed" {
 		t.Fatalf("no session on a JSON route: %d %q %s", w.Code, w.Header().Get("Location"), w.Body)
 	}
-	if !strings.Contains(w.Header().Get("Set-Cookie"), sessionCookie+"=;") {
+	if !strings.Contains(w.Header().Get("Set-Cookie"), SessionCookie+"=;") {
 		t.Fatalf("the dead session cookie was not cleared: %q", w.Header().Get("Set-Cookie"))
 	}
 

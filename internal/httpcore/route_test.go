@@ -1,0 +1,114 @@
+package httpcore
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/device"
+	"gatehouse/internal/i18n"
+	"gatehouse/internal/ratelimit"
+	"gatehouse/internal/request"
+	"gatehouse/internal/sqlite"
+)
+
+// factServer serves test routes that show what the chain did before the
+// handler: the lookup allowance, the origin, an unrouted URL's chain.
+func factServer(t *testing.T, table []Route, lookups int) (*Server, http.Handler) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := &Server{
+		Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler),
+		Devices:  &device.Devices{Store: db, UserAgents: &device.UserAgents{}},
+		Lookups:  &ratelimit.Limiter{Burst: lookups, Per: time.Minute, Now: time.Now},
+		Unrouted: map[string]*Chain{"/": testPages(), "/api/": NewJSON()},
+	}
+	return s, s.Handler(table)
+}
+
+// TestUnrouted_AnsweredByTheChainOfItsPrefix: a URL no route has is
+// answered by the chain of the longest matching prefix — a page, or JSON
+// under /api/ — and a known path with the wrong method is 405 with Allow.
+func TestUnrouted_AnsweredByTheChainOfItsPrefix(t *testing.T) {
+	t.Parallel()
+	ok := func(w http.ResponseWriter, r *http.Request) {}
+	_, h := factServer(t, []Route{{Method: "GET", Path: "/x", Access: Public, Chain: testPages(), Handler: ok}}, 10)
+	if w := call(h, "GET", "/nowhere", "", "", nil); w.Code != 404 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+		t.Errorf("unknown page: %d %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	if w := call(h, "GET", "/api/nowhere", "", "", nil); w.Code != 404 || jsonCode(t, w) != "not_found" {
+		t.Errorf("unknown API URL: %d %s", w.Code, w.Body)
+	}
+	if w := call(h, "DELETE", "/x", "", "", map[string]string{"Sec-Fetch-Site": "same-origin"}); w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("wrong method: %d Allow %q", w.Code, w.Header().Get("Allow"))
+	}
+}
+
+// TestRoute_LookupsAreTakenBeforeTheHandler: a route marked Lookups spends
+// one of the network's lookups before its handler runs; with none left the
+// handler never runs and the answer is 429 with Retry-After.
+func TestRoute_LookupsAreTakenBeforeTheHandler(t *testing.T) {
+	t.Parallel()
+	ran := 0
+	_, h := factServer(t, []Route{{Method: "GET", Path: "/api/look", Access: Public, Chain: NewJSON(), Lookups: true,
+		Handler: func(w http.ResponseWriter, r *http.Request) { ran++ }}}, 2)
+	for i := range 3 {
+		w := call(h, "GET", "/api/look", "", "", nil)
+		if want := map[bool]int{true: 200, false: 429}[i < 2]; w.Code != want {
+			t.Fatalf("lookup %d: %d, want %d", i+1, w.Code, want)
+		}
+		if i == 2 && (w.Header().Get("Retry-After") == "" || jsonCode(t, w) != "too_many_lookups") {
+			t.Fatalf("refusal: Retry-After %q, %s", w.Header().Get("Retry-After"), w.Body)
+		}
+	}
+	if ran != 2 {
+		t.Fatalf("the handler ran %d times, want 2", ran)
+	}
+}
+
+// TestRoute_OriginIsWorkedOutOnceInTheChain: a route marked Origin finds
+// the request's origin before its handler (a new browser gets its device
+// cookie), a program's request names its client instead of a device, and a
+// handler of a route not marked that asks for it is a table mistake
+// answered 500, never a request recorded without its origin.
+func TestRoute_OriginIsWorkedOutOnceInTheChain(t *testing.T) {
+	t.Parallel()
+	var got []request.Origin
+	record := func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, OriginOf(r))
+		got = append(got, OriginOf(r)) // asked twice, worked out once
+	}
+	_, h := factServer(t, []Route{
+		{Method: "GET", Path: "/api/record", Access: Public, Chain: NewJSON(), Origin: true, Handler: record},
+		{Method: "GET", Path: "/api/unmarked", Access: Public, Chain: NewJSON(), Handler: record},
+	}, 10)
+	w := call(h, "GET", "/api/record", "", "", map[string]string{"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"})
+	if w.Code != 200 || len(got) != 2 || got[0].DeviceID == "" || got[0] != got[1] || got[0].Browser != "Firefox 128" || got[0].Client != "" {
+		t.Fatalf("browser origin: %d %+v", w.Code, got)
+	}
+	if !strings.Contains(w.Header().Get("Set-Cookie"), DeviceCookie+"=") {
+		t.Fatalf("a new browser got no device cookie: %q", w.Header().Get("Set-Cookie"))
+	}
+	if w := call(h, "GET", "/api/unmarked", "", "", nil); w.Code != 500 {
+		t.Fatalf("an unmarked route read its origin: %d", w.Code)
+	}
+
+	// A program's request: its door's gate names the client, and the
+	// origin names it instead of a device (no cookie, no device row).
+	s2, _ := factServer(t, nil, 10)
+	r, _ := http.NewRequest("GET", "http://id.example/api/record", nil)
+	st := &State{srv: s2, IP: "198.51.100.4", Client: "billing-app"}
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+	o, err := s2.origin(nil, r)
+	if err != nil || o.Client != "billing-app" || o.DeviceID != "" || o.IP != "198.51.100.4" {
+		t.Fatalf("a program's origin: %+v %v", o, err)
+	}
+}
