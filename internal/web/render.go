@@ -319,7 +319,6 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, 
 	}
 }
 
-
 // notices are the messages a redirect may ask the next page to show.
 var notices = map[string]string{
 	"reported":              "check.reported",
