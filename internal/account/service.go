@@ -259,20 +259,12 @@ func (s *Service) resendConfirmation(ctx context.Context, challengeID string, o 
 	return s.sendCode(ctx, ch, c, "", ch.Destination, su.Language, "")
 }
 
-// ErrPasswordNeeded is returned by Confirm when the code is right but the
-// browser confirming it is not the one that signed up: whoever signed up
-// chose the password, and the owner of the address — who has just proved
-// it — must not be handed an account with a stranger's password (account
-// pre-hijacking). The caller asks for a new password and calls Confirm
-// again with it; the code is not used up until then.
-var ErrPasswordNeeded = errors.New("account: confirming from another browser; choose a password")
-
 // ConfirmRequest is a sign-up code typed on the confirmation page.
 type ConfirmRequest struct {
 	ChallengeID string
 	Code        string
 	// NewPassword is the password chosen on the confirming browser when it
-	// is not the one that signed up (see ErrPasswordNeeded).
+	// is not the one that signed up (see Confirmation.PasswordNeeded).
 	NewPassword string
 	Origin      request.Origin
 	// Previous is the session token the browser held, if any; signing in
@@ -287,11 +279,19 @@ type Confirmation struct {
 	// Only the browser that signed up with this password is signed in; one
 	// that chose a password here signs in with it, like after a reset.
 	Session *grant.Grant
+	// PasswordNeeded: the code is right, but the browser confirming it is
+	// not the one that signed up, and chose no password. Whoever signed up
+	// chose the password, and the owner of the address — who has just
+	// proved it — must not be handed an account with a stranger's password
+	// (account pre-hijacking). The caller asks for a new password and calls
+	// Confirm again with it; the code is not used up until then, and
+	// nothing else was done.
+	PasswordNeeded bool
 }
 
 // Confirm checks the code of a sign-up request and creates the account.
 // From the browser that signed up, the password chosen then is kept and the
-// browser is signed in. From any other browser it returns ErrPasswordNeeded
+// browser is signed in. From any other browser it answers PasswordNeeded
 // unless r.NewPassword is given, which then replaces the sign-up's password.
 func (s *Service) Confirm(ctx context.Context, r ConfirmRequest) (*Confirmation, error) {
 	ch, err := s.Codes.Check(ctx, r.ChallengeID, request.ConfirmEmail, r.Code, r.Origin)
@@ -311,7 +311,7 @@ func (s *Service) Confirm(ctx context.Context, r ConfirmRequest) (*Confirmation,
 	hash := su.PasswordHash
 	if !sameBrowser {
 		if r.NewPassword == "" {
-			return nil, ErrPasswordNeeded
+			return &Confirmation{PasswordNeeded: true}, nil
 		}
 		if errs := s.checkPassword("new_password", r.NewPassword, su.Email); errs != nil {
 			return nil, errs

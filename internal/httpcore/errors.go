@@ -91,8 +91,11 @@ const StatusClientClosed = 499
 
 // failures is what every sentinel error a capability can return to a
 // request means over HTTP: its status and the catalog key of the sentence
-// that explains it (a key without arguments: the sentence is shown as it
-// is). Classify walks it in order. TestFailures_EverySentinelIsKnown keeps
+// that explains it (a key without arguments, unless Explain supplies them).
+// Classify walks it in order, and the first match wins: an error joining
+// two sentinels (a refused passkey is also a wrong answer) says what the
+// earlier one means, so the more telling entry comes first.
+// TestFailures_EverySentinelIsKnown keeps
 // it whole: an exported Err… of a capability package that is neither here
 // nor in notRequestErrors fails the test.
 var failures = []Mapping{
@@ -102,17 +105,14 @@ var failures = []Mapping{
 	{signin.ErrInvalid, Failure{Status: http.StatusUnprocessableEntity, Key: "error.signin_invalid", Invalid: []string{"email", "password"}}, nil},
 	{signin.ErrDisabled, Failure{Status: http.StatusUnprocessableEntity, Key: "error.signin_disabled", Invalid: []string{"email", "password"}}, nil},
 	{signin.ErrSecondStep, Failure{Status: http.StatusUnprocessableEntity, Key: "error.totp_wrong", Field: "code"}, nil},
-	{signin.ErrPasskey, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_refused"}, nil},
 	{signin.ErrMethod, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{signin.ErrNoAttempt, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{signin.ErrNoCodeSignIn, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
-	{signin.ErrStepPending, Failure{Status: http.StatusConflict, Key: "error.step_pending"}, nil},
-	{account.ErrPasswordNeeded, Failure{Status: http.StatusUnprocessableEntity, Key: "confirm.choose_title"}, nil},
+	{signin.ErrWrongPassword, Failure{Status: http.StatusUnprocessableEntity, Key: "error.current_password_wrong", Field: "password"}, nil},
 	{account.ErrEmailTaken, Failure{Status: http.StatusConflict, Key: "error.email_taken_meanwhile", Field: "email"}, nil},
 	{account.ErrInvalidEmail, Failure{Status: http.StatusUnprocessableEntity, Key: "error.email_invalid", Field: "email"}, nil},
 	{account.ErrInvalidPhone, Failure{Status: http.StatusUnprocessableEntity, Key: "error.phone_invalid_plain", Field: "phone"}, nil},
 	{account.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
-	{code.ErrWrongCode, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_wrong_plain", Field: "code"}, wrongCode},
 	{code.ErrExpired, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_expired", Field: "code", Ended: true}, nil},
 	{code.ErrUsed, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_used", Field: "code", Ended: true}, nil},
 	{code.ErrLocked, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_locked", Field: "code", Ended: true}, nil},
@@ -143,6 +143,13 @@ var failures = []Mapping{
 	{passkey.ErrDuplicate, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_duplicate"}, nil},
 	{passkey.ErrNone, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{passkey.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	// After package passkey's: a refusal carries its reason (ErrCloned, …),
+	// which says more.
+	{signin.ErrPasskey, Failure{Status: http.StatusUnprocessableEntity, Key: "error.passkey_refused"}, nil},
+	// After the passkey's: a refused passkey also counts as a wrong answer,
+	// and its reason says more. (A locked or expired request, above, says
+	// more than either.)
+	{code.ErrWrongCode, Failure{Status: http.StatusUnprocessableEntity, Key: "error.code_wrong_plain", Field: "code"}, wrongCode},
 	{totp.ErrNoMatch, Failure{Status: http.StatusUnprocessableEntity, Key: "error.totp_wrong", Field: "code"}, nil},
 	{totp.ErrReplayed, Failure{Status: http.StatusUnprocessableEntity, Key: "error.totp_wrong", Field: "code"}, nil},
 	{totp.ErrName, Failure{Status: http.StatusUnprocessableEntity, Key: "error.app_name", Field: "name"}, nil},

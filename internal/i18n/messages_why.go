@@ -97,7 +97,6 @@ var whyMessages = []struct{ key, en, ja string }{
 	{"error.phone_invalid_plain", "This does not look like a valid mobile number.", "有効な携帯電話番号ではないようです。"},
 	{"error.limited_plain", "Too many tries. To keep accounts safe, please wait a little before trying again.", "試行が多すぎます。アカウントを守るため、少し待ってからもう一度お試しください。"},
 	{"error.backup_wrong", "That backup code is not right, or it was used already.", "バックアップコードが正しくないか、すでに使われています。"},
-	{"error.step_pending", "Continue with the second step on its own page.", "2段階目の確認ページで続けてください。"},
 
 	// After "this wasn't me": what this account has and lacks.
 	{"answer.advice.add_strong", "Then add an authenticator app or a passkey on the two-step page: a passkey cannot be phished, and an app's codes cannot be intercepted like SMS.", "その後、2段階認証のページで認証アプリかパスキーを追加してください。パスキーはフィッシングで盗まれず、認証アプリのコードはSMSのように傍受されません。"},

@@ -339,10 +339,10 @@ type StepUpRequest struct {
 // ErrSecondStep is StepUp's answer for a wrong or used app or backup code.
 var ErrSecondStep = errors.New("signin: wrong second-step code")
 
-// ErrStepPending is StepUp's answer when the password was right and the
-// second step is answered on the second-step page (a code by SMS or email
-// sent, or to ask for): the returned challenge names it.
-var ErrStepPending = errors.New("signin: step-up continues on the second-step page")
+// ErrWrongPassword is StepUp's answer to a password that is not the
+// holder's. The holder is signed in and their account known, so unlike a
+// sign-in's ErrInvalid it may say which field was wrong.
+var ErrWrongPassword = errors.New("signin: step up: not the holder's password")
 
 // StepUp proves a signed-in holder again before a sensitive change: the
 // password (recorded like a sign-in attempt), and when two-step
@@ -351,7 +351,9 @@ var ErrStepPending = errors.New("signin: step-up continues on the second-step pa
 // and used up in the same transaction as the session is marked. For a code
 // by SMS or email, the step-up is recorded as a pending attempt of this
 // session, the code sent (SMS at once; email when asked), and StepUp
-// returns ErrStepPending with the challenge: Verify finishes it.
+// returns its challenge: the step-up continues on the second-step page,
+// and Verify finishes it. A nil challenge and nil error: the holder is
+// proved again.
 func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenticator) (*code.Challenge, error) {
 	o := r.Origin
 	if o.Time.IsZero() {
@@ -404,7 +406,7 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 			return nil, fmt.Errorf("step up: record attempt: %w", err)
 		}
 		s.logOutcome(ctx, at)
-		return nil, ErrInvalid
+		return nil, ErrWrongPassword
 	}
 	var codeTicket *limit.Ticket
 	if len(ways) > 0 {
@@ -494,7 +496,7 @@ func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Att
 		return nil, err
 	}
 	s.logOutcome(ctx, at)
-	return ch, ErrStepPending
+	return ch, nil
 }
 
 // Devices says which devices an account has been used on, and which it

@@ -98,15 +98,16 @@ func (s *Server) confirmSubmit(w http.ResponseWriter, r *http.Request) {
 	})
 	var fe form.Errors
 	switch {
-	case errors.Is(err, account.ErrPasswordNeeded) && !choosing:
+	case err == nil && res.PasswordNeeded && !choosing:
 		// The right code, from a browser other than the one that signed up:
-		// the account gets the password chosen here (see ErrPasswordNeeded).
+		// the account gets the password chosen here.
 		p.Title = s.Catalog.T(p.Lang, "confirm.choose_title")
 		p.Values["code"] = c
 		p.carryNot = "code" // a proven code never goes into a URL
 		s.render(w, r, http.StatusOK, "confirm_password", p)
 		return
-	case errors.Is(err, account.ErrPasswordNeeded), errors.As(err, &fe):
+	case err == nil && res.PasswordNeeded, errors.As(err, &fe):
+		// No password chosen, or one the policy refuses.
 		p.Title = s.Catalog.T(p.Lang, "confirm.choose_title")
 		p.Values["code"] = c
 		p.carryNot = "code"

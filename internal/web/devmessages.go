@@ -5,7 +5,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -117,21 +116,17 @@ func (s *Server) devMessageFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := s.Outbox.ByReference(r.Context(), ref)
-	if errors.Is(err, outbox.ErrNotFound) {
-		httpcore.Answer(w, r, http.StatusNotFound, "error.no_raw_message")
-		return
+	var raw []byte
+	if err == nil {
+		raw, err = s.DevRaw.OpenRaw(r.Context(), m.ID)
 	}
 	if err != nil {
-		httpcore.Fail(w, r, err)
-		return
-	}
-	raw, err := s.DevRaw.OpenRaw(r.Context(), m.ID)
-	if errors.Is(err, outbox.ErrNotFound) {
-		// An SMS, a withheld message, or one not delivered yet.
-		httpcore.Answer(w, r, http.StatusNotFound, "error.no_raw_message")
-		return
-	}
-	if err != nil {
+		if httpcore.Classify(r.Context(), err).Status == http.StatusNotFound {
+			// No such message, or an SMS, a withheld message, or one not
+			// delivered yet: no raw email to give.
+			httpcore.Answer(w, r, http.StatusNotFound, "error.no_raw_message")
+			return
+		}
 		httpcore.Fail(w, r, err)
 		return
 	}

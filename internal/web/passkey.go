@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/httpcore"
-	"gatehouse/internal/passkey"
 	"gatehouse/internal/signin"
 )
 
@@ -201,20 +199,7 @@ func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) {
 		// offer again by itself (a browser that answers it at once would
 		// go round in circles): the button asks anew.
 		p.Data["PasskeyRetry"] = true
-		switch {
-		case errors.Is(err, passkey.ErrCloned):
-			p.Error = s.Catalog.T(p.Lang, "error.passkey_cloned")
-		case errors.Is(err, passkey.ErrUnknown):
-			p.Error = s.Catalog.T(p.Lang, "error.passkey_unknown")
-		case errors.Is(err, signin.ErrPasskey), errors.Is(err, signin.ErrMethod):
-			p.Error = s.Catalog.T(p.Lang, "error.passkey_refused")
-		case errors.Is(err, signin.ErrInvalid), errors.Is(err, signin.ErrDisabled):
-			p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
-		default:
-			httpcore.Fail(w, r, err)
-			return
-		}
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin", p)
+		s.formError(w, r, "signin", p, err)
 		return
 	}
 	s.setSessionCookie(w, res.Session)

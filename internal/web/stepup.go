@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -103,20 +102,14 @@ func (s *Server) reverifySubmit(w http.ResponseWriter, r *http.Request) {
 		AccountID: st.Account.ID, SessionID: st.Session.ID, Password: pw, Method: signin.Method(p.Values["method"]),
 		Code: code, Origin: o,
 	}, s.Sessions)
-	switch {
-	case errors.Is(err, signin.ErrStepPending):
+	if err != nil {
+		s.formError(w, r, "reverify", p, err)
+		return
+	}
+	if ch != nil {
 		// The password was right; the second step's own page takes the
 		// code, then returns here.
 		httpcore.Redirect(w, r, "/signin/verify", url.Values{"c": {ch.ID}, "method": {p.Values["method"]}, "next": {p.Values["next"]}})
-		return
-	case errors.Is(err, signin.ErrInvalid):
-		s.formError(w, r, "reverify", p, form.Errors{"password": "error.current_password_wrong"})
-		return
-	case errors.Is(err, signin.ErrSecondStep):
-		s.formError(w, r, "reverify", p, form.Errors{"code": "error.totp_wrong"})
-		return
-	case err != nil:
-		httpcore.Fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.Values["next"], http.StatusSeeOther)

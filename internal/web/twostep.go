@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -311,10 +310,6 @@ func (s *Server) phoneConfirm(w http.ResponseWriter, r *http.Request, p *page, c
 func (s *Server) phoneRemove(w http.ResponseWriter, r *http.Request) {
 	o := httpcore.OriginOf(r)
 	off, err := s.TwoStep.RemovePhone(r.Context(), state(r).Account, o)
-	if errors.Is(err, code.ErrNotFound) {
-		httpcore.Redirect(w, r, "/account/two-step", nil)
-		return
-	}
 	if err != nil {
 		httpcore.Fail(w, r, err)
 		return

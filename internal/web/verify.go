@@ -1,16 +1,13 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/code"
 	"gatehouse/internal/form"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/method"
-	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
@@ -125,21 +122,23 @@ func (s *Server) verifySubmit(w http.ResponseWriter, r *http.Request) {
 		Trust: r.PostFormValue("trust") != "", Challenge: stepOf(r).Challenge, Attempt: stepOf(r).Attempt,
 		Account: stepOf(r).Account, Accepts: stepOf(r).Accepts,
 	})
-	switch {
-	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
-		// The attempt has ended: the holder signs in again (a new
-		// password check, a new code).
-		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
-		return
-	case errors.Is(err, signin.ErrDisabled):
-		p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
-		s.showErrors(w, r, http.StatusUnprocessableEntity, "signin_verify", p)
-		return
-	case err != nil:
-		s.formError(w, r, "signin_verify", p, err)
+	if err != nil {
+		s.verifyError(w, r, p, err)
 		return
 	}
 	s.verified(w, r, p, res)
+}
+
+// verifyError shows the second-step page again with what was wrong — or,
+// when the attempt can no longer succeed (its code expired, or too many
+// wrong answers locked it), sends the holder to sign in again: a new
+// password check, a new code.
+func (s *Server) verifyError(w http.ResponseWriter, r *http.Request, p *page, err error) {
+	if f := httpcore.Classify(r.Context(), err); f.Ended {
+		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
+		return
+	}
+	s.formError(w, r, "signin_verify", p, err)
 }
 
 // verified answers a passed second step: back to where a step-up began,
@@ -186,26 +185,12 @@ func (s *Server) verifyPasskey(w http.ResponseWriter, r *http.Request, p *page) 
 		Trust: r.PostFormValue("trust") != "", Challenge: stepOf(r).Challenge, Attempt: stepOf(r).Attempt,
 		Account: stepOf(r).Account, Accepts: stepOf(r).Accepts, Ceremony: pk, Assertion: []byte(cred),
 	})
-	switch {
-	case errors.Is(err, code.ErrLocked), errors.Is(err, code.ErrExpired):
-		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signin_again"}})
-		return
-	case errors.Is(err, passkey.ErrCloned):
-		p.Error = s.Catalog.T(p.Lang, "error.passkey_cloned")
-	case errors.Is(err, signin.ErrPasskey):
-		p.Error = s.Catalog.T(p.Lang, "error.passkey_refused")
-	case errors.Is(err, signin.ErrDisabled):
-		p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
-	case err != nil:
-		s.passkeyStep(r, p)
-		s.formError(w, r, "signin_verify", p, err)
-		return
-	default:
-		s.verified(w, r, p, res)
+	if err != nil {
+		s.passkeyStep(r, p) // the page shown again: a new ceremony to try with
+		s.verifyError(w, r, p, err)
 		return
 	}
-	s.passkeyStep(r, p) // the page shown again: a new ceremony to try with
-	s.showErrors(w, r, http.StatusUnprocessableEntity, "signin_verify", p)
+	s.verified(w, r, p, res)
 }
 
 // verifyResend sends a code by the page's method (SMS or email): the first
@@ -216,15 +201,7 @@ func (s *Server) verifyResend(w http.ResponseWriter, r *http.Request) {
 	o := httpcore.OriginOf(r)
 	first := p.Data["Sent"] != true
 	if err := s.SignIn.Send(r.Context(), stepOf(r).Challenge.ID, m, o); err != nil {
-		switch {
-		case errors.Is(err, code.ErrNoMore):
-			p.Error = s.Catalog.T(p.Lang, httpcore.Classify(r.Context(), err).Key)
-			s.showErrors(w, r, http.StatusTooManyRequests, "signin_verify", p)
-		case errors.Is(err, signin.ErrMethod):
-			httpcore.Fail(w, r, httpcore.ErrUnknown)
-		default:
-			s.formError(w, r, "signin_verify", p, err)
-		}
+		s.formError(w, r, "signin_verify", p, err)
 		return
 	}
 	n := "resent"
