@@ -154,7 +154,7 @@ func newWorld(t *testing.T, open func(t *testing.T) (store, func() string)) *wor
 	pool := password.NewPool(2, 8)
 	hasher := password.NewHasher(password.Params{MemoryKiB: 8 * 1024, Iterations: 1, Parallelism: 1}, nil, pool)
 	cat := i18n.New()
-	codes := &code.Service{Store: f, Key: make([]byte, 32), TTL: 10 * time.Minute, Cooldown: 0, MaxFailures: 5, Limits: limit.None()}
+	codes := &code.Service{Store: f, Blocks: code.NoBlocks{}, Key: make([]byte, 32), TTL: 10 * time.Minute, Cooldown: 0, MaxFailures: 5, Limits: limit.None()}
 	sessions := &session.Manager{Store: f, Lifetimes: session.Lifetimes{Idle: time.Hour, Absolute: 24 * time.Hour, Remember: 720 * time.Hour}}
 	mail := &outbox.Outbox{Store: f, Drivers: map[request.Channel]outbox.Driver{request.Email: outbox.DevDriver{}}, Catalog: cat, Box: box,
 		ServiceName: "Gatehouse", PublicURL: "http://127.0.0.1"}
@@ -164,7 +164,7 @@ func newWorld(t *testing.T, open func(t *testing.T) (store, func() string)) *wor
 		Log: slog.New(slog.DiscardHandler), Devices: knownDevices{f}, Codes: codes, Notices: notices, Reauth: sessions,
 		Methods: method.NewSet(method.EmailMethod{Codes: codes})}, signin.Settings{})
 	w.accounts = &account.Service{Store: f, Hasher: hasher, Policy: password.Policy{MinLength: 12, ServiceName: "Gatehouse"},
-		Codes: codes, Notices: notices, Sessions: sessions, Guesses: w.signin, Catalog: cat,
+		Codes: codes, Notices: notices, Sessions: sessions, Guesses: w.signin, Trust: f, Catalog: cat,
 		PhoneRegion: "JP", HistoryLength: 5, Tx: f, Limits: limit.None()}
 	return w
 }

@@ -75,13 +75,16 @@ type Service struct {
 	Codes    Codes
 	Notices  notice.Sender
 	Sessions Sessions
-	Guesses  PasswordChecks // may be nil
+	// Guesses records every check of the current password with the
+	// sign-in attempts (package signin), where the guessing limits and the
+	// activity page see it. Required.
+	Guesses PasswordChecks
 	// Limits counts every check of the current password before it is
 	// hashed (package limit), like a sign-in's. Required: tests that are
 	// about something else say limit.None().
 	Limits *limit.Limiter
-	// Trust, when set, ends every "don't ask again on this browser" when
-	// the password changes or every session is signed out.
+	// Trust ends every "don't ask again on this browser" when the password
+	// changes or every session is signed out. Required.
 	Trust interface {
 		StopTrusting(ctx context.Context, accountID, deviceID string) error
 	}
@@ -470,7 +473,7 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*grant.
 		return nil, err
 	}
 	ticket.Done(ctx, ok)
-	if !ok && s.Guesses != nil {
+	if !ok {
 		// A wrong guess is recorded on its own; a right one with the change.
 		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, false, o); err != nil {
 			return nil, err
@@ -485,10 +488,7 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*grant.
 	if errs != nil {
 		return nil, errs
 	}
-	var record func(ctx context.Context) error
-	if s.Guesses != nil {
-		record = func(ctx context.Context) error { return s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, true, o) }
-	}
+	record := func(ctx context.Context) error { return s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, true, o) }
 	var g *grant.Grant
 	var after func(ctx context.Context) error
 	if c.SignOutOthers {
@@ -527,10 +527,8 @@ func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o req
 		return err
 	}
 	ticket.Done(ctx, ok)
-	if s.Guesses != nil {
-		if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, ok, o); err != nil {
-			return err
-		}
+	if err := s.Guesses.RecordPasswordCheck(ctx, a.ID, a.Email, ok, o); err != nil {
+		return err
 	}
 	if !ok {
 		return form.Errors{"password": "error.current_password_wrong"}
@@ -554,9 +552,6 @@ func (s *Service) SignOutEverywhere(ctx context.Context, accountID string) error
 // "sign out everywhere" is the holder taking back control, so no browser
 // keeps skipping the second step.
 func (s *Service) stopTrusting(ctx context.Context, accountID string) error {
-	if s.Trust == nil {
-		return nil
-	}
 	if err := s.Trust.StopTrusting(ctx, accountID, ""); err != nil {
 		return fmt.Errorf("stop trusting browsers: %w", err)
 	}

@@ -299,10 +299,8 @@ func (s *Service) carryOut(ctx context.Context, a *Answer, ch *code.Challenge, a
 	if err != nil {
 		return err
 	}
-	if s.Log != nil {
-		s.Log.InfoContext(ctx, "holder answered", "account", a.AccountID, "answer", a.Said, "cause", a.Cause,
-			"reference", a.Reference, "attempt", a.AttemptID, "actions", fmt.Sprint(a.Actions))
-	}
+	s.Log.InfoContext(ctx, "holder answered", "account", a.AccountID, "answer", a.Said, "cause", a.Cause,
+		"reference", a.Reference, "attempt", a.AttemptID, "actions", fmt.Sprint(a.Actions))
 	return nil
 }
 
@@ -471,9 +469,6 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 // (and by SMS to a confirmed phone: package notice copies security
 // notices there).
 func (s *Service) confirm(ctx context.Context, acc *account.Account, a *Answer) error {
-	if s.Notices == nil {
-		return nil
-	}
 	names := make([]string, 0, len(a.Actions))
 	for _, x := range a.Actions {
 		names = append(names, string(x))

@@ -3,7 +3,7 @@ package activity_test
 import (
 	"context"
 	"errors"
-	"gatehouse/internal/limit"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -14,6 +14,7 @@ import (
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/random"
@@ -56,7 +57,7 @@ func newWorld(t *testing.T) *world {
 		MaxFailures: 5, MaxSends: 3, Clock: clk, Blocks: db, Limits: limit.None()}
 	w.sessions = &session.Manager{Store: db, Devices: db, Clock: clk, Lifetimes: session.Lifetimes{Idle: time.Hour, Absolute: 24 * time.Hour, Remember: 720 * time.Hour}}
 	w.svc = &activity.Service{Store: db, Messages: db, Challenges: db, Codes: w.codes, Attempts: db, Accounts: db,
-		Sessions: w.sessions, Devices: db, Blocks: db, Notices: w.told, Tx: db, Clock: clk}
+		Sessions: w.sessions, Devices: db, Blocks: db, Notices: w.told, Tx: db, Clock: clk, Log: slog.New(slog.DiscardHandler)}
 	w.acc = &account.Account{ID: random.ID(), Email: "holder@example.com", PasswordHash: "$argon2id$x", Language: "en",
 		Status: account.Active, CreatedAt: now, ConfirmedAt: now, PasswordChangedAt: now, Alerts: account.Alerts{Email: true}}
 	if err := db.CreateAccount(ctx, w.acc); err != nil {

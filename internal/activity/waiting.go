@@ -181,8 +181,6 @@ func (s *Service) StopUnasked(ctx context.Context, ref, typed string, o request.
 	if err != nil {
 		return nil, err
 	}
-	if s.Log != nil {
-		s.Log.InfoContext(ctx, "recipient stopped a request", "reference", m.Reference, "purpose", m.Purpose, "stopped", u.Stopped)
-	}
+	s.Log.InfoContext(ctx, "recipient stopped a request", "reference", m.Reference, "purpose", m.Purpose, "stopped", u.Stopped)
 	return u, nil
 }

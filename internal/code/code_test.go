@@ -26,7 +26,7 @@ func newService(t *testing.T) (*code.Service, *clock) {
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &clock{time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	return &code.Service{Store: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: 10 * time.Minute,
+	return &code.Service{Store: db, Blocks: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: 10 * time.Minute,
 		Cooldown: time.Minute, MaxFailures: 5, Clock: c.now, Limits: limit.None()}, c
 }
 
@@ -203,7 +203,7 @@ func BenchmarkCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	s := &code.Service{Store: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: time.Hour, Cooldown: time.Minute, MaxFailures: 5, Limits: limit.None()}
+	s := &code.Service{Store: db, Blocks: db, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: time.Hour, Cooldown: time.Minute, MaxFailures: 5, Limits: limit.None()}
 	ch, c, err := s.Issue(context.Background(), code.Challenge{Purpose: request.ResetPassword, AccountID: "acc", Destination: "a@example.com"}, false)
 	if err != nil {
 		b.Fatal(err)

@@ -109,7 +109,7 @@ func newFlow(t *testing.T, set signin.Settings, opts ...func(*flowOpts)) *flow {
 		p.FreeFailures = 3
 		limits = limit.New(limitStore{f}, nil, p, f.clk.Clock(), nil)
 	}
-	f.codes = &code.Service{Store: codeStore{f}, Key: []byte("k"), TTL: 10 * time.Minute, Cooldown: time.Minute,
+	f.codes = &code.Service{Store: codeStore{f}, Blocks: code.NoBlocks{}, Key: []byte("k"), TTL: 10 * time.Minute, Cooldown: time.Minute,
 		MaxFailures: maxFailures, MaxSends: 3, Clock: f.clk.Clock(), Limits: limit.None()}
 	var ms []method.Method
 	if !o.noPasskeys {

@@ -71,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{db: db, told: &told{}, clk: clk}
 	apps := &totp.Service{Store: db, Box: box, Issuer: "G", Clock: clk.Clock()}
 	backups := &backup.Service{Store: db, Key: make([]byte, 32), Clock: clk.Clock()}
-	codes := &code.Service{Store: db, Key: make([]byte, 32), TTL: 10 * time.Minute, Cooldown: time.Minute, MaxFailures: 5,
+	codes := &code.Service{Store: db, Blocks: db, Key: make([]byte, 32), TTL: 10 * time.Minute, Cooldown: time.Minute, MaxFailures: 5,
 		MaxSends: 3, Clock: clk.Clock(), Limits: limit.None()}
 	f.svc = &twostep.Service{
 		Apps: apps, Backup: backups, Passkeys: keys, Notices: f.told, Tx: db, Forget: func(string) { f.forgot++ },

@@ -46,6 +46,7 @@ import (
 // Store is a database as the suite uses it.
 type Store interface {
 	storetest.Store
+	code.Blocks
 	SetPhone(ctx context.Context, accountID, number string, confirmedAt time.Time) error
 }
 
@@ -145,7 +146,7 @@ func newEnv(t *testing.T, db Store) *env {
 	p.FreeFailures = 2 * maxFailures
 	p.PerDestination10m, p.PerDestinationDay = 100, 100
 	limits := limit.New(db, db, p, clk.Clock(), nil)
-	codes := &code.Service{Store: db, Key: []byte("suite key"), TTL: 10 * time.Minute, Cooldown: time.Minute,
+	codes := &code.Service{Store: db, Blocks: db, Key: []byte("suite key"), TTL: 10 * time.Minute, Cooldown: time.Minute,
 		MaxFailures: maxFailures, MaxSends: 3, Clock: clk.Clock(), Limits: limits}
 	keys, err := passkey.New(passkey.Config{RPID: "localhost", Origin: origin, DisplayName: "Gatehouse", Store: db, Clock: clk.Clock()})
 	if err != nil {
