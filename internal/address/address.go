@@ -166,9 +166,7 @@ func (s *Service) Confirm(ctx context.Context, a *account.Account, id, typed str
 			}
 			return fmt.Errorf("change address: %w", err)
 		}
-		if s.Forget != nil {
-			commit.After(ctx, func() { s.Forget(a.ID) })
-		}
+		commit.After(ctx, func() { s.Forget(a.ID) })
 		for _, to := range []string{old, ch.Destination} {
 			if _, err := s.Notices.Send(ctx, notice.Notice{
 				Purpose: request.EmailChanged, AccountID: a.ID, To: to, Language: a.Language, TimeZone: a.TimeZone,
