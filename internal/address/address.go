@@ -59,7 +59,7 @@ type Service struct {
 	Notices notice.Sender
 	Tx      commit.Transactor // required (tests without transactions say commit.Direct{})
 	// Forget drops this node's cached sessions of an account once the
-	// change commits; nil forgets nothing.
+	// change commits. Required.
 	Forget func(accountID string)
 }
 
