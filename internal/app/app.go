@@ -266,7 +266,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Clock:       clk,
 		ServiceName: serviceName, Support: support, MinPasswordLength: policy.MinLength, RememberFor: cfg.Duration("session.remember_timeout"),
 		DevMessages:     driver.Name() == "dev",
-		Ready:           db.Ping,
 		PhoneRegion:     region,
 		PhoneExample:    account.PhoneExample(region),
 		Passkeys:        keys,
@@ -471,6 +470,7 @@ func (a *App) Handler() http.Handler { return a.HTTP.Handler(a.Routes()) }
 // Routes is the installation's one route table: every front door's routes.
 func (a *App) Routes() []httpcore.Route {
 	var table []httpcore.Route
+	table = append(table, a.HTTP.Health()...)
 	table = append(table, a.Web.Routes()...)
 	return table
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"time"
 	"unicode"
@@ -33,26 +32,6 @@ func (s *Server) language(w http.ResponseWriter, r *http.Request) {
 		httpcore.SetCookie(w, httpcore.LangCookie, to, s.now().Add(365*24*time.Hour), 365*24*3600)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ok\n"))
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if s.Ready != nil {
-		if err := s.Ready(ctx); err != nil {
-			s.Log.WarnContext(r.Context(), "not ready", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("not ready\n"))
-			return
-		}
-	}
-	w.Write([]byte("ready\n"))
 }
 
 // regionName names the phone region in lang ("Japan", "日本").

@@ -109,8 +109,6 @@ func (s *Server) routes() []httpcore.Route {
 
 		{Method: "GET", Path: "/static/", Access: httpcore.Public, Chain: pages, Handler: s.serveStatic},
 		{Method: "GET", Path: "/favicon.ico", Access: httpcore.Public, Chain: pages, Handler: noFavicon},
-		{Method: "GET", Path: "/healthz", Access: httpcore.Public, Chain: api, Handler: s.healthz},
-		{Method: "GET", Path: "/readyz", Access: httpcore.Public, Chain: api, Handler: s.readyz},
 
 		{Method: "GET", Path: "/dev/messages", Access: httpcore.Public, Chain: pages, Handler: s.devMessages},
 		{Method: "GET", Path: "/dev/messages.json", Access: httpcore.Public, Chain: api, Handler: s.devMessagesJSON},

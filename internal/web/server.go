@@ -13,7 +13,6 @@
 package web
 
 import (
-	"context"
 	"embed"
 	"html/template"
 	"log/slog"
@@ -92,9 +91,6 @@ type Server struct {
 	// DevMessages enables /dev/messages (only with the dev mail driver,
 	// and only answered for loopback clients).
 	DevMessages bool
-	// Ready reports whether the server can serve (database reachable), for
-	// /readyz.
-	Ready func(context.Context) error
 	// TrustFor is how long "don't ask again on this browser" lasts
 	// (signin.trust_days).
 	TrustFor time.Duration
