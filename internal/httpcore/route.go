@@ -7,7 +7,9 @@ import (
 
 // Access says who may use a route. Every front door's routes use these
 // levels; a door may add the gate of a level only it can check (the holder's
-// pages add PasswordChecked) through Server.Gates.
+// pages add PasswordChecked) through Server.Gates, or a level of its own
+// (an API key, an OIDC client, an operator: any value from Door up) with
+// its gate.
 type Access int
 
 // Access levels. The zero value is no level: every route must choose one,
@@ -27,6 +29,10 @@ const (
 	// within the step-up window (session.step_up_within), for sensitive
 	// changes; anyone else gets the chain's Stale answer (re-verify first).
 	RecentlyVerified
+
+	// Door is the first level a front door may define for itself (with its
+	// gate in Server.Gates).
+	Door Access = 100
 )
 
 func (a Access) String() string {
@@ -39,6 +45,9 @@ func (a Access) String() string {
 		return "signed-in"
 	case RecentlyVerified:
 		return "recently-verified"
+	}
+	if a >= Door {
+		return fmt.Sprintf("door-%d", int(a-Door))
 	}
 	return "undeclared"
 }
@@ -116,16 +125,19 @@ func Info(table []Route) []RouteInfo {
 // mistake in the table must stop the server, not open a URL.
 func (s *Server) check(rt *Route) error {
 	where := rt.Method + " " + rt.Path
+	_, gated := s.Gates[rt.Access]
 	switch {
-	case rt.Access.String() == "undeclared":
+	case rt.Access == 0:
 		return fmt.Errorf("httpcore: route %s declares no access level", where)
+	case rt.Access.String() == "undeclared" && !gated:
+		return fmt.Errorf("httpcore: route %s uses access level %d, which has no gate", where, int(rt.Access))
 	case rt.Chain == nil || rt.Chain.Name == "":
 		return fmt.Errorf("httpcore: route %s declares no chain", where)
 	case rt.Handler == nil:
 		return fmt.Errorf("httpcore: route %s has no handler", where)
 	case rt.Chain.Error == nil:
 		return fmt.Errorf("httpcore: route %s: chain %s cannot answer errors", where, rt.Chain.Name)
-	case rt.Access == PasswordChecked && s.Gates[PasswordChecked] == nil:
+	case rt.Access == PasswordChecked && !gated:
 		return fmt.Errorf("httpcore: route %s uses access level %s, which has no gate", where, rt.Access)
 	case (rt.Access == SignedIn || rt.Access == RecentlyVerified || rt.Session) && s.Sessions == nil:
 		return fmt.Errorf("httpcore: route %s needs sessions, and the server has none", where)

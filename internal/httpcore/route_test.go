@@ -112,3 +112,47 @@ func TestRoute_OriginIsWorkedOutOnceInTheChain(t *testing.T) {
 		t.Fatalf("a program's origin: %+v %v", o, err)
 	}
 }
+
+// TestDoor_OwnAccessLevelWithItsGate: a front door that is not in this
+// package (an admin API, next) declares a level of its own with its gate,
+// reuses the core's chain steps, and its requests' origin names the
+// program; a door level without a gate stops the server.
+func TestDoor_OwnAccessLevelWithItsGate(t *testing.T) {
+	t.Parallel()
+	const apiKey = Door + 1
+	keyGate := func(rt *Route, next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer k1" {
+				Answer(w, r, http.StatusUnauthorized, "signin.needed")
+				return
+			}
+			StateOf(r).Client = "billing-app"
+			next(w, r)
+		}
+	}
+	var seen request.Origin
+	route := Route{Method: "POST", Path: "/api/admin/thing", Access: apiKey, Chain: NewJSON(), Origin: true,
+		Handler: func(w http.ResponseWriter, r *http.Request) { seen = OriginOf(r) }}
+	s, _ := factServer(t, nil, 10)
+	s.Gates = map[Access]Gate{apiKey: keyGate}
+	h := s.Handler([]Route{route})
+	if w := call(h, "POST", "/api/admin/thing", "application/json", "{}", nil); w.Code != 401 || jsonCode(t, w) != "signin.needed" {
+		t.Fatalf("no key: %d %s", w.Code, w.Body)
+	}
+	if w := call(h, "POST", "/api/admin/thing", "application/json", "{}", map[string]string{"Authorization": "Bearer k1"}); w.Code != 200 {
+		t.Fatalf("with the key: %d %s", w.Code, w.Body)
+	}
+	if seen.Client != "billing-app" || seen.DeviceID != "" {
+		t.Fatalf("origin %+v: want the program named, no device", seen)
+	}
+	if got := Info([]Route{route})[0].Access; got != "door-1" {
+		t.Fatalf("the level is listed as %q", got)
+	}
+	bare, _ := factServer(t, nil, 10)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a door level without a gate was served")
+		}
+	}()
+	bare.Handler([]Route{route})
+}

@@ -80,8 +80,9 @@ type Server struct {
 	// header gets 421 (a DNS-rebinding page must not reach the pages).
 	// Empty means any host (tests only).
 	Hosts []string
-	// Gates are the gates of access levels the core cannot check itself
-	// (PasswordChecked: the sign-in pages').
+	// Gates are the gates of access levels the core cannot check itself:
+	// PasswordChecked (the sign-in pages'), and the doors' own levels
+	// (from Door up: an API key, an OIDC client, an operator).
 	Gates map[Access]Gate
 	// Unrouted says which chain answers a URL no route has, by the
 	// longest matching path prefix: a page for people, JSON under /api/.
@@ -171,12 +172,13 @@ func (s *Server) chain(rt *Route) http.Handler {
 		h = s.requireSession(h)
 	case RecentlyVerified:
 		h = s.requireSession(s.requireRecent(h))
-	case PasswordChecked:
-		h = s.Gates[PasswordChecked](rt, h)
 	case Public:
 		if rt.Session {
 			h = s.optionalSession(h)
 		}
+	default:
+		// PasswordChecked, or a door's own level: its gate.
+		h = s.Gates[rt.Access](rt, h)
 	}
 	if unsafe(rt.Method) {
 		inner, bodyOK := h, rt.Chain.Body
