@@ -416,7 +416,7 @@ func hashCPU(b *testing.B, n int) float64 {
 			b.Fatal("verify")
 		}
 		if i >= 2 {
-			out = append(out, (selfCPU() - t0).Seconds()*1000)
+			out = append(out, (selfCPU()-t0).Seconds()*1000)
 		}
 	}
 	return median(out)
