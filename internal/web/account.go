@@ -1,8 +1,11 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"gatehouse/internal/account"
@@ -18,6 +21,42 @@ func maskPhone(p string) string {
 
 // zoneOption is one choice of the time-zone select.
 type zoneOption struct{ ID, Name string }
+
+// zoneOptionsHTML draws the time-zone select's options as account.html
+// did before they were drawn once per language and choice.
+var zoneOptionsHTML = template.Must(template.New("zones").Parse(
+	`{{range .Zones}}<option value="{{.ID}}"{{if eq .ID $.Selected}} selected{{end}}>{{.Name}}</option>{{end}}`))
+
+// zoneOptions holds the drawn options by language and chosen zone.
+var zoneOptions sync.Map // lang + "\x00" + zone → template.HTML
+
+// zoneOptionsFor returns the time-zone select's options in lang with
+// selected chosen. They are the same on every view, and drawing 21 options
+// action by action on each one cost the account page more than the rest of
+// its template; so each language and known choice is drawn once.
+func zoneOptionsFor(lang, selected string) template.HTML {
+	key := lang + "\x00" + selected
+	if v, ok := zoneOptions.Load(key); ok {
+		return v.(template.HTML)
+	}
+	zones := make([]zoneOption, 0, len(i18n.Zones))
+	for _, z := range i18n.Zones {
+		zones = append(zones, zoneOption{z.ID, i18n.ZoneName(lang, z.ID)})
+	}
+	var b strings.Builder
+	if err := zoneOptionsHTML.Execute(&b, struct {
+		Zones    []zoneOption
+		Selected string
+	}{zones, selected}); err != nil {
+		panic(err) // a constant template over constant data
+	}
+	out := template.HTML(b.String())
+	if selected == "" || i18n.KnownZone(selected) {
+		// Bounded: the languages times the zones offered.
+		zoneOptions.Store(key, out)
+	}
+	return out
+}
 
 // when writes t for the reader of this page: in the signed-in holder's time
 // zone, or the default zone of the page's language.
@@ -90,11 +129,7 @@ func (s *Server) fillAccount(r *http.Request, p *page) {
 	p.Data["TimeZone"] = a.TimeZone
 	p.Data["ZoneName"] = i18n.ZoneName(p.Lang, s.Catalog.Zone(a.Language, a.TimeZone).String())
 	p.Data["DefaultZoneLabel"] = s.Catalog.T(p.Lang, "field.time_zone_default", i18n.ZoneName(p.Lang, s.Catalog.Zone(a.Language, "").String()))
-	zones := make([]zoneOption, 0, len(i18n.Zones))
-	for _, z := range i18n.Zones {
-		zones = append(zones, zoneOption{z.ID, i18n.ZoneName(p.Lang, z.ID)})
-	}
-	p.Data["Zones"] = zones
+	p.Data["ZoneOptions"] = zoneOptionsFor(p.Lang, a.TimeZone)
 	p.Data["PasswordChanged"] = s.when(r, a.PasswordChangedAt)
 	if on, err := s.TwoStep.On(r.Context(), a); err == nil {
 		p.Data["TwoStepOn"] = on
