@@ -31,7 +31,7 @@ type UserAgents struct {
 	parser *uaparser.Parser
 }
 
-// Warm builds the parser now; call it in a goroutine at start-up.
+// Warm builds the parser now; call it in a goroutine once start-up is over.
 func (u *UserAgents) Warm() { u.get() }
 
 func (u *UserAgents) get() *uaparser.Parser {
