@@ -7,13 +7,19 @@
 -- the writing transaction: delivered on commit, never on rollback (see
 -- notify.go). A trigger rather than a call in each store method, so that a
 -- new write path cannot forget it.
+--
+-- The notification reaches every node after the commit; the notice
+-- reaches the writing node's connection at once (postgres.DB.onNotice), so
+-- that the browser that made a change sees it on its next page.
 CREATE FUNCTION gatehouse_account_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' AND OLD.account_id <> '' THEN
         PERFORM pg_notify('gatehouse_sessions', 'account:' || OLD.account_id);
+        RAISE NOTICE 'gatehouse account changed: %', OLD.account_id;
     END IF;
     IF TG_OP <> 'DELETE' AND NEW.account_id <> '' THEN
         PERFORM pg_notify('gatehouse_sessions', 'account:' || NEW.account_id);
+        RAISE NOTICE 'gatehouse account changed: %', NEW.account_id;
     END IF;
     RETURN NULL;
 END
@@ -41,9 +47,13 @@ CREATE TRIGGER answers_changed AFTER INSERT OR DELETE OR UPDATE ON answers
 
 -- A device's browser, system or token: every account using it.
 CREATE FUNCTION gatehouse_device_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    a TEXT;
 BEGIN
-    PERFORM pg_notify('gatehouse_sessions', 'account:' || d.account_id)
-        FROM account_devices d WHERE d.device_id = NEW.id;
+    FOR a IN SELECT account_id FROM account_devices WHERE device_id = NEW.id LOOP
+        PERFORM pg_notify('gatehouse_sessions', 'account:' || a);
+        RAISE NOTICE 'gatehouse account changed: %', a;
+    END LOOP;
     RETURN NULL;
 END
 $$;
