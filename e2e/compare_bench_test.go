@@ -404,7 +404,7 @@ func BenchmarkSignInCPU(b *testing.B) {
 					}
 					sides[c.name] = s
 				}
-				const n = 40
+				const n = 100
 				res := alternate(b, cs, func(round int, c contender) float64 {
 					s := sides[c.name]
 					t0 := procCPU(b, s.srv.pid)
