@@ -19,6 +19,9 @@ type Cache struct {
 	mu        sync.RWMutex
 	entries   map[string]cacheEntry          // by token hash
 	byAccount map[string]map[string]struct{} // account id → its entries' token hashes
+	// attached is what a page read about the account with a cached
+	// session (see Attach), by token hash, forgotten with the session.
+	attached map[string]any
 	// epoch counts what the cache forgot: an eviction or a flush adds
 	// one. Attach keeps nothing read before the latest of them.
 	epoch uint64
@@ -27,14 +30,12 @@ type Cache struct {
 type cacheEntry struct {
 	s     Session
 	until time.Time
-	// attached is what a page read about the account with this session
-	// (see Attach), forgotten with it.
-	attached any
 }
 
 // NewCache returns a cache holding at most maxSize sessions for ttl each.
 func NewCache(ttl time.Duration, maxSize int) *Cache {
-	return &Cache{TTL: ttl, MaxSize: maxSize, entries: make(map[string]cacheEntry), byAccount: make(map[string]map[string]struct{})}
+	return &Cache{TTL: ttl, MaxSize: maxSize, entries: make(map[string]cacheEntry),
+		byAccount: make(map[string]map[string]struct{}), attached: make(map[string]any)}
 }
 
 // Epoch returns the cache's count of evictions and flushes. A caller about
@@ -56,12 +57,10 @@ func (c *Cache) Epoch() uint64 {
 func (c *Cache) Attach(h []byte, epoch uint64, v any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[string(h)]
-	if !ok || c.epoch != epoch {
+	if _, ok := c.entries[string(h)]; !ok || c.epoch != epoch {
 		return
 	}
-	e.attached = v
-	c.entries[string(h)] = e
+	c.attached[string(h)] = v
 }
 
 // Attached returns what was attached to the cached session whose token
@@ -73,7 +72,7 @@ func (c *Cache) Attached(h []byte, now time.Time) any {
 	if !ok || !now.Before(e.until) {
 		return nil
 	}
-	return e.attached
+	return c.attached[string(h)]
 }
 
 func (c *Cache) get(hash []byte, now time.Time) (*Session, bool) {
@@ -114,6 +113,7 @@ func (c *Cache) put(s *Session, now time.Time) {
 		c.remove(k, old.s.AccountID)
 	}
 	c.entries[k] = cacheEntry{s: cp, until: now.Add(c.TTL)}
+	delete(c.attached, k) // read with the older copy
 	hs := c.byAccount[cp.AccountID]
 	if hs == nil {
 		hs = make(map[string]struct{}, 1)
@@ -125,6 +125,7 @@ func (c *Cache) put(s *Session, now time.Time) {
 // remove drops one entry and its index; c.mu is held.
 func (c *Cache) remove(k, accountID string) {
 	delete(c.entries, k)
+	delete(c.attached, k)
 	if hs := c.byAccount[accountID]; hs != nil {
 		delete(hs, k)
 		if len(hs) == 0 {
@@ -154,6 +155,7 @@ func (c *Cache) EvictAccount(accountID string) {
 	c.epoch++
 	for k := range c.byAccount[accountID] {
 		delete(c.entries, k)
+		delete(c.attached, k)
 	}
 	delete(c.byAccount, accountID)
 }
@@ -164,6 +166,7 @@ func (c *Cache) Flush() {
 	c.epoch++
 	c.entries = make(map[string]cacheEntry)
 	c.byAccount = make(map[string]map[string]struct{})
+	c.attached = make(map[string]any)
 	c.mu.Unlock()
 }
 
