@@ -12,8 +12,7 @@
 // (processBlock, not processBlockXOR), which is what the specification
 // says (RFC 9106 §3.2: the XOR applies from the second pass) and what
 // makes used memory safe to reuse without clearing it. Everything else is
-// upstream's, under its licence (LICENSE), but for the loong64 assembly,
-// left out (loong64 uses the generic code). The tests compare the results
+// upstream's, under its licence (LICENSE). The tests compare the results
 // with golang.org/x/crypto/argon2's, with fresh and with used memory.
 package argon2
 
