@@ -12,14 +12,12 @@ import (
 
 // Memory of a password server.
 //
-// A hash needs its whole memory cost (19 MiB by default) in one piece.
-// golang.org/x/crypto/argon2 allocated it anew for every hash and dropped
-// it — at the hash bound over a gigabyte a second of garbage, next to a
-// live heap of about 15 MiB (templates, catalogs, phone number metadata,
-// the user-agent parser), which cost a collection every hash or two. Our
-// copy of it (internal/password/argon2) keeps the memory between hashes,
-// one piece per hash running at once, so that sign-ins make little garbage
-// and the settings below matter mostly to the rest. Everything else a request holds
+// Almost everything a sign-in allocates is argon2id's work memory: every
+// hash allocates its whole memory cost (19 MiB by default) in one piece —
+// golang.org/x/crypto/argon2 (v0.59.0) offers no way to reuse it — and
+// drops it when done. At the hash bound that is over a gigabyte a second of
+// garbage, next to a live heap of about 15 MiB (templates, catalogs, phone
+// number metadata, the user-agent parser). Everything else a request holds
 // is small: a waiting sign-in keeps its parsed form (at most 64 KiB, in
 // practice 100 bytes) and its connection's buffers, a few KiB each, so the
 // queue of waiting requests does not matter.
@@ -125,9 +123,6 @@ func releaseWhenQuiet(tick time.Duration, quiet uint64) {
 	for range t.C {
 		now := read()
 		if shouldRelease(prev, now, released, quiet) {
-			// Twice: the hashes' kept memory (package password's
-			// sync.Pool) survives one collection, not two.
-			debug.FreeOSMemory()
 			debug.FreeOSMemory()
 			now = read()
 			released = now

@@ -19,11 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
-
-	"gatehouse/internal/password/argon2"
 )
 
 // Params are the argon2id cost parameters.
@@ -96,24 +94,9 @@ type derived struct {
 }
 
 func (h *Hasher) derive(pw string, s []byte, p Params, peppered bool) derived {
-	m, _ := workMemory.Get().(*argon2.Memory)
-	if m == nil {
-		m = new(argon2.Memory)
-	}
-	key := m.IDKey(h.prepare(pw, peppered), s, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
-	workMemory.Put(m)
+	key := argon2.IDKey(h.prepare(pw, peppered), s, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
 	return derived{params: p, salt: s, key: key, peppered: peppered}
 }
-
-// workMemory keeps argon2's working memory between hashes — about one per
-// hashing worker, since the Pool runs that many at once. Allocated anew on
-// every hash, the memory cost (19 MiB by default) was the server's garbage
-// almost whole: a collection every hash or two, each marking the live heap,
-// and the pages faulted in again after the runtime handed them back — more
-// CPU per sign-in than everything a sign-in does besides the hash. A
-// sync.Pool lets an idle server give it back: two collections drop it (the
-// quiet release in package app runs them).
-var workMemory sync.Pool
 
 func (h *Hasher) encode(d derived) string {
 	b64 := base64.RawStdEncoding
