@@ -151,7 +151,13 @@ func benchLoad(b *testing.B, env map[string]string, clients int, eager bool) {
 // createAccount runs `gatehouse user create` against the data directory.
 func createAccount(b *testing.B, data string, env map[string]string, email string) {
 	b.Helper()
-	cmd := exec.Command(binary, "user", "create", "--data", data, "--email", email, "--password-stdin")
+	createAccountWith(b, binary, data, env, email)
+}
+
+// createAccountWith is createAccount with another gatehouse binary.
+func createAccountWith(b *testing.B, bin, data string, env map[string]string, email string) {
+	b.Helper()
+	cmd := exec.Command(bin, "user", "create", "--data", data, "--email", email, "--password-stdin")
 	cmd.Env = benchEnv(env)
 	cmd.Stdin = strings.NewReader(loadPassword + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -170,13 +176,21 @@ func benchEnv(env map[string]string) []string {
 // benchServer is one `gatehouse serve` at its default log level (the
 // process tests' serve logs at debug, which a load would pay for).
 type benchServer struct {
-	url string
-	pid int
+	url  string
+	pid  int
+	stop func() // ends the process and waits for it (also done at cleanup)
 }
 
 func serveBench(b *testing.B, data string, env map[string]string) *benchServer {
 	b.Helper()
-	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data", data)
+	return serveBenchWith(b, binary, data, env)
+}
+
+// serveBenchWith is serveBench with another gatehouse binary. Its stop
+// function ends the process (also done at cleanup, once).
+func serveBenchWith(b *testing.B, bin, data string, env map[string]string) *benchServer {
+	b.Helper()
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data)
 	cmd.Env = benchEnv(env)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -234,19 +248,23 @@ func serveBench(b *testing.B, data string, env map[string]string) *benchServer {
 		cmd.Process.Kill()
 		b.Fatalf("gatehouse did not start:\n%s", output())
 	}
-	b.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		cmd.Wait()
-		if b.Failed() {
-			b.Logf("gatehouse output (tail):\n%s", output())
-		}
-	})
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+			cmd.Wait()
+			if b.Failed() {
+				b.Logf("gatehouse output (tail):\n%s", output())
+			}
+		})
+	}
+	b.Cleanup(s.stop)
 	return s
 }
 

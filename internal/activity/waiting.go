@@ -37,6 +37,10 @@ type Waiting struct {
 	// Open: its code can still be used, or its sign-in is still pending —
 	// someone is one code away.
 	Open bool
+	// Until is when time alone changes the entry, at the latest: its code
+	// expires (it is no longer Open) or it leaves the list (it is older
+	// than WaitFor). A page that keeps the list reads it again by then.
+	Until time.Time
 }
 
 // asked are the causes whose unanswered requests are put to the holder:
@@ -70,6 +74,12 @@ func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Wa
 			w.Open = w.Open && at.Outcome == signin.Pending
 			listed[at.ID] = true
 		}
+		// The origin (the request's, or its sign-in's, made before it) is
+		// no later than the message that keeps it in the list.
+		w.Until = w.Origin.Time.Add(WaitFor)
+		if w.Open && u.ExpiresAt.Before(w.Until) {
+			w.Until = u.ExpiresAt
+		}
 		out = append(out, w)
 	}
 	// Right passwords whose second step sent nothing (an app, a passkey).
@@ -80,7 +90,7 @@ func (s *Service) Waiting(ctx context.Context, accountID, deviceID string) ([]Wa
 	for _, at := range ats {
 		if !listed[at.ID] {
 			out = append(out, Waiting{AttemptID: at.ID, Cause: at.Cause, Origin: at.Origin,
-				Open: at.Outcome == signin.Pending})
+				Open: at.Outcome == signin.Pending, Until: at.Origin.Time.Add(WaitFor)})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Origin.Time.After(out[j].Origin.Time) })

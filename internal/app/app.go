@@ -88,6 +88,7 @@ type App struct {
 	// places is the IP geolocation database, if one is configured.
 	places      *geo.DB
 	stopPruning context.CancelFunc
+	userAgents  *device.UserAgents // compiled in the background after Start
 	background  sync.WaitGroup
 	clock       atomic.Pointer[clock.Clock]
 }
@@ -293,10 +294,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Gates:          map[httpcore.Access]httpcore.Gate{httpcore.PasswordChecked: a.Web.RequirePending},
 		Unrouted:       map[string]*httpcore.Chain{"/": a.Web.Pages(), "/api/": httpcore.NewJSON()},
 	}
-	// Compile the user-agent parser off the start-up path.
-	go uas.Warm()
+	a.userAgents = uas
 	return a, nil
 }
+
+// warmAfter is how long after Start the user-agent parser is compiled. It
+// allocates tens of megabytes compiling a thousand regular expressions:
+// alongside start-up, on a two-core machine, it took the second core and
+// brought collections that slowed the first answer more than anything
+// start-up itself does. A browser that comes sooner compiles it itself
+// (device.UserAgents builds on first use).
+const warmAfter = time.Second
 
 // passkeys builds the passkey service for the public URL. Browsers offer
 // passkeys only to a domain name (https, or http at localhost), never to
@@ -375,6 +383,15 @@ func (a *App) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopPruning = cancel
 	a.background.Go(func() { a.Pruner.Run(ctx) })
+	if a.userAgents != nil {
+		a.background.Go(func() {
+			select {
+			case <-time.After(warmAfter):
+				a.userAgents.Warm()
+			case <-ctx.Done():
+			}
+		})
+	}
 }
 
 // Close stops background work, waiting for a pruning batch in progress to

@@ -33,7 +33,7 @@ type UserAgents struct {
 	parser *uaparser.Parser
 }
 
-// Warm builds the parser now; call it in a goroutine at start-up.
+// Warm builds the parser now; call it in a goroutine once start-up is over.
 func (u *UserAgents) Warm() { u.get() }
 
 func (u *UserAgents) get() *uaparser.Parser {
@@ -251,6 +251,20 @@ func (d *Devices) ByToken(ctx context.Context, token string) (*Device, error) {
 		return nil, ErrNotFound
 	}
 	return d.Store.DeviceByTokenHash(ctx, HashToken(token))
+}
+
+// Lookup returns the device of a browser's device token, or nil when the
+// token names none (no cookie, or one from before the device was pruned):
+// a page that only shows the device does not create one.
+func (d *Devices) Lookup(ctx context.Context, token string) (*Device, error) {
+	dev, err := d.ByToken(ctx, token)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("device: lookup: %w", err)
+	}
+	return dev, nil
 }
 
 // Recognise returns the device for the browser's device token, creating a

@@ -9,6 +9,7 @@ package i18n
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/text/language"
@@ -25,6 +26,7 @@ type Catalog struct {
 	matcher  language.Matcher
 	keys     map[string]bool
 	zones    map[string]*time.Location // default time zone per language
+	plain    sync.Map                  // plainKey → the string, for T without arguments
 }
 
 // New loads the message table.
@@ -85,10 +87,25 @@ func (c *Catalog) T(lang, key string, args ...any) string {
 	}
 	p, ok := c.printers[lang]
 	if !ok {
-		p = c.printers["en"]
+		lang, p = "en", c.printers["en"]
 	}
-	return p.Sprintf(key, args...)
+	if len(args) > 0 {
+		return p.Sprintf(key, args...)
+	}
+	// Most strings a page shows take no arguments: each is formatted once
+	// per language (the printer looks the key up and formats it anew on
+	// every call, a good part of drawing a page).
+	k := plainKey{lang, key}
+	if v, ok := c.plain.Load(k); ok {
+		return v.(string)
+	}
+	v := p.Sprintf(key)
+	c.plain.Store(k, v)
+	return v
 }
+
+// plainKey names one string without arguments in one language.
+type plainKey struct{ lang, key string }
 
 // Name returns a language's own name for the switcher.
 func Name(lang string) string {

@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,6 +30,9 @@ var migrations embed.FS
 // DB is an open Gatehouse database on PostgreSQL.
 type DB struct {
 	pool *pgxpool.Pool
+	// local hears of this node's own account changes as they are written
+	// (see onNotice); set by Listen.
+	local atomic.Pointer[Changes]
 }
 
 // ErrSchemaTooNew is returned when the database was migrated by a newer
@@ -48,11 +52,16 @@ func Open(ctx context.Context, url string, poolSize int, migrate bool) (*DB, err
 	// A database that has gone away must make requests fail fast (503), not
 	// hang until the client gives up.
 	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	db := &DB{}
+	cfg.ConnConfig.OnNotice = db.onNotice
+	// The account-change triggers' notices must reach us whatever the
+	// role's default says (see onNotice).
+	cfg.ConnConfig.RuntimeParams["client_min_messages"] = "notice"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	db := &DB{pool: pool}
+	db.pool = pool
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {

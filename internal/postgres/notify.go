@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // notifyChannel carries session and account changes between nodes.
@@ -38,9 +39,32 @@ func notify(ctx context.Context, tx pgx.Tx, kind, id string) error {
 	return err
 }
 
+// accountNotice starts the notice the account-change triggers (migration
+// 0018) raise to the writing connection, followed by the account's id.
+const accountNotice = "gatehouse account changed: "
+
+// onNotice hears the account-change triggers' notices on the connection
+// that writes: this node forgets the account at once, while the change is
+// written, rather than when its notification comes back (a few
+// milliseconds after the commit), so that the browser that made a change
+// sees it on the page it is sent to next. A request reading the account in
+// the moment between the write and the commit may keep what it read; the
+// notification, after the commit, makes this node forget it again.
+func (db *DB) onNotice(_ *pgconn.PgConn, n *pgconn.Notice) {
+	id, ok := strings.CutPrefix(n.Message, accountNotice)
+	if !ok {
+		return
+	}
+	if c := db.local.Load(); c != nil {
+		(*c).EvictAccount(id)
+	}
+}
+
 // Listen delivers notifications to c until ctx ends, reconnecting (and
-// flushing c) whenever the connection breaks.
+// flushing c) whenever the connection breaks. This node's own account
+// changes reach c as they are written, too (see onNotice).
 func (db *DB) Listen(ctx context.Context, c Changes, log *slog.Logger) {
+	db.local.Store(&c)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := db.listenOnce(ctx, c)

@@ -16,8 +16,15 @@ type Cache struct {
 	TTL     time.Duration
 	MaxSize int
 
-	mu      sync.RWMutex
-	entries map[string]cacheEntry // by token hash
+	mu        sync.RWMutex
+	entries   map[string]cacheEntry          // by token hash
+	byAccount map[string]map[string]struct{} // account id → its entries' token hashes
+	// attached is what a page read about the account with a cached
+	// session (see Attach), by token hash, forgotten with the session.
+	attached map[string]any
+	// epoch counts what the cache forgot: an eviction or a flush adds
+	// one. Attach keeps nothing read before the latest of them.
+	epoch uint64
 }
 
 type cacheEntry struct {
@@ -27,7 +34,45 @@ type cacheEntry struct {
 
 // NewCache returns a cache holding at most maxSize sessions for ttl each.
 func NewCache(ttl time.Duration, maxSize int) *Cache {
-	return &Cache{TTL: ttl, MaxSize: maxSize, entries: make(map[string]cacheEntry)}
+	return &Cache{TTL: ttl, MaxSize: maxSize, entries: make(map[string]cacheEntry),
+		byAccount: make(map[string]map[string]struct{}), attached: make(map[string]any)}
+}
+
+// Epoch returns the cache's count of evictions and flushes. A caller about
+// to read something it will Attach takes it first.
+func (c *Cache) Epoch() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.epoch
+}
+
+// Attach keeps v with the cached session whose token hashes to h — what a
+// signed-in page read about the session's account and browser, for its
+// next views — unless that session is no longer cached or the cache
+// forgot anything since epoch (taken with Epoch before v was read): v may
+// then predate a change, whose eviction has already passed. It is
+// forgotten with the session: on every eviction of the session or its
+// account, on any node (PostgreSQL's notifications, sent by triggers on
+// the rows such pages read), and when the session's copy is refreshed.
+func (c *Cache) Attach(h []byte, epoch uint64, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[string(h)]; !ok || c.epoch != epoch {
+		return
+	}
+	c.attached[string(h)] = v
+}
+
+// Attached returns what was attached to the cached session whose token
+// hashes to h, or nil.
+func (c *Cache) Attached(h []byte, now time.Time) any {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.entries[string(h)]
+	if !ok || !now.Before(e.until) {
+		return nil
+	}
+	return c.attached[string(h)]
 }
 
 func (c *Cache) get(hash []byte, now time.Time) (*Session, bool) {
@@ -51,8 +96,8 @@ func (c *Cache) put(s *Session, now time.Time) {
 	if len(c.entries) >= c.MaxSize {
 		// Drop an arbitrary tenth: cheap, and a miss only costs a query.
 		n := c.MaxSize / 10
-		for k := range c.entries {
-			delete(c.entries, k)
+		for k, e := range c.entries {
+			c.remove(k, e.s.AccountID)
 			if n--; n <= 0 {
 				break
 			}
@@ -63,34 +108,66 @@ func (c *Cache) put(s *Session, now time.Time) {
 		a := *s.Account
 		cp.Account = &a
 	}
-	c.entries[string(s.TokenHash)] = cacheEntry{s: cp, until: now.Add(c.TTL)}
+	k := string(s.TokenHash)
+	if old, ok := c.entries[k]; ok && old.s.AccountID != cp.AccountID {
+		c.remove(k, old.s.AccountID)
+	}
+	c.entries[k] = cacheEntry{s: cp, until: now.Add(c.TTL)}
+	delete(c.attached, k) // read with the older copy
+	hs := c.byAccount[cp.AccountID]
+	if hs == nil {
+		hs = make(map[string]struct{}, 1)
+		c.byAccount[cp.AccountID] = hs
+	}
+	hs[k] = struct{}{}
+}
+
+// remove drops one entry and its index; c.mu is held.
+func (c *Cache) remove(k, accountID string) {
+	delete(c.entries, k)
+	delete(c.attached, k)
+	if hs := c.byAccount[accountID]; hs != nil {
+		delete(hs, k)
+		if len(hs) == 0 {
+			delete(c.byAccount, accountID)
+		}
+	}
 }
 
 // EvictSession drops the session with the given id.
 func (c *Cache) EvictSession(id string) {
-	c.evict(func(s *Session) bool { return s.ID == id })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	for k, e := range c.entries {
+		if e.s.ID == id {
+			c.remove(k, e.s.AccountID)
+		}
+	}
 }
 
-// EvictAccount drops every session of the account.
+// EvictAccount drops every session of the account, with what was attached
+// to them. Every change to an account on any node comes here (through
+// PostgreSQL's notifications), so it looks only at that account's entries.
 func (c *Cache) EvictAccount(accountID string) {
-	c.evict(func(s *Session) bool { return s.AccountID == accountID })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	for k := range c.byAccount[accountID] {
+		delete(c.entries, k)
+		delete(c.attached, k)
+	}
+	delete(c.byAccount, accountID)
 }
 
 // Flush drops everything (after a lost notification connection).
 func (c *Cache) Flush() {
 	c.mu.Lock()
+	c.epoch++
 	c.entries = make(map[string]cacheEntry)
+	c.byAccount = make(map[string]map[string]struct{})
+	c.attached = make(map[string]any)
 	c.mu.Unlock()
-}
-
-func (c *Cache) evict(match func(*Session) bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, e := range c.entries {
-		if match(&e.s) {
-			delete(c.entries, k)
-		}
-	}
 }
 
 // Len reports how many sessions are cached.

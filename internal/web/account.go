@@ -1,11 +1,15 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
+	"gatehouse/internal/device"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
 )
@@ -19,6 +23,39 @@ func maskPhone(p string) string {
 
 // zoneOption is one choice of the time-zone select.
 type zoneOption struct{ ID, Name string }
+
+// zoneOptionsHTML draws the time-zone select's options as account.html
+// did before they were drawn once per language and choice.
+var zoneOptionsHTML = template.Must(template.New("zones").Parse(
+	`{{range .Zones}}<option value="{{.ID}}"{{if eq .ID $.Selected}} selected{{end}}>{{.Name}}</option>{{end}}`))
+
+// zoneOptionsFor returns the time-zone select's options in lang with
+// selected chosen. They are the same on every view, and drawing 21 options
+// action by action on each one cost the account page more than the rest of
+// its template; so each language and known choice is drawn once.
+func (s *Server) zoneOptionsFor(lang, selected string) template.HTML {
+	key := lang + "\x00" + selected
+	if v, ok := s.zoneOptions.Load(key); ok {
+		return v.(template.HTML)
+	}
+	zones := make([]zoneOption, 0, len(i18n.Zones))
+	for _, z := range i18n.Zones {
+		zones = append(zones, zoneOption{z.ID, i18n.ZoneName(lang, z.ID)})
+	}
+	var b strings.Builder
+	if err := zoneOptionsHTML.Execute(&b, struct {
+		Zones    []zoneOption
+		Selected string
+	}{zones, selected}); err != nil {
+		panic(err) // a constant template over constant data
+	}
+	out := template.HTML(b.String())
+	if selected == "" || i18n.KnownZone(selected) {
+		// Bounded: the languages times the zones offered.
+		s.zoneOptions.Store(key, out)
+	}
+	return out
+}
 
 // when writes t for the reader of this page: in the signed-in holder's time
 // zone, or the default zone of the page's language.
@@ -36,12 +73,86 @@ func (s *Server) when(r *http.Request, t time.Time) string {
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "account.title")
 	s.notice(r, p)
-	if err := s.fillWaiting(r, p); err != nil {
+	f := s.accountFacts(r)
+	if err := s.fillWaiting(r, p, f); err != nil {
 		httpcore.Fail(w, r, err)
 		return
 	}
-	s.fillAccount(r, p)
+	s.fillAccount(r, p, f)
 	s.render(w, r, http.StatusOK, "account", p)
+}
+
+// accountFacts is what the account page reads about the account and the
+// browser looking at it, besides the session and the account's record:
+// read once, then kept with the cached session (session.Cache.Attach)
+// until the account changes on any node — every write to these rows tells
+// every node to forget the account's sessions — or time alone changes one
+// of them (until). A view whose session and facts are cached reads nothing.
+type accountFacts struct {
+	twoStepOn   bool
+	twoStepErr  error
+	trusted     []device.Trusted
+	trustedErr  error
+	deviceHash  string // the device cookie's token hash: the facts are this browser's
+	browser, os string
+	deviceErr   error // other than not found
+	waiting     []activity.Waiting
+	waitingErr  error
+	until       time.Time // when time alone changes the facts (zero: never)
+}
+
+// accountFacts returns the facts kept with this request's session, or
+// reads them (and keeps them, when the sessions are cached and nothing
+// failed).
+func (s *Server) accountFacts(r *http.Request) *accountFacts {
+	st := state(r)
+	var devToken string
+	if c, err := r.Cookie(httpcore.DeviceCookie); err == nil {
+		devToken = c.Value
+	}
+	devHash := ""
+	if devToken != "" {
+		devHash = string(device.HashToken(devToken))
+	}
+	cache, now := s.Sessions.Cache, s.now()
+	if cache != nil {
+		if f, ok := cache.Attached(st.Session.TokenHash, now).(*accountFacts); ok &&
+			f.deviceHash == devHash && (f.until.IsZero() || now.Before(f.until)) {
+			return f
+		}
+	}
+	var epoch uint64
+	if cache != nil {
+		epoch = cache.Epoch() // before reading: see Cache.Attach
+	}
+	ctx, a := r.Context(), st.Account
+	f := &accountFacts{deviceHash: devHash}
+	f.waiting, f.waitingErr = s.Activity.Waiting(ctx, a.ID, st.Session.DeviceID)
+	f.twoStepOn, f.twoStepErr = s.TwoStep.On(ctx, a)
+	f.trusted, f.trustedErr = s.Devices.Trusted(ctx, a.ID)
+	if dev, err := s.Devices.Lookup(ctx, devToken); err != nil {
+		f.deviceErr = err
+	} else if dev != nil {
+		f.browser, f.os = dev.Browser, dev.OS
+	}
+	for _, w := range f.waiting {
+		f.until = earlier(f.until, w.Until)
+	}
+	for _, d := range f.trusted {
+		f.until = earlier(f.until, d.Until)
+	}
+	if cache != nil && f.waitingErr == nil && f.twoStepErr == nil && f.trustedErr == nil && f.deviceErr == nil {
+		cache.Attach(st.Session.TokenHash, epoch, f)
+	}
+	return f
+}
+
+// earlier returns the earlier of two times, zero meaning never.
+func earlier(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }
 
 // waitingView is one request waiting for the holder's answer at the top
@@ -55,9 +166,8 @@ type waitingView struct {
 // fillWaiting puts the requests waiting for the holder's answer — made
 // elsewhere, unfinished, unanswered, of the last week — at the top of the
 // account page, each answered there with one press.
-func (s *Server) fillWaiting(r *http.Request, p *page) error {
-	st := state(r)
-	ws, err := s.Activity.Waiting(r.Context(), st.Account.ID, st.Session.DeviceID)
+func (s *Server) fillWaiting(r *http.Request, p *page, f *accountFacts) error {
+	ws, err := f.waiting, f.waitingErr
 	if err != nil || len(ws) == 0 {
 		return err
 	}
@@ -80,7 +190,7 @@ func (s *Server) fillWaiting(r *http.Request, p *page) error {
 }
 
 // fillAccount puts the account page's facts and choices into p.
-func (s *Server) fillAccount(r *http.Request, p *page) {
+func (s *Server) fillAccount(r *http.Request, p *page, f *accountFacts) {
 	st := state(r)
 	a, sess := st.Account, st.Session
 	p.Data["Email"] = a.Email
@@ -91,29 +201,21 @@ func (s *Server) fillAccount(r *http.Request, p *page) {
 	p.Data["TimeZone"] = a.TimeZone
 	p.Data["ZoneName"] = i18n.ZoneName(p.Lang, s.Catalog.Zone(a.Language, a.TimeZone).String())
 	p.Data["DefaultZoneLabel"] = s.Catalog.T(p.Lang, "field.time_zone_default", i18n.ZoneName(p.Lang, s.Catalog.Zone(a.Language, "").String()))
-	zones := make([]zoneOption, 0, len(i18n.Zones))
-	for _, z := range i18n.Zones {
-		zones = append(zones, zoneOption{z.ID, i18n.ZoneName(p.Lang, z.ID)})
-	}
-	p.Data["Zones"] = zones
+	p.Data["ZoneOptions"] = s.zoneOptionsFor(p.Lang, a.TimeZone)
 	p.Data["PasswordChanged"] = s.when(r, a.PasswordChangedAt)
-	if on, err := s.TwoStep.On(r.Context(), a); err == nil {
-		p.Data["TwoStepOn"] = on
+	if f.twoStepErr == nil {
+		p.Data["TwoStepOn"] = f.twoStepOn
 	}
 	type trusted struct{ ID, Browser, OS, Until string }
 	var ts []trusted
-	if list, err := s.Devices.Trusted(r.Context(), a.ID); err == nil {
-		for _, d := range list {
+	if f.trustedErr == nil {
+		for _, d := range f.trusted {
 			ts = append(ts, trusted{d.ID, d.Browser, d.OS, s.when(r, d.Until)})
 		}
 	}
 	p.Data["Trusted"] = ts
-	browser, os := "", ""
-	if dev, err := s.deviceOf(r); err == nil {
-		browser, os = dev.Browser, dev.OS
-	}
 	p.Data["Session"] = s.Catalog.T(p.Lang, "account.session_detail",
-		s.when(r, sess.CreatedAt), browser, os, sess.IP, s.when(r, sess.ExpiresAt()))
+		s.when(r, sess.CreatedAt), f.browser, f.os, sess.IP, s.when(r, sess.ExpiresAt()))
 }
 
 // preferencesSubmit saves the language of messages and the time zone.
@@ -123,7 +225,7 @@ func (s *Server) preferencesSubmit(w http.ResponseWriter, r *http.Request) {
 	tz, _ := httpcore.Field(r, "time_zone")
 	if err := s.Accounts.SetPreferences(r.Context(), st.Account.ID, lang, tz); err != nil {
 		p := s.newPage(r, "account.title")
-		s.fillAccount(r, p)
+		s.fillAccount(r, p, s.accountFacts(r))
 		s.formError(w, r, "account", p, err)
 		return
 	}

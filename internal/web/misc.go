@@ -9,19 +9,9 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 
-	"gatehouse/internal/device"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
 )
-
-// deviceOf returns the device record of the browser's device cookie.
-func (s *Server) deviceOf(r *http.Request) (*device.Device, error) {
-	var token string
-	if c, err := r.Cookie(httpcore.DeviceCookie); err == nil {
-		token = c.Value
-	}
-	return s.Devices.ByToken(r.Context(), token)
-}
 
 // language switches the page language and remembers the choice.
 func (s *Server) language(w http.ResponseWriter, r *http.Request) {

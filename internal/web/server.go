@@ -16,6 +16,7 @@ import (
 	"embed"
 	"html/template"
 	"log/slog"
+	"sync"
 	"time"
 
 	"gatehouse/internal/account"
@@ -101,12 +102,15 @@ type Server struct {
 	// write it, shown in hints and errors.
 	PhoneRegion, PhoneExample string
 
-	pages      map[string]*template.Template
-	known      map[string]bool // the GET paths, for the language switch
-	static     map[string]staticFile
-	busyPages  map[string][]byte // the 503 answer per language, rendered once
-	pagesChain *httpcore.Chain
-	apiChain   *httpcore.Chain
+	pages     map[string]*template.Template
+	known     map[string]bool // the GET paths, for the language switch
+	static    map[string]staticFile
+	busyPages map[string][]byte // the 503 answer per language, rendered once
+	// zoneOptions holds the account page's time-zone options, drawn once
+	// per language and chosen zone (lang + "\x00" + zone → template.HTML).
+	zoneOptions sync.Map
+	pagesChain  *httpcore.Chain
+	apiChain    *httpcore.Chain
 }
 
 func (s *Server) now() time.Time { return s.Clock.Now() }
