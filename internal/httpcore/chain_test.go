@@ -6,12 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"gatehouse/internal/httpcore/httpcoretest"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/session"
 	"gatehouse/internal/sqlite"
@@ -100,31 +100,6 @@ func chainServer(t *testing.T) http.Handler {
 	})
 }
 
-func call(h http.Handler, method, path, ctype, body string, hdr map[string]string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, "http://id.example"+path, strings.NewReader(body))
-	if ctype != "" {
-		r.Header.Set("Content-Type", ctype)
-	}
-	for k, v := range hdr {
-		r.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-func jsonCode(t *testing.T, w *httptest.ResponseRecorder) string {
-	t.Helper()
-	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("error answered as %q, not JSON: %s", ct, w.Body)
-	}
-	var e apiError
-	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Message == "" {
-		t.Fatalf("error body %q: %v", w.Body, err)
-	}
-	return e.Error.Code
-}
-
 // TestAPIChain_JSONBodiesOwnErrorsNoRedirects_V3_5_1: the api chain takes
 // JSON from programs (no Origin) and from our own pages' scripts, refuses a
 // browser's cross-site request, answers every error as JSON, and a missing
@@ -178,3 +153,8 @@ func TestAPIChain_JSONBodiesOwnErrorsNoRedirects_V3_5_1(t *testing.T) {
 		t.Fatalf("JSON on a form route: %d", w.Code)
 	}
 }
+
+var (
+	call     = httpcoretest.Call
+	jsonCode = httpcoretest.JSONCode
+)

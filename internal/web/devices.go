@@ -121,12 +121,7 @@ func (s *Server) deviceSignout(w http.ResponseWriter, r *http.Request) {
 		httpcore.Fail(w, r, err)
 		return
 	}
-	if id == st.Session.DeviceID {
-		httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
-		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
-		return
-	}
-	httpcore.Redirect(w, r, "/account/devices", url.Values{"notice": {"device_signed_out"}})
+	s.signedOut(w, r, id == st.Session.DeviceID)
 }
 
 // sessionSignout signs out one session.
@@ -142,7 +137,14 @@ func (s *Server) sessionSignout(w http.ResponseWriter, r *http.Request) {
 		httpcore.Fail(w, r, httpcore.ErrUnknown)
 		return
 	}
-	if id == st.Session.ID {
+	s.signedOut(w, r, id == st.Session.ID)
+}
+
+// signedOut answers a sign-out from the devices page: back to it, or —
+// when this browser's own session was among those ended — to the sign-in
+// page, its dead cookie gone.
+func (s *Server) signedOut(w http.ResponseWriter, r *http.Request, here bool) {
+	if here {
 		httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
 		httpcore.Redirect(w, r, "/signin", url.Values{"notice": {"signed_out"}})
 		return

@@ -1,17 +1,16 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"gatehouse/internal/httpcore"
+	"gatehouse/internal/httpcore/httpcoretest"
 	"gatehouse/internal/i18n"
 )
 
@@ -58,29 +57,7 @@ func failAt(r *http.Request) error {
 	return fmt.Errorf("some operation: %w", errors.Join(httpcore.Mappings()[i].Err))
 }
 
-func call(h http.Handler, method, path, ctype, body string, hdr map[string]string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, "http://id.example"+path, strings.NewReader(body))
-	if ctype != "" {
-		r.Header.Set("Content-Type", ctype)
-	}
-	for k, v := range hdr {
-		r.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-func jsonCode(t *testing.T, w *httptest.ResponseRecorder) string {
-	t.Helper()
-	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("error answered as %q, not JSON: %s", ct, w.Body)
-	}
-	var e struct {
-		Error struct{ Code, Message string }
-	}
-	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Message == "" {
-		t.Fatalf("error body %q: %v", w.Body, err)
-	}
-	return e.Error.Code
-}
+var (
+	call     = httpcoretest.Call
+	jsonCode = httpcoretest.JSONCode
+)
