@@ -95,28 +95,40 @@ type App struct {
 
 // New opens the database and builds every service.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	// The message catalog and the DKIM keys need nothing from the
-	// database: they are built on a second core while it opens (a few
-	// milliseconds each side of a start). The keys are still checked
-	// before New returns: a broken key stops the start, as it always did.
-	early := make(chan earlyParts, 1)
-	zones := map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")}
+	// The message catalog loads in the background (the first page or
+	// message waits for it), and the DKIM keys are opened on a second core
+	// while the database opens: a few milliseconds each of a start. The
+	// keys are still checked before New returns: a broken key stops the
+	// start, as it always did.
+	cat := i18n.NewLoading()
+	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
+	type opened struct {
+		ring *dkimkeys.Ring
+		err  error
+	}
+	dkimDone := make(chan opened, 1)
 	dkimDir := cfg.DKIMDir()
-	go func() { early <- buildEarly(zones, dkimDir) }()
+	go func() {
+		// Every email is DKIM-signed from the first one: the keys are made
+		// on the first start, into the data dir. The real clock: no
+		// SetClock can have run before New returns.
+		ring, err := dkimkeys.Open(dkimDir, time.Now())
+		dkimDone <- opened{ring, err}
+	}()
 	// The database first: whether it already belongs to an installation
 	// decides whether a missing secrets file may be generated.
 	db, err := OpenStore(ctx, cfg, true)
 	if err != nil {
-		<-early
+		<-dkimDone
 		return nil, err
 	}
 	sec, created, err := loadSecrets(ctx, db, cfg)
 	if err == nil {
 		err = checkSecrets(ctx, db, sec, cfg.SecretsPath())
 	}
-	parts := <-early
-	if err == nil && parts.dkimErr != nil {
-		err = fmt.Errorf("dkim: %w", parts.dkimErr)
+	dkim := <-dkimDone
+	if err == nil && dkim.err != nil {
+		err = fmt.Errorf("dkim: %w", dkim.err)
 	}
 	if err != nil {
 		db.Close()
@@ -146,7 +158,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 
 	// The one clock every service reads; SetClock moves it for all of them.
 	clk := clock.Clock(a.now)
-	cat := parts.cat
 	serviceName := cfg.String("service_name")
 	support := strings.Join(slices.DeleteFunc([]string{cfg.String("support.url"), cfg.String("support.email")}, func(v string) bool { return v == "" }), " / ")
 	box, err := crypt.New(sec.EncryptionKey)
@@ -154,7 +165,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	dkimRing := parts.dkim
+	dkimRing := dkim.ring
 	a.DKIM = dkimRing
 	mailer, err := outbox.NewMailer(cfg.String("mail.from"), cfg.MailDomain(), dkimRing)
 	if err != nil {
@@ -301,24 +312,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.userAgents = uas
 	return a, nil
-}
-
-// earlyParts is what New builds alongside opening the database.
-type earlyParts struct {
-	cat     *i18n.Catalog
-	dkim    *dkimkeys.Ring
-	dkimErr error
-}
-
-// buildEarly builds the message catalog and opens the DKIM keys. Every
-// email is DKIM-signed from the first one: the keys are made on the first
-// start, into the data dir. It reads the real clock: no SetClock can have
-// run before New returns.
-func buildEarly(zones map[string]*time.Location, dkimDir string) earlyParts {
-	cat := i18n.New()
-	cat.SetDefaultZones(zones)
-	ring, err := dkimkeys.Open(dkimDir, time.Now())
-	return earlyParts{cat: cat, dkim: ring, dkimErr: err}
 }
 
 // warmAfter is how long after Start the user-agent parser is compiled. It
