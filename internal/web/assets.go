@@ -44,3 +44,7 @@ func (s *Server) assets() *assets {
 	<-s.ready
 	return s.built
 }
+
+// WaitAssets waits until the pages' assets are built: for whoever must know
+// the start's work is over (serve resumes the collector then).
+func (s *Server) WaitAssets() { s.assets() }
