@@ -95,13 +95,9 @@ type App struct {
 
 // New opens the database and builds every service.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	// The message catalog loads in the background (the first page or
-	// message waits for it), and the DKIM keys are opened on a second core
-	// while the database opens: a few milliseconds each of a start. The
-	// keys are still checked before New returns: a broken key stops the
-	// start, as it always did.
-	cat := i18n.NewLoading()
-	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
+	// The DKIM keys are opened on a second core while the database opens:
+	// a few milliseconds each side of a start. They are still checked
+	// before New returns: a broken key stops the start, as it always did.
 	type opened struct {
 		ring *dkimkeys.Ring
 		err  error
@@ -134,6 +130,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
+	// The message catalog loads in the background: the first page or
+	// message waits for it. It starts only now so as not to take the
+	// second core from the keys, which the start waits for.
+	cat := i18n.NewLoading()
+	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
 	a := &App{Config: cfg, DB: db, Secrets: sec, Log: log, SecretsCreated: created}
 	a.Pruner = &retention.Pruner{Store: db, History: cfg.Duration("retention.history"), Log: log, Now: a.now}
 
