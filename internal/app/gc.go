@@ -25,55 +25,31 @@ import (
 // While hashing, the live heap is that base plus the hashes running (one
 // per worker), and the collector is steered by two numbers:
 //
-//   - a GC percentage (gcPercentFor) that lets the heap grow, between
-//     collections, by two hashes' memory per worker beyond an idle
-//     server's live heap and one running hash: with two workers and the
-//     default 19 MiB, GOGC≈245, one collection per four or five sequential
-//     sign-ins instead of one per two with Go's default 100. Each
-//     collection marks the ~10 MiB of pointers (argon2 blocks hold none),
-//     about 10 ms of CPU on the core the hash leaves idle, and slows the
-//     running hash besides (memory bandwidth): at GOGC=100 that was 3 ms
-//     of the ~7 ms a sign-in cost outside the hash (e2e
-//     BenchmarkSignInCPU), about 1.5 ms less at this percentage — for a
-//     peak of about 145 MB RSS over a steady stream of sign-ins instead
-//     of 100. GOGC=400, used before, let the heap reach the memory
-//     limit, where the runtime returns pages to the system and faults
-//     them in again for the next hash.
+//   - GOGC=gcPercent (Go's default, 100) lets the heap grow to twice that
+//     before collecting: with two workers about one collection per three
+//     hashes, each marking only the ~15 MiB of pointers (argon2 blocks hold
+//     none). GOGC=400, used before, let the heap reach five times the live
+//     heap (400 MiB at 64 clients) and was not faster: the runtime returned
+//     much of that memory to the system between collections and faulted it
+//     in again for the next hash (about 3 MiB of page faults per sign-in,
+//     against 1 MiB now).
 //   - a soft memory limit of gcBase plus two hashes' memory per worker (the
 //     hashes running plus as many finished ones) is the ceiling whatever
-//     the live heap does: 140 MiB of Go memory with two workers. The GC
-//     percentage's goal stays below it with one hash running, so only a
-//     pool running flat out reaches it. The base is not smaller on
-//     purpose: with 48 MiB (124 MiB in all) the heap sat at the limit
-//     under load and the runtime kept handing pages back and faulting
-//     them in again for the next hash — about 900 page faults per sign-in
-//     against 160–250 now, and 0.61 instead of 0.77 of the hash bound with
-//     64 eager clients (e2e BenchmarkSignInLoad).
+//     the live heap does: 140 MiB of Go memory with two workers. The base
+//     is not smaller on purpose: with 48 MiB (124 MiB in all) the heap sat
+//     at the limit under load and the runtime kept handing pages back and
+//     faulting them in again for the next hash — about 900 page faults per
+//     sign-in against 160–250 now, and 0.61 instead of 0.77 of the hash
+//     bound with 64 eager clients (e2e BenchmarkSignInLoad).
 //
 // Memory that a burst left behind is handed back when the process goes
 // quiet (see releaseWhenQuiet), so an idle server sits near its live heap.
 //
 // An operator's GOGC or GOMEMLIMIT wins over the respective setting.
 const (
-	gcBase = 64 << 20
-	// gcLive is about the live heap of an idle server that has served
-	// pages (templates, catalogs, phone number metadata, the user-agent
-	// parser): the base the GC percentage is reckoned from.
-	gcLive = 12 << 20
+	gcBase    = 64 << 20
+	gcPercent = 100
 )
-
-// gcPercentFor returns the GC percentage that lets the heap grow by two
-// hashes' memory per worker over gcLive and one running hash: 100 (Go's
-// default) at least, 400 at most.
-func gcPercentFor(workers, memoryKiB int) int {
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	hash := int64(max(memoryKiB, 0)) << 10
-	headroom := 2 * int64(min(workers, 1<<10)) * hash
-	p := 100 * headroom / (gcLive + hash)
-	return int(min(max(p, 100), 400))
-}
 
 // GCSettings reports what TuneMemory chose; zero fields were left to the
 // operator's environment.
@@ -111,7 +87,7 @@ func tuneMemory(workers, memoryKiB int, getenv func(string) string) GCSettings {
 		debug.SetMemoryLimit(s.Limit)
 	}
 	if getenv("GOGC") == "" {
-		s.Percent = gcPercentFor(workers, memoryKiB)
+		s.Percent = gcPercent
 		debug.SetGCPercent(s.Percent)
 	}
 	releaseOnce.Do(func() { go releaseWhenQuiet(time.Second, quietBytes) })

@@ -21,32 +21,6 @@ func TestGCLimitIsSizedFromTheHashingPool(t *testing.T) {
 	}
 }
 
-func TestGCPercentIsSizedFromTheHashingPool(t *testing.T) {
-	const mib = 1 << 20
-	for _, c := range []struct {
-		workers, memoryKiB, want int
-	}{
-		{2, 19 * 1024, 245},     // 100 × 2×2×19 / (12+19)
-		{1, 19 * 1024, 122},     // 100 × 2×19 / (12+19)
-		{2, 1024, 100},          // small hashes: Go's default
-		{16, 64 * 1024, 400},    // capped
-		{1 << 20, 1 << 31, 400}, // no overflow
-	} {
-		got := gcPercentFor(c.workers, c.memoryKiB)
-		if got != c.want {
-			t.Errorf("gcPercentFor(%d, %d KiB) = %d, want %d", c.workers, c.memoryKiB, got, c.want)
-		}
-		// With one hash running, the goal stays under the limit's 95 %,
-		// where the runtime starts handing memory back.
-		if c.memoryKiB <= 64*1024 && c.workers <= 16 {
-			live := int64(gcLive + c.memoryKiB*1024)
-			if goal := live * int64(100+got) / 100; goal > gcLimit(c.workers, c.memoryKiB)*95/100 {
-				t.Errorf("%d × %d KiB: goal %d MiB over the limit's 95 %%", c.workers, c.memoryKiB, goal/mib)
-			}
-		}
-	}
-}
-
 func TestTuneMemoryLeavesTheOperatorsSettings(t *testing.T) {
 	oldLimit := debug.SetMemoryLimit(-1)
 	oldPercent := debug.SetGCPercent(100)
@@ -59,8 +33,8 @@ func TestTuneMemoryLeavesTheOperatorsSettings(t *testing.T) {
 	if s.Limit != 140<<20 || debug.SetMemoryLimit(-1) != 140<<20 {
 		t.Fatalf("limit %d, runtime %d; want 140 MiB", s.Limit, debug.SetMemoryLimit(-1))
 	}
-	if want := gcPercentFor(2, 19*1024); s.Percent != want || debug.SetGCPercent(want) != want {
-		t.Fatalf("GC percent %d, want %d", s.Percent, want)
+	if s.Percent != gcPercent || debug.SetGCPercent(gcPercent) != gcPercent {
+		t.Fatalf("GC percent %d, want %d", s.Percent, gcPercent)
 	}
 
 	debug.SetMemoryLimit(1 << 40)
