@@ -377,7 +377,8 @@ func coldStart(b *testing.B, client *http.Client, bin, data string) time.Duratio
 // process with the collector held off: what the rest of a sign-in costs —
 // HTTP, the database driver, the queries, the collections the hashes'
 // garbage triggers. On PostgreSQL (it also runs on SQLite). Target (issue
-// 20): ≤ 3 ms on PostgreSQL.
+// 20): ≤ 3 ms on PostgreSQL. It also reports each server's peak RSS over
+// the sign-ins and its RSS at rest after them.
 func BenchmarkSignInCPU(b *testing.B) {
 	for _, db := range []string{"postgres", "sqlite"} {
 		b.Run(db, func(b *testing.B) {
@@ -415,6 +416,15 @@ func BenchmarkSignInCPU(b *testing.B) {
 				})
 				b.ReportMetric(hash, "hash-cpu-ms")
 				reportSides(b, res, "cpu-ms/signin")
+				// Memory: the peak during the sign-ins, and what is left
+				// once the server has been quiet long enough to hand
+				// memory back (app.releaseWhenQuiet ticks every second).
+				time.Sleep(3 * time.Second)
+				for _, c := range cs {
+					pid := sides[c.name].srv.pid
+					b.ReportMetric(procMemMB(b, pid, "VmHWM"), c.name+"-peak-rss-MB")
+					b.ReportMetric(procMemMB(b, pid, "VmRSS"), c.name+"-rest-rss-MB")
+				}
 			}
 		})
 	}
@@ -448,6 +458,24 @@ func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procMemMB returns a memory figure of /proc/PID/status (VmRSS, VmHWM) in
+// MiB.
+func procMemMB(b *testing.B, pid int, field string) float64 {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(st)) {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(rest) // "12345 kB"
+			kb, _ := strconv.ParseFloat(f[0], 64)
+			return kb / 1024
+		}
+	}
+	b.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
 }
 
 // procCPU returns the user and system CPU time pid has used (fields 14

@@ -31,6 +31,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg, stderr)
 	app.TuneMemory(cfg.Int("argon2.workers"), cfg.Int("argon2.memory_kib"))
+	resumeGC := app.HoldCollection()
+	defer resumeGC() // a start that fails
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -78,6 +80,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		} else {
 			serveErr <- srv.Serve(ln)
 		}
+	}()
+	// The start's last allocations are the pages' assets, built in the
+	// background (which waits for the message catalog): collect from then.
+	go func() {
+		a.Web.WaitAssets()
+		resumeGC()
 	}()
 	log.Info("gatehouse started", "listen", ln.Addr().String(), "public_url", cfg.PublicURL(), "database", databaseName(cfg), "mail", a.Outbox.Drivers[request.Email].Name())
 	fmt.Fprintf(stdout, "Gatehouse is running. Open %s/ in your browser.\n", cfg.PublicURL())

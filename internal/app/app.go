@@ -95,21 +95,46 @@ type App struct {
 
 // New opens the database and builds every service.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	// The DKIM keys are opened on a second core while the database opens:
+	// a few milliseconds each side of a start. They are still checked
+	// before New returns: a broken key stops the start, as it always did.
+	type opened struct {
+		ring *dkimkeys.Ring
+		err  error
+	}
+	dkimDone := make(chan opened, 1)
+	dkimDir := cfg.DKIMDir()
+	go func() {
+		// Every email is DKIM-signed from the first one: the keys are made
+		// on the first start, into the data dir. The real clock: no
+		// SetClock can have run before New returns.
+		ring, err := dkimkeys.Open(dkimDir, time.Now())
+		dkimDone <- opened{ring, err}
+	}()
 	// The database first: whether it already belongs to an installation
 	// decides whether a missing secrets file may be generated.
 	db, err := OpenStore(ctx, cfg, true)
 	if err != nil {
+		<-dkimDone
 		return nil, err
 	}
 	sec, created, err := loadSecrets(ctx, db, cfg)
+	if err == nil {
+		err = checkSecrets(ctx, db, sec, cfg.SecretsPath())
+	}
+	dkim := <-dkimDone
+	if err == nil && dkim.err != nil {
+		err = fmt.Errorf("dkim: %w", dkim.err)
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := checkSecrets(ctx, db, sec, cfg.SecretsPath()); err != nil {
-		db.Close()
-		return nil, err
-	}
+	// The message catalog loads in the background: the first page or
+	// message waits for it. It starts only now so as not to take the
+	// second core from the keys, which the start waits for.
+	cat := i18n.NewLoading()
+	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
 	a := &App{Config: cfg, DB: db, Secrets: sec, Log: log, SecretsCreated: created}
 	a.Pruner = &retention.Pruner{Store: db, History: cfg.Duration("retention.history"), Log: log, Now: a.now}
 
@@ -134,8 +159,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 
 	// The one clock every service reads; SetClock moves it for all of them.
 	clk := clock.Clock(a.now)
-	cat := i18n.New()
-	cat.SetDefaultZones(map[string]*time.Location{"ja": cfg.Location("time_zone.ja"), "en": cfg.Location("time_zone.en")})
 	serviceName := cfg.String("service_name")
 	support := strings.Join(slices.DeleteFunc([]string{cfg.String("support.url"), cfg.String("support.email")}, func(v string) bool { return v == "" }), " / ")
 	box, err := crypt.New(sec.EncryptionKey)
@@ -143,13 +166,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
-	// Every email is DKIM-signed from the first one: the keys are made on
-	// the first start, into the data dir.
-	dkimRing, err := dkimkeys.Open(cfg.DKIMDir(), a.now())
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("dkim: %w", err)
-	}
+	dkimRing := dkim.ring
 	a.DKIM = dkimRing
 	mailer, err := outbox.NewMailer(cfg.String("mail.from"), cfg.MailDomain(), dkimRing)
 	if err != nil {

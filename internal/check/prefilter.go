@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -12,7 +13,17 @@ import (
 // derived from the expression itself. Most sentences of a long message
 // hold none of them, and a substring search is far cheaper than running
 // the expression: on a 50 KB message the gate more than halves the check.
+//
+// A pattern is compiled on first use: the checker's few dozen expressions
+// took a millisecond of every start (the package's initialisation), for a
+// page most starts never serve. The expressions are constants, compiled by
+// the tests; get still panics on one that does not compile.
 type pattern struct {
+	get func() compiledPattern
+}
+
+// compiledPattern is a pattern ready to run.
+type compiledPattern struct {
 	re *regexp.Regexp
 	// needles, case-folded (fold); nil when the expression promises no
 	// literal, and then it is always run.
@@ -20,7 +31,9 @@ type pattern struct {
 }
 
 func mustPattern(expr string) pattern {
-	return pattern{re: regexp.MustCompile(expr), needles: requiredLiterals(expr)}
+	return pattern{get: sync.OnceValue(func() compiledPattern {
+		return compiledPattern{re: regexp.MustCompile(expr), needles: requiredLiterals(expr)}
+	})}
 }
 
 func mustPatterns(exprs ...string) []pattern {
@@ -36,12 +49,12 @@ func (p pattern) find(s, folded string) string {
 	if !p.gated(folded) {
 		return ""
 	}
-	return p.re.FindString(s)
+	return p.get().re.FindString(s)
 }
 
 // gated reports whether folded holds one of p's needles (or p has none).
 func (p pattern) gated(folded string) bool {
-	return p.needles == nil || slices.ContainsFunc(p.needles, func(n string) bool { return strings.Contains(folded, n) })
+	return p.get().needles == nil || slices.ContainsFunc(p.get().needles, func(n string) bool { return strings.Contains(folded, n) })
 }
 
 // lines calls fn with each line of text that holds one of p's needles,
@@ -61,7 +74,7 @@ func (p pattern) lines(text string, fn func(line string) bool) {
 func findFirst(p pattern, text string) string {
 	var m string
 	p.lines(text, func(line string) bool {
-		m = p.re.FindString(line)
+		m = p.get().re.FindString(line)
 		return m == ""
 	})
 	return m
@@ -71,7 +84,7 @@ func findFirst(p pattern, text string) string {
 func findLast(p pattern, text string) string {
 	var m string
 	p.lines(text, func(line string) bool {
-		if all := p.re.FindAllString(line, -1); len(all) > 0 {
+		if all := p.get().re.FindAllString(line, -1); len(all) > 0 {
 			m = all[len(all)-1]
 		}
 		return true
@@ -84,7 +97,7 @@ func (p pattern) findAll(s, folded string, n int) []string {
 	if !p.gated(folded) {
 		return nil
 	}
-	return p.re.FindAllString(s, n)
+	return p.get().re.FindAllString(s, n)
 }
 
 // fold maps every rune to the smallest rune that case-folds to it, the

@@ -47,13 +47,13 @@ func TestPrefilterNeverHidesAMatch(t *testing.T) {
 	matched := 0
 	for _, g := range groups {
 		for _, p := range g {
-			if p.needles == nil {
-				t.Errorf("%s has no literal gate", p.re)
+			if p.get().needles == nil {
+				t.Errorf("%s has no literal gate", p.get().re)
 			}
 			for _, l := range lines {
-				want := p.re.FindString(l)
+				want := p.get().re.FindString(l)
 				if got := p.find(l, fold(l)); got != want {
-					t.Fatalf("%s on %q: gated %q, ungated %q", p.re, l, got, want)
+					t.Fatalf("%s on %q: gated %q, ungated %q", p.get().re, l, got, want)
 				}
 				if want != "" {
 					matched++
@@ -86,4 +86,26 @@ func corpusSentences(t *testing.T) []string {
 		}
 	}
 	return out
+}
+
+// TestPatternsCompile compiles every content pattern: they compile on
+// first use, so a broken expression must fail here rather than in a
+// holder's check.
+func TestPatternsCompile(t *testing.T) {
+	all := []pattern{urlInText, referenceInText, renderedLink}
+	for _, g := range [][]pattern{asksCode, asksPassword, asksCard, asksCall, asksPersonal, pressure} {
+		all = append(all, g...)
+	}
+	for i, p := range all {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("pattern %d: %v", i, r)
+				}
+			}()
+			if p.get().re == nil {
+				t.Errorf("pattern %d: no expression", i)
+			}
+		}()
+	}
 }

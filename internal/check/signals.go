@@ -234,13 +234,13 @@ func linksInText(text string) []link {
 	// "text <URL>" may be wrapped across lines: matched on the whole text,
 	// when it holds a "<http" at all.
 	if renderedLink.gated(fold(text)) {
-		for _, m := range renderedLink.re.FindAllStringSubmatch(text, maxLinks) {
+		for _, m := range renderedLink.get().re.FindAllStringSubmatch(text, maxLinks) {
 			out = append(out, link{href: m[2], text: strings.TrimRight(m[1], ".,;:!?")})
 		}
 	}
 	n := 0
 	urlInText.lines(text, func(line string) bool {
-		for _, u := range urlInText.re.FindAllString(line, maxLinks-n) {
+		for _, u := range urlInText.get().re.FindAllString(line, maxLinks-n) {
 			u = strings.TrimRight(u, ".,;:!?")
 			out = append(out, link{href: u, text: u})
 			n++

@@ -22,6 +22,8 @@ var Languages = []string{"en", "ja"}
 
 // Catalog is the loaded message catalog.
 type Catalog struct {
+	// loaded is closed once printers and keys are set (nil: set by New).
+	loaded   chan struct{}
 	printers map[string]*message.Printer
 	matcher  language.Matcher
 	keys     map[string]bool
@@ -31,6 +33,33 @@ type Catalog struct {
 
 // New loads the message table.
 func New() *Catalog {
+	c := newCatalog()
+	c.load()
+	return c
+}
+
+// NewLoading returns a catalog whose table loads in a goroutine of its
+// own; T and Has wait for it. Loading compiles a few thousand printf
+// formats — milliseconds of a server's start, which on a second core
+// overlap the rest of it; the first message a request needs comes later.
+// A broken table (a duplicate key) panics there, ending the process, as
+// New's panic ends a start; the tests load it with New.
+func NewLoading() *Catalog {
+	c := newCatalog()
+	c.loaded = make(chan struct{})
+	go func() {
+		c.load()
+		close(c.loaded)
+	}()
+	return c
+}
+
+func newCatalog() *Catalog {
+	return &Catalog{matcher: language.NewMatcher([]language.Tag{language.English, language.Japanese})}
+}
+
+// load builds the printers and the key set.
+func (c *Catalog) load() {
 	b := catalog.NewBuilder(catalog.Fallback(language.English))
 	all := allMessages()
 	keys := make(map[string]bool, len(all))
@@ -42,15 +71,18 @@ func New() *Catalog {
 		b.SetString(language.English, m.key, m.en)
 		b.SetString(language.Japanese, m.key, m.ja)
 	}
-	c := &Catalog{
-		printers: map[string]*message.Printer{},
-		matcher:  language.NewMatcher([]language.Tag{language.English, language.Japanese}),
-		keys:     keys,
-	}
+	printers := map[string]*message.Printer{}
 	for _, l := range Languages {
-		c.printers[l] = message.NewPrinter(language.MustParse(l), message.Catalog(b))
+		printers[l] = message.NewPrinter(language.MustParse(l), message.Catalog(b))
 	}
-	return c
+	c.printers, c.keys = printers, keys
+}
+
+// wait waits until the table is loaded.
+func (c *Catalog) wait() {
+	if c.loaded != nil {
+		<-c.loaded
+	}
 }
 
 // allMessages is every row of the catalog's tables.
@@ -80,6 +112,7 @@ func (c *Catalog) Match(choice, acceptLanguage string) string {
 
 // T returns the string for key in lang, formatted with args.
 func (c *Catalog) T(lang, key string, args ...any) string {
+	c.wait()
 	if !c.keys[key] {
 		// A missing key is a programming error; make it visible in tests
 		// rather than silently showing an English fallback.
@@ -116,4 +149,7 @@ func Name(lang string) string {
 }
 
 // Has reports whether key is in the table.
-func (c *Catalog) Has(key string) bool { return c.keys[key] }
+func (c *Catalog) Has(key string) bool {
+	c.wait()
+	return c.keys[key]
+}

@@ -99,3 +99,20 @@ func TestTime_WrittenTheLocalWayInTheReadersZone(t *testing.T) {
 		}
 	}
 }
+
+// TestNewLoading_WaitsForTheTable: a catalog loading in the background
+// answers as New's does, whichever method comes first.
+func TestNewLoading_WaitsForTheTable(t *testing.T) {
+	want := New()
+	for _, first := range []string{"T", "Has"} {
+		c := NewLoading()
+		if first == "Has" && !c.Has("signin.title") {
+			t.Error("Has(signin.title) = false")
+		}
+		for _, lang := range Languages {
+			if got, w := c.T(lang, "signin.title"), want.T(lang, "signin.title"); got != w {
+				t.Errorf("%s: T = %q, want %q", lang, got, w)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"html/template"
 	"net/http"
 
 	"gatehouse/internal/i18n"
@@ -11,18 +12,19 @@ import (
 // Under a flood of sign-ins the refusals must cost almost nothing, or they
 // take the CPU the hashes need: no template, no form parsing, no session
 // lookup, no database — a fixed answer from memory.
-func (s *Server) renderBusyPages() {
-	s.busyPages = map[string][]byte{}
+func (s *Server) renderBusyPages(pages map[string]*template.Template) map[string][]byte {
+	busy := map[string][]byte{}
 	for _, lang := range i18n.Languages {
 		p := &page{Lang: lang, Title: s.Catalog.T(lang, "error.title.busy"), path: "/", Error: s.Catalog.T(lang, "error.busy"),
 			Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
 			Data: map[string]any{"Start": "/signin", "StartLabel": "error.start_signin"}}
 		var buf bytes.Buffer
-		if err := s.pages["error"].ExecuteTemplate(&buf, "layout", p); err != nil {
+		if err := pages["error"].ExecuteTemplate(&buf, "layout", p); err != nil {
 			panic("web: busy page: " + err.Error())
 		}
-		s.busyPages[lang] = buf.Bytes()
+		busy[lang] = buf.Bytes()
 	}
+	return busy
 }
 
 // busy is the pages' answer while the hashing pool is full: the page
@@ -33,5 +35,5 @@ func (s *Server) busy(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", lang)
 	w.WriteHeader(http.StatusServiceUnavailable)
-	w.Write(s.busyPages[lang])
+	w.Write(s.assets().busyPages[lang])
 }

@@ -10,13 +10,11 @@ import (
 	"gatehouse/internal/signin"
 )
 
-// prepare parses the templates, loads the static files, renders the busy
-// pages and builds the pages' chains, once, before the route table is
-// served.
+// prepare starts building the pages' assets (templates, static files,
+// busy pages) in the background and builds the pages' chains, once, before
+// the route table is served.
 func (s *Server) prepare() {
-	s.parseTemplates()
-	s.loadStatic()
-	s.renderBusyPages()
+	s.startAssets()
 	s.pagesChain = &httpcore.Chain{
 		Name:        "pages",
 		Browser:     true,

@@ -94,7 +94,9 @@ func (in input) DescribedBy() string {
 	return strings.Join(ids, " ")
 }
 
-func (s *Server) parseTemplates() {
+// parseTemplates parses every page's template. A template that does not
+// parse panics: it is a bug of this build, never of a configuration.
+func (s *Server) parseTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"t":         s.Catalog.T,
 		"languages": func() []string { return i18n.Languages },
@@ -127,14 +129,15 @@ func (s *Server) parseTemplates() {
 	}
 	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	names, _ := templateFS.ReadDir("templates")
-	s.pages = map[string]*template.Template{}
+	pages := map[string]*template.Template{}
 	for _, n := range names {
 		if n.Name() == "layout.html" {
 			continue
 		}
 		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+n.Name()))
-		s.pages[n.Name()[:len(n.Name())-len(".html")]] = t
+		pages[n.Name()[:len(n.Name())-len(".html")]] = t
 	}
+	return pages
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
@@ -172,7 +175,7 @@ func (s *Server) newPage(r *http.Request, titleKey string) *page {
 // first so that a template error becomes a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	var buf bytes.Buffer
-	if err := s.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err := s.assets().pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.Log.ErrorContext(r.Context(), "render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -14,7 +14,6 @@ package web
 
 import (
 	"embed"
-	"html/template"
 	"log/slog"
 	"sync"
 	"time"
@@ -102,10 +101,13 @@ type Server struct {
 	// write it, shown in hints and errors.
 	PhoneRegion, PhoneExample string
 
-	pages     map[string]*template.Template
-	known     map[string]bool // the GET paths, for the language switch
-	static    map[string]staticFile
-	busyPages map[string][]byte // the 503 answer per language, rendered once
+	known map[string]bool // the GET paths, for the language switch
+	// The templates, static files and busy pages are built in the
+	// background from the first call to Pages (see startAssets); built is
+	// set before ready is closed, and read only after.
+	assetsOnce sync.Once
+	ready      chan struct{}
+	built      *assets
 	// zoneOptions holds the account page's time-zone options, drawn once
 	// per language and chosen zone (lang + "\x00" + zone → template.HTML).
 	zoneOptions sync.Map

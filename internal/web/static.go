@@ -21,8 +21,8 @@ type staticFile struct {
 // instead of a file server means no directory listings and no file-system
 // path handling for whatever a client puts after /static/ (an invalid
 // UTF-8 name used to answer a plain-text 500).
-func (s *Server) loadStatic() {
-	s.static = map[string]staticFile{}
+func loadStatic() map[string]staticFile {
+	static := map[string]staticFile{}
 	fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -36,15 +36,16 @@ func (s *Server) loadStatic() {
 		if ct == "" {
 			ct = "application/octet-stream"
 		}
-		s.static[strings.TrimPrefix(p, "static/")] = staticFile{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		static[strings.TrimPrefix(p, "static/")] = staticFile{body: b, contentType: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 		return nil
 	})
+	return static
 }
 
 // serveStatic answers GET /static/NAME from the embedded assets; anything
 // else under /static/ is the localised 404 page.
 func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.static[strings.TrimPrefix(r.URL.Path, "/static/")]
+	f, ok := s.assets().static[strings.TrimPrefix(r.URL.Path, "/static/")]
 	if !ok {
 		s.errorPage(w, r, http.StatusNotFound, "error.not_found")
 		return
