@@ -18,7 +18,7 @@ func (s *Server) renderBusyPages() {
 			Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
 			Data: map[string]any{"Start": "/signin", "StartLabel": "error.start_signin"}}
 		var buf bytes.Buffer
-		if err := s.pages["error"].ExecuteTemplate(&buf, "layout", p); err != nil {
+		if err := s.page("error", lang).ExecuteTemplate(&buf, "layout", p); err != nil {
 			panic("web: busy page: " + err.Error())
 		}
 		s.busyPages[lang] = buf.Bytes()

@@ -95,7 +95,16 @@ func (in input) DescribedBy() string {
 }
 
 func (s *Server) parseTemplates() {
-	funcs := template.FuncMap{
+	s.pages = parsePages(s.templateFuncs(), func(t *template.Template, lang string) {
+		if err := foldPage(t, s.Catalog, lang); err != nil {
+			panic(err)
+		}
+	})
+}
+
+// templateFuncs are the functions the templates call.
+func (s *Server) templateFuncs() template.FuncMap {
+	return template.FuncMap{
 		"t":         s.Catalog.T,
 		"languages": func() []string { return i18n.Languages },
 		"langName":  i18n.Name,
@@ -125,16 +134,42 @@ func (s *Server) parseTemplates() {
 			return template.HTML(strings.Replace(out, mark, `<strong class="address nowrap">`+template.HTMLEscapeString(addr)+`</strong>`, 1))
 		},
 	}
-	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+}
+
+// parsePages parses every page with the layout once per language (name →
+// language → template), and has fold, when not nil, prepare each for its
+// language (foldPage).
+func parsePages(funcs template.FuncMap, fold func(t *template.Template, lang string)) map[string]map[string]*template.Template {
 	names, _ := templateFS.ReadDir("templates")
-	s.pages = map[string]*template.Template{}
-	for _, n := range names {
-		if n.Name() == "layout.html" {
-			continue
+	pages := map[string]map[string]*template.Template{}
+	for _, lang := range i18n.Languages {
+		base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+		for _, n := range names {
+			if n.Name() == "layout.html" {
+				continue
+			}
+			t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+n.Name()))
+			if fold != nil {
+				fold(t, lang)
+			}
+			name := n.Name()[:len(n.Name())-len(".html")]
+			if pages[name] == nil {
+				pages[name] = map[string]*template.Template{}
+			}
+			pages[name][lang] = t
 		}
-		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+n.Name()))
-		s.pages[n.Name()[:len(n.Name())-len(".html")]] = t
 	}
+	return pages
+}
+
+// page returns the named page's template for lang: each language's has
+// that language's strings written in (foldPage).
+func (s *Server) page(name, lang string) *template.Template {
+	if t, ok := s.pages[name][lang]; ok {
+		return t
+	}
+	// The catalog speaks English for a language it does not know.
+	return s.pages[name]["en"]
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
@@ -172,7 +207,7 @@ func (s *Server) newPage(r *http.Request, titleKey string) *page {
 // first so that a template error becomes a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	var buf bytes.Buffer
-	if err := s.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err := s.page(name, p.Lang).ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.Log.ErrorContext(r.Context(), "render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
