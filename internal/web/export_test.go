@@ -1,0 +1,10 @@
+package web
+
+// UnfoldPages has s draw its pages from templates parsed without folding
+// the catalog in (foldPage) until restore puts the folded ones back; for
+// comparing the two on the same requests, one at a time.
+func (s *Server) UnfoldPages() (restore func()) {
+	folded := s.pages
+	s.pages = parsePages(s.templateFuncs(), nil)
+	return func() { s.pages = folded }
+}
