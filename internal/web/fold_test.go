@@ -156,3 +156,35 @@ func TestHTMLEscaped(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRenderAccount measures drawing the account page of a holder
+// with nothing waiting (the page most see) from its template alone,
+// folded and not.
+//
+//	go test ./internal/web -run '^$' -bench RenderAccount
+func BenchmarkRenderAccount(b *testing.B) {
+	s := &Server{Catalog: i18n.New()}
+	s.parseTemplates()
+	unfolded := parsePages(s.templateFuncs(), nil)
+	for _, lang := range i18n.Languages {
+		p := samplePage(lang, map[string]any{"MinLength": 12, "Email": "holder@example.com", "Language": lang, "TimeZone": "",
+			"ZoneName": "Japan time", "DefaultZoneLabel": "Default (Japan time)", "ZoneOptions": s.zoneOptionsFor(lang, ""),
+			"PasswordChanged": "6 Dec 2026, 15:04", "TwoStepOn": false, "Trusted": []struct{ ID, Browser, OS, Until string }(nil),
+			"Session": "Since 6 Dec 2026, 15:04, Chrome on Linux, 127.0.0.1"}, false)
+		p.SignedIn = true
+		for _, side := range []struct {
+			name string
+			t    *template.Template
+		}{{"folded", s.page("account", lang)}, {"unfolded", unfolded["account"][lang]}} {
+			b.Run(lang+"/"+side.name, func(b *testing.B) {
+				var buf bytes.Buffer
+				for b.Loop() {
+					buf.Reset()
+					if err := side.t.ExecuteTemplate(&buf, "layout", p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

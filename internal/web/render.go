@@ -206,8 +206,12 @@ func (s *Server) newPage(r *http.Request, titleKey string) *page {
 // render writes the named page with status. The template runs into a buffer
 // first so that a template error becomes a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
-	var buf bytes.Buffer
-	if err := s.page(name, p.Lang).ExecuteTemplate(&buf, "layout", p); err != nil {
+	buf, _ := s.renderBufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer s.putRenderBuf(buf)
+	if err := s.page(name, p.Lang).ExecuteTemplate(buf, "layout", p); err != nil {
 		s.Log.ErrorContext(r.Context(), "render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -216,6 +220,22 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Language", p.Lang)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// maxRenderBuf is the largest buffer render keeps for the next page: a
+// page is a few to some tens of kilobytes; a rare larger one (a long
+// message list) is not worth holding on to.
+const maxRenderBuf = 256 << 10
+
+// putRenderBuf keeps buf for the next page render draws. A fresh buffer
+// grows by doubling to the page's size, and those copies were most of the
+// bytes drawing the account page allocated.
+func (s *Server) putRenderBuf(buf *bytes.Buffer) {
+	if buf.Cap() > maxRenderBuf {
+		return
+	}
+	buf.Reset()
+	s.renderBufs.Put(buf)
 }
 
 // errorTitles gives each error page a title that says what happened.
