@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"html/template"
+	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -67,15 +69,16 @@ func TestFoldedPagesSameBytes(t *testing.T) {
 	t.Logf("%d renderings compared, %d of them whole pages", ran, whole)
 }
 
-// TestFoldedPages_NoCatalogCallLeft: the account page and the layout call
-// the catalog with a constant key nowhere once folded (a call left
-// unfolded is correct, but slow: this says when a template's form stops
-// matching what foldCatalog recognises).
+// TestFoldedPages_NoCatalogCallLeft: once folded, the account page and
+// the layout call the catalog with a constant key nowhere, range over the
+// languages nowhere, and leave no constant to escape at each view (one
+// left is correct, but slow: this says when a template's form stops
+// matching what the folder recognises).
 func TestFoldedPages_NoCatalogCallLeft(t *testing.T) {
 	t.Parallel()
 	s := &Server{Catalog: i18n.New()}
 	s.parseTemplates()
-	constant := regexp.MustCompile(`\{\{t \$?\.Lang "[^"]*"\}\}|\{\{"`)
+	constant := regexp.MustCompile(`\{\{t \$?\.Lang "[^"]*"\}\}|\{\{"|range languages|langName \.\}\}`)
 	for _, lang := range i18n.Languages {
 		for _, name := range []string{"layout", "content"} {
 			tree := s.page("account", lang).Lookup(name).Tree.Root.String()
@@ -138,20 +141,48 @@ func samplePage(lang string, data map[string]any, full bool) *page {
 	return p
 }
 
-// The folded strings are escaped as html/template escapes them in HTML
-// text, in a quoted attribute and in a <title>.
-func TestHTMLEscaped(t *testing.T) {
+// TestFolder_ConstantsEscapedAsInTheirContext: a constant folded into text
+// is what html/template writes for it, in every context: folded in those
+// of the folder's probes, left alone in the others.
+func TestFolder_ConstantsEscapedAsInTheirContext(t *testing.T) {
 	t.Parallel()
-	for _, src := range []string{`<p>{{.}}</p>`, `<a title="{{.}}">`, `<title>{{.}}</title>`} {
-		tmpl := template.Must(template.New("").Parse(src))
-		open, close, _ := strings.Cut(src, "{{.}}")
-		for _, s := range []string{"", `a & b <c> "d" 'e' +f` + "\x00", "日本語：「x」", "GH-ABCD"} {
-			var b strings.Builder
-			if err := tmpl.Execute(&b, s); err != nil {
+	f, err := newFolder(i18n.New(), "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		src  string
+		fold bool
+	}{
+		{`<p>{{.}}</p>`, true},
+		{`<a title="{{.}}" data-x='{{.}}'>`, true},
+		{`<title>{{.}}</title><textarea>{{.}}</textarea>`, true},
+		{`<a href="/x?a={{.}}&amp;b=1">`, true},
+		{`<a href="{{.}}">`, false},
+		{`<a title={{.}}>`, false},
+		{`<script>var x = {{.}};</script>`, false},
+		{`<p style="color: {{.}}">`, false},
+	} {
+		for _, s := range []string{"", `a & b <c> "d" 'e' +f =g ?h #i %j` + "\x00", "日本語：「x」", "GH-ABCD", "javascript:alert(1)"} {
+			src := strings.ReplaceAll(tc.src, "{{.}}", "{{"+strconv.Quote(s)+"}}")
+			plain := template.Must(template.New("").Parse(src))
+			folded := template.Must(template.New("").Parse(src))
+			var want, got strings.Builder
+			if err := plain.Execute(&want, nil); err != nil {
 				t.Fatal(err)
 			}
-			if want := open + htmlEscaped(s) + close; b.String() != want {
-				t.Errorf("%s with %q: %q, htmlEscaped gives %q", src, s, b.String(), want)
+			if err := folded.Execute(io.Discard, nil); err != nil {
+				t.Fatal(err)
+			}
+			f.escaped(folded.Tree.Root)
+			if err := folded.Execute(&got, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("%s: folded %q, want %q", src, got.String(), want.String())
+			}
+			if left := strings.Contains(folded.Tree.Root.String(), "{{"); left == tc.fold {
+				t.Errorf("%s: folded %v, want %v: %s", src, !left, tc.fold, folded.Tree.Root)
 			}
 		}
 	}
