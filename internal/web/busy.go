@@ -18,7 +18,11 @@ func (s *Server) renderBusyPages() {
 			Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
 			Data: map[string]any{"Start": "/signin", "StartLabel": "error.start_signin"}}
 		var buf bytes.Buffer
-		if err := s.page("error", lang).ExecuteTemplate(&buf, "layout", p); err != nil {
+		t, err := s.page("error", lang)
+		if err == nil {
+			err = t.ExecuteTemplate(&buf, "layout", p)
+		}
+		if err != nil {
 			panic("web: busy page: " + err.Error())
 		}
 		s.busyPages[lang] = buf.Bytes()

@@ -5,6 +5,6 @@ package web
 // comparing the two on the same requests, one at a time.
 func (s *Server) UnfoldPages() (restore func()) {
 	folded := s.pages
-	s.pages = parsePages(s.templateFuncs(), nil)
+	s.pages = s.pageTemplates(false)
 	return func() { s.pages = folded }
 }

@@ -22,12 +22,7 @@ import (
 func TestFoldedPagesSameBytes(t *testing.T) {
 	t.Parallel()
 	s := &Server{Catalog: i18n.New()}
-	folded := parsePages(s.templateFuncs(), func(t *template.Template, lang string) {
-		if err := foldPage(t, s.Catalog, lang); err != nil {
-			panic(err)
-		}
-	})
-	plain := parsePages(s.templateFuncs(), nil)
+	folded, plain := allPages(t, s, true), allPages(t, s, false)
 	if len(folded) < 30 {
 		t.Fatalf("%d pages", len(folded))
 	}
@@ -77,16 +72,32 @@ func TestFoldedPagesSameBytes(t *testing.T) {
 func TestFoldedPages_NoCatalogCallLeft(t *testing.T) {
 	t.Parallel()
 	s := &Server{Catalog: i18n.New()}
-	s.parseTemplates()
 	constant := regexp.MustCompile(`\{\{t \$?\.Lang "[^"]*"\}\}|\{\{"|range languages|langName \.\}\}`)
 	for _, lang := range i18n.Languages {
 		for _, name := range []string{"layout", "content"} {
-			tree := s.page("account", lang).Lookup(name).Tree.Root.String()
+			tree := allPages(t, s, true)["account"][lang].Lookup(name).Tree.Root.String()
 			if m := constant.FindAllString(tree, -1); len(m) > 0 {
 				t.Errorf("%s %s: left %q", lang, name, m)
 			}
 		}
 	}
+}
+
+// allPages parses every page in every language, folded or not.
+func allPages(t testing.TB, s *Server, fold bool) map[string]map[string]*template.Template {
+	t.Helper()
+	all := map[string]map[string]*template.Template{}
+	for name, byLang := range s.pageTemplates(fold) {
+		all[name] = map[string]*template.Template{}
+		for lang, pt := range byLang {
+			x, err := pt.get()
+			if err != nil {
+				t.Fatalf("%s in %s: %v", name, lang, err)
+			}
+			all[name][lang] = x
+		}
+	}
+	return all
 }
 
 var dataKey = regexp.MustCompile(`\.Data\.([A-Za-z]+)`)
@@ -195,8 +206,7 @@ func TestFolder_ConstantsEscapedAsInTheirContext(t *testing.T) {
 //	go test ./internal/web -run '^$' -bench RenderAccount
 func BenchmarkRenderAccount(b *testing.B) {
 	s := &Server{Catalog: i18n.New()}
-	s.parseTemplates()
-	unfolded := parsePages(s.templateFuncs(), nil)
+	folded, unfolded := allPages(b, s, true), allPages(b, s, false)
 	for _, lang := range i18n.Languages {
 		p := samplePage(lang, map[string]any{"MinLength": 12, "Email": "holder@example.com", "Language": lang, "TimeZone": "",
 			"ZoneName": "Japan time", "DefaultZoneLabel": "Default (Japan time)", "ZoneOptions": s.zoneOptionsFor(lang, ""),
@@ -206,7 +216,7 @@ func BenchmarkRenderAccount(b *testing.B) {
 		for _, side := range []struct {
 			name string
 			t    *template.Template
-		}{{"folded", s.page("account", lang)}, {"unfolded", unfolded["account"][lang]}} {
+		}{{"folded", folded["account"][lang]}, {"unfolded", unfolded["account"][lang]}} {
 			b.Run(lang+"/"+side.name, func(b *testing.B) {
 				var buf bytes.Buffer
 				for b.Loop() {

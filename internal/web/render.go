@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gatehouse/internal/account"
@@ -95,11 +96,7 @@ func (in input) DescribedBy() string {
 }
 
 func (s *Server) parseTemplates() {
-	s.pages = parsePages(s.templateFuncs(), func(t *template.Template, lang string) {
-		if err := foldPage(t, s.Catalog, lang); err != nil {
-			panic(err)
-		}
-	})
+	s.pages = s.pageTemplates(true)
 }
 
 // templateFuncs are the functions the templates call.
@@ -136,40 +133,59 @@ func (s *Server) templateFuncs() template.FuncMap {
 	}
 }
 
-// parsePages parses every page with the layout once per language (name →
-// language → template), and has fold, when not nil, prepare each for its
-// language (foldPage).
-func parsePages(funcs template.FuncMap, fold func(t *template.Template, lang string)) map[string]map[string]*template.Template {
+// pageTemplate is one page's template in one language, parsed (and
+// folded) the first time it is drawn: parsing, escaping and folding the
+// thirty-odd pages in two languages took some 20 ms, which every start
+// would wait for (html/template escapes a template at its first use
+// anyway).
+type pageTemplate struct {
+	once  sync.Once
+	build func() (*template.Template, error)
+	t     *template.Template
+	err   error
+}
+
+func (pt *pageTemplate) get() (*template.Template, error) {
+	pt.once.Do(func() { pt.t, pt.err = pt.build(); pt.build = nil })
+	return pt.t, pt.err
+}
+
+// pageTemplates returns every page's template in every language (name →
+// language), each parsed with the layout when first drawn, and with fold
+// set, folded for its language (foldPage).
+func (s *Server) pageTemplates(fold bool) map[string]map[string]*pageTemplate {
+	funcs := s.templateFuncs()
 	names, _ := templateFS.ReadDir("templates")
-	pages := map[string]map[string]*template.Template{}
-	for _, lang := range i18n.Languages {
-		base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
-		for _, n := range names {
-			if n.Name() == "layout.html" {
-				continue
-			}
-			t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+n.Name()))
-			if fold != nil {
-				fold(t, lang)
-			}
-			name := n.Name()[:len(n.Name())-len(".html")]
-			if pages[name] == nil {
-				pages[name] = map[string]*template.Template{}
-			}
-			pages[name][lang] = t
+	pages := map[string]map[string]*pageTemplate{}
+	for _, n := range names {
+		file := n.Name()
+		if file == "layout.html" {
+			continue
 		}
+		byLang := map[string]*pageTemplate{}
+		for _, lang := range i18n.Languages {
+			byLang[lang] = &pageTemplate{build: func() (*template.Template, error) {
+				t, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+file)
+				if err != nil || !fold {
+					return t, err
+				}
+				return t, foldPage(t, s.Catalog, lang)
+			}}
+		}
+		pages[strings.TrimSuffix(file, ".html")] = byLang
 	}
 	return pages
 }
 
-// page returns the named page's template for lang: each language's has
-// that language's strings written in (foldPage).
-func (s *Server) page(name, lang string) *template.Template {
-	if t, ok := s.pages[name][lang]; ok {
-		return t
+// page returns the named page's template for lang, one of i18n.Languages
+// (Catalog.Match): each language's has what depends on the language alone
+// written in (foldPage).
+func (s *Server) page(name, lang string) (*template.Template, error) {
+	pt := s.pages[name][lang]
+	if pt == nil {
+		return nil, errors.New("web: no page " + name + " in " + lang)
 	}
-	// The catalog speaks English for a language it does not know.
-	return s.pages[name]["en"]
+	return pt.get()
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
@@ -211,7 +227,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		buf = new(bytes.Buffer)
 	}
 	defer s.putRenderBuf(buf)
-	if err := s.page(name, p.Lang).ExecuteTemplate(buf, "layout", p); err != nil {
+	t, err := s.page(name, p.Lang)
+	if err == nil {
+		err = t.ExecuteTemplate(buf, "layout", p)
+	}
+	if err != nil {
 		s.Log.ErrorContext(r.Context(), "render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -14,7 +14,6 @@ package web
 
 import (
 	"embed"
-	"html/template"
 	"log/slog"
 	"sync"
 	"time"
@@ -102,8 +101,8 @@ type Server struct {
 	// write it, shown in hints and errors.
 	PhoneRegion, PhoneExample string
 
-	pages     map[string]map[string]*template.Template // page → language → its template (parsePages)
-	known     map[string]bool                          // the GET paths, for the language switch
+	pages     map[string]map[string]*pageTemplate // page → language → its template (pageTemplates)
+	known     map[string]bool                     // the GET paths, for the language switch
 	static    map[string]staticFile
 	busyPages map[string][]byte // the 503 answer per language, rendered once
 	// zoneOptions holds the account page's time-zone options, drawn once
