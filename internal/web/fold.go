@@ -30,7 +30,7 @@ import (
 //     a constant becomes the branch it takes. html/template escapes a
 //     constant like any other string, for the context it finds it in, but
 //     does not evaluate it: executing it still costs the escaper's call.
-//  2. After escaping (foldEscaped): an action that is a constant followed
+//  2. After escaping (folder.escaped): an action that is a constant followed
 //     by escapers html/template also puts in one of the folder's probes
 //     (HTML text, a quoted attribute, a <title>, a URL's query) becomes
 //     the text that probe writes for it. Any other constant is left as its
