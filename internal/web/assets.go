@@ -1,36 +1,33 @@
 package web
 
-import "html/template"
-
 // assets is what the pages are drawn from: every page's parsed template,
 // the static files, and the busy page per language.
 type assets struct {
-	pages     map[string]*template.Template
+	pages     pageSet
 	static    map[string]staticFile
 	busyPages map[string][]byte
 }
 
 // startAssets starts building the assets in a goroutine of their own, once.
 //
-// Parsing the templates, hashing the static files and rendering the busy
-// pages took about a third of a start with an existing data directory
-// (5 ms of 15, more on a loaded machine), and the first request that needs
-// them — a page, not a health check — seldom comes in those milliseconds:
-// on a machine with a second core the build overlaps the rest of the
-// start instead of delaying it.
+// Hashing the static files, listing the pages and rendering the busy pages
+// (which parses the error page) is work the first request that needs them —
+// a page, not a health check — seldom comes in time to wait for: on a
+// machine with a second core the build overlaps the rest of the start
+// instead of delaying it. Every other page is parsed, and folded for its
+// language, when first drawn (pageTemplate).
 //
-// A template that does not parse is a bug of this build, and must never
-// serve. The build panics on it, as it did when it ran in line, and the
-// panic — in a goroutine, with no one to recover it — ends the process
-// within milliseconds of the start; every page and static file waits for
-// the build (assets), so nothing is drawn from a half-built set in between.
-// Tests catch it before that: every test that starts a Server builds them
-// (TestAssets_Build waits for the build explicitly).
+// A template that does not parse is a bug of this build, caught by the
+// tests (TestAssets_Build parses every page in every language): at run time
+// the error page's panics in the build, ending the process, and any other
+// page's is a logged 500 for that page.
 func (s *Server) startAssets() {
 	s.assetsOnce.Do(func() {
 		s.ready = make(chan struct{})
 		go func() {
-			pages := s.parseTemplates()
+			// Each page is parsed (and folded for its language) when first
+			// drawn: only the names are listed here.
+			pages := s.pageTemplates(true)
 			s.built = &assets{pages: pages, static: loadStatic(), busyPages: s.renderBusyPages(pages)}
 			close(s.ready)
 		}()

@@ -7,15 +7,22 @@ import (
 	"gatehouse/internal/i18n"
 )
 
-// TestAssets_Build builds the assets in line, so that a template that does
-// not parse fails here, named, rather than ending a test binary from the
-// background goroutine of a server that happened to start.
+// TestAssets_Build builds the assets in line and parses (and folds) every
+// page in every language, so that a template that does not parse fails
+// here, named — a server parses each page at its first use.
 func TestAssets_Build(t *testing.T) {
 	t.Parallel()
 	s := &Server{Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler)}
-	pages := s.parseTemplates()
+	pages := s.pageTemplates(true)
 	if len(pages) == 0 || pages["error"] == nil {
-		t.Fatalf("parsed %d pages, no error page", len(pages))
+		t.Fatalf("listed %d pages, no error page", len(pages))
+	}
+	for name := range pages {
+		for _, lang := range i18n.Languages {
+			if _, err := pages.get(name, lang); err != nil {
+				t.Errorf("page %s in %s: %v", name, lang, err)
+			}
+		}
 	}
 	for _, lang := range i18n.Languages {
 		if len(s.renderBusyPages(pages)[lang]) == 0 {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"html/template"
 	"net/http"
 
 	"gatehouse/internal/i18n"
@@ -12,14 +11,18 @@ import (
 // Under a flood of sign-ins the refusals must cost almost nothing, or they
 // take the CPU the hashes need: no template, no form parsing, no session
 // lookup, no database — a fixed answer from memory.
-func (s *Server) renderBusyPages(pages map[string]*template.Template) map[string][]byte {
+func (s *Server) renderBusyPages(pages pageSet) map[string][]byte {
 	busy := map[string][]byte{}
 	for _, lang := range i18n.Languages {
 		p := &page{Lang: lang, Title: s.Catalog.T(lang, "error.title.busy"), path: "/", Error: s.Catalog.T(lang, "error.busy"),
 			Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
 			Data: map[string]any{"Start": "/signin", "StartLabel": "error.start_signin"}}
 		var buf bytes.Buffer
-		if err := pages["error"].ExecuteTemplate(&buf, "layout", p); err != nil {
+		t, err := pages.get("error", lang)
+		if err == nil {
+			err = t.ExecuteTemplate(&buf, "layout", p)
+		}
+		if err != nil {
 			panic("web: busy page: " + err.Error())
 		}
 		busy[lang] = buf.Bytes()

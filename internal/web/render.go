@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gatehouse/internal/account"
@@ -94,10 +95,9 @@ func (in input) DescribedBy() string {
 	return strings.Join(ids, " ")
 }
 
-// parseTemplates parses every page's template. A template that does not
-// parse panics: it is a bug of this build, never of a configuration.
-func (s *Server) parseTemplates() map[string]*template.Template {
-	funcs := template.FuncMap{
+// templateFuncs are the functions the templates call.
+func (s *Server) templateFuncs() template.FuncMap {
+	return template.FuncMap{
 		"t":         s.Catalog.T,
 		"languages": func() []string { return i18n.Languages },
 		"langName":  i18n.Name,
@@ -127,17 +127,70 @@ func (s *Server) parseTemplates() map[string]*template.Template {
 			return template.HTML(strings.Replace(out, mark, `<strong class="address nowrap">`+template.HTMLEscapeString(addr)+`</strong>`, 1))
 		},
 	}
-	base := template.Must(template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+}
+
+// pageTemplate is one page's template in one language, parsed (and
+// folded) the first time it is drawn: parsing, escaping and folding the
+// thirty-odd pages in two languages took some 20 ms, which every start
+// would wait for (html/template escapes a template at its first use
+// anyway).
+type pageTemplate struct {
+	once  sync.Once
+	build func() (*template.Template, error)
+	t     *template.Template
+	err   error
+}
+
+func (pt *pageTemplate) get() (*template.Template, error) {
+	pt.once.Do(func() { pt.t, pt.err = pt.build(); pt.build = nil })
+	return pt.t, pt.err
+}
+
+// pageTemplates returns every page's template in every language (name →
+// language), each parsed with the layout when first drawn, and with fold
+// set, folded for its language (foldPage).
+func (s *Server) pageTemplates(fold bool) pageSet {
+	funcs := s.templateFuncs()
 	names, _ := templateFS.ReadDir("templates")
-	pages := map[string]*template.Template{}
+	pages := pageSet{}
 	for _, n := range names {
-		if n.Name() == "layout.html" {
+		file := n.Name()
+		if file == "layout.html" {
 			continue
 		}
-		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+n.Name()))
-		pages[n.Name()[:len(n.Name())-len(".html")]] = t
+		byLang := map[string]*pageTemplate{}
+		for _, lang := range i18n.Languages {
+			byLang[lang] = &pageTemplate{build: func() (*template.Template, error) {
+				t, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+file)
+				if err != nil || !fold {
+					return t, err
+				}
+				return t, foldPage(t, s.Catalog, lang)
+			}}
+		}
+		pages[strings.TrimSuffix(file, ".html")] = byLang
 	}
 	return pages
+}
+
+// pageSet is every page's template in every language: page → language.
+type pageSet map[string]map[string]*pageTemplate
+
+// get returns the named page's template for lang, one of i18n.Languages
+// (Catalog.Match): each language's has what depends on the language alone
+// written in (foldPage).
+func (ps pageSet) get(name, lang string) (*template.Template, error) {
+	pt := ps[name][lang]
+	if pt == nil {
+		return nil, errors.New("web: no page " + name + " in " + lang)
+	}
+	return pt.get()
+}
+
+// page returns the named page's template for lang (see pageSet.get),
+// once the assets are built.
+func (s *Server) page(name, lang string) (*template.Template, error) {
+	return s.assets().pages.get(name, lang)
 }
 
 func (s *Server) newPage(r *http.Request, titleKey string) *page {
@@ -174,8 +227,16 @@ func (s *Server) newPage(r *http.Request, titleKey string) *page {
 // render writes the named page with status. The template runs into a buffer
 // first so that a template error becomes a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
-	var buf bytes.Buffer
-	if err := s.assets().pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+	buf, _ := s.renderBufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer s.putRenderBuf(buf)
+	t, err := s.page(name, p.Lang)
+	if err == nil {
+		err = t.ExecuteTemplate(buf, "layout", p)
+	}
+	if err != nil {
 		s.Log.ErrorContext(r.Context(), "render", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -184,6 +245,22 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Language", p.Lang)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// maxRenderBuf is the largest buffer render keeps for the next page: a
+// page is a few to some tens of kilobytes; a rare larger one (a long
+// message list) is not worth holding on to.
+const maxRenderBuf = 256 << 10
+
+// putRenderBuf keeps buf for the next page render draws. A fresh buffer
+// grows by doubling to the page's size, and those copies were most of the
+// bytes drawing the account page allocated.
+func (s *Server) putRenderBuf(buf *bytes.Buffer) {
+	if buf.Cap() > maxRenderBuf {
+		return
+	}
+	buf.Reset()
+	s.renderBufs.Put(buf)
 }
 
 // errorTitles gives each error page a title that says what happened.

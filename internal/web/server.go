@@ -111,8 +111,10 @@ type Server struct {
 	// zoneOptions holds the account page's time-zone options, drawn once
 	// per language and chosen zone (lang + "\x00" + zone → template.HTML).
 	zoneOptions sync.Map
-	pagesChain  *httpcore.Chain
-	apiChain    *httpcore.Chain
+	// renderBufs are render's buffers (*bytes.Buffer), kept between pages.
+	renderBufs sync.Pool
+	pagesChain *httpcore.Chain
+	apiChain   *httpcore.Chain
 }
 
 func (s *Server) now() time.Time { return s.Clock.Now() }
