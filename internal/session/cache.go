@@ -19,6 +19,7 @@ type Cache struct {
 	mu        sync.RWMutex
 	entries   map[string]cacheEntry          // by token hash
 	byAccount map[string]map[string]struct{} // account id → its entries' token hashes
+	byID      map[string]string              // session id → its entry's token hash
 	// attached is what a page read about the account with a cached
 	// session (see Attach), by token hash, forgotten with the session.
 	attached map[string]any
@@ -35,7 +36,7 @@ type cacheEntry struct {
 // NewCache returns a cache holding at most maxSize sessions for ttl each.
 func NewCache(ttl time.Duration, maxSize int) *Cache {
 	return &Cache{TTL: ttl, MaxSize: maxSize, entries: make(map[string]cacheEntry),
-		byAccount: make(map[string]map[string]struct{}), attached: make(map[string]any)}
+		byAccount: make(map[string]map[string]struct{}), byID: make(map[string]string), attached: make(map[string]any)}
 }
 
 // Epoch returns the cache's count of evictions and flushes. A caller about
@@ -90,14 +91,22 @@ func (c *Cache) get(hash []byte, now time.Time) (*Session, bool) {
 	return &s, true
 }
 
-func (c *Cache) put(s *Session, now time.Time) {
+// put keeps a copy of s, read from the store after the cache's epoch was
+// taken: when anything was evicted since, the copy may predate that
+// revocation — a sign-out that committed while it was being read, whose
+// eviction found nothing to drop — and is not kept (the next check reads
+// the store again).
+func (c *Cache) put(s *Session, now time.Time, epoch uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.epoch != epoch {
+		return
+	}
 	if len(c.entries) >= c.MaxSize {
 		// Drop an arbitrary tenth: cheap, and a miss only costs a query.
 		n := c.MaxSize / 10
 		for k, e := range c.entries {
-			c.remove(k, e.s.AccountID)
+			c.remove(k, &e.s)
 			if n--; n <= 0 {
 				break
 			}
@@ -109,8 +118,8 @@ func (c *Cache) put(s *Session, now time.Time) {
 		cp.Account = &a
 	}
 	k := string(s.TokenHash)
-	if old, ok := c.entries[k]; ok && old.s.AccountID != cp.AccountID {
-		c.remove(k, old.s.AccountID)
+	if old, ok := c.entries[k]; ok && (old.s.AccountID != cp.AccountID || old.s.ID != cp.ID) {
+		c.remove(k, &old.s)
 	}
 	c.entries[k] = cacheEntry{s: cp, until: now.Add(c.TTL)}
 	delete(c.attached, k) // read with the older copy
@@ -120,16 +129,20 @@ func (c *Cache) put(s *Session, now time.Time) {
 		c.byAccount[cp.AccountID] = hs
 	}
 	hs[k] = struct{}{}
+	c.byID[cp.ID] = k
 }
 
-// remove drops one entry and its index; c.mu is held.
-func (c *Cache) remove(k, accountID string) {
+// remove drops one entry and its indexes; c.mu is held.
+func (c *Cache) remove(k string, s *Session) {
 	delete(c.entries, k)
 	delete(c.attached, k)
-	if hs := c.byAccount[accountID]; hs != nil {
+	if c.byID[s.ID] == k {
+		delete(c.byID, s.ID)
+	}
+	if hs := c.byAccount[s.AccountID]; hs != nil {
 		delete(hs, k)
 		if len(hs) == 0 {
-			delete(c.byAccount, accountID)
+			delete(c.byAccount, s.AccountID)
 		}
 	}
 }
@@ -139,10 +152,11 @@ func (c *Cache) EvictSession(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	for k, e := range c.entries {
-		if e.s.ID == id {
-			c.remove(k, e.s.AccountID)
+	if k, ok := c.byID[id]; ok {
+		if e, ok := c.entries[k]; ok {
+			c.remove(k, &e.s)
 		}
+		delete(c.byID, id)
 	}
 }
 
@@ -154,6 +168,9 @@ func (c *Cache) EvictAccount(accountID string) {
 	defer c.mu.Unlock()
 	c.epoch++
 	for k := range c.byAccount[accountID] {
+		if e, ok := c.entries[k]; ok {
+			delete(c.byID, e.s.ID)
+		}
 		delete(c.entries, k)
 		delete(c.attached, k)
 	}
@@ -166,6 +183,7 @@ func (c *Cache) Flush() {
 	c.epoch++
 	c.entries = make(map[string]cacheEntry)
 	c.byAccount = make(map[string]map[string]struct{})
+	c.byID = make(map[string]string)
 	c.attached = make(map[string]any)
 	c.mu.Unlock()
 }

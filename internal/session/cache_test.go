@@ -71,3 +71,65 @@ func TestCache_AttachedIsForgottenWithTheSessionAndNeverKeptAcrossAnEviction(t *
 		t.Fatal("kept after a flush")
 	}
 }
+
+// racingStore is a session store whose read is overtaken by a sign-out:
+// the session is revoked, and its eviction done, after the row was read
+// and before the check keeps it.
+type racingStore struct {
+	session.Store
+	cache *session.Cache
+	once  bool
+}
+
+func (r *racingStore) SessionByTokenHash(ctx context.Context, h []byte) (*session.Session, error) {
+	s, err := r.Store.SessionByTokenHash(ctx, h)
+	if err == nil && !r.once {
+		r.once = true
+		r.Store.RevokeSession(ctx, s.ID, time.Now())
+		r.cache.EvictSession(s.ID)
+	}
+	return s, err
+}
+
+// TestCache_ACopyReadBeforeASignOutIsNotKept_V7_4_1: a check that read the
+// session just before a sign-out committed answers with what it read, but
+// does not keep it: the next check asks the store, which says the session
+// has ended. Evicting one session by id leaves the account's others.
+func TestCache_ACopyReadBeforeASignOutIsNotKept_V7_4_1(t *testing.T) {
+	t.Parallel()
+	m, _, db := setup(t)
+	ctx := context.Background()
+	cache := session.NewCache(time.Hour, 100)
+	m.Cache = cache
+	tok, s, err := m.Start(ctx, "acc", "dev-1", "192.0.2.1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Store = &racingStore{Store: db, cache: cache}
+	if _, err := m.Check(ctx, tok); err != nil {
+		t.Fatalf("the check that raced the sign-out: %v", err)
+	}
+	if cache.Len() != 0 {
+		t.Fatal("a copy read before the sign-out's eviction was kept")
+	}
+	if _, err := m.Check(ctx, tok); err != session.ErrNoSession {
+		t.Fatalf("after the sign-out: %v, want ErrNoSession", err)
+	}
+
+	m.Store = db
+	tokA, _, _ := m.Start(ctx, "acc", "dev-2", "192.0.2.1", false)
+	tokB, b, _ := m.Start(ctx, "acc", "dev-3", "192.0.2.1", false)
+	for _, tk := range []string{tokA, tokB} {
+		if _, err := m.Check(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cache.Len() != 2 {
+		t.Fatalf("%d cached, want 2", cache.Len())
+	}
+	cache.EvictSession(b.ID)
+	cache.EvictSession(s.ID) // long gone: nothing to do
+	if cache.Len() != 1 {
+		t.Fatalf("%d cached after evicting one, want 1", cache.Len())
+	}
+}

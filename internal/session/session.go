@@ -184,7 +184,11 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 	now := m.now()
 	hash := HashToken(token)
 	s, cached := (*Session)(nil), false
+	var epoch uint64
 	if m.Cache != nil {
+		// Taken before the store is read: a copy read before an eviction
+		// (a sign-out committed meanwhile) is not kept (see Cache.put).
+		epoch = m.Cache.Epoch()
 		s, cached = m.Cache.get(hash, now)
 	}
 	if !cached {
@@ -222,7 +226,7 @@ func (m *Manager) Check(ctx context.Context, token string) (*Session, error) {
 		cached = false // store the fresher copy
 	}
 	if m.Cache != nil && !cached {
-		m.Cache.put(s, now)
+		m.Cache.put(s, now, epoch)
 	}
 	return s, nil
 }
