@@ -73,11 +73,7 @@ func testPages() *Chain {
 // level the chains enforce, echoing what it decoded.
 func chainServer(t *testing.T) http.Handler {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openDB(t)
 	pages, api := testPages(), NewJSON()
 	s := &Server{
 		Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler),
@@ -158,3 +154,14 @@ var (
 	call     = httpcoretest.Call
 	jsonCode = httpcoretest.JSONCode
 )
+
+// openDB opens a fresh SQLite database for one test.
+func openDB(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

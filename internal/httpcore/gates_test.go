@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,11 +30,7 @@ type gated struct {
 func newGated(t *testing.T, admit bool) *gated {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "t.db"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openDB(t)
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	clk := clock.NewFake(now)
 	if err := db.CreateAccount(ctx, &account.Account{ID: "acc", Email: "a@example.com", PasswordHash: "x", Status: account.Active, CreatedAt: now, PasswordChangedAt: now}); err != nil {

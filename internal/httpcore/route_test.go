@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,18 +12,13 @@ import (
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/ratelimit"
 	"gatehouse/internal/request"
-	"gatehouse/internal/sqlite"
 )
 
 // factServer serves test routes that show what the chain did before the
 // handler: the lookup allowance, the origin, an unrouted URL's chain.
 func factServer(t *testing.T, table []Route, lookups int) (*Server, http.Handler) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openDB(t)
 	s := &Server{
 		Catalog: i18n.New(), Log: slog.New(slog.DiscardHandler),
 		Devices:  &device.Devices{Store: db, UserAgents: &device.UserAgents{}},
