@@ -192,6 +192,9 @@ func TestCheckup_ToDosAppearAndDisappearWithTheAccountsState(t *testing.T) {
 		if r := b.post("/account/devices/rename", url.Values{"device": {id}, "name": {strings.Repeat("x", 61)}}); r.status != http.StatusUnprocessableEntity {
 			t.Fatalf("a too-long name: %d", r.status)
 		}
+		if r := b.post("/account/devices/rename", url.Values{"device": {"not-a-device-of-mine"}, "name": {"mine now"}}); r.status != http.StatusNotFound {
+			t.Fatalf("renaming a device the account never used: %d", r.status)
+		}
 		// Sign out everywhere except here: the other device is out, this one stays.
 		if r := b.post("/account/devices/signout-others", nil); r.status != http.StatusSeeOther {
 			t.Fatalf("sign out others: %d", r.status)
