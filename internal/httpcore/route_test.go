@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,23 @@ func TestDoor_OwnAccessLevelWithItsGate(t *testing.T) {
 		}
 	}()
 	bare.Handler([]Route{route})
+}
+
+// TestSecret_PasswordReadExactlyAsTyped_V6_2_8: a password field keeps its
+// outer spaces and inner characters (NIST SP 800-63B-4: verify what was
+// typed), while an ordinary field is trimmed and refuses control
+// characters.
+func TestSecret_PasswordReadExactlyAsTyped_V6_2_8(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("POST", "/", strings.NewReader("password=%20%20Pass+word%09+&email=+a%40example.com+&bad=x%07y"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if got := Secret(r, "password"); got != "  Pass word\t " {
+		t.Errorf("password read as %q", got)
+	}
+	if got, ok := Field(r, "email"); got != "a@example.com" || !ok {
+		t.Errorf("email read as %q, %v", got, ok)
+	}
+	if _, ok := Field(r, "bad"); ok {
+		t.Error("a control character was accepted")
+	}
 }
