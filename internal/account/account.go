@@ -52,6 +52,14 @@ type Account struct {
 	PasswordCompromisedAt time.Time
 	// Alerts is how the holder is told of a sign-in from a new device.
 	Alerts Alerts
+	// Changes counts the writes to what signed-in pages show about the
+	// account besides this record — its two-step methods, devices, the
+	// requests waiting for its answer — and to this record itself. The
+	// SQLite store counts them in the writing transaction (triggers), so a
+	// page may keep what it read while the count stands (session.Kept).
+	// PostgreSQL nodes hear of changes instead (notifications) and leave
+	// it as it is.
+	Changes uint64
 }
 
 // Alerts are the channels of the new-device sign-in alert. Email is on for

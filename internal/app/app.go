@@ -51,6 +51,7 @@ import (
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
+	"gatehouse/internal/sqlite"
 	"gatehouse/internal/totp"
 	"gatehouse/internal/twostep"
 	"gatehouse/internal/web"
@@ -223,6 +224,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		lctx, cancel := context.WithCancel(context.Background())
 		a.stopListening = cancel
 		go pg.Listen(lctx, cache, log)
+	}
+	if _, ok := db.(*sqlite.DB); ok {
+		// One node, but other processes (the gatehouse commands) may write
+		// the same file: sessions are read on every check, and what pages
+		// read about an account is kept while its count of changes, read
+		// with the session, stands.
+		a.Sessions.Kept = session.NewKept(sessionCacheSize)
 	}
 	uas := &device.UserAgents{}
 	policy := password.Policy{MinLength: cfg.Int("password.min_length"), ServiceName: serviceName}

@@ -123,6 +123,10 @@ type Manager struct {
 	}
 	// Cache, if set, answers repeated checks from memory; see Cache.
 	Cache *Cache
+	// Kept, if set (and Cache is not), keeps what pages read about an
+	// account by its change count; set it only over a store whose
+	// sessions carry the count (see Kept).
+	Kept *Kept
 }
 
 func (m *Manager) now() time.Time { return m.Clock.Now() }

@@ -40,13 +40,13 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 			s.absolute_expires_at, s.remember, s.ip, s.revoked_at,
 			a.id, a.email, a.phone, a.password_hash, a.language, a.time_zone, a.status,
 			a.created_at, a.confirmed_at, a.password_changed_at, a.phone_confirmed_at,
-			a.password_compromised_at, a.alert_email, a.alert_sms
+			a.password_compromised_at, a.alert_email, a.alert_sms, a.changes
 		FROM sessions s
 		JOIN accounts a ON a.id = s.account_id
 		WHERE s.token_hash = ?`, h).
 		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked,
 			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &aCreated, &aConfirmed, &aChanged, &aPhone,
-			&aCompromised, &a.Alerts.Email, &a.Alerts.SMS)
+			&aCompromised, &a.Alerts.Email, &a.Alerts.SMS, &a.Changes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, session.ErrNotFound
 	}

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 17
+-- version: 18
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -13,7 +13,7 @@ CREATE TABLE accounts (
     created_at          INTEGER NOT NULL,
     confirmed_at        INTEGER,
     password_changed_at INTEGER NOT NULL
-, time_zone TEXT NOT NULL DEFAULT '', phone_confirmed_at INTEGER, password_compromised_at INTEGER, alert_email INTEGER NOT NULL DEFAULT 1, alert_sms INTEGER NOT NULL DEFAULT 0) STRICT;
+, time_zone TEXT NOT NULL DEFAULT '', phone_confirmed_at INTEGER, password_compromised_at INTEGER, alert_email INTEGER NOT NULL DEFAULT 1, alert_sms INTEGER NOT NULL DEFAULT 0, changes INTEGER NOT NULL DEFAULT 0) STRICT;
 CREATE TABLE password_history (
     account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     password_hash TEXT NOT NULL,
@@ -254,3 +254,63 @@ CREATE TABLE limit_refusals (
 ) STRICT;
 CREATE INDEX limit_refusals_at ON limit_refusals (at);
 CREATE INDEX devices_previous_token ON devices (previous_token_hash) WHERE previous_token_hash IS NOT NULL;
+CREATE TRIGGER accounts_update_counted AFTER UPDATE ON accounts WHEN NEW.changes = OLD.changes BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = NEW.id;
+END;
+CREATE TRIGGER passkeys_insert_counted AFTER INSERT ON passkeys BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = NEW.account_id;
+END;
+CREATE TRIGGER passkeys_delete_counted AFTER DELETE ON passkeys BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = OLD.account_id;
+END;
+CREATE TRIGGER passkeys_update_counted AFTER UPDATE OF account_id, flagged ON passkeys BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id IN (OLD.account_id, NEW.account_id);
+END;
+CREATE TRIGGER totp_apps_insert_counted AFTER INSERT ON totp_apps BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = NEW.account_id;
+END;
+CREATE TRIGGER totp_apps_delete_counted AFTER DELETE ON totp_apps BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = OLD.account_id;
+END;
+CREATE TRIGGER totp_apps_update_counted AFTER UPDATE OF account_id, confirmed_at ON totp_apps BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id IN (OLD.account_id, NEW.account_id);
+END;
+CREATE TRIGGER account_devices_insert_counted AFTER INSERT ON account_devices BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = NEW.account_id;
+END;
+CREATE TRIGGER account_devices_delete_counted AFTER DELETE ON account_devices BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = OLD.account_id;
+END;
+CREATE TRIGGER account_devices_update_counted AFTER UPDATE OF account_id, device_id, last_used_at, trusted_until ON account_devices BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id IN (OLD.account_id, NEW.account_id);
+END;
+CREATE TRIGGER signin_attempts_insert_counted AFTER INSERT ON signin_attempts BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = NEW.account_id;
+END;
+CREATE TRIGGER signin_attempts_update_counted AFTER UPDATE OF account_id, outcome, kind, cause, device_id ON signin_attempts BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id IN (OLD.account_id, NEW.account_id);
+END;
+CREATE TRIGGER challenges_insert_counted AFTER INSERT ON challenges BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = NEW.account_id;
+END;
+CREATE TRIGGER challenges_update_counted AFTER UPDATE OF account_id, consumed_at, expires_at, attempt_id, device_id ON challenges BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id IN (OLD.account_id, NEW.account_id);
+END;
+CREATE TRIGGER messages_insert_counted AFTER INSERT ON messages BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = NEW.account_id;
+END;
+CREATE TRIGGER messages_update_counted AFTER UPDATE OF account_id, status, challenge_id, cause ON messages BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id IN (OLD.account_id, NEW.account_id);
+END;
+CREATE TRIGGER answers_insert_counted AFTER INSERT ON answers BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = NEW.account_id;
+END;
+CREATE TRIGGER answers_delete_counted AFTER DELETE ON answers BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id = OLD.account_id;
+END;
+CREATE TRIGGER answers_update_counted AFTER UPDATE ON answers BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id IN (OLD.account_id, NEW.account_id);
+END;
+CREATE TRIGGER devices_update_counted AFTER UPDATE OF browser, os, token_hash, previous_token_hash ON devices BEGIN
+    UPDATE accounts SET changes = changes + 1 WHERE id IN (SELECT account_id FROM account_devices WHERE device_id = NEW.id);
+END;

@@ -41,7 +41,7 @@ var tables = []table{
 	{name: "installation", key: "key", order: "key", columns: []string{"key", "value"}},
 	{name: "accounts", key: "id", order: "id",
 		columns: []string{"id", "email", "email_key", "phone", "password_hash", "language", "time_zone", "status", "created_at", "confirmed_at", "password_changed_at", "phone_confirmed_at",
-			"password_compromised_at", "alert_email", "alert_sms"},
+			"password_compromised_at", "alert_email", "alert_sms", "changes"},
 		kinds: map[string]kind{"created_at": timestamp, "confirmed_at": timestamp, "password_changed_at": timestamp, "phone_confirmed_at": timestamp,
 			"password_compromised_at": timestamp, "alert_email": boolean, "alert_sms": boolean}},
 	{name: "password_history", order: "rowid",

@@ -84,10 +84,12 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 
 // accountFacts is what the account page reads about the account and the
 // browser looking at it, besides the session and the account's record:
-// read once, then kept with the cached session (session.Cache.Attach)
-// until the account changes on any node — every write to these rows tells
-// every node to forget the account's sessions — or time alone changes one
-// of them (until). A view whose session and facts are cached reads nothing.
+// read once, then kept with the session (session.Manager.Attach) until the
+// account changes — on PostgreSQL every write to these rows tells every
+// node to forget the account's cached sessions; on SQLite it counts in the
+// account's record, read with the session — or time alone changes one of
+// them (until). A view whose facts are kept reads only its session, and
+// nothing at all when the session is cached too.
 type accountFacts struct {
 	twoStepOn   bool
 	twoStepErr  error
@@ -102,8 +104,7 @@ type accountFacts struct {
 }
 
 // accountFacts returns the facts kept with this request's session, or
-// reads them (and keeps them, when the sessions are cached and nothing
-// failed).
+// reads them (and keeps them, when nothing failed).
 func (s *Server) accountFacts(r *http.Request) *accountFacts {
 	st := state(r)
 	var devToken string
@@ -114,17 +115,12 @@ func (s *Server) accountFacts(r *http.Request) *accountFacts {
 	if devToken != "" {
 		devHash = string(device.HashToken(devToken))
 	}
-	cache, now := s.Sessions.Cache, s.now()
-	if cache != nil {
-		if f, ok := cache.Attached(st.Session.TokenHash, now).(*accountFacts); ok &&
-			f.deviceHash == devHash && (f.until.IsZero() || now.Before(f.until)) {
-			return f
-		}
+	now := s.now()
+	if f, ok := s.Sessions.Attached(st.Session).(*accountFacts); ok &&
+		f.deviceHash == devHash && (f.until.IsZero() || now.Before(f.until)) {
+		return f
 	}
-	var epoch uint64
-	if cache != nil {
-		epoch = cache.Epoch() // before reading: see Cache.Attach
-	}
+	mark := s.Sessions.Mark(st.Session) // before reading: see Manager.Attach
 	ctx, a := r.Context(), st.Account
 	f := &accountFacts{deviceHash: devHash}
 	f.waiting, f.waitingErr = s.Activity.Waiting(ctx, a.ID, st.Session.DeviceID)
@@ -141,8 +137,8 @@ func (s *Server) accountFacts(r *http.Request) *accountFacts {
 	for _, d := range f.trusted {
 		f.until = earlier(f.until, d.Until)
 	}
-	if cache != nil && f.waitingErr == nil && f.twoStepErr == nil && f.trustedErr == nil && f.deviceErr == nil {
-		cache.Attach(st.Session.TokenHash, epoch, f)
+	if f.waitingErr == nil && f.twoStepErr == nil && f.trustedErr == nil && f.deviceErr == nil {
+		s.Sessions.Attach(st.Session, mark, f)
 	}
 	return f
 }

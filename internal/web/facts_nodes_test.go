@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"gatehouse/internal/pgtest"
-	"gatehouse/internal/session"
 )
 
 // TestMultiNode_AccountPageFollowsChangesMadeOnTheOtherNode: two nodes on
@@ -25,8 +25,23 @@ func TestMultiNode_AccountPageFollowsChangesMadeOnTheOtherNode(t *testing.T) {
 	dbURL := pgtest.NewDatabase(t)
 	secrets := filepath.Join(t.TempDir(), "secrets.json")
 	cfg := withCheck(map[string]string{"database": dbURL, "secrets_file": secrets, "session.cache_ttl": "1m"})
-	a := newHarness(t, cfg)
-	b := newHarness(t, cfg)
+	accountPageFollowsTheOtherNode(t, newHarness(t, cfg), newHarness(t, cfg))
+}
+
+// TestSQLite_AccountPageFollowsChangesMadeByAnotherProcess: two servers on
+// one SQLite file (as a `gatehouse` command beside the server would be),
+// each keeping the account page's facts by the account's count of changes,
+// read with the session; every change made through A shows on B's next
+// view, and B kept the facts between the changes.
+func TestSQLite_AccountPageFollowsChangesMadeByAnotherProcess(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := withCheck(map[string]string{"database": "sqlite:" + filepath.Join(dir, "gatehouse.db"), "data": dir})
+	accountPageFollowsTheOtherNode(t, newHarness(t, cfg), newHarness(t, cfg))
+}
+
+func accountPageFollowsTheOtherNode(t *testing.T, a, b *harness) {
+	t.Helper()
 
 	const email = "facts@example.com"
 	holder := a.browser("en")
@@ -52,7 +67,11 @@ func TestMultiNode_AccountPageFollowsChangesMadeOnTheOtherNode(t *testing.T) {
 	}
 	kept := func(when string) {
 		t.Helper()
-		if b.app.Sessions.Cache.Attached(session.HashToken(token), time.Now()) == nil {
+		s, err := b.app.Sessions.Check(context.Background(), token)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if b.app.Sessions.Attached(s) == nil {
 			t.Fatalf("%s: node B keeps no facts with the holder's session", when)
 		}
 	}

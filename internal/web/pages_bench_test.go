@@ -90,6 +90,7 @@ func BenchmarkHolderPages(b *testing.B) {
 			for b.Loop() {
 				req := httptest.NewRequest("GET", page, nil)
 				req.RemoteAddr = "127.0.0.1:50000"
+				req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36")
 				req.Host = u.Host
 				for _, c := range cookies {
 					req.AddCookie(c)
