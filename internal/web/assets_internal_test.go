@@ -36,3 +36,21 @@ func TestAssets_Build(t *testing.T) {
 		t.Errorf("assets() = %+v, want everything built", a)
 	}
 }
+
+// TestStatic_EveryAssetHasItsType: every embedded asset is served with the
+// type of its kind from staticTypes (never the octet-stream fallback, which
+// a browser refuses as a stylesheet or script under nosniff).
+func TestStatic_EveryAssetHasItsType(t *testing.T) {
+	static := loadStatic()
+	if len(static) == 0 {
+		t.Fatal("no assets")
+	}
+	for name, f := range static {
+		if f.contentType == "application/octet-stream" {
+			t.Errorf("%s: no content type for its kind; add it to staticTypes", name)
+		}
+	}
+	if got := static["app.css"].contentType; got != "text/css; charset=utf-8" {
+		t.Errorf("app.css: %q", got)
+	}
+}
