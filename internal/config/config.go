@@ -184,7 +184,7 @@ var Options = []Option{
 	duration("session.absolute_timeout", "24h", time.Second, 365*day, "A session ends this long after sign-in, used or not."),
 	duration("session.remember_timeout", "720h", time.Second, 365*day, "Lifetime of a \"keep me signed in\" session (720h = 30 days)."),
 	duration("session.remember_idle", "336h", time.Second, 365*day, "A \"keep me signed in\" session also ends after this long without use (336h = 14 days)."),
-	duration("session.cache_ttl", "30s", 0, time.Hour, "With PostgreSQL: how long a node may answer a session check, and the account page's facts (two-step state, trusted browsers, requests waiting for an answer), from memory. Revocations and changes reach every node at once through LISTEN/NOTIFY; this only bounds a lost notification. 0s turns the cache off. (SQLite needs no cache.)"),
+	duration("session.cache_ttl", "30s", 0, time.Hour, "With PostgreSQL: how long a node may answer a session check, and the account page's facts (two-step state, trusted browsers, requests waiting for an answer), from memory. Revocations and changes reach every node at once through LISTEN/NOTIFY; this only bounds a lost notification. 0s turns the cache off. (SQLite reads the session on every check, so that a `gatehouse` command on the same file is obeyed at once, and keeps the account page's facts while the account's count of changes — bumped by triggers in every writing transaction — stands.)"),
 	duration("code.ttl", "10m", time.Second, day, "How long an emailed code is valid."),
 	duration("code.cooldown", "60s", 0, time.Hour, "Minimum time between two codes for the same request."),
 	whole("code.max_failures", "5", 1, 100, "Wrong codes allowed before the request is locked."),
