@@ -52,7 +52,9 @@ type Sessions interface {
 	// Grant starts a session for the account on the origin's device and
 	// ends previous, the session token the browser held, if any: every
 	// authentication gets a new token (ASVS v5.0.0-7.2.4).
-	Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error)
+	// Grant starts the session; amr is how the holder proved who they are
+	// (RFC 8176 values, see session.Session.AMR).
+	Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string, amr ...string) (*grant.Grant, error)
 	EndAll(ctx context.Context, accountID string) error
 	// Forget drops this node's cached copies of the account's sessions,
 	// which carry the account: called after a change to the account
@@ -342,7 +344,8 @@ func (s *Service) Confirm(ctx context.Context, r ConfirmRequest) (*Confirmation,
 		if !sameBrowser {
 			return nil
 		}
-		g, err := s.Sessions.Grant(ctx, a.ID, r.Origin, false, r.Previous)
+		// The password typed at sign-up and the mailed code: no second factor.
+		g, err := s.Sessions.Grant(ctx, a.ID, r.Origin, false, r.Previous, "pwd", "otp")
 		if err != nil {
 			return fmt.Errorf("confirm: sign in: %w", err)
 		}
@@ -497,7 +500,7 @@ func (s *Service) ChangePassword(ctx context.Context, c PasswordChange) (*grant.
 				return fmt.Errorf("change password: sign out everywhere: %w", err)
 			}
 			var err error
-			g, err = s.Sessions.Grant(ctx, a.ID, o, c.Remember, "")
+			g, err = s.Sessions.Grant(ctx, a.ID, o, c.Remember, "", "pwd")
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,10 +20,10 @@ var _ session.Store = (*DB)(nil)
 func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
 	_, err := db.conn(ctx).Exec(ctx, `
 		INSERT INTO sessions (id, token_hash, account_id, device_id, created_at, last_seen_at, authenticated_at,
-			idle_timeout_us, absolute_expires_at, remember, ip)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			idle_timeout_us, absolute_expires_at, remember, ip, amr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		s.ID, s.TokenHash, s.AccountID, s.DeviceID, ts(s.CreatedAt), ts(s.LastSeenAt), ts(s.AuthenticatedAt),
-		s.IdleTimeout.Microseconds(), ts(s.AbsoluteExpiresAt), s.Remember, s.IP)
+		s.IdleTimeout.Microseconds(), ts(s.AbsoluteExpiresAt), s.Remember, s.IP, strings.Join(s.AMR, " "))
 	if err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
@@ -36,16 +37,17 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	var a account.Account
 	var created, seen, authn, abs, revoked, aCreated, aConfirmed, aChanged, aPhone, aCompromised *time.Time
 	var idle int64
+	var amr string
 	err := db.conn(ctx).QueryRow(ctx, `
 		SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
-			s.absolute_expires_at, s.remember, s.ip, s.revoked_at,
+			s.absolute_expires_at, s.remember, s.ip, s.revoked_at, s.amr,
 			a.id, a.email, a.phone, a.password_hash, a.language, a.time_zone, a.status,
 			a.created_at, a.confirmed_at, a.password_changed_at, a.phone_confirmed_at,
 			a.password_compromised_at, a.alert_email, a.alert_sms
 		FROM sessions s
 		JOIN accounts a ON a.id = s.account_id
 		WHERE s.token_hash = $1`, h).
-		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked,
+		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked, &amr,
 			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &aCreated, &aConfirmed, &aChanged, &aPhone,
 			&aCompromised, &a.Alerts.Email, &a.Alerts.SMS)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -55,6 +57,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 		return nil, fmt.Errorf("postgres: read session: %w", err)
 	}
 	s.TokenHash = h
+	s.AMR = session.JoinAMR(nil, strings.Fields(amr))
 	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = utc(created), utc(seen), utc(authn), utc(abs), utc(revoked)
 	s.IdleTimeout = time.Duration(idle) * time.Microsecond
 	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = utc(aCreated), utc(aConfirmed), utc(aChanged), utc(aPhone)
@@ -115,14 +118,15 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, accountID string, at ti
 
 // Reauthenticate implements session.Store; every node's cache drops the
 // session when the change commits.
-func (db *DB) Reauthenticate(ctx context.Context, id string, at time.Time) error {
+func (db *DB) Reauthenticate(ctx context.Context, id string, at time.Time, amr []string) error {
+	// The methods are appended; a read keeps each once (session.JoinAMR).
 	_, err := db.conn(ctx).Exec(ctx, `
 		WITH u AS (
-			UPDATE sessions SET authenticated_at = $1
+			UPDATE sessions SET authenticated_at = $1, amr = TRIM(amr || ' ' || $3)
 			WHERE id = $2 AND revoked_at IS NULL
 			RETURNING id
 		)
-		SELECT pg_notify('`+notifyChannel+`', 'session:' || id) FROM u`, ts(at), id)
+		SELECT pg_notify('`+notifyChannel+`', 'session:' || id) FROM u`, ts(at), id, strings.Join(amr, " "))
 	if err != nil {
 		return fmt.Errorf("postgres: record step-up: %w", err)
 	}

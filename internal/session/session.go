@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gatehouse/internal/account"
@@ -35,6 +36,11 @@ type Session struct {
 	Remember          bool
 	IP                string
 	RevokedAt         time.Time
+	// AMR lists how the holder proved who they are in this session, as
+	// RFC 8176 authentication method references: what the sign-in used
+	// ("pwd", "otp", "sms", "swk", and "mfa" when a second factor passed),
+	// and what each step-up added. Forward-auth and ID tokens report it.
+	AMR []string
 
 	// Account is the session's account, read with the session in one
 	// query: every signed-in request needs both.
@@ -50,8 +56,8 @@ type Store interface {
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 	// Reauthenticate records that the holder of a live session proved who
-	// they are again (step-up).
-	Reauthenticate(ctx context.Context, id string, at time.Time) error
+	// they are again (step-up), adding amr to the session's AMR.
+	Reauthenticate(ctx context.Context, id string, at time.Time, amr []string) error
 	RevokeAccountSessions(ctx context.Context, accountID string, at time.Time) error
 	// AccountSessions lists the account's sessions that are neither
 	// revoked nor past their absolute expiry at now, newest first (an idle
@@ -135,8 +141,10 @@ func (m *Manager) now() time.Time { return m.Clock.Now() }
 // previous, the token the browser held before, if any (ASVS v5.0.0-7.2.4).
 // It is what account and sign-in flows use (account.Sessions); run inside
 // the flow's transaction, the old session ends only if the new one starts.
-func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error) {
-	token, s, err := m.Start(ctx, accountID, o.DeviceID, o.IP, remember)
+//
+// amr is how the holder proved who they are (Session.AMR).
+func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string, amr ...string) (*grant.Grant, error) {
+	token, s, err := m.start(ctx, accountID, o.DeviceID, o.IP, remember, amr)
 	if err != nil {
 		return nil, fmt.Errorf("session: grant: %w", err)
 	}
@@ -156,12 +164,16 @@ func (m *Manager) Grant(ctx context.Context, accountID string, o request.Origin,
 // Start creates a new session for the account on the device and returns its
 // token. Every sign-in gets a new token (ASVS v5.0.0-7.2.4).
 func (m *Manager) Start(ctx context.Context, accountID, deviceID, ip string, remember bool) (string, *Session, error) {
+	return m.start(ctx, accountID, deviceID, ip, remember, nil)
+}
+
+func (m *Manager) start(ctx context.Context, accountID, deviceID, ip string, remember bool, amr []string) (string, *Session, error) {
 	now := m.now()
 	token := random.Token()
 	s := &Session{
 		ID: random.ID(), TokenHash: HashToken(token), AccountID: accountID, DeviceID: deviceID,
 		CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now, Remember: remember, IP: ip,
-		IdleTimeout: m.Lifetimes.Idle, AbsoluteExpiresAt: now.Add(m.Lifetimes.Absolute),
+		IdleTimeout: m.Lifetimes.Idle, AbsoluteExpiresAt: now.Add(m.Lifetimes.Absolute), AMR: JoinAMR(nil, amr),
 	}
 	if remember {
 		// Kept for Remember, but not unused for that long: a browser
@@ -271,8 +283,10 @@ func (m *Manager) End(ctx context.Context, token string) error {
 // Reauthenticate records that the session's holder proved who they are
 // again at at (step-up): sensitive changes look at AuthenticatedAt. Every
 // node drops its cached copy once the change commits.
-func (m *Manager) Reauthenticate(ctx context.Context, sessionID string, at time.Time) error {
-	if err := m.Store.Reauthenticate(ctx, sessionID, at); err != nil {
+//
+// amr is how they proved it; the session's AMR gains it.
+func (m *Manager) Reauthenticate(ctx context.Context, sessionID string, at time.Time, amr ...string) error {
+	if err := m.Store.Reauthenticate(ctx, sessionID, at, amr); err != nil {
 		return fmt.Errorf("session: reauthenticate: %w", err)
 	}
 	commit.After(ctx, func() {
@@ -351,4 +365,17 @@ func (m *Manager) EndOthers(ctx context.Context, accountID, keep string) error {
 	}
 	commit.After(ctx, func() { m.Forget(accountID) })
 	return nil
+}
+
+// JoinAMR returns have with add's method references appended, each once, in
+// order. Stores keep the result space-separated (RFC 8176 values have no
+// spaces).
+func JoinAMR(have, add []string) []string {
+	out := have
+	for _, a := range add {
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

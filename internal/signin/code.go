@@ -162,7 +162,7 @@ func (s *Service) SignInByCode(ctx context.Context, r CodeRequest) (*Result, err
 			return err
 		}
 		var err error
-		if g, err = s.sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous); err != nil {
+		if g, err = s.sessions.Grant(ctx, a.ID, o, r.Remember, r.Previous, "otp"); err != nil {
 			return fmt.Errorf("sign in by code: start session: %w", err)
 		}
 		// A code from the mailbox proved neither the password nor a second

@@ -312,7 +312,7 @@ func (plainHasher) Verify(_ context.Context, pw, hash string) (bool, bool, error
 
 type sessions struct{ f *flow }
 
-func (s sessions) Grant(_ context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error) {
+func (s sessions) Grant(_ context.Context, accountID string, o request.Origin, remember bool, previous string, amr ...string) (*grant.Grant, error) {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
 	g := &grant.Grant{SessionID: "session-" + random.ID(), Token: random.ID(), Remember: remember}
@@ -327,7 +327,7 @@ func (sessions) Forget(string)                        { panic("sign-in changes n
 
 type reauth struct{ f *flow }
 
-func (r reauth) Reauthenticate(_ context.Context, sessionID string, at time.Time) error {
+func (r reauth) Reauthenticate(_ context.Context, sessionID string, at time.Time, amr ...string) error {
 	r.f.mu.Lock()
 	defer r.f.mu.Unlock()
 	r.f.reauths = append(r.f.reauths, reauthArgs{sessionID, at})

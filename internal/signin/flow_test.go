@@ -623,7 +623,7 @@ func TestStepUp_EveryOutcome(t *testing.T) {
 // recorder is a Reauthenticator that records its calls.
 type recorder struct{ calls []string }
 
-func (r *recorder) Reauthenticate(_ context.Context, sessionID string, _ time.Time) error {
+func (r *recorder) Reauthenticate(_ context.Context, sessionID string, _ time.Time, _ ...string) error {
 	r.calls = append(r.calls, sessionID)
 	return nil
 }

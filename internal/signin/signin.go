@@ -323,7 +323,9 @@ type Codes interface {
 
 // Reauthenticator records a step-up on a session (session.Manager).
 type Reauthenticator interface {
-	Reauthenticate(ctx context.Context, sessionID string, at time.Time) error
+	// Reauthenticate marks the session proved again at at; amr is how
+	// (RFC 8176 values), added to the session's.
+	Reauthenticate(ctx context.Context, sessionID string, at time.Time, amr ...string) error
 }
 
 // StepUpRequest is the re-verification form of a signed-in holder.
@@ -432,7 +434,11 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 		if err := s.attempts.RecordAttempt(ctx, at); err != nil {
 			return fmt.Errorf("step up: record attempt: %w", err)
 		}
-		return reauth.Reauthenticate(ctx, r.SessionID, o.Time)
+		proved := []string{"pwd"}
+		if len(ways) > 0 {
+			proved = amrOf(about, true)
+		}
+		return reauth.Reauthenticate(ctx, r.SessionID, o.Time, proved...)
 	})
 	if errors.Is(err, errWrongAnswer) {
 		// The password was right, the second step was not: recorded as
@@ -736,7 +742,13 @@ func (s *Service) start(ctx context.Context, a *account.Account, at *Attempt, ne
 			return err
 		}
 		var err error
-		if g, err = s.sessions.Grant(ctx, a.ID, at.Origin, remember, previous); err != nil {
+		proved := []string{"pwd"}
+		if at.MethodUsed == Passkey {
+			// A passkey alone, unlocked on the device: something had and
+			// something known or been.
+			proved = []string{s.methods.About(Passkey).AMR, "mfa"}
+		}
+		if g, err = s.sessions.Grant(ctx, a.ID, at.Origin, remember, previous, proved...); err != nil {
 			return fmt.Errorf("sign in: start session: %w", err)
 		}
 		if at.MethodUsed == Trusted {
@@ -1186,13 +1198,13 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*Result, error) 
 		if at.Kind == StepUpKind {
 			// A step-up: the session that asked is proved again; no new
 			// session starts.
-			if err := s.reauth.Reauthenticate(ctx, at.SessionID, o.Time); err != nil {
+			if err := s.reauth.Reauthenticate(ctx, at.SessionID, o.Time, amrOf(about, true)...); err != nil {
 				return fmt.Errorf("step up: mark session: %w", err)
 			}
 			g = &grant.Grant{SessionID: at.SessionID}
 		} else {
 			var err error
-			if g, err = s.sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous); err != nil {
+			if g, err = s.sessions.Grant(ctx, a.ID, o, at.Remember, r.Previous, amrOf(about, true)...); err != nil {
 				return fmt.Errorf("sign in: start session: %w", err)
 			}
 			if !about.Factor && !s.MailboxCheck(at) {
@@ -1455,4 +1467,22 @@ func (s *Service) passkeyFlagged(ctx context.Context, err error, o request.Origi
 	if err != nil {
 		s.log.ErrorContext(ctx, "sign-in: notify blocked passkey", "account", fe.AccountID, "err", err)
 	}
+}
+
+// amrOf is what a sign-in or step-up proved, as RFC 8176 method
+// references: the password when one was typed, the second step's method,
+// and "mfa" when that method is a second factor (an emailed code is not:
+// the mailbox is no factor, see method.About.Factor).
+func amrOf(about method.About, password bool) []string {
+	var out []string
+	if password {
+		out = append(out, "pwd")
+	}
+	if about.AMR != "" {
+		out = append(out, about.AMR)
+	}
+	if password && about.Factor {
+		out = append(out, "mfa")
+	}
+	return out
 }

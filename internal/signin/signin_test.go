@@ -260,7 +260,7 @@ func (f fakeHasher) Verify(ctx context.Context, pw, hash string) (ok, rehash boo
 // the fake clock.
 type fakeSessions struct{ w *world }
 
-func (f fakeSessions) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error) {
+func (f fakeSessions) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string, amr ...string) (*grant.Grant, error) {
 	f.w.mu.Lock()
 	defer f.w.mu.Unlock()
 	if f.w.grantErr != nil {
@@ -921,4 +921,4 @@ func (noNotices) Send(context.Context, notice.Notice) (*outbox.Message, error) {
 
 type noReauth struct{}
 
-func (noReauth) Reauthenticate(context.Context, string, time.Time) error { return nil }
+func (noReauth) Reauthenticate(context.Context, string, time.Time, ...string) error { return nil }

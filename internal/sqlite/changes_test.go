@@ -86,7 +86,7 @@ func TestAccountChanges_CountedByEveryWriteAPageShows(t *testing.T) {
 		return err
 	})
 	step("the session used (the check's own write)", false, func() error { return db.TouchSession(ctx, "s1", later) })
-	step("the session re-verified", false, func() error { return db.Reauthenticate(ctx, "s1", later) })
+	step("the session re-verified", false, func() error { return db.Reauthenticate(ctx, "s1", later, []string{"pwd", "otp", "mfa"}) })
 	step("another account's browser trusted", false, func() error {
 		if err := db.MarkUsed(ctx, "neighbour", "dev2", later); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gatehouse/internal/account"
@@ -17,10 +18,10 @@ var _ session.Store = (*DB)(nil)
 func (db *DB) CreateSession(ctx context.Context, s *session.Session) error {
 	_, err := db.exec(ctx, `
 		INSERT INTO sessions (id, token_hash, account_id, device_id, created_at, last_seen_at, authenticated_at,
-			idle_timeout_us, absolute_expires_at, remember, ip)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			idle_timeout_us, absolute_expires_at, remember, ip, amr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.TokenHash, s.AccountID, s.DeviceID, us(s.CreatedAt), us(s.LastSeenAt), us(s.AuthenticatedAt),
-		s.IdleTimeout.Microseconds(), us(s.AbsoluteExpiresAt), s.Remember, s.IP)
+		s.IdleTimeout.Microseconds(), us(s.AbsoluteExpiresAt), s.Remember, s.IP, strings.Join(s.AMR, " "))
 	if err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
@@ -35,16 +36,17 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 	var a account.Account
 	var created, seen, authn, abs, revoked, aCreated, aConfirmed, aChanged, aPhone, aCompromised sql.NullInt64
 	var idle int64
+	var amr string
 	err := db.readRow(ctx, `
 		SELECT s.id, s.account_id, s.device_id, s.created_at, s.last_seen_at, s.authenticated_at, s.idle_timeout_us,
-			s.absolute_expires_at, s.remember, s.ip, s.revoked_at,
+			s.absolute_expires_at, s.remember, s.ip, s.revoked_at, s.amr,
 			a.id, a.email, a.phone, a.password_hash, a.language, a.time_zone, a.status,
 			a.created_at, a.confirmed_at, a.password_changed_at, a.phone_confirmed_at,
 			a.password_compromised_at, a.alert_email, a.alert_sms, a.changes
 		FROM sessions s
 		JOIN accounts a ON a.id = s.account_id
 		WHERE s.token_hash = ?`, h).
-		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked,
+		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked, &amr,
 			&a.ID, &a.Email, &a.Phone, &a.PasswordHash, &a.Language, &a.TimeZone, &a.Status, &aCreated, &aConfirmed, &aChanged, &aPhone,
 			&aCompromised, &a.Alerts.Email, &a.Alerts.SMS, &a.Changes)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -54,6 +56,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 		return nil, fmt.Errorf("sqlite: read session: %w", err)
 	}
 	s.TokenHash = h
+	s.AMR = session.JoinAMR(nil, strings.Fields(amr))
 	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(authn), tm(abs), tm(revoked)
 	s.IdleTimeout = time.Duration(idle) * time.Microsecond
 	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = tm(aCreated), tm(aConfirmed), tm(aChanged), tm(aPhone)
@@ -94,10 +97,11 @@ func (db *DB) RevokeAccountSessions(ctx context.Context, accountID string, at ti
 }
 
 // Reauthenticate implements session.Store.
-func (db *DB) Reauthenticate(ctx context.Context, id string, at time.Time) error {
+func (db *DB) Reauthenticate(ctx context.Context, id string, at time.Time, amr []string) error {
+	// The methods are appended; a read keeps each once (session.JoinAMR).
 	_, err := db.exec(ctx, `
-		UPDATE sessions SET authenticated_at = ?
-		WHERE id = ? AND revoked_at IS NULL`, us(at), id)
+		UPDATE sessions SET authenticated_at = ?, amr = TRIM(amr || ' ' || ?)
+		WHERE id = ? AND revoked_at IS NULL`, us(at), strings.Join(amr, " "), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: record step-up: %w", err)
 	}

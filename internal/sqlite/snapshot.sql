@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 18
+-- version: 19
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -57,7 +57,7 @@ CREATE TABLE sessions (
     remember            INTEGER NOT NULL,
     ip                  TEXT NOT NULL,
     revoked_at          INTEGER
-) STRICT;
+, amr TEXT NOT NULL DEFAULT '') STRICT;
 CREATE INDEX sessions_account ON sessions (account_id);
 CREATE TABLE signin_attempts (
     id         TEXT PRIMARY KEY,

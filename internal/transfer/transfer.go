@@ -58,7 +58,7 @@ var tables = []table{
 		columns: []string{"id", "token_hash", "first_seen", "last_seen", "ip", "user_agent", "browser", "os", "previous_token_hash"},
 		kinds:   map[string]kind{"first_seen": timestamp, "last_seen": timestamp}},
 	{name: "sessions", key: "id", order: "id",
-		columns: []string{"id", "token_hash", "account_id", "device_id", "created_at", "last_seen_at", "authenticated_at", "idle_timeout_us", "absolute_expires_at", "remember", "ip", "revoked_at"},
+		columns: []string{"id", "token_hash", "account_id", "device_id", "created_at", "last_seen_at", "authenticated_at", "idle_timeout_us", "absolute_expires_at", "remember", "ip", "revoked_at", "amr"},
 		kinds:   map[string]kind{"created_at": timestamp, "last_seen_at": timestamp, "authenticated_at": timestamp, "absolute_expires_at": timestamp, "revoked_at": timestamp, "remember": boolean}},
 	{name: "signin_attempts", key: "id", order: "id",
 		columns: []string{"id", "identifier", "account_id", "device_id", "session_id", "ip", "user_agent", "created_at", "outcome", "kind",

@@ -530,9 +530,9 @@ type failingSessions struct {
 	fail bool
 }
 
-func (s *failingSessions) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string) (*grant.Grant, error) {
+func (s *failingSessions) Grant(ctx context.Context, accountID string, o request.Origin, remember bool, previous string, amr ...string) (*grant.Grant, error) {
 	if s.fail {
 		return nil, errGrant
 	}
-	return s.Manager.Grant(ctx, accountID, o, remember, previous)
+	return s.Manager.Grant(ctx, accountID, o, remember, previous, amr...)
 }
