@@ -487,9 +487,9 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("listen: %q is not host:port", c.values["listen"]))
 	}
 	if a := c.values["metrics.listen"]; a != "" {
-		if _, _, err := net.SplitHostPort(a); err != nil {
+		if _, port, err := net.SplitHostPort(a); err != nil {
 			errs = append(errs, fmt.Errorf("metrics.listen: %q is not host:port", a))
-		} else if a == c.values["listen"] {
+		} else if a == c.values["listen"] && port != "0" { // port 0: each picks a free one
 			errs = append(errs, fmt.Errorf("metrics.listen: %q is listen's address; metrics need an address of their own", a))
 		}
 	}

@@ -350,3 +350,22 @@ func TestSupport_OnlyPlainContactsAreAccepted(t *testing.T) {
 		}
 	}
 }
+
+// TestLoad_MetricsNeedAnAddressOfTheirOwn: metrics.listen may not be the
+// holders' address (the second listener could never open); port 0 on
+// both is two free ports.
+func TestLoad_MetricsNeedAnAddressOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	_, err := Load("", env(nil), map[string]string{"listen": "127.0.0.1:8080", "metrics.listen": "127.0.0.1:8080"})
+	if err == nil || !strings.Contains(err.Error(), "metrics.listen: ") {
+		t.Fatalf("same address: %v", err)
+	}
+	for _, flags := range []map[string]string{
+		{"listen": "127.0.0.1:0", "metrics.listen": "127.0.0.1:0"},
+		{"listen": "127.0.0.1:8080", "metrics.listen": "127.0.0.1:9090"},
+	} {
+		if _, err := Load("", env(nil), flags); err != nil {
+			t.Errorf("%v: %v", flags, err)
+		}
+	}
+}
