@@ -45,9 +45,22 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		// Listening on port 0 picks a free port; messages must name it.
 		cfg.Set("listen", ln.Addr().String())
 	}
+	// The metrics listener is opened before anything starts, like the
+	// main one: a taken address stops the start with its name.
+	var metricsLn net.Listener
+	if addr := cfg.String("metrics.listen"); addr != "" {
+		if metricsLn, err = net.Listen("tcp", addr); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "gatehouse: metrics.listen: %v\n", err)
+			return 1
+		}
+	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
 		return 1
 	}
@@ -73,7 +86,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Outbox.Run(workCtx) })
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2) // the main server and the metrics one
 	go func() {
 		if cfg.TLS() {
 			serveErr <- srv.ServeTLS(ln, cfg.String("tls.cert"), cfg.String("tls.key"))
@@ -81,6 +94,27 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			serveErr <- srv.Serve(ln)
 		}
 	}()
+	// Metrics have a server of their own on their own address: /metrics is
+	// not a route of the holders' table, and a scraper is no browser (no
+	// host check, no cookies). Only the metrics handler answers there.
+	var metricsSrv *http.Server
+	if metricsLn != nil {
+		metricsSrv = &http.Server{
+			Handler:           a.MetricsHandler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+		}
+		go func() {
+			if err := metricsSrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		log.Info("metrics served", "listen", metricsLn.Addr().String(), "path", "/metrics")
+		fmt.Fprintf(stdout, "Metrics are served at http://%s/metrics\n", metricsLn.Addr())
+	}
 	// The start's last allocations are the pages' assets, built in the
 	// background (which waits for the message catalog): collect from then.
 	go func() {
@@ -114,6 +148,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Error("shutdown", "err", err)
 		code = 1
+	}
+	if metricsSrv != nil {
+		// After the main server: the last requests' counts can still be
+		// scraped while it drains.
+		if err := metricsSrv.Shutdown(shutdownCtx); err != nil {
+			log.Error("metrics shutdown", "err", err)
+			code = 1
+		}
 	}
 	stopWork()
 	wg.Wait()

@@ -85,6 +85,10 @@ type Service struct {
 	Tx      commit.Transactor
 	Clock   clock.Clock
 	Log     *slog.Logger
+	// NotMe, when set, is told the cause of every "this wasn't me" carried
+	// out ("" for a wrong password's, which stops nothing). Optional
+	// (metrics).
+	NotMe func(request.Cause)
 }
 
 // Story is one message as its holder's "why did I get this?" page tells
@@ -301,6 +305,9 @@ func (s *Service) carryOut(ctx context.Context, a *Answer, ch *code.Challenge, a
 	}
 	s.Log.InfoContext(ctx, "holder answered", "account", a.AccountID, "answer", a.Said, "cause", a.Cause,
 		"reference", a.Reference, "attempt", a.AttemptID, "actions", fmt.Sprint(a.Actions))
+	if a.Said == NotMe && s.NotMe != nil {
+		s.NotMe(a.Cause)
+	}
 	return nil
 }
 

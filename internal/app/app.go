@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
@@ -38,6 +40,7 @@ import (
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/method"
+	"gatehouse/internal/metrics"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
@@ -84,6 +87,9 @@ type App struct {
 	SecretsCreated bool
 	// Pruner deletes data past its retention once Start has been called.
 	Pruner *retention.Pruner
+	// Metrics are the server's collectors, with a registry of their own;
+	// nil unless metrics.listen is set (see MetricsHandler).
+	Metrics *metrics.Metrics
 
 	stopListening context.CancelFunc
 	// places is the IP geolocation database, if one is configured.
@@ -157,6 +163,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Iterations:  uint32(cfg.Int("argon2.iterations")),
 		Parallelism: uint8(cfg.Int("argon2.parallelism")),
 	}, pepper, a.Pool)
+	if cfg.String("metrics.listen") != "" {
+		// The server's own registry: nothing global, so two servers in one
+		// process (the tests) count apart.
+		a.Metrics = metrics.New(prometheus.NewRegistry())
+		a.Pool.Waited = a.Metrics.PoolWait
+		a.Metrics.WatchPool(a.Pool)
+		a.Metrics.WatchOutbox(db, a.now)
+	}
 
 	// The one clock every service reads; SetClock moves it for all of them.
 	clk := clock.Clock(a.now)
@@ -199,6 +213,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	limits := limit.New(db, db, LimitPolicy(cfg), clk, log)
 	limits.LogKey = sec.HMACKey
 	a.Limits = limits
+	if m := a.Metrics; m != nil {
+		limits.Refused = func(r limit.Rule) { m.Refused(string(r)) }
+		a.Outbox.Delivered = func(msg *outbox.Message) { m.CodeSent(string(msg.Channel), string(msg.Cause)) }
+	}
 	codes := &code.Service{
 		Store: db, Key: sec.HMACKey, TTL: cfg.Duration("code.ttl"), Cooldown: cfg.Duration("code.cooldown"),
 		MaxFailures: cfg.Int("code.max_failures"), MaxSends: cfg.Int("code.max_sends"), Clock: clk, Blocks: db,
@@ -262,6 +280,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		// A nil *passkey.Service in the interface would not read as "off".
 		sd.Passkeys = keys
 	}
+	if m := a.Metrics; m != nil {
+		sd.Ended = func(k signin.Kind, o signin.Outcome, used signin.Method) {
+			// Sign-ins only: a re-verification or a password typed on the
+			// password page is not one.
+			if k == signin.SignInKind {
+				m.SignIn(string(o), string(used))
+			}
+		}
+	}
 	a.SignIn = signin.New(sd, signin.Settings{
 		NewDeviceCheck: cfg.String("signin.new_device_check") == "email",
 		EmailFallback:  cfg.Bool("signin.email_fallback"),
@@ -284,6 +311,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	act := &activity.Service{
 		Store: db, Messages: db, Challenges: db, Codes: codes, Attempts: db, Accounts: db, Sessions: a.Sessions,
 		Devices: db, Blocks: db, Notices: notices, Tx: db, Clock: clk, Log: log,
+	}
+	if m := a.Metrics; m != nil {
+		act.NotMe = func(c request.Cause) { m.NotMe(string(c)) }
+		a.Checker.Judged = func(kind string, v check.Verdict) { m.Verdict(kind, string(v)) }
 	}
 	a.Web = &web.Server{
 		Accounts: a.Accounts, SignIn: a.SignIn, Sessions: a.Sessions, TwoStep: a.TwoStep,
@@ -318,6 +349,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Hosts:          cfg.Hosts(),
 		Gates:          map[httpcore.Access]httpcore.Gate{httpcore.PasswordChecked: a.Web.RequirePending},
 		Unrouted:       map[string]*httpcore.Chain{"/": a.Web.Pages(), "/api/": httpcore.NewJSON()},
+	}
+	if m := a.Metrics; m != nil {
+		a.HTTP.Timing = m.Route
+		a.HTTP.LookupRefused = func() { m.Refused(metrics.CheckLookups) }
 	}
 	a.userAgents = uas
 	return a, nil
@@ -508,6 +543,18 @@ func ceilingNotice(accounts interface {
 // Handler serves every front door's routes through the HTTP core: the one
 // route table of the installation.
 func (a *App) Handler() http.Handler { return a.HTTP.Handler(a.Routes()) }
+
+// MetricsHandler serves the metrics (metrics.listen); nil when they are
+// off. It is a handler of its own, for a listener of its own: /metrics is
+// not a route of the table, and the holders' address never serves it.
+func (a *App) MetricsHandler() http.Handler {
+	if a.Metrics == nil {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	return mux
+}
 
 // Routes is the installation's one route table: every front door's routes.
 func (a *App) Routes() []httpcore.Route {

@@ -38,6 +38,7 @@ type Store interface {
 	device.Store
 	signin.Store
 	outbox.Store
+	outbox.BacklogStore
 	totp.Store
 	backup.Store
 	passkey.Store

@@ -158,6 +158,9 @@ type Checker struct {
 	LookupTXT func(ctx context.Context, name string) ([]string, error)
 	// Zone formats times in reasons (the reader's zone); nil uses UTC.
 	Zone func(lang string) *time.Location
+	// Judged, when set, is told of every verdict with what was checked
+	// (Result.Kind: eml, text or reference). Optional (metrics).
+	Judged func(kind string, v Verdict)
 }
 
 // ours is what hosts are compared with.
@@ -221,7 +224,11 @@ func (c *Checker) Check(ctx context.Context, in Input, lang string) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	return j.finish(), nil
+	res := j.finish()
+	if c.Judged != nil {
+		c.Judged(res.Kind, res.Verdict)
+	}
+	return res, nil
 }
 
 // judge is one check in progress.

@@ -234,6 +234,7 @@ var Options = []Option{
 	choice("smtp.tls", "starttls", []string{"starttls", "tls", "none"}, "starttls, tls (implicit) or none (only for a relay on this machine)."),
 	text("smtp.ca_file", "", "PEM file of CA certificates to trust for the SMTP server (empty: the system's)."),
 	{Key: "retention.history", Default: "400d", Kind: Days, Min: 1, Max: 3650, Help: "How long sign-in attempts and messages are kept, as a number of days such as 400d. Devices with no session that were not seen for this long go too; codes, withheld messages and ended sessions go a day after they end."},
+	text("metrics.listen", "", "Address (host:port) of a second, plain-HTTP listener that serves only /metrics, in the Prometheus format (sign-ins, codes sent, \"this wasn't me\", checker verdicts, limit refusals, outbox backlog, hashing pool, request latency by route). Empty: no metrics are served. It asks for no credential: keep it on loopback or a network only the monitoring reaches. /metrics is never served on listen."),
 	duration("shutdown_timeout", "15s", time.Second, time.Hour, "How long a stop waits for in-flight requests and the message in hand."),
 }
 
@@ -484,6 +485,13 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.values["listen"]); err != nil {
 		errs = append(errs, fmt.Errorf("listen: %q is not host:port", c.values["listen"]))
+	}
+	if a := c.values["metrics.listen"]; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("metrics.listen: %q is not host:port", a))
+		} else if a == c.values["listen"] && port != "0" { // port 0: each picks a free one
+			errs = append(errs, fmt.Errorf("metrics.listen: %q is listen's address; metrics need an address of their own", a))
+		}
 	}
 	if u := c.values["public_url"]; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {

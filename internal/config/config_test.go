@@ -106,7 +106,7 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 		"support.url": "https://user:pw@help.example.jp/", "support.email": "help@192.168.0.1",
 		"listen": "8080", "data": "", "database": "sqlite:", "public_url": "ftp://x", "trusted_proxies": "not-a-cidr",
 		"service_name": "", "phone.default_region": "XX", "mail.from": "nobody", "tls.cert": "cert.pem",
-		"geoip.database": "no-such-dir/GeoLite2-City.mmdb",
+		"geoip.database": "no-such-dir/GeoLite2-City.mmdb", "metrics.listen": "9090",
 	}
 	// Free text: anything goes (or, for smtp.host, is checked with mail.driver).
 	freeText := map[string]bool{"secrets_file": true, "dkim.dir": true, "tls.key": true, "smtp.host": true, "smtp.username": true, "smtp.password": true, "smtp.ca_file": true,
@@ -347,6 +347,25 @@ func TestSupport_OnlyPlainContactsAreAccepted(t *testing.T) {
 			if (err == nil) != ok {
 				t.Errorf("%s %q: accepted %v, want %v (%v)", key, v, err == nil, ok, err)
 			}
+		}
+	}
+}
+
+// TestLoad_MetricsNeedAnAddressOfTheirOwn: metrics.listen may not be the
+// holders' address (the second listener could never open); port 0 on
+// both is two free ports.
+func TestLoad_MetricsNeedAnAddressOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	_, err := Load("", env(nil), map[string]string{"listen": "127.0.0.1:8080", "metrics.listen": "127.0.0.1:8080"})
+	if err == nil || !strings.Contains(err.Error(), "metrics.listen: ") {
+		t.Fatalf("same address: %v", err)
+	}
+	for _, flags := range []map[string]string{
+		{"listen": "127.0.0.1:0", "metrics.listen": "127.0.0.1:0"},
+		{"listen": "127.0.0.1:8080", "metrics.listen": "127.0.0.1:9090"},
+	} {
+		if _, err := Load("", env(nil), flags); err != nil {
+			t.Errorf("%v: %v", flags, err)
 		}
 	}
 }

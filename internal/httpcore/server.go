@@ -88,8 +88,18 @@ type Server struct {
 	// longest matching path prefix: a page for people, JSON under /api/.
 	// It must hold "/".
 	Unrouted map[string]*Chain
+	// Timing, when set, is asked once per route as the table is served for
+	// the function told how long each of that route's requests took; the
+	// route is named by its table entry ("POST /signin"), never by the URL
+	// asked for, and every unrouted request by "unrouted" (metrics must
+	// not grow with what strangers type). Nil times nothing.
+	Timing func(route string) func(time.Duration)
+	// LookupRefused, when set, is told of each request refused for want of
+	// a lookup (Route.Lookups).
+	LookupRefused func()
 
 	known    map[string][]string // path → methods, for 405
+	untimed  func(time.Duration) // Timing's function for unrouted requests
 	cop      *http.CrossOriginProtection
 	refusals refusalLog
 }
@@ -115,6 +125,9 @@ func (s *Server) Handler(table []Route) http.Handler {
 	}
 	for i := range table {
 		mux.Handle(table[i].Method+" "+table[i].Path, s.chain(&table[i]))
+	}
+	if s.Timing != nil {
+		s.untimed = s.Timing("unrouted")
 	}
 	// Everything else: the door's own 404 and 405 instead of the mux's
 	// plain text — after the cross-origin rule, so a forged post to a
@@ -209,9 +222,15 @@ func (s *Server) chain(rt *Route) http.Handler {
 		}
 	}
 	inner := h
+	// Resolved once here, so a request's timing is one call, with no
+	// lookup by name.
+	var timed func(time.Duration)
+	if s.Timing != nil {
+		timed = s.Timing(rt.Method + " " + rt.Path)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := StateOf(r)
-		st.Route, st.chain = rt, rt.Chain
+		st.Route, st.chain, st.timed = rt, rt.Chain, timed
 		if s.crossOriginOK(w, r, rt.Chain) {
 			inner(w, r)
 		}
@@ -231,7 +250,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		idb := make([]byte, 8)
 		rand.Read(idb)
-		st := &State{ID: hex.EncodeToString(idb), IP: s.clientAddr(r), srv: s, chain: s.Unrouted["/"]}
+		st := &State{ID: hex.EncodeToString(idb), IP: s.clientAddr(r), srv: s, chain: s.Unrouted["/"], timed: s.untimed}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 		sw := &statusWriter{ResponseWriter: w}
 		s.securityHeaders(sw.Header())
@@ -250,6 +269,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				if sw.status == 0 {
 					Answer(sw, r, http.StatusInternalServerError, "error.internal")
 				}
+			}
+			if st.timed != nil {
+				st.timed(time.Since(start))
 			}
 			status := sw.status
 			if st.disconnected {
@@ -362,6 +384,9 @@ func (s *Server) lookup(next http.HandlerFunc) http.HandlerFunc {
 				key = ratelimit.Network(a)
 			}
 			if ok, wait := s.Lookups.Take(key); !ok {
+				if s.LookupRefused != nil {
+					s.LookupRefused()
+				}
 				TooSoon(w, r, "error.too_many_lookups", wait)
 				return
 			}

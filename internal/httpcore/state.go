@@ -46,7 +46,10 @@ type State struct {
 	// a server error, logged as status 499.
 	disconnected bool
 	// refused is set for a busy refusal, whose log lines are sampled.
-	refused   bool
+	refused bool
+	// timed is told how long the request took (Server.Timing): the
+	// unrouted function until a route takes the request.
+	timed     func(time.Duration)
 	origin    request.Origin
 	originErr error
 	originSet bool

@@ -260,6 +260,10 @@ type Limiter struct {
 	// Ceiling, when set, is told when a run of failures reaches
 	// Policy.Ceiling: the holder must hear of it on every channel.
 	Ceiling func(ctx context.Context, accountID string, s Secret, failures int, o request.Origin)
+	// Refused, when set, is told the rule of every refusal, recorded or
+	// not (Delayed's too: it answers 429 like the rest). Optional
+	// (metrics).
+	Refused func(Rule)
 }
 
 // New returns a limiter over store.
@@ -362,6 +366,9 @@ func (l *Limiter) Delayed(ctx context.Context, g Guess) error {
 		return fmt.Errorf("limit: read guesses: %w", err)
 	}
 	if now := l.now(); c.DelayedUntil.After(now) {
+		if l.Refused != nil {
+			l.Refused(GuessDelay)
+		}
 		return &Error{Rule: GuessDelay, RetryAt: c.DelayedUntil, Now: now}
 	}
 	return nil
@@ -710,6 +717,9 @@ func (l *Limiter) refuseLater(ctx context.Context, e *Error, subject string, o r
 }
 
 func (l *Limiter) record(ctx context.Context, e *Error, subject string, o request.Origin) {
+	if l.Refused != nil {
+		l.Refused(e.Rule)
+	}
 	l.log.WarnContext(ctx, "limit: refused", "rule", e.Rule, "subject", l.logged(subject), "ip", o.IP, "device", o.DeviceID,
 		"retry_after", e.RetryAfter().Seconds())
 	if err := l.store.RecordRefusal(ctx, Refusal{Rule: e.Rule, Subject: subject, Origin: o, RetryAt: e.RetryAt}); err != nil {

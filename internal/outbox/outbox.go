@@ -112,6 +112,19 @@ type Store interface {
 	MessageByReference(ctx context.Context, ref string) (*Message, error)
 }
 
+// Backlog is what waits for delivery: messages queued or being sent, and
+// when the oldest of them was stored (zero when none waits).
+type Backlog struct {
+	Depth  int
+	Oldest time.Time
+}
+
+// BacklogStore reads the backlog in one cheap query (the stores' index on
+// status and creation time): what the operator's metrics watch.
+type BacklogStore interface {
+	Backlog(ctx context.Context) (Backlog, error)
+}
+
 // AccountQuery selects a page of an account's messages: those older than
 // the cursor (Before, and BeforeID among messages of the same time) when
 // Before is set, only the one with Reference when it is set, at most Limit.
@@ -164,6 +177,9 @@ type Outbox struct {
 	Lease       time.Duration // how long a claim lasts before another worker may retry (2 min)
 	Poll        time.Duration // how often an idle worker looks for due messages (1 s)
 	Clock       clock.Clock
+	// Delivered, when set, is told of every message its driver accepted,
+	// after the delivery is recorded. Optional (metrics).
+	Delivered func(*Message)
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -415,6 +431,9 @@ func (o *Outbox) deliver(m *Message) {
 		}
 		o.Log.Info("message sent", "message", m.ID, "reference", m.Reference, "purpose", m.Purpose, "channel", m.Channel,
 			"driver", driver.Name())
+		if o.Delivered != nil {
+			o.Delivered(m)
+		}
 		return
 	}
 	attempts := m.Attempts + 1

@@ -40,6 +40,11 @@ type Pool struct {
 	workers                   int
 	hashes                    atomic.Int64
 	refused                   atomic.Int64
+
+	// Waited, when set, is told how long each AdmitFrom waited for a place
+	// and whether it got one (zero for a place free at once). Set it
+	// before the pool is used.
+	Waited func(d time.Duration, admitted bool)
 }
 
 // waiter is one request waiting for a place; granted (under the pool's
@@ -95,14 +100,17 @@ func (p *Pool) AdmitFrom(ctx context.Context, network string, wait time.Duration
 	if p.held < p.capacity && len(p.order) == 0 {
 		p.held++
 		p.mu.Unlock()
+		p.waited(0, true)
 		return p.admitted(ctx)
 	}
 	if wait <= 0 || p.waiting.Load() >= p.maxWaiting || int64(len(p.queues[network])) >= p.maxPerNetwork {
 		retry := p.retryLocked(network)
 		p.mu.Unlock()
 		p.refused.Add(1)
+		p.waited(0, false)
 		return ctx, func() {}, retry, false
 	}
+	start := time.Now()
 	w := &waiter{ch: make(chan struct{})}
 	if len(p.queues[network]) == 0 {
 		p.order = append(p.order, network)
@@ -115,6 +123,7 @@ func (p *Pool) AdmitFrom(ctx context.Context, network string, wait time.Duration
 	defer t.Stop()
 	select {
 	case <-w.ch:
+		p.waited(time.Since(start), true)
 		return p.admitted(ctx)
 	case <-t.C:
 	case <-ctx.Done():
@@ -123,6 +132,7 @@ func (p *Pool) AdmitFrom(ctx context.Context, network string, wait time.Duration
 	if w.granted {
 		// Handed a place as the wait ended: keep it.
 		p.mu.Unlock()
+		p.waited(time.Since(start), true)
 		return p.admitted(ctx)
 	}
 	p.dropLocked(network, w)
@@ -131,7 +141,15 @@ func (p *Pool) AdmitFrom(ctx context.Context, network string, wait time.Duration
 	if ctx.Err() == nil {
 		p.refused.Add(1)
 	}
+	p.waited(time.Since(start), false)
 	return ctx, func() {}, retry, false
+}
+
+// waited tells Waited, if anyone listens.
+func (p *Pool) waited(d time.Duration, admitted bool) {
+	if p.Waited != nil {
+		p.Waited(d, admitted)
+	}
 }
 
 func (p *Pool) admitted(ctx context.Context) (context.Context, func(), time.Duration, bool) {
@@ -241,3 +259,6 @@ func (p *Pool) Hashes() int64 { return p.hashes.Load() }
 
 // Refused reports how many computations were refused as busy.
 func (p *Pool) Refused() int64 { return p.refused.Load() }
+
+// Waiting reports how many requests are waiting for a place now.
+func (p *Pool) Waiting() int64 { return p.waiting.Load() }

@@ -160,3 +160,17 @@ func (db *DB) RecentMessages(ctx context.Context, limit int) ([]*outbox.Message,
 	}
 	return out, nil
 }
+
+var _ outbox.BacklogStore = (*DB)(nil)
+
+// Backlog implements outbox.BacklogStore: one read of the index on
+// (status, created_at).
+func (db *DB) Backlog(ctx context.Context) (outbox.Backlog, error) {
+	var n int
+	var oldest *time.Time
+	err := db.conn(ctx).QueryRow(ctx, `SELECT count(*), min(created_at) FROM messages WHERE status IN ('queued', 'sending')`).Scan(&n, &oldest)
+	if err != nil {
+		return outbox.Backlog{}, fmt.Errorf("postgres: read outbox backlog: %w", err)
+	}
+	return outbox.Backlog{Depth: n, Oldest: utc(oldest)}, nil
+}

@@ -228,6 +228,7 @@ type Service struct {
 		FinishDiscoverable(ctx context.Context, ceremonyID string, response []byte) (string, *passkey.Credential, error)
 	}
 	limits *limit.Limiter
+	ended  func(Kind, Outcome, Method)
 }
 
 // Deps is what a sign-in service is built from. Every field is required
@@ -267,6 +268,11 @@ type Deps struct {
 	// code or a passkey before it is evaluated, and refuses it with
 	// *limit.Error while the account's delay runs.
 	Limits *limit.Limiter
+	// Ended, when set, is told of every attempt's outcome as it is logged
+	// (see logOutcome), with its method: the one that passed it, else the
+	// one it waits for, else "" (the password alone). A two-step sign-in
+	// is told twice: pending, then how it ended. Optional (metrics).
+	Ended func(Kind, Outcome, Method)
 }
 
 // Settings are the operator's sign-in choices (the signin.* keys).
@@ -304,7 +310,7 @@ func New(d Deps, set Settings) *Service {
 	return &Service{Settings: set,
 		accounts: d.Accounts, attempts: d.Attempts, hasher: d.Hasher, sessions: d.Sessions, tx: d.Tx, log: d.Log,
 		clock: d.Clock, devices: d.Devices, codes: d.Codes, notices: d.Notices, methods: d.Methods, reauth: d.Reauth,
-		passkeys: d.Passkeys, limits: d.Limits}
+		passkeys: d.Passkeys, limits: d.Limits, ended: d.Ended}
 }
 
 // ErrPasskey marks a refused passkey answer (package passkey's error,
@@ -868,6 +874,13 @@ func (s *Service) trustAdded(ctx context.Context, a *account.Account, o request.
 // identifier is not logged (it may be a stranger's address or a mistyped
 // password); the account id is, when one matched.
 func (s *Service) logOutcome(ctx context.Context, at *Attempt) {
+	if s.ended != nil {
+		m := at.MethodUsed
+		if m == "" {
+			m = at.MethodOffered
+		}
+		s.ended(at.Kind, at.Outcome, m)
+	}
 	level := slog.LevelInfo
 	if at.Outcome != Succeeded {
 		level = slog.LevelWarn

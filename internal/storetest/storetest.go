@@ -35,6 +35,7 @@ type Store interface {
 	device.Store
 	signin.Store
 	outbox.Store
+	outbox.BacklogStore
 	totp.Store
 	backup.Store
 	passkey.Store
@@ -65,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"MessageLeaseAndRetry", testMessageLease},
 		{"TimesAreUTC", testTimesUTC},
 		{"SealedCodeErasedAfterDelivery", testMessageSecret},
+		{"OutboxBacklogCountsWhatWaits", testBacklog},
 		{"Passkeys", testPasskeys},
 		{"AddressAndPhoneChanges", testContact},
 		{"PasskeyCeremonyTakenOnceUnderConcurrency", testPasskeyCeremonies},
@@ -406,6 +408,47 @@ func testMessageClaims(t *testing.T, s Store) {
 		if m.Status != outbox.Sent || m.Attempts != 1 || !m.SentAt.Equal(t0.Add(2*time.Second)) {
 			t.Fatalf("after delivery: %+v", m)
 		}
+	}
+}
+
+// testBacklog: the backlog is the queued and claimed messages, and the
+// oldest of them; sent, failed and withheld ones are not waiting.
+func testBacklog(t *testing.T, s Store) {
+	ctx := context.Background()
+	if b, err := s.Backlog(ctx); err != nil || b.Depth != 0 || !b.Oldest.IsZero() {
+		t.Fatalf("empty store: %+v %v", b, err)
+	}
+	var ms []*outbox.Message
+	for i := range 5 {
+		m := newMessage(i)
+		m.CreatedAt = t0.Add(time.Duration(i) * time.Minute)
+		m.NextAttemptAt = m.CreatedAt
+		if i == 4 {
+			m.Status = outbox.Withheld
+		}
+		if err := s.EnqueueMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	// The oldest is sent, the next one failed for good, the third claimed.
+	for _, step := range []func() error{
+		func() error { return s.MarkSent(ctx, ms[0].ID, t0.Add(time.Hour), true) },
+		func() error { return s.MarkRetry(ctx, ms[1].ID, t0.Add(time.Hour), "no", true) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, err := s.ClaimMessage(ctx, t0.Add(2*time.Minute), t0.Add(time.Hour)); err != nil || m.ID != ms[2].ID {
+		t.Fatalf("claim: %+v %v", m, err)
+	}
+	b, err := s.Backlog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Depth != 2 || !b.Oldest.Equal(ms[2].CreatedAt) || b.Oldest.Location() != time.UTC {
+		t.Fatalf("backlog %+v, want 2 messages from %s", b, ms[2].CreatedAt)
 	}
 }
 
