@@ -35,6 +35,7 @@ import (
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/device"
 	"gatehouse/internal/dkimkeys"
+	"gatehouse/internal/forwardauth"
 	"gatehouse/internal/geo"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/i18n"
@@ -77,6 +78,8 @@ type App struct {
 	DKIM    *dkimkeys.Ring
 	Checker *check.Checker
 	Web     *web.Server
+	// ForwardAuth answers reverse proxies (/auth/verify).
+	ForwardAuth *forwardauth.Door
 	// HTTP is the core every front door's routes are served through
 	// (Handler).
 	HTTP *httpcore.Server
@@ -334,6 +337,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Checkup:  &checkup.Service{Limits: limits, TwoStep: a.TwoStep, Backup: a.TwoStep.Backup, Devices: db, Activity: act, Clock: clk},
 		Activity: act,
 	}
+	if a.ForwardAuth, err = forwardAuth(cfg, a.Sessions, box, a.Web.Pages()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.HTTP = &httpcore.Server{
 		Catalog: cat, Log: log, Clock: clk, Sessions: a.Sessions, Devices: a.Web.Devices, Places: places,
 		TrustCopied: a.SignIn.TrustCopied,
@@ -561,5 +568,17 @@ func (a *App) Routes() []httpcore.Route {
 	var table []httpcore.Route
 	table = append(table, a.HTTP.Health()...)
 	table = append(table, a.Web.Routes()...)
+	table = append(table, a.ForwardAuth.Routes()...)
 	return table
+}
+
+// forwardAuth builds the forward-auth door from its settings (checked by
+// config.Load).
+func forwardAuth(cfg *config.Config, sessions *session.Manager, box *crypt.Box, pages *httpcore.Chain) (*forwardauth.Door, error) {
+	policy, err := forwardauth.ParsePolicy(cfg.String("forward_auth.policy"))
+	if err != nil {
+		return nil, err
+	}
+	return &forwardauth.Door{Sessions: sessions, Box: box, Domains: cfg.ForwardAuthDomains(),
+		CookieDomain: cfg.ForwardAuthCookieDomain(), Policy: policy, Pages: pages}, nil
 }

@@ -161,6 +161,9 @@ var Options = []Option{
 	whole("database_pool_size", "20", 1, 1000, "Most connections one node opens to PostgreSQL."),
 	text("public_url", "", "The URL holders use to reach Gatehouse, used in messages. Empty means http://LISTEN."),
 	text("trusted_proxies", "", "Comma-separated addresses or CIDRs of reverse proxies / load balancers whose X-Forwarded-For is believed (e.g. 10.0.0.0/8). Empty: the TCP peer is the client."),
+	text("forward_auth.allowed_domains", "", "Comma-separated domains of the applications a reverse proxy protects with /auth/verify (forward-auth): a sign-in it starts (/auth/verify?rd=URL) returns to URL only when URL's host is one of them or below one. Empty: every rd is refused, and /auth/verify answers only 200, 401 or 403."),
+	text("forward_auth.cookie_domain", "", "Parent domain (e.g. example.com) of Gatehouse and the applications behind the proxy: a sign-in that returns to one of them sets a cookie for this domain that only /auth/verify accepts, so that the browser is recognised on their hosts. public_url's host must be below it. Empty: only applications on Gatehouse's own host are recognised."),
+	text("forward_auth.policy", "", "What a protected host (or a domain above it, the most specific entry winning) asks of the session beyond being signed in: space-separated HOST=mfa (a second step was passed) or HOST=phr (a passkey was used). /auth/verify answers 403 when the session has not proved it."),
 	text("secrets_file", "", "Secrets file (cookie/HMAC key, encryption key, pepper). Empty means DATA/secrets.json. Generated with mode 0600 on the first start of a new installation only; if it is missing beside an existing database, Gatehouse stops and asks for the backup."),
 	text("geoip.database", "", "A MaxMind-format IP geolocation database (.mmdb: MaxMind GeoLite2 City or Country, or DB-IP Lite) whose country and city the messages, the activity and the devices pages show as the approximate place. Empty: places are left out. None is bundled; see the README."),
 	text("service_name", "Gatehouse", "Name of the service shown in pages and messages; also refused as part of a password."),
@@ -456,6 +459,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("limit.sms_countries: %q is not a country calling code such as 81 or 1", cc))
 		}
 	}
+	errs = append(errs, c.checkForwardAuth()...)
 	if d := c.values["mail.domain"]; d != "" && !hostName(d) {
 		errs = append(errs, fmt.Errorf("mail.domain: %q is not a domain name such as shop.example", d))
 	}
@@ -683,4 +687,52 @@ func (c *Config) CheckDevDrivers() error {
 		return nil
 	}
 	return fmt.Errorf("mail.driver, sms.driver: the dev driver keeps every code readable at /dev/messages, and public_url %s is not on this machine: choose mail.driver smtp and an SMS driver (sms.driver http or twilio), or set dev.public_url true for a test server no one else can reach", c.PublicURL())
+}
+
+// checkForwardAuth checks the forward-auth settings: domain names, a
+// policy of HOST=mfa or HOST=phr entries, and a cookie domain that
+// public_url's host is below (a browser refuses a cookie for any other).
+func (c *Config) checkForwardAuth() []error {
+	var errs []error
+	for _, d := range c.ForwardAuthDomains() {
+		if !hostName(d) {
+			errs = append(errs, fmt.Errorf("forward_auth.allowed_domains: %q is not a domain name such as example.com", d))
+		}
+	}
+	if d := c.ForwardAuthCookieDomain(); d != "" {
+		host := ""
+		if u, err := url.Parse(c.PublicURL()); err == nil {
+			host = strings.ToLower(u.Hostname())
+		}
+		switch {
+		case !hostName(d):
+			errs = append(errs, fmt.Errorf("forward_auth.cookie_domain: %q is not a domain name such as example.com", d))
+		case host != strings.ToLower(d) && !strings.HasSuffix(host, "."+strings.ToLower(d)):
+			errs = append(errs, fmt.Errorf("forward_auth.cookie_domain: public_url's host %s is not below %s, so browsers would refuse its cookie", host, d))
+		}
+	}
+	for _, f := range strings.Fields(strings.ReplaceAll(c.values["forward_auth.policy"], ",", " ")) {
+		host, req, ok := strings.Cut(f, "=")
+		if !ok || !hostName(host) || (req != "mfa" && req != "phr") {
+			errs = append(errs, fmt.Errorf("forward_auth.policy: %q is not HOST=mfa or HOST=phr", f))
+		}
+	}
+	return errs
+}
+
+// ForwardAuthDomains lists forward_auth.allowed_domains.
+func (c *Config) ForwardAuthDomains() []string {
+	var out []string
+	for _, d := range strings.Split(c.values["forward_auth.allowed_domains"], ",") {
+		if d = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(d), "."), "."); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// ForwardAuthCookieDomain is forward_auth.cookie_domain without a leading
+// dot.
+func (c *Config) ForwardAuthCookieDomain() string {
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(c.values["forward_auth.cookie_domain"]), "."), ".")
 }

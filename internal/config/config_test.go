@@ -107,6 +107,8 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 		"listen": "8080", "data": "", "database": "sqlite:", "public_url": "ftp://x", "trusted_proxies": "not-a-cidr",
 		"service_name": "", "phone.default_region": "XX", "mail.from": "nobody", "tls.cert": "cert.pem",
 		"geoip.database": "no-such-dir/GeoLite2-City.mmdb", "metrics.listen": "9090",
+		"forward_auth.allowed_domains": "example.com,not a domain", "forward_auth.cookie_domain": "elsewhere.example",
+		"forward_auth.policy": "admin.example.com=root",
 	}
 	// Free text: anything goes (or, for smtp.host, is checked with mail.driver).
 	freeText := map[string]bool{"secrets_file": true, "dkim.dir": true, "tls.key": true, "smtp.host": true, "smtp.username": true, "smtp.password": true, "smtp.ca_file": true,

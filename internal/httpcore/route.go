@@ -98,6 +98,12 @@ type Route struct {
 	// handler: the routes that record something. Page views do not pay
 	// for a device lookup.
 	Origin bool
+	// AnyHost answers whatever Host the request names, like the health
+	// checks: the routes that reverse proxies call on behalf of the
+	// applications they protect (forward-auth), which pass the
+	// application's host on. Only for a GET that answers with a status
+	// and headers; it reveals nothing of the site's pages.
+	AnyHost bool
 }
 
 // RouteInfo describes one URL of the route table, for tests and tools that
@@ -147,6 +153,8 @@ func (s *Server) check(rt *Route) error {
 		return fmt.Errorf("httpcore: route %s: chain %s cannot ask for a fresh proof", where, rt.Chain.Name)
 	case rt.Origin && s.Devices == nil:
 		return fmt.Errorf("httpcore: route %s records its origin, and the server recognises no devices", where)
+	case rt.AnyHost && rt.Method != "GET":
+		return fmt.Errorf("httpcore: route %s answers any host, and only a GET may", where)
 	case unsafe(rt.Method) && rt.Body == nil && rt.Chain.Body == nil:
 		return fmt.Errorf("httpcore: route %s takes a body, and neither it nor chain %s checks one", where, rt.Chain.Name)
 	}

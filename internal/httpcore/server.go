@@ -99,6 +99,7 @@ type Server struct {
 	LookupRefused func()
 
 	known    map[string][]string // path → methods, for 405
+	anyHost  map[string]bool     // paths of AnyHost routes (see hostAllowed)
 	untimed  func(time.Duration) // Timing's function for unrouted requests
 	cop      *http.CrossOriginProtection
 	refusals refusalLog
@@ -122,6 +123,12 @@ func (s *Server) Handler(table []Route) http.Handler {
 			panic(err)
 		}
 		s.known[rt.Path] = append(s.known[rt.Path], rt.Method)
+		if rt.AnyHost {
+			if s.anyHost == nil {
+				s.anyHost = map[string]bool{}
+			}
+			s.anyHost[rt.Path] = true
+		}
 	}
 	for i := range table {
 		mux.Handle(table[i].Method+" "+table[i].Path, s.chain(&table[i]))
@@ -334,7 +341,7 @@ func (s *Server) securityHeaders(h http.Header) {
 // to. Health checks answer any host: load balancers probe by address, and
 // they reveal nothing.
 func (s *Server) hostAllowed(r *http.Request) bool {
-	if len(s.Hosts) == 0 || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+	if len(s.Hosts) == 0 || r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || s.anyHost[r.URL.Path] {
 		return true
 	}
 	host := r.Host

@@ -86,6 +86,7 @@ var messages = []struct{ key, en, ja string }{
 	{"error.cross_origin", "This did not come from this site's own pages, so it was refused. Go back, reload the page and try again.", "このサイトのページから送信されたものではないため、受け付けませんでした。戻ってページを再読み込みし、もう一度お試しください。"},
 	{"error.not_found", "There is no page at this address. Check the address, or start from the sign-in page.", "このアドレスのページはありません。アドレスを確認するか、ログインページから始めてください。"},
 	{"error.method", "That cannot be done at this address.", "このアドレスではその操作はできません。"},
+	{"error.forward_target", "You were sent here to sign in for an address that is not one of this service's applications, so we will not send you on to it. If you followed a link, close it; go to the application you meant to use by typing its address.", "このサービスのアプリではないアドレスのためにログインするよう案内されたため、そのアドレスへは移動しません。リンクから来た場合は閉じて、使うつもりだったアプリへはアドレスを直接入力して移動してください。"},
 	{"error.internal", "Something went wrong on our side. Nothing you entered was lost; please try again.", "サーバー側で問題が発生しました。入力内容は失われていません。もう一度お試しください。"},
 	{"error.title", "Something is not right", "問題が発生しました"},
 	{"error.title.not_found", "Page not found", "ページが見つかりません"},
