@@ -74,7 +74,8 @@ func (d *Door) Routes() []httpcore.Route {
 	return []httpcore.Route{
 		// Proxies call it with the browser's headers, for whatever host
 		// the application has: any Host is answered (AnyHost).
-		{Method: "GET", Path: "/auth/verify", Access: httpcore.Public, Chain: d.chain(), AnyHost: true, Handler: d.verify},
+		// Quiet: a line per protected request belongs in the proxy's log.
+		{Method: "GET", Path: "/auth/verify", Access: httpcore.Public, Chain: d.chain(), AnyHost: true, Quiet: true, Handler: d.verify},
 		{Method: "GET", Path: "/auth/return", Access: httpcore.SignedIn, Chain: d.Pages, Handler: d.back},
 	}
 }

@@ -1,6 +1,7 @@
 package forwardauth_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"gatehouse/internal/app"
@@ -29,6 +31,11 @@ type server struct {
 
 func newServer(t *testing.T, extra map[string]string) *server {
 	t.Helper()
+	return newServerLog(t, extra, slog.New(slog.DiscardHandler))
+}
+
+func newServerLog(t *testing.T, extra map[string]string, log *slog.Logger) *server {
+	t.Helper()
 	flags := map[string]string{
 		"data": t.TempDir(), "argon2.memory_kib": "8192", "argon2.iterations": "1",
 		"signin.new_device_check": "off", "public_url": "http://auth.example.test:8080",
@@ -41,7 +48,7 @@ func newServer(t *testing.T, extra map[string]string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := app.New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,4 +289,44 @@ func TestBelow(t *testing.T) {
 			t.Errorf("Below(%q) = %v", host, got)
 		}
 	}
+}
+
+// TestVerify_QuietOnTheHotPath: a check the proxy makes for every
+// protected request is not an info line of Gatehouse's log when it passes
+// (the proxy's access log has it); a refusal still is.
+func TestVerify_QuietOnTheHotPath(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	s := newServerLog(t, nil, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	token := s.session("pwd")
+	if r := s.get("app.example.test", "/auth/verify", map[string]string{httpcore.SessionCookie: token}, nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("verify: %d", r.StatusCode)
+	}
+	if strings.Contains(buf.String(), "path=/auth/verify") {
+		t.Fatalf("a passed check was logged at info:\n%s", buf.String())
+	}
+	if r := s.get("app.example.test", "/auth/verify", nil, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("verify without a session: %d", r.StatusCode)
+	}
+	if !strings.Contains(buf.String(), "path=/auth/verify status=401") {
+		t.Fatalf("a refused check was not logged:\n%s", buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer the server's goroutines may write at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

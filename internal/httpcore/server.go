@@ -293,7 +293,14 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					"duration", time.Since(start).Round(time.Microsecond), "remote", st.IP, "busy_refusals_not_logged", skipped)
 				return
 			}
-			s.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", status,
+			level := slog.LevelInfo
+			if st.Route != nil && st.Route.Quiet && status < 400 {
+				level = slog.LevelDebug
+			}
+			if !s.Log.Enabled(r.Context(), level) {
+				return
+			}
+			s.Log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", status,
 				"duration", time.Since(start).Round(time.Microsecond), "remote", st.IP)
 		}()
 		next.ServeHTTP(sw, r)
