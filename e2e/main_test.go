@@ -60,7 +60,13 @@ var cheapArgon = map[string]string{"GATEHOUSE_ARGON2_MEMORY_KIB": "8192", "GATEH
 // and extra environment, and waits until it prints its URL.
 func serve(t *testing.T, data string, env map[string]string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data", data)
+	return serveOn(t, data, "127.0.0.1:0", env)
+}
+
+// serveOn is serve on the given listen address.
+func serveOn(t *testing.T, data, listen string, env map[string]string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--listen", listen, "--data", data)
 	// The new-device check (on by default) is off unless a test turns it
 	// on: most tests sign in from a client the account has not used.
 	cmd.Env = append(os.Environ(), "GATEHOUSE_LOG_LEVEL=debug", "GATEHOUSE_SIGNIN_NEW_DEVICE_CHECK=off")
@@ -172,3 +178,41 @@ func noRedirect() *http.Client {
 // inCI reports whether the tests run under CI, where a missing component
 // fails the run instead of skipping the test.
 func inCI() bool { return os.Getenv("CI") == "true" }
+
+// createUser makes an account with the gatehouse command, as an operator
+// does.
+func createUser(t *testing.T, data string, env map[string]string, email, password string) {
+	t.Helper()
+	cmd := exec.Command(binary, "user", "create", "--data", data, "--email", email, "--password-stdin")
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdin = strings.NewReader(password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("user create %s: %v\n%s", email, err, out)
+	}
+}
+
+// formWith posts a form to base+path as a browser on the site's page
+// (base: the address the browser uses), with c's cookies.
+func (p *proc) formWith(c *http.Client, base, path string, values map[string]string) (int, string) {
+	p.t.Helper()
+	var sb strings.Builder
+	for k, v := range values {
+		if sb.Len() > 0 {
+			sb.WriteByte('&')
+		}
+		sb.WriteString(k + "=" + urlEscape(v))
+	}
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(sb.String()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	resp, err := c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}

@@ -10,6 +10,7 @@ import (
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
+	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
 )
 
@@ -117,4 +118,53 @@ func (a *App) seedBatch(ctx context.Context, fn func(ctx context.Context) error)
 			return err
 		}
 	}
+}
+
+// SeedSessions starts n sessions, spread over the seeded accounts 0 to
+// accounts-1 (made by Seed before), as a password sign-in would, in
+// batches of one transaction each, and hands each token to token: the
+// forward-auth and session-check benchmarks keep some and send them as
+// cookies. Nothing records where the sessions came from: they are load,
+// not history.
+func (a *App) SeedSessions(ctx context.Context, accounts, n int, token func(string) error) error {
+	if accounts <= 0 {
+		return errors.New("seed sessions: no accounts to give them to")
+	}
+	ids := make([]string, accounts)
+	for i := range ids {
+		acc, err := a.DB.AccountByEmail(ctx, SeedEmail(i))
+		if err != nil {
+			return fmt.Errorf("seed sessions: account %d: %w", i, err)
+		}
+		ids[i] = acc.ID
+	}
+	now := a.now().UTC()
+	lt := a.Sessions.Lifetimes
+	const batch = 5000
+	for start := 0; start < n; start += batch {
+		var tokens []string
+		err := a.DB.InTx(ctx, func(ctx context.Context) error {
+			tokens = tokens[:0]
+			for i := start; i < min(start+batch, n); i++ {
+				t := random.Token()
+				s := &session.Session{ID: random.ID(), TokenHash: session.HashToken(t), AccountID: ids[i%accounts],
+					CreatedAt: now, LastSeenAt: now, AuthenticatedAt: now, IdleTimeout: lt.Remember,
+					AbsoluteExpiresAt: now.Add(lt.Remember), Remember: true, IP: "203.0.113.7", AMR: []string{"pwd"}}
+				if err := a.DB.CreateSession(ctx, s); err != nil {
+					return err
+				}
+				tokens = append(tokens, t)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("seed sessions %d–%d: %w", start, start+batch, err)
+		}
+		for _, t := range tokens {
+			if err := token(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -95,18 +95,21 @@ func (d *Door) chain() *httpcore.Chain {
 // sign-in that comes back to rd.
 func (d *Door) verify(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
+	rd := r.URL.Query().Get("rd")
+	if rd != "" && !d.Allowed(rd) {
+		// Never a redirect to a host that is not ours: an open redirect
+		// would lend Gatehouse's name to a phishing page. Refused whether
+		// or not the browser is signed in, so that a proxy configured
+		// with a wrong rd fails at its first request, not at a signed-out
+		// holder's.
+		http.Error(w, "rd is not an address of a protected application (forward_auth.allowed_domains)", http.StatusBadRequest)
+		return
+	}
 	s := d.session(r)
 	if s == nil {
-		rd := r.URL.Query().Get("rd")
 		if rd == "" {
 			h.Set("WWW-Authenticate", `Cookie realm="gatehouse"`)
 			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		if !d.Allowed(rd) {
-			// Never a redirect to a host that is not ours: an open
-			// redirect would lend Gatehouse's name to a phishing page.
-			http.Error(w, "rd is not an address of a protected application (forward_auth.allowed_domains)", http.StatusBadRequest)
 			return
 		}
 		back := "/auth/return?" + url.Values{"rd": {rd}}.Encode()

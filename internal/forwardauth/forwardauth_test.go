@@ -154,6 +154,14 @@ func TestVerify_RedirectOnlyToAllowedDomains(t *testing.T) {
 			t.Errorf("rd %q: %d, Location %q", bad, r.StatusCode, r.Header.Get("Location"))
 		}
 	}
+	// Signed in too: a proxy set up with a wrong rd fails at once.
+	token := s.session("pwd")
+	if r := s.get("app.example.test", "/auth/verify?rd=https://evil.test/", map[string]string{httpcore.SessionCookie: token}, nil); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("signed in, rd to another site: %d", r.StatusCode)
+	}
+	if r := s.get("app.example.test", "/auth/verify?"+url.Values{"rd": {rd}}.Encode(), map[string]string{httpcore.SessionCookie: token}, nil); r.StatusCode != http.StatusOK {
+		t.Errorf("signed in, rd allowed: %d", r.StatusCode)
+	}
 }
 
 // TestReturn_SetsTheParentDomainCookieThatOnlyVerifyHonours: the sign-in's
