@@ -170,3 +170,20 @@ func TestSecret_PasswordReadExactlyAsTyped_V6_2_8(t *testing.T) {
 		t.Error("a control character was accepted")
 	}
 }
+
+// TestSecurityHeaders_CanonicalKeys: the shared header values are stored
+// under their canonical keys (a direct map write does not canonicalise),
+// each with capacity 1 so that an Add never writes into the shared array.
+func TestSecurityHeaders_CanonicalKeys(t *testing.T) {
+	for _, v := range securityHeaderValues {
+		if http.CanonicalHeaderKey(v.key) != v.key || cap(v.value) != 1 {
+			t.Errorf("%q: canonical %q, capacity %d", v.key, http.CanonicalHeaderKey(v.key), cap(v.value))
+		}
+	}
+	h := http.Header{}
+	(&Server{}).securityHeaders(h)
+	h.Add("Cache-Control", "private")
+	if got := securityHeaderValues[len(securityHeaderValues)-1].value; len(got) != 1 || got[0] != "no-store" {
+		t.Fatalf("an Add changed the shared value: %v", got)
+	}
+}

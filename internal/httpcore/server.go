@@ -330,19 +330,36 @@ func (s *Server) crossOriginOK(w http.ResponseWriter, r *http.Request, ch *Chain
 }
 
 func (s *Server) securityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	// Reset and confirmation URLs carry request ids; never leak them.
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-	h.Set("Cache-Control", "no-store")
+	for _, v := range securityHeaderValues {
+		h[v.key] = v.value
+	}
 	if s.HSTS {
-		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		h["Strict-Transport-Security"] = hstsValue
 	}
 }
+
+// securityHeaderValues are set on every response. Their slices are shared
+// by all responses instead of made by Header.Set for each: net/http only
+// reads them, a handler that changes one Sets a new slice, and an Add
+// appends into a new array (each has capacity 1). That is nine
+// allocations less per request on the forward-auth hot path. The keys are
+// in canonical form (TestSecurityHeaders_CanonicalKeys).
+var securityHeaderValues = [...]struct {
+	key   string
+	value []string
+}{
+	{"Content-Security-Policy", []string{"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}},
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	// Reset and confirmation URLs carry request ids; never leak them.
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+	{"Cross-Origin-Resource-Policy", []string{"same-origin"}},
+	{"Permissions-Policy", []string{"camera=(), microphone=(), geolocation=(), payment=()"}},
+	{"Cache-Control", []string{"no-store"}},
+}
+
+var hstsValue = []string{"max-age=31536000; includeSubDomains"}
 
 // hostAllowed reports whether the request names a host this server answers
 // to. Health checks answer any host: load balancers probe by address, and

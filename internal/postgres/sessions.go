@@ -57,7 +57,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 		return nil, fmt.Errorf("postgres: read session: %w", err)
 	}
 	s.TokenHash = h
-	s.AMR = session.JoinAMR(nil, strings.Fields(amr))
+	s.AMR = session.ParseAMR(amr)
 	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = utc(created), utc(seen), utc(authn), utc(abs), utc(revoked)
 	s.IdleTimeout = time.Duration(idle) * time.Microsecond
 	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = utc(aCreated), utc(aConfirmed), utc(aChanged), utc(aPhone)

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"gatehouse/internal/account"
@@ -49,5 +50,17 @@ func TestKept_UsedWhileTheAccountsCountStands(t *testing.T) {
 	plain.Attach(s, plain.Mark(s), "facts")
 	if got := plain.Attached(s); got != nil {
 		t.Fatalf("kept without a place to keep: %v", got)
+	}
+}
+
+// TestParseAMR: a stored list of method references reads back in order,
+// each once, whatever the appends of step-ups repeated.
+func TestParseAMR(t *testing.T) {
+	for stored, want := range map[string]string{
+		"": "", "pwd": "pwd", "pwd otp mfa": "pwd otp mfa", " pwd  otp mfa otp  mfa swk ": "pwd otp mfa swk",
+	} {
+		if got := strings.Join(session.ParseAMR(stored), " "); got != want {
+			t.Errorf("ParseAMR(%q) = %q, want %q", stored, got, want)
+		}
 	}
 }

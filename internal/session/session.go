@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gatehouse/internal/account"
@@ -378,4 +379,18 @@ func JoinAMR(have, add []string) []string {
 		}
 	}
 	return out
+}
+
+// ParseAMR reads a store's space-separated method references, each kept
+// once, in order (one allocation: the check's hot path reads it).
+func ParseAMR(stored string) []string {
+	out := strings.Fields(stored)
+	n := 0
+	for _, a := range out {
+		if !slices.Contains(out[:n], a) {
+			out[n] = a
+			n++
+		}
+	}
+	return out[:n]
 }

@@ -56,7 +56,7 @@ func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (*session.Sessio
 		return nil, fmt.Errorf("sqlite: read session: %w", err)
 	}
 	s.TokenHash = h
-	s.AMR = session.JoinAMR(nil, strings.Fields(amr))
+	s.AMR = session.ParseAMR(amr)
 	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(authn), tm(abs), tm(revoked)
 	s.IdleTimeout = time.Duration(idle) * time.Microsecond
 	a.CreatedAt, a.ConfirmedAt, a.PasswordChangedAt, a.PhoneConfirmedAt = tm(aCreated), tm(aConfirmed), tm(aChanged), tm(aPhone)
