@@ -5,6 +5,7 @@
 //	gatehouse migrate   apply database migrations
 //	gatehouse migrate-data  copy a SQLite installation into PostgreSQL
 //	gatehouse user      create, list or disable accounts
+//	gatehouse apikey    create, list or revoke the admin API's keys
 //	gatehouse dkim      rotate or list the DKIM keys
 //	gatehouse dns-records  print the DNS records to publish for the mail domain
 //	gatehouse verify-message  check whether a message is genuine
@@ -35,6 +36,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"migrate-data", "copy a SQLite installation into PostgreSQL", runMigrateData},
 		{"user", "manage accounts: user create|list|disable", runUser},
+		{"apikey", "admin API keys: apikey create --name NAME --scope S… | list | revoke ID", runAPIKey},
 		{"dkim", "DKIM keys: dkim rotate | dkim list", runDKIM},
 		{"dns-records", "print the DNS TXT records (SPF, DKIM, DMARC, BIMI) for the mail domain", runDNSRecords},
 		{"verify-message", "is this message genuine? verify-message [--json] [--lang en|ja] FILE|- (exit 0 genuine, 1 not ours, 2 cannot tell, 3 could not check)", runVerifyMessage},

@@ -95,6 +95,11 @@ type Store interface {
 	AccountByEmail(ctx context.Context, email string) (*Account, error)
 	AccountByID(ctx context.Context, id string) (*Account, error)
 	ListAccounts(ctx context.Context) ([]*Account, error)
+	// SearchAccounts returns up to limit accounts whose address starts
+	// with prefix (case-insensitively; "" matches every one), in the order
+	// of their lower-cased addresses, after the lower-cased address after
+	// ("" from the first): one page, and the next begins after its last.
+	SearchAccounts(ctx context.Context, prefix, after string, limit int) ([]*Account, error)
 	SetStatus(ctx context.Context, id string, s Status) error
 	// SetPreferences sets the language of messages and the time zone.
 	SetPreferences(ctx context.Context, id, language, timeZone string) error
@@ -257,6 +262,15 @@ func DisplayEmail(addr string) string {
 		return addr
 	}
 	return addr[:at+1] + domain
+}
+
+// PhoneEnding is what pages and the admin API show of a phone number:
+// its last two digits, never the whole number.
+func PhoneEnding(p string) string {
+	if len(p) <= 2 {
+		return p
+	}
+	return p[len(p)-2:]
 }
 
 // MaskEmail shows an address the way pages list it to someone who may not

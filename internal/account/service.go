@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gatehouse/internal/clock"
@@ -711,6 +712,18 @@ func (s *Service) List(ctx context.Context) ([]*Account, error) {
 	return s.Store.ListAccounts(ctx)
 }
 
+// Search returns one page of the accounts whose address starts with
+// prefix, in address order, after the address after (see
+// Store.SearchAccounts), for the admin API.
+func (s *Service) Search(ctx context.Context, prefix, after string, limit int) ([]*Account, error) {
+	return s.Store.SearchAccounts(ctx, strings.ToLower(strings.TrimSpace(prefix)), strings.ToLower(after), limit)
+}
+
+// ByID returns the account with the id, or ErrNotFound.
+func (s *Service) ByID(ctx context.Context, id string) (*Account, error) {
+	return s.Store.AccountByID(ctx, id)
+}
+
 // DisableByEmail disables the account with the address (see Disable); it
 // returns ErrNotFound when no account has it.
 func (s *Service) DisableByEmail(ctx context.Context, email string) (*Account, error) {
@@ -734,6 +747,20 @@ func (s *Service) Disable(ctx context.Context, id string) error {
 		}
 		return s.Sessions.EndAll(ctx, id)
 	})
+}
+
+// Enable lets a disabled account sign in again. Its sessions stay ended:
+// the holder signs in afresh. An account that is not disabled is left as
+// it is.
+func (s *Service) Enable(ctx context.Context, id string) error {
+	a, err := s.Store.AccountByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if a.Status != Disabled {
+		return nil
+	}
+	return s.Store.SetStatus(ctx, id, Active)
 }
 
 // SetAlerts sets the channels of the new-device alert. SMS needs a

@@ -26,6 +26,8 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
+	"gatehouse/internal/adminapi"
+	"gatehouse/internal/apikey"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/check"
 	"gatehouse/internal/checkup"
@@ -80,6 +82,10 @@ type App struct {
 	Web     *web.Server
 	// ForwardAuth answers reverse proxies (/auth/verify).
 	ForwardAuth *forwardauth.Door
+	// APIKeys are the operator's keys for the admin API; Admin is the
+	// admin API (/api/admin/).
+	APIKeys *apikey.Service
+	Admin   *adminapi.Door
 	// HTTP is the core every front door's routes are served through
 	// (Handler).
 	HTTP *httpcore.Server
@@ -341,6 +347,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		db.Close()
 		return nil, err
 	}
+	a.APIKeys = &apikey.Service{Store: db, Clock: clk}
+	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions, Log: log}
 	a.HTTP = &httpcore.Server{
 		Catalog: cat, Log: log, Clock: clk, Sessions: a.Sessions, Devices: a.Web.Devices, Places: places,
 		TrustCopied: a.SignIn.TrustCopied,
@@ -354,7 +362,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		HSTS:           cfg.TLS() || strings.HasPrefix(cfg.PublicURL(), "https://"),
 		TrustedProxies: proxies,
 		Hosts:          cfg.Hosts(),
-		Gates:          map[httpcore.Access]httpcore.Gate{httpcore.PasswordChecked: a.Web.RequirePending},
+		Gates:          map[httpcore.Access]httpcore.Gate{httpcore.PasswordChecked: a.Web.RequirePending, adminapi.Access: a.Admin.Gate},
 		Unrouted:       map[string]*httpcore.Chain{"/": a.Web.Pages(), "/api/": httpcore.NewJSON()},
 	}
 	if m := a.Metrics; m != nil {
@@ -569,6 +577,7 @@ func (a *App) Routes() []httpcore.Route {
 	table = append(table, a.HTTP.Health()...)
 	table = append(table, a.Web.Routes()...)
 	table = append(table, a.ForwardAuth.Routes()...)
+	table = append(table, a.Admin.Routes()...)
 	return table
 }
 

@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
+	"gatehouse/internal/apikey"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/check"
 	"gatehouse/internal/code"
@@ -50,6 +51,7 @@ type Store interface {
 	outbox.RawStore
 	check.ReportStore
 	limit.Store
+	apikey.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

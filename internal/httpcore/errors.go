@@ -12,6 +12,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
+	"gatehouse/internal/apikey"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/check"
 	"gatehouse/internal/code"
@@ -161,6 +162,11 @@ var failures = []Mapping{
 	{outbox.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{device.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{device.ErrName, Failure{Status: http.StatusUnprocessableEntity, Key: "error.device_name", Field: "name"}, nil},
+	// The admin API's bearer keys: which of missing, unknown and revoked
+	// is never said.
+	{apikey.ErrInvalid, Failure{Status: http.StatusUnauthorized, Key: "error.api_key"}, nil},
+	{apikey.ErrScope, Failure{Status: http.StatusForbidden, Key: "error.api_scope"}, nil},
+	{apikey.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 }
 
 // Mapping is one entry of the error mapper: a sentinel error and what it

@@ -30,6 +30,8 @@ var notRequestErrors = map[string]string{
 	"account.ErrBusy":              "the same error as password.ErrBusy",
 	"method.ErrPasskey":            "the same error as signin.ErrPasskey",
 	"method.ErrWrong":              "sign-in turns it into code.ErrWrongCode or code.ErrLocked",
+	"apikey.ErrScopeUnknown":       "gatehouse apikey create: a scope name the operator typed",
+	"apikey.ErrName":               "gatehouse apikey create: the name the operator typed",
 }
 
 // sentinels lists the exported package-level Err… variables of every

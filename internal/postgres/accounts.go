@@ -268,3 +268,29 @@ func (db *DB) PasswordHistory(ctx context.Context, id string, n int) ([]string, 
 	}
 	return out, nil
 }
+
+// SearchAccounts implements account.Store. Addresses are compared byte by
+// byte (COLLATE "C"), as SQLite does, so a page ends where the next begins
+// whatever the database's collation.
+func (db *DB) SearchAccounts(ctx context.Context, prefix, after string, limit int) ([]*account.Account, error) {
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT `+accountRead+` FROM accounts
+		WHERE email_key COLLATE "C" > $1 AND starts_with(email_key, $2)
+		ORDER BY email_key COLLATE "C" LIMIT $3`, after, prefix, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: search accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []*account.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: search accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: search accounts: %w", err)
+	}
+	return out, nil
+}

@@ -132,3 +132,26 @@ func (db *DB) Reauthenticate(ctx context.Context, id string, at time.Time, amr [
 	}
 	return nil
 }
+
+// SessionByID implements session.Store.
+func (db *DB) SessionByID(ctx context.Context, id string) (*session.Session, error) {
+	var s session.Session
+	var created, seen, authn, abs, revoked *time.Time
+	var idle int64
+	var amr string
+	err := db.conn(ctx).QueryRow(ctx, `
+		SELECT id, account_id, device_id, created_at, last_seen_at, authenticated_at, idle_timeout_us,
+			absolute_expires_at, remember, ip, revoked_at, amr
+		FROM sessions WHERE id = $1`, id).
+		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked, &amr)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, session.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read session: %w", err)
+	}
+	s.AMR = session.JoinAMR(nil, strings.Fields(amr))
+	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = utc(created), utc(seen), utc(authn), utc(abs), utc(revoked)
+	s.IdleTimeout = time.Duration(idle) * time.Microsecond
+	return &s, nil
+}

@@ -54,6 +54,9 @@ type Store interface {
 	// SessionByTokenHash returns the session with its Account filled in, or
 	// ErrNotFound when no session has the token.
 	SessionByTokenHash(ctx context.Context, h []byte) (*Session, error)
+	// SessionByID returns the session with the id, revoked or not,
+	// without its Account, or ErrNotFound.
+	SessionByID(ctx context.Context, id string) (*Session, error)
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	RevokeSession(ctx context.Context, id string, at time.Time) error
 	// Reauthenticate records that the holder of a live session proved who
@@ -347,6 +350,26 @@ func (m *Manager) EndOne(ctx context.Context, accountID, sessionID string) (bool
 		}
 	})
 	return ok, nil
+}
+
+// Revoke revokes the session with the id, whoever's it is (the admin
+// API); ErrNotFound when no live session has it.
+func (m *Manager) Revoke(ctx context.Context, sessionID string) error {
+	s, err := m.Store.SessionByID(ctx, sessionID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return ErrNotFound
+		}
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	ok, err := m.EndOne(ctx, s.AccountID, s.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // EndDevice revokes the account's sessions on one device.

@@ -271,3 +271,28 @@ func (db *DB) PasswordHistory(ctx context.Context, id string, n int) ([]string, 
 	}
 	return out, nil
 }
+
+// SearchAccounts implements account.Store: a range on the unique index of
+// lower-cased addresses.
+func (db *DB) SearchAccounts(ctx context.Context, prefix, after string, limit int) ([]*account.Account, error) {
+	rows, err := db.query(ctx, `
+		SELECT `+accountRead+` FROM accounts
+		WHERE email_key > ? AND email_key >= ? AND substr(email_key, 1, length(?)) = ?
+		ORDER BY email_key LIMIT ?`, after, prefix, prefix, prefix, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []*account.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: search accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: search accounts: %w", err)
+	}
+	return out, nil
+}

@@ -107,3 +107,23 @@ func (db *DB) Reauthenticate(ctx context.Context, id string, at time.Time, amr [
 	}
 	return nil
 }
+
+// SessionByID implements session.Store.
+func (db *DB) SessionByID(ctx context.Context, id string) (*session.Session, error) {
+	var s session.Session
+	var created, seen, authn, abs, revoked sql.NullInt64
+	var idle int64
+	var amr string
+	err := db.readRow(ctx, `SELECT `+sessionColumns+`, amr FROM sessions WHERE id = ?`, id).
+		Scan(&s.ID, &s.AccountID, &s.DeviceID, &created, &seen, &authn, &idle, &abs, &s.Remember, &s.IP, &revoked, &amr)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, session.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read session: %w", err)
+	}
+	s.AMR = session.JoinAMR(nil, strings.Fields(amr))
+	s.CreatedAt, s.LastSeenAt, s.AuthenticatedAt, s.AbsoluteExpiresAt, s.RevokedAt = tm(created), tm(seen), tm(authn), tm(abs), tm(revoked)
+	s.IdleTimeout = time.Duration(idle) * time.Microsecond
+	return &s, nil
+}

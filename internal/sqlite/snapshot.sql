@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 19
+-- version: 20
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -314,3 +314,12 @@ END;
 CREATE TRIGGER devices_update_counted AFTER UPDATE OF browser, os, token_hash, previous_token_hash ON devices BEGIN
     UPDATE accounts SET changes = changes + 1 WHERE id IN (SELECT account_id FROM account_devices WHERE device_id = NEW.id);
 END;
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    key_hash     BLOB NOT NULL UNIQUE,
+    scopes       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+);

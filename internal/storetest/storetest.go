@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/apikey"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
@@ -40,6 +41,7 @@ type Store interface {
 	backup.Store
 	passkey.Store
 	limit.Store
+	apikey.Store
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
@@ -75,6 +77,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SendsPerDestinationInAnyTenMinutes", testSendWindows},
 		{"WindowCountersAndSeenSubjects", testLimitWindows},
 		{"DeviceTokenRotationReportsACopyOnce", testDeviceRotation},
+		{"APIKeys", testAPIKeys},
+		{"AccountSearchByAddressPrefixAPageAtATime", testAccountSearch},
+		{"SessionByID", testSessionByID},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

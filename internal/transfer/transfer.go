@@ -102,6 +102,9 @@ var tables = []table{
 	{name: "reports", key: "id", order: "id",
 		columns: []string{"id", "account_id", "created_at", "kind", "verdict", "reasons", "reference", "content", "ip"},
 		kinds:   map[string]kind{"created_at": timestamp}},
+	{name: "api_keys", key: "id", order: "id",
+		columns: []string{"id", "name", "key_hash", "scopes", "created_at", "last_used_at", "revoked_at"},
+		kinds:   map[string]kind{"created_at": timestamp, "last_used_at": timestamp, "revoked_at": timestamp}},
 }
 
 // Progress is told how far the copy of a table has come.

@@ -14,12 +14,7 @@ import (
 	"gatehouse/internal/i18n"
 )
 
-func maskPhone(p string) string {
-	if len(p) <= 2 {
-		return p
-	}
-	return p[len(p)-2:]
-}
+func maskPhone(p string) string { return account.PhoneEnding(p) }
 
 // zoneOption is one choice of the time-zone select.
 type zoneOption struct{ ID, Name string }
