@@ -17,6 +17,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
+	"gatehouse/internal/oidc"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
@@ -50,6 +51,8 @@ type Store interface {
 	outbox.RawStore
 	check.ReportStore
 	limit.Store
+	oidc.KeyStore
+	oidc.ClientStore
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error
