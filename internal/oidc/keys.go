@@ -103,7 +103,8 @@ type KeyStore interface {
 	// RotateSigningKey stores k and, in the same transaction, sets
 	// retireAfter on every key that has no retire_after yet.
 	RotateSigningKey(ctx context.Context, k *SigningKey, retireAfter time.Time) error
-	// SigningKeys returns every key, oldest first.
+	// SigningKeys returns every key, oldest first (by created_at, then
+	// active_from).
 	SigningKeys(ctx context.Context) ([]*SigningKey, error)
 }
 

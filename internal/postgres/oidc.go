@@ -65,7 +65,7 @@ func (db *DB) RotateSigningKey(ctx context.Context, k *oidc.SigningKey, retireAf
 func (db *DB) SigningKeys(ctx context.Context) ([]*oidc.SigningKey, error) {
 	rows, err := db.conn(ctx).Query(ctx, `
 		SELECT kid, alg, public_jwk, private_sealed, created_at, active_from, retire_after
-		FROM oidc_signing_keys ORDER BY created_at, kid`)
+		FROM oidc_signing_keys ORDER BY created_at, active_from, kid`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read signing keys: %w", err)
 	}
