@@ -14,6 +14,7 @@ import (
 
 	"gatehouse/internal/app"
 	"gatehouse/internal/oidc"
+	"gatehouse/internal/oidcdoor"
 )
 
 // stringList is a flag that may be given more than once.
@@ -88,7 +89,7 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 		} else {
 			fmt.Fprintln(stdout, "A public client: no secret; it must use PKCE (S256).")
 		}
-		fmt.Fprintf(stdout, "Discovery: %s%s\n", a.OIDC.Issuer, oidc.DiscoveryPath)
+		fmt.Fprintf(stdout, "Discovery: %s%s\n", a.OIDC.Issuer, oidcdoor.DiscoveryPath)
 	case "list":
 		clients, err := a.Clients.List(ctx)
 		if err != nil {

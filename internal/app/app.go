@@ -44,6 +44,7 @@ import (
 	"gatehouse/internal/metrics"
 	"gatehouse/internal/notice"
 	"gatehouse/internal/oidc"
+	"gatehouse/internal/oidcdoor"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/password"
@@ -86,7 +87,7 @@ type App struct {
 	// discovery and the JWKS).
 	SigningKeys *oidc.Keys
 	Clients     *oidc.Clients
-	OIDC        *oidc.Door
+	OIDC        *oidcdoor.Door
 	// HTTP is the core every front door's routes are served through
 	// (Handler).
 	HTTP *httpcore.Server
@@ -350,7 +351,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.SigningKeys = &oidc.Keys{Store: db, Box: box, Clock: clk}
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
-	a.OIDC = &oidc.Door{Issuer: oidc.Issuer(cfg.PublicURL()), Keys: a.SigningKeys}
+	a.OIDC = &oidcdoor.Door{Issuer: oidcdoor.Issuer(cfg.PublicURL()), Keys: a.SigningKeys}
 	a.HTTP = &httpcore.Server{
 		Catalog: cat, Log: log, Clock: clk, Sessions: a.Sessions, Devices: a.Web.Devices, Places: places,
 		TrustCopied: a.SignIn.TrustCopied,

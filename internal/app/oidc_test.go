@@ -12,18 +12,18 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"gatehouse/internal/httpcore"
-	"gatehouse/internal/oidc"
+	"gatehouse/internal/oidcdoor"
 )
 
 // nextStep are the endpoints discovery names that the provider's next
 // steps build (the authorization flow, /work/notes/oidc-design.md §6). A
 // URL leaves this list in the commit that adds its route.
 var nextStep = map[string]string{
-	"authorization_endpoint": oidc.AuthorizationPath,
-	"token_endpoint":         oidc.TokenPath,
-	"userinfo_endpoint":      oidc.UserinfoPath,
-	"revocation_endpoint":    oidc.RevocationPath,
-	"end_session_endpoint":   oidc.EndSessionPath,
+	"authorization_endpoint": oidcdoor.AuthorizationPath,
+	"token_endpoint":         oidcdoor.TokenPath,
+	"userinfo_endpoint":      oidcdoor.UserinfoPath,
+	"revocation_endpoint":    oidcdoor.RevocationPath,
+	"end_session_endpoint":   oidcdoor.EndSessionPath,
 }
 
 func getJSON(t *testing.T, h http.Handler, host, path string, into any) *http.Response {
@@ -64,7 +64,7 @@ func TestOIDC_DiscoveryNamesOnlyRoutesOfTheTable(t *testing.T) {
 		"grant_types_supported":                 []any{"authorization_code", "refresh_token"},
 		"code_challenge_methods_supported":      []any{"S256"},
 		"id_token_signing_alg_values_supported": []any{"RS256"},
-		"acr_values_supported":                  []any{oidc.ACRMFA, oidc.ACRPHR},
+		"acr_values_supported":                  []any{oidcdoor.ACRMFA, oidcdoor.ACRPHR},
 		"backchannel_logout_supported":          true,
 		"subject_types_supported":               []any{"public"},
 	} {

@@ -1,9 +1,10 @@
-// Package oidc is Gatehouse's OpenID Connect provider: the applications
-// (clients) that may let their users sign in through Gatehouse, the keys
-// their ID tokens are signed with, and the front door that publishes both
-// (discovery and the JSON Web Key Set). The authorization flow itself is
-// built on zitadel/oidc's op package (see /work/notes/oidc-design.md); this
-// package keeps what op asks its storage for.
+// Package oidc is the vocabulary of Gatehouse's OpenID Connect provider:
+// the applications (clients) that may let their users sign in through
+// Gatehouse, and the keys their tokens are signed with — what the stores
+// keep and the operator's commands change. Its front door, which
+// publishes discovery and the keys, is internal/oidcdoor; the
+// authorization flow will be built on zitadel/oidc's op package
+// (/work/notes/oidc-design.md).
 package oidc
 
 import (

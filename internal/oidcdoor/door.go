@@ -1,4 +1,12 @@
-package oidc
+// Package oidcdoor is the OpenID Connect provider's front door: its part
+// of the one route table. Today it serves what relying parties read before
+// any sign-in — discovery and the JSON Web Key Set; the authorization flow
+// (zitadel/oidc's op handlers, each wrapped as a route) comes next.
+//
+// It is a package apart from internal/oidc, which holds the provider's
+// vocabulary and is imported by the stores: the stores' tests are imported
+// by httpcore's, so internal/oidc must not import httpcore.
+package oidcdoor
 
 import (
 	"encoding/json"
@@ -9,6 +17,7 @@ import (
 	"golang.org/x/text/language"
 
 	"gatehouse/internal/httpcore"
+	gh "gatehouse/internal/oidc"
 )
 
 // The provider's paths. Discovery names each of them; the ones the flow
@@ -37,7 +46,7 @@ type Door struct {
 	// relying parties (go-oidc) compare the discovery document's issuer
 	// with the URL they were configured with, character for character.
 	Issuer string
-	Keys   *Keys
+	Keys   *gh.Keys
 }
 
 // Issuer turns public_url into the issuer: the same string everywhere.
@@ -96,7 +105,7 @@ func (d *Door) Discovery() *oidc.DiscoveryConfiguration {
 		ACRValuesSupported:     []string{ACRMFA, ACRPHR},
 		SubjectTypesSupported:  []string{"public"},
 		// Signed with the keys of the JWKS; op lists RS256 only.
-		IDTokenSigningAlgValuesSupported:  []string{RS256},
+		IDTokenSigningAlgValuesSupported:  []string{gh.RS256},
 		TokenEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
 		RevocationEndpointAuthMethodsSupported: []oidc.AuthMethod{
 			oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone,
