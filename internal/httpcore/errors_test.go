@@ -30,6 +30,9 @@ var notRequestErrors = map[string]string{
 	"account.ErrBusy":              "the same error as password.ErrBusy",
 	"method.ErrPasskey":            "the same error as signin.ErrPasskey",
 	"method.ErrWrong":              "sign-in turns it into code.ErrWrongCode or code.ErrLocked",
+	"oidc.ErrClientNotFound":       "gatehouse client remove today; the OIDC client gate (next step) answers it as OAuth invalid_client itself",
+	"oidc.ErrWrongSecret":          "the OIDC client gate (next step) answers it as OAuth invalid_client itself",
+	"oidc.ErrNoSigningKey":         "a server fault: the first key is made on the first start or the first JWKS request",
 }
 
 // sentinels lists the exported package-level Err… variables of every

@@ -85,7 +85,7 @@ func signWith(t *testing.T, k *oidc.Keys) string {
 // party does.
 func verify(t *testing.T, k *oidc.Keys, tok string) error {
 	t.Helper()
-	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatal(err)
 	}
