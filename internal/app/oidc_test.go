@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -8,10 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"gatehouse/internal/httpcore"
+	"gatehouse/internal/oidc"
 	"gatehouse/internal/oidcdoor"
 )
 
@@ -124,5 +127,32 @@ func TestOIDC_DiscoveryNamesOnlyRoutesOfTheTable(t *testing.T) {
 	}
 	if doc["jwks_uri"] != "https://id.example.com/oidc/jwks" {
 		t.Fatalf("jwks_uri %v", doc["jwks_uri"])
+	}
+}
+
+// TestOIDC_FirstStartMakesTheFirstSigningKey: Start makes it in the
+// background, signing at once.
+func TestOIDC_FirstStartMakesTheFirstSigningKey(t *testing.T) {
+	a, err := start(t, load(t, map[string]string{"data": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, err := a.SigningKeys.List(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 1 {
+			if st := oidc.States(list, time.Now()); st[list[0].KID] != oidc.Current {
+				t.Fatalf("the first key is %s, want current", st[list[0].KID])
+			}
+			return
+		}
+		if len(list) > 1 || time.Now().After(deadline) {
+			t.Fatalf("after Start: %d keys", len(list))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
