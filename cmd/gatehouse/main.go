@@ -7,6 +7,8 @@
 //	gatehouse user      create, list or disable accounts
 //	gatehouse apikey    create, list or revoke the admin API's keys
 //	gatehouse dkim      rotate or list the DKIM keys
+//	gatehouse keys      rotate or list the OpenID provider's signing keys
+//	gatehouse client    add, list or remove OpenID Connect clients
 //	gatehouse dns-records  print the DNS records to publish for the mail domain
 //	gatehouse verify-message  check whether a message is genuine
 //	gatehouse reports   list the messages holders reported
@@ -38,6 +40,8 @@ func commands() []command {
 		{"user", "manage accounts: user create|list|disable", runUser},
 		{"apikey", "admin API keys: apikey create --name NAME --scope S… | list | revoke ID", runAPIKey},
 		{"dkim", "DKIM keys: dkim rotate | dkim list", runDKIM},
+		{"keys", "the OpenID provider's signing keys: keys rotate-signing | keys list", runKeys},
+		{"client", "OpenID Connect clients: client add | client list | client remove ID", runClient},
 		{"dns-records", "print the DNS TXT records (SPF, DKIM, DMARC, BIMI) for the mail domain", runDNSRecords},
 		{"verify-message", "is this message genuine? verify-message [--json] [--lang en|ja] FILE|- (exit 0 genuine, 1 not ours, 2 cannot tell, 3 could not check)", runVerifyMessage},
 		{"reports", "list the messages holders reported from the checker", runReports},

@@ -45,6 +45,8 @@ import (
 	"gatehouse/internal/method"
 	"gatehouse/internal/metrics"
 	"gatehouse/internal/notice"
+	"gatehouse/internal/oidc"
+	"gatehouse/internal/oidcdoor"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/password"
@@ -86,6 +88,12 @@ type App struct {
 	// admin API (/api/admin/).
 	APIKeys *apikey.Service
 	Admin   *adminapi.Door
+	// SigningKeys sign the OpenID provider's tokens; Clients are the
+	// applications registered with it; OIDC is its front door (today
+	// discovery and the JWKS).
+	SigningKeys *oidc.Keys
+	Clients     *oidc.Clients
+	OIDC        *oidcdoor.Door
 	// HTTP is the core every front door's routes are served through
 	// (Handler).
 	HTTP *httpcore.Server
@@ -349,6 +357,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.APIKeys = &apikey.Service{Store: db, Clock: clk}
 	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions, Log: log}
+	a.SigningKeys = &oidc.Keys{Store: db, Box: box, Clock: clk}
+	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
+	a.OIDC = &oidcdoor.Door{Issuer: oidcdoor.Issuer(cfg.PublicURL()), Keys: a.SigningKeys}
 	a.HTTP = &httpcore.Server{
 		Catalog: cat, Log: log, Clock: clk, Sessions: a.Sessions, Devices: a.Web.Devices, Places: places,
 		TrustCopied: a.SignIn.TrustCopied,
@@ -458,6 +469,15 @@ func (a *App) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopPruning = cancel
 	a.background.Go(func() { a.Pruner.Run(ctx) })
+	// The first start makes the first signing key, in the background: an
+	// RSA key takes a core for a moment, and nothing signs before a
+	// relying party has registered and sent someone here. A JWKS request
+	// that comes sooner makes it itself (Keys.Published).
+	a.background.Go(func() {
+		if err := a.SigningKeys.Ensure(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("oidc: make the first signing key", "err", err)
+		}
+	})
 	if a.userAgents != nil {
 		a.background.Go(func() {
 			select {
@@ -578,6 +598,7 @@ func (a *App) Routes() []httpcore.Route {
 	table = append(table, a.Web.Routes()...)
 	table = append(table, a.ForwardAuth.Routes()...)
 	table = append(table, a.Admin.Routes()...)
+	table = append(table, a.OIDC.Routes()...)
 	return table
 }
 

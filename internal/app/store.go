@@ -18,6 +18,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
+	"gatehouse/internal/oidc"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
@@ -52,6 +53,8 @@ type Store interface {
 	check.ReportStore
 	limit.Store
 	apikey.Store
+	oidc.KeyStore
+	oidc.ClientStore
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

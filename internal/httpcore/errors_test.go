@@ -32,6 +32,9 @@ var notRequestErrors = map[string]string{
 	"method.ErrWrong":              "sign-in turns it into code.ErrWrongCode or code.ErrLocked",
 	"apikey.ErrScopeUnknown":       "gatehouse apikey create: a scope name the operator typed",
 	"apikey.ErrName":               "gatehouse apikey create: the name the operator typed",
+	"oidc.ErrClientNotFound":       "gatehouse client remove today; the OIDC client gate (next step) answers it as OAuth invalid_client itself",
+	"oidc.ErrWrongSecret":          "the OIDC client gate (next step) answers it as OAuth invalid_client itself",
+	"oidc.ErrNoSigningKey":         "a server fault: the first key is made on the first start or the first JWKS request",
 }
 
 // sentinels lists the exported package-level Err… variables of every

@@ -96,3 +96,15 @@ func TestActivityStore(t *testing.T) {
 		return db
 	})
 }
+
+// TestOIDCStore runs the OpenID Connect provider's suite on PostgreSQL.
+func TestOIDCStore(t *testing.T) {
+	storetest.RunOIDC(t, func(t *testing.T) storetest.OIDCStore {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -57,3 +57,15 @@ func TestActivityStore(t *testing.T) {
 		return db
 	})
 }
+
+// TestOIDCStore runs the OpenID Connect provider's suite on SQLite.
+func TestOIDCStore(t *testing.T) {
+	storetest.RunOIDC(t, func(t *testing.T) storetest.OIDCStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
