@@ -7,13 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"gatehouse/internal/apikey"
-	"gatehouse/internal/app"
 )
 
 const apikeyUsage = `usage: gatehouse apikey create --name NAME --scope SCOPE [--scope SCOPE…] [--json]
@@ -72,9 +70,8 @@ func runAPIKey(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+	a := openApp(ctx, cfg, stderr)
+	if a == nil {
 		return 1
 	}
 	defer a.Close()

@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"gatehouse/internal/app"
 	"gatehouse/internal/oidc"
 	"gatehouse/internal/oidcdoor"
 )
@@ -58,9 +56,8 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+	a := openApp(ctx, cfg, stderr)
+	if a == nil {
 		return 1
 	}
 	defer a.Close()

@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"text/tabwriter"
 	"time"
 
-	"gatehouse/internal/app"
 	"gatehouse/internal/oidc"
 )
 
@@ -35,9 +33,8 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+	a := openApp(ctx, cfg, stderr)
+	if a == nil {
 		return 1
 	}
 	defer a.Close()

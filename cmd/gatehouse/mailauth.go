@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gatehouse/internal/app"
 	"gatehouse/internal/check"
 	"gatehouse/internal/dkimkeys"
 	"gatehouse/internal/i18n"
@@ -180,9 +178,8 @@ func runVerifyMessage(args []string, stdout, stderr io.Writer) int {
 		return fail("error.cli_read", fs.Arg(0), err)
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+	a := openApp(ctx, cfg, stderr)
+	if a == nil {
 		return verifyExitError
 	}
 	defer a.Close()
@@ -262,9 +259,8 @@ func runReports(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+	a := openApp(ctx, cfg, stderr)
+	if a == nil {
 		return 1
 	}
 	defer a.Close()

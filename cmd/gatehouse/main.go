@@ -16,6 +16,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"os"
 	"strings"
 
+	"gatehouse/internal/app"
 	"gatehouse/internal/config"
 	"gatehouse/internal/httpcore"
 )
@@ -139,4 +141,16 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(httpcore.LogHandler(h))
+}
+
+// openApp builds the application for a one-shot command, without a log
+// (the command prints what it did). When it cannot, it says why on stderr
+// and returns nil; the command exits with its own failure code.
+func openApp(ctx context.Context, cfg *config.Config, stderr io.Writer) *app.App {
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+		return nil
+	}
+	return a
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -29,9 +28,8 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+	a := openApp(ctx, cfg, stderr)
+	if a == nil {
 		return 1
 	}
 	defer a.Close()
@@ -40,7 +38,7 @@ func runSeed(args []string, stdout, stderr io.Writer) int {
 	if *skip {
 		return seedSessions(ctx, a, *accounts, *sessions, *tokens, stdout, stderr)
 	}
-	err = a.Seed(ctx, *from, *accounts, *per, *more, func(done int) {
+	err := a.Seed(ctx, *from, *accounts, *per, *more, func(done int) {
 		if time.Since(last) > 5*time.Second || done == *accounts {
 			last = time.Now()
 			fmt.Fprintf(stdout, "%d/%d accounts (%d attempts and %d messages) in %s\n", done, *accounts, done**per, done**per, time.Since(began).Round(time.Second))

@@ -7,13 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
 
 	"gatehouse/internal/account"
-	"gatehouse/internal/app"
 )
 
 func runUser(args []string, stdout, stderr io.Writer) int {
@@ -31,9 +29,8 @@ func runUser(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
+	a := openApp(ctx, cfg, stderr)
+	if a == nil {
 		return 1
 	}
 	defer a.Close()
