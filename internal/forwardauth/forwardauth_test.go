@@ -148,7 +148,9 @@ func TestVerify_RedirectOnlyToAllowedDomains(t *testing.T) {
 		t.Fatalf("Location %s", loc)
 	}
 	for _, bad := range []string{"https://evil.test/", "https://example.test.evil.test/", "https://evilexample.test/",
-		"https://app.example.test@evil.test/", "javascript:alert(1)", "//evil.test/", "ftp://app.example.test/", "/relative"} {
+		"https://app.example.test@evil.test/", "javascript:alert(1)", "//evil.test/", "ftp://app.example.test/", "/relative",
+		`https://evil.test\@app.example.test/`, "https://evil.test#@app.example.test", "https://evil.test?.example.test",
+		"https://evil.test%2f.example.test/"} {
 		r := s.get("app.example.test", "/auth/verify?"+url.Values{"rd": {bad}}.Encode(), nil, nil)
 		if r.StatusCode != http.StatusBadRequest || r.Header.Get("Location") != "" {
 			t.Errorf("rd %q: %d, Location %q", bad, r.StatusCode, r.Header.Get("Location"))
