@@ -16,6 +16,7 @@ import (
 	"gatehouse/internal/config"
 	"gatehouse/internal/forwardauth"
 	"gatehouse/internal/httpcore"
+	"gatehouse/internal/pgtest"
 	"gatehouse/internal/request"
 )
 
@@ -173,7 +174,17 @@ func TestVerify_RedirectOnlyToAllowedDomains(t *testing.T) {
 // holder's pages do not accept it — and it ends with the session.
 func TestReturn_SetsTheParentDomainCookieThatOnlyVerifyHonours(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, nil)
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); parentDomainCookie(t, nil) })
+	// PostgreSQL with its session cache: the sign-out reaches the cached
+	// copy the cookie's checks read.
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		parentDomainCookie(t, map[string]string{"database": pgtest.NewDatabase(t), "session.cache_ttl": "1m"})
+	})
+}
+
+func parentDomainCookie(t *testing.T, db map[string]string) {
+	s := newServer(t, db)
 	token := s.session("pwd")
 	rd := "https://wiki.example.test/page"
 	r := s.get("auth.example.test", "/auth/return?"+url.Values{"rd": {rd}}.Encode(), map[string]string{httpcore.SessionCookie: token}, nil)
