@@ -32,13 +32,13 @@ const (
 // Why a family of refresh tokens (and the access tokens it bought) was
 // revoked, kept with it for support.
 const (
-	ReasonReuse      = "reuse"              // a rotated refresh token was used again
-	ReasonCodeReplay = "code_replay"        // the code that started it was exchanged twice
-	ReasonSignOut    = "signout_everywhere" // the holder signed out everywhere
-	ReasonDisconnect = "disconnect"         // the holder disconnected the application
-	ReasonNotMe      = "not_me"             // "this wasn't me"
-	ReasonDisabled   = "disabled"           // the account was disabled
-	ReasonRevoked    = "revoked"            // the application revoked it (RFC 7009)
+	ReasonReuse         = "reuse"          // a rotated refresh token was used again
+	ReasonCodeReplay    = "code_replay"    // the code that started it was exchanged twice
+	ReasonSessionsEnded = "sessions_ended" // every session ended: sign out everywhere, "this wasn't me", a reset, disabling
+	ReasonDisconnect    = "disconnect"     // the holder disconnected the application
+	ReasonNotMe         = "not_me"         // "this wasn't me"
+	ReasonDisabled      = "disabled"       // the account was disabled
+	ReasonRevoked       = "revoked"        // the application revoked it (RFC 7009)
 )
 
 // Errors of the flow's store.
