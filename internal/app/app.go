@@ -636,7 +636,7 @@ func (a *App) openFlow(cfg *config.Config, db Store, box *crypt.Box, log *slog.L
 		return err
 	}
 	a.Flow = flow
-	a.Apps = &oidc.Apps{Store: flowStore, Clients: db, Now: a.now}
+	a.Apps = &oidc.Apps{Store: flowStore, Clients: db, Now: a.now, Box: box}
 	a.Web.Apps = a.Apps
 	a.Sessions.AllEnded = func(ctx context.Context, accountID string) error {
 		return a.Apps.RevokeAll(ctx, accountID, oidc.ReasonSessionsEnded)

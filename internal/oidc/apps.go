@@ -2,8 +2,13 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
+
+	"gatehouse/internal/crypt"
 )
 
 // ErrNotYours is returned for a request another browser brought, or one
@@ -16,6 +21,8 @@ type Apps struct {
 	Store   FlowStore
 	Clients ClientStore
 	Now     func() time.Time
+	// Box opens the sign-out page's sealed target (OpenLogout).
+	Box *crypt.Box
 	// Disconnected runs after an application lost its grant and tokens,
 	// with the sids of its sign-ins (back-channel logout). Nil: nothing.
 	Disconnected func(ctx context.Context, accountID string, client *Client, sids []string)
@@ -88,3 +95,40 @@ func (a *Apps) Disconnect(ctx context.Context, accountID, clientID, reason strin
 func (a *Apps) RevokeAll(ctx context.Context, accountID, reason string) error {
 	return a.Store.RevokeAccountTokens(ctx, accountID, reason, a.Now())
 }
+
+// logoutAD binds a sealed logout target to its use.
+var logoutAD = []byte("gatehouse/oidc/logout\x00")
+
+// LogoutLifetime is how long the sign-out question an application's
+// logout leads to may be answered.
+const LogoutLifetime = 30 * time.Minute
+
+// SealLogout seals where an application's logout returns to (already
+// validated against the client's registered URIs by op), with the time it
+// stops being accepted: the sign-out page carries it, and cannot be made to
+// send a browser anywhere else.
+func SealLogout(box *crypt.Box, now time.Time, target string) string {
+	msg := strconv.FormatInt(now.Add(LogoutLifetime).Unix(), 10) + "|" + target
+	return base64.RawURLEncoding.EncodeToString(box.Seal([]byte(msg), logoutAD))
+}
+
+// OpenLogout opens what SealLogout sealed, while it is valid.
+func OpenLogout(box *crypt.Box, now time.Time, sealed string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil {
+		return "", false
+	}
+	p, err := box.Open(b, logoutAD)
+	if err != nil {
+		return "", false
+	}
+	until, target, ok := strings.Cut(string(p), "|")
+	n, err := strconv.ParseInt(until, 10, 64)
+	if !ok || err != nil || now.Unix() > n {
+		return "", false
+	}
+	return target, true
+}
+
+// LogoutTarget opens the sign-out page's sealed target.
+func (a *Apps) LogoutTarget(sealed string) (string, bool) { return OpenLogout(a.Box, a.Now(), sealed) }

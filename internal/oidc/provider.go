@@ -40,7 +40,8 @@ type Flow struct {
 	// LoginURL is the front door's hand-off for a stored request id.
 	LoginURL func(id string) string
 
-	op *op.Provider
+	op  *op.Provider
+	box *crypt.Box
 }
 
 // NewFlow builds the provider for issuer. Box seals the codes and opaque
@@ -68,7 +69,7 @@ func NewFlow(f *Flow, issuer string, box *crypt.Box) (*Flow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: provider: %w", err)
 	}
-	f.op = p
+	f.op, f.box = p, box
 	return f, nil
 }
 
@@ -119,8 +120,9 @@ func hash(v string) []byte { h := sha256.Sum256([]byte(v)); return h[:] }
 type storage struct{ f *Flow }
 
 var (
-	_ op.Storage                   = (*storage)(nil)
-	_ op.CanSetUserinfoFromRequest = (*storage)(nil)
+	_ op.Storage                        = (*storage)(nil)
+	_ op.CanSetUserinfoFromRequest      = (*storage)(nil)
+	_ op.CanTerminateSessionFromRequest = (*storage)(nil)
 )
 
 // authRequest is a stored request as op sees it.
@@ -344,6 +346,23 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 		return nil, oidc.ErrInvalidGrant().WithDescription("the account cannot sign in")
 	}
 	return &refreshRequest{token: t, family: fam, scopes: fam.Scopes}, nil
+}
+
+// LogoutPath is the page that asks the holder whether to sign out of
+// Gatehouse too, after an application's logout (the holder's pages serve
+// it).
+const LogoutPath = "/oidc/logout"
+
+// TerminateSessionFromRequest ends nothing: a logout URL is a plain GET
+// any page can make a browser follow, so signing out on it would let any
+// site sign the holder out. It sends the browser to the page that asks,
+// carrying the application's validated return address sealed.
+func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	target := req.RedirectURI
+	if target == "" {
+		target = "/signin?notice=signed_out"
+	}
+	return LogoutPath + "?to=" + SealLogout(s.f.box, s.f.now(), target), nil
 }
 
 // TerminateSession is not used: RP-initiated logout asks the holder first

@@ -54,9 +54,18 @@ func (d *Door) flowRoutes() []httpcore.Route {
 		{Method: "GET", Path: ContinuePath, Access: httpcore.Public, Chain: d.Pages, Session: true, Origin: true, Handler: d.continueFlow},
 		{Method: "POST", Path: TokenPath, Access: httpcore.Public, Chain: back, Handler: d.token},
 		{Method: "POST", Path: RevocationPath, Access: httpcore.Public, Chain: back, Handler: d.op(func(w http.ResponseWriter, r *http.Request) { op.Revoke(w, r, d.Flow.OP()) })},
+		{Method: "GET", Path: EndSessionPath, Access: httpcore.Public, Chain: &front, Handler: d.endSession},
+		{Method: "POST", Path: EndSessionPath, Access: httpcore.Public, Chain: &front, Handler: d.endSession},
 		{Method: "GET", Path: UserinfoPath, Access: httpcore.Public, Chain: &userinfo, Handler: d.userinfo},
 		{Method: "POST", Path: UserinfoPath, Access: httpcore.Public, Chain: &userinfo, Handler: d.userinfo},
 	}
+}
+
+// endSession is RP-initiated logout: op checks the id_token_hint and the
+// return address against the client, and the browser goes on to the page
+// that asks the holder (TerminateSessionFromRequest).
+func (d *Door) endSession(w http.ResponseWriter, r *http.Request) {
+	d.op(func(w http.ResponseWriter, r *http.Request) { op.EndSession(w, r, d.Flow.OP()) })(w, r)
 }
 
 // formOrEmpty takes a userinfo request's body: none, or a form carrying

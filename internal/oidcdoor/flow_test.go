@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -364,3 +365,51 @@ func TestFlow_RefreshRotationAndReuse_V7_4(t *testing.T) {
 	}
 }
 
+// TestFlow_RPInitiatedLogoutAsksFirst_V7_4_1: the application's logout
+// (end_session with id_token_hint and a registered
+// post_logout_redirect_uri) never signs the browser out by itself — a
+// logout link is a GET any site can make a browser follow — but leads to
+// a page that asks; confirming ends the session and returns to the
+// application with its state; an unregistered return address is refused.
+func TestFlow_RPInitiatedLogoutAsksFirst_V7_4_1(t *testing.T) {
+	t.Parallel()
+	const after = "https://shop.example.test/bye"
+	p := newProvider(t, nil, oidc.NewClient{Name: "Example Shop", RedirectURIs: []string{callback}, PostLogoutRedirectURIs: []string{after}, FirstParty: true})
+	c := p.rp()
+	b := p.browser()
+	state, nonce, verifier, _, at := c.start(b)
+	_, back := b.signIn(at)
+	tok, _, _ := c.finish(back, state, nonce, verifier)
+	hint, _ := tok.Extra("id_token").(string)
+
+	q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://evil.example/"}, "state": {"s1"}}
+	if r := b.do("GET", issuer+"/oidc/end_session?"+q.Encode(), nil); r.StatusCode/100 == 3 {
+		t.Fatalf("an unregistered return address: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	q.Set("post_logout_redirect_uri", after)
+	page, _ := b.follow(issuer + "/oidc/end_session?" + q.Encode())
+	body, _ := io.ReadAll(page.Body)
+	if page.StatusCode != http.StatusOK || !strings.Contains(string(body), `action="/oidc/logout"`) {
+		t.Fatalf("the logout question: %d %s", page.StatusCode, body)
+	}
+	if r := b.do("GET", issuer+"/account", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("the GET signed the browser out: /account %d", r.StatusCode)
+	}
+	m := regexpTo.FindStringSubmatch(string(body))
+	if m == nil {
+		t.Fatalf("no sealed target in %s", body)
+	}
+	r := b.do("POST", issuer+"/oidc/logout", url.Values{"to": {m[1]}})
+	if r.StatusCode != http.StatusOK || r.Header.Get("Refresh") != "0; url="+after+"?state=s1" {
+		t.Fatalf("confirmed logout: %d Refresh %q", r.StatusCode, r.Header.Get("Refresh"))
+	}
+	if r := b.do("GET", issuer+"/account", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("still signed in after confirming: /account %d", r.StatusCode)
+	}
+	// A forged target does not open.
+	if r := b.do("POST", issuer+"/oidc/logout", url.Values{"to": {"x" + m[1]}}); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a forged target: %d", r.StatusCode)
+	}
+}
+
+var regexpTo = regexp.MustCompile(`name="to" value="([^"]+)"`)

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"time"
 
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/oidc"
@@ -161,4 +162,44 @@ func (s *Server) Hop(w http.ResponseWriter, r *http.Request, target, app string)
 	w.Header().Set("Refresh", "0; url="+target)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	s.render(w, r, http.StatusOK, "return", p)
+}
+
+// logoutPage follows an application's logout: a browser that is not
+// signed in goes straight back to the application; a signed-in one is
+// asked whether to sign out of this service too. A logout link is a plain
+// GET any site can make a browser follow, so it never signs out by itself.
+func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) {
+	sealed := r.URL.Query().Get("to")
+	target, ok := s.Apps.LogoutTarget(sealed)
+	if !ok {
+		httpcore.Answer(w, r, http.StatusBadRequest, "error.oidc_request")
+		return
+	}
+	if state(r).Session == nil {
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
+	p := s.newPage(r, "logout.title")
+	p.Values["to"] = sealed
+	p.Data["Target"] = template.URL(target)
+	s.render(w, r, http.StatusOK, "logout", p)
+}
+
+// logoutSubmit signs this browser out, then returns to the application.
+func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
+	sealed, _ := httpcore.Field(r, "to")
+	target, ok := s.Apps.LogoutTarget(sealed)
+	if !ok {
+		httpcore.Answer(w, r, http.StatusBadRequest, "error.oidc_request")
+		return
+	}
+	if c, err := r.Cookie(httpcore.SessionCookie); err == nil {
+		if err := s.Sessions.End(r.Context(), c.Value); err != nil {
+			httpcore.Fail(w, r, err)
+			return
+		}
+	}
+	httpcore.SetCookie(w, httpcore.SessionCookie, "", time.Time{}, -1)
+	w.Header().Set("Clear-Site-Data", `"cache"`)
+	s.Hop(w, r, target, "")
 }

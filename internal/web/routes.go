@@ -61,6 +61,8 @@ func (s *Server) routes() []httpcore.Route {
 		{Method: "POST", Path: "/account/devices/signout", Access: httpcore.SignedIn, Chain: pages, Handler: s.deviceSignout},
 		{Method: "GET", Path: "/account/apps", Access: httpcore.SignedIn, Chain: pages, Handler: s.appsPage},
 		{Method: "POST", Path: "/account/apps/disconnect", Access: httpcore.SignedIn, Chain: pages, Page: "/account/apps", Handler: s.appsDisconnect},
+		{Method: "GET", Path: "/oidc/logout", Access: httpcore.Public, Chain: pages, Session: true, Handler: s.logoutPage},
+		{Method: "POST", Path: "/oidc/logout", Access: httpcore.Public, Chain: pages, Handler: s.logoutSubmit},
 		{Method: "GET", Path: "/oidc/consent", Access: httpcore.SignedIn, Chain: pages, Origin: true, Handler: s.consentForm},
 		{Method: "POST", Path: "/oidc/consent", Access: httpcore.SignedIn, Chain: pages, Origin: true, Handler: s.consentSubmit},
 		{Method: "POST", Path: "/account/devices/signout-others", Access: httpcore.SignedIn, Chain: pages, Handler: s.signoutOthers},
