@@ -625,10 +625,7 @@ func forwardAuth(cfg *config.Config, sessions *session.Manager, box *crypt.Box, 
 // session of an account (sign out everywhere, "this wasn't me", a
 // password reset, disabling) revokes the applications' tokens too.
 func (a *App) openFlow(cfg *config.Config, db Store, box *crypt.Box, log *slog.Logger, clk clock.Clock) error {
-	flowStore, ok := db.(oidc.FlowStore)
-	if !ok {
-		return errors.New("app: this database cannot keep OpenID Connect tokens")
-	}
+	var flowStore oidc.FlowStore = db
 	issuer := oidcdoor.Issuer(cfg.PublicURL())
 	flow, err := oidc.NewFlow(&oidc.Flow{Store: flowStore, Clients: a.Clients, Keys: a.SigningKeys, Holders: db,
 		Clock: clk, Log: log, LoginURL: oidcdoor.ContinueURL}, issuer, box)

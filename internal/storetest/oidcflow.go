@@ -335,7 +335,7 @@ func testRefreshRotation(t *testing.T, s OIDCStore) {
 	if err := s.RevokeFamily(ctx, is.Family.ID, oidc.ReasonReuse, rev); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RevokeFamily(ctx, is.Family.ID, oidc.ReasonSignOut, rev.Add(time.Minute)); err != nil {
+	if err := s.RevokeFamily(ctx, is.Family.ID, oidc.ReasonSessionsEnded, rev.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if f := family(t, s, next3.Hash); !f.RevokedAt.Equal(rev) || f.RevokeReason != oidc.ReasonReuse {
@@ -705,11 +705,11 @@ func testRevokeAccountTokens(t *testing.T, s OIDCStore) {
 		t.Fatal(err)
 	}
 	at := t0.Add(time.Hour)
-	if err := s.RevokeAccountTokens(ctx, acct, oidc.ReasonSignOut, at); err != nil {
+	if err := s.RevokeAccountTokens(ctx, acct, oidc.ReasonSessionsEnded, at); err != nil {
 		t.Fatal(err)
 	}
 	for _, is := range mine[:2] {
-		if f := family(t, s, is.Refresh.Hash); !f.RevokedAt.Equal(at) || f.RevokeReason != oidc.ReasonSignOut {
+		if f := family(t, s, is.Refresh.Hash); !f.RevokedAt.Equal(at) || f.RevokeReason != oidc.ReasonSessionsEnded {
 			t.Fatalf("the account's family: %+v", f)
 		}
 		if got := revokedAt(t, s, is.Access.ID); !got.Equal(at) {
