@@ -64,6 +64,23 @@ func (db *DB) PruneChallenges(ctx context.Context, t time.Time, limit int) (int,
 	return db.prune(ctx, "challenges", `expires_at < $1 OR consumed_at < $1`, t, limit)
 }
 
+// PruneAuthRequests implements retention.Store. An exchanged request
+// expires long after its replay window (oidc.ReplayWindow).
+func (db *DB) PruneAuthRequests(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "oidc_auth_requests", `expires_at < $1`, t, limit)
+}
+
+// PruneAccessTokens implements retention.Store.
+func (db *DB) PruneAccessTokens(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "oidc_access_tokens", `expires_at < $1`, t, limit)
+}
+
+// PruneTokenFamilies implements retention.Store; their refresh tokens go
+// with them (ON DELETE CASCADE).
+func (db *DB) PruneTokenFamilies(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "oidc_token_families", `expires_at < $1 OR revoked_at < $1`, t, limit)
+}
+
 // PruneAppEnrolments implements retention.Store.
 func (db *DB) PruneAppEnrolments(ctx context.Context, t time.Time, limit int) (int, error) {
 	return db.prune(ctx, "totp_apps", `confirmed_at IS NULL AND created_at < $1`, t, limit)

@@ -42,6 +42,13 @@ type Store interface {
 	PruneSignups(ctx context.Context, t time.Time, limit int) (int, error)
 	// PruneChallenges deletes codes that expired, or were used, before t.
 	PruneChallenges(ctx context.Context, t time.Time, limit int) (int, error)
+	// PruneAuthRequests, PruneAccessTokens and PruneTokenFamilies delete the
+	// OpenID provider's authorization requests and access tokens that
+	// expired before t, and refresh-token families (with their tokens)
+	// that expired or were revoked before t.
+	PruneAuthRequests(ctx context.Context, t time.Time, limit int) (int, error)
+	PruneAccessTokens(ctx context.Context, t time.Time, limit int) (int, error)
+	PruneTokenFamilies(ctx context.Context, t time.Time, limit int) (int, error)
 	// PruneWithheldMessages deletes withheld messages created before t.
 	PruneWithheldMessages(ctx context.Context, t time.Time, limit int) (int, error)
 	// PruneMessages deletes messages created before t that are no longer
@@ -160,6 +167,9 @@ func (p *Pruner) Once(ctx context.Context) (Report, error) {
 		{"devices", p.Store.PruneDevices, long},
 		{"signups", p.Store.PruneSignups, short},
 		{"challenges", p.Store.PruneChallenges, short},
+		{"oidc_auth_requests", p.Store.PruneAuthRequests, short},
+		{"oidc_access_tokens", p.Store.PruneAccessTokens, short},
+		{"oidc_token_families", p.Store.PruneTokenFamilies, short},
 		{"webauthn_ceremonies", p.Store.PrunePasskeyCeremonies, short},
 		{"totp_apps (never confirmed)", p.Store.PruneAppEnrolments, short},
 		{"withheld messages", p.Store.PruneWithheldMessages, short},

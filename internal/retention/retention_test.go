@@ -57,6 +57,15 @@ func (f *fakeStore) PruneSignups(_ context.Context, t time.Time, l int) (int, er
 func (f *fakeStore) PruneChallenges(_ context.Context, t time.Time, l int) (int, error) {
 	return f.prune("challenges", t, l)
 }
+func (f *fakeStore) PruneAuthRequests(_ context.Context, t time.Time, l int) (int, error) {
+	return f.prune("oidc_auth_requests", t, l)
+}
+func (f *fakeStore) PruneAccessTokens(_ context.Context, t time.Time, l int) (int, error) {
+	return f.prune("oidc_access_tokens", t, l)
+}
+func (f *fakeStore) PruneTokenFamilies(_ context.Context, t time.Time, l int) (int, error) {
+	return f.prune("oidc_token_families", t, l)
+}
 func (f *fakeStore) PruneWithheldMessages(_ context.Context, t time.Time, l int) (int, error) {
 	return f.prune("withheld", t, l)
 }
@@ -95,18 +104,18 @@ func TestOnce_DeletesInBatchesUntilAShortOneWithTheRightCutoffs(t *testing.T) {
 	f := newFake(5)
 	p := &Pruner{Store: f, History: 400 * 24 * time.Hour, Now: func() time.Time { return now }, Batch: 2, Pause: time.Microsecond}
 	rep, err := p.Once(context.Background())
-	if err != nil || !rep.Ran || rep.Total() != 60 {
+	if err != nil || !rep.Ran || rep.Total() != 75 {
 		t.Fatalf("%+v %v", rep, err)
 	}
 	// 5 rows in batches of 2: 2, 2, 1 — and sessions before devices.
 	if got := fmt.Sprint(f.calls[:6]); got != "[sessions/2 sessions/2 sessions/2 devices/2 devices/2 devices/2]" {
 		t.Fatalf("calls %s", got)
 	}
-	if len(f.calls) != 36 {
+	if len(f.calls) != 45 {
 		t.Fatalf("%d calls", len(f.calls))
 	}
 	day, history := now.Add(-24*time.Hour), now.Add(-400*24*time.Hour)
-	for table, want := range map[string]time.Time{"sessions": day, "signups": day, "challenges": day, "withheld": day, "ceremonies": day, "enrolments": day, "devices": history, "messages": history, "attempts": history,
+	for table, want := range map[string]time.Time{"sessions": day, "signups": day, "challenges": day, "oidc_auth_requests": day, "oidc_access_tokens": day, "oidc_token_families": day, "withheld": day, "ceremonies": day, "enrolments": day, "devices": history, "messages": history, "attempts": history,
 		"limit counts": now.Add(-48 * time.Hour), "guess_counters": now.Add(-31 * 24 * time.Hour), "limit_refusals": history} {
 		if !f.cut[table].Equal(want) {
 			t.Errorf("%s cut at %v, want %v", table, f.cut[table], want)

@@ -74,6 +74,23 @@ func (db *DB) PruneChallenges(ctx context.Context, t time.Time, limit int) (int,
 	return db.prune(ctx, "challenges", `expires_at < ? OR consumed_at < ?`, limit, us(t), us(t))
 }
 
+// PruneAuthRequests implements retention.Store. An exchanged request
+// expires long after its replay window (oidc.ReplayWindow).
+func (db *DB) PruneAuthRequests(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "oidc_auth_requests", `expires_at < ?`, limit, us(t))
+}
+
+// PruneAccessTokens implements retention.Store.
+func (db *DB) PruneAccessTokens(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "oidc_access_tokens", `expires_at < ?`, limit, us(t))
+}
+
+// PruneTokenFamilies implements retention.Store; their refresh tokens go
+// with them (ON DELETE CASCADE).
+func (db *DB) PruneTokenFamilies(ctx context.Context, t time.Time, limit int) (int, error) {
+	return db.prune(ctx, "oidc_token_families", `expires_at < ? OR revoked_at < ?`, limit, us(t), us(t))
+}
+
 // PrunePasskeyCeremonies implements retention.Store. A finished ceremony
 // is deleted as it is finished; these are the ones never finished.
 func (db *DB) PrunePasskeyCeremonies(ctx context.Context, t time.Time, limit int) (int, error) {
