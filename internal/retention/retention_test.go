@@ -21,7 +21,7 @@ type fakeStore struct {
 
 func newFake(n int) *fakeStore {
 	f := &fakeStore{rows: map[string]int{}, cut: map[string]time.Time{}}
-	for _, t := range []string{"sessions", "devices", "signups", "challenges", "withheld", "messages", "attempts", "ceremonies", "enrolments",
+	for _, t := range []string{"sessions", "devices", "signups", "challenges", "oidc_auth_requests", "oidc_access_tokens", "oidc_token_families", "withheld", "messages", "attempts", "ceremonies", "enrolments",
 		"limit counts", "guess_counters", "limit_refusals"} {
 		f.rows[t] = n
 	}
