@@ -413,3 +413,133 @@ func TestFlow_RPInitiatedLogoutAsksFirst_V7_4_1(t *testing.T) {
 }
 
 var regexpTo = regexp.MustCompile(`name="to" value="([^"]+)"`)
+
+// TestFlow_ConsentForAnotherPartysApplication_V6_3: an application not
+// marked first-party needs the holder's yes: the hand-off sends the
+// browser to the consent page, which names it and what it would read;
+// "don't allow" answers access_denied to the application, "allow" lets it
+// sign in, and the next sign-in asks no more. prompt=none without a
+// session answers login_required; another browser cannot continue a
+// request it did not bring.
+func TestFlow_ConsentForAnotherPartysApplication_V6_3(t *testing.T) {
+	t.Parallel()
+	p := newProvider(t, nil, oidc.NewClient{Name: "Partner Travel", RedirectURIs: []string{callback}})
+	c := p.rp(gooidc.ScopeEmail)
+	b := p.browser()
+
+	// prompt=none, signed out: the application is told at once.
+	_, _, _, _, back := c.start(b, oauth2.SetAuthURLParam("prompt", "none"))
+	if u, _ := url.Parse(back); u == nil || u.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none without a session: %s", back)
+	}
+
+	_, _, _, _, at := c.start(b)
+	page, at := b.signIn(at)
+	if page == nil || !strings.HasPrefix(at, issuer+"/oidc/consent?") {
+		t.Fatalf("after the sign-in: %s", at)
+	}
+	body, _ := io.ReadAll(page.Body)
+	if !strings.Contains(string(body), "Partner Travel") || !strings.Contains(string(body), "Your email address") {
+		t.Fatalf("the consent page does not say who asks for what: %s", body)
+	}
+	id := regexpID.FindStringSubmatch(string(body))
+	if id == nil {
+		t.Fatalf("no request id on the consent page")
+	}
+	// Another browser, signed in as the same holder, cannot answer or
+	// continue it.
+	other := p.browser()
+	other.signIn(issuer + "/signin?next=/account")
+	if r := other.do("GET", issuer+"/oidc/authorize/continue?id="+id[1], nil); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("another browser continued the request: %d", r.StatusCode)
+	}
+	if r := other.do("POST", issuer+"/oidc/consent", url.Values{"id": {id[1]}, "answer": {"allow"}}); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("another browser consented: %d", r.StatusCode)
+	}
+
+	r := b.do("POST", issuer+"/oidc/consent", url.Values{"id": {id[1]}, "answer": {"deny"}})
+	if _, back := b.follow(r.Header.Get("Location")); !strings.Contains(back, "error=access_denied") {
+		t.Fatalf("after don't allow: %s", back)
+	}
+
+	state, nonce, verifier, page, at := c.start(b)
+	if page == nil || !strings.HasPrefix(at, issuer+"/oidc/consent?") {
+		t.Fatalf("asked again after a refusal: %s", at)
+	}
+	body, _ = io.ReadAll(page.Body)
+	id = regexpID.FindStringSubmatch(string(body))
+	r = b.do("POST", issuer+"/oidc/consent", url.Values{"id": {id[1]}, "answer": {"allow"}})
+	_, back = b.follow(r.Header.Get("Location"))
+	c.finish(back, state, nonce, verifier)
+
+	state, nonce, verifier, _, back = c.start(b)
+	c.finish(back, state, nonce, verifier)
+	apps, err := p.app.Apps.Connected(context.Background(), p.acct)
+	if err != nil || len(apps) != 1 || apps[0].Name != "Partner Travel" {
+		t.Fatalf("connected applications: %+v %v", apps, err)
+	}
+}
+
+var regexpID = regexp.MustCompile(`name="id" value="([^"]+)"`)
+
+// TestFlow_PublicClientMustUsePKCE_V6_3: a public client (no secret)
+// without a code challenge, or with the plain method, is refused at the
+// authorization endpoint; with S256 it signs in, and a wrong verifier at
+// the token endpoint is invalid_grant.
+func TestFlow_PublicClientMustUsePKCE_V6_3(t *testing.T) {
+	t.Parallel()
+	const native = "http://127.0.0.1/callback"
+	p := newProvider(t, nil, oidc.NewClient{Name: "Shop app", RedirectURIs: []string{native}, Public: true, FirstParty: true})
+	b := p.browser()
+	q := url.Values{"client_id": {p.client.ID}, "redirect_uri": {native}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
+	for name, extra := range map[string]url.Values{
+		"no challenge": {},
+		"plain":        {"code_challenge": {"abcdefghijabcdefghijabcdefghijabcdefghij123"}, "code_challenge_method": {"plain"}},
+	} {
+		v := url.Values{}
+		for k, x := range q {
+			v[k] = x
+		}
+		for k, x := range extra {
+			v[k] = x
+		}
+		r := b.do("GET", issuer+"/oidc/authorize?"+v.Encode(), nil)
+		loc := r.Header.Get("Location")
+		if !strings.HasPrefix(loc, native) || !strings.Contains(loc, "error=invalid_request") {
+			t.Fatalf("%s: %d %s", name, r.StatusCode, loc)
+		}
+	}
+	verifier := oauth2.GenerateVerifier()
+	q.Set("code_challenge", oauth2.S256ChallengeFromVerifier(verifier))
+	q.Set("code_challenge_method", "S256")
+	_, at := b.follow(issuer + "/oidc/authorize?" + q.Encode())
+	_, back := b.signIn(at)
+	u, _ := url.Parse(back)
+	code := u.Query().Get("code")
+	if code == "" {
+		t.Fatalf("no code: %s", back)
+	}
+	exchange := func(v string) *http.Response {
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {native}, "client_id": {p.client.ID}, "code_verifier": {v}}
+		req, _ := http.NewRequest("POST", issuer+"/oidc/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r, err := p.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := exchange(oauth2.GenerateVerifier())
+	body, _ := io.ReadAll(r.Body)
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "invalid_grant") {
+		t.Fatalf("a wrong verifier: %d %s", r.StatusCode, body)
+	}
+	r = exchange(verifier)
+	body, _ = io.ReadAll(r.Body)
+	if r.StatusCode != http.StatusOK || !strings.Contains(string(body), "id_token") {
+		t.Fatalf("the right verifier: %d %s", r.StatusCode, body)
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("token response Cache-Control %q", r.Header.Get("Cache-Control"))
+	}
+}
