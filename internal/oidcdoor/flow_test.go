@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ const (
 // address is 127.0.0.1; every request names the host) with one seeded
 // holder and one registered application.
 type provider struct {
-	t      *testing.T
+	t      testing.TB
 	app    *app.App
 	srv    *httptest.Server
 	http   *http.Client // reaches the server whatever host a URL names
@@ -51,7 +52,7 @@ func (rw rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func newProvider(t *testing.T, extra map[string]string, c oidc.NewClient) *provider {
+func newProvider(t testing.TB, extra map[string]string, c oidc.NewClient) *provider {
 	t.Helper()
 	flags := map[string]string{
 		"data": t.TempDir(), "argon2.memory_kib": "8192", "argon2.iterations": "1",
@@ -542,4 +543,16 @@ func TestFlow_PublicClientMustUsePKCE_V6_3(t *testing.T) {
 	if r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("token response Cache-Control %q", r.Header.Get("Cache-Control"))
 	}
+}
+
+// benchDatabases are SQLite, and PostgreSQL when the tests have one (a
+// fresh database each).
+func benchDatabases(tb testing.TB) map[string]func() map[string]string {
+	out := map[string]func() map[string]string{"sqlite": func() map[string]string { return nil }}
+	if os.Getenv("GATEHOUSE_TEST_POSTGRES") != "" {
+		out["postgres"] = func() map[string]string {
+			return map[string]string{"database": pgtest.NewDatabase(tb), "session.cache_ttl": "1m"}
+		}
+	}
+	return out
 }
