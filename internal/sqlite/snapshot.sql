@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 21
+-- version: 22
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -347,3 +347,20 @@ CREATE TABLE oidc_client_uris (
     uri       TEXT NOT NULL,
     PRIMARY KEY (client_id, kind, uri)
 ) STRICT;
+CREATE TABLE deliveries (
+    id          TEXT PRIMARY KEY,        -- the jti / idempotency key
+    kind        TEXT NOT NULL,           -- 'set', 'webhook_json', 'backchannel_logout'
+    target      TEXT NOT NULL,           -- the URL it is posted to
+    receiver_id TEXT NOT NULL,           -- a configured receiver, a client
+    account_id  TEXT NOT NULL DEFAULT '',
+    payload     TEXT NOT NULL,           -- claims or body, JSON
+    status      TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     INTEGER NOT NULL,
+    lease_until INTEGER,
+    last_error  TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    sent_at     INTEGER
+) STRICT;
+CREATE INDEX deliveries_due ON deliveries (status, next_at);
+CREATE INDEX deliveries_created ON deliveries (created_at);
