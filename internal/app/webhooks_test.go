@@ -102,7 +102,7 @@ func (h *hookReceiver) set(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		w.Write([]byte(`{"err":"invalid_request","description":"test receiver refused it"}`))
 	}
-	jws, err := jose.ParseSigned(string(body), []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(string(body), []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		bad("parse: %v", err)
 		return

@@ -107,7 +107,7 @@ func TestBackchannelLogout(t *testing.T) {
 	if ctype != "application/x-www-form-urlencoded" {
 		t.Fatalf("content type %q", ctype)
 	}
-	jws, err := jose.ParseSigned(got.Get("logout_token"), []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(got.Get("logout_token"), []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		t.Fatal(err)
 	}

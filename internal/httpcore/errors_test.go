@@ -35,6 +35,10 @@ var notRequestErrors = map[string]string{
 	"oidc.ErrClientNotFound":       "gatehouse client remove today; the OIDC client gate (next step) answers it as OAuth invalid_client itself",
 	"oidc.ErrWrongSecret":          "the OIDC client gate (next step) answers it as OAuth invalid_client itself",
 	"oidc.ErrNoSigningKey":         "a server fault: the first key is made on the first start or the first JWKS request",
+	"delivery.ErrEmpty":            "the deliveries worker: nothing due",
+	"delivery.ErrNotFound":         "storage: a delivery read by its id (tests, the operator)",
+	"delivery.ErrBadSignature":     "a webhook receiver's check (delivery.Verify), never Gatehouse's own requests",
+	"delivery.ErrStale":            "a webhook receiver's check (delivery.Verify), never Gatehouse's own requests",
 }
 
 // sentinels lists the exported package-level Err… variables of every
