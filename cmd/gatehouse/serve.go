@@ -85,6 +85,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Outbox.Run(workCtx) })
+	wg.Go(func() { a.Deliveries.Run(workCtx) })
 
 	serveErr := make(chan error, 2) // the main server and the metrics one
 	go func() {

@@ -18,6 +18,7 @@ import (
 	"gatehouse/internal/password"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
+	"gatehouse/internal/secevent"
 )
 
 // Hasher hashes and verifies passwords (password.Hasher).
@@ -96,6 +97,9 @@ type Service struct {
 	Catalog       *i18n.Catalog // for the operator's (English) messages
 	PhoneRegion   string        // default region for phone numbers without a country code
 	HistoryLength int           // passwords that may not be reused, counting the current one (5)
+	// Events, if set, records a credential change for every new password
+	// and the disabling of an account, each in its flow's transaction.
+	Events secevent.Sink
 }
 
 // Registration is what the sign-up form submits.
@@ -427,6 +431,14 @@ func (s *Service) setPassword(ctx context.Context, a *Account, name, pw string, 
 		}); err != nil {
 			return fmt.Errorf("set password: notify holder: %w", err)
 		}
+		reason := "password changed"
+		if purpose == request.PasswordReset {
+			reason = "password reset with an emailed code"
+		}
+		if err := secevent.Record(ctx, s.Events, secevent.Event{Type: secevent.CredentialChange, AccountID: a.ID, At: o.Time,
+			Credential: secevent.Password, Change: secevent.Update, Reason: reason}); err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
 		if after != nil {
 			return after(ctx)
 		}
@@ -739,11 +751,16 @@ func (s *Service) DisableByEmail(ctx context.Context, email string) (*Account, e
 }
 
 // Disable stops an account from signing in and ends its sessions
-// (ASVS v5.0.0-7.4.2).
+// (ASVS v5.0.0-7.4.2). It is the operator's doing (gatehouse user
+// disable, the admin API), and its events say so.
 func (s *Service) Disable(ctx context.Context, id string) error {
+	ctx = secevent.WithBy(ctx, secevent.ByAdmin)
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Store.SetStatus(ctx, id, Disabled); err != nil {
 			return err
+		}
+		if err := secevent.Record(ctx, s.Events, secevent.Event{Type: secevent.AccountDisabled, AccountID: id, At: s.Clock.Now()}); err != nil {
+			return fmt.Errorf("disable: %w", err)
 		}
 		return s.Sessions.EndAll(ctx, id)
 	})

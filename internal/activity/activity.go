@@ -30,6 +30,7 @@ import (
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
+	"gatehouse/internal/secevent"
 	"gatehouse/internal/signin"
 )
 
@@ -89,6 +90,10 @@ type Service struct {
 	// out ("" for a wrong password's, which stops nothing). Optional
 	// (metrics).
 	NotMe func(request.Cause)
+	// Events, if set, records a credential compromise when the holder
+	// says "this wasn't me" about a request made with their password
+	// (cause password_known), in the answer's transaction.
+	Events secevent.Sink
 }
 
 // Story is one message as its holder's "why did I get this?" page tells
@@ -416,6 +421,10 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 			return fmt.Errorf("activity: mark password: %w", err)
 		}
 		did(PasswordMarked)
+		if err := secevent.Record(ctx, s.Events, secevent.Event{Type: secevent.CredentialCompromise, AccountID: a.AccountID, At: now,
+			Credential: secevent.Password, Reason: "the holder said a request made with the password was not theirs"}); err != nil {
+			return fmt.Errorf("activity: record the compromise: %w", err)
+		}
 		commit.After(ctx, func() { s.Sessions.Forget(a.AccountID) })
 	case request.OldDevice:
 		// A device the account used before is not the holder's any more

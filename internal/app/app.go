@@ -35,6 +35,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
 	"gatehouse/internal/crypt"
+	"gatehouse/internal/delivery"
 	"gatehouse/internal/device"
 	"gatehouse/internal/dkimkeys"
 	"gatehouse/internal/forwardauth"
@@ -56,6 +57,7 @@ import (
 	"gatehouse/internal/ratelimit"
 	"gatehouse/internal/request"
 	"gatehouse/internal/retention"
+	"gatehouse/internal/secevent"
 	"gatehouse/internal/secrets"
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
@@ -77,6 +79,13 @@ type App struct {
 	Sessions *session.Manager
 	Outbox   *outbox.Outbox
 	TwoStep  *twostep.Service
+	// Deliveries posts to other programs — security event tokens, signed
+	// JSON webhooks, back-channel logout tokens — from the deliveries
+	// table (cmd/gatehouse serve runs its worker, Deliveries.Run);
+	// Webhooks turns security events into deliveries for the configured
+	// receivers (nil when none is configured).
+	Deliveries *delivery.Sender
+	Webhooks   *delivery.Webhooks
 	// DKIM holds the keys every email is signed with; Checker answers
 	// "is this message genuine?" for the pages, the API and the CLI.
 	DKIM    *dkimkeys.Ring
@@ -191,6 +200,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		a.Pool.Waited = a.Metrics.PoolWait
 		a.Metrics.WatchPool(a.Pool)
 		a.Metrics.WatchOutbox(db, a.now)
+		a.Metrics.WatchDeliveries(db, a.now)
 	}
 
 	// The one clock every service reads; SetClock moves it for all of them.
@@ -230,6 +240,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		ServiceName: serviceName, PublicURL: cfg.PublicURL(), Support: support, Log: log, Clock: clk,
 		MaxAttempts: cfg.Int("mail.max_attempts"), Lease: cfg.Duration("mail.lease"), Poll: outboxPoll,
 	}
+	a.SigningKeys = &oidc.Keys{Store: db, Box: box, Clock: clk}
+	events := a.deliveries(cfg, db, clk, log)
 	notices := &notice.Composer{Outbox: a.Outbox, Catalog: cat, ServiceName: serviceName, Holders: holders{db}}
 	limits := limit.New(db, db, LimitPolicy(cfg), clk, log)
 	limits.LogKey = sec.HMACKey
@@ -254,7 +266,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.Sessions = &session.Manager{Store: db, Devices: db, Clock: clk, Lifetimes: session.Lifetimes{
 		Idle: cfg.Duration("session.idle_timeout"), Absolute: cfg.Duration("session.absolute_timeout"),
 		Remember: cfg.Duration("session.remember_timeout"), RememberIdle: cfg.Duration("session.remember_idle"),
-	}}
+	}, Events: events, Tx: db}
 	if pg, ok := db.(*postgres.DB); ok && cfg.Duration("session.cache_ttl") > 0 {
 		// Several nodes share the database: cache session checks, and let
 		// every node's revocations evict them everywhere via LISTEN/NOTIFY.
@@ -293,7 +305,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.TwoStep = &twostep.Service{
 		Apps: apps, Backup: backups, Passkeys: keys,
 		Phone:   &phone.Service{Store: db, Codes: codes, Notices: notices, Region: cfg.String("phone.default_region"), Clock: clk, Tx: db},
-		Notices: notices, Tx: db, Forget: a.Sessions.Forget, Set: methods,
+		Notices: notices, Tx: db, Forget: a.Sessions.Forget, Set: methods, Events: events,
 	}
 	sd := signin.Deps{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Tx: db, Log: log, Clock: clk,
 		Devices: db, Codes: codes, Notices: notices, Methods: methods, Reauth: a.Sessions, Limits: limits}
@@ -320,7 +332,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Store: db, Hasher: a.Hasher, Policy: policy, Codes: codes, Notices: notices, Sessions: a.Sessions,
 		Clock: clk, Catalog: cat, PhoneRegion: cfg.String("phone.default_region"),
 		HistoryLength: cfg.Int("password.history"), Limits: limits,
-		Trust: db, Guesses: a.SignIn, Tx: db,
+		Trust: db, Guesses: a.SignIn, Tx: db, Events: events,
 	}
 	a.Checker = &check.Checker{
 		Messages: db, Keys: dkimRing, Catalog: cat, ServiceName: serviceName, MailDomain: cfg.MailDomain(), FromDomain: strings.ToLower(mailer.From.Address[strings.LastIndexByte(mailer.From.Address, '@')+1:]), PublicURL: cfg.PublicURL(),
@@ -331,7 +343,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	proxies, _ := cfg.TrustedProxies() // validated by config.Load
 	act := &activity.Service{
 		Store: db, Messages: db, Challenges: db, Codes: codes, Attempts: db, Accounts: db, Sessions: a.Sessions,
-		Devices: db, Blocks: db, Notices: notices, Tx: db, Clock: clk, Log: log,
+		Devices: db, Blocks: db, Notices: notices, Tx: db, Clock: clk, Log: log, Events: events,
 	}
 	if m := a.Metrics; m != nil {
 		act.NotMe = func(c request.Cause) { m.NotMe(string(c)) }
@@ -361,7 +373,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.APIKeys = &apikey.Service{Store: db, Clock: clk}
 	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions, Log: log}
-	a.SigningKeys = &oidc.Keys{Store: db, Box: box, Clock: clk}
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
 	if err := a.openFlow(cfg, db, box, log, clk); err != nil {
 		db.Close()
@@ -389,6 +400,62 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.userAgents = uas
 	return a, nil
+}
+
+// deliveries builds the deliveries outbox (a.Deliveries) with an encoder
+// for each kind, and the webhooks for the configured receivers
+// (a.Webhooks). It returns the sink the capabilities record security
+// events in: nil when no receiver is configured, so that no capability
+// does the work of recording events nobody receives.
+func (a *App) deliveries(cfg *config.Config, db Store, clk clock.Clock, log *slog.Logger) secevent.Sink {
+	keys := firstKey{a.SigningKeys}
+	a.Deliveries = &delivery.Sender{
+		Store: db, Clock: clk, Log: log, MaxAttempts: cfg.Int("webhooks.max_attempts"), Lease: deliveryLease, Poll: outboxPoll,
+		Kinds: map[delivery.Kind]delivery.Encoder{
+			delivery.SET: delivery.SignedJWT{Keys: keys, Typ: "secevent+jwt", ContentType: "application/secevent+jwt"},
+			// OpenID Connect Back-Channel Logout 1.0: the logout token
+			// is posted as a form field, and expires (exp) soon.
+			delivery.BackchannelLogout: delivery.SignedJWT{Keys: keys, Typ: "logout+jwt", FormField: "logout_token", TTL: 2 * time.Minute},
+		},
+	}
+	var receivers []delivery.Receiver
+	for _, r := range cfg.SETReceivers() {
+		receivers = append(receivers, delivery.Receiver{Kind: delivery.SET, URL: r.URL, Audience: r.Audience})
+	}
+	for _, r := range cfg.JSONReceivers() {
+		receivers = append(receivers, delivery.Receiver{Kind: delivery.WebhookJSON, URL: r.URL, Secret: []byte(r.Secret)})
+	}
+	hooks := &delivery.Webhooks{Sender: a.Deliveries, Receivers: receivers, Issuer: oidcdoor.Issuer(cfg.PublicURL())}
+	// Registered even without receivers: a JSON delivery stored while its
+	// receiver was configured fails as "no longer configured".
+	a.Deliveries.Kinds[delivery.WebhookJSON] = delivery.HMACJSON{Secret: hooks.Secrets()}
+	if len(receivers) == 0 {
+		return nil
+	}
+	a.Webhooks = hooks
+	return hooks
+}
+
+// deliveryLease is how long a worker's claim on a delivery lasts: longer
+// than an attempt (delivery.Timeout), short enough that a node that died
+// delays its deliveries by about a minute.
+const deliveryLease = time.Minute
+
+// firstKey makes the installation's first signing key if a delivery
+// needs one before Start made it (a token is signed by a worker that
+// started at once).
+type firstKey struct{ keys *oidc.Keys }
+
+// Signing implements delivery.Keys.
+func (k firstKey) Signing(ctx context.Context) (*oidc.Signer, error) {
+	s, err := k.keys.Signing(ctx)
+	if errors.Is(err, oidc.ErrNoSigningKey) {
+		if err := k.keys.Ensure(ctx); err != nil {
+			return nil, err
+		}
+		return k.keys.Signing(ctx)
+	}
+	return s, err
 }
 
 // warmAfter is how long after Start the user-agent parser is compiled. It

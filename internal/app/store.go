@@ -15,6 +15,7 @@ import (
 	"gatehouse/internal/backup"
 	"gatehouse/internal/check"
 	"gatehouse/internal/code"
+	"gatehouse/internal/delivery"
 	"gatehouse/internal/config"
 	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
@@ -56,6 +57,8 @@ type Store interface {
 	oidc.KeyStore
 	oidc.ClientStore
 	oidc.FlowStore
+	delivery.Store
+	delivery.BacklogStore
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

@@ -238,6 +238,9 @@ var Options = []Option{
 	text("smtp.ca_file", "", "PEM file of CA certificates to trust for the SMTP server (empty: the system's)."),
 	{Key: "retention.history", Default: "400d", Kind: Days, Min: 1, Max: 3650, Help: "How long sign-in attempts and messages are kept, as a number of days such as 400d. Devices with no session that were not seen for this long go too; codes, withheld messages and ended sessions go a day after they end."},
 	text("metrics.listen", "", "Address (host:port) of a second, plain-HTTP listener that serves only /metrics, in the Prometheus format (sign-ins, codes sent, \"this wasn't me\", checker verdicts, limit refusals, outbox backlog, hashing pool, request latency by route). Empty: no metrics are served. It asks for no credential: keep it on loopback or a network only the monitoring reaches. /metrics is never served on listen."),
+	text("webhooks.set_receivers", "", "Receivers of Security Event Tokens (RFC 8417, pushed per RFC 8935: session revoked, credential change, account disabled, credential compromise; see \"Security-event webhooks\"), space-separated, each a URL, followed by a vertical bar and the audience when the tokens' aud is not the URL itself. https, or plain http only to a loopback address. Empty: none."),
+	text("webhooks.json_receivers", "", "Receivers of the same events as plain JSON signed with HMAC-SHA256 (header Gatehouse-Signature), space-separated, each a URL, a vertical bar and the receiver's secret (at least 16 characters). https, or plain http only to a loopback address. Empty: none."),
+	whole("webhooks.max_attempts", "12", 1, 100, "Attempts at delivering one event to one receiver (10 s apart, doubling to an hour) before it is marked failed."),
 	duration("shutdown_timeout", "15s", time.Second, time.Hour, "How long a stop waits for in-flight requests and the message in hand."),
 }
 
@@ -460,6 +463,7 @@ func (c *Config) validate() error {
 		}
 	}
 	errs = append(errs, c.checkForwardAuth()...)
+	errs = append(errs, c.checkWebhooks()...)
 	if d := c.values["mail.domain"]; d != "" && !hostName(d) {
 		errs = append(errs, fmt.Errorf("mail.domain: %q is not a domain name such as shop.example", d))
 	}

@@ -117,6 +117,8 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 	textRefused["limit.sms_countries"] = "81,JP"
 	textRefused["mail.domain"] = "shop example"
 	textRefused["sms.twilio.base_url"] = "ftp://api.example"
+	textRefused["webhooks.set_receivers"] = "http://rp.example/events"
+	textRefused["webhooks.json_receivers"] = "https://rp.example/hooks|short"
 	for _, o := range Options {
 		t.Run(o.Key, func(t *testing.T) {
 			if _, err := Load("", env(nil), map[string]string{o.Key: o.Default}); err != nil {

@@ -32,6 +32,7 @@ import (
 
 	"gatehouse/internal/check"
 	"gatehouse/internal/limit"
+	"gatehouse/internal/delivery"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
@@ -308,4 +309,49 @@ func (f *family) inc(a, b string) {
 		b = Other
 	}
 	f.kids[[2]string{a, b}].Inc()
+}
+
+// WatchDeliveries reads the deliveries outbox's backlog (webhooks,
+// security event tokens) from the store at every scrape, like
+// WatchOutbox.
+func (m *Metrics) WatchDeliveries(store delivery.BacklogStore, now func() time.Time) {
+	m.reg.MustRegister(&deliveryBacklog{store: store, now: now})
+}
+
+var (
+	deliveryDepthDesc = prometheus.NewDesc("gatehouse_deliveries_depth",
+		"Deliveries to other programs (webhooks, security event tokens) waiting (queued, or claimed and being sent), on every node.", nil, nil)
+	deliveryOldestDesc = prometheus.NewDesc("gatehouse_deliveries_oldest_age_seconds",
+		"Age of the oldest delivery waiting; 0 when none waits.", nil, nil)
+)
+
+// deliveryBacklog is the collector of the deliveries outbox's backlog.
+type deliveryBacklog struct {
+	store delivery.BacklogStore
+	now   func() time.Time
+}
+
+// Describe implements prometheus.Collector.
+func (b *deliveryBacklog) Describe(ch chan<- *prometheus.Desc) {
+	ch <- deliveryDepthDesc
+	ch <- deliveryOldestDesc
+}
+
+// Collect implements prometheus.Collector (five seconds at most, as for
+// the outbox).
+func (b *deliveryBacklog) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	bl, err := b.store.DeliveryBacklog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(deliveryDepthDesc, err)
+		ch <- prometheus.NewInvalidMetric(deliveryOldestDesc, err)
+		return
+	}
+	age := 0.0
+	if !bl.Oldest.IsZero() {
+		age = max(0, b.now().Sub(bl.Oldest).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(deliveryDepthDesc, prometheus.GaugeValue, float64(bl.Depth))
+	ch <- prometheus.MustNewConstMetric(deliveryOldestDesc, prometheus.GaugeValue, age)
 }

@@ -108,3 +108,15 @@ func TestOIDCStore(t *testing.T) {
 		return db
 	})
 }
+
+// TestDeliveryStore runs the deliveries outbox suite on PostgreSQL.
+func TestDeliveryStore(t *testing.T) {
+	storetest.RunDeliveries(t, func(t *testing.T) storetest.DeliveryStore {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

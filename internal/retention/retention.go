@@ -15,7 +15,9 @@
 //     code?" the same day, short enough that they cannot pile up;
 //   - the history a holder may consult — sign-in attempts and messages — is
 //     kept for retention.history (400 days by default), and so are devices:
-//     a device with no session left that was not seen for that long goes.
+//     a device with no session left that was not seen for that long goes;
+//   - deliveries to other programs (webhooks) that were sent or failed go
+//     after DeliveryKeep (30 days).
 //
 // The work is done in small batches with a pause between them, because on
 // SQLite every delete holds the one writer: a request queued behind a long
@@ -77,11 +79,20 @@ type Store interface {
 	PruneGuessCounters(ctx context.Context, t time.Time, limit int) (int, error)
 	// PruneLimitRefusals deletes refusals recorded before t.
 	PruneLimitRefusals(ctx context.Context, t time.Time, limit int) (int, error)
+	// PruneDeliveries deletes deliveries (webhooks, security event
+	// tokens) created before t that are no longer being attempted (sent
+	// or failed).
+	PruneDeliveries(ctx context.Context, t time.Time, limit int) (int, error)
 }
 
 // Grace is how long codes, withheld messages and ended sessions are kept
 // after they end.
 const Grace = 24 * time.Hour
+
+// DeliveryKeep is how long a delivery to another program (a webhook, a
+// security event token) is kept once it was sent or failed: long enough
+// to look into a receiver's complaint, not a history anyone reads.
+const DeliveryKeep = 30 * 24 * time.Hour
 
 // Defaults for the Pruner's zero fields.
 const (
@@ -180,6 +191,7 @@ func (p *Pruner) Once(ctx context.Context) (Report, error) {
 		{"limit counts", p.Store.PruneLimitCounts, now.Add(-2 * 24 * time.Hour)},
 		{"guess_counters", p.Store.PruneGuessCounters, now.Add(-31 * 24 * time.Hour)},
 		{"limit_refusals", p.Store.PruneLimitRefusals, long},
+		{"deliveries", p.Store.PruneDeliveries, now.Add(-DeliveryKeep)},
 	} {
 		n, err := p.batches(ctx, step.prune, step.t)
 		if n > 0 {

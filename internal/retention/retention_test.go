@@ -22,7 +22,7 @@ type fakeStore struct {
 func newFake(n int) *fakeStore {
 	f := &fakeStore{rows: map[string]int{}, cut: map[string]time.Time{}}
 	for _, t := range []string{"sessions", "devices", "signups", "challenges", "oidc_auth_requests", "oidc_access_tokens", "oidc_token_families", "withheld", "messages", "attempts", "ceremonies", "enrolments",
-		"limit counts", "guess_counters", "limit_refusals"} {
+		"limit counts", "guess_counters", "limit_refusals", "deliveries"} {
 		f.rows[t] = n
 	}
 	return f
@@ -96,6 +96,9 @@ func (f *fakeStore) PruneGuessCounters(_ context.Context, t time.Time, l int) (i
 func (f *fakeStore) PruneLimitRefusals(_ context.Context, t time.Time, l int) (int, error) {
 	return f.prune("limit_refusals", t, l)
 }
+func (f *fakeStore) PruneDeliveries(_ context.Context, t time.Time, l int) (int, error) {
+	return f.prune("deliveries", t, l)
+}
 
 var now = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 
@@ -104,19 +107,20 @@ func TestOnce_DeletesInBatchesUntilAShortOneWithTheRightCutoffs(t *testing.T) {
 	f := newFake(5)
 	p := &Pruner{Store: f, History: 400 * 24 * time.Hour, Now: func() time.Time { return now }, Batch: 2, Pause: time.Microsecond}
 	rep, err := p.Once(context.Background())
-	if err != nil || !rep.Ran || rep.Total() != 75 {
+	if err != nil || !rep.Ran || rep.Total() != 80 {
 		t.Fatalf("%+v %v", rep, err)
 	}
 	// 5 rows in batches of 2: 2, 2, 1 — and sessions before devices.
 	if got := fmt.Sprint(f.calls[:6]); got != "[sessions/2 sessions/2 sessions/2 devices/2 devices/2 devices/2]" {
 		t.Fatalf("calls %s", got)
 	}
-	if len(f.calls) != 45 {
+	if len(f.calls) != 48 {
 		t.Fatalf("%d calls", len(f.calls))
 	}
 	day, history := now.Add(-24*time.Hour), now.Add(-400*24*time.Hour)
 	for table, want := range map[string]time.Time{"sessions": day, "signups": day, "challenges": day, "oidc_auth_requests": day, "oidc_access_tokens": day, "oidc_token_families": day, "withheld": day, "ceremonies": day, "enrolments": day, "devices": history, "messages": history, "attempts": history,
-		"limit counts": now.Add(-48 * time.Hour), "guess_counters": now.Add(-31 * 24 * time.Hour), "limit_refusals": history} {
+		"limit counts": now.Add(-48 * time.Hour), "guess_counters": now.Add(-31 * 24 * time.Hour), "limit_refusals": history,
+		"deliveries": now.Add(-DeliveryKeep)} {
 		if !f.cut[table].Equal(want) {
 			t.Errorf("%s cut at %v, want %v", table, f.cut[table], want)
 		}

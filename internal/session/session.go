@@ -21,6 +21,7 @@ import (
 	"gatehouse/internal/grant"
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
+	"gatehouse/internal/secevent"
 )
 
 // Session is one signed-in browser session of an account.
@@ -141,6 +142,33 @@ type Manager struct {
 	// of the account was revoked: what the sessions signed in to
 	// elsewhere (the applications' refresh tokens) ends with them.
 	AllEnded func(ctx context.Context, accountID string) error
+	// Events, if set, records a secevent.SessionRevoked for every
+	// revocation by EndAll, EndOne (and Revoke), EndDevice and EndOthers
+	// — not for a sign-out of the browser's own session (End) — in the
+	// revocation's transaction: the caller's, or one of Tx's.
+	Events secevent.Sink
+	// Tx joins a revocation and its event when the caller runs none
+	// (required with Events).
+	Tx commit.Transactor
+}
+
+// revoking runs revoke and then records its event, in one transaction;
+// revoke reports whether it ended anything (an event is recorded only
+// then).
+func (m *Manager) revoking(ctx context.Context, e secevent.Event, revoke func(ctx context.Context) (bool, error)) (bool, error) {
+	if m.Events == nil {
+		return revoke(ctx)
+	}
+	var ended bool
+	err := m.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if ended, err = revoke(ctx); err != nil || !ended {
+			return err
+		}
+		e.Type, e.At = secevent.SessionRevoked, m.now()
+		return secevent.Record(ctx, m.Events, e)
+	})
+	return ended, err
 }
 
 func (m *Manager) now() time.Time { return m.Clock.Now() }
@@ -308,16 +336,19 @@ func (m *Manager) Reauthenticate(ctx context.Context, sessionID string, at time.
 // EndAll revokes every session of the account (sign out everywhere,
 // password reset, account disabled).
 func (m *Manager) EndAll(ctx context.Context, accountID string) error {
-	if err := m.Store.RevokeAccountSessions(ctx, accountID, m.now()); err != nil {
-		return fmt.Errorf("session: end all: %w", err)
-	}
-	if m.AllEnded != nil {
-		if err := m.AllEnded(ctx, accountID); err != nil {
-			return fmt.Errorf("session: end all: %w", err)
+	_, err := m.revoking(ctx, secevent.Event{AccountID: accountID, Scope: "all"}, func(ctx context.Context) (bool, error) {
+		if err := m.Store.RevokeAccountSessions(ctx, accountID, m.now()); err != nil {
+			return false, fmt.Errorf("session: end all: %w", err)
 		}
-	}
-	commit.After(ctx, func() { m.Forget(accountID) }) // see End
-	return nil
+		if m.AllEnded != nil {
+			if err := m.AllEnded(ctx, accountID); err != nil {
+				return false, fmt.Errorf("session: end all: %w", err)
+			}
+		}
+		commit.After(ctx, func() { m.Forget(accountID) }) // see End
+		return true, nil
+	})
+	return err
 }
 
 // Forget evicts cached state about an account whose sessions or record
@@ -349,16 +380,18 @@ func (m *Manager) List(ctx context.Context, accountID string) ([]*Session, error
 // EndOne revokes one session of the account ("sign out this session" on
 // the devices page); it reports whether the account had it live.
 func (m *Manager) EndOne(ctx context.Context, accountID, sessionID string) (bool, error) {
-	ok, err := m.Store.RevokeAccountSession(ctx, accountID, sessionID, m.now())
-	if err != nil {
-		return false, fmt.Errorf("session: end one: %w", err)
-	}
-	commit.After(ctx, func() {
-		if m.Cache != nil {
-			m.Cache.EvictSession(sessionID)
+	return m.revoking(ctx, secevent.Event{AccountID: accountID, Scope: "session", SessionID: sessionID}, func(ctx context.Context) (bool, error) {
+		ok, err := m.Store.RevokeAccountSession(ctx, accountID, sessionID, m.now())
+		if err != nil {
+			return false, fmt.Errorf("session: end one: %w", err)
 		}
+		commit.After(ctx, func() {
+			if m.Cache != nil {
+				m.Cache.EvictSession(sessionID)
+			}
+		})
+		return ok, nil
 	})
-	return ok, nil
 }
 
 // Revoke revokes the session with the id, whoever's it is (the admin
@@ -371,7 +404,8 @@ func (m *Manager) Revoke(ctx context.Context, sessionID string) error {
 		}
 		return fmt.Errorf("session: revoke: %w", err)
 	}
-	ok, err := m.EndOne(ctx, s.AccountID, s.ID)
+	// The operator's (the admin API's) doing, as the event says.
+	ok, err := m.EndOne(secevent.WithBy(ctx, secevent.ByAdmin), s.AccountID, s.ID)
 	if err != nil {
 		return err
 	}
@@ -383,21 +417,27 @@ func (m *Manager) Revoke(ctx context.Context, sessionID string) error {
 
 // EndDevice revokes the account's sessions on one device.
 func (m *Manager) EndDevice(ctx context.Context, accountID, deviceID string) error {
-	if err := m.Store.RevokeDeviceSessions(ctx, accountID, deviceID, m.now()); err != nil {
-		return fmt.Errorf("session: end device: %w", err)
-	}
-	commit.After(ctx, func() { m.Forget(accountID) })
-	return nil
+	_, err := m.revoking(ctx, secevent.Event{AccountID: accountID, Scope: "device"}, func(ctx context.Context) (bool, error) {
+		if err := m.Store.RevokeDeviceSessions(ctx, accountID, deviceID, m.now()); err != nil {
+			return false, fmt.Errorf("session: end device: %w", err)
+		}
+		commit.After(ctx, func() { m.Forget(accountID) })
+		return true, nil
+	})
+	return err
 }
 
 // EndOthers revokes every session of the account except keep ("sign out
 // everywhere except here").
 func (m *Manager) EndOthers(ctx context.Context, accountID, keep string) error {
-	if err := m.Store.RevokeOtherSessions(ctx, accountID, keep, m.now()); err != nil {
-		return fmt.Errorf("session: end others: %w", err)
-	}
-	commit.After(ctx, func() { m.Forget(accountID) })
-	return nil
+	_, err := m.revoking(ctx, secevent.Event{AccountID: accountID, Scope: "others"}, func(ctx context.Context) (bool, error) {
+		if err := m.Store.RevokeOtherSessions(ctx, accountID, keep, m.now()); err != nil {
+			return false, fmt.Errorf("session: end others: %w", err)
+		}
+		commit.After(ctx, func() { m.Forget(accountID) })
+		return true, nil
+	})
+	return err
 }
 
 // JoinAMR returns have with add's method references appended, each once, in

@@ -69,3 +69,15 @@ func TestOIDCStore(t *testing.T) {
 		return db
 	})
 }
+
+// TestDeliveryStore runs the deliveries outbox suite on SQLite.
+func TestDeliveryStore(t *testing.T) {
+	storetest.RunDeliveries(t, func(t *testing.T) storetest.DeliveryStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -23,6 +23,7 @@ import (
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
+	"gatehouse/internal/secevent"
 	"gatehouse/internal/totp"
 )
 
@@ -42,6 +43,20 @@ type Service struct {
 	// Forget drops this node's cached sessions of an account after a
 	// change to it (its phone) commits; nil forgets nothing.
 	Forget func(accountID string)
+	// Events, if set, records a credential change for every method added,
+	// replaced or removed, in the change's transaction.
+	Events secevent.Sink
+}
+
+// changed records that a method (secevent.App, Phone, Passkey) was
+// created, updated or deleted.
+func (s *Service) changed(ctx context.Context, a *account.Account, o request.Origin, credential, change string) error {
+	err := secevent.Record(ctx, s.Events, secevent.Event{Type: secevent.CredentialChange, AccountID: a.ID, At: o.Time,
+		Credential: credential, Change: change})
+	if err != nil {
+		return fmt.Errorf("twostep: record the change: %w", err)
+	}
+	return nil
 }
 
 // Methods is what the settings page lists.
@@ -155,6 +170,9 @@ func (s *Service) added(ctx context.Context, a *account.Account, was bool, n not
 		}
 		out.TurnedOn, out.BackupCodes, n.Purpose = true, codes, request.TwoStepOn
 	}
+	if err := s.changed(ctx, a, n.Origin, n.Method, secevent.Create); err != nil {
+		return err
+	}
 	return s.send(ctx, a, n)
 }
 
@@ -184,6 +202,9 @@ func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, type
 			return s.added(ctx, a, was, notice.Notice{Method: "phone", Phone: masked, Origin: o}, out)
 		}
 		out.Replaced = true
+		if err := s.changed(ctx, a, o, secevent.Phone, secevent.Update); err != nil {
+			return err
+		}
 		if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneChanged, Phone: masked, Origin: o}); err != nil {
 			return fmt.Errorf("twostep: confirm phone: %w", err)
 		}
@@ -232,6 +253,9 @@ func (s *Service) RemovePasskey(ctx context.Context, a *account.Account, id stri
 		if err := s.Passkeys.Remove(ctx, a.ID, id); err != nil {
 			return fmt.Errorf("twostep: remove passkey: %w", err)
 		}
+		if err := s.changed(ctx, a, o, secevent.Passkey, secevent.Delete); err != nil {
+			return err
+		}
 		if off, err = s.offIfNone(ctx, a, o); err != nil || off {
 			return err
 		}
@@ -251,6 +275,9 @@ func (s *Service) RemovePhone(ctx context.Context, a *account.Account, o request
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Phone.Remove(ctx, a); err != nil {
 			return fmt.Errorf("twostep: remove phone: %w", err)
+		}
+		if err := s.changed(ctx, a, o, secevent.Phone, secevent.Delete); err != nil {
+			return err
 		}
 		s.forget(ctx, a.ID)
 		b := *a
@@ -277,6 +304,9 @@ func (s *Service) RemoveApp(ctx context.Context, a *account.Account, appID strin
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Apps.Remove(ctx, a.ID, appID); err != nil {
 			return fmt.Errorf("twostep: remove app: %w", err)
+		}
+		if err := s.changed(ctx, a, o, secevent.App, secevent.Delete); err != nil {
+			return err
 		}
 		if off, err = s.offIfNone(ctx, a, o); err != nil || off {
 			return err
@@ -312,15 +342,24 @@ func (s *Service) Off(ctx context.Context, a *account.Account, o request.Origin)
 			if err := s.Apps.Remove(ctx, a.ID, app.ID); err != nil {
 				return fmt.Errorf("twostep: off: %w", err)
 			}
+			if err := s.changed(ctx, a, o, secevent.App, secevent.Delete); err != nil {
+				return err
+			}
 		}
 		for _, p := range m.Passkeys {
 			if err := s.Passkeys.Remove(ctx, a.ID, p.ID); err != nil {
 				return fmt.Errorf("twostep: off: %w", err)
 			}
+			if err := s.changed(ctx, a, o, secevent.Passkey, secevent.Delete); err != nil {
+				return err
+			}
 		}
 		if m.Phone != "" {
 			if err := s.Phone.Remove(ctx, a); err != nil {
 				return fmt.Errorf("twostep: off: %w", err)
+			}
+			if err := s.changed(ctx, a, o, secevent.Phone, secevent.Delete); err != nil {
+				return err
 			}
 			s.forget(ctx, a.ID)
 			if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneRemoved, Phone: phone.Mask(m.Phone), Origin: o, Channel: request.SMS, To: m.Phone}); err != nil {
