@@ -55,6 +55,7 @@ type Store interface {
 	apikey.Store
 	oidc.KeyStore
 	oidc.ClientStore
+	account.Eraser
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error
