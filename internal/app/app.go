@@ -356,9 +356,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.APIKeys = &apikey.Service{Store: db, Clock: clk}
-	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions, Log: log}
 	a.SigningKeys = &oidc.Keys{Store: db, Box: box, Clock: clk}
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
+	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions,
+		Attempts: db, Messages: db, Devices: a.Web.Devices, Clients: a.Clients, Log: log}
 	a.OIDC = &oidcdoor.Door{Issuer: oidcdoor.Issuer(cfg.PublicURL()), Keys: a.SigningKeys}
 	a.HTTP = &httpcore.Server{
 		Catalog: cat, Log: log, Clock: clk, Sessions: a.Sessions, Devices: a.Web.Devices, Places: places,

@@ -48,6 +48,9 @@ const (
 	Expired Outcome = "expired"
 )
 
+// Outcomes lists every outcome (the admin API filters by them).
+var Outcomes = []Outcome{UnknownAccount, WrongPassword, Succeeded, Pending, Denied, Failed, Expired}
+
 // Method is a way to pass the second step, as an attempt records it
 // (package method).
 type Method = method.Kind
