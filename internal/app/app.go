@@ -94,6 +94,10 @@ type App struct {
 	SigningKeys *oidc.Keys
 	Clients     *oidc.Clients
 	OIDC        *oidcdoor.Door
+	// Flow is the OpenID provider's authorization code flow; Apps what
+	// the holder's pages ask of it.
+	Flow *oidc.Flow
+	Apps *oidc.Apps
 	// HTTP is the core every front door's routes are served through
 	// (Handler).
 	HTTP *httpcore.Server
@@ -360,7 +364,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
 	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions,
 		Attempts: db, Messages: db, Devices: a.Web.Devices, Clients: a.Clients, Log: log}
-	a.OIDC = &oidcdoor.Door{Issuer: oidcdoor.Issuer(cfg.PublicURL()), Keys: a.SigningKeys}
+	if err := a.openFlow(cfg, db, box, log, clk); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.HTTP = &httpcore.Server{
 		Catalog: cat, Log: log, Clock: clk, Sessions: a.Sessions, Devices: a.Web.Devices, Places: places,
 		TrustCopied: a.SignIn.TrustCopied,
@@ -612,4 +619,36 @@ func forwardAuth(cfg *config.Config, sessions *session.Manager, box *crypt.Box, 
 	}
 	return &forwardauth.Door{Sessions: sessions, Box: box, Domains: cfg.ForwardAuthDomains(),
 		CookieDomain: cfg.ForwardAuthCookieDomain(), Policy: policy, Pages: pages}, nil
+}
+
+// openFlow builds the OpenID provider's flow and its front door. The
+// holder's pages get the connected applications, and ending every
+// session of an account (sign out everywhere, "this wasn't me", a
+// password reset, disabling) revokes the applications' tokens too.
+func (a *App) openFlow(cfg *config.Config, db Store, box *crypt.Box, log *slog.Logger, clk clock.Clock) error {
+	flowStore, ok := db.(oidc.FlowStore)
+	if !ok {
+		return errors.New("app: this database cannot keep OpenID Connect tokens")
+	}
+	issuer := oidcdoor.Issuer(cfg.PublicURL())
+	flow, err := oidc.NewFlow(&oidc.Flow{Store: flowStore, Clients: a.Clients, Keys: a.SigningKeys, Holders: db,
+		Clock: clk, Log: log, LoginURL: oidcdoor.ContinueURL}, issuer, box)
+	if err != nil {
+		return err
+	}
+	a.Flow = flow
+	a.Apps = &oidc.Apps{Store: flowStore, Clients: db, Now: a.now, Box: box}
+	a.Web.Apps = a.Apps
+	a.Sessions.AllEnded = func(ctx context.Context, accountID string) error {
+		return a.Apps.RevokeAll(ctx, accountID, oidc.ReasonSessionsEnded)
+	}
+	a.OIDC = &oidcdoor.Door{Issuer: issuer, Keys: a.SigningKeys, Flow: flow, Pages: a.Web.Pages(), Hop: a.Web.Hop,
+		Proofs: func(ctx context.Context, acct *account.Account) (oidcdoor.Proofs, error) {
+			m, err := a.TwoStep.Methods(ctx, acct)
+			if err != nil {
+				return oidcdoor.Proofs{}, err
+			}
+			return oidcdoor.Proofs{Factor: m.On(), Passkey: len(m.Passkeys) > 0}, nil
+		}}
+	return nil
 }

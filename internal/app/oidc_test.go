@@ -21,13 +21,7 @@ import (
 // nextStep are the endpoints discovery names that the provider's next
 // steps build (the authorization flow, /work/notes/oidc-design.md §6). A
 // URL leaves this list in the commit that adds its route.
-var nextStep = map[string]string{
-	"authorization_endpoint": oidcdoor.AuthorizationPath,
-	"token_endpoint":         oidcdoor.TokenPath,
-	"userinfo_endpoint":      oidcdoor.UserinfoPath,
-	"revocation_endpoint":    oidcdoor.RevocationPath,
-	"end_session_endpoint":   oidcdoor.EndSessionPath,
-}
+var nextStep = map[string]string{}
 
 func getJSON(t *testing.T, h http.Handler, host, path string, into any) *http.Response {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
 	"gatehouse/internal/apikey"
+	"gatehouse/internal/oidc"
 	"gatehouse/internal/backup"
 	"gatehouse/internal/check"
 	"gatehouse/internal/code"
@@ -164,6 +165,7 @@ var failures = []Mapping{
 	{device.ErrName, Failure{Status: http.StatusUnprocessableEntity, Key: "error.device_name", Field: "name"}, nil},
 	// The admin API's bearer keys: which of missing, unknown and revoked
 	// is never said.
+	{oidc.ErrNotYours, Failure{Status: http.StatusBadRequest, Key: "error.oidc_request"}, nil},
 	{apikey.ErrInvalid, Failure{Status: http.StatusUnauthorized, Key: "error.api_key"}, nil},
 	{apikey.ErrScope, Failure{Status: http.StatusForbidden, Key: "error.api_scope"}, nil},
 	{apikey.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},

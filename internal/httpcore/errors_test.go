@@ -32,8 +32,10 @@ var notRequestErrors = map[string]string{
 	"method.ErrWrong":              "sign-in turns it into code.ErrWrongCode or code.ErrLocked",
 	"apikey.ErrScopeUnknown":       "gatehouse apikey create: a scope name the operator typed",
 	"apikey.ErrName":               "gatehouse apikey create: the name the operator typed",
-	"oidc.ErrClientNotFound":       "gatehouse client remove today; the OIDC client gate (next step) answers it as OAuth invalid_client itself",
-	"oidc.ErrWrongSecret":          "the OIDC client gate (next step) answers it as OAuth invalid_client itself",
+	"oidc.ErrClientNotFound":       "op's token endpoint answers it as OAuth invalid_client itself; the pages turn it into oidc.ErrNotYours",
+	"oidc.ErrWrongSecret":          "op's token endpoint answers it as OAuth invalid_client itself",
+	"oidc.ErrNotFound":             "the flow's storage: op turns it into invalid_grant, the hand-off into error.oidc_request",
+	"oidc.ErrUsed":                 "the flow's storage: op turns it into invalid_grant, the hand-off into error.oidc_request",
 	"oidc.ErrNoSigningKey":         "a server fault: the first key is made on the first start or the first JWKS request",
 }
 

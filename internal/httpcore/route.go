@@ -206,6 +206,14 @@ type Chain struct {
 	// Stale answers a recently-verified route whose holder proved who they
 	// are too long ago: re-verify, then back.
 	Stale func(w http.ResponseWriter, r *http.Request)
+	// CrossSite lets other sites post to the chain's routes: OAuth's
+	// token, revocation and userinfo endpoints, which a browser app on
+	// another origin calls, and the authorization and end-session
+	// endpoints, which OpenID Connect lets a relying party's page post to.
+	// No such route reads a cookie to decide anything it changes (a
+	// client's credentials or a bearer token authenticate it, or it only
+	// leads to a page that asks), so there is no request to forge.
+	CrossSite bool
 }
 
 // unsafe reports whether a method may change state (and so needs the

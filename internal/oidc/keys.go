@@ -264,6 +264,13 @@ type Signer struct {
 // Signing returns the key that signs now.
 func (k *Keys) Signing(ctx context.Context) (*Signer, error) {
 	list, err := k.keys(ctx, true)
+	if err == nil && len(list) == 0 {
+		// A new installation signing before its first start finished
+		// making the first key (see Published).
+		if err = k.Ensure(ctx); err == nil {
+			list, err = k.keys(ctx, false)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

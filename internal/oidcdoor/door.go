@@ -9,6 +9,7 @@
 package oidcdoor
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/text/language"
 
+	"gatehouse/internal/account"
 	"gatehouse/internal/httpcore"
 	gh "gatehouse/internal/oidc"
 )
@@ -47,6 +49,17 @@ type Door struct {
 	// with the URL they were configured with, character for character.
 	Issuer string
 	Keys   *gh.Keys
+	// Flow is the authorization code flow (op with Gatehouse's storage).
+	Flow *gh.Flow
+	// Pages is the holder's pages' chain: the front channel's errors are
+	// pages in the holder's language.
+	Pages *httpcore.Chain
+	// Proofs says what the account can prove beyond its password, so that
+	// an acr the account cannot give is not asked for in vain.
+	Proofs func(ctx context.Context, a *account.Account) (Proofs, error)
+	// Hop renders the page that takes a browser back to the application
+	// after one of Gatehouse's forms (see leave).
+	Hop func(w http.ResponseWriter, r *http.Request, target, app string)
 }
 
 // Issuer turns public_url into the issuer: the same string everywhere.
@@ -55,10 +68,14 @@ func Issuer(publicURL string) string { return strings.TrimRight(publicURL, "/") 
 // Routes is the provider's part of the one route table.
 func (d *Door) Routes() []httpcore.Route {
 	meta := d.metaChain()
-	return []httpcore.Route{
+	routes := []httpcore.Route{
 		{Method: "GET", Path: DiscoveryPath, Access: httpcore.Public, Chain: meta, Handler: d.discovery},
 		{Method: "GET", Path: JWKSPath, Access: httpcore.Public, Chain: meta, Handler: d.jwks},
 	}
+	if d.Flow != nil {
+		routes = append(routes, d.flowRoutes()...)
+	}
+	return routes
 }
 
 // metaChain is the chain of the public metadata: JSON errors, and GET

@@ -137,6 +137,10 @@ type Manager struct {
 	// account by its change count; set it only over a store whose
 	// sessions carry the count (see Kept).
 	Kept *Kept
+	// AllEnded, if set, runs in EndAll's transaction after every session
+	// of the account was revoked: what the sessions signed in to
+	// elsewhere (the applications' refresh tokens) ends with them.
+	AllEnded func(ctx context.Context, accountID string) error
 }
 
 func (m *Manager) now() time.Time { return m.Clock.Now() }
@@ -306,6 +310,11 @@ func (m *Manager) Reauthenticate(ctx context.Context, sessionID string, at time.
 func (m *Manager) EndAll(ctx context.Context, accountID string) error {
 	if err := m.Store.RevokeAccountSessions(ctx, accountID, m.now()); err != nil {
 		return fmt.Errorf("session: end all: %w", err)
+	}
+	if m.AllEnded != nil {
+		if err := m.AllEnded(ctx, accountID); err != nil {
+			return fmt.Errorf("session: end all: %w", err)
+		}
 	}
 	commit.After(ctx, func() { m.Forget(accountID) }) // see End
 	return nil

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 21
+-- version: 23
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -346,4 +346,77 @@ CREATE TABLE oidc_client_uris (
     kind      TEXT NOT NULL CHECK (kind IN ('redirect', 'post_logout')),
     uri       TEXT NOT NULL,
     PRIMARY KEY (client_id, kind, uri)
+) STRICT;
+CREATE TABLE oidc_auth_requests (
+    id              TEXT PRIMARY KEY,
+    client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    device_id       TEXT NOT NULL,
+    request         TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    account_id      TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+    result          TEXT NOT NULL DEFAULT '',
+    done_at         INTEGER,
+    denied_at       INTEGER,
+    code_hash       BLOB UNIQUE,
+    code_expires_at INTEGER,
+    exchanged_at    INTEGER
+) STRICT;
+CREATE INDEX oidc_auth_requests_expiry ON oidc_auth_requests (expires_at);
+CREATE TABLE oidc_token_families (
+    id             TEXT PRIMARY KEY,
+    client_id      TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    account_id     TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    session_id     TEXT NOT NULL DEFAULT '',
+    scopes         TEXT NOT NULL,
+    amr            TEXT NOT NULL,
+    acr            TEXT NOT NULL DEFAULT '',
+    auth_time      INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    last_used_at   INTEGER NOT NULL,
+    last_device_id TEXT NOT NULL DEFAULT '',
+    revoked_at     INTEGER,
+    revoke_reason  TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX oidc_token_families_account ON oidc_token_families (account_id, client_id);
+CREATE TABLE oidc_refresh_tokens (
+    token_hash BLOB PRIMARY KEY,
+    family_id  TEXT NOT NULL REFERENCES oidc_token_families(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    rotated_at INTEGER
+) STRICT;
+CREATE INDEX oidc_refresh_tokens_family ON oidc_refresh_tokens (family_id);
+CREATE TABLE oidc_access_tokens (
+    id              TEXT PRIMARY KEY,
+    client_id       TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    account_id      TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    auth_request_id TEXT NOT NULL DEFAULT '',
+    family_id       TEXT NOT NULL DEFAULT '',
+    scopes          TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    revoked_at      INTEGER
+) STRICT;
+CREATE INDEX oidc_access_tokens_account ON oidc_access_tokens (account_id, client_id);
+CREATE INDEX oidc_access_tokens_family ON oidc_access_tokens (family_id);
+CREATE TABLE oidc_grants (
+    account_id     TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    client_id      TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    scopes         TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    last_used_at   INTEGER NOT NULL,
+    last_device_id TEXT NOT NULL DEFAULT '',
+    revoked_at     INTEGER,
+    PRIMARY KEY (account_id, client_id)
+) STRICT;
+CREATE TABLE oidc_sessions (
+    sid           TEXT PRIMARY KEY,
+    session_id    TEXT NOT NULL,
+    client_id     TEXT NOT NULL REFERENCES oidc_clients(id) ON DELETE CASCADE,
+    account_id    TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    created_at    INTEGER NOT NULL,
+    logged_out_at INTEGER,
+    UNIQUE (session_id, client_id)
 ) STRICT;

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/account"
 	"gatehouse/internal/oidc"
 	"gatehouse/internal/random"
 )
@@ -16,6 +17,9 @@ import (
 type OIDCStore interface {
 	oidc.KeyStore
 	oidc.ClientStore
+	oidc.FlowStore
+	// CreateAccount makes the accounts the flow's rows belong to.
+	CreateAccount(ctx context.Context, a *account.Account) error
 }
 
 // RunOIDC runs the provider's store suite; open returns a fresh, migrated,
@@ -28,6 +32,15 @@ func RunOIDC(t *testing.T, open func(t *testing.T) OIDCStore) {
 		{"FirstSigningKeyOnceUnderConcurrency", testFirstSigningKey},
 		{"RotationRetiresEveryKeyItReplaces", testRotateSigningKey},
 		{"Clients", testClients},
+		{"AuthRequestsAndCodeExchangedOnce", testAuthRequests},
+		{"CodeExchangedOnceUnderConcurrency", testCodeExchangeConcurrency},
+		{"RefreshTokenRotation", testRefreshRotation},
+		{"RefreshTokenRotatedOnceUnderConcurrency", testRotationConcurrency},
+		{"ReplayedCodeRevokesWhatItBought", testRevokeRequestTokens},
+		{"Grants", testGrants},
+		{"ConnectedApps", testConnectedApps},
+		{"DisconnectAndApplicationSessions", testDisconnect},
+		{"RevokeAccountTokens", testRevokeAccountTokens},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

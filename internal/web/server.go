@@ -14,6 +14,7 @@ package web
 
 import (
 	"embed"
+	"gatehouse/internal/oidc"
 	"log/slog"
 	"sync"
 	"time"
@@ -52,6 +53,9 @@ type Server struct {
 	Codes    *code.Service
 	Outbox   *outbox.Outbox
 	TwoStep  *twostep.Service
+	// Apps are the applications connected through OpenID Connect:
+	// consent, /account/apps, disconnecting.
+	Apps *oidc.Apps
 	// Addresses changes the account's email address.
 	Addresses *address.Service
 	// Passkeys begins passkey ceremonies for the pages; nil when the

@@ -1,0 +1,415 @@
+package oidcdoor_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"gatehouse/internal/app"
+	"gatehouse/internal/config"
+	"gatehouse/internal/oidc"
+	"gatehouse/internal/pgtest"
+)
+
+const (
+	issuer   = "http://id.example.test:8080"
+	callback = "https://shop.example.test/callback"
+)
+
+// provider is a running Gatehouse at id.example.test (the test server's
+// address is 127.0.0.1; every request names the host) with one seeded
+// holder and one registered application.
+type provider struct {
+	t      *testing.T
+	app    *app.App
+	srv    *httptest.Server
+	http   *http.Client // reaches the server whatever host a URL names
+	acct   string
+	client *oidc.Client
+	secret string
+}
+
+// rewrite sends every request to the test server, keeping its Host.
+type rewrite struct{ addr string }
+
+func (rw rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Host = r.URL.Host
+	r.URL.Scheme, r.URL.Host = "http", rw.addr
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func newProvider(t *testing.T, extra map[string]string, c oidc.NewClient) *provider {
+	t.Helper()
+	flags := map[string]string{
+		"data": t.TempDir(), "argon2.memory_kib": "8192", "argon2.iterations": "1",
+		"signin.new_device_check": "off", "public_url": issuer,
+	}
+	for k, v := range extra {
+		flags[k] = v
+	}
+	cfg, err := config.Load("", func(string) string { return "" }, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	ctx := context.Background()
+	if err := a.Seed(ctx, 0, 1, 0, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := a.DB.AccountByEmail(ctx, app.SeedEmail(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name == "" {
+		c = oidc.NewClient{Name: "Example Shop", RedirectURIs: []string{callback}, FirstParty: true}
+	}
+	client, secret, err := a.Clients.Add(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	return &provider{t: t, app: a, srv: srv, http: &http.Client{Transport: rewrite{addr}}, acct: acc.ID, client: client, secret: secret}
+}
+
+// rp is the application: go-oidc and x/oauth2, as an integrator writes it.
+type rp struct {
+	p        *provider
+	ctx      context.Context
+	oauth    *oauth2.Config
+	verifier *gooidc.IDTokenVerifier
+}
+
+func (p *provider) rp(scopes ...string) *rp {
+	p.t.Helper()
+	ctx := gooidc.ClientContext(context.Background(), p.http)
+	prov, err := gooidc.NewProvider(ctx, issuer)
+	if err != nil {
+		p.t.Fatalf("go-oidc discovery: %v", err)
+	}
+	return &rp{p: p, ctx: ctx,
+		oauth: &oauth2.Config{ClientID: p.client.ID, ClientSecret: p.secret, Endpoint: prov.Endpoint(), RedirectURL: callback,
+			Scopes: append([]string{gooidc.ScopeOpenID}, scopes...)},
+		verifier: prov.Verifier(&gooidc.Config{ClientID: p.client.ID})}
+}
+
+// browser keeps cookies by name, whatever the host (Gatehouse is one
+// host here), and never follows a redirect by itself.
+type browser struct {
+	p       *provider
+	mu      sync.Mutex
+	cookies map[string]string
+}
+
+func (p *provider) browser() *browser { return &browser{p: p, cookies: map[string]string{}} }
+
+func (b *browser) do(method, target string, form url.Values) *http.Response {
+	b.p.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, target, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", issuer)
+	}
+	b.mu.Lock()
+	for k, v := range b.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	b.mu.Unlock()
+	c := &http.Client{Transport: b.p.http.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := c.Do(req)
+	if err != nil {
+		b.p.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	raw, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(strings.NewReader(string(raw)))
+	b.mu.Lock()
+	for _, c := range r.Cookies() {
+		if c.MaxAge < 0 {
+			delete(b.cookies, c.Name)
+		} else {
+			b.cookies[c.Name] = c.Value
+		}
+	}
+	b.mu.Unlock()
+	return r
+}
+
+// follow follows redirects within Gatehouse until one leaves for the
+// application (returned) or a page answers.
+func (b *browser) follow(target string) (*http.Response, string) {
+	b.p.t.Helper()
+	for range 10 {
+		if strings.HasPrefix(target, "/") {
+			target = issuer + target
+		}
+		if !strings.HasPrefix(target, issuer) {
+			return nil, target
+		}
+		r := b.do("GET", target, nil)
+		if r.StatusCode/100 != 3 {
+			return r, target
+		}
+		target = r.Header.Get("Location")
+	}
+	b.p.t.Fatal("too many redirects")
+	return nil, ""
+}
+
+// signIn answers the sign-in page the flow sent the browser to, and
+// follows on.
+func (b *browser) signIn(signinURL string) (*http.Response, string) {
+	b.p.t.Helper()
+	u, _ := url.Parse(signinURL)
+	r := b.do("POST", issuer+"/signin", url.Values{"email": {app.SeedEmail(0)}, "password": {app.SeedPassword}, "next": {u.Query().Get("next")}})
+	if r.StatusCode != http.StatusSeeOther {
+		body, _ := io.ReadAll(r.Body)
+		b.p.t.Fatalf("sign-in: %d %s", r.StatusCode, body)
+	}
+	return b.follow(r.Header.Get("Location"))
+}
+
+// start sends the browser to the application's authorization URL.
+func (c *rp) start(b *browser, opts ...oauth2.AuthCodeOption) (state, nonce, verifier string, resp *http.Response, at string) {
+	state, nonce, verifier = "st-"+time.Now().Format("150405.000000"), "n-"+time.Now().Format("150405.000000"), oauth2.GenerateVerifier()
+	opts = append(opts, gooidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	resp, at = b.follow(c.oauth.AuthCodeURL(state, opts...))
+	return
+}
+
+// finish exchanges the code the browser brought back and verifies the ID
+// token as the application does.
+func (c *rp) finish(returned, state, nonce, verifier string) (*oauth2.Token, *gooidc.IDToken, map[string]any) {
+	t := c.p.t
+	t.Helper()
+	u, err := url.Parse(returned)
+	if err != nil || !strings.HasPrefix(returned, callback) {
+		t.Fatalf("the browser did not come back to the application: %q", returned)
+	}
+	if e := u.Query().Get("error"); e != "" {
+		t.Fatalf("the application got an error: %s (%s)", e, u.Query().Get("error_description"))
+	}
+	if u.Query().Get("state") != state {
+		t.Fatalf("state %q, want %q", u.Query().Get("state"), state)
+	}
+	tok, err := c.oauth.Exchange(c.ctx, u.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("code exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	id, err := c.verifier.Verify(c.ctx, raw)
+	if err != nil {
+		t.Fatalf("ID token: %v", err)
+	}
+	if id.Nonce != nonce {
+		t.Fatalf("nonce %q, want %q", id.Nonce, nonce)
+	}
+	var claims map[string]any
+	if err := id.Claims(&claims); err != nil {
+		t.Fatal(err)
+	}
+	return tok, id, claims
+}
+
+func amrOf(claims map[string]any) []string {
+	var out []string
+	list, _ := claims["amr"].([]any)
+	for _, v := range list {
+		s, _ := v.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestFlow_RelyingPartySignsInWithGoOIDC_V6_3: a relying party written
+// with go-oidc and x/oauth2 signs the holder in through Gatehouse's own
+// sign-in page: discovery, authorization with PKCE, the code exchanged
+// once, an ID token that verifies with the JWKS and carries sub, nonce,
+// auth_time, amr and sid, and userinfo with the address. The code cannot
+// be used twice, and its replay revokes the tokens it bought (RFC 6749
+// §4.1.2). Both databases.
+func TestFlow_RelyingPartySignsInWithGoOIDC_V6_3(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); relyingPartySignsIn(t, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		relyingPartySignsIn(t, map[string]string{"database": pgtest.NewDatabase(t), "session.cache_ttl": "1m"})
+	})
+}
+
+func relyingPartySignsIn(t *testing.T, db map[string]string) {
+	p := newProvider(t, db, oidc.NewClient{})
+	c := p.rp(gooidc.ScopeEmail)
+	b := p.browser()
+	state, nonce, verifier, _, at := c.start(b)
+	if !strings.HasPrefix(at, issuer+"/signin?") {
+		t.Fatalf("a browser without a session goes to the sign-in page; it is at %s", at)
+	}
+	_, back := b.signIn(at)
+	tok, id, claims := c.finish(back, state, nonce, verifier)
+	if id.Subject != p.acct || id.Issuer != issuer || !slices.Equal(id.Audience, []string{p.client.ID}) {
+		t.Fatalf("ID token: sub %q iss %q aud %v", id.Subject, id.Issuer, id.Audience)
+	}
+	if amr := amrOf(claims); !slices.Equal(amr, []string{"pwd"}) {
+		t.Fatalf("amr %v, want [pwd] for a password sign-in", amr)
+	}
+	if at, ok := claims["auth_time"].(float64); !ok || time.Since(time.Unix(int64(at), 0)) > time.Minute {
+		t.Fatalf("auth_time %v", claims["auth_time"])
+	}
+	if sid, _ := claims["sid"].(string); sid == "" {
+		t.Fatalf("no sid: %v", claims)
+	}
+	if tok.RefreshToken != "" {
+		t.Fatal("a refresh token without offline_access")
+	}
+	prov, err := gooidc.NewProvider(c.ctx, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui, err := prov.UserInfo(c.ctx, oauth2.StaticTokenSource(tok))
+	if err != nil || ui.Subject != p.acct || ui.Email != app.SeedEmail(0) {
+		t.Fatalf("userinfo: %+v %v", ui, err)
+	}
+
+	// The same code again: refused, and the access token it bought is
+	// revoked.
+	u, _ := url.Parse(back)
+	if _, err := c.oauth.Exchange(c.ctx, u.Query().Get("code"), oauth2.VerifierOption(verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("second exchange of one code: %v", err)
+	}
+	if _, err := prov.UserInfo(c.ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("the access token still works after its code was replayed")
+	}
+
+	// Signed in already: the next authorization needs no page at all.
+	state, nonce, verifier, _, back = c.start(b)
+	c.finish(back, state, nonce, verifier)
+}
+
+// TestFlow_RefreshRotationAndReuse_V7_4: with offline_access the
+// application gets a refresh token; each refresh rotates it; using a
+// rotated one again revokes the whole family, so the newest is refused
+// too; and after the holder signs out everywhere a new family's refresh
+// is refused (invalid_grant).
+func TestFlow_RefreshRotationAndReuse_V7_4(t *testing.T) {
+	t.Parallel()
+	p := newProvider(t, nil, oidc.NewClient{})
+	c := p.rp(gooidc.ScopeOfflineAccess)
+	b := p.browser()
+	state, nonce, verifier, _, at := c.start(b)
+	_, back := b.signIn(at)
+	tok, _, _ := c.finish(back, state, nonce, verifier)
+	if tok.RefreshToken == "" {
+		t.Fatal("no refresh token with offline_access")
+	}
+	refresh := func(rt string) (*oauth2.Token, error) {
+		return c.oauth.TokenSource(c.ctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Now().Add(-time.Hour)}).Token()
+	}
+	first := tok.RefreshToken
+	second, err := refresh(first)
+	if err != nil || second.RefreshToken == "" || second.RefreshToken == first {
+		t.Fatalf("refresh: %v %+v", err, second)
+	}
+	if raw, _ := second.Extra("id_token").(string); raw != "" {
+		id, err := c.verifier.Verify(c.ctx, raw)
+		if err != nil || id.Subject != p.acct {
+			t.Fatalf("refreshed ID token: %v", err)
+		}
+	}
+	if _, err := refresh(first); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("a rotated refresh token used again: %v", err)
+	}
+	if _, err := refresh(second.RefreshToken); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("the newest token of a family revoked for reuse: %v", err)
+	}
+
+	// A new family, then sign out everywhere.
+	state, nonce, verifier, _, back = c.start(b)
+	tok, _, _ = c.finish(back, state, nonce, verifier)
+	fresh, err := refresh(tok.RefreshToken)
+	if err != nil {
+		t.Fatalf("refresh of a new family: %v", err)
+	}
+	newest := fresh.RefreshToken
+	r := b.do("POST", issuer+"/account/signout-everywhere", url.Values{})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out everywhere: %d", r.StatusCode)
+	}
+	// (The refresh above rotated tok's token, so this use would also be a
+	// reuse; take the newest instead.)
+	_, err = refresh(newest)
+	if err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("refresh after sign out everywhere: %v", err)
+	}
+}
+
+// TestFlow_RPInitiatedLogoutAsksFirst_V7_4_1: the application's logout
+// (end_session with id_token_hint and a registered
+// post_logout_redirect_uri) never signs the browser out by itself — a
+// logout link is a GET any site can make a browser follow — but leads to
+// a page that asks; confirming ends the session and returns to the
+// application with its state; an unregistered return address is refused.
+func TestFlow_RPInitiatedLogoutAsksFirst_V7_4_1(t *testing.T) {
+	t.Parallel()
+	const after = "https://shop.example.test/bye"
+	p := newProvider(t, nil, oidc.NewClient{Name: "Example Shop", RedirectURIs: []string{callback}, PostLogoutRedirectURIs: []string{after}, FirstParty: true})
+	c := p.rp()
+	b := p.browser()
+	state, nonce, verifier, _, at := c.start(b)
+	_, back := b.signIn(at)
+	tok, _, _ := c.finish(back, state, nonce, verifier)
+	hint, _ := tok.Extra("id_token").(string)
+
+	q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://evil.example/"}, "state": {"s1"}}
+	if r := b.do("GET", issuer+"/oidc/end_session?"+q.Encode(), nil); r.StatusCode/100 == 3 {
+		t.Fatalf("an unregistered return address: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	q.Set("post_logout_redirect_uri", after)
+	page, _ := b.follow(issuer + "/oidc/end_session?" + q.Encode())
+	body, _ := io.ReadAll(page.Body)
+	if page.StatusCode != http.StatusOK || !strings.Contains(string(body), `action="/oidc/logout"`) {
+		t.Fatalf("the logout question: %d %s", page.StatusCode, body)
+	}
+	if r := b.do("GET", issuer+"/account", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("the GET signed the browser out: /account %d", r.StatusCode)
+	}
+	m := regexpTo.FindStringSubmatch(string(body))
+	if m == nil {
+		t.Fatalf("no sealed target in %s", body)
+	}
+	r := b.do("POST", issuer+"/oidc/logout", url.Values{"to": {m[1]}})
+	if r.StatusCode != http.StatusOK || r.Header.Get("Refresh") != "0; url="+after+"?state=s1" {
+		t.Fatalf("confirmed logout: %d Refresh %q", r.StatusCode, r.Header.Get("Refresh"))
+	}
+	if r := b.do("GET", issuer+"/account", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("still signed in after confirming: /account %d", r.StatusCode)
+	}
+	// A forged target does not open.
+	if r := b.do("POST", issuer+"/oidc/logout", url.Values{"to": {"x" + m[1]}}); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a forged target: %d", r.StatusCode)
+	}
+}
+
+var regexpTo = regexp.MustCompile(`name="to" value="([^"]+)"`)
