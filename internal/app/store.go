@@ -35,6 +35,7 @@ import (
 // wiring sees it whole; each capability is handed its own small interface.
 type Store interface {
 	account.Store
+	account.Eraser
 	code.Store
 	session.Store
 	device.Store
@@ -55,7 +56,6 @@ type Store interface {
 	apikey.Store
 	oidc.KeyStore
 	oidc.ClientStore
-	account.Eraser
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

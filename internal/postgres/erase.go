@@ -48,7 +48,11 @@ func (db *DB) EraseAccount(ctx context.Context, a *account.Account) error {
 				AND NOT EXISTS (SELECT 1 FROM account_devices o WHERE o.device_id = devices.id AND o.account_id <> $1)
 				AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = devices.id AND s.account_id <> $1)`, []any{id}},
 	}
-	for _, table := range []string{"account_devices", "totp_steps", "totp_apps", "backup_codes", "passkeys", "reports", "password_history"} {
+	// The applications it signed in to: their tokens, grants, sessions and
+	// requests (its sessions' end revoked the tokens already).
+	stmts = append(stmts, stmt{`DELETE FROM oidc_refresh_tokens WHERE family_id IN (SELECT id FROM oidc_token_families WHERE account_id = $1)`, []any{id}})
+	for _, table := range []string{"oidc_access_tokens", "oidc_token_families", "oidc_grants", "oidc_sessions", "oidc_auth_requests",
+		"account_devices", "totp_steps", "totp_apps", "backup_codes", "passkeys", "reports", "password_history"} {
 		stmts = append(stmts, stmt{`DELETE FROM ` + table + ` WHERE account_id = $1`, []any{id}})
 	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {

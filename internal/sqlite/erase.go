@@ -56,6 +56,12 @@ func (db *DB) EraseAccount(ctx context.Context, a *account.Account) error {
 		WHERE id IN (SELECT device_id FROM account_devices WHERE account_id = ?)
 			AND NOT EXISTS (SELECT 1 FROM account_devices o WHERE o.device_id = devices.id AND o.account_id <> ?)
 			AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = devices.id AND s.account_id <> ?)`, id, id, id)
+	// The applications it signed in to: their tokens, grants, sessions and
+	// requests (its sessions' end revoked the tokens already).
+	add(`DELETE FROM oidc_refresh_tokens WHERE family_id IN (SELECT id FROM oidc_token_families WHERE account_id = ?)`, id)
+	for _, table := range []string{"oidc_access_tokens", "oidc_token_families", "oidc_grants", "oidc_sessions", "oidc_auth_requests"} {
+		add(`DELETE FROM `+table+` WHERE account_id = ?`, id)
+	}
 	for _, table := range []string{"account_devices", "totp_steps", "totp_apps", "backup_codes", "passkeys", "reports", "password_history"} {
 		add(`DELETE FROM `+table+` WHERE account_id = ?`, id)
 	}

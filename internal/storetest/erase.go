@@ -15,6 +15,7 @@ import (
 	"gatehouse/internal/code"
 	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
+	"gatehouse/internal/oidc"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
@@ -27,6 +28,7 @@ import (
 // EraseStore is what deleting an account needs of a store.
 type EraseStore interface {
 	ActivityStore
+	OIDCStore
 	account.Eraser
 }
 
@@ -68,7 +70,7 @@ type traceOf struct {
 
 // erasable is what the suite seeded for one account.
 type erasable struct {
-	ownDevice, messageID, sessionID string
+	ownDevice, messageID, sessionID, familyID string
 }
 
 var traces = []traceOf{
@@ -85,6 +87,7 @@ var traces = []traceOf{
 	{"devices", "id", func(_ *account.Account, e *erasable) string { return e.ownDevice }},
 	{"sessions", "id", func(_ *account.Account, e *erasable) string { return e.sessionID }},
 	{"accounts", "id", func(a *account.Account, _ *erasable) string { return a.ID }},
+	{"oidc_refresh_tokens", "family_id", func(_ *account.Account, e *erasable) string { return e.familyID }},
 }
 
 func testErase(t *testing.T, s EraseStore, in Inspect) {
@@ -231,5 +234,15 @@ func seedErasable(t *testing.T, s EraseStore, a *account.Account, sharedDevice s
 	must("send", err)
 	must("block", s.BlockSender(ctx, &code.Block{Destination: key, DeviceID: "someone-else", IP: "198.51.100.0/24", CreatedAt: t0, Until: t0.Add(24 * time.Hour)}))
 	must("sign-up", s.CreateSignup(ctx, &account.Signup{ID: random.ID(), Email: a.Email, PasswordHash: "$argon2id$x", Language: "en", CreatedAt: t0}))
+	// An application it signed in to: the request, the tokens, the grant,
+	// the application's session.
+	client := flowClient(t, s, "App of "+a.Email)
+	req, _ := doneRequest(t, s, a.ID, client.ID, t0)
+	is := newIssue(a.ID, client.ID, req.ID, t0)
+	issue(t, s, is)
+	e.familyID = is.Family.ID
+	must("grant", s.SaveGrant(ctx, &oidc.Grant{AccountID: a.ID, ClientID: client.ID, Scopes: []string{"openid"}, CreatedAt: t0, LastUsedAt: t0}))
+	_, err = s.AppSession(ctx, e.sessionID, client.ID, a.ID, random.ID(), t0)
+	must("application session", err)
 	return e
 }
