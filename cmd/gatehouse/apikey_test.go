@@ -67,6 +67,11 @@ func TestCLI_APIKeyCreateListRevoke(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "apikey", "revoke", "--data", data, "nosuchkey"); code != 1 || !strings.Contains(errs, "no API key") {
 		t.Fatalf("revoke unknown: %d %q", code, errs)
 	}
+	// The scopes of the admin API's later routes, comma-separated too.
+	code, out, errs = runCLI(t, "", "apikey", "create", "--data", data, "--name", "console", "--scope", "activity:read,devices:read", "--scope", "clients:read", "--scope", "clients:write", "--json")
+	if code != 0 || !strings.Contains(out, `"scopes":["activity:read","devices:read","clients:read","clients:write"]`) {
+		t.Fatalf("create with the newer scopes: %d %q %q", code, out, errs)
+	}
 	for _, args := range [][]string{
 		{"apikey"},
 		{"apikey", "create", "--data", data, "--name", "x"},

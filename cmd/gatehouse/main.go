@@ -4,7 +4,7 @@
 //	gatehouse serve     run the server
 //	gatehouse migrate   apply database migrations
 //	gatehouse migrate-data  copy a SQLite installation into PostgreSQL
-//	gatehouse user      create, list or disable accounts
+//	gatehouse user      create, list, disable or delete accounts
 //	gatehouse apikey    create, list or revoke the admin API's keys
 //	gatehouse dkim      rotate or list the DKIM keys
 //	gatehouse keys      rotate or list the OpenID provider's signing keys
@@ -39,7 +39,7 @@ func commands() []command {
 		{"serve", "run the server", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"migrate-data", "copy a SQLite installation into PostgreSQL", runMigrateData},
-		{"user", "manage accounts: user create|list|disable", runUser},
+		{"user", "manage accounts: user create|list|disable|delete", runUser},
 		{"apikey", "admin API keys: apikey create --name NAME --scope S… | list | revoke ID", runAPIKey},
 		{"dkim", "DKIM keys: dkim rotate | dkim list", runDKIM},
 		{"keys", "the OpenID provider's signing keys: keys rotate-signing | keys list", runKeys},

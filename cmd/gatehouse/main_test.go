@@ -29,7 +29,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func TestCLI_UserCreateListDisable(t *testing.T) {
+func TestCLI_UserCreateListDisableDelete(t *testing.T) {
 	data := t.TempDir()
 	t.Setenv("GATEHOUSE_ARGON2_MEMORY_KIB", "8192")
 	t.Setenv("GATEHOUSE_ARGON2_ITERATIONS", "1")
@@ -53,6 +53,16 @@ func TestCLI_UserCreateListDisable(t *testing.T) {
 	}
 	if info, err := os.Stat(filepath.Join(data, "secrets.json")); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("secrets file: %v %v", err, info.Mode())
+	}
+	code, out, errs = runCLI(t, "", "user", "delete", "--data", data, "--email", "OPS@example.com")
+	if code != 0 || !strings.Contains(out, "deleted Ops@example.com") {
+		t.Fatalf("delete: %d %q %q", code, out, errs)
+	}
+	if _, out, _ = runCLI(t, "", "user", "list", "--data", data); strings.Contains(out, "Ops@example.com") {
+		t.Fatalf("list after delete: %q", out)
+	}
+	if code, _, errs := runCLI(t, "", "user", "delete", "--data", data, "--email", "ops@example.com"); code != 1 || !strings.Contains(errs, "not found") {
+		t.Fatalf("delete again: %d %q", code, errs)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 
 func runUser(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: gatehouse user create|list|disable [flags]")
+		fmt.Fprintln(stderr, "usage: gatehouse user create|list|disable|delete [flags]")
 		return 2
 	}
 	sub, args := args[0], args[1:]
@@ -74,8 +74,19 @@ func runUser(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "disabled %s and signed out its sessions\n", acc.Email)
+	case "delete":
+		if _, err := account.NormalizeEmail(*email); err != nil {
+			fmt.Fprintln(stderr, "usage: gatehouse user delete --email ADDRESS")
+			return 2
+		}
+		acc, err := a.Accounts.DeleteByEmail(ctx, *email)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse: delete %s: %v\n", *email, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "deleted %s (%s) with its sessions, devices, methods, codes, attempts and messages\n", acc.Email, acc.ID)
 	default:
-		fmt.Fprintf(stderr, "gatehouse: unknown user command %q (create, list, disable)\n", sub)
+		fmt.Fprintf(stderr, "gatehouse: unknown user command %q (create, list, disable, delete)\n", sub)
 		return 2
 	}
 	return 0

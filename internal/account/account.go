@@ -10,6 +10,7 @@ package account
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/net/idna"
+
+	"gatehouse/internal/limit"
 )
 
 // Status is an account's state.
@@ -125,6 +128,61 @@ type Store interface {
 	SetAlerts(ctx context.Context, id string, a Alerts) error
 	// PasswordHistory returns up to n previous hashes, newest first.
 	PasswordHistory(ctx context.Context, id string, n int) ([]string, error)
+}
+
+// Eraser deletes an account with everything kept of it (internal/sqlite,
+// internal/postgres); Service.Delete is the flow around it.
+type Eraser interface {
+	// EraseAccount deletes a and every row that belongs to it, in the
+	// flow's transaction: what names the account (its sessions, devices
+	// only it used, methods, codes, attempts, messages and their raw
+	// copies, answers, reports, password history, limit counters) and what
+	// names its address or phone number without naming an account (codes
+	// and messages sent to it before it was the account's, pending sign-ups
+	// for it, senders blocked from it, sign-in attempts that typed it).
+	// ErrNotFound when no account has a.ID.
+	EraseAccount(ctx context.Context, a *Account) error
+}
+
+// Traces are the values that find the rows of an account's which do not
+// name it by its id (see Eraser): messages, codes and sign-up requests
+// sent to its address or number before the account was its own, senders
+// blocked from them, attempts that typed them, and the limits' counters.
+type Traces struct {
+	// EmailKey is the lower-cased address, as accounts and sign-ups keep it.
+	EmailKey string
+	// Addresses are the lower-cased address and the phone number (if
+	// any): destinations of codes and messages, and what a sign-in typed.
+	Addresses []string
+	// Subjects are what the limits count under (limit.Guess.Subject, a
+	// refusal's subject): the id, the address (as written and lower-cased,
+	// and as an unknown address is counted, "email:…") and the number.
+	Subjects []string
+	// Seen are the network counters' subjects (limit_seen): each kind of
+	// secret and each subject, "kind:subject".
+	Seen []string
+}
+
+// TracesOf returns the traces of a.
+func TracesOf(a *Account) Traces {
+	key := strings.ToLower(a.Email)
+	t := Traces{EmailKey: key, Addresses: []string{key}}
+	subjects := []string{a.ID, a.Email, key, "email:" + a.Email, "email:" + key}
+	if a.Phone != "" {
+		t.Addresses = append(t.Addresses, a.Phone)
+		subjects = append(subjects, a.Phone)
+	}
+	for _, s := range subjects {
+		if !slices.Contains(t.Subjects, s) {
+			t.Subjects = append(t.Subjects, s)
+		}
+	}
+	for _, k := range limit.Secrets {
+		for _, s := range t.Subjects {
+			t.Seen = append(t.Seen, string(k)+":"+s)
+		}
+	}
+	return t
 }
 
 // Store errors.

@@ -92,7 +92,10 @@ type Service struct {
 	Trust interface {
 		StopTrusting(ctx context.Context, accountID, deviceID string) error
 	}
-	Tx            commit.Transactor // required (tests without transactions say commit.Direct{})
+	Tx commit.Transactor // required (tests without transactions say commit.Direct{})
+	// Erase deletes an account with its data (Delete); Delete fails
+	// without it.
+	Erase         Eraser
 	Clock         clock.Clock
 	Catalog       *i18n.Catalog // for the operator's (English) messages
 	PhoneRegion   string        // default region for phone numbers without a country code
@@ -764,6 +767,45 @@ func (s *Service) Disable(ctx context.Context, id string) error {
 		}
 		return s.Sessions.EndAll(ctx, id)
 	})
+}
+
+// Delete removes the account with the id and everything that belongs to
+// it (see Eraser), in one transaction: its sessions end first, so that
+// every node forgets them when it commits, then its data goes. It returns
+// the account as it was, or ErrNotFound.
+func (s *Service) Delete(ctx context.Context, id string) (*Account, error) {
+	if s.Erase == nil {
+		return nil, errors.New("account: delete: no Eraser wired")
+	}
+	var a *Account
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if a, err = s.Store.AccountByID(ctx, id); err != nil {
+			return err
+		}
+		if err := s.Sessions.EndAll(ctx, id); err != nil {
+			return err
+		}
+		return s.Erase.EraseAccount(ctx, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// DeleteByEmail is Delete for the account with the address (gatehouse
+// user delete).
+func (s *Service) DeleteByEmail(ctx context.Context, email string) (*Account, error) {
+	norm, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Store.AccountByEmail(ctx, norm)
+	if err != nil {
+		return nil, err
+	}
+	return s.Delete(ctx, a.ID)
 }
 
 // Enable lets a disabled account sign in again. Its sessions stay ended:

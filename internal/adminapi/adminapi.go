@@ -1,13 +1,17 @@
 // Package adminapi is the front door for the operator's programs: a JSON
-// API under /api/admin/ to find accounts, disable and enable them, and
-// list and revoke their sessions. A program proves itself with an API key
-// (package apikey) in the Authorization header — "Bearer gh_…" — and each
-// route needs one scope of the key, named beside it in the route table.
+// API under /api/admin/ to find accounts, disable, enable and delete them,
+// list and revoke their sessions, read their sign-in attempts, messages
+// and devices, and register and remove OpenID Connect clients. A program
+// proves itself with an API key (package apikey) in the Authorization
+// header — "Bearer gh_…" — and each route needs one scope of the key,
+// named beside it in the route table. The API describes itself at
+// /api/openapi.json (OpenAPI 3.1, openapi.json in this package).
 //
 // The door decides nothing about accounts or sessions itself: disabling
 // is account.Service.Disable (which ends every session of the account, as
-// `gatehouse user disable` does), a session is revoked by the session
-// manager, and every error is answered by the core's error mapper.
+// `gatehouse user disable` does), deleting is account.Service.Delete, a
+// session is revoked by the session manager, clients are oidc.Clients', and
+// every error is answered by the core's error mapper.
 package adminapi
 
 import (
@@ -18,14 +22,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"gatehouse/internal/account"
 	"gatehouse/internal/apikey"
+	"gatehouse/internal/device"
 	"gatehouse/internal/httpcore"
+	"gatehouse/internal/oidc"
+	"gatehouse/internal/outbox"
 	"gatehouse/internal/session"
+	"gatehouse/internal/signin"
 )
 
 // Access is the admin API's access level: a live API key that carries the
@@ -37,7 +46,38 @@ type Door struct {
 	Keys     *apikey.Service
 	Accounts *account.Service
 	Sessions *session.Manager
+	// Attempts are the sign-in attempts (the store), Messages the outbox,
+	// Devices the browsers accounts were used on, Clients the OpenID
+	// Connect clients.
+	Attempts Attempts
+	Messages Messages
+	Devices  Devices
+	Clients  Clients
 	Log      *slog.Logger
+}
+
+// Attempts reads an account's sign-in attempts (signin.Store).
+type Attempts interface {
+	AttemptsPage(ctx context.Context, accountID string, q signin.AttemptQuery) ([]*signin.Attempt, error)
+}
+
+// Messages reads stored messages (outbox.Store).
+type Messages interface {
+	AccountMessages(ctx context.Context, accountID string, q outbox.AccountQuery) ([]*outbox.Message, error)
+	MessageByReference(ctx context.Context, ref string) (*outbox.Message, error)
+}
+
+// Devices lists an account's devices (device.Devices).
+type Devices interface {
+	List(ctx context.Context, accountID string) ([]device.AccountDevice, error)
+}
+
+// Clients registers, lists and removes OpenID Connect clients
+// (oidc.Clients).
+type Clients interface {
+	Add(ctx context.Context, n oidc.NewClient) (*oidc.Client, string, error)
+	List(ctx context.Context) ([]*oidc.Client, error)
+	Remove(ctx context.Context, id string) error
 }
 
 // route is one URL of the admin API: the core's route and the scope a key
@@ -48,7 +88,8 @@ type route struct {
 }
 
 // table is the admin API's part of the one route table, every fact of a
-// route on its line, its scope first.
+// route on its line, its scope first. The OpenAPI document (openapi.json)
+// describes each route; a test holds the two together.
 func (d *Door) table() []route {
 	api := httpcore.NewJSON()
 	return []route{
@@ -56,8 +97,18 @@ func (d *Door) table() []route {
 		{apikey.AccountsRead, httpcore.Route{Method: "GET", Path: "/api/admin/accounts/{id}", Access: Access, Chain: api, Handler: d.showAccount}},
 		{apikey.AccountsWrite, httpcore.Route{Method: "POST", Path: "/api/admin/accounts/{id}/disable", Access: Access, Chain: api, Body: emptyOrJSON, Origin: true, Handler: d.disable}},
 		{apikey.AccountsWrite, httpcore.Route{Method: "POST", Path: "/api/admin/accounts/{id}/enable", Access: Access, Chain: api, Body: emptyOrJSON, Origin: true, Handler: d.enable}},
+		{apikey.AccountsWrite, httpcore.Route{Method: "DELETE", Path: "/api/admin/accounts/{id}", Access: Access, Chain: api, Body: emptyOrJSON, Origin: true, Handler: d.deleteAccount}},
 		{apikey.SessionsRead, httpcore.Route{Method: "GET", Path: "/api/admin/accounts/{id}/sessions", Access: Access, Chain: api, Handler: d.listSessions}},
 		{apikey.SessionsWrite, httpcore.Route{Method: "POST", Path: "/api/admin/sessions/{id}/revoke", Access: Access, Chain: api, Body: emptyOrJSON, Origin: true, Handler: d.revokeSession}},
+		{apikey.ActivityRead, httpcore.Route{Method: "GET", Path: "/api/admin/accounts/{id}/attempts", Access: Access, Chain: api, Handler: d.listAttempts}},
+		{apikey.ActivityRead, httpcore.Route{Method: "GET", Path: "/api/admin/accounts/{id}/messages", Access: Access, Chain: api, Handler: d.listMessages}},
+		{apikey.ActivityRead, httpcore.Route{Method: "GET", Path: "/api/admin/messages/{reference}", Access: Access, Chain: api, Handler: d.showMessage}},
+		{apikey.DevicesRead, httpcore.Route{Method: "GET", Path: "/api/admin/accounts/{id}/devices", Access: Access, Chain: api, Handler: d.listDevices}},
+		{apikey.ClientsRead, httpcore.Route{Method: "GET", Path: "/api/admin/clients", Access: Access, Chain: api, Handler: d.listClients}},
+		{apikey.ClientsWrite, httpcore.Route{Method: "POST", Path: "/api/admin/clients", Access: Access, Chain: api, Origin: true, Handler: d.addClient}},
+		{apikey.ClientsWrite, httpcore.Route{Method: "DELETE", Path: "/api/admin/clients/{id}", Access: Access, Chain: api, Body: emptyOrJSON, Origin: true, Handler: d.removeClient}},
+		// The document that describes them: public, like any API's.
+		{"", httpcore.Route{Method: "GET", Path: "/api/openapi.json", Access: httpcore.Public, Chain: api, Handler: d.openAPI}},
 	}
 }
 
@@ -70,8 +121,8 @@ func (d *Door) Routes() []httpcore.Route {
 	return out
 }
 
-// Scope returns the scope the admin API's table names for a route, and
-// whether the table has the route.
+// Scope returns the scope the admin API's table names for a route ("" for
+// the public document), and whether the table has the route.
 func (d *Door) Scope(method, path string) (apikey.Scope, bool) {
 	for _, rt := range d.table() {
 		if rt.Method == method && rt.Path == path {
@@ -134,8 +185,8 @@ func emptyOrJSON(w http.ResponseWriter, r *http.Request) bool {
 	return httpcore.JSONBody(w, r)
 }
 
-// MaxLimit is the most accounts one page lists; DefaultLimit is a page
-// without limit=.
+// MaxLimit is the most rows one page lists (accounts, attempts,
+// messages); DefaultLimit is a page without limit=.
 const (
 	MaxLimit     = 100
 	DefaultLimit = 50
@@ -194,17 +245,9 @@ func when(t time.Time) *time.Time {
 // time; next_cursor (null on the last page) asks for the next.
 func (d *Door) listAccounts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := DefaultLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxLimit {
-			httpcore.Answer(w, r, http.StatusBadRequest, "error.api_query")
-			return
-		}
-		limit = n
-	}
-	after, ok := openCursor(q.Get("cursor"))
-	if !ok {
+	limit, ok := pageLimit(q)
+	after, cursorOK := openCursor(q.Get("cursor"))
+	if !ok || !cursorOK {
 		httpcore.Answer(w, r, http.StatusBadRequest, "error.api_query")
 		return
 	}
@@ -224,6 +267,17 @@ func (d *Door) listAccounts(w http.ResponseWriter, r *http.Request) {
 		views = append(views, viewAccount(a))
 	}
 	writeJSON(w, map[string]any{"accounts": views, "next_cursor": next})
+}
+
+// pageLimit reads limit= (1 to MaxLimit, DefaultLimit when absent);
+// false when it is not valid.
+func pageLimit(q url.Values) (int, bool) {
+	v := q.Get("limit")
+	if v == "" {
+		return DefaultLimit, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 1 && n <= MaxLimit
 }
 
 // cursor is the opaque position after an account in address order.
@@ -286,6 +340,21 @@ func (d *Door) change(w http.ResponseWriter, r *http.Request, what string, apply
 		return
 	}
 	writeJSON(w, map[string]any{"account": viewAccount(a)})
+}
+
+// deleteAccount: DELETE /api/admin/accounts/{id} — the account and
+// everything kept of it go, its sessions ended first (see
+// account.Service.Delete); 404 for an unknown account.
+func (d *Door) deleteAccount(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	a, err := d.Accounts.Delete(r.Context(), id)
+	if err != nil {
+		httpcore.Fail(w, r, err)
+		return
+	}
+	o := httpcore.OriginOf(r)
+	d.log().InfoContext(r.Context(), "admin api: account deleted", "account", id, "client", o.Client, "ip", o.IP)
+	writeJSON(w, map[string]any{"account": map[string]any{"id": a.ID, "email": a.Email, "deleted": true}})
 }
 
 // listSessions: GET /api/admin/accounts/{id}/sessions — the account's

@@ -16,7 +16,10 @@ import (
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
 	"gatehouse/internal/httpcore"
+	"gatehouse/internal/oidc"
+	"gatehouse/internal/outbox"
 	"gatehouse/internal/pgtest"
+	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 )
 
@@ -49,7 +52,9 @@ func newServer(t *testing.T, db map[string]string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if err := a.Seed(context.Background(), 0, 3, 0, false, nil); err != nil {
+	// Six attempts and six messages each (every third outcome and purpose
+	// of app.Seed's lists), spread over the last 89 days.
+	if err := a.Seed(context.Background(), 0, 3, 6, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	s := &server{t: t, app: a}
@@ -95,7 +100,20 @@ type answer struct {
 // do sends a request with the key (none when ""), and any headers.
 func (s *server) do(method, path, key string, headers map[string]string) answer {
 	s.t.Helper()
-	req, _ := http.NewRequest(method, s.srv.URL+path, nil)
+	return s.send(method, path, key, "", headers)
+}
+
+// send is do with a JSON body (none when "").
+func (s *server) send(method, path, key, body string, headers map[string]string) answer {
+	s.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, s.srv.URL+path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Host = host
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -139,37 +157,38 @@ func onBothDatabases(t *testing.T, fn func(t *testing.T, db map[string]string)) 
 // TestRoutes_EachRouteWantsItsScope_V8_2_1 walks the admin API's routes:
 // for each, a key with its scope gets through, a key with every other scope
 // gets 403, no key and a revoked key get 401 with WWW-Authenticate: Bearer,
-// and every answer is JSON.
+// and every answer is JSON that the OpenAPI document describes (see
+// validator). Only the document itself is public.
 func TestRoutes_EachRouteWantsItsScope_V8_2_1(t *testing.T) {
 	t.Parallel()
 	onBothDatabases(t, func(t *testing.T, db map[string]string) {
 		s := newServer(t, db)
+		v := newValidator(t)
 		routes := s.app.Admin.Routes()
-		if len(routes) != 6 {
+		if len(routes) != 15 {
 			t.Fatalf("%d admin routes", len(routes))
 		}
 		revoked, rk := s.key(apikey.Scopes...)
 		if err := s.app.APIKeys.Revoke(context.Background(), rk.ID); err != nil {
 			t.Fatal(err)
 		}
+		gated := 0
 		for _, rt := range routes {
 			scope, ok := s.app.Admin.Scope(rt.Method, rt.Path)
-			if !ok || rt.Access != adminapi.Access || rt.Chain.Name != "api" {
+			if rt.Path == "/api/openapi.json" {
+				if !ok || scope != "" || rt.Access != httpcore.Public {
+					t.Fatalf("the document: scope %q, access %v", scope, rt.Access)
+				}
+				continue
+			}
+			gated++
+			if !ok || scope == "" || rt.Access != adminapi.Access || rt.Chain.Name != "api" {
 				t.Fatalf("%s %s: scope %q, access %v, chain %s", rt.Method, rt.Path, scope, rt.Access, rt.Chain.Name)
 			}
 			name := rt.Method + " " + rt.Path
-			// Each state-changing route gets an account or session of its
-			// own, so the routes do not undo each other.
-			target := s.accts[1]
-			path := strings.Replace(rt.Path, "{id}", target, 1)
-			if strings.HasPrefix(rt.Path, "/api/admin/sessions/") {
-				tok := s.session(target)
-				sess, err := s.app.Sessions.Check(context.Background(), tok)
-				if err != nil {
-					t.Fatal(err)
-				}
-				path = strings.Replace(rt.Path, "{id}", sess.ID, 1)
-			}
+			// Each state-changing route gets a target of its own, so the
+			// routes do not undo each other.
+			path, body := s.target(rt.Method, rt.Path)
 			var others []apikey.Scope
 			for _, sc := range apikey.Scopes {
 				if sc != scope {
@@ -177,22 +196,97 @@ func TestRoutes_EachRouteWantsItsScope_V8_2_1(t *testing.T) {
 				}
 			}
 			wrong, _ := s.key(others...)
-			if a := s.do(rt.Method, path, wrong, nil); a.status != 403 || errorCode(t, a) != "api_scope" ||
+			a := s.send(rt.Method, path, wrong, body, nil)
+			if a.status != 403 || errorCode(t, a) != "api_scope" ||
 				!strings.Contains(a.header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
 				t.Errorf("%s with the other scopes: %d %q %s", name, a.status, a.header.Get("WWW-Authenticate"), a.body)
 			}
+			v.check(t, rt.Method, rt.Path, a)
 			for what, key := range map[string]string{"no key": "", "a revoked key": revoked, "an unknown key": "gh_" + strings.Repeat("x", 43), "not a key": "abc"} {
-				a := s.do(rt.Method, path, key, nil)
+				a := s.send(rt.Method, path, key, body, nil)
 				if a.status != 401 || errorCode(t, a) != "api_key" || !strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Bearer") {
 					t.Errorf("%s with %s: %d %q %s", name, what, a.status, a.header.Get("WWW-Authenticate"), a.body)
 				}
+				v.check(t, rt.Method, rt.Path, a)
 			}
 			right, _ := s.key(scope)
-			if a := s.do(rt.Method, path, right, nil); a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
+			a = s.send(rt.Method, path, right, body, nil)
+			if a.status/100 != 2 || !strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
 				t.Errorf("%s with %s: %d %s", name, scope, a.status, a.body)
 			}
+			v.check(t, rt.Method, rt.Path, a)
 		}
+		if gated != 14 {
+			t.Fatalf("%d routes behind a key", gated)
+		}
+		v.covered(t, routes, 401, 403)
 	})
+}
+
+// target is the path (and body) a request to a route of the table is sent
+// to: a seeded account, and for the routes that change or remove
+// something, a fresh account, session or client of their own.
+func (s *server) target(method, pattern string) (path, body string) {
+	s.t.Helper()
+	ctx := context.Background()
+	id := s.accts[1]
+	switch {
+	case method == "DELETE" && pattern == "/api/admin/accounts/{id}":
+		id = s.account("deleted-" + random.ID()[:8] + "@example.test")
+	case strings.HasPrefix(pattern, "/api/admin/sessions/"):
+		sess, err := s.app.Sessions.Check(ctx, s.session(id))
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		id = sess.ID
+	case strings.HasPrefix(pattern, "/api/admin/clients/"):
+		id = s.client(false)
+	case strings.HasPrefix(pattern, "/api/admin/messages/"):
+		id = s.reference(s.accts[1])
+	case method == "POST" && pattern == "/api/admin/clients":
+		body = `{"name":"Example Shop","redirect_uris":["https://shop.example.com/callback"]}`
+	}
+	return strings.Replace(pattern, "{"+pathParam(pattern)+"}", id, 1), body
+}
+
+// pathParam is the name of a pattern's one wildcard ("" when none).
+func pathParam(pattern string) string {
+	_, rest, ok := strings.Cut(pattern, "{")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "}")
+	return name
+}
+
+// account makes an active account with an address, and returns its id.
+func (s *server) account(email string) string {
+	s.t.Helper()
+	a, err := s.app.Accounts.Create(context.Background(), email, app.SeedPassword, "en")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return a.ID
+}
+
+// client registers an OpenID Connect client and returns its id.
+func (s *server) client(public bool) string {
+	s.t.Helper()
+	c, _, err := s.app.Clients.Add(context.Background(), oidc.NewClient{Name: "App " + random.ID()[:6], RedirectURIs: []string{"https://app.example.com/cb"}, Public: public})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c.ID
+}
+
+// reference is the reference of the account's newest message.
+func (s *server) reference(accountID string) string {
+	s.t.Helper()
+	ms, err := s.app.DB.AccountMessages(context.Background(), accountID, outbox.AccountQuery{Limit: 1})
+	if err != nil || len(ms) == 0 {
+		s.t.Fatalf("no message of %s: %v", accountID, err)
+	}
+	return ms[0].Reference
 }
 
 // TestDisable_EndsEverySessionAtOnce_V7_4_2: disabling an account through

@@ -34,17 +34,27 @@ const (
 	// AccountsRead lists, searches and shows accounts (never a password
 	// hash, a code, a secret or a full phone number).
 	AccountsRead Scope = "accounts:read"
-	// AccountsWrite disables and enables accounts; disabling ends every
-	// session of the account.
+	// AccountsWrite disables, enables and deletes accounts; disabling ends
+	// every session of the account, deleting removes it with its data.
 	AccountsWrite Scope = "accounts:write"
 	// SessionsRead lists an account's live sessions.
 	SessionsRead Scope = "sessions:read"
 	// SessionsWrite revokes a session.
 	SessionsWrite Scope = "sessions:write"
+	// ActivityRead lists an account's sign-in attempts and messages, and
+	// finds a message by its reference (never a code, nor a whole phone
+	// number).
+	ActivityRead Scope = "activity:read"
+	// DevicesRead lists the devices an account has been used on.
+	DevicesRead Scope = "devices:read"
+	// ClientsRead lists the OpenID Connect clients (never a secret).
+	ClientsRead Scope = "clients:read"
+	// ClientsWrite registers and removes OpenID Connect clients.
+	ClientsWrite Scope = "clients:write"
 )
 
 // Scopes lists every scope, in the order they are shown.
-var Scopes = []Scope{AccountsRead, AccountsWrite, SessionsRead, SessionsWrite}
+var Scopes = []Scope{AccountsRead, AccountsWrite, SessionsRead, SessionsWrite, ActivityRead, DevicesRead, ClientsRead, ClientsWrite}
 
 // ParseScope returns the scope s names, or ErrScopeUnknown.
 func ParseScope(s string) (Scope, error) {

@@ -332,7 +332,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Store: db, Hasher: a.Hasher, Policy: policy, Codes: codes, Notices: notices, Sessions: a.Sessions,
 		Clock: clk, Catalog: cat, PhoneRegion: cfg.String("phone.default_region"),
 		HistoryLength: cfg.Int("password.history"), Limits: limits,
-		Trust: db, Guesses: a.SignIn, Tx: db, Events: events,
+		Trust: db, Guesses: a.SignIn, Tx: db, Events: events, Erase: db,
 	}
 	a.Checker = &check.Checker{
 		Messages: db, Keys: dkimRing, Catalog: cat, ServiceName: serviceName, MailDomain: cfg.MailDomain(), FromDomain: strings.ToLower(mailer.From.Address[strings.LastIndexByte(mailer.From.Address, '@')+1:]), PublicURL: cfg.PublicURL(),
@@ -372,8 +372,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.APIKeys = &apikey.Service{Store: db, Clock: clk}
-	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions, Log: log}
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
+	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions,
+		Attempts: db, Messages: db, Devices: a.Web.Devices, Clients: a.Clients, Log: log}
 	if err := a.openFlow(cfg, db, box, log, clk); err != nil {
 		db.Close()
 		return nil, err

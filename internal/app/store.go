@@ -15,8 +15,8 @@ import (
 	"gatehouse/internal/backup"
 	"gatehouse/internal/check"
 	"gatehouse/internal/code"
-	"gatehouse/internal/delivery"
 	"gatehouse/internal/config"
+	"gatehouse/internal/delivery"
 	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/oidc"
@@ -36,6 +36,7 @@ import (
 // wiring sees it whole; each capability is handed its own small interface.
 type Store interface {
 	account.Store
+	account.Eraser
 	code.Store
 	session.Store
 	device.Store

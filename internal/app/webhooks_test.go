@@ -128,10 +128,10 @@ func (h *hookReceiver) set(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var c struct {
-		Iss    string `json:"iss"`
-		Aud    string `json:"aud"`
-		Iat    int64  `json:"iat"`
-		Jti    string `json:"jti"`
+		Iss    string                    `json:"iss"`
+		Aud    string                    `json:"aud"`
+		Iat    int64                     `json:"iat"`
+		Jti    string                    `json:"jti"`
 		Sub    map[string]string         `json:"sub_id"`
 		Events map[string]map[string]any `json:"events"`
 	}

@@ -79,6 +79,8 @@ var messages = []struct{ key, en, ja string }{
 	{"error.request_unknown", "This request has expired or is already complete. Start again.", "この手続きは期限切れか、すでに完了しています。最初からやり直してください。"},
 	{"error.api_key", "This needs a valid API key: Authorization: Bearer gh_…", "有効なAPIキーが必要です（Authorization: Bearer gh_…）。"},
 	{"error.api_scope", "This API key does not have the scope this needs.", "このAPIキーには、この操作に必要な権限（スコープ）がありません。"},
+	{"error.api_body", "The body is not the JSON object this route takes.", "送信された本文が、この操作で受け付けるJSONオブジェクトではありません。"},
+	{"error.api_client", "This client cannot be registered.", "このクライアントは登録できません。"},
 	{"error.api_query", "A query parameter is not valid (limit is 1 to 100; cursor must come from next_cursor).", "クエリパラメーターが正しくありません（limitは1〜100、cursorはnext_cursorの値を使ってください）。"},
 	{"error.unavailable", "The service is temporarily unavailable. Nothing you entered was saved; please try again in a moment.", "サービスが一時的に利用できません。入力内容は保存されていません。しばらくしてからもう一度お試しください。"},
 	{"error.limited", "Too many tries. To keep accounts safe, please wait %s before trying again.", "試行回数が多すぎます。アカウントを守るため、%s待ってからもう一度お試しください。"},

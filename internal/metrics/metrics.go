@@ -31,8 +31,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gatehouse/internal/check"
-	"gatehouse/internal/limit"
 	"gatehouse/internal/delivery"
+	"gatehouse/internal/limit"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"

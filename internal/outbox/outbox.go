@@ -128,11 +128,16 @@ type BacklogStore interface {
 // AccountQuery selects a page of an account's messages: those older than
 // the cursor (Before, and BeforeID among messages of the same time) when
 // Before is set, only the one with Reference when it is set, at most Limit.
+// The admin API narrows it further: only messages since Since and before
+// Until, and with Cause, when they are set.
 type AccountQuery struct {
 	Before    time.Time
 	BeforeID  string
 	Reference string
 	Limit     int
+	Since     time.Time
+	Until     time.Time
+	Cause     request.Cause
 }
 
 // CodeMask stands for a code in stored message text: a code is stored only

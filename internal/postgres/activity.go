@@ -37,6 +37,18 @@ func (db *DB) AttemptsPage(ctx context.Context, accountID string, q signin.Attem
 		args = append(args, string(signin.Succeeded), string(signin.Pending))
 		where = append(where, fmt.Sprintf("outcome NOT IN ($%d, $%d)", len(args)-1, len(args)))
 	}
+	if !q.Until.IsZero() {
+		args = append(args, q.Until.UTC())
+		where = append(where, fmt.Sprintf("created_at < $%d", len(args)))
+	}
+	if q.Outcome != "" {
+		args = append(args, string(q.Outcome))
+		where = append(where, fmt.Sprintf("outcome = $%d", len(args)))
+	}
+	if q.Cause != "" {
+		args = append(args, string(q.Cause))
+		where = append(where, fmt.Sprintf("cause = $%d", len(args)))
+	}
 	args = append(args, q.Limit)
 	rows, err := db.conn(ctx).Query(ctx, `
 		SELECT `+attemptColumns+`

@@ -115,6 +115,18 @@ func (db *DB) AccountMessages(ctx context.Context, accountID string, q outbox.Ac
 		args = append(args, ts(q.Before), q.BeforeID)
 		where += fmt.Sprintf(` AND (created_at, id) < ($%d, $%d)`, len(args)-1, len(args))
 	}
+	if !q.Since.IsZero() {
+		args = append(args, ts(q.Since))
+		where += fmt.Sprintf(` AND created_at >= $%d`, len(args))
+	}
+	if !q.Until.IsZero() {
+		args = append(args, ts(q.Until))
+		where += fmt.Sprintf(` AND created_at < $%d`, len(args))
+	}
+	if q.Cause != "" {
+		args = append(args, string(q.Cause))
+		where += fmt.Sprintf(` AND cause = $%d`, len(args))
+	}
 	args = append(args, q.Limit)
 	rows, err := db.conn(ctx).Query(ctx, `
 		SELECT `+messageColumns+`

@@ -120,3 +120,42 @@ func TestDeliveryStore(t *testing.T) {
 		return db
 	})
 }
+
+// TestErase runs the account deletion suite on PostgreSQL.
+func TestErase(t *testing.T) {
+	storetest.RunErase(t, func(t *testing.T) (storetest.EraseStore, storetest.Inspect) {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		ctx := context.Background()
+		return db, storetest.Inspect{
+			Tables: func(t *testing.T) map[string][]string {
+				rows, err := db.Pool().Query(ctx, `
+					SELECT table_name, column_name FROM information_schema.columns
+					WHERE table_schema = current_schema()`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				out := map[string][]string{}
+				for rows.Next() {
+					var table, col string
+					if err := rows.Scan(&table, &col); err != nil {
+						t.Fatal(err)
+					}
+					out[table] = append(out[table], col)
+				}
+				return out
+			},
+			Count: func(t *testing.T, table, column, value string) int {
+				var n int
+				if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE `+column+`::text = $1`, value).Scan(&n); err != nil {
+					t.Fatalf("count %s: %v", table, err)
+				}
+				return n
+			},
+		}
+	})
+}

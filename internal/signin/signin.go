@@ -48,6 +48,9 @@ const (
 	Expired Outcome = "expired"
 )
 
+// Outcomes lists every outcome (the admin API filters by them).
+var Outcomes = []Outcome{UnknownAccount, WrongPassword, Succeeded, Pending, Denied, Failed, Expired}
+
 // Method is a way to pass the second step, as an attempt records it
 // (package method).
 type Method = method.Kind
@@ -165,13 +168,17 @@ type Attempt struct {
 // page, newest first: those since Since, older than the cursor (Before,
 // and BeforeID among attempts of the same time) when Before is set, only
 // the failures (any outcome but succeeded and pending) with FailedOnly, at
-// most Limit.
+// most Limit. The admin API narrows it further: only attempts before
+// Until (when set), with Outcome, or with Cause (when set).
 type AttemptQuery struct {
 	Since      time.Time
 	Before     time.Time
 	BeforeID   string
 	FailedOnly bool
 	Limit      int
+	Until      time.Time
+	Outcome    Outcome
+	Cause      request.Cause
 }
 
 // Store keeps attempts.

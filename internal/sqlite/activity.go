@@ -40,6 +40,18 @@ func (db *DB) AttemptsPage(ctx context.Context, accountID string, q signin.Attem
 		where = append(where, "outcome NOT IN (?, ?)")
 		args = append(args, signin.Succeeded, signin.Pending)
 	}
+	if !q.Until.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, us(q.Until))
+	}
+	if q.Outcome != "" {
+		where = append(where, "outcome = ?")
+		args = append(args, q.Outcome)
+	}
+	if q.Cause != "" {
+		where = append(where, "cause = ?")
+		args = append(args, q.Cause)
+	}
 	args = append(args, q.Limit)
 	rows, err := db.query(ctx, `
 		SELECT `+attemptColumns+`

@@ -108,6 +108,18 @@ func (db *DB) AccountMessages(ctx context.Context, accountID string, q outbox.Ac
 		where += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
 		args = append(args, us(q.Before), us(q.Before), q.BeforeID)
 	}
+	if !q.Since.IsZero() {
+		where += ` AND created_at >= ?`
+		args = append(args, us(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where += ` AND created_at < ?`
+		args = append(args, us(q.Until))
+	}
+	if q.Cause != "" {
+		where += ` AND cause = ?`
+		args = append(args, q.Cause)
+	}
 	rows, err := db.query(ctx, `
 		SELECT `+messageColumns+`
 		FROM messages

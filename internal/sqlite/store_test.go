@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"database/sql"
 	"gatehouse/internal/method/methodtest"
 	"gatehouse/internal/sqlite"
 	"gatehouse/internal/storetest"
@@ -79,5 +80,48 @@ func TestDeliveryStore(t *testing.T) {
 		}
 		t.Cleanup(func() { db.Close() })
 		return db
+	})
+}
+
+// TestErase runs the account deletion suite on SQLite, counting rows
+// through a connection of its own.
+func TestErase(t *testing.T) {
+	storetest.RunErase(t, func(t *testing.T) (storetest.EraseStore, storetest.Inspect) {
+		path := filepath.Join(t.TempDir(), "t.db")
+		db, err := sqlite.Open(context.Background(), path, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		raw, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		return db, storetest.Inspect{
+			Tables: func(t *testing.T) map[string][]string {
+				rows, err := raw.Query(`SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rows.Close()
+				out := map[string][]string{}
+				for rows.Next() {
+					var table, col string
+					if err := rows.Scan(&table, &col); err != nil {
+						t.Fatal(err)
+					}
+					out[table] = append(out[table], col)
+				}
+				return out
+			},
+			Count: func(t *testing.T, table, column, value string) int {
+				var n int
+				if err := raw.QueryRow(`SELECT count(*) FROM `+table+` WHERE `+column+` = ?`, value).Scan(&n); err != nil {
+					t.Fatalf("count %s: %v", table, err)
+				}
+				return n
+			},
+		}
 	})
 }

@@ -37,6 +37,7 @@ func RunActivity(t *testing.T, open func(t *testing.T) ActivityStore) {
 		fn   func(*testing.T, ActivityStore)
 	}{
 		{"AttemptsPagedNewestFirstWithFailuresFilter", testAttemptsPage},
+		{"MessagesByTimeCauseAndReference", testMessageFilters},
 		{"AccountDevicesRenamedAndForgotten", testAccountDevices},
 		{"SessionsListedAndRevokedByDeviceOrAllButOne", testSessionRevocations},
 		{"AnswersBlocksAndMarks", testAnswers},
@@ -97,6 +98,64 @@ func testAttemptsPage(t *testing.T, s ActivityStore) {
 	recent, _ := s.AttemptsPage(ctx, "acc", signin.AttemptQuery{Since: t0.Add(10 * time.Minute), Limit: 100})
 	if len(recent) != 5 {
 		t.Fatalf("since: %d", len(recent))
+	}
+	// The admin API's filters: a time range, an outcome, a cause.
+	for _, c := range []struct {
+		q    signin.AttemptQuery
+		want int
+	}{
+		{signin.AttemptQuery{Outcome: signin.Denied}, 5},
+		{signin.AttemptQuery{Until: t0.Add(2 * time.Minute)}, 4},
+		{signin.AttemptQuery{Since: t0.Add(2 * time.Minute), Until: t0.Add(4 * time.Minute)}, 4},
+		{signin.AttemptQuery{Cause: request.PasswordKnown, Outcome: signin.Succeeded}, 10},
+		{signin.AttemptQuery{Cause: request.Mistyped}, 0},
+	} {
+		c.q.Limit = 100
+		got, err := s.AttemptsPage(ctx, "acc", c.q)
+		if err != nil || len(got) != c.want {
+			t.Errorf("%+v: %d attempts, want %d (%v)", c.q, len(got), c.want, err)
+		}
+	}
+}
+
+// testMessageFilters: an account's messages by time range, cause and
+// reference (the admin API's filters), newest first, withheld ones never.
+func testMessageFilters(t *testing.T, s ActivityStore) {
+	ctx := context.Background()
+	causes := []request.Cause{request.PasswordKnown, request.OldDevice, ""}
+	var refs []string
+	for i := range 9 {
+		m := &outbox.Message{ID: fmt.Sprintf("m%02d", i), Reference: random.Reference(), AccountID: "acc", Purpose: request.SecondStep, Cause: causes[i%3],
+			Channel: request.Email, To: "p@example.com", Language: "en", Subject: "s", Text: "t", CreatedAt: t0.Add(time.Duration(i) * time.Minute),
+			Status: outbox.Sent, NextAttemptAt: t0}
+		if i == 8 {
+			m.Status = outbox.Withheld
+		}
+		if err := s.EnqueueMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, m.Reference)
+	}
+	for _, c := range []struct {
+		q    outbox.AccountQuery
+		want []string
+	}{
+		{outbox.AccountQuery{}, []string{"m07", "m06", "m05", "m04", "m03", "m02", "m01", "m00"}},
+		{outbox.AccountQuery{Since: t0.Add(2 * time.Minute), Until: t0.Add(5 * time.Minute)}, []string{"m04", "m03", "m02"}},
+		{outbox.AccountQuery{Cause: request.PasswordKnown}, []string{"m06", "m03", "m00"}},
+		{outbox.AccountQuery{Cause: request.PasswordKnown, Until: t0.Add(6 * time.Minute)}, []string{"m03", "m00"}},
+		{outbox.AccountQuery{Reference: refs[4]}, []string{"m04"}},
+		{outbox.AccountQuery{Reference: refs[8]}, nil},
+	} {
+		c.q.Limit = 100
+		got, err := s.AccountMessages(ctx, "acc", c.q)
+		var ids []string
+		for _, m := range got {
+			ids = append(ids, m.ID)
+		}
+		if err != nil || fmt.Sprint(ids) != fmt.Sprint(c.want) {
+			t.Errorf("%+v: %v, want %v (%v)", c.q, ids, c.want, err)
+		}
 	}
 }
 
