@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -706,6 +707,21 @@ func (a *App) openFlow(cfg *config.Config, db Store, box *crypt.Box, log *slog.L
 	a.Sessions.AllEnded = func(ctx context.Context, accountID string) error {
 		return a.Apps.RevokeAll(ctx, accountID, oidc.ReasonSessionsEnded)
 	}
+	// Back-channel logout (OpenID Connect Back-Channel Logout 1.0): a
+	// logout token for each application sign-in of an ended session,
+	// queued in the ending's transaction and signed when it is sent.
+	a.Apps.Logout = func(ctx context.Context, accountID string, c *oidc.Client, sid string) error {
+		claims, err := json.Marshal(map[string]any{
+			"iss": issuer, "aud": c.ID, "sub": accountID, "sid": sid,
+			"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+		})
+		if err != nil {
+			return err
+		}
+		return a.Deliveries.Enqueue(ctx, &delivery.Delivery{Kind: delivery.BackchannelLogout, Target: c.BackchannelLogoutURI,
+			Receiver: c.ID, AccountID: accountID, Payload: claims})
+	}
+	a.Sessions.Ended = a.Apps.SessionsEnded
 	a.OIDC = &oidcdoor.Door{Issuer: issuer, Keys: a.SigningKeys, Flow: flow, Pages: a.Web.Pages(), Hop: a.Web.Hop,
 		Proofs: func(ctx context.Context, acct *account.Account) (oidcdoor.Proofs, error) {
 			m, err := a.TwoStep.Methods(ctx, acct)

@@ -23,9 +23,11 @@ type Apps struct {
 	Now     func() time.Time
 	// Box opens the sign-out page's sealed target (OpenLogout).
 	Box *crypt.Box
-	// Disconnected runs after an application lost its grant and tokens,
-	// with the sids of its sign-ins (back-channel logout). Nil: nothing.
-	Disconnected func(ctx context.Context, accountID string, client *Client, sids []string)
+	// Logout tells an application that one of its sign-ins ended
+	// (back-channel logout: a logout token posted to the client's
+	// back-channel logout URI, through the deliveries outbox, in the
+	// caller's transaction). Nil: applications are not told.
+	Logout func(ctx context.Context, accountID string, client *Client, sid string) error
 }
 
 // Consent is what the consent page shows for a waiting request.
@@ -82,8 +84,39 @@ func (a *Apps) Disconnect(ctx context.Context, accountID, clientID, reason strin
 	if err != nil {
 		return err
 	}
-	if a.Disconnected != nil {
-		a.Disconnected(ctx, accountID, c, sids)
+	for _, sid := range sids {
+		if err := a.logout(ctx, accountID, c, sid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Apps) logout(ctx context.Context, accountID string, c *Client, sid string) error {
+	if a.Logout == nil || c.BackchannelLogoutURI == "" {
+		return nil
+	}
+	return a.Logout(ctx, accountID, c, sid)
+}
+
+// SessionsEnded tells every application a revoked session of the account
+// signed in to that the sign-in ended (back-channel logout), once.
+func (a *Apps) SessionsEnded(ctx context.Context, accountID string) error {
+	ended, err := a.Store.EndAppSessions(ctx, accountID, a.Now())
+	if err != nil {
+		return err
+	}
+	for _, e := range ended {
+		c, err := a.Clients.ClientByID(ctx, e.ClientID)
+		if errors.Is(err, ErrClientNotFound) {
+			continue // removed: nobody to tell
+		}
+		if err != nil {
+			return err
+		}
+		if err := a.logout(ctx, accountID, c, e.SID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -187,6 +187,11 @@ type App struct {
 	LastDeviceID string
 }
 
+// AppSession is one sign-in of a Gatehouse session to an application.
+type AppSession struct {
+	SID, ClientID string
+}
+
 // Issue is what one token response stores, in one transaction.
 type Issue struct {
 	// Code is the request whose code is exchanged: set only if its
@@ -252,6 +257,10 @@ type FlowStore interface {
 	// RevokeAccountTokens revokes every family and access token of the
 	// account (grants stay: the holder did not disconnect anything).
 	RevokeAccountTokens(ctx context.Context, accountID, reason string, at time.Time) error
+	// EndAppSessions marks logged out, at at, the application sign-ins of
+	// the account's sessions that were revoked, and returns them (for
+	// back-channel logout).
+	EndAppSessions(ctx context.Context, accountID string, at time.Time) ([]AppSession, error)
 	// AppSession returns the sid of a Gatehouse session's sign-in to a
 	// client, making one (sid) if there is none.
 	AppSession(ctx context.Context, sessionID, clientID, accountID, sid string, at time.Time) (string, error)

@@ -2,6 +2,7 @@ package oidcdoor_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"gatehouse/internal/app"
@@ -555,4 +557,104 @@ func benchDatabases(tb testing.TB) map[string]func() map[string]string {
 		}
 	}
 	return out
+}
+
+// TestFlow_BackchannelLogout_V7_4_1: an application registered with a
+// back-channel logout URI hears, by a logout token signed with the
+// provider's keys (typ logout+jwt; iss, aud, sub, sid, the logout event,
+// no nonce), when the session that signed in to it ends — here, the
+// holder signing out on Gatehouse — and again when the holder disconnects
+// it after signing in once more. Each sign-in is told once.
+func TestFlow_BackchannelLogout_V7_4_1(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var tokens []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.Method != "POST" {
+			http.Error(w, "bad", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		tokens = append(tokens, r.PostForm.Get("logout_token"))
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	p := newProvider(t, nil, oidc.NewClient{Name: "Example Shop", RedirectURIs: []string{callback}, FirstParty: true, BackchannelLogoutURI: hook.URL + "/logout"})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go p.app.Deliveries.Run(ctx)
+
+	c := p.rp()
+	b := p.browser()
+	state, nonce, verifier, _, at := c.start(b)
+	_, back := b.signIn(at)
+	_, _, claims := c.finish(back, state, nonce, verifier)
+	sid, _ := claims["sid"].(string)
+
+	received := func(n int) []string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			got := append([]string(nil), tokens...)
+			mu.Unlock()
+			if len(got) >= n {
+				return got
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("%d logout tokens arrived, want %d", len(tokens), n)
+		return nil
+	}
+	check := func(raw, wantSID string) {
+		t.Helper()
+		jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			t.Fatalf("logout token: %v", err)
+		}
+		if typ, _ := jws.Signatures[0].Protected.ExtraHeaders["typ"].(string); typ != "logout+jwt" {
+			t.Fatalf("typ %q", typ)
+		}
+		set, err := p.app.SigningKeys.Published(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := set.Key(jws.Signatures[0].Header.KeyID)
+		if len(keys) != 1 {
+			t.Fatalf("the token's key %q is not in the JWKS", jws.Signatures[0].Header.KeyID)
+		}
+		payload, err := jws.Verify(keys[0].Key)
+		if err != nil {
+			t.Fatalf("signature: %v", err)
+		}
+		var lt map[string]any
+		json.Unmarshal(payload, &lt)
+		events, _ := lt["events"].(map[string]any)
+		if lt["iss"] != issuer || lt["aud"] != p.client.ID || lt["sub"] != p.acct || lt["sid"] != wantSID || lt["nonce"] != nil ||
+			events["http://schemas.openid.net/event/backchannel-logout"] == nil || lt["jti"] == nil || lt["iat"] == nil || lt["exp"] == nil {
+			t.Fatalf("logout token claims: %v", lt)
+		}
+	}
+
+	if r := b.do("POST", issuer+"/signout", url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.StatusCode)
+	}
+	check(received(1)[0], sid)
+
+	// Signed in again, then the holder disconnects the application.
+	state, nonce, verifier, _, at = c.start(b)
+	_, back = b.signIn(at)
+	_, _, claims = c.finish(back, state, nonce, verifier)
+	sid2, _ := claims["sid"].(string)
+	if sid2 == sid || sid2 == "" {
+		t.Fatalf("a new sign-in has a new sid: %q then %q", sid, sid2)
+	}
+	if r := b.do("POST", issuer+"/account/apps/disconnect", url.Values{"client": {p.client.ID}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("disconnect: %d", r.StatusCode)
+	}
+	check(received(2)[1], sid2)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(received(2)); n != 2 {
+		t.Fatalf("%d logout tokens, want each sign-in told once", n)
+	}
 }

@@ -468,3 +468,24 @@ func (db *DB) AppSession(ctx context.Context, sessionID, clientID, accountID, si
 	}
 	return got, nil
 }
+
+// EndAppSessions implements oidc.FlowStore.
+func (db *DB) EndAppSessions(ctx context.Context, accountID string, at time.Time) ([]oidc.AppSession, error) {
+	rows, err := db.conn(ctx).Query(ctx, `
+		UPDATE oidc_sessions SET logged_out_at = $1
+		WHERE account_id = $2 AND logged_out_at IS NULL
+			AND session_id IN (SELECT id FROM sessions WHERE account_id = $2 AND revoked_at IS NOT NULL)
+		RETURNING sid, client_id`, ts(at), accountID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: end application sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (oidc.AppSession, error) {
+		var a oidc.AppSession
+		err := r.Scan(&a.SID, &a.ClientID)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: end application sessions: %w", err)
+	}
+	return out, nil
+}

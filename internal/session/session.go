@@ -142,6 +142,11 @@ type Manager struct {
 	// of the account was revoked: what the sessions signed in to
 	// elsewhere (the applications' refresh tokens) ends with them.
 	AllEnded func(ctx context.Context, accountID string) error
+	// Ended, if set, runs in the transaction of every revocation of one
+	// or more of the account's sessions (a sign-out, from the devices
+	// page, everywhere, by an operator): the applications the sessions
+	// signed in to are told (back-channel logout). Requires Tx.
+	Ended func(ctx context.Context, accountID string) error
 	// Events, if set, records a secevent.SessionRevoked for every
 	// revocation by EndAll, EndOne (and Revoke), EndDevice and EndOthers
 	// — not for a sign-out of the browser's own session (End) — in the
@@ -156,7 +161,7 @@ type Manager struct {
 // revoke reports whether it ended anything (an event is recorded only
 // then).
 func (m *Manager) revoking(ctx context.Context, e secevent.Event, revoke func(ctx context.Context) (bool, error)) (bool, error) {
-	if m.Events == nil {
+	if m.Events == nil && m.Ended == nil {
 		return revoke(ctx)
 	}
 	var ended bool
@@ -164,6 +169,14 @@ func (m *Manager) revoking(ctx context.Context, e secevent.Event, revoke func(ct
 		var err error
 		if ended, err = revoke(ctx); err != nil || !ended {
 			return err
+		}
+		if m.Ended != nil {
+			if err := m.Ended(ctx, e.AccountID); err != nil {
+				return fmt.Errorf("session: after the end: %w", err)
+			}
+		}
+		if m.Events == nil {
+			return nil
 		}
 		e.Type, e.At = secevent.SessionRevoked, m.now()
 		return secevent.Record(ctx, m.Events, e)
@@ -302,8 +315,24 @@ func (m *Manager) End(ctx context.Context, token string) error {
 	if err != nil {
 		return fmt.Errorf("session: end: %w", err)
 	}
-	if err := m.Store.RevokeSession(ctx, s.ID, m.now()); err != nil {
-		return fmt.Errorf("session: end: %w", err)
+	end := func(ctx context.Context) error {
+		if err := m.Store.RevokeSession(ctx, s.ID, m.now()); err != nil {
+			return fmt.Errorf("session: end: %w", err)
+		}
+		if m.Ended != nil {
+			if err := m.Ended(ctx, s.AccountID); err != nil {
+				return fmt.Errorf("session: after the end: %w", err)
+			}
+		}
+		return nil
+	}
+	if m.Ended != nil {
+		err = m.Tx.InTx(ctx, end)
+	} else {
+		err = end(ctx)
+	}
+	if err != nil {
+		return err
 	}
 	// Evicted once the revocation is committed (at once outside a flow's
 	// transaction): evicted earlier, a check could re-cache the session

@@ -472,3 +472,31 @@ func (db *DB) AppSession(ctx context.Context, sessionID, clientID, accountID, si
 	}
 	return got, nil
 }
+
+// EndAppSessions implements oidc.FlowStore.
+func (db *DB) EndAppSessions(ctx context.Context, accountID string, at time.Time) ([]oidc.AppSession, error) {
+	var out []oidc.AppSession
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE oidc_sessions SET logged_out_at = ?
+			WHERE account_id = ? AND logged_out_at IS NULL
+				AND session_id IN (SELECT id FROM sessions WHERE account_id = ? AND revoked_at IS NOT NULL)
+			RETURNING sid, client_id`, us(at), accountID, accountID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a oidc.AppSession
+			if err := rows.Scan(&a.SID, &a.ClientID); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: end application sessions: %w", err)
+	}
+	return out, nil
+}
