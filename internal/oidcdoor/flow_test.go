@@ -608,7 +608,7 @@ func TestFlow_BackchannelLogout_V7_4_1(t *testing.T) {
 	}
 	check := func(raw, wantSID string) {
 		t.Helper()
-		jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+		jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 		if err != nil {
 			t.Fatalf("logout token: %v", err)
 		}
