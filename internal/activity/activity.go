@@ -94,6 +94,11 @@ type Service struct {
 	// says "this wasn't me" about a request made with their password
 	// (cause password_known), in the answer's transaction.
 	Events secevent.Sink
+	// DisconnectApp ends a connected application's access to the account
+	// (its grant, tokens and sign-ins): "this wasn't me" about a code the
+	// application caused (connected_app). It runs in the answer's
+	// transaction. Nil: no application is ever disconnected.
+	DisconnectApp func(ctx context.Context, accountID, clientID string) error
 }
 
 // Story is one message as its holder's "why did I get this?" page tells
@@ -473,6 +478,26 @@ func (s *Service) respond(ctx context.Context, a *Answer, ch *code.Challenge, at
 		// that device is not the holder, so it is signed out.
 		if err := denyAndSignOut(); err != nil {
 			return err
+		}
+	case request.ConnectedApp:
+		// An application sent a signed-in browser of this account to prove
+		// it's the holder again: whoever is at that device is not the
+		// holder, and the application they used is disconnected.
+		if err := denyAndSignOut(); err != nil {
+			return err
+		}
+		var app request.App
+		switch {
+		case ch != nil && ch.App.ID != "":
+			app = ch.App
+		case at != nil:
+			app = at.App
+		}
+		if app.ID != "" && s.DisconnectApp != nil {
+			if err := s.DisconnectApp(ctx, a.AccountID, app.ID); err != nil {
+				return fmt.Errorf("activity: disconnect application: %w", err)
+			}
+			did(DisconnectedApp)
 		}
 	}
 	if len(a.Actions) == 0 {

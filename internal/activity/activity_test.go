@@ -74,10 +74,13 @@ func (w *world) request(t *testing.T, cause request.Cause, dev string) (ref stri
 	ctx := context.Background()
 	o := request.Origin{DeviceID: dev, IP: "198.51.100.7", UserAgent: "UA", Time: w.now}
 	p := map[request.Cause]request.Purpose{
-		request.PasswordKnown: request.SecondStep, request.OldDevice: request.SecondStep, request.YouJustNow: request.StepUp,
+		request.PasswordKnown: request.SecondStep, request.OldDevice: request.SecondStep, request.YouJustNow: request.StepUp, request.ConnectedApp: request.StepUp,
 		request.Mistyped: request.AddPhone, request.ResetRequested: request.ResetPassword, request.CodeRequested: request.CodeSignIn,
 	}[cause]
 	spec := code.Challenge{Purpose: p, Cause: cause, AccountID: w.acc.ID, Destination: w.acc.Email, Origin: o}
+	if cause == request.ConnectedApp {
+		spec.App = shop
+	}
 	if p == request.StepUp {
 		spec.Purpose = request.SecondStep
 	}
@@ -85,7 +88,7 @@ func (w *world) request(t *testing.T, cause request.Cause, dev string) (ref stri
 		spec.Destination, spec.Channel = "+819012345678", request.SMS
 	}
 	if p == request.SecondStep || p == request.StepUp || p == request.CodeSignIn {
-		at = &signin.Attempt{ID: random.ID(), Kind: signin.SignInKind, AccountID: w.acc.ID, Origin: o, Outcome: signin.Pending, Cause: cause}
+		at = &signin.Attempt{ID: random.ID(), Kind: signin.SignInKind, AccountID: w.acc.ID, Origin: o, Outcome: signin.Pending, Cause: cause, App: spec.App}
 		if err := w.db.RecordAttempt(ctx, at); err != nil {
 			t.Fatal(err)
 		}
@@ -106,6 +109,9 @@ func (w *world) request(t *testing.T, cause request.Cause, dev string) (ref stri
 	return m.Reference, ch, at
 }
 
+// shop is the connected application a connected_app request names.
+var shop = request.App{ID: "client-shop", Name: "Example Shop"}
+
 // TestAnswer_NotMeDoesWhatTheCauseTableSays: each cause's "this wasn't
 // me" takes exactly its row's steps, is recorded, confirmed, and not run
 // twice.
@@ -124,6 +130,8 @@ func TestAnswer_NotMeDoesWhatTheCauseTableSays(t *testing.T) {
 		{request.CodeRequested, []activity.Action{activity.DeniedAttempt, activity.StoppedRequest, activity.ConfirmedByEmail}},
 		{request.YouJustNow, []activity.Action{activity.DeniedAttempt, activity.StoppedRequest, activity.SignedOutDevice,
 			activity.ConfirmedByEmail}},
+		{request.ConnectedApp, []activity.Action{activity.DeniedAttempt, activity.StoppedRequest, activity.SignedOutDevice,
+			activity.DisconnectedApp, activity.ConfirmedByEmail}},
 	} {
 		t.Run(string(tc.cause), func(t *testing.T) {
 			t.Parallel()
@@ -141,6 +149,11 @@ func TestAnswer_NotMeDoesWhatTheCauseTableSays(t *testing.T) {
 			if err := w.db.Trust(ctx, w.acc.ID, dev, w.now.Add(24*time.Hour)); err != nil {
 				t.Fatal(err)
 			}
+			var disconnected []string
+			w.svc.DisconnectApp = func(_ context.Context, accountID, clientID string) error {
+				disconnected = append(disconnected, accountID+" "+clientID)
+				return nil
+			}
 			ref, ch, at := w.request(t, tc.cause, dev)
 			a, err := w.svc.Answer(ctx, w.acc.ID, ref, activity.NotMe, request.Origin{DeviceID: "holder", IP: "192.0.2.1"})
 			if err != nil {
@@ -148,6 +161,9 @@ func TestAnswer_NotMeDoesWhatTheCauseTableSays(t *testing.T) {
 			}
 			if !slices.Equal(a.Actions, tc.want) {
 				t.Fatalf("actions %v, want %v", a.Actions, tc.want)
+			}
+			if want := slices.Contains(tc.want, activity.DisconnectedApp); want != slices.Equal(disconnected, []string{w.acc.ID + " " + shop.ID}) {
+				t.Fatalf("disconnected %v (should disconnect %s: %v)", disconnected, shop.ID, want)
 			}
 			// The request takes no code any more.
 			if err := w.codes.Use(ctx, ch); !errors.Is(err, code.ErrUsed) {
@@ -219,5 +235,31 @@ func TestAnswer_ThisWasMeChangesNothing(t *testing.T) {
 	st, err := w.svc.Story(ctx, w.acc.ID, ref)
 	if err != nil || len(st.Answers) != 1 || st.NotMe() != nil || st.Attempt == nil || st.Challenge == nil {
 		t.Fatalf("story: %+v %v", st, err)
+	}
+}
+
+// TestAnswerAttempt_ConnectedAppDisconnectsTheAttemptsApplication: "this
+// wasn't me" on the activity page's row of a step-up an application asked
+// for (no message needed) disconnects the application its attempt names.
+func TestAnswerAttempt_ConnectedAppDisconnectsTheAttemptsApplication(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	var disconnected []string
+	w.svc.DisconnectApp = func(_ context.Context, accountID, clientID string) error {
+		disconnected = append(disconnected, accountID+" "+clientID)
+		return nil
+	}
+	_, _, at := w.request(t, request.ConnectedApp, "their-device")
+	a, err := w.svc.AnswerAttempt(ctx, w.acc.ID, at.ID, activity.NotMe, request.Origin{DeviceID: "holder", IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Cause != request.ConnectedApp || !slices.Contains(a.Actions, activity.DisconnectedApp) ||
+		!slices.Equal(disconnected, []string{w.acc.ID + " " + shop.ID}) {
+		t.Fatalf("answer %s %v, disconnected %v", a.Cause, a.Actions, disconnected)
+	}
+	if got, _ := w.db.Attempt(ctx, at.ID); got.Outcome != signin.Denied {
+		t.Fatalf("attempt %s", got.Outcome)
 	}
 }

@@ -68,6 +68,7 @@ const (
 	ForgotDevice     Action = "forgot_device"      // the device no longer counts as known
 	BlockedSender    Action = "blocked_sender"     // no codes to this destination from that sender for a day
 	CancelledReset   Action = "cancelled_reset"    // the password reset can no longer be finished
+	DisconnectedApp  Action = "disconnected_app"   // the application that asked lost its grant and tokens
 	NothingToUndo    Action = "nothing"            // the request had already ended; nothing was open
 	StoppedTrusting  Action = "stopped_trusting"   // no browser skips the second step any more
 	ConfirmedByEmail Action = "told_by_email"      // the response was confirmed by email

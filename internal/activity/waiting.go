@@ -46,7 +46,8 @@ type Waiting struct {
 // asked are the causes whose unanswered requests are put to the holder:
 // where "this wasn't me" protects the account. A typo of someone else's
 // address (mistyped) and a request from the holder's own signed-in device
-// (you_just_now) are not.
+// (you_just_now, or connected_app: an application sent that device) are
+// not.
 var asked = []request.Cause{request.PasswordKnown, request.OldDevice, request.ResetRequested, request.CodeRequested}
 
 // Waiting returns the account's requests of the last WaitFor that are

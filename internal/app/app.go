@@ -722,6 +722,14 @@ func (a *App) openFlow(cfg *config.Config, db Store, box *crypt.Box, log *slog.L
 			Receiver: c.ID, AccountID: accountID, Payload: claims})
 	}
 	a.Sessions.Ended = a.Apps.SessionsEnded
+	// "This wasn't me" about a code an application caused disconnects it.
+	a.Web.Activity.DisconnectApp = func(ctx context.Context, accountID, clientID string) error {
+		err := a.Apps.Disconnect(ctx, accountID, clientID, oidc.ReasonNotMe)
+		if errors.Is(err, oidc.ErrClientNotFound) {
+			return nil // removed since: it reaches the account no more
+		}
+		return err
+	}
 	a.OIDC = &oidcdoor.Door{Issuer: issuer, Keys: a.SigningKeys, Flow: flow, Pages: a.Web.Pages(), Hop: a.Web.Hop,
 		Proofs: func(ctx context.Context, acct *account.Account) (oidcdoor.Proofs, error) {
 			m, err := a.TwoStep.Methods(ctx, acct)

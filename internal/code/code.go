@@ -33,8 +33,11 @@ type Challenge struct {
 	Cause request.Cause
 	// AttemptID is the sign-in attempt the code is a second step of; empty
 	// when the challenge is itself the request (a sign-up, a reset).
-	AttemptID   string
-	AccountID   string // empty when no account matched (a decoy)
+	AttemptID string
+	AccountID string // empty when no account matched (a decoy)
+	// App is the application that asked for the request (cause
+	// ConnectedApp); zero otherwise.
+	App         request.App
 	Channel     request.Channel
 	Destination string // the address or number the code went to
 	// Origin is where the request came from. Browser and OS are not

@@ -7,6 +7,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	// What the server knew when it sent a code, in the code's email.
 	{"mail.cause.password_known", "Your correct password was entered with %s on %s, a device this account has not used before. If that wasn't you, this code is what stops them.", "このアカウントで使われたことのない端末（%s・%s）で、正しいパスワードが入力されました。"},
 	{"mail.cause.old_device", "Your device %s on %s, last used to sign in on %s, is signing in again.", "以前お使いの端末（%s・%s、最後のログイン：%s）から再びログインしようとしています。"},
+	{"mail.cause.connected_app", "%s, an application you connected, asked you to confirm it's you before it goes on. The request came from %s on %s, a device signed in to your account.", "連携したアプリ「%s」が、続ける前に本人確認を求めました。要求はこのアカウントにログイン中の端末（%s・%s）からです。"},
 	{"mail.origin_place", "Approximate place: %s.", "おおよその場所：%s"},
 	{"mail.origin_signin", "Signed in on %s with %s on %s (IP address %s).", "ログイン日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
 	{"mail.origin_answer", "Answered on %s with %s on %s (IP address %s).", "回答日時：%s　ブラウザ：%s（%s）　IPアドレス：%s"},
@@ -81,6 +82,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"cause.reset_requested", "reset requested", "パスワード再設定の申請"},
 	{"cause.code_signin", "sign-in by code", "コードでのログイン"},
 	{"cause.you_just_now", "you, just now", "ご本人の操作"},
+	{"cause.connected_app", "an application you connected", "連携したアプリ"},
 
 	// What an answer did (activity.Action), one line each.
 	{"answer.action.denied_attempt", "The sign-in was denied: it cannot finish, even with the right code.", "このログインを拒否しました。正しいコードがあっても完了できません。"},
@@ -92,6 +94,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"answer.action.forgot_device", "That device is forgotten: it counts as a new device again, and its sign-ins are checked as such.", "その端末の記録を削除しました。今後は新しい端末として確認します。"},
 	{"answer.action.blocked_sender", "No codes go to this address or number from that person's device or network for 24 hours.", "24時間、その人の端末とネットワークからこのアドレス・番号にはコードを送りません。"},
 	{"answer.action.cancelled_reset", "The password reset was cancelled: your password stays as it is.", "パスワードの再設定を取り消しました。パスワードはそのままです。"},
+	{"answer.action.disconnected_app", "The application was disconnected: its access to your account was revoked, and it must ask you again to be connected.", "アプリの連携を解除しました。アカウントへのアクセスは取り消され、再び使うには改めて連携が必要です。"},
 	{"answer.action.stopped_trusting", "No browser skips the second step any more.", "2段階認証を省略するブラウザをすべて解除しました。"},
 	{"answer.action.nothing", "It had already ended; nothing was open to stop.", "この手続きはすでに終了しており、止めるものはありませんでした。"},
 	{"answer.action.told_by_email", "This was confirmed to you by email.", "この対応をメールでお知らせしました。"},
@@ -109,6 +112,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"why.new_device", "This told you of a sign-in from a device your account had not used. If it wasn't you, find it on your sign-in activity and choose \"This wasn't me\" there.", "アカウントでこれまで使われたことのない端末からのログインをお知らせしたものです。心当たりがない場合は、ログイン履歴でそのログインを探し、「心当たりがない」を選んでください。"},
 	{"why.own_request", "You used this code yourself, for something you were doing. Nothing to answer.", "このコードはご自身の手続きで使われました。回答の必要はありません。"},
 	{"answer.next.you_just_now", "Next: someone used a device signed in to your account. Change your password and review your devices.", "次に：アカウントにログイン中の端末が使われました。パスワードを変更し、端末の一覧を確認してください。"},
+	{"answer.next.connected_app", "Next: someone used a device signed in to your account through that application. Change your password, and review your devices and connected applications.", "次に：ログイン中の端末が、そのアプリを通じて他人に使われました。パスワードを変更し、端末と連携中のアプリの一覧を確認してください。"},
 
 	// /why: "Why did I get this code?"
 	{"why.title", "Why did I get this message?", "このメッセージが届いた理由"},
@@ -132,6 +136,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"why.does.reset_requested", "cancels the password reset.", "パスワードの再設定を取り消します。"},
 	{"why.does.code_signin", "denies this sign-in.", "このログインを拒否します。"},
 	{"why.does.you_just_now", "stops its code and signs out the device that asked.", "手続きを止め、操作した端末をログアウトします。"},
+	{"why.does.connected_app", "stops its code, signs out the device that asked and disconnects the application.", "手続きを止め、操作した端末をログアウトし、アプリの連携を解除します。"},
 	{"why.answered_me", "You answered \"this was me\" on %s.", "%sに「自分の操作です」と回答しました。"},
 	{"why.answered_not_me", "You answered \"this wasn't me\" on %s. What we did:", "%sに「心当たりがない」と回答しました。行った対応："},
 	{"why.thanks_me", "Thank you. Nothing was changed.", "ご回答ありがとうございます。変更はありません。"},

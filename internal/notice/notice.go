@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gatehouse/internal/geo"
 	"gatehouse/internal/i18n"
@@ -59,6 +60,9 @@ type Notice struct {
 	// LastUsed is when the device last signed in to the account, for a
 	// code whose cause is "an old device of yours".
 	LastUsed time.Time
+	// App is the name of the connected application that asked for the
+	// code (cause connected_app).
+	App string
 	// Reference, About and Actions describe a NotMeDone notice: the
 	// message the holder answered, its cause, and what was done
 	// (activity.Action names).
@@ -200,7 +204,7 @@ func (c *Composer) Compose(n Notice) (outbox.Draft, error) {
 		}
 	}
 	d := outbox.Draft{
-		AccountID: n.AccountID, Purpose: n.Purpose, Cause: n.Cause, ChallengeID: n.ChallengeID,
+		AccountID: n.AccountID, Purpose: n.Purpose, Cause: n.Cause, ChallengeID: n.ChallengeID, App: n.App,
 		Channel: n.Channel, To: n.To, Language: n.Language, Code: n.Code, Withhold: n.Withhold,
 	}
 	var err error
@@ -349,11 +353,20 @@ func (c *Composer) sms(n Notice) ([]string, error) {
 	if !n.Purpose.HasCode() {
 		return nil, fmt.Errorf("notice: no SMS for purpose %q", n.Purpose)
 	}
+	cause := t(lang, "sms.cause."+string(n.Cause))
+	if n.Cause == request.ConnectedApp && n.App != "" && utf8.RuneCountInString(n.App) <= SMSAppName {
+		cause = t(lang, "sms.cause.connected_app_named", n.App)
+	}
 	return []string{
 		t(lang, "sms.code", c.ServiceName, t(lang, "purpose."+string(n.Purpose))),
-		t(lang, "sms.cause."+string(n.Cause)),
+		cause,
 	}, nil
 }
+
+// SMSAppName is the longest application name a code SMS names (in
+// characters): a longer one would push the SMS past two segments, and the
+// SMS says "a connected app" instead (the email and /why name it).
+const SMSAppName = 16
 
 // notYou is the code email's "if it wasn't you" paragraph: the cause's,
 // or where the purpose changes what it means, the cause's for that
@@ -380,6 +393,11 @@ func (c *Composer) cause(n Notice) string {
 		}
 		day := c.Catalog.Time(lang, n.LastUsed, c.Catalog.Zone(lang, n.TimeZone))
 		return c.Catalog.T(lang, "mail.cause.old_device", orOther(o.Browser), orOther(o.OS), day)
+	case request.ConnectedApp:
+		if n.App == "" {
+			return ""
+		}
+		return c.Catalog.T(lang, "mail.cause.connected_app", n.App, orOther(o.Browser), orOther(o.OS))
 	}
 	return ""
 }

@@ -120,3 +120,33 @@ func TestSend_CarriesTheRequestToTheOutbox(t *testing.T) {
 		t.Fatalf("time or validity not in the holder's terms: %q", d.Paragraphs)
 	}
 }
+
+// TestCompose_AConnectedAppsCodeNamesIt: the email and the SMS of a code
+// an application caused say that it asked, by name, in both languages;
+// the draft carries the name to the outbox (message center, /why). A name
+// too long for two SMS segments leaves the SMS saying "a connected app".
+func TestCompose_AConnectedAppsCodeNamesIt(t *testing.T) {
+	t.Parallel()
+	c, _ := composer()
+	want := map[string]map[request.Channel]string{
+		"en": {request.Email: "Example Shop, an application you connected, asked you to confirm it's you", request.SMS: "Example Shop asked you to confirm it's you."},
+		"ja": {request.Email: "連携したアプリ「Example Shop」が、続ける前に本人確認を求めました。", request.SMS: "「Example Shop」が本人確認を求めています。"},
+	}
+	for lang, byChannel := range want {
+		for ch, text := range byChannel {
+			d, err := c.Compose(notice.Notice{Purpose: request.StepUp, Cause: request.ConnectedApp, App: "Example Shop", Channel: ch,
+				To: "x", Language: lang, Origin: origin, Code: "123456", Valid: 10 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if all := strings.Join(d.Paragraphs, "\n"); !strings.Contains(all, text) || d.App != "Example Shop" || d.Cause != request.ConnectedApp {
+				t.Errorf("%s %s: want %q, app %q:\n%s", lang, ch, text, d.App, all)
+			}
+		}
+	}
+	d, err := c.Compose(notice.Notice{Purpose: request.StepUp, Cause: request.ConnectedApp, App: strings.Repeat("Long", 5), Channel: request.SMS,
+		To: "x", Language: "en", Origin: origin, Code: "123456", Valid: 10 * time.Minute})
+	if all := strings.Join(d.Paragraphs, "\n"); err != nil || strings.Contains(all, "LongLong") || !strings.Contains(all, "A connected app asked") {
+		t.Errorf("a long name in an SMS: %v\n%s", err, all)
+	}
+}

@@ -49,12 +49,15 @@ const (
 
 // Message is one stored message.
 type Message struct {
-	ID            string
-	Reference     string
-	AccountID     string // empty when sent to an address with no account
-	Purpose       request.Purpose
-	Cause         request.Cause // why a code was sent; empty for a notice
-	ChallengeID   string        // the request a code answers; empty for a notice
+	ID          string
+	Reference   string
+	AccountID   string // empty when sent to an address with no account
+	Purpose     request.Purpose
+	Cause       request.Cause // why a code was sent; empty for a notice
+	ChallengeID string        // the request a code answers; empty for a notice
+	// App is the name of the application that caused the code (cause
+	// connected_app), as it was when the code was sent; "" otherwise.
+	App           string
 	Channel       request.Channel
 	To            string
 	Language      string
@@ -197,6 +200,7 @@ type Draft struct {
 	Purpose     request.Purpose
 	Cause       request.Cause
 	ChallengeID string
+	App         string          // the application that caused the code (Message.App)
 	Channel     request.Channel // Email when empty
 	To          string
 	Language    string
@@ -231,7 +235,7 @@ func (o *Outbox) Enqueue(ctx context.Context, d Draft) (*Message, error) {
 	}
 	now := o.Clock.Now()
 	m := &Message{
-		AccountID: d.AccountID, Purpose: d.Purpose, Cause: d.Cause, ChallengeID: d.ChallengeID, Channel: d.Channel,
+		AccountID: d.AccountID, Purpose: d.Purpose, Cause: d.Cause, ChallengeID: d.ChallengeID, App: d.App, Channel: d.Channel,
 		To: d.To, Language: d.Language, Subject: d.Subject, CreatedAt: now, Status: Queued, NextAttemptAt: now,
 	}
 	if d.Withhold {

@@ -29,7 +29,7 @@ func TestCodeSMS_SaysWhereToCheckAndFitsTwoSegments(t *testing.T) {
 			causes []request.Cause
 		}{
 			{request.SecondStep, []request.Cause{request.PasswordKnown, request.OldDevice, request.YouJustNow}},
-			{request.StepUp, []request.Cause{request.YouJustNow}},
+			{request.StepUp, []request.Cause{request.YouJustNow, request.ConnectedApp, "connected_app_named"}},
 			{request.AddPhone, []request.Cause{request.Mistyped, request.YouJustNow}},
 			{request.ResetPassword, []request.Cause{request.ResetRequested}},
 		} {
@@ -54,6 +54,12 @@ func TestCodeSMS_SaysWhereToCheckAndFitsTwoSegments(t *testing.T) {
 
 // outboxDraftSMS is a code SMS as package notice writes it.
 func outboxDraftSMS(tr func(lang, key string, args ...any) string, lang string, p request.Purpose, c request.Cause) outbox.Draft {
+	reason := tr(lang, "sms.cause."+string(c))
+	if c == "connected_app_named" {
+		// An application's name as long as a code SMS names
+		// (notice.SMSAppName).
+		reason = tr(lang, "sms.cause.connected_app_named", strings.Repeat("あ", 16))
+	}
 	return outbox.Draft{Purpose: p, To: "+819012345678", Language: lang, Channel: request.SMS, Code: "123456",
-		Paragraphs: []string{tr(lang, "sms.code", "Gatehouse", tr(lang, "purpose."+string(p))), tr(lang, "sms.cause."+string(c))}}
+		Paragraphs: []string{tr(lang, "sms.code", "Gatehouse", tr(lang, "purpose."+string(p))), reason}}
 }

@@ -14,13 +14,13 @@ import (
 var _ signin.Store = (*DB)(nil)
 
 const attemptColumns = `id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind,
-	method_offered, method_used, remember, ended_at, cause`
+	method_offered, method_used, remember, ended_at, cause, app_id, app_name`
 
 func scanAttempt(row pgx.Row) (*signin.Attempt, error) {
 	var a signin.Attempt
 	var at, ended *time.Time
 	err := row.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.Origin.DeviceID, &a.SessionID, &a.Origin.IP, &a.Origin.UserAgent,
-		&at, &a.Outcome, &a.Kind, &a.MethodOffered, &a.MethodUsed, &a.Remember, &ended, &a.Cause)
+		&at, &a.Outcome, &a.Kind, &a.MethodOffered, &a.MethodUsed, &a.Remember, &ended, &a.Cause, &a.App.ID, &a.App.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +32,9 @@ func scanAttempt(row pgx.Row) (*signin.Attempt, error) {
 func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
 	_, err := db.conn(ctx).Exec(ctx, `
 		INSERT INTO signin_attempts (`+attemptColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		a.ID, a.Identifier, a.AccountID, a.Origin.DeviceID, a.SessionID, a.Origin.IP, a.Origin.UserAgent,
-		ts(a.Origin.Time), a.Outcome, a.Kind, a.MethodOffered, a.MethodUsed, a.Remember, ts(a.EndedAt), a.Cause)
+		ts(a.Origin.Time), a.Outcome, a.Kind, a.MethodOffered, a.MethodUsed, a.Remember, ts(a.EndedAt), a.Cause, a.App.ID, a.App.Name)
 	if err != nil {
 		return fmt.Errorf("postgres: record sign-in attempt: %w", err)
 	}

@@ -18,10 +18,11 @@ var _ code.Store = (*DB)(nil)
 func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 	_, err := db.conn(ctx).Exec(ctx, `
 		INSERT INTO challenges (id, purpose, cause, attempt_id, account_id, channel, destination,
-			device_id, ip, user_agent, code_hash, failures, sends, created_at, sent_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			device_id, ip, user_agent, code_hash, failures, sends, created_at, sent_at, expires_at, app_id, app_name)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		c.ID, c.Purpose, c.Cause, c.AttemptID, c.AccountID, c.Channel, c.Destination,
-		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, c.Sends, ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt))
+		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, c.Sends, ts(c.CreatedAt), ts(c.SentAt), ts(c.ExpiresAt),
+		c.App.ID, c.App.Name)
 	if err != nil {
 		return fmt.Errorf("postgres: create challenge: %w", err)
 	}
@@ -34,11 +35,12 @@ func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error)
 	var created, sent, expires, consumed, stopped *time.Time
 	err := db.conn(ctx).QueryRow(ctx, `
 		SELECT id, purpose, cause, attempt_id, account_id, channel, destination, device_id, ip, user_agent,
-			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at, stopped_at
+			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at, stopped_at, app_id, app_name
 		FROM challenges
 		WHERE id = $1`, id).
 		Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
-			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &stopped)
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &stopped,
+			&c.App.ID, &c.App.Name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, code.ErrNotFound
 	}

@@ -15,13 +15,13 @@ var _ outbox.Store = (*DB)(nil)
 
 const messageColumns = `
 	id, reference, account_id, purpose, cause, challenge_id, channel, destination, language, subject,
-	body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret`
+	body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret, app_name`
 
 func scanMessage(row pgx.Row) (*outbox.Message, error) {
 	var m outbox.Message
 	var created, sent, next, handoff *time.Time
 	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Cause, &m.ChallengeID, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
-		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff, &m.Secret)
+		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff, &m.Secret, &m.App)
 	if err != nil {
 		return nil, err
 	}
@@ -36,10 +36,10 @@ func scanMessage(row pgx.Row) (*outbox.Message, error) {
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
 	tag, err := db.conn(ctx).Exec(ctx, `
 		INSERT INTO messages (`+messageColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 		ON CONFLICT (reference) DO NOTHING`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Cause, m.ChallengeID, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
-		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError, ts(m.HandedOffAt), m.Secret)
+		ts(m.CreatedAt), ts(m.SentAt), m.Status, m.Attempts, ts(m.NextAttemptAt), m.LastError, ts(m.HandedOffAt), m.Secret, m.App)
 	if isUnique(err) {
 		return outbox.ErrDuplicateReference
 	}

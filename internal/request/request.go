@@ -35,6 +35,15 @@ type Origin struct {
 	Country, City, CityJA string
 }
 
+// App is an application the holder connected (an OpenID Connect client)
+// that caused a request: its client id, for "this wasn't me" to
+// disconnect it, and its name as it was when the code was sent, for the
+// messages and pages that name it. The zero App: no application asked.
+type App struct {
+	ID   string
+	Name string
+}
+
 // Channel is how a message reaches its holder.
 type Channel string
 
@@ -148,6 +157,14 @@ const (
 	// theirs was involved. "This wasn't me" blocks further codes for that
 	// request and from that sender.
 	Mistyped Cause = "mistyped"
+	// ConnectedApp: an application the holder connected (an OpenID
+	// Connect client) asked for a fresh sign-in or a step-up, and the
+	// holder's signed-in browser was sent to prove it's them again. The
+	// challenge records the application, and the message names it. "This
+	// wasn't me" ends that attempt, signs out the session that asked and
+	// disconnects the application. Decide never returns it: the step-up
+	// knows the application asked, Decide's facts do not.
+	ConnectedApp Cause = "connected_app"
 	// ResetRequested: someone asked to reset the password; no password was
 	// given. "This wasn't me" cancels the reset.
 	ResetRequested Cause = "reset_requested"
@@ -162,7 +179,7 @@ const (
 )
 
 // Causes lists every cause, in the order of the cause table.
-var Causes = []Cause{PasswordKnown, OldDevice, Mistyped, ResetRequested, CodeRequested, YouJustNow}
+var Causes = []Cause{PasswordKnown, OldDevice, Mistyped, ConnectedApp, ResetRequested, CodeRequested, YouJustNow}
 
 // Facts is what the server knows about a request when it sends a code.
 type Facts struct {

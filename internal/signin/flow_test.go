@@ -620,6 +620,29 @@ func TestStepUp_EveryOutcome(t *testing.T) {
 	}
 }
 
+// TestStepUp_AnApplicationsAskingIsItsCause: a step-up an application
+// asked for (StepUpRequest.App) sends its code with cause connected_app,
+// and the attempt, the challenge and the message name the application.
+func TestStepUp_AnApplicationsAskingIsItsCause(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, signin.Settings{})
+	f.holder()
+	f.withPhone()
+	app := request.App{ID: "client-1", Name: "Example Shop"}
+	ch, err := f.svc.StepUp(context.Background(), signin.StepUpRequest{AccountID: flowID, SessionID: "session-0",
+		Password: holderPassword, Method: signin.SMS, Origin: f.origin(), App: app}, &recorder{})
+	if err != nil || ch == nil {
+		t.Fatalf("StepUp by SMS = %v, %v: want its challenge", ch, err)
+	}
+	at := f.attempt()
+	if ch.Cause != request.ConnectedApp || ch.App != app || at.Cause != request.ConnectedApp || at.App != app {
+		t.Fatalf("challenge %+v, attempt %+v: want connected_app and the application", ch, at)
+	}
+	if n := f.lastCode(); n.Purpose != request.StepUp || n.Cause != request.ConnectedApp || n.App != app.Name {
+		t.Fatalf("code notice %+v: want the application named", n)
+	}
+}
+
 // recorder is a Reauthenticator that records its calls.
 type recorder struct{ calls []string }
 

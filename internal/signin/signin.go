@@ -158,6 +158,9 @@ type Attempt struct {
 	// Cause is why its second step's codes were sent, decided when the
 	// second step was asked (request.Decide); empty when none was.
 	Cause request.Cause
+	// App is the application that asked for a step-up (cause
+	// ConnectedApp); zero otherwise.
+	App request.App
 
 	// known caches, for one sign-in, whether Origin's device is one the
 	// account has signed in on (see usedBy); never stored.
@@ -349,6 +352,11 @@ type StepUpRequest struct {
 	Method    Method // App or Backup, when two-step verification is on
 	Code      string
 	Origin    request.Origin
+	// App, when set, is the connected application that sent the holder
+	// here (an OpenID Connect client asking for a fresh sign-in or a
+	// step-up): a code sent for this step-up has cause ConnectedApp and
+	// names it. Zero for the holder's own step-up.
+	App request.App
 }
 
 // ErrSecondStep is StepUp's answer for a wrong or used app or backup code.
@@ -379,7 +387,7 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 	if err != nil {
 		return nil, fmt.Errorf("step up: read account: %w", err)
 	}
-	at := &Attempt{ID: random.ID(), Kind: StepUpKind, Identifier: a.Email, AccountID: a.ID, Origin: o, Outcome: WrongPassword}
+	at := &Attempt{ID: random.ID(), Kind: StepUpKind, Identifier: a.Email, AccountID: a.ID, Origin: o, Outcome: WrongPassword, App: r.App}
 	// A stolen session must not make an unthrottled password oracle: the
 	// re-verification counts against the same limit as a sign-in.
 	ticket, err := s.limits.Take(ctx, limit.Guess{Secret: limit.Password, AccountID: a.ID, Origin: o})
@@ -483,9 +491,15 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 // pendingStepUp records a step-up whose password was right as pending and
 // opens its second step (texting the code at once for SMS), in one
 // transaction. The cause is "you, just now": the request comes from a
-// signed-in session of this account on this device.
+// signed-in session of this account on this device; or, when a connected
+// application sent the holder here (at.App), "a connected application",
+// recorded with the challenge so that its messages name it and "this
+// wasn't me" can disconnect it.
 func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Attempt, m Method) (*code.Challenge, error) {
 	cause := request.Decide(request.SecondStep, request.Facts{DeviceKnown: true, SessionOnDevice: true})
+	if at.App.ID != "" {
+		cause = request.ConnectedApp
+	}
 	at.Cause = cause
 	var ch *code.Challenge
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
@@ -494,7 +508,7 @@ func (s *Service) pendingStepUp(ctx context.Context, a *account.Account, at *Att
 		}
 		var err error
 		ch, err = s.codes.Open(ctx, code.Challenge{
-			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID, Origin: at.Origin,
+			Purpose: request.SecondStep, Cause: cause, AttemptID: at.ID, AccountID: a.ID, Origin: at.Origin, App: at.App,
 		})
 		if err != nil {
 			return fmt.Errorf("step up: record second step: %w", err)
@@ -1005,7 +1019,7 @@ func (s *Service) sendCode(ctx context.Context, a *account.Account, ch *code.Cha
 	_, err := s.notices.Send(ctx, notice.Notice{
 		Purpose: p, Cause: ch.Cause, ChallengeID: ch.ID, AccountID: a.ID, To: ch.Destination,
 		Channel: ch.Channel, Language: a.Language, TimeZone: a.TimeZone, Origin: ch.Origin, Code: c,
-		Valid: s.codes.Validity(), LastUsed: last,
+		Valid: s.codes.Validity(), LastUsed: last, App: ch.App.Name,
 	})
 	if err != nil {
 		return fmt.Errorf("sign in: send code: %w", err)

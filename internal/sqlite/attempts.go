@@ -13,13 +13,13 @@ import (
 var _ signin.Store = (*DB)(nil)
 
 const attemptColumns = `id, identifier, account_id, device_id, session_id, ip, user_agent, created_at, outcome, kind,
-	method_offered, method_used, remember, ended_at, cause`
+	method_offered, method_used, remember, ended_at, cause, app_id, app_name`
 
 func scanAttempt(row interface{ Scan(...any) error }) (*signin.Attempt, error) {
 	var a signin.Attempt
 	var at, ended sql.NullInt64
 	err := row.Scan(&a.ID, &a.Identifier, &a.AccountID, &a.Origin.DeviceID, &a.SessionID, &a.Origin.IP, &a.Origin.UserAgent,
-		&at, &a.Outcome, &a.Kind, &a.MethodOffered, &a.MethodUsed, &a.Remember, &ended, &a.Cause)
+		&at, &a.Outcome, &a.Kind, &a.MethodOffered, &a.MethodUsed, &a.Remember, &ended, &a.Cause, &a.App.ID, &a.App.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -31,9 +31,9 @@ func scanAttempt(row interface{ Scan(...any) error }) (*signin.Attempt, error) {
 func (db *DB) RecordAttempt(ctx context.Context, a *signin.Attempt) error {
 	_, err := db.exec(ctx, `
 		INSERT INTO signin_attempts (`+attemptColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Identifier, a.AccountID, a.Origin.DeviceID, a.SessionID, a.Origin.IP, a.Origin.UserAgent,
-		us(a.Origin.Time), a.Outcome, a.Kind, a.MethodOffered, a.MethodUsed, a.Remember, us(a.EndedAt), a.Cause)
+		us(a.Origin.Time), a.Outcome, a.Kind, a.MethodOffered, a.MethodUsed, a.Remember, us(a.EndedAt), a.Cause, a.App.ID, a.App.Name)
 	if err != nil {
 		return fmt.Errorf("sqlite: record sign-in attempt: %w", err)
 	}

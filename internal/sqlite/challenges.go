@@ -17,10 +17,11 @@ var _ code.Store = (*DB)(nil)
 func (db *DB) CreateChallenge(ctx context.Context, c *code.Challenge) error {
 	_, err := db.exec(ctx, `
 		INSERT INTO challenges (id, purpose, cause, attempt_id, account_id, channel, destination,
-			device_id, ip, user_agent, code_hash, failures, sends, created_at, sent_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			device_id, ip, user_agent, code_hash, failures, sends, created_at, sent_at, expires_at, app_id, app_name)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Purpose, c.Cause, c.AttemptID, c.AccountID, c.Channel, c.Destination,
-		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, c.Sends, us(c.CreatedAt), us(c.SentAt), us(c.ExpiresAt))
+		c.Origin.DeviceID, c.Origin.IP, c.Origin.UserAgent, c.CodeHash, c.Failures, c.Sends, us(c.CreatedAt), us(c.SentAt), us(c.ExpiresAt),
+		c.App.ID, c.App.Name)
 	if err != nil {
 		return fmt.Errorf("sqlite: create challenge: %w", err)
 	}
@@ -33,11 +34,12 @@ func (db *DB) Challenge(ctx context.Context, id string) (*code.Challenge, error)
 	var created, sent, expires, consumed, stopped sql.NullInt64
 	err := db.readRow(ctx, `
 		SELECT id, purpose, cause, attempt_id, account_id, channel, destination, device_id, ip, user_agent,
-			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at, stopped_at
+			code_hash, failures, sends, created_at, sent_at, expires_at, consumed_at, stopped_at, app_id, app_name
 		FROM challenges
 		WHERE id = ?`, id).
 		Scan(&c.ID, &c.Purpose, &c.Cause, &c.AttemptID, &c.AccountID, &c.Channel, &c.Destination,
-			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &stopped)
+			&c.Origin.DeviceID, &c.Origin.IP, &c.Origin.UserAgent, &c.CodeHash, &c.Failures, &c.Sends, &created, &sent, &expires, &consumed, &stopped,
+			&c.App.ID, &c.App.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, code.ErrNotFound
 	}

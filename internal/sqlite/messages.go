@@ -14,13 +14,13 @@ var _ outbox.Store = (*DB)(nil)
 
 const messageColumns = `
 	id, reference, account_id, purpose, cause, challenge_id, channel, destination, language, subject,
-	body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret`
+	body_text, body_html, created_at, sent_at, status, attempts, next_attempt_at, last_error, handed_off_at, secret, app_name`
 
 func scanMessage(row interface{ Scan(...any) error }) (*outbox.Message, error) {
 	var m outbox.Message
 	var created, sent, next, handoff sql.NullInt64
 	err := row.Scan(&m.ID, &m.Reference, &m.AccountID, &m.Purpose, &m.Cause, &m.ChallengeID, &m.Channel, &m.To, &m.Language, &m.Subject, &m.Text, &m.HTML,
-		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff, &m.Secret)
+		&created, &sent, &m.Status, &m.Attempts, &next, &m.LastError, &handoff, &m.Secret, &m.App)
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +32,9 @@ func scanMessage(row interface{ Scan(...any) error }) (*outbox.Message, error) {
 func (db *DB) EnqueueMessage(ctx context.Context, m *outbox.Message) error {
 	_, err := db.exec(ctx, `
 		INSERT INTO messages (`+messageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.Reference, m.AccountID, m.Purpose, m.Cause, m.ChallengeID, m.Channel, m.To, m.Language, m.Subject, m.Text, m.HTML,
-		us(m.CreatedAt), us(m.SentAt), m.Status, m.Attempts, us(m.NextAttemptAt), m.LastError, us(m.HandedOffAt), m.Secret)
+		us(m.CreatedAt), us(m.SentAt), m.Status, m.Attempts, us(m.NextAttemptAt), m.LastError, us(m.HandedOffAt), m.Secret, m.App)
 	if isUnique(err) {
 		return outbox.ErrDuplicateReference
 	}

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 23
+-- version: 24
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -32,7 +32,7 @@ CREATE TABLE challenges (
     sent_at     INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     consumed_at INTEGER
-, attempt_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT 'email', ip TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', sends INTEGER NOT NULL DEFAULT 1, stopped_at INTEGER) STRICT;
+, attempt_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '', channel TEXT NOT NULL DEFAULT 'email', ip TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '', sends INTEGER NOT NULL DEFAULT 1, stopped_at INTEGER, app_id TEXT NOT NULL DEFAULT '', app_name TEXT NOT NULL DEFAULT '') STRICT;
 CREATE INDEX challenges_account ON challenges (account_id, created_at);
 CREATE TABLE devices (
     id         TEXT PRIMARY KEY,
@@ -69,7 +69,7 @@ CREATE TABLE signin_attempts (
     user_agent TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     outcome    TEXT NOT NULL
-, kind TEXT NOT NULL DEFAULT 'signin', method_offered TEXT NOT NULL DEFAULT '', method_used TEXT NOT NULL DEFAULT '', remember INTEGER NOT NULL DEFAULT 0, ended_at INTEGER, cause TEXT NOT NULL DEFAULT '') STRICT;
+, kind TEXT NOT NULL DEFAULT 'signin', method_offered TEXT NOT NULL DEFAULT '', method_used TEXT NOT NULL DEFAULT '', remember INTEGER NOT NULL DEFAULT 0, ended_at INTEGER, cause TEXT NOT NULL DEFAULT '', app_id TEXT NOT NULL DEFAULT '', app_name TEXT NOT NULL DEFAULT '') STRICT;
 CREATE INDEX signin_attempts_account ON signin_attempts (account_id, created_at DESC);
 CREATE TABLE messages (
     id              TEXT PRIMARY KEY,
@@ -89,7 +89,7 @@ CREATE TABLE messages (
     next_attempt_at INTEGER NOT NULL,
     lease_until     INTEGER,
     last_error      TEXT NOT NULL DEFAULT ''
-, handed_off_at INTEGER, secret BLOB, challenge_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '') STRICT;
+, handed_off_at INTEGER, secret BLOB, challenge_id TEXT NOT NULL DEFAULT '', cause TEXT NOT NULL DEFAULT '', app_name TEXT NOT NULL DEFAULT '') STRICT;
 CREATE INDEX messages_due ON messages (status, next_attempt_at);
 CREATE INDEX messages_account ON messages (account_id, created_at DESC);
 CREATE TABLE installation (

@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"WindowCountersAndSeenSubjects", testLimitWindows},
 		{"DeviceTokenRotationReportsACopyOnce", testDeviceRotation},
 		{"APIKeys", testAPIKeys},
+		{"ConnectedAppKeptWithTheRequest", testConnectedApp},
 		{"AccountSearchByAddressPrefixAPageAtATime", testAccountSearch},
 		{"SessionByID", testSessionByID},
 	} {
@@ -699,5 +700,46 @@ func testBackupCodes(t *testing.T, s Store) {
 	}
 	if n, _ := s.BackupCodesLeft(ctx, a.ID); n != 1 {
 		t.Fatalf("left %d in the new set", n)
+	}
+}
+
+// testConnectedApp: a code an application caused keeps the application —
+// its id and name on the challenge and the step-up attempt, its name on
+// the message — so "this wasn't me" can disconnect it and every page can
+// name it; other rows name none.
+func testConnectedApp(t *testing.T, s Store) {
+	ctx := context.Background()
+	app := request.App{ID: "client-1", Name: "Example Shop"}
+	at := &signin.Attempt{ID: random.ID(), Kind: signin.StepUpKind, Identifier: "a@example.com", AccountID: "acc",
+		Origin: request.Origin{DeviceID: "d", IP: "192.0.2.1", UserAgent: "UA", Time: t0}, Outcome: signin.Pending,
+		Cause: request.ConnectedApp, App: app}
+	if err := s.RecordAttempt(ctx, at); err != nil {
+		t.Fatal(err)
+	}
+	c := newChallenge()
+	c.Cause, c.AttemptID, c.App = request.ConnectedApp, at.ID, app
+	plain := newChallenge()
+	for _, ch := range []*code.Challenge{c, plain} {
+		if err := s.CreateChallenge(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newMessage(0)
+	m.Cause, m.ChallengeID, m.App = request.ConnectedApp, c.ID, app.Name
+	if err := s.EnqueueMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Challenge(ctx, c.ID); err != nil || got.App != app || got.Cause != request.ConnectedApp {
+		t.Fatalf("challenge: %+v %v", got, err)
+	}
+	if got, err := s.Challenge(ctx, plain.ID); err != nil || got.App != (request.App{}) {
+		t.Fatalf("plain challenge: %+v %v", got, err)
+	}
+	if got, err := s.Attempt(ctx, at.ID); err != nil || got.App != app || got.Cause != request.ConnectedApp {
+		t.Fatalf("attempt: %+v %v", got, err)
+	}
+	ms, err := s.RecentMessages(ctx, 10)
+	if err != nil || len(ms) != 1 || ms[0].App != app.Name || ms[0].Cause != request.ConnectedApp {
+		t.Fatalf("messages: %v %v", ms, err)
 	}
 }

@@ -82,6 +82,7 @@ type devMessage struct {
 	Reference string    `json:"reference"`
 	Purpose   string    `json:"purpose"`
 	Cause     string    `json:"cause,omitempty"`
+	App       string    `json:"app,omitempty"` // the application that caused the code (cause connected_app)
 	Channel   string    `json:"channel"`
 	Language  string    `json:"language"`
 	Status    string    `json:"status"`
@@ -96,7 +97,7 @@ func (s *Server) devMessagesJSON(w http.ResponseWriter, r *http.Request) {
 	out := make([]devMessage, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, devMessage{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, Reference: m.Reference,
-			Purpose: string(m.Purpose), Cause: string(m.Cause), Channel: string(m.Channel), Language: m.Language, Status: string(m.Status), CreatedAt: m.CreatedAt})
+			Purpose: string(m.Purpose), Cause: string(m.Cause), App: m.App, Channel: string(m.Channel), Language: m.Language, Status: string(m.Status), CreatedAt: m.CreatedAt})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)

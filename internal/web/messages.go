@@ -107,7 +107,11 @@ func (s *Server) centerRow(r *http.Request, lang string, m *outbox.Message, reqs
 	} else {
 		c.To, c.Title = account.MaskEmail(m.To), m.Subject
 	}
-	if m.Cause != "" {
+	switch {
+	case m.Cause == request.ConnectedApp:
+		// The application that asked, by the name it had then.
+		c.Cause = s.Catalog.T(lang, "messages.cause_connected_app", m.App)
+	case m.Cause != "":
 		c.Cause = s.Catalog.T(lang, "messages.cause_"+string(m.Cause))
 	}
 	if m.ChallengeID != "" && m.Cause != "" {

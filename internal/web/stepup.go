@@ -1,14 +1,31 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
 	"gatehouse/internal/form"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/phone"
+	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
 )
+
+// reverifyApp is the connected application that sent the holder to
+// re-verify (the app query parameter, kept as a form field): a registered
+// OpenID Connect client asking for a fresh sign-in or a step-up. An id
+// that names no client is ignored: the step-up is then the holder's own.
+func (s *Server) reverifyApp(ctx context.Context, id string) request.App {
+	if id == "" || len(id) > 128 || s.Apps == nil || s.Apps.Clients == nil {
+		return request.App{}
+	}
+	c, err := s.Apps.Clients.ClientByID(ctx, id)
+	if err != nil || c == nil || c.Name == "" {
+		return request.App{}
+	}
+	return request.App{ID: c.ID, Name: c.Name}
+}
 
 func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 	st := state(r)
@@ -18,6 +35,14 @@ func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 		next, _ = httpcore.Field(r, "next")
 	}
 	p.Values["next"] = httpcore.LocalTarget(next, "/account")
+	appID := r.URL.Query().Get("app")
+	if r.Method == http.MethodPost {
+		appID, _ = httpcore.Field(r, "app")
+	}
+	if app := s.reverifyApp(r.Context(), appID); app.ID != "" {
+		p.Values["app"] = app.ID
+		p.Data["App"] = s.Catalog.T(p.Lang, "reverify.app", app.Name)
+	}
 	p.Data["Email"] = st.Account.Email
 	ways, err := s.TwoStep.Ways(r.Context(), st.Account)
 	if err != nil {
@@ -100,7 +125,7 @@ func (s *Server) reverifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	ch, err := s.SignIn.StepUp(r.Context(), signin.StepUpRequest{
 		AccountID: st.Account.ID, SessionID: st.Session.ID, Password: pw, Method: signin.Method(p.Values["method"]),
-		Code: code, Origin: o,
+		Code: code, Origin: o, App: s.reverifyApp(r.Context(), p.Values["app"]),
 	}, s.Sessions)
 	if err != nil {
 		s.formError(w, r, "reverify", p, err)

@@ -233,6 +233,10 @@ func (s *Server) storyView(r *http.Request, lang string, st *activity.Story) sto
 		if k := "story.heading.own." + string(m.Purpose); s.Catalog.Has(k) {
 			v.Heading = t(lang, k)
 		}
+	case m.Cause == request.ConnectedApp:
+		// The application that asked, by the name it had then.
+		v.Heading = t(lang, "story.heading.connected_app", m.App)
+		v.Meaning = t(lang, "story.meaning.connected_app")
 	case cause != "":
 		v.Heading = t(lang, "story.heading."+cause)
 		v.Meaning = t(lang, "story.meaning."+cause)
@@ -329,7 +333,7 @@ func (s *Server) answered(w http.ResponseWriter, r *http.Request, a *activity.An
 		p.Data["Support"] = s.Catalog.T(p.Lang, "answer.next.reset_requested_support", s.Support)
 	}
 	switch a.Cause {
-	case request.PasswordKnown, request.OldDevice, request.CodeRequested, request.YouJustNow:
+	case request.PasswordKnown, request.OldDevice, request.CodeRequested, request.YouJustNow, request.ConnectedApp:
 		// What this account has and lacks, not a generic "set up an app".
 		if advice, err := s.methodAdvice(r, p.Lang); err != nil {
 			s.logRefused(r, err)
