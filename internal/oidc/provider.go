@@ -153,14 +153,9 @@ func (a *authRequest) GetState() string    { return a.r.Params.State }
 func (a *authRequest) GetSubject() string  { return a.r.AccountID }
 func (a *authRequest) Done() bool          { return !a.r.DoneAt.IsZero() }
 
-// Request returns the stored request behind op's view of it.
-func RequestOf(a op.AuthRequest) (*Request, bool) {
-	r, ok := a.(*authRequest)
-	if !ok {
-		return nil, false
-	}
-	return r.r, true
-}
+// OPRequest is op's view of a stored request (the hand-off, which has
+// just completed it, need not read it again).
+func OPRequest(r *Request) op.AuthRequest { return &authRequest{r} }
 
 // refreshRequest is a refresh token's family as op sees it.
 type refreshRequest struct {
@@ -370,17 +365,15 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error { return nil }
 
 // RevokeToken revokes a refresh token's family or one access token
-// (RFC 7009); an unknown token is not an error.
+// (RFC 7009); an unknown token is not an error. op hands over a refresh
+// token as itself (GetRefreshTokenInfo names it its own id) and an access
+// token as its id, with the subject set in both cases: a refresh token is
+// recognised by its hash, anything else is taken as an access token id.
 func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	now := s.f.now()
-	if userID == "" {
-		_, fam, err := s.f.Store.RefreshToken(ctx, hash(tokenOrID))
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return oidc.ErrServerError()
-		}
+	_, fam, err := s.f.Store.RefreshToken(ctx, hash(tokenOrID))
+	switch {
+	case err == nil:
 		if fam.ClientID != clientID {
 			return oidc.ErrInvalidClient()
 		}
@@ -388,6 +381,8 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 			return oidc.ErrServerError()
 		}
 		return nil
+	case !errors.Is(err, ErrNotFound):
+		return oidc.ErrServerError()
 	}
 	t, err := s.f.Store.AccessToken(ctx, tokenOrID)
 	if errors.Is(err, ErrNotFound) {

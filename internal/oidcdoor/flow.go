@@ -184,7 +184,7 @@ func (d *Door) continueFlow(w http.ResponseWriter, r *http.Request) {
 		httpcore.Answer(w, r, http.StatusBadRequest, "error.oidc_request")
 		return
 	}
-	fail := func(e *oidc.Error) { d.answer(w, r, req, e) }
+	fail := func(e *oidc.Error) { d.answer(w, r, req, client.Name, e) }
 	if !req.DeniedAt.IsZero() {
 		fail(oidc.ErrAccessDenied().WithDescription("the holder did not allow it"))
 		return
@@ -316,12 +316,7 @@ func (d *Door) continueFlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.AccountID, req.Result, req.DoneAt = a.ID, res, now
-	ar, err := d.Flow.Storage().AuthRequestByID(ctx, req.ID)
-	if err != nil {
-		httpcore.Fail(w, r, err)
-		return
-	}
-	target, err := op.BuildAuthResponseCallbackURL(ctx, ar, d.Flow.OP())
+	target, err := op.BuildAuthResponseCallbackURL(ctx, gh.OPRequest(req), d.Flow.OP())
 	if err != nil {
 		httpcore.Fail(w, r, err)
 		return
@@ -331,7 +326,7 @@ func (d *Door) continueFlow(w http.ResponseWriter, r *http.Request) {
 
 // answer sends an error to the application, at its validated redirect
 // URI.
-func (d *Door) answer(w http.ResponseWriter, r *http.Request, req *gh.Request, e *oidc.Error) {
+func (d *Door) answer(w http.ResponseWriter, r *http.Request, req *gh.Request, app string, e *oidc.Error) {
 	e.State = req.Params.State
 	target, err := op.AuthResponseURL(req.Params.RedirectURI, oidc.ResponseType(req.Params.ResponseType),
 		oidc.ResponseMode(req.Params.ResponseMode), e, d.Flow.OP().Encoder())
@@ -339,12 +334,7 @@ func (d *Door) answer(w http.ResponseWriter, r *http.Request, req *gh.Request, e
 		httpcore.Fail(w, r, err)
 		return
 	}
-	c, _ := d.Flow.Clients.Store.ClientByID(r.Context(), req.ClientID)
-	name := ""
-	if c != nil {
-		name = c.Name
-	}
-	d.leave(w, r, target, name)
+	d.leave(w, r, target, app)
 }
 
 // leave sends the browser back to the application. After one of

@@ -658,3 +658,72 @@ func TestFlow_BackchannelLogout_V7_4_1(t *testing.T) {
 		t.Fatalf("%d logout tokens, want each sign-in told once", n)
 	}
 }
+
+// TestFlow_RevocationEndpoint_RFC7009: the application revokes its refresh
+// token at /oidc/revoke and the family is refused after; it revokes an
+// access token and userinfo refuses it; another client cannot revoke
+// them, and an unknown token is answered 200 (RFC 7009 §2.2).
+func TestFlow_RevocationEndpoint_RFC7009(t *testing.T) {
+	t.Parallel()
+	p := newProvider(t, nil, oidc.NewClient{})
+	other, otherSecret, err := p.app.Clients.Add(context.Background(), oidc.NewClient{Name: "Other", RedirectURIs: []string{callback}, FirstParty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.rp(gooidc.ScopeOfflineAccess, gooidc.ScopeEmail)
+	b := p.browser()
+	state, nonce, verifier, _, at := c.start(b)
+	_, back := b.signIn(at)
+	tok, _, _ := c.finish(back, state, nonce, verifier)
+	revoke := func(id, secret, token, hint string) int {
+		form := url.Values{"token": {token}}
+		if hint != "" {
+			form.Set("token_type_hint", hint)
+		}
+		req, _ := http.NewRequest("POST", issuer+"/oidc/revoke", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+		r, err := p.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	prov, err := gooidc.NewProvider(c.ctx, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := func(rt string) error {
+		_, err := c.oauth.TokenSource(c.ctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Now().Add(-time.Hour)}).Token()
+		return err
+	}
+
+	if code := revoke(other.ID, otherSecret, tok.RefreshToken, ""); code == http.StatusOK {
+		if err := refresh(tok.RefreshToken); err != nil {
+			t.Fatalf("another client revoked the refresh token: %v", err)
+		}
+		t.Fatalf("another client's revocation answered 200")
+	}
+	if code := revoke(other.ID, otherSecret, tok.AccessToken, "access_token"); code == http.StatusOK {
+		t.Fatalf("another client's revocation of the access token answered 200")
+	}
+	if _, err := prov.UserInfo(c.ctx, oauth2.StaticTokenSource(tok)); err != nil {
+		t.Fatalf("userinfo before the revocation: %v", err)
+	}
+	if code := revoke(p.client.ID, p.secret, tok.AccessToken, "access_token"); code != http.StatusOK {
+		t.Fatalf("revoke the access token: %d", code)
+	}
+	if _, err := prov.UserInfo(c.ctx, oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("userinfo accepts a revoked access token")
+	}
+	if code := revoke(p.client.ID, p.secret, tok.RefreshToken, ""); code != http.StatusOK {
+		t.Fatalf("revoke the refresh token: %d", code)
+	}
+	if err := refresh(tok.RefreshToken); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("refresh after revocation: %v", err)
+	}
+	if code := revoke(p.client.ID, p.secret, "not-a-token", ""); code != http.StatusOK {
+		t.Fatalf("an unknown token: %d", code)
+	}
+}
