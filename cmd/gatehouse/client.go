@@ -24,7 +24,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // runClient is gatehouse client add|list|remove: the applications that
 // sign their users in through Gatehouse (OpenID Connect).
 func runClient(args []string, stdout, stderr io.Writer) int {
-	const usage = "usage: gatehouse client add --name NAME --redirect-uri URI [--redirect-uri URI …] [--public] [--first-party] [--backchannel-logout-uri URI] [--json]\n" +
+	const usage = "usage: gatehouse client add --name NAME --redirect-uri URI [--redirect-uri URI …] [--public] [--first-party] [--post-logout-redirect-uri URI …] [--backchannel-logout-uri URI] [--json]\n" +
 		"       gatehouse client list [--json]\n" +
 		"       gatehouse client remove ID"
 	if len(args) == 0 || (args[0] != "add" && args[0] != "list" && args[0] != "remove") {
