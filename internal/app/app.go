@@ -277,12 +277,27 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		a.stopListening = cancel
 		go pg.Listen(lctx, cache, log)
 	}
-	if _, ok := db.(*sqlite.DB); ok {
-		// One node, but other processes (the gatehouse commands) may write
-		// the same file: sessions are read on every check, and what pages
-		// read about an account is kept while its count of changes, read
-		// with the session, stands.
-		a.Sessions.Kept = session.NewKept(sessionCacheSize)
+	if sq, ok := db.(*sqlite.DB); ok {
+		if ttl := cfg.Duration("session.cache_ttl"); ttl > 0 {
+			// One node, but other processes (the gatehouse commands) may
+			// write the same file: the change log its triggers keep tells
+			// this process of its own changes as they commit and of
+			// theirs within sqliteWatchEvery.
+			cache := session.NewCache(ttl, sessionCacheSize)
+			lctx, cancel := context.WithCancel(context.Background())
+			if err := sq.Watch(lctx, cache, sqliteWatchEvery, log); err != nil {
+				cancel()
+				db.Close()
+				return nil, err
+			}
+			a.Sessions.Cache = cache
+			a.stopListening = cancel
+		} else {
+			// Sessions read on every check; what pages read about an
+			// account is kept while its count of changes, read with the
+			// session, stands.
+			a.Sessions.Kept = session.NewKept(sessionCacheSize)
+		}
 	}
 	uas := &device.UserAgents{}
 	policy := password.Policy{MinLength: cfg.Int("password.min_length"), ServiceName: serviceName}
@@ -531,6 +546,11 @@ func smsDriver(cfg *config.Config) outbox.Driver {
 	}
 	return outbox.DevDriver{}
 }
+
+// sqliteWatchEvery is how soon a change another process makes to an
+// SQLite file (a `gatehouse` command beside the server) reaches the
+// server's session cache.
+const sqliteWatchEvery = 5 * time.Millisecond
 
 // sessionCacheSize bounds the session cache (about 1 KB per entry).
 const sessionCacheSize = 100_000

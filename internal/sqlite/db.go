@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlitedriver "modernc.org/sqlite" // also registers the "sqlite" driver
@@ -40,6 +41,9 @@ type DB struct {
 	stmts sync.Map // query text → *sql.Stmt on the read pool
 	// pruning is held while a retention pass runs (see LockPruning).
 	pruning sync.Mutex
+	// watch, while Watch runs, hears of every change to a session or its
+	// account this process commits (settle).
+	watch atomic.Pointer[watcher]
 }
 
 // ErrSchemaTooNew is returned when the database was migrated by a newer
@@ -333,7 +337,11 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.settle(ctx)
+	return nil
 }
 
 type txKey struct{}
@@ -371,6 +379,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit transaction: %w", err)
 	}
+	db.settle(ctx)
 	committed() // work that waited for the commit (commit.After)
 	return nil
 }
@@ -381,15 +390,34 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	if tx := flowTx(ctx); tx != nil {
 		return tx.ExecContext(ctx, query, args...)
 	}
-	return db.write.ExecContext(ctx, query, args...)
+	res, err := db.write.ExecContext(ctx, query, args...)
+	db.settle(ctx)
+	return res, err
 }
 
 // writeRow runs a write that returns a row (RETURNING), like exec.
-func (db *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (db *DB) writeRow(ctx context.Context, query string, args ...any) *writtenRow {
 	if tx := flowTx(ctx); tx != nil {
-		return tx.QueryRowContext(ctx, query, args...)
+		return &writtenRow{row: tx.QueryRowContext(ctx, query, args...)}
 	}
-	return db.write.QueryRowContext(ctx, query, args...)
+	return &writtenRow{row: db.write.QueryRowContext(ctx, query, args...), db: db, ctx: ctx}
+}
+
+// writtenRow is writeRow's row: outside a flow's transaction the write
+// commits when the row is scanned, and Scan then settles it (see Watch).
+type writtenRow struct {
+	row *sql.Row
+	db  *DB // nil inside a flow's transaction, which settles on commit
+	ctx context.Context
+}
+
+// Scan is sql.Row's.
+func (r *writtenRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if r.db != nil {
+		r.db.settle(r.ctx)
+	}
+	return err
 }
 
 // query runs a read returning rows: in the flow's transaction (which sees

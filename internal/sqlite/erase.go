@@ -78,7 +78,14 @@ func (db *DB) EraseAccount(ctx context.Context, a *account.Account) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return account.ErrNotFound
 		}
-		return nil
+		// The session change log (migration 0025) must not keep the
+		// account's id either: its rows go, and one that names no account
+		// — forget every cached session — takes their place (see Watch).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM session_changes WHERE account_id = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO session_changes (account_id) VALUES ('')`)
+		return err
 	})
 	if errors.Is(err, account.ErrNotFound) {
 		return err

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 24
+-- version: 25
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -437,3 +437,26 @@ CREATE TABLE oidc_sessions (
     logged_out_at INTEGER,
     UNIQUE (session_id, client_id)
 ) STRICT;
+CREATE TABLE session_changes (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER accounts_changes_logged AFTER UPDATE OF changes ON accounts WHEN NEW.changes <> OLD.changes BEGIN
+    INSERT INTO session_changes (account_id) VALUES (NEW.id);
+END;
+CREATE TRIGGER accounts_delete_logged AFTER DELETE ON accounts BEGIN
+    INSERT INTO session_changes (account_id) VALUES (OLD.id);
+END;
+CREATE TRIGGER sessions_update_logged AFTER UPDATE ON sessions WHEN
+    NEW.token_hash IS NOT OLD.token_hash OR NEW.account_id IS NOT OLD.account_id OR
+    NEW.device_id IS NOT OLD.device_id OR NEW.created_at IS NOT OLD.created_at OR
+    NEW.authenticated_at IS NOT OLD.authenticated_at OR NEW.idle_timeout_us IS NOT OLD.idle_timeout_us OR
+    NEW.absolute_expires_at IS NOT OLD.absolute_expires_at OR NEW.remember IS NOT OLD.remember OR
+    NEW.ip IS NOT OLD.ip OR NEW.revoked_at IS NOT OLD.revoked_at OR NEW.amr IS NOT OLD.amr
+BEGIN
+    INSERT INTO session_changes (account_id) VALUES (OLD.account_id);
+    INSERT INTO session_changes (account_id) SELECT NEW.account_id WHERE NEW.account_id <> OLD.account_id;
+END;
+CREATE TRIGGER sessions_delete_logged AFTER DELETE ON sessions BEGIN
+    INSERT INTO session_changes (account_id) VALUES (OLD.account_id);
+END;
