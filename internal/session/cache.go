@@ -211,9 +211,9 @@ type packed struct {
 	until int64 // UnixNano: the entry's TTL
 	// The account's and the session's eviction counts it was kept at.
 	accountGen, sessionGen uint32
-	changes               uint64
-	remember, alertEmail  bool
-	alertSMS              bool
+	changes                uint64
+	remember, alertEmail   bool
+	alertSMS               bool
 }
 
 // The text fields of a packed session, in order.
