@@ -361,6 +361,7 @@ var messages = []struct{ key, en, ja string }{
 	{"confirm.choose_intro", "The code is correct. You are confirming on a different browser from the one the sign-up started on, so choose the password for the account here. A password typed on the other browser is not used: whoever typed it cannot sign in with it.", "コードは正しく確認できました。登録を始めたブラウザとは別のブラウザで確認しているため、ここでアカウントのパスワードを設定してください。もう一方のブラウザで入力されたパスワードは使われず、それを入力した人はログインできません。"},
 	{"confirm.choose_submit", "Set password and create account", "パスワードを設定してアカウントを作成"},
 	{"signin.title", "Sign in", "ログイン"},
+	{"signin.continue_to", "Sign in to continue to %s.", "%sを続けるにはログインしてください。"},
 	{"signin.submit", "Sign in", "ログイン"},
 	{"signin.forgot", "Forgot your password?", "パスワードをお忘れの方"},
 	{"signin.no_account", "No account yet? Create one", "アカウントをお持ちでない方は新規登録"},

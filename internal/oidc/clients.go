@@ -208,3 +208,49 @@ func Loopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// BrowserOrigin reports whether origin (an Origin header:
+// scheme://host[:port]) is where a public client's pages run: the origin
+// of one of its http(s) redirect URIs. A browser app (a single-page
+// application) calls the token, revocation and userinfo endpoints from
+// there with fetch, and the browser lets it read the answer only if that
+// answer names its origin (CORS). A confidential client's server needs no
+// CORS, and its pages must not be able to spend its tokens in a browser.
+func (s *Clients) BrowserOrigin(ctx context.Context, origin string) (bool, error) {
+	if origin == "" || origin == "null" {
+		return false, nil
+	}
+	clients, err := s.Store.Clients(ctx)
+	if err != nil {
+		return false, fmt.Errorf("oidc: browser origin: %w", err)
+	}
+	for _, c := range clients {
+		if !c.Public() {
+			continue
+		}
+		for _, u := range c.RedirectURIs {
+			if o, ok := originOf(u); ok && o == origin {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// originOf is the origin of an http(s) URL as a browser's Origin header
+// writes it: lower-case scheme and host, the port only when not the
+// scheme's default.
+func originOf(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if p := u.Port(); p != "" && !(u.Scheme == "http" && p == "80") && !(u.Scheme == "https" && p == "443") {
+		host += ":" + p
+	}
+	return strings.ToLower(u.Scheme) + "://" + host, true
+}

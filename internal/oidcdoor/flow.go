@@ -52,12 +52,68 @@ func (d *Door) flowRoutes() []httpcore.Route {
 		{Method: "GET", Path: AuthorizationPath, Access: httpcore.Public, Chain: &front, Origin: true, Handler: d.authorize},
 		{Method: "POST", Path: AuthorizationPath, Access: httpcore.Public, Chain: &front, Origin: true, Handler: d.authorize},
 		{Method: "GET", Path: ContinuePath, Access: httpcore.Public, Chain: d.Pages, Session: true, Origin: true, Handler: d.continueFlow},
-		{Method: "POST", Path: TokenPath, Access: httpcore.Public, Chain: back, Handler: d.token},
-		{Method: "POST", Path: RevocationPath, Access: httpcore.Public, Chain: back, Handler: d.op(func(w http.ResponseWriter, r *http.Request) { op.Revoke(w, r, d.Flow.OP()) })},
+		{Method: "POST", Path: TokenPath, Access: httpcore.Public, Chain: back, Handler: d.cors(d.token)},
+		{Method: "OPTIONS", Path: TokenPath, Access: httpcore.Public, Chain: back, Handler: d.preflight("POST")},
+		{Method: "POST", Path: RevocationPath, Access: httpcore.Public, Chain: back, Handler: d.cors(d.op(func(w http.ResponseWriter, r *http.Request) { op.Revoke(w, r, d.Flow.OP()) }))},
+		{Method: "OPTIONS", Path: RevocationPath, Access: httpcore.Public, Chain: back, Handler: d.preflight("POST")},
 		{Method: "GET", Path: EndSessionPath, Access: httpcore.Public, Chain: &front, Handler: d.endSession},
 		{Method: "POST", Path: EndSessionPath, Access: httpcore.Public, Chain: &front, Handler: d.endSession},
-		{Method: "GET", Path: UserinfoPath, Access: httpcore.Public, Chain: &userinfo, Handler: d.userinfo},
-		{Method: "POST", Path: UserinfoPath, Access: httpcore.Public, Chain: &userinfo, Handler: d.userinfo},
+		{Method: "GET", Path: UserinfoPath, Access: httpcore.Public, Chain: &userinfo, Handler: d.cors(d.userinfo)},
+		{Method: "POST", Path: UserinfoPath, Access: httpcore.Public, Chain: &userinfo, Handler: d.cors(d.userinfo)},
+		{Method: "OPTIONS", Path: UserinfoPath, Access: httpcore.Public, Chain: &userinfo, Handler: d.preflight("GET, POST")},
+	}
+}
+
+// cors lets the pages of a public client — a browser app, calling from
+// the origin of one of its redirect URIs (oidc.Clients.BrowserOrigin) —
+// read the answer. Never with credentials: these endpoints read no
+// cookie, and a browser must not send one. Any other origin gets the
+// answer without the header, which its browser then withholds from it.
+func (d *Door) cors(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Origin")
+		if origin := r.Header.Get("Origin"); origin != "" {
+			if ok, err := d.Flow.Clients.BrowserOrigin(r.Context(), origin); err != nil {
+				httpcore.Fail(w, r, err)
+				return
+			} else if ok {
+				allowOrigin(w.Header(), origin)
+			}
+		}
+		h(w, r)
+	}
+}
+
+func allowOrigin(h http.Header, origin string) {
+	h.Set("Access-Control-Allow-Origin", origin)
+	// userinfo's refusal says why in it (RFC 6750 §3).
+	h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+}
+
+// preflight answers a browser's question before a browser app's call that
+// is not a simple form post (userinfo with an Authorization header): 204
+// with what the call may carry, for a public client's origin, and 403
+// without any CORS header for every other.
+func (d *Door) preflight(methods string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		origin := r.Header.Get("Origin")
+		ok, err := d.Flow.Clients.BrowserOrigin(r.Context(), origin)
+		if err != nil {
+			httpcore.Fail(w, r, err)
+			return
+		}
+		if !ok {
+			httpcore.JSONError(w, r, http.StatusForbidden, "error.cross_origin",
+				"this origin is not where a public client's redirect URIs are (gatehouse client add --public --redirect-uri)")
+			return
+		}
+		allowOrigin(h, origin)
+		h.Set("Access-Control-Allow-Methods", methods)
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
 	}
 }
 
@@ -199,7 +255,9 @@ func (d *Door) continueFlow(w http.ResponseWriter, r *http.Request) {
 			fail(oidc.ErrLoginRequired())
 			return
 		}
-		q := url.Values{"next": {here}}
+		// app: the sign-in page says which application the holder is
+		// signing in to.
+		q := url.Values{"next": {here}, "app": {client.ID}}
 		if p.LoginHint != "" {
 			q.Set("email", p.LoginHint)
 		}

@@ -23,7 +23,9 @@ import (
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
 	"gatehouse/internal/oidc"
+	"gatehouse/internal/oidcdoor"
 	"gatehouse/internal/pgtest"
+	"gatehouse/internal/web"
 )
 
 const (
@@ -269,6 +271,18 @@ func relyingPartySignsIn(t *testing.T, db map[string]string) {
 	state, nonce, verifier, _, at := c.start(b)
 	if !strings.HasPrefix(at, issuer+"/signin?") {
 		t.Fatalf("a browser without a session goes to the sign-in page; it is at %s", at)
+	}
+	// The sign-in page says which application it continues to; the same
+	// page reached with another next names none.
+	page := b.do("GET", at, nil)
+	body, _ := io.ReadAll(page.Body)
+	if !strings.Contains(string(body), "Sign in to continue to Example Shop.") {
+		t.Fatalf("the sign-in page does not name the application:\n%s", body)
+	}
+	signinURL, _ := url.Parse(at)
+	page = b.do("GET", issuer+"/signin?"+url.Values{"next": {"/account"}, "app": {signinURL.Query().Get("app")}}.Encode(), nil)
+	if body, _ := io.ReadAll(page.Body); strings.Contains(string(body), "Example Shop") {
+		t.Fatal("a sign-in for the account page names an application")
 	}
 	_, back := b.signIn(at)
 	tok, id, claims := c.finish(back, state, nonce, verifier)
@@ -725,5 +739,125 @@ func TestFlow_RevocationEndpoint_RFC7009(t *testing.T) {
 	}
 	if code := revoke(p.client.ID, p.secret, "not-a-token", ""); code != http.StatusOK {
 		t.Fatalf("an unknown token: %d", code)
+	}
+}
+
+// TestFlow_BrowserAppCallsFromItsOrigin_CORS: a public client's pages (a
+// single-page application at the origin of its redirect URI) may read the
+// token, userinfo and revocation endpoints' answers: they name its
+// origin, never allow credentials, and a preflight for userinfo's
+// Authorization header is answered. Any other origin — a confidential
+// client's, or an unknown site's — gets no CORS header, so its browser
+// withholds the answer.
+func TestFlow_BrowserAppCallsFromItsOrigin_CORS(t *testing.T) {
+	t.Parallel()
+	const spa, spaCallback = "https://spa.example.test", "https://spa.example.test/cb"
+	p := newProvider(t, nil, oidc.NewClient{Name: "Shop SPA", RedirectURIs: []string{spaCallback}, Public: true, FirstParty: true})
+	if _, _, err := p.app.Clients.Add(context.Background(), oidc.NewClient{Name: "Shop server", RedirectURIs: []string{callback}, FirstParty: true}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, origin string, header map[string]string, form url.Values) *http.Response {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, _ := http.NewRequest(method, issuer+path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		r, err := p.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Body.Close() })
+		return r
+	}
+	allowed := func(what string, r *http.Response, origin string) {
+		t.Helper()
+		if got := r.Header.Get("Access-Control-Allow-Origin"); got != origin {
+			t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", what, got, origin)
+		}
+		if r.Header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("%s: credentials allowed", what)
+		}
+		if !slices.Contains(r.Header.Values("Vary"), "Origin") {
+			t.Errorf("%s: Vary %q lacks Origin (the answer depends on it)", what, r.Header.Values("Vary"))
+		}
+	}
+
+	// The preflight of userinfo with a bearer token.
+	pre := map[string]string{"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}
+	r := call("OPTIONS", "/oidc/userinfo", spa, pre, nil)
+	if r.StatusCode != http.StatusNoContent {
+		t.Fatalf("preflight from the app's origin: %d", r.StatusCode)
+	}
+	allowed("preflight", r, spa)
+	if h := strings.ToLower(r.Header.Get("Access-Control-Allow-Headers")); !strings.Contains(h, "authorization") {
+		t.Errorf("preflight allows headers %q", h)
+	}
+	for _, origin := range []string{"https://evil.example.test", "https://shop.example.test", "null", ""} {
+		r := call("OPTIONS", "/oidc/userinfo", origin, pre, nil)
+		if r.StatusCode != http.StatusForbidden || r.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("preflight from %q: %d, Access-Control-Allow-Origin %q", origin, r.StatusCode, r.Header.Get("Access-Control-Allow-Origin"))
+		}
+	}
+
+	// The code exchange, from the app's pages.
+	b := p.browser()
+	verifier := oauth2.GenerateVerifier()
+	q := url.Values{"client_id": {p.client.ID}, "redirect_uri": {spaCallback}, "response_type": {"code"}, "scope": {"openid email"},
+		"state": {"s"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
+	_, at := b.follow(issuer + "/oidc/authorize?" + q.Encode())
+	_, back := b.signIn(at)
+	u, _ := url.Parse(back)
+	exchange := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {spaCallback},
+		"client_id": {p.client.ID}, "code_verifier": {verifier}}
+	r = call("POST", "/oidc/token", spa, nil, exchange)
+	if r.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(r.Body)
+		t.Fatalf("exchange from the app's origin: %d %s", r.StatusCode, body)
+	}
+	allowed("token", r, spa)
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token answer: %v %+v", err, tok)
+	}
+
+	bearer := map[string]string{"Authorization": "Bearer " + tok.AccessToken}
+	r = call("GET", "/oidc/userinfo", spa, bearer, nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("userinfo from the app's origin: %d", r.StatusCode)
+	}
+	allowed("userinfo", r, spa)
+	r = call("GET", "/oidc/userinfo", "https://evil.example.test", bearer, nil)
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("userinfo named another site's origin")
+	}
+	r = call("GET", "/oidc/userinfo", spa, map[string]string{"Authorization": "Bearer not-a-token"}, nil)
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate") {
+		t.Errorf("a refused userinfo: %d, exposes %q", r.StatusCode, r.Header.Get("Access-Control-Expose-Headers"))
+	}
+	r = call("POST", "/oidc/revoke", spa, nil, url.Values{"token": {tok.AccessToken}, "client_id": {p.client.ID}})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("revocation from the app's origin: %d", r.StatusCode)
+	}
+	allowed("revoke", r, spa)
+}
+
+// TestContinuePath_TheSignInPageKnowsIt: the sign-in page names the
+// application only when its next is the hand-off, which it knows by path.
+func TestContinuePath_TheSignInPageKnowsIt(t *testing.T) {
+	if web.OIDCContinuePath != oidcdoor.ContinuePath {
+		t.Fatalf("web.OIDCContinuePath %q, oidcdoor.ContinuePath %q", web.OIDCContinuePath, oidcdoor.ContinuePath)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"net/url"
 	"time"
 
@@ -23,6 +24,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signinPage(r *http.Request) *page {
 	p := s.newPage(r, "signin.title")
 	p.Values["next"] = nextTarget(r)
+	s.continuesTo(r, p)
 	p.Data["RememberDays"] = int(s.RememberFor / (24 * time.Hour))
 	p.Data["CodeSignIn"] = s.SignIn.CodeSignIn
 	if s.Passkeys != nil {
@@ -33,6 +35,30 @@ func (s *Server) signinPage(r *http.Request) *page {
 		}
 	}
 	return p
+}
+
+// OIDCContinuePath is the OpenID provider's hand-off
+// (oidcdoor.ContinuePath, which imports this package's neighbours, not
+// this one: a test keeps the two equal).
+const OIDCContinuePath = "/oidc/authorize/continue"
+
+// continuesTo names, on a sign-in that an application's request started
+// (next is the OpenID provider's hand-off), the application the holder is
+// signing in to — "Sign in to continue to Example Shop" — as the
+// re-verification page does (app= carries the client's id, kept through
+// the form). Any other next names none, whatever app says.
+func (s *Server) continuesTo(r *http.Request, p *page) {
+	if !strings.HasPrefix(p.Values["next"], OIDCContinuePath+"?") {
+		return
+	}
+	id := r.URL.Query().Get("app")
+	if r.Method == http.MethodPost {
+		id, _ = httpcore.Field(r, "app")
+	}
+	if app := s.reverifyApp(r.Context(), id); app.ID != "" {
+		p.Values["app"] = app.ID
+		p.Data["App"] = s.Catalog.T(p.Lang, "signin.continue_to", app.Name)
+	}
 }
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
