@@ -2,8 +2,8 @@ package web
 
 import (
 	"net/http"
-	"strings"
 	"net/url"
+	"strings"
 	"time"
 
 	"gatehouse/internal/account"
