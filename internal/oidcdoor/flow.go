@@ -255,9 +255,7 @@ func (d *Door) continueFlow(w http.ResponseWriter, r *http.Request) {
 			fail(oidc.ErrLoginRequired())
 			return
 		}
-		// app: the sign-in page says which application the holder is
-		// signing in to.
-		q := url.Values{"next": {here}, "app": {client.ID}}
+		q := url.Values{"next": {here}}
 		if p.LoginHint != "" {
 			q.Set("email", p.LoginHint)
 		}
@@ -289,7 +287,7 @@ func (d *Door) continueFlow(w http.ResponseWriter, r *http.Request) {
 			fail(oidc.ErrInteractionRequired())
 			return
 		}
-		q := url.Values{"next": {here}, "app": {client.ID}}
+		q := url.Values{"next": {here}}
 		if method != "" {
 			q.Set("method", method)
 		}

@@ -279,8 +279,7 @@ func relyingPartySignsIn(t *testing.T, db map[string]string) {
 	if !strings.Contains(string(body), "Sign in to continue to Example Shop.") {
 		t.Fatalf("the sign-in page does not name the application:\n%s", body)
 	}
-	signinURL, _ := url.Parse(at)
-	page = b.do("GET", issuer+"/signin?"+url.Values{"next": {"/account"}, "app": {signinURL.Query().Get("app")}}.Encode(), nil)
+	page = b.do("GET", issuer+"/signin?"+url.Values{"next": {"/account"}, "app": {p.client.ID}}.Encode(), nil)
 	if body, _ := io.ReadAll(page.Body); strings.Contains(string(body), "Example Shop") {
 		t.Fatal("a sign-in for the account page names an application")
 	}

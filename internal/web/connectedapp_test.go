@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"gatehouse/internal/oidc"
+	"gatehouse/internal/random"
 	"gatehouse/internal/request"
+	"gatehouse/internal/web"
 )
 
 // connectApp registers an application and connects it to the account of
@@ -32,6 +34,40 @@ func (h *harness) connectApp(email, name string) (clientID, accountID string) {
 		h.t.Fatal(err)
 	}
 	return c.ID, acc.ID
+}
+
+// pendingRequest stores an authorization request of the client, brought
+// by the browser of the account's newest session (as /oidc/authorize
+// stores it), and returns the hand-off address that continues it.
+func (h *harness) pendingRequest(clientID, accountID string) string {
+	h.t.Helper()
+	ctx := context.Background()
+	sessions, err := h.app.Sessions.List(ctx, accountID)
+	if err != nil || len(sessions) == 0 {
+		h.t.Fatalf("the holder's sessions: %v, %d", err, len(sessions))
+	}
+	now := time.Now()
+	r := &oidc.Request{ID: random.ID(), ClientID: clientID, DeviceID: sessions[0].DeviceID, CreatedAt: now,
+		ExpiresAt: now.Add(oidc.AuthRequestLifetime),
+		Params:    oidc.Params{RedirectURI: "https://shop.example/callback", Scopes: []string{"openid"}, ResponseType: "code"}}
+	if err := h.app.Apps.Store.CreateAuthRequest(ctx, r); err != nil {
+		h.t.Fatal(err)
+	}
+	return web.OIDCContinuePath + "?id=" + url.QueryEscape(r.ID)
+}
+
+// otherBrowsersRequest stores a request of the client that another
+// browser brought, and returns its hand-off address.
+func (h *harness) otherBrowsersRequest(clientID string) string {
+	h.t.Helper()
+	now := time.Now()
+	r := &oidc.Request{ID: random.ID(), ClientID: clientID, DeviceID: "another-browser", CreatedAt: now,
+		ExpiresAt: now.Add(oidc.AuthRequestLifetime),
+		Params:    oidc.Params{RedirectURI: "https://shop.example/callback", Scopes: []string{"openid"}, ResponseType: "code"}}
+	if err := h.app.Apps.Store.CreateAuthRequest(context.Background(), r); err != nil {
+		h.t.Fatal(err)
+	}
+	return web.OIDCContinuePath + "?id=" + url.QueryEscape(r.ID)
 }
 
 // connected reports whether the application is among the account's
@@ -81,17 +117,25 @@ func TestConnectedApp_ItsCodeNamesItAndNotMeDisconnectsIt(t *testing.T) {
 			}
 			client, acct := h.connectApp(email, "Example Shop")
 
-			// An id that names no application: the page names none.
-			if p := holder.get("/account/reverify?next=/account&app=nosuchclient"); p.status != 200 ||
-				strings.Contains(p.body, "Example Shop") || strings.Contains(p.body, `name="app"`) {
-				t.Fatalf("%s: unknown app: %d\n%s", lang, p.status, p.body)
+			// The application is the one whose request the holder is
+			// continuing, never one the address names: a link naming a
+			// registered client, or a hand-off for a request that does not
+			// exist or that another browser brought, names none.
+			next := h.pendingRequest(client, acct)
+			for what, q := range map[string]string{
+				"an app in the address": "next=/account&app=" + url.QueryEscape(client),
+				"no such request":       "next=" + url.QueryEscape(web.OIDCContinuePath+"?id=nosuchrequest") + "&app=" + url.QueryEscape(client),
+				"another browser's":     "next=" + url.QueryEscape(h.otherBrowsersRequest(client)),
+			} {
+				if p := holder.get("/account/reverify?" + q); p.status != 200 || strings.Contains(p.body, "Example Shop") {
+					t.Fatalf("%s: %s: %d\n%s", lang, what, p.status, p.body)
+				}
 			}
-			p := holder.get("/account/reverify?next=/account&app=" + url.QueryEscape(client))
-			if p.status != 200 || !strings.Contains(p.body, w.asks) || !strings.Contains(p.body, `name="app" value="`+client+`"`) ||
-				!strings.Contains(p.body, "&amp;app="+client) {
+			p := holder.get("/account/reverify?next=" + url.QueryEscape(next))
+			if p.status != 200 || !strings.Contains(p.body, w.asks) {
 				t.Fatalf("%s: reverify page: %d\n%s", lang, p.status, p.body)
 			}
-			r := holder.post("/account/reverify", url.Values{"next": {"/account"}, "method": {"sms"}, "password": {goodPassword}, "app": {client}})
+			r := holder.post("/account/reverify", url.Values{"next": {next}, "method": {"sms"}, "password": {goodPassword}})
 			if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify?") {
 				t.Fatalf("%s: reverify: %d %s\n%s", lang, r.status, r.location, r.body)
 			}

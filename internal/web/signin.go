@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"gatehouse/internal/account"
@@ -44,19 +43,12 @@ const OIDCContinuePath = "/oidc/authorize/continue"
 
 // continuesTo names, on a sign-in that an application's request started
 // (next is the OpenID provider's hand-off), the application the holder is
-// signing in to — "Sign in to continue to Example Shop" — as the
-// re-verification page does (app= carries the client's id, kept through
-// the form). Any other next names none, whatever app says.
+// signing in to — "Sign in to continue to Example Shop" — from the request
+// itself (continuingApp). The browser is not signed in, so its device is
+// not looked up: the name is only shown, and the hand-off itself refuses
+// a request another browser brought.
 func (s *Server) continuesTo(r *http.Request, p *page) {
-	if !strings.HasPrefix(p.Values["next"], OIDCContinuePath+"?") {
-		return
-	}
-	id := r.URL.Query().Get("app")
-	if r.Method == http.MethodPost {
-		id, _ = httpcore.Field(r, "app")
-	}
-	if app := s.reverifyApp(r.Context(), id); app.ID != "" {
-		p.Values["app"] = app.ID
+	if app := s.continuingApp(r.Context(), p.Values["next"], "", httpcore.Now(r)); app.ID != "" {
 		p.Data["App"] = s.Catalog.T(p.Lang, "signin.continue_to", app.Name)
 	}
 }

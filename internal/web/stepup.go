@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
 
 	"gatehouse/internal/form"
 	"gatehouse/internal/httpcore"
@@ -12,15 +14,29 @@ import (
 	"gatehouse/internal/signin"
 )
 
-// reverifyApp is the connected application that sent the holder to
-// re-verify (the app query parameter, kept as a form field): a registered
-// OpenID Connect client asking for a fresh sign-in or a step-up. An id
-// that names no client is ignored: the step-up is then the holder's own.
-func (s *Server) reverifyApp(ctx context.Context, id string) request.App {
-	if id == "" || len(id) > 128 || s.Apps == nil || s.Apps.Clients == nil {
+// continuingApp is the connected application whose request the holder is
+// in the middle of: next is the OpenID provider's hand-off
+// (OIDCContinuePath?id=…) for a request that is neither expired nor
+// answered, and — given deviceID, the browser's — one this browser
+// brought. The application is never read from the address by itself: a
+// link naming any registered client would otherwise make it the cause of
+// the code a re-verification sends, and "this wasn't me" disconnect it.
+// Without such a request the step-up is the holder's own.
+func (s *Server) continuingApp(ctx context.Context, next, deviceID string, now time.Time) request.App {
+	rest, ok := strings.CutPrefix(next, OIDCContinuePath+"?")
+	if !ok || s.Apps == nil || s.Apps.Store == nil || s.Apps.Clients == nil {
 		return request.App{}
 	}
-	c, err := s.Apps.Clients.ClientByID(ctx, id)
+	q, err := url.ParseQuery(rest)
+	id := q.Get("id")
+	if err != nil || id == "" || len(id) > 256 {
+		return request.App{}
+	}
+	req, err := s.Apps.Store.AuthRequest(ctx, id, now)
+	if err != nil || !req.DoneAt.IsZero() || (deviceID != "" && req.DeviceID != deviceID) {
+		return request.App{}
+	}
+	c, err := s.Apps.Clients.ClientByID(ctx, req.ClientID)
 	if err != nil || c == nil || c.Name == "" {
 		return request.App{}
 	}
@@ -35,12 +51,7 @@ func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 		next, _ = httpcore.Field(r, "next")
 	}
 	p.Values["next"] = httpcore.LocalTarget(next, "/account")
-	appID := r.URL.Query().Get("app")
-	if r.Method == http.MethodPost {
-		appID, _ = httpcore.Field(r, "app")
-	}
-	if app := s.reverifyApp(r.Context(), appID); app.ID != "" {
-		p.Values["app"] = app.ID
+	if app := s.continuingApp(r.Context(), p.Values["next"], st.Session.DeviceID, httpcore.Now(r)); app.ID != "" {
 		p.Data["App"] = s.Catalog.T(p.Lang, "reverify.app", app.Name)
 	}
 	p.Data["Email"] = st.Account.Email
@@ -125,7 +136,7 @@ func (s *Server) reverifySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	ch, err := s.SignIn.StepUp(r.Context(), signin.StepUpRequest{
 		AccountID: st.Account.ID, SessionID: st.Session.ID, Password: pw, Method: signin.Method(p.Values["method"]),
-		Code: code, Origin: o, App: s.reverifyApp(r.Context(), p.Values["app"]),
+		Code: code, Origin: o, App: s.continuingApp(r.Context(), p.Values["next"], st.Session.DeviceID, httpcore.Now(r)),
 	}, s.Sessions)
 	if err != nil {
 		s.formError(w, r, "reverify", p, err)
