@@ -94,7 +94,7 @@ func (rp *relyingParty) start(issuer, clientID, secret string) {
 }
 
 // login sends the browser to Gatehouse; ?acr= asks for a step-up, ?prompt=
-// for a fresh sign-in.
+// for a fresh sign-in, ?max_age= for a proof no older than that.
 func (rp *relyingParty) login(w http.ResponseWriter, r *http.Request) {
 	state, nonce, verifier := oauth2.GenerateVerifier(), oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
 	rp.mu.Lock()
@@ -106,6 +106,9 @@ func (rp *relyingParty) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if p := r.URL.Query().Get("prompt"); p != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", p))
+	}
+	if m := r.URL.Query().Get("max_age"); m != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", m))
 	}
 	http.Redirect(w, r, rp.oauth.AuthCodeURL(state, opts...), http.StatusFound)
 }
