@@ -272,15 +272,15 @@ func (d *Door) continueFlow(w http.ResponseWriter, r *http.Request) {
 	if s.AuthenticatedAt.After(authTime) {
 		authTime = s.AuthenticatedAt
 	}
-	// How fresh the proof must be: prompt=login (op turns it into
-	// max_age=0) asks for one made after the request; max_age for one
-	// made within it.
+	// How fresh the proof must be: max_age is the time allowed since the
+	// holder last proved who they are, counted back from the request
+	// (OpenID Connect Core §3.1.2.1) — not from this hop, or a slow
+	// re-verification could end already too old and send the holder
+	// round again. prompt=login (op turns it into max_age=0) asks for a
+	// proof made after the request.
 	var freshAfter time.Time
 	if p.MaxAge != nil {
-		freshAfter = now.Add(-time.Duration(*p.MaxAge) * time.Second)
-		if *p.MaxAge == 0 {
-			freshAfter = req.CreatedAt
-		}
+		freshAfter = req.CreatedAt.Add(-time.Duration(*p.MaxAge) * time.Second)
 	}
 	reverify := func(method string) {
 		if none {
