@@ -568,8 +568,15 @@ func (a *App) Start() {
 	// The first start makes the first signing key, in the background: an
 	// RSA key takes a core for a moment, and nothing signs before a
 	// relying party has registered and sent someone here. A JWKS request
-	// that comes sooner makes it itself (Keys.Published).
+	// that comes sooner makes it itself (Keys.Published). Not during the
+	// start itself: reading and parsing the keys a later start finds
+	// would take that core from the first requests (cold start).
 	a.background.Go(func() {
+		select {
+		case <-time.After(warmAfter):
+		case <-ctx.Done():
+			return
+		}
 		if err := a.SigningKeys.Ensure(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Error("oidc: make the first signing key", "err", err)
 		}

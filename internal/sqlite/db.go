@@ -391,7 +391,13 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		return tx.ExecContext(ctx, query, args...)
 	}
 	res, err := db.write.ExecContext(ctx, query, args...)
-	db.settle(ctx)
+	if err == nil {
+		// A statement that changed no row fired no trigger: nothing to
+		// settle (an idle worker's poll costs no read).
+		if n, _ := res.RowsAffected(); n > 0 {
+			db.settle(ctx)
+		}
+	}
 	return res, err
 }
 
@@ -414,7 +420,8 @@ type writtenRow struct {
 // Scan is sql.Row's.
 func (r *writtenRow) Scan(dest ...any) error {
 	err := r.row.Scan(dest...)
-	if r.db != nil {
+	if r.db != nil && !errors.Is(err, sql.ErrNoRows) {
+		// No row returned, none written (a claim on an empty queue).
 		r.db.settle(r.ctx)
 	}
 	return err

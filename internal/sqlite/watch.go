@@ -40,7 +40,9 @@ func (db *DB) Watch(ctx context.Context, c Changes, every time.Duration, log *sl
 	// committed meanwhile waits for the lock and is read after it.
 	w.mu.Lock()
 	db.watch.Store(w)
-	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM session_changes`).Scan(&w.last)
+	// On the writer, which the start has open already: the first reader
+	// connection would cost the start a millisecond.
+	err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM session_changes`).Scan(&w.last)
 	c.Flush()
 	w.mu.Unlock()
 	if err != nil {
