@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -130,17 +129,9 @@ func (b *tab) cbEmptySubmit(step, lang, titlePrefix, message string) {
 // saves it from their mail program, into a file named ref.eml.
 func cbDownload(t *testing.T, p *proc, ref string) string {
 	t.Helper()
-	resp, err := http.Get(p.URL + "/dev/messages/" + ref + ".eml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), "DKIM-Signature:") {
-		t.Fatalf("GET /dev/messages/%s.eml: %d %s\n%.500s", ref, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+	raw := devEML(t, p.URL, ref) // polls until the dev driver has it
+	if !strings.Contains(string(raw), "DKIM-Signature:") {
+		t.Fatalf("GET /dev/messages/%s.eml: not signed\n%.500s", ref, raw)
 	}
 	name := filepath.Join(t.TempDir(), ref+".eml")
 	if err := os.WriteFile(name, raw, 0o644); err != nil {

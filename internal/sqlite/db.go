@@ -379,8 +379,8 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit transaction: %w", err)
 	}
+	committed() // work that waited for the commit (commit.After): an outbox woken first
 	db.settle(ctx)
-	committed() // work that waited for the commit (commit.After)
 	return nil
 }
 
