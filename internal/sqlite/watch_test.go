@@ -48,25 +48,8 @@ func (h *heard) take() ([]string, int) {
 func TestWatch_EveryChangeToACachedSessionIsHeard(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "t.db")
-	db, err := sqlite.Open(ctx, path, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	other, err := sqlite.Open(ctx, path, false) // a gatehouse command
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-
+	db, other := serverAndCommand(t, "acc", "neighbour")
 	now := time.Now().Truncate(time.Second)
-	for _, id := range []string{"acc", "neighbour"} {
-		if err := db.CreateAccount(ctx, &account.Account{ID: id, Email: id + "@example.com", PasswordHash: "x", Language: "en",
-			Status: account.Active, CreatedAt: now, ConfirmedAt: now, PasswordChangedAt: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for i, id := range []string{"s1", "s2", "s3"} {
 		if err := db.CreateSession(ctx, &session.Session{ID: id, TokenHash: []byte("token " + id), AccountID: "acc", CreatedAt: now,
 			LastSeenAt: now, AuthenticatedAt: now, IdleTimeout: time.Hour, AbsoluteExpiresAt: now.Add(time.Duration(i+1) * time.Hour)}); err != nil {
@@ -131,22 +114,7 @@ func TestWatch_EveryChangeToACachedSessionIsHeard(t *testing.T) {
 func TestWatch_AnotherProcessWithinTheInterval(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "t.db")
-	db, err := sqlite.Open(ctx, path, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	other, err := sqlite.Open(ctx, path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	now := time.Now()
-	if err := db.CreateAccount(ctx, &account.Account{ID: "acc", Email: "acc@example.com", PasswordHash: "x", Language: "en",
-		Status: account.Active, CreatedAt: now, ConfirmedAt: now, PasswordChangedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	db, other := serverAndCommand(t, "acc")
 	h := &heard{}
 	wctx, stop := context.WithCancel(ctx)
 	if err := db.Watch(wctx, h, 5*time.Millisecond, slog.New(slog.DiscardHandler)); err != nil {
@@ -177,4 +145,30 @@ func TestWatch_AnotherProcessWithinTheInterval(t *testing.T) {
 func unique(s []string) []string {
 	slices.Sort(s)
 	return slices.Compact(s)
+}
+
+// serverAndCommand opens a new database file twice — the server's handle
+// and a `gatehouse` command's — with the accounts ids in it.
+func serverAndCommand(t *testing.T, ids ...string) (server, command *sqlite.DB) {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	server, err := sqlite.Open(ctx, path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	command, err = sqlite.Open(ctx, path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { command.Close() })
+	now := time.Now().Truncate(time.Second)
+	for _, id := range ids {
+		if err := server.CreateAccount(ctx, &account.Account{ID: id, Email: id + "@example.com", PasswordHash: "x", Language: "en",
+			Status: account.Active, CreatedAt: now, ConfirmedAt: now, PasswordChangedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return server, command
 }
