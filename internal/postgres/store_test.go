@@ -159,3 +159,15 @@ func TestErase(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorStore runs the operators and audit trail suite on PostgreSQL.
+func TestOperatorStore(t *testing.T) {
+	storetest.RunOperators(t, func(t *testing.T) storetest.OperatorStore {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/operator"
 )
 
 var _ account.Eraser = (*DB)(nil)
@@ -62,9 +63,12 @@ func (db *DB) EraseAccount(ctx context.Context, a *account.Account) error {
 	for _, table := range []string{"oidc_access_tokens", "oidc_token_families", "oidc_grants", "oidc_sessions", "oidc_auth_requests"} {
 		add(`DELETE FROM `+table+` WHERE account_id = ?`, id)
 	}
-	for _, table := range []string{"deliveries", "account_devices", "totp_steps", "totp_apps", "backup_codes", "passkeys", "reports", "password_history"} {
+	for _, table := range []string{"deliveries", "account_devices", "totp_steps", "totp_apps", "backup_codes", "passkeys", "reports", "password_history",
+		"operators", "audit_log"} {
 		add(`DELETE FROM `+table+` WHERE account_id = ?`, id)
 	}
+	// What it did as an operator stays in the audit trail, not who did it.
+	add(`UPDATE audit_log SET operator_id = '', operator_email = '`+operator.ErasedOperator+`' WHERE operator_id = ?`, id)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 25
+-- version: 26
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -460,3 +460,22 @@ END;
 CREATE TRIGGER sessions_delete_logged AFTER DELETE ON sessions BEGIN
     INSERT INTO session_changes (account_id) VALUES (OLD.account_id);
 END;
+CREATE TABLE operators (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('support', 'admin')),
+    added_at   INTEGER NOT NULL
+) STRICT;
+CREATE TABLE audit_log (
+    id             TEXT PRIMARY KEY,
+    at             INTEGER NOT NULL,
+    operator_id    TEXT NOT NULL,
+    operator_email TEXT NOT NULL,
+    action         TEXT NOT NULL,
+    account_id     TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    ip             TEXT NOT NULL,
+    device         TEXT NOT NULL,
+    detail         TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_log_account ON audit_log (account_id, at);
+CREATE INDEX audit_log_at ON audit_log (at);

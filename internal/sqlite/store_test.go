@@ -125,3 +125,15 @@ func TestErase(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorStore runs the operators and audit trail suite on SQLite.
+func TestOperatorStore(t *testing.T) {
+	storetest.RunOperators(t, func(t *testing.T) storetest.OperatorStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

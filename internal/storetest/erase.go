@@ -17,6 +17,7 @@ import (
 	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/oidc"
+	"gatehouse/internal/operator"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/random"
@@ -32,6 +33,7 @@ type EraseStore interface {
 	OIDCStore
 	account.Eraser
 	delivery.Store
+	operator.Store
 }
 
 // Inspect reads a database's rows directly, for the erase suite to count
@@ -90,6 +92,9 @@ var traces = []traceOf{
 	{"sessions", "id", func(_ *account.Account, e *erasable) string { return e.sessionID }},
 	{"accounts", "id", func(a *account.Account, _ *erasable) string { return a.ID }},
 	{"oidc_refresh_tokens", "family_id", func(_ *account.Account, e *erasable) string { return e.familyID }},
+	// What it did as an operator stays in the audit trail, without naming it.
+	{"audit_log", "operator_id", func(a *account.Account, _ *erasable) string { return a.ID }},
+	{"audit_log", "operator_email", func(a *account.Account, _ *erasable) string { return a.Email }},
 }
 
 func testErase(t *testing.T, s EraseStore, in Inspect) {
@@ -246,6 +251,12 @@ func seedErasable(t *testing.T, s EraseStore, a *account.Account, sharedDevice s
 	must("grant", s.SaveGrant(ctx, &oidc.Grant{AccountID: a.ID, ClientID: client.ID, Scopes: []string{"openid"}, CreatedAt: t0, LastUsedAt: t0}))
 	_, err = s.AppSession(ctx, e.sessionID, client.ID, a.ID, random.ID(), t0)
 	must("application session", err)
+	// It is an operator: its role, what was done to it, what it did.
+	must("operator", s.SetOperator(ctx, a.ID, operator.Support, t0))
+	must("audit about it", s.AddAudit(ctx, &operator.Entry{ID: random.ID(), At: t0, OperatorID: "op", OperatorEmail: "op@example.com",
+		Action: operator.ViewAccount, AccountID: a.ID}))
+	must("audit by it", s.AddAudit(ctx, &operator.Entry{ID: random.ID(), At: t0, OperatorID: a.ID, OperatorEmail: a.Email,
+		Action: operator.SignOutAll, AccountID: "someone-else", Reason: "asked on the phone"}))
 	// A security event about it, waiting for its receiver.
 	must("delivery", s.EnqueueDelivery(ctx, &delivery.Delivery{ID: random.ID(), Kind: delivery.SET, Target: "https://receiver.example/events",
 		AccountID: a.ID, Payload: []byte(`{}`), Status: delivery.Queued, NextAt: t0, CreatedAt: t0}))

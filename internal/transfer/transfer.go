@@ -136,6 +136,12 @@ var tables = []table{
 	{name: "api_keys", key: "id", order: "id",
 		columns: []string{"id", "name", "key_hash", "scopes", "created_at", "last_used_at", "revoked_at"},
 		kinds:   map[string]kind{"created_at": timestamp, "last_used_at": timestamp, "revoked_at": timestamp}},
+	{name: "operators", key: "account_id", order: "account_id",
+		columns: []string{"account_id", "role", "added_at"},
+		kinds:   map[string]kind{"added_at": timestamp}},
+	{name: "audit_log", key: "id", order: "id",
+		columns: []string{"id", "at", "operator_id", "operator_email", "action", "account_id", "reason", "ip", "device", "detail"},
+		kinds:   map[string]kind{"at": timestamp}},
 }
 
 // Progress is told how far the copy of a table has come.
