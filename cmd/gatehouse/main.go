@@ -6,6 +6,8 @@
 //	gatehouse migrate-data  copy a SQLite installation into PostgreSQL
 //	gatehouse user      create, list, disable or delete accounts
 //	gatehouse apikey    create, list or revoke the admin API's keys
+//	gatehouse operator  give, take or list the operator console's roles
+//	gatehouse audit     print the operators' audit trail
 //	gatehouse dkim      rotate or list the DKIM keys
 //	gatehouse keys      rotate or list the OpenID provider's signing keys
 //	gatehouse client    add, list or remove OpenID Connect clients
@@ -41,6 +43,8 @@ func commands() []command {
 		{"migrate-data", "copy a SQLite installation into PostgreSQL", runMigrateData},
 		{"user", "manage accounts: user create|list|disable|delete", runUser},
 		{"apikey", "admin API keys: apikey create --name NAME --scope S… | list | revoke ID", runAPIKey},
+		{"operator", "operator console roles: operator add --email ADDR --role support|admin | remove --email ADDR | list", runOperator},
+		{"audit", "the operators' audit trail, newest first: audit [--json] [--email ADDR] [--operator ADDR] [--since 24h]", runAudit},
 		{"dkim", "DKIM keys: dkim rotate | dkim list", runDKIM},
 		{"keys", "the OpenID provider's signing keys: keys rotate-signing | keys list", runKeys},
 		{"client", "OpenID Connect clients: client add | client list | client remove ID", runClient},

@@ -49,6 +49,7 @@ import (
 	"gatehouse/internal/notice"
 	"gatehouse/internal/oidc"
 	"gatehouse/internal/oidcdoor"
+	"gatehouse/internal/operator"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/password"
@@ -97,6 +98,9 @@ type App struct {
 	// APIKeys are the operator's keys for the admin API; Admin is the
 	// admin API (/api/admin/).
 	APIKeys *apikey.Service
+	// Operators gives and takes the console's roles and keeps the audit
+	// trail of what operators do and see.
+	Operators *operator.Service
 	Admin   *adminapi.Door
 	// SigningKeys sign the OpenID provider's tokens; Clients are the
 	// applications registered with it; OIDC is its front door (today
@@ -388,6 +392,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.APIKeys = &apikey.Service{Store: db, Clock: clk}
+	a.Operators = &operator.Service{Store: db, Accounts: db, Clock: clk,
+		// A passkey or an authenticator app: not SMS alone.
+		Strong: func(ctx context.Context, acct *account.Account) (bool, error) {
+			m, err := a.TwoStep.Methods(ctx, acct)
+			if err != nil {
+				return false, err
+			}
+			return len(m.Passkeys) > 0 || len(m.Apps) > 0, nil
+		}}
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
 	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions,
 		Attempts: db, Messages: db, Devices: a.Web.Devices, Clients: a.Clients, Log: log}

@@ -20,6 +20,7 @@ import (
 	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/oidc"
+	"gatehouse/internal/operator"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/phone"
@@ -55,6 +56,7 @@ type Store interface {
 	check.ReportStore
 	limit.Store
 	apikey.Store
+	operator.Store
 	oidc.KeyStore
 	oidc.ClientStore
 	oidc.FlowStore
