@@ -101,7 +101,7 @@ type App struct {
 	// Operators gives and takes the console's roles and keeps the audit
 	// trail of what operators do and see.
 	Operators *operator.Service
-	Admin   *adminapi.Door
+	Admin     *adminapi.Door
 	// SigningKeys sign the OpenID provider's tokens; Clients are the
 	// applications registered with it; OIDC is its front door (today
 	// discovery and the JWKS).
