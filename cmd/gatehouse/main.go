@@ -14,6 +14,8 @@
 //	gatehouse dns-records  print the DNS records to publish for the mail domain
 //	gatehouse verify-message  check whether a message is genuine
 //	gatehouse reports   list the messages holders reported
+//	gatehouse backup    back up a running installation into one encrypted file
+//	gatehouse restore   restore such a backup into a data directory
 //	gatehouse version   print the version
 package main
 
@@ -51,6 +53,8 @@ func commands() []command {
 		{"dns-records", "print the DNS TXT records (SPF, DKIM, DMARC, BIMI) for the mail domain", runDNSRecords},
 		{"verify-message", "is this message genuine? verify-message [--json] [--lang en|ja] FILE|- (exit 0 genuine, 1 not ours, 2 cannot tell, 3 could not check)", runVerifyMessage},
 		{"reports", "list the messages holders reported from the checker", runReports},
+		{"backup", "back up the database, secrets and DKIM keys into one encrypted file: backup --to FILE --passphrase-file FILE", runBackup},
+		{"restore", "restore a backup into an empty data directory: restore --from FILE --passphrase-file FILE [--force]", runRestore},
 		{"seed", "fill a scratch database for the benchmarks: seed --accounts N --per-account M", runSeed},
 		{"version", "print the version", runVersion},
 	}

@@ -11,6 +11,13 @@ import (
 var version = "dev"
 
 func runVersion(_ []string, stdout, _ io.Writer) int {
+	fmt.Fprintf(stdout, "gatehouse %s (%s)\n", binaryVersion(), runtime.Version())
+	return 0
+}
+
+// binaryVersion is the version this binary reports: the release's, or
+// dev and the commit it was built from.
+func binaryVersion() string {
 	v := version
 	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
 		for _, s := range info.Settings {
@@ -19,6 +26,5 @@ func runVersion(_ []string, stdout, _ io.Writer) int {
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "gatehouse %s (%s)\n", v, runtime.Version())
-	return 0
+	return v
 }

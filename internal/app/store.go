@@ -147,6 +147,18 @@ func DatabaseName(cfg *config.Config) string {
 	return "postgres"
 }
 
+// CheckSecretsFile reads the secrets file at path and checks that it is
+// the one db was created with (gatehouse backup asks this of its copy of
+// the database, before packing the two together). A database that has
+// recorded no fingerprint yet records this file's.
+func CheckSecretsFile(ctx context.Context, db Store, path string) error {
+	s, err := secrets.Load(path)
+	if err != nil {
+		return err
+	}
+	return checkSecrets(ctx, db, s, path)
+}
+
 // checkSecrets records the keys' fingerprint on first start and refuses
 // other keys afterwards: the keys must be the installation's own, and every
 // node must share them.
