@@ -41,6 +41,21 @@ var notRequestErrors = map[string]string{
 	"delivery.ErrNotFound":         "storage: a delivery read by its id (tests, the operator)",
 	"delivery.ErrBadSignature":     "a webhook receiver's check (delivery.Verify), never Gatehouse's own requests",
 	"delivery.ErrStale":            "a webhook receiver's check (delivery.Verify), never Gatehouse's own requests",
+	"archive.ErrDamaged":           "gatehouse restore: the backup file",
+	"archive.ErrFormatTooNew":      "gatehouse restore: the backup file",
+	"archive.ErrInUse":             "gatehouse restore: the data directory",
+	"archive.ErrInstalled":         "gatehouse restore: the data directory",
+	"archive.ErrNotBackup":         "gatehouse restore: the backup file",
+	"archive.ErrWeakPassphrase":    "gatehouse backup: the passphrase file",
+	"archive.ErrWrongDatabase":     "gatehouse restore: the configuration",
+	"archive.ErrWrongPassphrase":   "gatehouse restore: the passphrase file",
+	"sqlite.ErrInUse":              "gatehouse restore: the database file",
+	// The console (not built yet) will answer these in requests; until
+	// then only the operator and audit commands meet them.
+	"operator.ErrNoReason":    "gatehouse operator, audit: command line (the console will map it)",
+	"operator.ErrNotOperator": "gatehouse operator, audit: command line (the console will map it)",
+	"operator.ErrRoleUnknown": "gatehouse operator add: the role the operator typed",
+	"operator.ErrWeakTwoStep": "gatehouse operator add: command line (the console will map it)",
 }
 
 // sentinels lists the exported package-level Err… variables of every
