@@ -2,7 +2,7 @@
 // before every request to an application they protect, whether the browser
 // behind it is signed in: nginx's auth_request, Traefik's forwardAuth and
 // Caddy's forward_auth. It is the hot path of every protected request, so a
-// check is one session check (from the cache on PostgreSQL) and three
+// check is one session check (from the session cache) and three
 // headers, nothing else.
 //
 // A browser proves its session with Gatehouse's own session cookie when
