@@ -35,6 +35,7 @@ import (
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
 	"gatehouse/internal/config"
+	"gatehouse/internal/console"
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/delivery"
 	"gatehouse/internal/device"
@@ -326,6 +327,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Apps: apps, Backup: backups, Passkeys: keys,
 		Phone:   &phone.Service{Store: db, Codes: codes, Notices: notices, Region: cfg.String("phone.default_region"), Clock: clk, Tx: db},
 		Notices: notices, Tx: db, Forget: a.Sessions.Forget, Set: methods, Events: events,
+		Resets: db, ResetWait: cfg.Duration("console.reset_wait"),
 	}
 	sd := signin.Deps{Accounts: db, Attempts: db, Hasher: a.Hasher, Sessions: a.Sessions, Tx: db, Log: log, Clock: clk,
 		Devices: db, Codes: codes, Notices: notices, Methods: methods, Reauth: a.Sessions, Limits: limits}
@@ -401,6 +403,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 			}
 			return len(m.Passkeys) > 0 || len(m.Apps) > 0, nil
 		}}
+	a.Web.Console = &console.Service{Operators: a.Operators, Accounts: db, Changes: a.Accounts, Messages: db, Activity: db,
+		Stories: act, Devices: a.Web.Devices, TwoStep: a.TwoStep, Limits: limits, ReportStore: db, Box: box, Clock: clk}
+	consoleDoor := &web.ConsoleDoor{Service: a.Web.Console, FreshWithin: cfg.Duration("console.fresh_within")}
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
 	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions,
 		Attempts: db, Messages: db, Devices: a.Web.Devices, Clients: a.Clients, Log: log}
@@ -421,8 +426,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		HSTS:           cfg.TLS() || strings.HasPrefix(cfg.PublicURL(), "https://"),
 		TrustedProxies: proxies,
 		Hosts:          cfg.Hosts(),
-		Gates:          map[httpcore.Access]httpcore.Gate{httpcore.PasswordChecked: a.Web.RequirePending, adminapi.Access: a.Admin.Gate},
-		Unrouted:       map[string]*httpcore.Chain{"/": a.Web.Pages(), "/api/": httpcore.NewJSON()},
+		Gates: map[httpcore.Access]httpcore.Gate{httpcore.PasswordChecked: a.Web.RequirePending, adminapi.Access: a.Admin.Gate,
+			web.ConsoleViewer: consoleDoor.Gate, web.ConsoleActing: consoleDoor.Gate},
+		Unrouted: map[string]*httpcore.Chain{"/": a.Web.Pages(), "/api/": httpcore.NewJSON()},
 	}
 	if m := a.Metrics; m != nil {
 		a.HTTP.Timing = m.Route

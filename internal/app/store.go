@@ -31,6 +31,7 @@ import (
 	"gatehouse/internal/signin"
 	"gatehouse/internal/sqlite"
 	"gatehouse/internal/totp"
+	"gatehouse/internal/twostep"
 )
 
 // Store is one database implementing every capability's store. Only the
@@ -57,6 +58,10 @@ type Store interface {
 	limit.Store
 	apikey.Store
 	operator.Store
+	twostep.ResetStore
+	// AccountsByPhoneEnding finds accounts by their number's last
+	// digits, for the console's search (console.Accounts).
+	AccountsByPhoneEnding(ctx context.Context, digits string, limit int) ([]*account.Account, error)
 	oidc.KeyStore
 	oidc.ClientStore
 	oidc.FlowStore

@@ -93,6 +93,17 @@ type Result struct {
 	// Message is our stored message with that reference, when there is
 	// one (never a withheld one). Callers show it only to its holder.
 	Message *outbox.Message `json:"-"`
+	// Lookalikes are the hosts found imitating ours — the sender's domain
+	// or a link's, each once, as written (punycode stays punycode): what
+	// a report keeps for the operators' takedown list.
+	Lookalikes []string `json:"-"`
+}
+
+// lookalike notes a host found imitating ours, once.
+func (r *Result) lookalike(host string) {
+	if host != "" && !slices.Contains(r.Lookalikes, host) {
+		r.Lookalikes = append(r.Lookalikes, host)
+	}
 }
 
 // Has reports whether the result has a reason with the code.

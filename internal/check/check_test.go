@@ -155,6 +155,10 @@ func TestCheck_PartsAndAdditionsOfAGenuinePaste(t *testing.T) {
 	if res.Verdict != check.NotOurs || !res.Has("link_lookalike") || !res.Has("asks_password") {
 		t.Errorf("added link: %s %s", res.Verdict, codes(res))
 	}
+	// The look-alike host is kept for the operators' takedown list.
+	if len(res.Lookalikes) != 1 || res.Lookalikes[0] != "gatehouse-verify.example.net" {
+		t.Errorf("added link: look-alikes %q, want the link's host", res.Lookalikes)
+	}
 	for _, r := range res.Reasons {
 		if r.Code == "asks_password" && !strings.Contains(r.Text, "パスワード") {
 			t.Errorf("reason not in Japanese: %q", r.Text)

@@ -360,6 +360,7 @@ func (j *judge) sender(p *parsed, f lookalike.Finding) {
 		j.add(Note, "sender_subdomain", p.fromAddr, j.c.MailDomain)
 	case lookalike.Confusable, lookalike.Edit, lookalike.Swap, lookalike.Embedded:
 		j.addAs(Bad, "sender_lookalike", lookalikeKey("sender_lookalike", f), showAddr(p.fromAddr, f), f.Like, j.t("kind."+string(f.Kind)))
+		j.res.lookalike(f.Host)
 	default:
 		switch {
 		case nameClaims:

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,7 +22,34 @@ type Report struct {
 	// the report id): a reported message can hold personal details.
 	Content []byte
 	IP      string
+	// Lookalikes are the hosts the checker found imitating ours (the
+	// sender's domain, a link's), kept in the clear when the report is
+	// filed: the operators' takedown list is read without opening any
+	// report's sealed content.
+	Lookalikes []string
+	// Review is an operator's verdict (Reviews), "" until one is given;
+	// HandledAt and HandledBy say when and by whom (the operator's address
+	// as it was) the report was marked handled.
+	Review    Review
+	HandledAt time.Time
+	HandledBy string
 }
+
+// Review is an operator's verdict on a reported message.
+type Review string
+
+// Reviews.
+const (
+	ReviewPhishing Review = "phishing" // an imitation of us: act on its domains
+	ReviewGenuine  Review = "genuine"  // one of our own messages
+	ReviewOther    Review = "other"    // neither (spam, another service's mail)
+)
+
+// Reviews lists every verdict an operator may give.
+var Reviews = []Review{ReviewPhishing, ReviewGenuine, ReviewOther}
+
+// ErrReportNotFound is returned for an unknown report id.
+var ErrReportNotFound = errors.New("check: no such report")
 
 // ReportStore keeps reports.
 type ReportStore interface {
@@ -31,6 +59,11 @@ type ReportStore interface {
 	// RecentReports returns every account's reports, newest first (the
 	// operator's view).
 	RecentReports(ctx context.Context, limit int) ([]*Report, error)
+	// ReportByID returns one report, or ErrReportNotFound.
+	ReportByID(ctx context.Context, id string) (*Report, error)
+	// ReviewReport records an operator's verdict on a report and marks it
+	// handled; ErrReportNotFound for an unknown id.
+	ReviewReport(ctx context.Context, id string, review Review, by string, at time.Time) error
 }
 
 // Sealer seals reported content (crypt.Box): a reported message can hold
@@ -74,6 +107,7 @@ func (r *Reports) File(ctx context.Context, accountID, ip string, in Input, lang
 	for _, x := range res.Reasons {
 		rep.Reasons = append(rep.Reasons, x.Code)
 	}
+	rep.Lookalikes = res.Lookalikes
 	if err := r.Store.FileReport(ctx, rep); err != nil {
 		return nil, nil, fmt.Errorf("check: file report: %w", err)
 	}

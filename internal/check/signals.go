@@ -290,6 +290,7 @@ func (j *judge) link(l link, strong Level) {
 	switch f.Kind {
 	case lookalike.Confusable, lookalike.Edit, lookalike.Swap, lookalike.Embedded:
 		j.addAs(Bad, "link_lookalike", lookalikeKey("link_lookalike", f), showHost(f), f.Like, j.t("kind."+string(f.Kind)))
+		j.res.lookalike(f.Host)
 	default:
 		if !f.IP && !f.Shortener {
 			j.add(strong, "link_foreign", showHost(f))

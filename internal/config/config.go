@@ -182,6 +182,8 @@ var Options = []Option{
 	whole("argon2.workers", "0", 0, 1024, "Hashes computed at once; 0 means one per CPU."),
 	whole("argon2.queue", "0", 0, 100_000, "Hashes allowed to wait for a worker; 0 means 4 per worker."),
 	duration("argon2.wait", "1s", 0, 30*time.Second, "When every worker and queue place is taken, how long a request that needs a hash waits for one (using no CPU) before it gets 503 with Retry-After; 0s refuses at once."),
+	duration("console.fresh_within", "5m", time.Minute, time.Hour, "The operator console's changes need the operator's second step (an app's code or a passkey) proved within this long; otherwise the operator is asked to prove it again."),
+	duration("console.reset_wait", "72h", time.Hour, 30*day, "After an operator resets a holder's two-step verification, a new method may be added only from a device the account used before the reset, for this long."),
 	duration("session.idle_timeout", "1h", time.Second, 365*day, "A session ends after this long without use."),
 	duration("session.step_up_within", "10m", time.Second, day, "Sensitive changes (password, two-step verification) need the password and second step proved again within this long; otherwise the holder is asked to."),
 	duration("session.absolute_timeout", "24h", time.Second, 365*day, "A session ends this long after sign-in, used or not."),

@@ -16,11 +16,13 @@ import (
 	"gatehouse/internal/backup"
 	"gatehouse/internal/check"
 	"gatehouse/internal/code"
+	"gatehouse/internal/console"
 	"gatehouse/internal/device"
 	"gatehouse/internal/form"
 	"gatehouse/internal/i18n"
 	"gatehouse/internal/limit"
 	"gatehouse/internal/oidc"
+	"gatehouse/internal/operator"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/passkey"
 	"gatehouse/internal/password"
@@ -28,6 +30,7 @@ import (
 	"gatehouse/internal/session"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/totp"
+	"gatehouse/internal/twostep"
 )
 
 // Failure is what an error means to whoever made the request: the status
@@ -169,6 +172,19 @@ var failures = []Mapping{
 	{apikey.ErrInvalid, Failure{Status: http.StatusUnauthorized, Key: "error.api_key"}, nil},
 	{apikey.ErrScope, Failure{Status: http.StatusForbidden, Key: "error.api_scope"}, nil},
 	{apikey.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	// A new method while an operator's reset of two-step verification
+	// waits, from a device the account did not use before it.
+	{twostep.ErrResetWait, Failure{Status: http.StatusForbidden, Key: "error.reset_wait"}, nil},
+	// The operator console's.
+	{console.ErrForbidden, Failure{Status: http.StatusForbidden, Key: "error.console_role"}, nil},
+	{console.ErrQuery, Failure{Status: http.StatusUnprocessableEntity, Key: "console.error.query", Field: "q"}, nil},
+	{console.ErrLimitUnknown, Failure{Status: http.StatusUnprocessableEntity, Key: "error.console_limit"}, nil},
+	{console.ErrReviewUnknown, Failure{Status: http.StatusUnprocessableEntity, Key: "console.error.review", Field: "review"}, nil},
+	{operator.ErrNoReason, Failure{Status: http.StatusUnprocessableEntity, Key: "console.error.reason", Field: "reason"}, nil},
+	// An operator's role taken away between the gate and the action: the
+	// console does not announce itself.
+	{operator.ErrNotOperator, Failure{Status: http.StatusNotFound, Key: "error.not_found"}, nil},
+	{check.ErrReportNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 }
 
 // Mapping is one entry of the error mapper: a sentinel error and what it

@@ -51,11 +51,8 @@ var notRequestErrors = map[string]string{
 	"archive.ErrWrongPassphrase":   "gatehouse restore: the passphrase file",
 	"sqlite.ErrInUse":              "gatehouse restore: the database file",
 	// The console (not built yet) will answer these in requests; until
-	// then only the operator and audit commands meet them.
-	"operator.ErrNoReason":    "gatehouse operator, audit: command line (the console will map it)",
-	"operator.ErrNotOperator": "gatehouse operator, audit: command line (the console will map it)",
 	"operator.ErrRoleUnknown": "gatehouse operator add: the role the operator typed",
-	"operator.ErrWeakTwoStep": "gatehouse operator add: command line (the console will map it)",
+	"operator.ErrWeakTwoStep": "gatehouse operator add: command line",
 }
 
 // sentinels lists the exported package-level Err… variables of every

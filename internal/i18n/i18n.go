@@ -87,7 +87,7 @@ func (c *Catalog) wait() {
 
 // allMessages is every row of the catalog's tables.
 func allMessages() []struct{ key, en, ja string } {
-	return append(append(append(append([]struct{ key, en, ja string }(nil), messages...), activityMessages...), checkMessages...), whyMessages...)
+	return append(append(append(append(append([]struct{ key, en, ja string }(nil), messages...), activityMessages...), checkMessages...), whyMessages...), consoleMessages...)
 }
 
 // Supported reports whether lang is one of Languages.

@@ -213,6 +213,9 @@ type Store interface {
 	// Counts returns the counts of fixed windows starting at start for
 	// the keys (missing keys count 0).
 	Counts(ctx context.Context, keys []string, start time.Time) (map[string]int, error)
+	// WindowCounts returns every key starting with prefix counted in the
+	// window starting at start (the console's texts by country today).
+	WindowCounts(ctx context.Context, prefix string, start time.Time) (map[string]int, error)
 	// Hit adds one to each key's window starting at start.
 	Hit(ctx context.Context, keys []string, start time.Time) error
 	// Seen records subject under key's window and reports whether it was
@@ -755,6 +758,64 @@ func (l *Limiter) AccountState(ctx context.Context, accountID string) (map[Secre
 		if n >= l.policy.Ceiling {
 			out[s] = n
 		}
+	}
+	return out, nil
+}
+
+// Guesses returns the account's runs of consecutive failures per kind of
+// secret, however short (the console's view; AccountState keeps only
+// those at the ceiling).
+func (l *Limiter) Guesses(ctx context.Context, accountID string) (map[Secret]int, error) {
+	if l.off {
+		return nil, nil
+	}
+	all, err := l.store.AccountGuesses(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("limit: read the account's guesses: %w", err)
+	}
+	return all, nil
+}
+
+// Lift forgets every count of guesses at the account's secret s, and at
+// the codes sent to destinations: an operator's answer to a holder slowed
+// down by someone else's guessing, or by their own.
+func (l *Limiter) Lift(ctx context.Context, accountID string, s Secret, destinations ...string) error {
+	if l.off {
+		return nil
+	}
+	for _, subject := range append([]string{accountID}, destinations...) {
+		if err := l.store.ForgetGuesses(ctx, s, subject); err != nil {
+			return fmt.Errorf("limit: lift: %w", err)
+		}
+	}
+	return nil
+}
+
+// Refusals returns the refusals recorded since t, newest first, at most n.
+func (l *Limiter) Refusals(ctx context.Context, since time.Time, n int) ([]Refusal, error) {
+	if l.off {
+		return nil, nil
+	}
+	out, err := l.store.Refusals(ctx, since, n)
+	if err != nil {
+		return nil, fmt.Errorf("limit: read refusals: %w", err)
+	}
+	return out, nil
+}
+
+// SMSToday returns today's texts by country calling code ("81" → 12):
+// what the per-country cap counts.
+func (l *Limiter) SMSToday(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	if l.off {
+		return out, nil
+	}
+	counts, err := l.store.WindowCounts(ctx, "sms:", l.now().Truncate(24*time.Hour))
+	if err != nil {
+		return nil, fmt.Errorf("limit: read today's texts: %w", err)
+	}
+	for k, n := range counts {
+		out[strings.TrimPrefix(k, "sms:")] = n
 	}
 	return out, nil
 }

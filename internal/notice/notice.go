@@ -54,6 +54,9 @@ type Notice struct {
 	// Phone is the number a notice is about, already masked to its last
 	// digits (a phone method, PhoneChanged, PhoneRemoved).
 	Phone string
+	// Wait is the waiting period a reset of two-step verification
+	// started (TwoStepReset): no new method from a new device until then.
+	Wait time.Duration
 	// Withhold records the message without ever sending it (a request for
 	// an address with no account: see outbox.Withheld).
 	Withhold bool
@@ -93,6 +96,7 @@ var Channels = map[request.Purpose][]request.Channel{
 	request.BackupUsed:      {request.Email, request.SMS},
 	request.MethodRemoved:   {request.Email, request.SMS},
 	request.TwoStepOff:      {request.Email, request.SMS},
+	request.TwoStepReset:    {request.Email, request.SMS},
 	request.BackupRenewed:   {request.Email, request.SMS},
 	// A changed or removed number is told to the number itself too: a
 	// holder whose phone was swapped by someone else hears it there.
@@ -318,6 +322,15 @@ func (c *Composer) email(n Notice) (string, []string, error) {
 			c.origin(n, "mail.origin"),
 			t(lang, "mail.passkey_blocked.advice"),
 		}, nil
+	case n.Purpose == request.TwoStepReset:
+		return t(lang, "mail.two_step_reset.subject", svc), []string{
+			t(lang, "mail.two_step_reset.body", svc),
+			t(lang, "mail.two_step_reset.wait", waitHours(n.Wait)),
+			// When, not from where: the support team's network and
+			// browser are not the holder's business, nor an attacker's.
+			t(lang, "mail.two_step_reset.when", c.Catalog.Time(lang, n.Origin.Time, c.Catalog.Zone(lang, n.TimeZone))),
+			t(lang, "mail.two_step_reset.not_you"),
+		}, nil
 	case n.Purpose == request.EmailChanged:
 		return t(lang, "mail.email_changed.subject", svc), []string{
 			t(lang, "mail.email_changed.body", svc, n.Address),
@@ -439,4 +452,9 @@ func minutes(d time.Duration) int { return int(d / time.Minute) }
 // Japan", "日本、東京"), or "" when it is not known.
 func Place(lang string, o request.Origin) string {
 	return geo.Place{Country: o.Country, City: o.City, CityJA: o.CityJA}.Display(lang)
+}
+
+// waitHours is a waiting period in whole hours, rounded up, at least one.
+func waitHours(d time.Duration) int {
+	return max(1, int((d+time.Hour-1)/time.Hour))
 }

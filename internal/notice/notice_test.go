@@ -74,7 +74,13 @@ func TestCompose_EveryPurposeCauseChannelAndLanguageHasItsWords(t *testing.T) {
 							t.Errorf("%s/%s/%s/%s: bad part %q", p, cause, ch, lang, part)
 						}
 					}
-					if ch == request.Email && !strings.Contains(all, "192.0.2.7") {
+					if p == request.TwoStepReset {
+						// The support team's reset says when, never from
+						// where: the operator's network is not the holder's.
+						if strings.Contains(all, "192.0.2.7") || (ch == request.Email && !strings.Contains(all, "2026")) {
+							t.Errorf("%s/%s/%s: a reset must say when and not the operator's network:\n%s", p, ch, lang, all)
+						}
+					} else if ch == request.Email && !strings.Contains(all, "192.0.2.7") {
 						t.Errorf("%s/%s/%s: email does not say where the request came from:\n%s", p, cause, lang, all)
 					}
 				}

@@ -294,3 +294,30 @@ func (db *DB) SearchAccounts(ctx context.Context, prefix, after string, limit in
 	}
 	return out, nil
 }
+
+// AccountsByPhoneEnding implements console.Accounts: the accounts whose
+// confirmed number for codes ends with digits, by address. It reads every
+// account with a number (no index serves a suffix): the console's search,
+// not a hot path.
+func (db *DB) AccountsByPhoneEnding(ctx context.Context, digits string, limit int) ([]*account.Account, error) {
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT `+accountRead+` FROM accounts
+		WHERE phone_confirmed_at IS NOT NULL AND phone <> '' AND right(phone, length($1)) = $1
+		ORDER BY email_key COLLATE "C" LIMIT $2`, digits, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find accounts by phone: %w", err)
+	}
+	defer rows.Close()
+	var out []*account.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: find accounts by phone: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: find accounts by phone: %w", err)
+	}
+	return out, nil
+}

@@ -54,11 +54,12 @@ func (db *DB) EraseAccount(ctx context.Context, a *account.Account) error {
 	stmts = append(stmts, stmt{`DELETE FROM oidc_refresh_tokens WHERE family_id IN (SELECT id FROM oidc_token_families WHERE account_id = $1)`, []any{id}})
 	for _, table := range []string{"oidc_access_tokens", "oidc_token_families", "oidc_grants", "oidc_sessions", "oidc_auth_requests",
 		"deliveries", "account_devices", "totp_steps", "totp_apps", "backup_codes", "passkeys", "reports", "password_history",
-		"operators", "audit_log"} {
+		"operators", "audit_log", "two_step_resets"} {
 		stmts = append(stmts, stmt{`DELETE FROM ` + table + ` WHERE account_id = $1`, []any{id}})
 	}
 	// What it did as an operator stays in the audit trail, not who did it.
 	stmts = append(stmts, stmt{`UPDATE audit_log SET operator_id = '', operator_email = '` + operator.ErasedOperator + `' WHERE operator_id = $1`, []any{id}})
+	stmts = append(stmts, stmt{`UPDATE reports SET handled_by = '` + operator.ErasedOperator + `' WHERE handled_by = $1`, []any{a.Email}})
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s.q, s.args...); err != nil {

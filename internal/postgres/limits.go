@@ -253,3 +253,24 @@ func (db *DB) Refusals(ctx context.Context, since time.Time, n int) ([]limit.Ref
 	}
 	return out, rows.Err()
 }
+
+// WindowCounts implements limit.Store.
+func (db *DB) WindowCounts(ctx context.Context, prefix string, start time.Time) (map[string]int, error) {
+	rows, err := db.conn(ctx).Query(ctx, `
+		SELECT key, count FROM limit_windows
+		WHERE window_start = $1 AND starts_with(key, $2)`, start.UnixMicro(), prefix)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read limit counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("postgres: read limit counts: %w", err)
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}

@@ -81,15 +81,18 @@ const (
 	BackupUsed      Purpose = "backup_used"      // a backup code passed a sign-in
 	MethodRemoved   Purpose = "method_removed"   // a second-step method was removed
 	TwoStepOff      Purpose = "two_step_off"     // two-step verification was turned off
-	BackupRenewed   Purpose = "backup_renewed"   // a new set of backup codes replaced the old
-	PhoneChanged    Purpose = "phone_changed"    // codes by SMS now go to another number (told to the old one too)
-	PhoneRemoved    Purpose = "phone_removed"    // the number no longer receives codes
-	EmailChanged    Purpose = "email_changed"    // the account's address changed (told to the old and the new)
-	PasskeyBlocked  Purpose = "passkey_blocked"  // a passkey answered with a counter that went back: blocked as a possible copy
-	NewDevice       Purpose = "new_device"       // the alert: a sign-in from a device the account had not used
-	TrustAdded      Purpose = "trust_added"      // a browser was trusted to skip the second step
-	NotMeDone       Purpose = "not_me_done"      // what the holder's "this wasn't me" did
-	AlertsOff       Purpose = "alerts_off"       // the new-device alert was turned off on every channel
+	// TwoStepReset: an operator reset two-step verification (the console),
+	// after the holder proved who they are to support.
+	TwoStepReset   Purpose = "two_step_reset"
+	BackupRenewed  Purpose = "backup_renewed"  // a new set of backup codes replaced the old
+	PhoneChanged   Purpose = "phone_changed"   // codes by SMS now go to another number (told to the old one too)
+	PhoneRemoved   Purpose = "phone_removed"   // the number no longer receives codes
+	EmailChanged   Purpose = "email_changed"   // the account's address changed (told to the old and the new)
+	PasskeyBlocked Purpose = "passkey_blocked" // a passkey answered with a counter that went back: blocked as a possible copy
+	NewDevice      Purpose = "new_device"      // the alert: a sign-in from a device the account had not used
+	TrustAdded     Purpose = "trust_added"     // a browser was trusted to skip the second step
+	NotMeDone      Purpose = "not_me_done"     // what the holder's "this wasn't me" did
+	AlertsOff      Purpose = "alerts_off"      // the new-device alert was turned off on every channel
 	// SecondStepFailed: the right password was typed but the second step
 	// was not passed (locked after wrong codes, or delayed for guessing).
 	// Its cause is PasswordKnown and it names the attempt's challenge, so
@@ -108,7 +111,7 @@ const (
 // confirmed phone, by SMS too: someone who took over the mailbox must not
 // be able to hide the change from the holder.
 var SecurityNotices = []Purpose{
-	PasswordChanged, PasswordReset, TwoStepOn, MethodAdded, BackupUsed, MethodRemoved, TwoStepOff,
+	PasswordChanged, PasswordReset, TwoStepOn, MethodAdded, BackupUsed, MethodRemoved, TwoStepOff, TwoStepReset,
 	BackupRenewed, EmailChanged, PasskeyBlocked, TrustAdded, NotMeDone, AlertsOff, SecondStepFailed, GuessCeiling, TrustCopied,
 }
 

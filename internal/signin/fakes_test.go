@@ -574,6 +574,9 @@ func (s limitStore) ClearGuesses(_ context.Context, k limit.GuessKey) error {
 }
 
 func (limitStore) ForgetGuesses(context.Context, limit.Secret, string) error { return nil }
+func (limitStore) WindowCounts(context.Context, string, time.Time) (map[string]int, error) {
+	return map[string]int{}, nil
+}
 func (limitStore) AccountGuesses(context.Context, string) (map[limit.Secret]int, error) {
 	return nil, nil
 }

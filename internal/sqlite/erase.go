@@ -64,11 +64,12 @@ func (db *DB) EraseAccount(ctx context.Context, a *account.Account) error {
 		add(`DELETE FROM `+table+` WHERE account_id = ?`, id)
 	}
 	for _, table := range []string{"deliveries", "account_devices", "totp_steps", "totp_apps", "backup_codes", "passkeys", "reports", "password_history",
-		"operators", "audit_log"} {
+		"operators", "audit_log", "two_step_resets"} {
 		add(`DELETE FROM `+table+` WHERE account_id = ?`, id)
 	}
 	// What it did as an operator stays in the audit trail, not who did it.
 	add(`UPDATE audit_log SET operator_id = '', operator_email = '`+operator.ErasedOperator+`' WHERE operator_id = ?`, id)
+	add(`UPDATE reports SET handled_by = '`+operator.ErasedOperator+`' WHERE handled_by = ?`, a.Email)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {

@@ -1,7 +1,7 @@
 -- The schema every migration up to the version below produces, used to
 -- create a new database in one step (see DB.Migrate). Generated; do not
 -- edit. Add a migration, then: go test ./internal/sqlite -run TestSnapshot -update
--- version: 26
+-- version: 27
 CREATE TABLE accounts (
     id                  TEXT PRIMARY KEY,
     email               TEXT NOT NULL,
@@ -206,7 +206,7 @@ CREATE TABLE reports (
     reference  TEXT NOT NULL DEFAULT '',
     content    BLOB NOT NULL,              -- sealed (AAD the report id)
     ip         TEXT NOT NULL DEFAULT ''
-);
+, lookalikes TEXT NOT NULL DEFAULT '', review     TEXT NOT NULL DEFAULT '', handled_at INTEGER, handled_by TEXT NOT NULL DEFAULT '');
 CREATE INDEX reports_account ON reports (account_id, created_at DESC);
 CREATE INDEX reports_created ON reports (created_at DESC);
 CREATE TABLE guess_counters (
@@ -479,3 +479,7 @@ CREATE TABLE audit_log (
 ) STRICT;
 CREATE INDEX audit_log_account ON audit_log (account_id, at);
 CREATE INDEX audit_log_at ON audit_log (at);
+CREATE TABLE two_step_resets (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    reset_at   INTEGER NOT NULL
+) STRICT;

@@ -23,6 +23,7 @@ import (
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 	"gatehouse/internal/session"
+	"gatehouse/internal/twostep"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/totp"
 )
@@ -34,6 +35,9 @@ type EraseStore interface {
 	account.Eraser
 	delivery.Store
 	operator.Store
+	twostep.ResetStore
+	// ReviewReport marks a report handled by an operator (the console).
+	ReviewReport(ctx context.Context, id string, review check.Review, by string, at time.Time) error
 }
 
 // Inspect reads a database's rows directly, for the erase suite to count
@@ -95,6 +99,7 @@ var traces = []traceOf{
 	// What it did as an operator stays in the audit trail, without naming it.
 	{"audit_log", "operator_id", func(a *account.Account, _ *erasable) string { return a.ID }},
 	{"audit_log", "operator_email", func(a *account.Account, _ *erasable) string { return a.Email }},
+	{"reports", "handled_by", func(a *account.Account, _ *erasable) string { return a.Email }},
 }
 
 func testErase(t *testing.T, s EraseStore, in Inspect) {
@@ -220,7 +225,12 @@ func seedErasable(t *testing.T, s EraseStore, a *account.Account, sharedDevice s
 		Channel: request.Email, To: key, Language: "en", Subject: "s", Text: "t", CreatedAt: t0, Status: outbox.Withheld, NextAttemptAt: t0}))
 	must("answer", s.RecordAnswer(ctx, &activity.Answer{ID: random.ID(), AccountID: a.ID, MessageID: m.ID, Reference: m.Reference, ChallengeID: ch.ID,
 		Cause: request.PasswordKnown, Said: activity.Me, Origin: o}))
-	must("report", s.FileReport(ctx, &check.Report{ID: random.ID(), AccountID: a.ID, CreatedAt: t0, Kind: "text", Verdict: check.CannotTell, Content: []byte("c"), IP: o.IP}))
+	rep := &check.Report{ID: random.ID(), AccountID: a.ID, CreatedAt: t0, Kind: "text", Verdict: check.CannotTell, Content: []byte("c"), IP: o.IP,
+		Lookalikes: []string{"gatehouse-login.example"}}
+	must("report", s.FileReport(ctx, rep))
+	// Handled by this account as an operator: its address must not stay
+	// on the reports it handled.
+	must("report handled", s.ReviewReport(ctx, rep.ID, check.ReviewPhishing, a.Email, t0))
 	app := &totp.App{ID: random.ID(), AccountID: a.ID, Name: "phone", Secret: []byte("sealed"), CreatedAt: t0, ConfirmedAt: t0}
 	must("app", s.CreateApp(ctx, app))
 	_, err := s.UseStep(ctx, a.ID, app.ID, 42, t0)
@@ -253,6 +263,7 @@ func seedErasable(t *testing.T, s EraseStore, a *account.Account, sharedDevice s
 	must("application session", err)
 	// It is an operator: its role, what was done to it, what it did.
 	must("operator", s.SetOperator(ctx, a.ID, operator.Support, t0))
+	must("two-step reset", s.RecordTwoStepReset(ctx, a.ID, t0))
 	must("audit about it", s.AddAudit(ctx, &operator.Entry{ID: random.ID(), At: t0, OperatorID: "op", OperatorEmail: "op@example.com",
 		Action: operator.ViewAccount, AccountID: a.ID}))
 	must("audit by it", s.AddAudit(ctx, &operator.Entry{ID: random.ID(), At: t0, OperatorID: a.ID, OperatorEmail: a.Email,

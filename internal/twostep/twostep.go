@@ -11,6 +11,7 @@ package twostep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,6 +47,81 @@ type Service struct {
 	// Events, if set, records a credential change for every method added,
 	// replaced or removed, in the change's transaction.
 	Events secevent.Sink
+	// Resets keeps when an operator reset the account's two-step
+	// verification (Reset); ResetWait is how long after a reset a new
+	// method may be added only from a device the account used before it.
+	// Nil Resets: no reset is ever recorded or waited for.
+	Resets    ResetStore
+	ResetWait time.Duration
+}
+
+// ResetStore keeps the time of an account's last reset by an operator;
+// implemented by internal/sqlite and internal/postgres.
+type ResetStore interface {
+	RecordTwoStepReset(ctx context.Context, accountID string, at time.Time) error
+	// TwoStepReset returns when the account's two-step verification was
+	// last reset (zero if never) and whether deviceID was used by the
+	// account before then.
+	TwoStepReset(ctx context.Context, accountID, deviceID string) (at time.Time, usedBefore bool, err error)
+}
+
+// ErrResetWait refuses a new method from a device the account had not used
+// before an operator reset its two-step verification, until the waiting
+// period (ResetWait) ends: whoever talked support into the reset — perhaps
+// not the holder — must not be able to enrol their own phone at once.
+var ErrResetWait = errors.New("twostep: a new method may be added only from a device used before the reset, until the waiting period ends")
+
+// mayAdd refuses a new method while a reset's waiting period runs, unless
+// the request comes from a device the account used before the reset.
+func (s *Service) mayAdd(ctx context.Context, a *account.Account, o request.Origin) error {
+	if s.Resets == nil {
+		return nil
+	}
+	at, before, err := s.Resets.TwoStepReset(ctx, a.ID, o.DeviceID)
+	if err != nil {
+		return fmt.Errorf("twostep: read the last reset: %w", err)
+	}
+	if at.IsZero() || before || o.Time.Sub(at) >= s.ResetWait {
+		return nil
+	}
+	return ErrResetWait
+}
+
+// Reset is an operator's reset of the account's two-step verification,
+// for a holder who lost every method and proved who they are to support:
+// every method goes as with Off, the reset is recorded (starting the
+// waiting period), and the holder is told on every channel they had —
+// the address and the number that received codes.
+func (s *Service) Reset(ctx context.Context, a *account.Account, at time.Time) error {
+	if s.Resets == nil {
+		return errors.New("twostep: reset: no reset store wired")
+	}
+	o := request.Origin{Time: at}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		m, err := s.Methods(ctx, a)
+		if err != nil {
+			return fmt.Errorf("twostep: reset: %w", err)
+		}
+		if err := s.removeAll(ctx, a, m, o); err != nil {
+			return fmt.Errorf("twostep: reset: %w", err)
+		}
+		if err := s.Resets.RecordTwoStepReset(ctx, a.ID, at); err != nil {
+			return fmt.Errorf("twostep: reset: %w", err)
+		}
+		n := notice.Notice{Purpose: request.TwoStepReset, Origin: o, Wait: s.ResetWait}
+		if err := s.send(ctx, a, n); err != nil {
+			return fmt.Errorf("twostep: reset: %w", err)
+		}
+		if m.Phone != "" {
+			// The number is no longer the account's, so the email's copy
+			// by SMS would not reach it: told there directly.
+			n.Channel, n.To = request.SMS, m.Phone
+			if err := s.send(ctx, a, n); err != nil {
+				return fmt.Errorf("twostep: reset: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // changed records that a method (secevent.App, Phone, Passkey) was
@@ -141,6 +217,9 @@ type Enabled struct {
 // first method turns two-step verification on and makes the backup codes;
 // the holder is told either way, by email, with the request's origin.
 func (s *Service) ConfirmApp(ctx context.Context, a *account.Account, appID, name, code string, o request.Origin) (*Enabled, error) {
+	if err := s.mayAdd(ctx, a, o); err != nil {
+		return nil, err
+	}
 	was, err := s.On(ctx, a)
 	if err != nil {
 		return nil, fmt.Errorf("twostep: confirm app: %w", err)
@@ -182,6 +261,9 @@ func (s *Service) added(ctx context.Context, a *account.Account, was bool, n not
 // off (with backup codes, as for an app). The holder is told by email, and
 // a number it replaces is told by SMS that codes no longer go there.
 func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, typed string, o request.Origin) (*Enabled, error) {
+	if err := s.mayAdd(ctx, a, o); err != nil {
+		return nil, err
+	}
 	ch, err := s.Phone.Check(ctx, a, id, typed, o)
 	if err != nil {
 		return nil, fmt.Errorf("twostep: confirm phone: %w", err)
@@ -223,6 +305,9 @@ func (s *Service) ConfirmPhone(ctx context.Context, a *account.Account, id, type
 func (s *Service) ConfirmPasskey(ctx context.Context, a *account.Account, ceremonyID, name string, response []byte, o request.Origin) (*passkey.Credential, *Enabled, error) {
 	if s.Passkeys == nil {
 		return nil, nil, passkey.ErrRelyingParty
+	}
+	if err := s.mayAdd(ctx, a, o); err != nil {
+		return nil, nil, err
 	}
 	was, err := s.On(ctx, a)
 	if err != nil {
@@ -338,39 +423,47 @@ func (s *Service) Off(ctx context.Context, a *account.Account, o request.Origin)
 		if err != nil {
 			return fmt.Errorf("twostep: off: %w", err)
 		}
-		for _, app := range m.Apps {
-			if err := s.Apps.Remove(ctx, a.ID, app.ID); err != nil {
-				return fmt.Errorf("twostep: off: %w", err)
-			}
-			if err := s.changed(ctx, a, o, secevent.App, secevent.Delete); err != nil {
-				return err
-			}
-		}
-		for _, p := range m.Passkeys {
-			if err := s.Passkeys.Remove(ctx, a.ID, p.ID); err != nil {
-				return fmt.Errorf("twostep: off: %w", err)
-			}
-			if err := s.changed(ctx, a, o, secevent.Passkey, secevent.Delete); err != nil {
-				return err
-			}
+		if err := s.removeAll(ctx, a, m, o); err != nil {
+			return fmt.Errorf("twostep: off: %w", err)
 		}
 		if m.Phone != "" {
-			if err := s.Phone.Remove(ctx, a); err != nil {
-				return fmt.Errorf("twostep: off: %w", err)
-			}
-			if err := s.changed(ctx, a, o, secevent.Phone, secevent.Delete); err != nil {
-				return err
-			}
-			s.forget(ctx, a.ID)
 			if err := s.send(ctx, a, notice.Notice{Purpose: request.PhoneRemoved, Phone: phone.Mask(m.Phone), Origin: o, Channel: request.SMS, To: m.Phone}); err != nil {
 				return fmt.Errorf("twostep: off: %w", err)
 			}
 		}
-		if err := s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time); err != nil {
-			return fmt.Errorf("twostep: off: %w", err)
-		}
 		return s.send(ctx, a, notice.Notice{Purpose: request.TwoStepOff, Origin: o})
 	})
+}
+
+// removeAll removes every method in m and the backup codes, inside the
+// caller's transaction, recording each credential change.
+func (s *Service) removeAll(ctx context.Context, a *account.Account, m *Methods, o request.Origin) error {
+	for _, app := range m.Apps {
+		if err := s.Apps.Remove(ctx, a.ID, app.ID); err != nil {
+			return err
+		}
+		if err := s.changed(ctx, a, o, secevent.App, secevent.Delete); err != nil {
+			return err
+		}
+	}
+	for _, p := range m.Passkeys {
+		if err := s.Passkeys.Remove(ctx, a.ID, p.ID); err != nil {
+			return err
+		}
+		if err := s.changed(ctx, a, o, secevent.Passkey, secevent.Delete); err != nil {
+			return err
+		}
+	}
+	if m.Phone != "" {
+		if err := s.Phone.Remove(ctx, a); err != nil {
+			return err
+		}
+		if err := s.changed(ctx, a, o, secevent.Phone, secevent.Delete); err != nil {
+			return err
+		}
+		s.forget(ctx, a.ID)
+	}
+	return s.Backup.Store.ReplaceBackupCodes(ctx, a.ID, nil, o.Time)
 }
 
 // NewBackupCodes replaces the holder's backup codes with a new set, to show

@@ -89,6 +89,15 @@ func (s *Server) activityPage(w http.ResponseWriter, r *http.Request) {
 		rows = append(rows, row)
 	}
 	p.Data["Attempts"] = rows
+	if p.Data["Paged"] == nil {
+		// What our support team saw and did, on the first page.
+		support, err := s.supportEntries(r, p.Lang, st.Account.ID)
+		if err != nil {
+			httpcore.Fail(w, r, err)
+			return
+		}
+		p.Data["Support"] = support
+	}
 	s.render(w, r, http.StatusOK, "activity", p)
 }
 

@@ -26,6 +26,11 @@ func (s *Server) prepare() {
 		Stale:       s.reverifyFirst,
 	}
 	s.apiChain = httpcore.NewJSON()
+	// The console's chain is the pages' but for its detour to a fresh
+	// second step, which returns to the page a change's button is on.
+	c := *s.pagesChain
+	c.Name, c.Stale = "console", s.consoleReverify
+	s.consoleChain = &c
 }
 
 // Pages is the chain of the holder's pages: HTML forms. A POST must be a

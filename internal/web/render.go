@@ -113,6 +113,17 @@ func (s *Server) templateFuncs() template.FuncMap {
 			}
 			return in
 		},
+		// The console's shared pieces (layout.html's console_…).
+		"consoleAction": func(p *page, action, path, label string, danger bool) map[string]any {
+			return map[string]any{"P": p, "Action": action, "Path": path, "Label": label, "Danger": danger,
+				"Invalid": p.Data["Failed"] == action}
+		},
+		"consoleAudit": func(p *page, rows []consoleAudit, heading string) map[string]any {
+			return map[string]any{"P": p, "Rows": rows, "Heading": heading}
+		},
+		"consoleReports": func(p *page, rows []consoleReportRow, heading, id string) map[string]any {
+			return map[string]any{"P": p, "Rows": rows, "Heading": heading, "ID": id}
+		},
 		"withHint":   func(in input, hint string) input { in.Hint = hint; return in },
 		"withButton": func(in input, label string) input { in.Button = label; return in },
 		// keepRefs writes text with each message reference in it kept on
@@ -432,6 +443,14 @@ var notices = map[string]string{
 	"signed_out_others":     "devices.signed_out_others",
 	"alerts_saved":          "security.alerts_saved",
 	"password_compromised":  "notice.password_compromised",
+	// The operator console's.
+	"console_fresh":          "console.fresh",
+	"console_sign_out_all":   "console.done.sign_out_all",
+	"console_disable":        "console.done.disable",
+	"console_enable":         "console.done.enable",
+	"console_reset_two_step": "console.done.reset_two_step",
+	"console_lift_limit":     "console.done.lift_limit",
+	"console_reviewed":       "console.done.reviewed",
 }
 
 func (s *Server) notice(r *http.Request, p *page) {

@@ -17,6 +17,9 @@ func (s *Server) Routes() []httpcore.Route {
 		s.prepare()
 	}
 	table := s.routes()
+	if s.Console != nil {
+		table = append(table, s.consoleRoutes()...)
+	}
 	// The GET addresses, for the language switcher (see newPage).
 	s.known = map[string]bool{}
 	for _, rt := range table {

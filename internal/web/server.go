@@ -26,6 +26,7 @@ import (
 	"gatehouse/internal/checkup"
 	"gatehouse/internal/clock"
 	"gatehouse/internal/code"
+	"gatehouse/internal/console"
 	"gatehouse/internal/device"
 	"gatehouse/internal/geo"
 	"gatehouse/internal/httpcore"
@@ -84,6 +85,10 @@ type Server struct {
 	// Places finds the approximate place of an address; nil when no
 	// database is configured (places are then left out).
 	Places *geo.DB
+	// Console is the operator console's work (package console); its
+	// pages are drawn here, with the holder's templates. Nil: no console
+	// routes (tests of the holder's pages alone).
+	Console *console.Service
 
 	ServiceName string
 	// Support is where holders reach the operator's support (support.url
@@ -116,9 +121,10 @@ type Server struct {
 	// per language and chosen zone (lang + "\x00" + zone → template.HTML).
 	zoneOptions sync.Map
 	// renderBufs are render's buffers (*bytes.Buffer), kept between pages.
-	renderBufs sync.Pool
-	pagesChain *httpcore.Chain
-	apiChain   *httpcore.Chain
+	renderBufs   sync.Pool
+	pagesChain   *httpcore.Chain
+	apiChain     *httpcore.Chain
+	consoleChain *httpcore.Chain
 }
 
 func (s *Server) now() time.Time { return s.Clock.Now() }

@@ -46,6 +46,7 @@ func (s *Server) continuingApp(ctx context.Context, next, deviceID string, now t
 func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 	st := state(r)
 	p := s.newPage(r, "reverify.title")
+	s.notice(r, p) // why the holder is asked (the console's detour says so)
 	next := r.URL.Query().Get("next")
 	if r.Method == http.MethodPost {
 		next, _ = httpcore.Field(r, "next")
