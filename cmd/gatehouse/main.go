@@ -16,6 +16,8 @@
 //	gatehouse reports   list the messages holders reported
 //	gatehouse backup    back up a running installation into one encrypted file
 //	gatehouse restore   restore such a backup into a data directory
+//	gatehouse seed      fill a scratch database for the benchmarks
+//	gatehouse bench     size a server on this machine: argon2id, sign-ins, checks, memory
 //	gatehouse version   print the version
 package main
 
@@ -56,6 +58,7 @@ func commands() []command {
 		{"backup", "back up the database, secrets and DKIM keys into one encrypted file: backup --to FILE --passphrase-file FILE", runBackup},
 		{"restore", "restore a backup into an empty data directory: restore --from FILE --passphrase-file FILE [--force]", runRestore},
 		{"seed", "fill a scratch database for the benchmarks: seed --accounts N --per-account M", runSeed},
+		{"bench", "size a server on this machine: bench [--duration 5s] [--clients N] [--flood N] [--target 500ms] [--database postgres://…] [--json]", runBench},
 		{"version", "print the version", runVersion},
 	}
 }
