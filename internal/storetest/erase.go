@@ -23,9 +23,9 @@ import (
 	"gatehouse/internal/random"
 	"gatehouse/internal/request"
 	"gatehouse/internal/session"
-	"gatehouse/internal/twostep"
 	"gatehouse/internal/signin"
 	"gatehouse/internal/totp"
+	"gatehouse/internal/twostep"
 )
 
 // EraseStore is what deleting an account needs of a store.
