@@ -50,6 +50,7 @@ var notRequestErrors = map[string]string{
 	"archive.ErrWrongDatabase":     "gatehouse restore: the configuration",
 	"archive.ErrWrongPassphrase":   "gatehouse restore: the passphrase file",
 	"sqlite.ErrInUse":              "gatehouse restore: the database file",
+	"bench.ErrInstalled":           "gatehouse bench --database: a database that holds an installation",
 	// The console (not built yet) will answer these in requests; until
 	"operator.ErrRoleUnknown": "gatehouse operator add: the role the operator typed",
 	"operator.ErrWeakTwoStep": "gatehouse operator add: command line",

@@ -302,7 +302,9 @@ func (s *Server) consoleStory(w http.ResponseWriter, r *http.Request) {
 		httpcore.Fail(w, r, err)
 		return
 	}
-	v := s.storyView(r, p.Lang, story)
+	// No device is "this device" to support: the story reads as the
+	// holder reads it on another device.
+	v := s.storyView(r, p.Lang, story, "")
 	p.Title = v.Heading
 	p.Data["Story"] = v
 	p.Data["HolderID"] = holder.ID

@@ -48,6 +48,9 @@ func (d *ConsoleDoor) Gate(rt *httpcore.Route, next http.HandlerFunc) http.Handl
 			st := httpcore.StateOf(r)
 			op, err := d.Service.OperatorOf(r.Context(), st.Account)
 			if errors.Is(err, operator.ErrNotOperator) {
+				// The very page of an address no route has, which reads
+				// no session (no sign-out button either).
+				st.Session, st.Account = nil, nil
 				httpcore.Answer(w, r, http.StatusNotFound, "error.not_found")
 				return
 			}

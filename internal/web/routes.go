@@ -17,15 +17,18 @@ func (s *Server) Routes() []httpcore.Route {
 		s.prepare()
 	}
 	table := s.routes()
-	if s.Console != nil {
-		table = append(table, s.consoleRoutes()...)
-	}
 	// The GET addresses, for the language switcher (see newPage).
 	s.known = map[string]bool{}
 	for _, rt := range table {
 		if rt.Method == "GET" {
 			s.known[rt.Path] = true
 		}
+	}
+	if s.Console != nil {
+		// Not among the known paths: a holder's 404 there must read as
+		// at an address no route has (its language switch returns to
+		// "/"); the console's own pages set their way back themselves.
+		table = append(table, s.consoleRoutes()...)
 	}
 	return table
 }

@@ -79,7 +79,7 @@ func (s *Server) whyPage(w http.ResponseWriter, r *http.Request) {
 		}
 		if story != nil {
 			s.notice(r, p)
-			v := s.storyView(r, p.Lang, story)
+			v := s.storyView(r, p.Lang, story, st.Session.DeviceID)
 			p.Title = v.Heading
 			p.Data["Story"] = v
 			s.render(w, r, http.StatusOK, "why", p)
@@ -178,8 +178,10 @@ func (s *Server) whyStop(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "why", p)
 }
 
-// storyView describes a story for its holder in lang.
-func (s *Server) storyView(r *http.Request, lang string, st *activity.Story) storyView {
+// storyView describes a story for its holder in lang, read on the device
+// viewer (the holder's session's; "" for the console, where no device is
+// "this device").
+func (s *Server) storyView(r *http.Request, lang string, st *activity.Story, viewer string) storyView {
 	m := st.Message
 	t := s.Catalog.T
 	v := storyView{Reference: m.Reference, Sent: s.when(r, m.CreatedAt), Channel: t(lang, "messages.channel_"+string(m.Channel))}
@@ -198,7 +200,7 @@ func (s *Server) storyView(r *http.Request, lang string, st *activity.Story) sto
 			o = st.Attempt.Origin
 		}
 		browser, os := s.Devices.UserAgents.Parse(o.UserAgent)
-		if sess := state(r).Session; sess != nil && o.DeviceID != "" && o.DeviceID == sess.DeviceID {
+		if viewer != "" && o.DeviceID == viewer {
 			thisDevice = true
 			v.Device = t(lang, "story.device_this", browser, os)
 		} else {

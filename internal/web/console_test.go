@@ -1,0 +1,239 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/internal/operator"
+	"gatehouse/internal/request"
+)
+
+// consoleSetup is an installation with a holder and an operator (role)
+// whose authenticator app is on; the operator's browser has proved its
+// second step (a re-verification with the app's code) unless stale.
+type consoleSetup struct {
+	h                *harness
+	holder, op       *browser
+	holderID, secret string
+	now              time.Time
+}
+
+const (
+	holderEmail   = "holder@example.com"
+	operatorEmail = "operator@example.com"
+)
+
+func newConsole(t *testing.T, db map[string]string, role operator.Role) *consoleSetup {
+	t.Helper()
+	h := newHarness(t, db)
+	c := &consoleSetup{h: h, holder: h.browser("en"), op: h.browser("en"), now: time.Now()}
+	c.holder.signUp(holderEmail, goodPassword)
+	c.op.signUp(operatorEmail, goodPassword)
+	c.secret, _ = c.op.turnOnApp(t)
+	if _, err := h.app.Operators.Add(context.Background(), operatorEmail, role); err != nil {
+		t.Fatal(err)
+	}
+	a, err := h.app.Accounts.Store.AccountByEmail(context.Background(), holderEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.holderID = a.ID
+	return c
+}
+
+// reverify proves the operator's second step again, with the app's next
+// code (the current step was used turning the app on).
+func (c *consoleSetup) reverify(t *testing.T, next string) *resp {
+	t.Helper()
+	c.now = c.now.Add(30 * time.Second)
+	now := c.now
+	c.h.app.SetClock(func() time.Time { return now })
+	return c.op.post("/account/reverify", url.Values{"password": {goodPassword}, "method": {"app"},
+		"code": {nowCode(t, c.secret, now)}, "next": {next}})
+}
+
+// TestConsole_OnlyOperatorsSeeIt_V8_2_1: a signed-in holder who is not an
+// operator gets exactly the answer of an address no route has (the
+// console does not announce itself); an operator gets the search page.
+func TestConsole_OnlyOperatorsSeeIt_V8_2_1(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t, nil, operator.Support)
+	unknown := c.holder.get("/no-such-page")
+	for _, path := range []string{"/console/", "/console/accounts/" + c.holderID, "/console/reports", "/console/audit"} {
+		r := c.holder.get(path)
+		if r.status != http.StatusNotFound || r.body != unknown.body {
+			t.Errorf("%s for a holder: %d, want the unknown page's 404\n%s\n---\n%s", path, r.status, r.body, unknown.body)
+		}
+	}
+	if r := c.h.browser("en").get("/console/"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin") {
+		t.Errorf("signed out: %d → %q, want the sign-in", r.status, r.location)
+	}
+	if r := c.op.get("/console/"); r.status != 200 || !strings.Contains(r.body, `name="q"`) || !strings.Contains(r.body, "Operator console") {
+		t.Fatalf("the operator's console: %d\n%s", r.status, r.body)
+	}
+	if r := c.op.get("/console/?q=12"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "at least the last 4 digits") {
+		t.Errorf("a query that is nothing: %d\n%s", r.status, r.body)
+	}
+}
+
+// TestConsole_SupportFindsTheHolderByReferenceAndSignsThemOut_V7_4_2: the
+// reference of a message the holder received leads to the account and
+// the message's story in the holder's words; the account view shows no
+// code; signing out everywhere asks for a fresh second step and a reason;
+// it ends the holder's sessions, is in the audit trail with the reason,
+// and the holder's activity page says what our support team did.
+func TestConsole_SupportFindsTheHolderByReferenceAndSignsThemOut_V7_4_2(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		c := newConsole(t, db, operator.Support)
+		msgs := c.h.messagesTo(holderEmail)
+		if len(msgs) == 0 {
+			t.Fatal("the holder got no message")
+		}
+		confirm := msgs[len(msgs)-1] // the sign-up's code
+		r := c.op.get("/console/?q=" + url.QueryEscape(confirm.Reference))
+		if r.status != 200 || !strings.Contains(r.body, holderEmail) || !strings.Contains(r.body, "/console/story/"+confirm.Reference) {
+			t.Fatalf("search by reference: %d\n%s", r.status, r.body)
+		}
+		story := c.op.get("/console/story/" + confirm.Reference)
+		if story.status != 200 || !strings.Contains(story.body, `id="story"`) || strings.Contains(story.body, `id="answer-form"`) {
+			t.Fatalf("the story: %d\n%s", story.status, story.body)
+		}
+		// The same words as the holder's own /why page, read on another
+		// of their browsers (on the one that asked, it says "this device").
+		other := c.h.browser("en")
+		if r := other.post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther {
+			t.Fatalf("the holder's other browser: %d", r.status)
+		}
+		mine := other.get("/why/" + confirm.Reference)
+		if details := between(mine.body, `id="story-details">`, "</dl>"); details == "" || !strings.Contains(story.body, details) {
+			t.Errorf("the console's story does not read as the holder's:\n%s\n---\n%s", details, story.body)
+		}
+
+		view := c.op.get("/console/accounts/" + c.holderID)
+		if view.status != 200 || !strings.Contains(view.body, confirm.Reference) {
+			t.Fatalf("the account view: %d\n%s", view.status, view.body)
+		}
+		if code := c.h.codeFor(holderEmail); strings.Contains(view.body, code) || strings.Contains(story.body, code) {
+			t.Errorf("the console shows the holder's code %s", code)
+		}
+
+		// The operator's proof is the sign-up's: no second step yet.
+		action := "/console/accounts/" + c.holderID + "/signout"
+		r = c.op.post(action, url.Values{"reason": {"holder called: lost phone"}})
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account/reverify?") ||
+			!strings.Contains(r.location, url.QueryEscape("/console/accounts/"+c.holderID)) {
+			t.Fatalf("a change without a fresh second step: %d → %q", r.status, r.location)
+		}
+		if r := c.holder.get("/account"); r.status != 200 {
+			t.Fatalf("the holder was signed out by a refused change: %d", r.status)
+		}
+		back := c.reverify(t, "/console/accounts/"+c.holderID)
+		if back.status != http.StatusSeeOther || !strings.HasPrefix(back.location, "/console/accounts/"+c.holderID) {
+			t.Fatalf("re-verification: %d → %q\n%s", back.status, back.location, back.body)
+		}
+		// No reason: refused, nothing done.
+		if r := c.op.post(action, url.Values{"reason": {"  "}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Type the reason") {
+			t.Fatalf("no reason: %d\n%s", r.status, r.body)
+		}
+		if r := c.holder.get("/account"); r.status != 200 {
+			t.Fatalf("a change without a reason was made: %d", r.status)
+		}
+		if r := c.op.post(action, url.Values{"reason": {"holder called: lost phone"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("sign out everywhere: %d\n%s", r.status, r.body)
+		}
+		if r := c.holder.get("/account"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin") {
+			t.Fatalf("the holder is still signed in: %d → %q", r.status, r.location)
+		}
+		entries, err := c.h.app.Operators.Store.Audit(context.Background(), operator.AuditFilter{AccountID: c.holderID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		did := map[operator.Action]string{}
+		for _, e := range entries {
+			did[e.Action] = e.Reason
+			if e.OperatorEmail != operatorEmail || e.IP == "" {
+				t.Errorf("audit line without who or where: %+v", e)
+			}
+		}
+		if did[operator.SignOutAll] != "holder called: lost phone" {
+			t.Errorf("audit: %v, want the sign-out with its reason", did)
+		}
+		for _, a := range []operator.Action{operator.ViewAccount, operator.ViewStory} {
+			if _, ok := did[a]; !ok {
+				t.Errorf("audit: no %s line", a)
+			}
+		}
+		// The holder, signed in again, sees what support did and why.
+		holder := c.h.browser("en")
+		if r := holder.post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther {
+			t.Fatalf("the holder signs in again: %d", r.status)
+		}
+		act := holder.get("/account/activity")
+		if !strings.Contains(act.body, "Our support team signed you out everywhere") || !strings.Contains(act.body, "holder called: lost phone") ||
+			!strings.Contains(act.body, "Our support team viewed your account") || strings.Contains(act.body, operatorEmail) {
+			t.Errorf("the holder's activity page:\n%s", act.body)
+		}
+	})
+}
+
+// TestConsole_ResetTwoStepIsForAdmins_V6_4_2: a support operator is
+// refused; an admin's reset removes every method, tells the holder by
+// email and at the old number, and starts the waiting period in which a
+// new method is refused from a browser the account had not used — the
+// holder's own earlier browser may add one at once.
+func TestConsole_ResetTwoStepIsForAdmins_V6_4_2(t *testing.T) {
+	t.Parallel()
+	for _, role := range []operator.Role{operator.Support, operator.Admin} {
+		t.Run(string(role), func(t *testing.T) {
+			t.Parallel()
+			c := newConsole(t, nil, role)
+			c.holder.turnOnApp(t)
+			if r := c.reverify(t, "/console/"); r.status != http.StatusSeeOther || r.location != "/console/" {
+				t.Fatalf("re-verification: %d → %q\n%s", r.status, r.location, r.body)
+			}
+			r := c.op.post("/console/accounts/"+c.holderID+"/reset-two-step", url.Values{"reason": {"proved identity by video call"}})
+			if role == operator.Support {
+				if r.status != http.StatusForbidden {
+					t.Fatalf("support resets two-step verification: %d", r.status)
+				}
+				if on := c.holder.get("/account/two-step"); !strings.Contains(on.body, "Two-step verification is on") {
+					t.Fatal("two-step verification changed after a refusal")
+				}
+				return
+			}
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("reset: %d\n%s", r.status, r.body)
+			}
+			if off := c.holder.get("/account/two-step"); !strings.Contains(off.body, "Two-step verification is off") {
+				t.Fatalf("after the reset:\n%s", off.body)
+			}
+			told := false
+			for _, m := range c.h.messagesTo(holderEmail) {
+				told = told || m.Purpose == request.TwoStepReset
+			}
+			if !told {
+				t.Error("the holder was not told of the reset")
+			}
+			// Someone who talked support into it, on a browser of their own.
+			stranger := c.h.browser("en")
+			if r := stranger.post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther {
+				t.Fatalf("sign-in after the reset: %d", r.status)
+			}
+			e, secret := stranger.enrolApp()
+			r = stranger.post("/account/two-step/app", url.Values{"e": {e}, "name": {"Mine"}, "code": {nowCode(t, secret, c.now)}})
+			if r.status != http.StatusForbidden || !strings.Contains(r.body, "only from a device you used before the reset") {
+				t.Fatalf("a new browser adds a method during the wait: %d\n%s", r.status, r.body)
+			}
+			// The holder's own browser, used before the reset, may.
+			e, secret = c.holder.enrolApp()
+			if r := c.holder.post("/account/two-step/app", url.Values{"e": {e}, "name": {"New phone"}, "code": {nowCode(t, secret, c.now)}}); r.status != 200 {
+				t.Fatalf("the holder's own browser: %d\n%s", r.status, r.body)
+			}
+		})
+	}
+}
