@@ -237,3 +237,108 @@ func TestConsole_ResetTwoStepIsForAdmins_V6_4_2(t *testing.T) {
 		})
 	}
 }
+
+// TestConsole_ReportedMessagesQueue: a holder reports a phishing text from
+// /check; the queue lists it with the look-alike host without opening it;
+// opening the sealed content is a POST recorded in the audit trail; a
+// verdict without a reason is refused; with one, the report is handled,
+// the domain list says it was judged phishing, and the line is audited.
+func TestConsole_ReportedMessagesQueue(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		c := newConsole(t, db, operator.Support)
+		phish := "Gatehouse: your account is suspended. Confirm your password within 24 hours at https://gatehouse-login.example.net/verify"
+		if r := c.holder.postFile("/check/report", map[string]string{"text": phish}, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("report: %d\n%s", r.status, r.body)
+		}
+		q := c.op.get("/console/reports")
+		if q.status != 200 || !strings.Contains(q.body, `id="open-reports"`) || !strings.Contains(q.body, "gatehouse-login.example.net") ||
+			strings.Contains(q.body, "suspended") {
+			t.Fatalf("the queue: %d\n%s", q.status, q.body)
+		}
+		id := between(q.body, `href="/console/reports/`, `"`)
+		page := c.op.get("/console/reports/" + id)
+		if page.status != 200 || strings.Contains(page.body, "suspended") || !strings.Contains(page.body, `id="open-report"`) {
+			t.Fatalf("the report, closed: %d\n%s", page.status, page.body)
+		}
+		opened := c.op.post("/console/reports/"+id+"/open", nil)
+		if opened.status != 200 || !strings.Contains(opened.body, "your account is suspended") {
+			t.Fatalf("opened: %d\n%s", opened.status, opened.body)
+		}
+		c.reverify(t, "/console/reports/"+id)
+		if r := c.op.post("/console/reports/"+id+"/review", url.Values{"review": {"phishing"}}); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("a verdict without a reason: %d", r.status)
+		}
+		if r := c.op.post("/console/reports/"+id+"/review", url.Values{"review": {"phishing"}, "reason": {"sent to the registrar"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("verdict: %d\n%s", r.status, r.body)
+		}
+		q = c.op.get("/console/reports")
+		if !strings.Contains(q.body, `id="handled-reports"`) || strings.Contains(q.body, `id="open-reports"`) ||
+			!strings.Contains(between(q.body, `id="domains"`, "</table>"), "yes") {
+			t.Errorf("after the verdict:\n%s", q.body)
+		}
+		entries, err := c.h.app.Operators.Store.Audit(context.Background(), operator.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[operator.Action]string{}
+		for _, e := range entries {
+			seen[e.Action] = e.Detail
+		}
+		if seen[operator.ViewReport] != id || !strings.HasPrefix(seen[operator.ReportHandled], id) {
+			t.Errorf("audit: %v", seen)
+		}
+	})
+}
+
+// TestConsole_PhoneDigitsLimitsAndLift_V6_3_1: support finds the holder by
+// the last digits of their number (shown masked, never whole); wrong
+// passwords put a run of failures on the account, which the account view
+// and the limits page show; support may not lift it, an admin may, with a
+// reason.
+func TestConsole_PhoneDigitsLimitsAndLift_V6_3_1(t *testing.T) {
+	t.Parallel()
+	for _, role := range []operator.Role{operator.Support, operator.Admin} {
+		t.Run(string(role), func(t *testing.T) {
+			t.Parallel()
+			c := newConsole(t, nil, role)
+			if r := c.holder.enrolPhone("090-1234-5678", "+819012345678"); r.status != 200 {
+				t.Fatalf("phone: %d\n%s", r.status, r.body)
+			}
+			found := c.op.get("/console/?q=" + url.QueryEscape("5678"))
+			if found.status != 200 || !strings.Contains(found.body, holderEmail) || strings.Contains(found.body, "9012345678") {
+				t.Fatalf("search by digits: %d\n%s", found.status, found.body)
+			}
+			if r := c.op.get("/console/?q=1111"); !strings.Contains(r.body, `id="no-results"`) {
+				t.Errorf("other digits found someone:\n%s", r.body)
+			}
+			for range 6 {
+				c.h.browser("en").post("/signin", url.Values{"email": {holderEmail}, "password": {"not the password at all"}})
+			}
+			view := c.op.get("/console/accounts/" + c.holderID)
+			if !strings.Contains(view.body, `id="guesses"`) || strings.Contains(view.body, "9012345678") {
+				t.Fatalf("the account's limits:\n%s", view.body)
+			}
+			if lim := c.op.get("/console/limits"); lim.status != 200 || !strings.Contains(lim.body, `id="sms-total"`) {
+				t.Fatalf("limits page: %d\n%s", lim.status, lim.body)
+			}
+			c.reverify(t, "/console/accounts/"+c.holderID)
+			r := c.op.post("/console/accounts/"+c.holderID+"/lift", url.Values{"secret": {"password"}, "reason": {"holder locked out by someone else"}})
+			if role == operator.Support {
+				if r.status != http.StatusForbidden {
+					t.Fatalf("support lifts a limit: %d", r.status)
+				}
+				return
+			}
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("lift: %d\n%s", r.status, r.body)
+			}
+			if view := c.op.get("/console/accounts/" + c.holderID); strings.Contains(view.body, `id="guesses"`) {
+				t.Errorf("the limit is still there:\n%s", view.body)
+			}
+			if r := c.op.post("/console/accounts/"+c.holderID+"/lift", url.Values{"secret": {"everything"}, "reason": {"x"}}); r.status != http.StatusUnprocessableEntity {
+				t.Errorf("an unknown limit: %d", r.status)
+			}
+		})
+	}
+}
