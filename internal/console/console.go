@@ -136,11 +136,21 @@ type Service struct {
 	Clock       clock.Clock
 }
 
-// OperatorOf returns the account's role, or operator.ErrNotOperator.
+// OperatorOf returns the account's role, or operator.ErrNotOperator; and
+// operator.ErrWeakTwoStep for an operator whose account no longer has a
+// passkey or an authenticator app (removed after the role was given): the
+// role stays, the console waits until one is added again.
 func (s *Service) OperatorOf(ctx context.Context, a *account.Account) (*operator.Operator, error) {
 	op, err := s.Operators.Store.OperatorByAccount(ctx, a.ID)
 	if err != nil {
 		return nil, err
+	}
+	strong, err := s.Operators.Strong(ctx, a)
+	if err != nil {
+		return nil, fmt.Errorf("console: operator: %w", err)
+	}
+	if !strong {
+		return nil, operator.ErrWeakTwoStep
 	}
 	op.Email = a.Email
 	return op, nil

@@ -180,6 +180,9 @@ var failures = []Mapping{
 	{console.ErrQuery, Failure{Status: http.StatusUnprocessableEntity, Key: "console.error.query", Field: "q"}, nil},
 	{console.ErrLimitUnknown, Failure{Status: http.StatusUnprocessableEntity, Key: "error.console_limit"}, nil},
 	{console.ErrReviewUnknown, Failure{Status: http.StatusUnprocessableEntity, Key: "console.error.review", Field: "review"}, nil},
+	// An operator whose account lost its passkey or app since the role
+	// was given: the console waits for one.
+	{operator.ErrWeakTwoStep, Failure{Status: http.StatusForbidden, Key: "error.console_weak"}, nil},
 	{operator.ErrNoReason, Failure{Status: http.StatusUnprocessableEntity, Key: "console.error.reason", Field: "reason"}, nil},
 	// An operator's role taken away between the gate and the action: the
 	// console does not announce itself.

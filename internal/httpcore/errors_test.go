@@ -53,7 +53,6 @@ var notRequestErrors = map[string]string{
 	"bench.ErrInstalled":           "gatehouse bench --database: a database that holds an installation",
 	// The console (not built yet) will answer these in requests; until
 	"operator.ErrRoleUnknown": "gatehouse operator add: the role the operator typed",
-	"operator.ErrWeakTwoStep": "gatehouse operator add: command line",
 }
 
 // sentinels lists the exported package-level Err… variables of every

@@ -78,6 +78,16 @@ func TestConsole_OnlyOperatorsSeeIt_V8_2_1(t *testing.T) {
 	if r := c.op.get("/console/?q=12"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "at least the last 4 digits") {
 		t.Errorf("a query that is nothing: %d\n%s", r.status, r.body)
 	}
+	// The operator removes their app: the role stays, the console waits.
+	if r := c.reverify(t, "/account/two-step"); r.status != http.StatusSeeOther {
+		t.Fatalf("re-verify: %d", r.status)
+	}
+	if r := c.op.post("/account/two-step/off", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("two-step off: %d\n%s", r.status, r.body)
+	}
+	if r := c.op.get("/console/"); r.status != http.StatusForbidden || !strings.Contains(r.body, "needs your account to have a passkey") {
+		t.Errorf("an operator without a strong second step: %d\n%s", r.status, r.body)
+	}
 }
 
 // TestConsole_SupportFindsTheHolderByReferenceAndSignsThemOut_V7_4_2: the
