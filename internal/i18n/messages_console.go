@@ -153,7 +153,7 @@ var consoleMessages = []struct{ key, en, ja string }{
 	{"console.col.until", "Until", "期限"},
 	{"console.col.refusals", "Refusals (24 h)", "拒否回数（24時間）"},
 	{"console.sms_today", "Texts sent today", "本日送信したSMS"},
-	{"console.sms_total", "%d texts today, of %d a day in all.", "本日 %d 通（1日の上限は合計 %d 通）。"},
+	{"console.sms_total", "Texts today: %d, of %d a day in all.", "本日 %d 通（1日の上限は合計 %d 通）。"},
 	{"console.col.country", "Country code", "国番号"},
 	{"console.col.sent", "Sent today", "本日の送信数"},
 	{"console.col.cap", "Daily cap", "1日の上限"},

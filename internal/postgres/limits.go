@@ -116,26 +116,12 @@ func (db *DB) AccountGuesses(ctx context.Context, accountID string) (map[limit.S
 
 // Counts implements limit.Store.
 func (db *DB) Counts(ctx context.Context, keys []string, start time.Time) (map[string]int, error) {
-	out := map[string]int{}
 	if len(keys) == 0 {
-		return out, nil
+		return map[string]int{}, nil
 	}
-	rows, err := db.conn(ctx).Query(ctx, `
+	return db.windowCounts(ctx, `
 		SELECT key, count FROM limit_windows
 		WHERE window_start = $1 AND key = ANY($2)`, start.UnixMicro(), keys)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: read limit counts: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, fmt.Errorf("postgres: read limit counts: %w", err)
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
 }
 
 // Hit implements limit.Store.
@@ -256,14 +242,19 @@ func (db *DB) Refusals(ctx context.Context, since time.Time, n int) ([]limit.Ref
 
 // WindowCounts implements limit.Store.
 func (db *DB) WindowCounts(ctx context.Context, prefix string, start time.Time) (map[string]int, error) {
-	rows, err := db.conn(ctx).Query(ctx, `
+	return db.windowCounts(ctx, `
 		SELECT key, count FROM limit_windows
 		WHERE window_start = $1 AND starts_with(key, $2)`, start.UnixMicro(), prefix)
+}
+
+// windowCounts reads the (key, count) rows of a query on limit_windows.
+func (db *DB) windowCounts(ctx context.Context, query string, args ...any) (map[string]int, error) {
+	out := map[string]int{}
+	rows, err := db.conn(ctx).Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read limit counts: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int{}
 	for rows.Next() {
 		var k string
 		var n int

@@ -115,30 +115,16 @@ func (db *DB) AccountGuesses(ctx context.Context, accountID string) (map[limit.S
 
 // Counts implements limit.Store.
 func (db *DB) Counts(ctx context.Context, keys []string, start time.Time) (map[string]int, error) {
-	out := map[string]int{}
 	if len(keys) == 0 {
-		return out, nil
+		return map[string]int{}, nil
 	}
 	args := []any{start.UnixMicro()}
 	for _, k := range keys {
 		args = append(args, k)
 	}
-	rows, err := db.query(ctx, `
+	return db.windowCounts(ctx, `
 		SELECT key, count FROM limit_windows
 		WHERE window_start = ? AND key IN (?`+strings.Repeat(", ?", len(keys)-1)+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: read limit counts: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, fmt.Errorf("sqlite: read limit counts: %w", err)
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
 }
 
 // Hit implements limit.Store.
@@ -254,14 +240,19 @@ func (db *DB) Refusals(ctx context.Context, since time.Time, n int) ([]limit.Ref
 
 // WindowCounts implements limit.Store.
 func (db *DB) WindowCounts(ctx context.Context, prefix string, start time.Time) (map[string]int, error) {
-	rows, err := db.query(ctx, `
+	return db.windowCounts(ctx, `
 		SELECT key, count FROM limit_windows
 		WHERE window_start = ? AND substr(key, 1, length(?)) = ?`, start.UnixMicro(), prefix, prefix)
+}
+
+// windowCounts reads the (key, count) rows of a query on limit_windows.
+func (db *DB) windowCounts(ctx context.Context, query string, args ...any) (map[string]int, error) {
+	out := map[string]int{}
+	rows, err := db.query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read limit counts: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int{}
 	for rows.Next() {
 		var k string
 		var n int

@@ -329,7 +329,8 @@ func TestConsole_PhoneDigitsLimitsAndLift_V6_3_1(t *testing.T) {
 			if !strings.Contains(view.body, `id="guesses"`) || strings.Contains(view.body, "9012345678") {
 				t.Fatalf("the account's limits:\n%s", view.body)
 			}
-			if lim := c.op.get("/console/limits"); lim.status != 200 || !strings.Contains(lim.body, `id="sms-total"`) {
+			// The code that confirmed the number was a text to +81 today.
+			if lim := c.op.get("/console/limits"); lim.status != 200 || !strings.Contains(between(lim.body, `id="sms"`, "</table>"), "<td>&#43;81</td><td>1</td>") {
 				t.Fatalf("limits page: %d\n%s", lim.status, lim.body)
 			}
 			c.reverify(t, "/console/accounts/"+c.holderID)
