@@ -137,6 +137,10 @@ type App struct {
 
 // New opens the database and builds every service.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	look, err := readLook(cfg)
+	if err != nil {
+		return nil, err
+	}
 	// The DKIM keys are opened on a second core while the database opens:
 	// a few milliseconds each side of a start. They are still checked
 	// before New returns: a broken key stops the start, as it always did.
@@ -386,6 +390,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Reports:         &check.Reports{Checker: a.Checker, Store: db, Box: box, Now: a.now, NewID: random.ID}, DevRaw: devDriver, Limits: limits,
 		Checkup:  &checkup.Service{Limits: limits, TwoStep: a.TwoStep, Backup: a.TwoStep.Backup, Devices: db, Activity: act, Clock: clk},
 		Activity: act,
+		Look:     look,
+	}
+	if err := a.useLook(look); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if a.ForwardAuth, err = forwardAuth(cfg, a.Sessions, box, a.Web.Pages()); err != nil {
 		db.Close()

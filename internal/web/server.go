@@ -22,6 +22,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
+	"gatehouse/internal/brand"
 	"gatehouse/internal/check"
 	"gatehouse/internal/checkup"
 	"gatehouse/internal/clock"
@@ -86,6 +87,10 @@ type Server struct {
 	Places *geo.DB
 
 	ServiceName string
+	// Look is the service's own look (package brand): logo, colours,
+	// footer links, the operator's page templates. nil: the built-in
+	// look, with ServiceName. CheckLook checks it before serving.
+	Look *brand.Look
 	// Support is where holders reach the operator's support (support.url
 	// and/or support.email), or "": then no page tells anyone to contact
 	// us.
@@ -117,6 +122,9 @@ type Server struct {
 	zoneOptions sync.Map
 	// renderBufs are render's buffers (*bytes.Buffer), kept between pages.
 	renderBufs sync.Pool
+	// lookMade is the look's files and URLs, made once (look).
+	lookOnce   sync.Once
+	lookMade   *lookFiles
 	pagesChain *httpcore.Chain
 	apiChain   *httpcore.Chain
 }
