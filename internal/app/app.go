@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,7 +136,7 @@ type App struct {
 
 // New opens the database and builds every service.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	look, err := readLook(cfg)
+	look, err := readLook(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +214,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	// The one clock every service reads; SetClock moves it for all of them.
 	clk := clock.Clock(a.now)
 	serviceName := cfg.String("service_name")
-	support := strings.Join(slices.DeleteFunc([]string{cfg.String("support.url"), cfg.String("support.email")}, func(v string) bool { return v == "" }), " / ")
+	support := supportContact(cfg)
 	box, err := crypt.New(sec.EncryptionKey)
 	if err != nil {
 		db.Close()

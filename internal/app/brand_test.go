@@ -42,7 +42,8 @@ func builtinMail(t *testing.T) string {
 // template file Gatehouse has no page for, a page template that does not
 // parse (named with its line) or that sets a referrer policy or a header
 // in the page, a colour too light to read, or a logo that could run a
-// script; each error names the key, the file and what is wrong.
+// script; each error names the key, the file and what is wrong, and the
+// data directory is not even created.
 func TestNew_RefusesALookThatWouldWeakenAMessageOrAPage(t *testing.T) {
 	t.Parallel()
 	noReference := strings.Replace(builtinMail(t), `{{range .Footer}}<p style="color:#4d4d4d;font-size:.9em">{{.}}</p>
@@ -97,7 +98,8 @@ func TestNew_RefusesALookThatWouldWeakenAMessageOrAPage(t *testing.T) {
 		t.Run(tc.what, func(t *testing.T) {
 			t.Parallel()
 			flags := tc.flags(t)
-			flags["data"] = t.TempDir()
+			data := filepath.Join(t.TempDir(), "data")
+			flags["data"] = data
 			cfg, err := loadErr(flags)
 			if err == nil {
 				_, err = start(t, cfg)
@@ -106,6 +108,10 @@ func TestNew_RefusesALookThatWouldWeakenAMessageOrAPage(t *testing.T) {
 				t.Fatal("started")
 			}
 			t.Logf("refused: %v", err)
+			// Refused before anything is opened or created.
+			if _, err := os.Stat(data); !os.IsNotExist(err) {
+				t.Errorf("a refused start created %s (%v)", data, err)
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q\nwant it to say %q", err, w)

@@ -27,11 +27,10 @@ import (
 	"unicode/utf8"
 )
 
-// Look is the service's own look, as configured. The zero Look is
+// Look is the service's own look, as configured, besides its name
+// (service_name, which more than the look uses). The zero Look is
 // Gatehouse's own.
 type Look struct {
-	// Name is the service's name (service_name).
-	Name string
 	// Logo is shown before the name at the top of every page; nil: none.
 	Logo *Logo
 	// Color and ColorDark are the pages' accent colour (links, buttons,
