@@ -104,6 +104,20 @@ func TestBrowser_LookOverrideCannotRunScriptAndKeepsTheHeaders(t *testing.T) {
 		}
 	}
 	b.do("back to light", colorScheme("light"))
+	shot(b, "look-signin")
+	// On a 320 px phone the logo and name fit beside the language links,
+	// the name whole.
+	b.do("a 320 px screen", viewport(320, 640, true))
+	shot(b, "look-signin-320")
+	if got := b.eval(`(() => { const b = document.querySelector("header .brand"), l = document.querySelector("header .langs").getBoundingClientRect(), r = b.getBoundingClientRect();
+		const out = [];
+		if (b.scrollWidth > b.clientWidth) out.push("brand cut short");
+		if (!(l.top < r.bottom && l.bottom > r.top)) out.push("language links below the brand");
+		if (document.documentElement.scrollWidth > innerWidth) out.push("page wider than the screen");
+		return out.join("; ") })()`); got != "" {
+		t.Errorf("header at 320 px: %s", got)
+	}
+	b.do("back to the desktop", viewport(1000, 900, false))
 	if got := b.text("footer"); !strings.Contains(got, "Privacy") || !strings.Contains(got, "Is this message ours?") {
 		t.Errorf("footer in English: %q", got)
 	}
