@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,6 +137,10 @@ type App struct {
 
 // New opens the database and builds every service.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	look, err := readLook(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	// The DKIM keys are opened on a second core while the database opens:
 	// a few milliseconds each side of a start. They are still checked
 	// before New returns: a broken key stops the start, as it always did.
@@ -212,7 +215,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	// The one clock every service reads; SetClock moves it for all of them.
 	clk := clock.Clock(a.now)
 	serviceName := cfg.String("service_name")
-	support := strings.Join(slices.DeleteFunc([]string{cfg.String("support.url"), cfg.String("support.email")}, func(v string) bool { return v == "" }), " / ")
+	support := supportContact(cfg)
 	box, err := crypt.New(sec.EncryptionKey)
 	if err != nil {
 		db.Close()
@@ -388,6 +391,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Reports:         &check.Reports{Checker: a.Checker, Store: db, Box: box, Now: a.now, NewID: random.ID}, DevRaw: devDriver, Limits: limits,
 		Checkup:  &checkup.Service{Limits: limits, TwoStep: a.TwoStep, Backup: a.TwoStep.Backup, Devices: db, Activity: act, Clock: clk},
 		Activity: act,
+		Look:     look,
+	}
+	if err := a.useLook(look); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if a.ForwardAuth, err = forwardAuth(cfg, a.Sessions, box, a.Web.Pages()); err != nil {
 		db.Close()

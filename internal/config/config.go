@@ -166,9 +166,14 @@ var Options = []Option{
 	text("forward_auth.policy", "", "What a protected host (or a domain above it, the most specific entry winning) asks of the session beyond being signed in: space-separated HOST=mfa (a second step was passed) or HOST=phr (a passkey was used). /auth/verify answers 403 when the session has not proved it."),
 	text("secrets_file", "", "Secrets file (cookie/HMAC key, encryption key, pepper). Empty means DATA/secrets.json. Generated with mode 0600 on the first start of a new installation only; if it is missing beside an existing database, Gatehouse stops and asks for the backup."),
 	text("geoip.database", "", "A MaxMind-format IP geolocation database (.mmdb: MaxMind GeoLite2 City or Country, or DB-IP Lite) whose country and city the messages, the activity and the devices pages show as the approximate place. Empty: places are left out. None is bundled; see the README."),
-	text("service_name", "Gatehouse", "Name of the service shown in pages and messages; also refused as part of a password."),
+	text("service_name", "Gatehouse", "Name of the service shown at the top of every page, in its title and in messages; also refused as part of a password."),
 	text("support.url", "", "Where holders reach the service's support (an https:// or http:// page). Shown wherever a page or message tells the holder to contact us; with neither support key set, those sentences are left out."),
 	text("support.email", "", "Address holders may write to for support, shown like support.url (both may be set)."),
+	text("brand.logo", "", "An image file, PNG or SVG of at most 256 KiB, shown before service_name at the top of every page (served at /static/logo.png or /static/logo.svg). Read and checked at start: an SVG with a script, an event handler, a foreignObject or a reference outside itself is refused. Empty: no logo."),
+	text("brand.color", "", "The service's colour on the pages in the light scheme, as #rrggbb: links, buttons, focus rings and the line under the header (and under the service's name in emails). Refused at start unless links on every background and button text on it read at 4.5:1 (WCAG AA). Empty: Gatehouse's blue."),
+	text("brand.color_dark", "", "The same in the dark scheme (#rrggbb, checked the same way against the dark backgrounds). Empty: Gatehouse's own dark-scheme blue, whatever brand.color is."),
+	text("brand.footer_links", "", "Links at the foot of every page (see \"Branding\"), separated by semicolons, each a label and a URL joined by a vertical bar, or an English label, a Japanese label and a URL; the URL https:// or a path on this site; at most 10. Empty: no footer."),
+	text("brand.templates", "", "A directory of templates that replace the built-in ones: pages under the names of internal/web/templates (layout.html, signin.html…), the HTML part of every email as mail/message.html. Checked at start: an unknown file, a template that does not parse, a meta http-equiv or referrer policy, an email without its reference line and footer are refused. Empty: the built-in templates."),
 	choice("log.format", "text", []string{"text", "json"}, "Log format: text or json."),
 	choice("log.level", "info", []string{"debug", "info", "warn", "error"}, "Log level: debug, info, warn or error."),
 	text("tls.cert", "", "TLS certificate file (PEM). With tls.key, Gatehouse serves HTTPS itself and sends HSTS."),
@@ -466,6 +471,7 @@ func (c *Config) validate() error {
 	}
 	errs = append(errs, c.checkForwardAuth()...)
 	errs = append(errs, c.checkWebhooks()...)
+	errs = append(errs, c.checkBrand()...)
 	if d := c.values["mail.domain"]; d != "" && !hostName(d) {
 		errs = append(errs, fmt.Errorf("mail.domain: %q is not a domain name such as shop.example", d))
 	}

@@ -119,6 +119,11 @@ func TestOptions_EveryOptionHasATypeAndItsRangeIsEnforced(t *testing.T) {
 	textRefused["sms.twilio.base_url"] = "ftp://api.example"
 	textRefused["webhooks.set_receivers"] = "http://rp.example/events"
 	textRefused["webhooks.json_receivers"] = "https://rp.example/hooks|short"
+	textRefused["brand.logo"] = "no-such-dir/logo.svg"
+	textRefused["brand.color"] = "blue"
+	textRefused["brand.color_dark"] = "#12345"
+	textRefused["brand.footer_links"] = "Privacy|http://shop.example/privacy"
+	textRefused["brand.templates"] = "no-such-dir/templates"
 	for _, o := range Options {
 		t.Run(o.Key, func(t *testing.T) {
 			if _, err := Load("", env(nil), map[string]string{o.Key: o.Default}); err != nil {

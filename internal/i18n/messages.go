@@ -19,6 +19,7 @@ var messages = []struct{ key, en, ja string }{
 	{"nav.signout", "Sign out", "ログアウト"},
 	{"nav.language", "Language", "言語"},
 	{"nav.skip", "Skip to content", "本文へ移動"},
+	{"nav.footer", "About this service", "当サービスについて"},
 	{"nav.back_account", "Back to your account", "アカウントに戻る"},
 	{"form.show_password", "Show password", "パスワードを表示"},
 	{"form.hide_password", "Hide password", "パスワードを隠す"},

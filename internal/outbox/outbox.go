@@ -14,6 +14,7 @@ package outbox
 
 import (
 	"context"
+	_ "embed" // the email's HTML template
 	"errors"
 	"fmt"
 	"html/template"
@@ -188,6 +189,13 @@ type Outbox struct {
 	// Delivered, when set, is told of every message its driver accepted,
 	// after the delivery is recorded. Optional (metrics).
 	Delivered func(*Message)
+	// Color is the service's colour (brand.color, #rrggbb) under its
+	// name in every email; "" for Gatehouse's blue.
+	Color string
+
+	// html is the operator's template for the HTML part of emails
+	// (UseHTMLTemplate), nil for the built-in one.
+	html *template.Template
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -296,17 +304,17 @@ func (o *Outbox) url(path string) string { return strings.TrimSuffix(o.PublicURL
 
 // htmlMail is the HTML part: the same paragraphs as the text, under a
 // sender block that is the same in every message, so a holder learns what a
-// genuine message from the service looks like.
-var htmlMail = template.Must(template.New("mail").Parse(`<!doctype html>
-<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.Subject}}</title></head>
-<body style="font-family:sans-serif;line-height:1.6;max-width:36em;margin:0 auto;padding:1em;color:#1a1a1a;background:#ffffff">
-<p style="font-size:1.25em;font-weight:bold;border-bottom:3px solid #0b57d0;padding-bottom:.3em;margin-top:0">{{.Service}}</p>
-{{range $i, $p := .Paragraphs}}<p>{{$p}}</p>
-{{if and (eq $i 0) $.Code}}<p style="font-size:1.6em;letter-spacing:.2em;font-weight:bold">{{$.Code}}</p>
-{{end}}{{end}}<hr>
-{{range .Footer}}<p style="color:#4d4d4d;font-size:.9em">{{.}}</p>
-{{end}}</body></html>
-`))
+// genuine message from the service looks like. The operator may replace it
+// (UseHTMLTemplate).
+//
+//go:embed message.html
+var messageHTML string
+
+var htmlMail = template.Must(template.New("message.html").Parse(messageHTML))
+
+// defaultColor is the line under the service's name in an email when
+// the look has no colour of its own.
+const defaultColor = "#0b57d0"
 
 // render writes the stored text (and, for email, HTML) of a draft.
 func (o *Outbox) render(d Draft, ref string) (text, html string) {
@@ -327,11 +335,7 @@ func (o *Outbox) render(d Draft, ref string) (text, html string) {
 	footer := o.footer(d.Language, ref, d.Code != "")
 	t.WriteString(strings.Join(footer, "\n"))
 	t.WriteString("\n")
-	var h strings.Builder
-	htmlMail.Execute(&h, map[string]any{
-		"Lang": d.Language, "Subject": d.Subject, "Paragraphs": d.Paragraphs, "Code": d.Code, "Footer": footer, "Service": o.ServiceName,
-	})
-	return t.String(), h.String()
+	return t.String(), o.renderHTML(d, ref, footer)
 }
 
 // ForAccount returns a page of an account's messages for its message

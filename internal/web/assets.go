@@ -28,7 +28,9 @@ func (s *Server) startAssets() {
 			// Each page is parsed (and folded for its language) when first
 			// drawn: only the names are listed here.
 			pages := s.pageTemplates(true)
-			s.built = &assets{pages: pages, static: loadStatic(), busyPages: s.renderBusyPages(pages)}
+			static := loadStatic()
+			s.lookStatic(static)
+			s.built = &assets{pages: pages, static: static, busyPages: s.renderBusyPages(pages)}
 			close(s.ready)
 		}()
 	})

@@ -14,20 +14,26 @@ import (
 func (s *Server) renderBusyPages(pages pageSet) map[string][]byte {
 	busy := map[string][]byte{}
 	for _, lang := range i18n.Languages {
-		p := &page{Lang: lang, Title: s.Catalog.T(lang, "error.title.busy"), path: "/", Error: s.Catalog.T(lang, "error.busy"),
-			Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
-			Data: map[string]any{"Start": "/signin", "StartLabel": "error.start_signin"}}
-		var buf bytes.Buffer
-		t, err := pages.get("error", lang)
-		if err == nil {
-			err = t.ExecuteTemplate(&buf, "layout", p)
-		}
+		b, err := s.busyPage(pages, lang)
 		if err != nil {
 			panic("web: busy page: " + err.Error())
 		}
-		busy[lang] = buf.Bytes()
+		busy[lang] = b
 	}
 	return busy
+}
+
+// busyPage renders the busy page in lang.
+func (s *Server) busyPage(pages pageSet, lang string) ([]byte, error) {
+	p := &page{Lang: lang, Title: s.Catalog.T(lang, "error.title.busy"), path: "/", Error: s.Catalog.T(lang, "error.busy"),
+		Values: map[string]string{}, Errors: map[string]string{}, Invalid: map[string]bool{},
+		Data: map[string]any{"Start": "/signin", "StartLabel": "error.start_signin"}}
+	var buf bytes.Buffer
+	t, err := pages.get("error", lang)
+	if err == nil {
+		err = t.ExecuteTemplate(&buf, "layout", p)
+	}
+	return buf.Bytes(), err
 }
 
 // busy is the pages' answer while the hashing pool is full: the page

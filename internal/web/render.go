@@ -101,6 +101,13 @@ func (s *Server) templateFuncs() template.FuncMap {
 		"t":         s.Catalog.T,
 		"languages": func() []string { return i18n.Languages },
 		"langName":  i18n.Name,
+		// The service's own look (brand.go): its name, the URLs of its
+		// logo and stylesheet ("" when it has none), its footer links in
+		// a language.
+		"brandName":   s.serviceName,
+		"brandLogo":   func() string { return s.look().logo },
+		"brandStyle":  func() string { return s.look().style },
+		"footerLinks": func(lang string) []footerLink { return s.look().links[lang] },
 		"input": func(p *page, name, typ, autocomplete, label string, required bool) input {
 			in := input{Name: name, Type: typ, Autocomplete: autocomplete, Label: s.Catalog.T(p.Lang, label),
 				Value: p.Values[name], Error: p.Errors[name], Invalid: p.Invalid[name], Required: required, Lang: p.Lang}
@@ -172,16 +179,33 @@ func (s *Server) pageTemplates(fold bool) pageSet {
 		byLang := map[string]*pageTemplate{}
 		for _, lang := range i18n.Languages {
 			byLang[lang] = &pageTemplate{build: func() (*template.Template, error) {
-				t, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+file)
-				if err != nil || !fold {
-					return t, err
-				}
-				return t, foldPage(t, s.Catalog, lang)
+				return s.buildPage(funcs, file, lang, fold)
 			}}
 		}
 		pages[strings.TrimSuffix(file, ".html")] = byLang
 	}
 	return pages
+}
+
+// buildPage parses a page's template with the layout, each the
+// operator's (brand.templates) or the built-in one, and with fold set,
+// folds it for lang. Each file is parsed as a template named by its file
+// name, as ParseFS names them.
+func (s *Server) buildPage(funcs template.FuncMap, file, lang string, fold bool) (*template.Template, error) {
+	t := template.New("base").Funcs(funcs)
+	for _, f := range []string{"layout.html", file} {
+		src, err := s.templateSource(f)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.New(f).Parse(src); err != nil {
+			return nil, err
+		}
+	}
+	if !fold {
+		return t, nil
+	}
+	return t, foldPage(t, s.Catalog, lang)
 }
 
 // pageSet is every page's template in every language: page → language.

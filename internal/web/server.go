@@ -22,6 +22,7 @@ import (
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/address"
+	"gatehouse/internal/brand"
 	"gatehouse/internal/check"
 	"gatehouse/internal/checkup"
 	"gatehouse/internal/clock"
@@ -91,6 +92,10 @@ type Server struct {
 	Console *console.Service
 
 	ServiceName string
+	// Look is the service's own look (package brand): logo, colours,
+	// footer links, the operator's page templates. nil: the built-in
+	// look, with ServiceName. CheckLook checks it before serving.
+	Look *brand.Look
 	// Support is where holders reach the operator's support (support.url
 	// and/or support.email), or "": then no page tells anyone to contact
 	// us.
@@ -121,7 +126,10 @@ type Server struct {
 	// per language and chosen zone (lang + "\x00" + zone → template.HTML).
 	zoneOptions sync.Map
 	// renderBufs are render's buffers (*bytes.Buffer), kept between pages.
-	renderBufs   sync.Pool
+	renderBufs sync.Pool
+	// lookMade is the look's files and URLs, made once (look).
+	lookOnce     sync.Once
+	lookMade     *lookFiles
 	pagesChain   *httpcore.Chain
 	apiChain     *httpcore.Chain
 	consoleChain *httpcore.Chain
