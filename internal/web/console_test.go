@@ -350,6 +350,24 @@ func TestConsole_PhoneDigitsLimitsAndLift_V6_3_1(t *testing.T) {
 			if r := c.op.post("/console/accounts/"+c.holderID+"/lift", url.Values{"secret": {"everything"}, "reason": {"x"}}); r.status != http.StatusUnprocessableEntity {
 				t.Errorf("an unknown limit: %d", r.status)
 			}
+			// Disable: the holder is out at once and cannot sign in; enable
+			// lets them in again.
+			base := "/console/accounts/" + c.holderID
+			if r := c.op.post(base+"/disable", url.Values{"reason": {"account takeover in progress"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("disable: %d\n%s", r.status, r.body)
+			}
+			if r := c.holder.get("/account"); r.status != http.StatusSeeOther {
+				t.Errorf("a disabled account's session still works: %d", r.status)
+			}
+			if r := c.h.browser("en").post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status == http.StatusSeeOther {
+				t.Errorf("a disabled account signs in: %d → %q", r.status, r.location)
+			}
+			if r := c.op.post(base+"/enable", url.Values{"reason": {"holder back in control"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("enable: %d\n%s", r.status, r.body)
+			}
+			if r := c.h.browser("en").post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther {
+				t.Errorf("the enabled account cannot sign in: %d\n%s", r.status, r.body)
+			}
 		})
 	}
 }
