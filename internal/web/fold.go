@@ -47,6 +47,10 @@ import (
 type folder struct {
 	c    *i18n.Catalog
 	lang string
+	// known makes the calls of the server's own functions whose value is
+	// fixed for its lifetime (the service's name, its look's URLs; see
+	// Server.foldCall), given constant arguments; ok false: not one.
+	known func(name string, args []string) (string, bool)
 	// probes are the escaping contexts step 2 folds constants in, by the
 	// escapers html/template puts there (see newFolder).
 	probes map[string]probe
@@ -156,6 +160,11 @@ func (f *folder) constCmd(cmd *parse.CommandNode, d dot) (parse.Node, bool) {
 	case id.Ident == "eq" && len(args) == 2:
 		return &parse.BoolNode{NodeType: parse.NodeBool, Pos: id.Pos, True: args[0] == args[1]}, true
 	}
+	if f.known != nil {
+		if v, ok := f.known(id.Ident, args); ok {
+			return newString(id.Pos, v), true
+		}
+	}
 	return nil, false
 }
 
@@ -241,6 +250,15 @@ func (f *folder) list(l *parse.ListNode, d dot) {
 			if c, ok := constPipe(n.Pipe); ok {
 				if s, ok := c.(*parse.StringNode); ok {
 					body = dot{isConst: true, text: s.Text}
+					if s.Text == "" && (n.ElseList == nil || !declares(n.ElseList)) {
+						// An empty constant: the with is never taken (no
+						// logo, no footer links).
+						f.list(n.ElseList, d)
+						if n.ElseList != nil {
+							out = append(out, n.ElseList.Nodes...)
+						}
+						continue
+					}
 				}
 			}
 			f.list(n.List, body)
@@ -394,11 +412,12 @@ func (f *folder) escaped(list *parse.ListNode) {
 
 // foldPage folds lang into t, a page's template set freshly parsed (see
 // the top of this file).
-func foldPage(t *template.Template, c *i18n.Catalog, lang string) error {
+func foldPage(t *template.Template, c *i18n.Catalog, lang string, known func(name string, args []string) (string, bool)) error {
 	f, err := newFolder(c, lang)
 	if err != nil {
 		return err
 	}
+	f.known = known
 	for _, x := range t.Templates() {
 		if x.Tree != nil {
 			f.list(x.Tree.Root, dot{root: true})

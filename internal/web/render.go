@@ -205,7 +205,7 @@ func (s *Server) buildPage(funcs template.FuncMap, file, lang string, fold bool)
 	if !fold {
 		return t, nil
 	}
-	return t, foldPage(t, s.Catalog, lang)
+	return t, foldPage(t, s.Catalog, lang, s.foldCall)
 }
 
 // pageSet is every page's template in every language: page → language.
@@ -495,4 +495,24 @@ func keepRefs(text string) template.HTML {
 	}
 	b.WriteString(template.HTMLEscapeString(text[last:]))
 	return template.HTML(b.String())
+}
+
+// foldCall is the value of a call of one of the look's template functions
+// (templateFuncs), fixed for the server's lifetime, for foldPage to write
+// into each page at parse time: the service's name, the logo's and the
+// stylesheet's URLs (empty without them), and a language's footer links
+// when it has none. A page drawn for every request then calls none of
+// them (each was a reflected call and an escaper's).
+func (s *Server) foldCall(name string, args []string) (string, bool) {
+	switch {
+	case name == "brandName" && len(args) == 0:
+		return s.serviceName(), true
+	case name == "brandLogo" && len(args) == 0:
+		return s.look().logo, true
+	case name == "brandStyle" && len(args) == 0:
+		return s.look().style, true
+	case name == "footerLinks" && len(args) == 1 && len(s.look().links[args[0]]) == 0:
+		return "", true
+	}
+	return "", false
 }
