@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"gatehouse/internal/httpcore/httpcoretest"
 )
 
 // brandLogo draws with a style element, which Chromium must apply to an
@@ -139,16 +141,7 @@ func fetchHeaders(t *testing.T, url string) []string {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	var out []string
-	for k, vs := range resp.Header {
-		switch k {
-		case "Date", "Content-Length", "Set-Cookie", "X-Request-Id":
-			continue
-		}
-		out = append(out, k+": "+strings.Join(vs, ", "))
-	}
-	slices.Sort(out)
-	return out
+	return httpcoretest.StableHeaders(resp.Header)
 }
 
 // TestE2E_LookRefusedAtStart: `gatehouse serve` with an email template

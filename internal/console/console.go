@@ -396,21 +396,28 @@ func (s *Service) LiftLimit(ctx context.Context, by Actor, id string, secret lim
 	})
 }
 
-// Reports returns the reported messages, newest first: those not yet
-// handled, then the handled ones.
-func (s *Service) Reports(ctx context.Context, limit int) (open, handled []*check.Report, err error) {
+// Queue is the reported-message queue: the newest reports, those not yet
+// handled and the handled ones, and the look-alike domains they found.
+type Queue struct {
+	Open, Handled []*check.Report
+	Domains       []Domain
+}
+
+// Reports returns the queue of the newest limit reports, from one read.
+func (s *Service) Reports(ctx context.Context, limit int) (*Queue, error) {
 	reps, err := s.ReportStore.RecentReports(ctx, limit)
 	if err != nil {
-		return nil, nil, fmt.Errorf("console: reports: %w", err)
+		return nil, fmt.Errorf("console: reports: %w", err)
 	}
+	q := &Queue{Domains: domainsOf(reps)}
 	for _, r := range reps {
 		if r.HandledAt.IsZero() {
-			open = append(open, r)
+			q.Open = append(q.Open, r)
 		} else {
-			handled = append(handled, r)
+			q.Handled = append(q.Handled, r)
 		}
 	}
-	return open, handled, nil
+	return q, nil
 }
 
 // Report returns one report without its content.
@@ -465,13 +472,9 @@ type Domain struct {
 	Phishing bool
 }
 
-// Lookalikes lists the look-alike hosts of the newest reports, most
-// reported first: the list to send to registrars and blocklists.
-func (s *Service) Lookalikes(ctx context.Context, limit int) ([]Domain, error) {
-	reps, err := s.ReportStore.RecentReports(ctx, limit)
-	if err != nil {
-		return nil, fmt.Errorf("console: look-alikes: %w", err)
-	}
+// domainsOf lists the look-alike hosts of reps, most reported first: the
+// list to send to registrars and blocklists.
+func domainsOf(reps []*check.Report) []Domain {
 	byHost := map[string]*Domain{}
 	var out []Domain
 	for _, r := range reps {
@@ -497,7 +500,7 @@ func (s *Service) Lookalikes(ctx context.Context, limit int) ([]Domain, error) {
 		}
 		return strings.Compare(a.Host, b.Host)
 	})
-	return out, nil
+	return out
 }
 
 // Slowed is a subject a limit holds now: a network, or a destination

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"gatehouse/internal/httpcore/httpcoretest"
 )
 
 // logoSVG is a logo fit to use: an SVG that draws with presentation
@@ -70,7 +72,7 @@ func TestLook_TemplateOverridesKeepTheServersHeadersAndCrossOriginRule(t *testin
 			!strings.Contains(got.body, `<script>document.title = "pwned"</script>`) {
 			t.Fatalf("%s: the override is not drawn: %d\n%s", lang, got.status, got.body)
 		}
-		if w, g := headersOf(want.header), headersOf(got.header); !slices.Equal(w, g) {
+		if w, g := httpcoretest.StableHeaders(want.header), httpcoretest.StableHeaders(got.header); !slices.Equal(w, g) {
 			t.Errorf("%s: the headers differ\nwithout a look: %q\n   with a look: %q", lang, w, g)
 		}
 		csp := got.header.Get("Content-Security-Policy")
@@ -95,22 +97,6 @@ func TestLook_TemplateOverridesKeepTheServersHeadersAndCrossOriginRule(t *testin
 			t.Errorf("the start's log does not say %q:\n%s", want, logged)
 		}
 	}
-}
-
-// headersOf lists a response's header names and values, less those that
-// differ from one response to the next (date, length, cookies, the
-// request's id).
-func headersOf(h http.Header) []string {
-	var out []string
-	for k, vs := range h {
-		switch k {
-		case "Date", "Content-Length", "Set-Cookie", "X-Request-Id":
-			continue
-		}
-		out = append(out, k+": "+strings.Join(vs, ", "))
-	}
-	slices.Sort(out)
-	return out
 }
 
 // TestLook_NameLogoColoursAndFooterInBothLanguages: every page shows the

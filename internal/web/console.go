@@ -333,25 +333,19 @@ func (s *Server) reportRow(r *http.Request, lang string, rep *check.Report) cons
 
 func (s *Server) consoleReports(w http.ResponseWriter, r *http.Request) {
 	p := s.consolePage(r, "console.reports.title")
-	open, handled, err := s.Console.Reports(r.Context(), 200)
+	q, err := s.Console.Reports(r.Context(), 500)
 	if err != nil {
 		httpcore.Fail(w, r, err)
 		return
 	}
 	var rows, done []consoleReportRow
-	for _, rep := range open {
+	for _, rep := range q.Open {
 		rows = append(rows, s.reportRow(r, p.Lang, rep))
 	}
-	for _, rep := range handled {
+	for _, rep := range q.Handled {
 		done = append(done, s.reportRow(r, p.Lang, rep))
 	}
-	p.Data["Open"], p.Data["Handled"] = rows, done
-	domains, err := s.Console.Lookalikes(r.Context(), 1000)
-	if err != nil {
-		httpcore.Fail(w, r, err)
-		return
-	}
-	p.Data["Domains"] = domains
+	p.Data["Open"], p.Data["Handled"], p.Data["Domains"] = rows, done, q.Domains
 	s.render(w, r, http.StatusOK, "console_reports", p)
 }
 

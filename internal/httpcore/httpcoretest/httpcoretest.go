@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -39,4 +40,20 @@ func JSONCode(t *testing.T, w *httptest.ResponseRecorder) string {
 		t.Fatalf("error body %q: %v", w.Body, err)
 	}
 	return e.Error.Code
+}
+
+// StableHeaders lists a response's headers as sorted "Name: value" lines,
+// less those that differ from one response to the next (date, length,
+// cookies, the request's id): two answers' policies compare equal.
+func StableHeaders(h http.Header) []string {
+	var out []string
+	for k, vs := range h {
+		switch k {
+		case "Date", "Content-Length", "Set-Cookie", "X-Request-Id":
+			continue
+		}
+		out = append(out, k+": "+strings.Join(vs, ", "))
+	}
+	slices.Sort(out)
+	return out
 }
