@@ -185,6 +185,7 @@ var consoleMessages = []struct{ key, en, ja string }{
 	{"activity.support.role_added", "Your account was given an operator role", "あなたのアカウントに運用担当の役割が付与されました"},
 	{"activity.support.role_removed", "Your account's operator role was removed", "あなたのアカウントの運用担当の役割が解除されました"},
 	{"error.reset_wait", "Two-step verification was reset for this account a short while ago: for now, a new method can be added only from a device you used before the reset. Try again from that device, or later.", "このアカウントの2段階認証は少し前にリセットされました。しばらくの間、新しい方法はリセット前に使っていた端末からのみ追加できます。その端末から、または時間をおいてお試しください。"},
+	{"error.nothing_to_reset", "Two-step verification is already off for this account: there is nothing to reset, and the holder was not told again.", "このアカウントの2段階認証はすでに無効です。リセットするものはなく、持ち主への連絡もしていません。"},
 	{"error.console_role", "Your role does not allow this: ask an admin.", "あなたの役割ではこの操作はできません。管理者に依頼してください。"},
 	{"error.console_weak", "The console needs your account to have a passkey or an authenticator app: add one on your two-step verification page, then come back.", "コンソールを使うには、アカウントにパスキーまたは認証アプリが必要です。2段階認証のページで追加してから、もう一度お試しください。"},
 	{"error.console_limit", "There is no such limit.", "そのような制限はありません。"},

@@ -71,6 +71,11 @@ type ResetStore interface {
 // not the holder — must not be able to enrol their own phone at once.
 var ErrResetWait = errors.New("twostep: a new method may be added only from a device used before the reset, until the waiting period ends")
 
+// ErrNothingToReset is returned by Reset for an account with no method and
+// no backup code: a second press (or twenty at once) tells the holder
+// nothing more and starts no new waiting period.
+var ErrNothingToReset = errors.New("twostep: two-step verification is already off")
+
 // mayAdd refuses a new method while a reset's waiting period runs, unless
 // the request comes from a device the account used before the reset.
 func (s *Service) mayAdd(ctx context.Context, a *account.Account, o request.Origin) error {
@@ -101,6 +106,9 @@ func (s *Service) Reset(ctx context.Context, a *account.Account, at time.Time) e
 		m, err := s.Methods(ctx, a)
 		if err != nil {
 			return fmt.Errorf("twostep: reset: %w", err)
+		}
+		if !m.On() && m.BackupLeft == 0 {
+			return ErrNothingToReset
 		}
 		if err := s.removeAll(ctx, a, m, o); err != nil {
 			return fmt.Errorf("twostep: reset: %w", err)

@@ -229,6 +229,19 @@ func TestConsole_ResetTwoStepIsForAdmins_V6_4_2(t *testing.T) {
 			if !told {
 				t.Error("the holder was not told of the reset")
 			}
+			// Pressed again: nothing to reset, nothing told again.
+			if r := c.op.post("/console/accounts/"+c.holderID+"/reset-two-step", url.Values{"reason": {"pressed twice"}}); r.status != http.StatusConflict {
+				t.Errorf("a second reset: %d\n%s", r.status, r.body)
+			}
+			resets := 0
+			for _, m := range c.h.messagesTo(holderEmail) {
+				if m.Purpose == request.TwoStepReset {
+					resets++
+				}
+			}
+			if resets != 1 {
+				t.Errorf("%d reset notices, want 1", resets)
+			}
 			// Someone who talked support into it, on a browser of their own.
 			stranger := c.h.browser("en")
 			if r := stranger.post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther {
