@@ -219,6 +219,8 @@ func testWebhooksAcrossARestart(t *testing.T, database string) {
 	}
 	cfg := load(t, flags)
 
+	// current is the server whose store waitFor reads.
+	var current *app.App
 	// run starts a server on the configuration with its deliveries worker;
 	// stop stops the worker, then closes the server.
 	run := func() (a *app.App, site *httptest.Server, stopWorker func()) {
@@ -227,6 +229,7 @@ func testWebhooksAcrossARestart(t *testing.T, database string) {
 			t.Fatal(err)
 		}
 		a.SetClock(now)
+		current = a
 		a.Deliveries.Poll = 10 * time.Millisecond
 		site = httptest.NewServer(a.Handler())
 		setHook.setSite(site.URL)
@@ -238,20 +241,39 @@ func testWebhooksAcrossARestart(t *testing.T, database string) {
 		t.Cleanup(func() { stopWorker(); site.Close(); a.Close() })
 		return a, site, stopWorker
 	}
-	// waitFor waits until both receivers saw n attempts in all.
+	// recorded reports whether the store has the outcome of every attempt
+	// in seen: the worker reads the clock after the receiver answered, so
+	// moving the fake clock before then would schedule the retry from the
+	// moved time, out of the test's reach.
+	recorded := func(seen map[string]int) bool {
+		for id, n := range seen {
+			d, err := current.DB.Delivery(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Status == delivery.Sending || d.Attempts < n {
+				return false
+			}
+		}
+		return true
+	}
+	// waitFor waits until both receivers saw n attempts in all, and the
+	// store recorded how each ended.
 	waitFor := func(what string, n int) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			count := 0
+			seen := map[string]int{}
 			for _, h := range []*hookReceiver{setHook, jsonHook} {
 				h.mu.Lock()
-				for _, k := range h.attempts {
+				for id, k := range h.attempts {
 					count += k
+					seen[id] += k
 				}
 				h.mu.Unlock()
 			}
-			if count == n {
+			if count == n && recorded(seen) {
 				return
 			}
 			if count > n || time.Now().After(deadline) {
