@@ -118,6 +118,15 @@ func testErase(t *testing.T, s EraseStore, in Inspect) {
 		}
 		seeded[a.ID] = seedErasable(t, s, a, shared.ID)
 	}
+	// The erased account, as an operator, also handled the other
+	// account's report: that report stays, without the operator's address.
+	other := &check.Report{ID: random.ID(), AccountID: kept.ID, CreatedAt: t0, Kind: "text", Verdict: check.CannotTell, Content: []byte("c")}
+	if err := s.FileReport(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReviewReport(ctx, other.ID, check.ReviewGenuine, gone.Email, t0); err != nil {
+		t.Fatal(err)
+	}
 
 	// Every table is accounted for, and the seed reaches each.
 	tables := in.Tables(t)
@@ -169,6 +178,12 @@ func testErase(t *testing.T, s EraseStore, in Inspect) {
 		if n != keptBefore[c] {
 			t.Errorf("the other account's %s with %s = %q: %d rows, %d before", c.table, c.column, c.value, n, keptBefore[c])
 		}
+	}
+	if n := in.Count(t, "reports", "id", other.ID); n != 1 {
+		t.Errorf("the other account's report the erased operator handled: %d rows", n)
+	}
+	if r, err := s.ReportByID(ctx, other.ID); err != nil || r.HandledBy != operator.ErasedOperator || r.Review != check.ReviewGenuine {
+		t.Errorf("that report after erasing: %+v %v, want handled by %q", r, err, operator.ErasedOperator)
 	}
 	if n := in.Count(t, "devices", "id", shared.ID); n != 1 {
 		t.Errorf("the browser both accounts used: %d rows", n)
