@@ -53,7 +53,11 @@ type Door struct {
 	Messages Messages
 	Devices  Devices
 	Clients  Clients
-	Log      *slog.Logger
+	// Deliveries are the stored security events and logout tokens, Retrier
+	// the sender that puts a failed one back in line.
+	Deliveries Deliveries
+	Retrier    Retrier
+	Log        *slog.Logger
 }
 
 // Attempts reads an account's sign-in attempts (signin.Store).
@@ -107,6 +111,8 @@ func (d *Door) table() []route {
 		{apikey.ClientsRead, httpcore.Route{Method: "GET", Path: "/api/admin/clients", Access: Access, Chain: api, Handler: d.listClients}},
 		{apikey.ClientsWrite, httpcore.Route{Method: "POST", Path: "/api/admin/clients", Access: Access, Chain: api, Origin: true, Handler: d.addClient}},
 		{apikey.ClientsWrite, httpcore.Route{Method: "DELETE", Path: "/api/admin/clients/{id}", Access: Access, Chain: api, Body: emptyOrJSON, Origin: true, Handler: d.removeClient}},
+		{apikey.DeliveriesRead, httpcore.Route{Method: "GET", Path: "/api/admin/deliveries", Access: Access, Chain: api, Handler: d.listDeliveries}},
+		{apikey.DeliveriesWrite, httpcore.Route{Method: "POST", Path: "/api/admin/deliveries/{id}/retry", Access: Access, Chain: api, Body: emptyOrJSON, Origin: true, Handler: d.retryDelivery}},
 		// The document that describes them: public, like any API's.
 		{"", httpcore.Route{Method: "GET", Path: "/api/openapi.json", Access: httpcore.Public, Chain: api, Handler: d.openAPI}},
 	}

@@ -15,6 +15,7 @@ import (
 	"gatehouse/internal/apikey"
 	"gatehouse/internal/app"
 	"gatehouse/internal/config"
+	"gatehouse/internal/delivery"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/oidc"
 	"gatehouse/internal/outbox"
@@ -165,7 +166,7 @@ func TestRoutes_EachRouteWantsItsScope_V8_2_1(t *testing.T) {
 		s := newServer(t, db)
 		v := newValidator(t)
 		routes := s.app.Admin.Routes()
-		if len(routes) != 15 {
+		if len(routes) != 17 {
 			t.Fatalf("%d admin routes", len(routes))
 		}
 		revoked, rk := s.key(apikey.Scopes...)
@@ -216,7 +217,7 @@ func TestRoutes_EachRouteWantsItsScope_V8_2_1(t *testing.T) {
 			}
 			v.check(t, rt.Method, rt.Path, a)
 		}
-		if gated != 14 {
+		if gated != 16 {
 			t.Fatalf("%d routes behind a key", gated)
 		}
 		v.covered(t, routes, 401, 403)
@@ -243,10 +244,29 @@ func (s *server) target(method, pattern string) (path, body string) {
 		id = s.client(false)
 	case strings.HasPrefix(pattern, "/api/admin/messages/"):
 		id = s.reference(s.accts[1])
+	case strings.HasPrefix(pattern, "/api/admin/deliveries/"):
+		id = s.failedDelivery(id)
 	case method == "POST" && pattern == "/api/admin/clients":
 		body = `{"name":"Example Shop","redirect_uris":["https://shop.example.com/callback"]}`
 	}
 	return strings.Replace(pattern, "{"+pathParam(pattern)+"}", id, 1), body
+}
+
+// failedDelivery stores a security event about the account that failed
+// for good, as the deliveries worker leaves one after its last attempt.
+func (s *server) failedDelivery(accountID string) string {
+	s.t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	d := &delivery.Delivery{ID: random.ID(), Kind: delivery.SET, Target: "https://receiver.example/events", Receiver: "https://receiver.example",
+		AccountID: accountID, Payload: []byte(`{}`), Status: delivery.Queued, NextAt: now, CreatedAt: now}
+	if err := s.app.DB.EnqueueDelivery(ctx, d); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.app.DB.MarkDeliveryRetry(ctx, d.ID, now, "503 Service Unavailable", true); err != nil {
+		s.t.Fatal(err)
+	}
+	return d.ID
 }
 
 // pathParam is the name of a pattern's one wildcard ("" when none).

@@ -16,6 +16,7 @@ import (
 
 	"gatehouse/internal/adminapi"
 	"gatehouse/internal/apikey"
+	"gatehouse/internal/delivery"
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/request"
 	"gatehouse/internal/signin"
@@ -259,6 +260,16 @@ func TestOpenAPI_DescribesTheRouteTable(t *testing.T) {
 		if got := enum(sp[0], sp[1]); !slices.Equal(got, append(causes, "")) {
 			t.Errorf("%s.%s %v, request.Causes %v and empty", sp[0], sp[1], got, causes)
 		}
+	}
+	var statuses []string
+	for _, st := range delivery.Statuses {
+		statuses = append(statuses, string(st))
+	}
+	if got := enum("Delivery", "status"); !slices.Equal(got, statuses) {
+		t.Errorf("Delivery.status %v, delivery.Statuses %v", got, statuses)
+	}
+	if got, want := enum("Delivery", "kind"), []string{string(delivery.SET), string(delivery.WebhookJSON), string(delivery.BackchannelLogout)}; !slices.Equal(got, want) {
+		t.Errorf("Delivery.kind %v, want %v", got, want)
 	}
 	bearer := v.doc["components"].(map[string]any)["securitySchemes"].(map[string]any)["bearer"].(map[string]any)
 	for _, sc := range apikey.Scopes {

@@ -51,10 +51,16 @@ const (
 	ClientsRead Scope = "clients:read"
 	// ClientsWrite registers and removes OpenID Connect clients.
 	ClientsWrite Scope = "clients:write"
+	// DeliveriesRead lists the security events and logout tokens stored
+	// for receivers, with their state (never their payload).
+	DeliveriesRead Scope = "deliveries:read"
+	// DeliveriesWrite retries a delivery that failed for good.
+	DeliveriesWrite Scope = "deliveries:write"
 )
 
 // Scopes lists every scope, in the order they are shown.
-var Scopes = []Scope{AccountsRead, AccountsWrite, SessionsRead, SessionsWrite, ActivityRead, DevicesRead, ClientsRead, ClientsWrite}
+var Scopes = []Scope{AccountsRead, AccountsWrite, SessionsRead, SessionsWrite, ActivityRead, DevicesRead, ClientsRead, ClientsWrite,
+	DeliveriesRead, DeliveriesWrite}
 
 // ParseScope returns the scope s names, or ErrScopeUnknown.
 func ParseScope(s string) (Scope, error) {

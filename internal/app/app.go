@@ -416,7 +416,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	consoleDoor := &web.ConsoleDoor{Service: a.Web.Console, FreshWithin: cfg.Duration("console.fresh_within")}
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
 	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions,
-		Attempts: db, Messages: db, Devices: a.Web.Devices, Clients: a.Clients, Log: log}
+		Attempts: db, Messages: db, Devices: a.Web.Devices, Clients: a.Clients, Deliveries: db, Retrier: a.Deliveries, Log: log}
 	if err := a.openFlow(cfg, db, box, log, clk); err != nil {
 		db.Close()
 		return nil, err

@@ -67,6 +67,7 @@ type Store interface {
 	oidc.FlowStore
 	delivery.Store
 	delivery.BacklogStore
+	delivery.ListStore
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

@@ -17,6 +17,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/apikey"
 	"gatehouse/internal/app"
 	"gatehouse/internal/delivery"
 	"gatehouse/internal/pgtest"
@@ -431,4 +432,130 @@ func keys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestWebhooks_AFailedDeliveryIsNotLost: a receiver down for longer than
+// the retries last leaves its event failed, not gone; the operator lists
+// it through the admin API, retries it once the receiver is back, and the
+// receiver gets the event (signed afresh) exactly once.
+func TestWebhooks_AFailedDeliveryIsNotLost(t *testing.T) {
+	ctx := context.Background()
+	var clockMu sync.Mutex
+	fake := time.Now().UTC()
+	now := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return fake }
+	advance := func(d time.Duration) { clockMu.Lock(); fake = fake.Add(d); clockMu.Unlock() }
+
+	secret := []byte("test-receiver-shared-secret-0123")
+	var mu sync.Mutex
+	up, attempts, accepted := false, 0, map[string]int{}
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		if !up {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		var b delivery.Body
+		if err := delivery.Verify(secret, r.Header.Get(delivery.SignatureHeader), body, now(), 5*time.Minute); err != nil || json.Unmarshal(body, &b) != nil {
+			t.Errorf("the retried delivery: %v %s", err, body)
+			http.Error(w, "bad", http.StatusBadRequest)
+			return
+		}
+		accepted[string(b.Type)]++
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer rp.Close()
+	seen := func() int { mu.Lock(); defer mu.Unlock(); return attempts }
+
+	a, err := app.New(ctx, load(t, map[string]string{"data": t.TempDir(), "webhooks.max_attempts": "2",
+		"webhooks.json_receivers": rp.URL + "|" + string(secret)}), testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.SetClock(now)
+	a.Deliveries.Poll = 10 * time.Millisecond
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { a.Deliveries.Run(wctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	site := httptest.NewServer(a.Handler())
+	defer site.Close()
+
+	acc, err := a.Accounts.Create(ctx, "holder@example.com", "correct horse battery staple", "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Accounts.Disable(ctx, acc.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Disabling is two events: the account disabled, its sessions
+	// revoked. each waits until the store has both deliveries in the
+	// status after n attempts (the worker records an attempt after the
+	// receiver answered).
+	each := func(status delivery.Status, n int) []*delivery.Delivery {
+		t.Helper()
+		var ds []*delivery.Delivery
+		var err error
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if ds, err = a.DB.Deliveries(ctx, delivery.Query{Limit: 10}); err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) == 2 && ds[0].Status == status && ds[1].Status == status && ds[0].Attempts == n && ds[1].Attempts == n {
+				return ds
+			}
+		}
+		for _, d := range ds {
+			t.Logf("%+v", d)
+		}
+		t.Fatalf("no two deliveries %s after %d attempts", status, n)
+		return nil
+	}
+	each(delivery.Queued, 1)
+	advance(11 * time.Second)
+	ds := each(delivery.Failed, 2)
+	if seen() != 4 || ds[0].LastError != "receiver answered 503" {
+		t.Fatalf("after the last attempts: %d attempts seen, %+v", seen(), ds[0])
+	}
+
+	// The operator's program finds it and retries it once the receiver is
+	// back.
+	token, _, err := a.APIKeys.Create(ctx, "ops", []apikey.Scope{apikey.DeliveriesRead, apikey.DeliveriesWrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, site.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var v map[string]any
+		json.NewDecoder(res.Body).Decode(&v)
+		return res.StatusCode, v
+	}
+	code, list := call("GET", "/api/admin/deliveries?status=failed")
+	listed, _ := list["deliveries"].([]any)
+	if code != 200 || len(listed) != 2 || listed[0].(map[string]any)["kind"] != "webhook_json" {
+		t.Fatalf("the failed deliveries: %d %v", code, list)
+	}
+	mu.Lock()
+	up = true
+	mu.Unlock()
+	for _, d := range listed {
+		if code, v := call("POST", "/api/admin/deliveries/"+d.(map[string]any)["id"].(string)+"/retry"); code != 200 {
+			t.Fatalf("retry: %d %v", code, v)
+		}
+	}
+	each(delivery.Sent, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	if attempts != 6 || accepted["account_disabled"] != 1 || accepted["session_revoked"] != 1 || len(accepted) != 2 {
+		t.Fatalf("after the retries: %d attempts, accepted %v", attempts, accepted)
+	}
 }

@@ -98,7 +98,31 @@ type Store interface {
 	MarkDeliveryRetry(ctx context.Context, id string, next time.Time, lastError string, failed bool) error
 	// Delivery returns the delivery with the id, or ErrNotFound.
 	Delivery(ctx context.Context, id string) (*Delivery, error)
+	// RequeueDelivery puts a failed delivery back in line, due at now
+	// with a fresh run of attempts (its last error kept); ErrNotFound for
+	// an unknown id, ErrNotFailed for one that has not failed. One
+	// conditional update: of two operators retrying at once, one does.
+	RequeueDelivery(ctx context.Context, id string, now time.Time) error
 }
+
+// Query selects stored deliveries for the operator: those in Status (any
+// when empty), newest first, after the position Before/BeforeID (the
+// last row of the previous page), at most Limit.
+type Query struct {
+	Status   Status
+	Before   time.Time
+	BeforeID string
+	Limit    int
+}
+
+// ListStore lists stored deliveries (the admin API): what failed for
+// good is not lost, only waiting for an operator to retry it.
+type ListStore interface {
+	Deliveries(ctx context.Context, q Query) ([]*Delivery, error)
+}
+
+// Statuses are every Status, in the order a delivery goes through them.
+var Statuses = []Status{Queued, Sending, Sent, Failed}
 
 // Backlog is what waits: deliveries queued or being sent, and when the
 // oldest of them was stored (zero when none waits).
@@ -116,6 +140,9 @@ type BacklogStore interface {
 var (
 	ErrEmpty    = errors.New("delivery: nothing due")
 	ErrNotFound = errors.New("delivery: no such delivery")
+	// ErrNotFailed: only a failed delivery is retried by hand; one still
+	// queued or being sent is already on its way, one sent has arrived.
+	ErrNotFailed = errors.New("delivery: not failed: only a failed delivery can be retried")
 )
 
 // Request is what an Encoder makes of a delivery for one attempt: the
@@ -245,6 +272,24 @@ func (s *Sender) Enqueue(ctx context.Context, d *Delivery) error {
 	}
 	commit.After(ctx, s.wakeWorker)
 	return nil
+}
+
+// Retry puts a failed delivery back in line, due now with a fresh run of
+// attempts, and wakes the worker: the operator's answer to a receiver
+// that was down for longer than the retries last (about 3.4 hours with
+// the defaults). The receiver dedupes by the delivery's id, so a retry
+// of something it did receive after all is harmless.
+func (s *Sender) Retry(ctx context.Context, id string) (*Delivery, error) {
+	s.init()
+	if err := s.Store.RequeueDelivery(ctx, id, s.Clock.Now()); err != nil {
+		return nil, fmt.Errorf("delivery: retry %s: %w", id, err)
+	}
+	s.wakeWorker()
+	d, err := s.Store.Delivery(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("delivery: retry %s: %w", id, err)
+	}
+	return d, nil
 }
 
 func (s *Sender) wakeWorker() {

@@ -17,6 +17,7 @@ import (
 	"gatehouse/internal/check"
 	"gatehouse/internal/code"
 	"gatehouse/internal/console"
+	"gatehouse/internal/delivery"
 	"gatehouse/internal/device"
 	"gatehouse/internal/form"
 	"gatehouse/internal/i18n"
@@ -189,6 +190,9 @@ var failures = []Mapping{
 	// console does not announce itself.
 	{operator.ErrNotOperator, Failure{Status: http.StatusNotFound, Key: "error.not_found"}, nil},
 	{check.ErrReportNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	// A delivery retried by an operator (the admin API).
+	{delivery.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{delivery.ErrNotFailed, Failure{Status: http.StatusConflict, Key: "error.delivery_not_failed"}, nil},
 }
 
 // Mapping is one entry of the error mapper: a sentinel error and what it

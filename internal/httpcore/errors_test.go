@@ -38,7 +38,6 @@ var notRequestErrors = map[string]string{
 	"oidc.ErrUsed":                 "the flow's storage: op turns it into invalid_grant, the hand-off into error.oidc_request",
 	"oidc.ErrNoSigningKey":         "a server fault: the first key is made on the first start or the first JWKS request",
 	"delivery.ErrEmpty":            "the deliveries worker: nothing due",
-	"delivery.ErrNotFound":         "storage: a delivery read by its id (tests, the operator)",
 	"delivery.ErrBadSignature":     "a webhook receiver's check (delivery.Verify), never Gatehouse's own requests",
 	"delivery.ErrStale":            "a webhook receiver's check (delivery.Verify), never Gatehouse's own requests",
 	"archive.ErrDamaged":           "gatehouse restore: the backup file",

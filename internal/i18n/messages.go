@@ -82,6 +82,7 @@ var messages = []struct{ key, en, ja string }{
 	{"error.api_scope", "This API key does not have the scope this needs.", "このAPIキーには、この操作に必要な権限（スコープ）がありません。"},
 	{"error.api_body", "The body is not the JSON object this route takes.", "送信された本文が、この操作で受け付けるJSONオブジェクトではありません。"},
 	{"error.api_client", "This client cannot be registered.", "このクライアントは登録できません。"},
+	{"error.delivery_not_failed", "Only a failed delivery can be retried: this one is still on its way, or was received.", "再送できるのは失敗した配信だけです。この配信はまだ送信中か、すでに受信されています。"},
 	{"error.api_query", "A query parameter is not valid (limit is 1 to 100; cursor must come from next_cursor).", "クエリパラメーターが正しくありません（limitは1〜100、cursorはnext_cursorの値を使ってください）。"},
 	{"error.unavailable", "The service is temporarily unavailable. Nothing you entered was saved; please try again in a moment.", "サービスが一時的に利用できません。入力内容は保存されていません。しばらくしてからもう一度お試しください。"},
 	{"error.limited", "Too many tries. To keep accounts safe, please wait %s before trying again.", "試行回数が多すぎます。アカウントを守るため、%s待ってからもう一度お試しください。"},

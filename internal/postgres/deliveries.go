@@ -14,6 +14,7 @@ import (
 var (
 	_ delivery.Store        = (*DB)(nil)
 	_ delivery.BacklogStore = (*DB)(nil)
+	_ delivery.ListStore    = (*DB)(nil)
 )
 
 const deliveryColumns = `id, kind, target, receiver_id, account_id, payload, status, attempts, next_at, lease_until, last_error, created_at, sent_at`
@@ -93,6 +94,51 @@ func (db *DB) Delivery(ctx context.Context, id string) (*delivery.Delivery, erro
 		return nil, fmt.Errorf("postgres: read delivery: %w", err)
 	}
 	return d, nil
+}
+
+// RequeueDelivery implements delivery.Store.
+func (db *DB) RequeueDelivery(ctx context.Context, id string, now time.Time) error {
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE deliveries SET status = 'queued', attempts = 0, next_at = $1, lease_until = NULL WHERE id = $2 AND status = 'failed'`,
+		ts(now), id)
+	if err != nil {
+		return fmt.Errorf("postgres: requeue delivery: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	if _, err := db.Delivery(ctx, id); err != nil {
+		return err
+	}
+	return delivery.ErrNotFailed
+}
+
+// Deliveries implements delivery.ListStore.
+func (db *DB) Deliveries(ctx context.Context, q delivery.Query) ([]*delivery.Delivery, error) {
+	where, args := `TRUE`, []any{}
+	if q.Status != "" {
+		args = append(args, q.Status)
+		where += fmt.Sprintf(` AND status = $%d`, len(args))
+	}
+	if !q.Before.IsZero() {
+		args = append(args, ts(q.Before), q.BeforeID)
+		where += fmt.Sprintf(` AND (created_at, id) < ($%d, $%d)`, len(args)-1, len(args))
+	}
+	args = append(args, q.Limit)
+	rows, err := db.conn(ctx).Query(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+where+
+		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*delivery.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // DeliveryBacklog implements delivery.BacklogStore.

@@ -13,6 +13,7 @@ import (
 var (
 	_ delivery.Store        = (*DB)(nil)
 	_ delivery.BacklogStore = (*DB)(nil)
+	_ delivery.ListStore    = (*DB)(nil)
 )
 
 const deliveryColumns = `id, kind, target, receiver_id, account_id, payload, status, attempts, next_at, lease_until, last_error, created_at, sent_at`
@@ -91,6 +92,50 @@ func (db *DB) Delivery(ctx context.Context, id string) (*delivery.Delivery, erro
 		return nil, fmt.Errorf("sqlite: read delivery: %w", err)
 	}
 	return d, nil
+}
+
+// RequeueDelivery implements delivery.Store.
+func (db *DB) RequeueDelivery(ctx context.Context, id string, now time.Time) error {
+	res, err := db.exec(ctx, `UPDATE deliveries SET status = 'queued', attempts = 0, next_at = ?, lease_until = NULL WHERE id = ? AND status = 'failed'`,
+		us(now), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: requeue delivery: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	if _, err := db.Delivery(ctx, id); err != nil {
+		return err
+	}
+	return delivery.ErrNotFailed
+}
+
+// Deliveries implements delivery.ListStore.
+func (db *DB) Deliveries(ctx context.Context, q delivery.Query) ([]*delivery.Delivery, error) {
+	where, args := `1 = 1`, []any{}
+	if q.Status != "" {
+		where += ` AND status = ?`
+		args = append(args, q.Status)
+	}
+	if !q.Before.IsZero() {
+		where += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+		args = append(args, us(q.Before), us(q.Before), q.BeforeID)
+	}
+	rows, err := db.query(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ?`,
+		append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*delivery.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // DeliveryBacklog implements delivery.BacklogStore.

@@ -16,6 +16,7 @@ import (
 type DeliveryStore interface {
 	delivery.Store
 	delivery.BacklogStore
+	delivery.ListStore
 	PruneDeliveries(ctx context.Context, t time.Time, limit int) (int, error)
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
@@ -31,6 +32,7 @@ func RunDeliveries(t *testing.T, open func(t *testing.T) DeliveryStore) {
 		{"ClaimLeaseRetryAndSent", testDeliveryLifecycle},
 		{"ConcurrentClaimsNeverShareADelivery", testDeliveryConcurrentClaims},
 		{"SentAndFailedArePruned", testDeliveryPrune},
+		{"ListedByStatusAndAFailedOneRetriedOnce", testDeliveryListAndRetry},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -184,5 +186,96 @@ func testDeliveryPrune(t *testing.T, s DeliveryStore) {
 		if _, err := s.Delivery(ctx, d.ID); err != nil {
 			t.Errorf("%s: %v", d.ID, err)
 		}
+	}
+}
+
+// testDeliveryListAndRetry: the operator lists deliveries by status,
+// newest first, a page at a time; a failed one is put back in line with a
+// fresh run of attempts, by one of twenty operators pressing at once.
+func testDeliveryListAndRetry(t *testing.T, s DeliveryStore) {
+	ctx := context.Background()
+	var all []*delivery.Delivery
+	for i := range 5 {
+		d := newDelivery(t0.Add(time.Duration(i) * time.Minute))
+		if err := s.EnqueueDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, d)
+	}
+	// Two failed for good (the newest and the oldest), one sent.
+	for _, d := range []*delivery.Delivery{all[0], all[4]} {
+		if err := s.MarkDeliveryRetry(ctx, d.ID, t0.Add(time.Hour), "502 Bad Gateway", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.MarkDeliverySent(ctx, all[2].ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(ds []*delivery.Delivery) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	got, err := s.Deliveries(ctx, delivery.Query{Limit: 10})
+	if want := []string{all[4].ID, all[3].ID, all[2].ID, all[1].ID, all[0].ID}; err != nil || !slices.Equal(ids(got), want) {
+		t.Fatalf("every delivery: %v %v, want newest first %v", ids(got), err, want)
+	}
+	page, err := s.Deliveries(ctx, delivery.Query{Limit: 2, Before: got[1].CreatedAt, BeforeID: got[1].ID})
+	if want := []string{all[2].ID, all[1].ID}; err != nil || !slices.Equal(ids(page), want) {
+		t.Fatalf("the page after the second: %v %v, want %v", ids(page), err, want)
+	}
+	failed, err := s.Deliveries(ctx, delivery.Query{Status: delivery.Failed, Limit: 10})
+	if want := []string{all[4].ID, all[0].ID}; err != nil || !slices.Equal(ids(failed), want) {
+		t.Fatalf("failed: %v %v, want %v", ids(failed), err, want)
+	}
+	if failed[0].LastError != "502 Bad Gateway" || failed[0].Attempts != 1 {
+		t.Fatalf("a failed delivery as listed: %+v", failed[0])
+	}
+
+	for _, d := range []*delivery.Delivery{all[1], all[2]} {
+		if err := s.RequeueDelivery(ctx, d.ID, t0); !errors.Is(err, delivery.ErrNotFailed) {
+			t.Errorf("retrying %s delivery: %v, want ErrNotFailed", d.Status, err)
+		}
+	}
+	if err := s.RequeueDelivery(ctx, "no-such-delivery", t0); !errors.Is(err, delivery.ErrNotFound) {
+		t.Errorf("retrying an unknown delivery: %v", err)
+	}
+	now := t0.Add(2 * time.Hour)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var done, refused int
+	for range 20 {
+		wg.Go(func() {
+			err := s.RequeueDelivery(ctx, all[0].ID, now)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				done++
+			case errors.Is(err, delivery.ErrNotFailed):
+				refused++
+			default:
+				t.Errorf("retry: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if done != 1 || refused != 19 {
+		t.Fatalf("twenty retries at once: %d done, %d refused", done, refused)
+	}
+	d, err := s.Delivery(ctx, all[0].ID)
+	if err != nil || d.Status != delivery.Queued || d.Attempts != 0 || !d.NextAt.Equal(now) || d.LastError != "502 Bad Gateway" {
+		t.Fatalf("after the retry: %+v %v", d, err)
+	}
+	for _, d := range []*delivery.Delivery{all[1], all[3]} {
+		if err := s.MarkDeliverySent(ctx, d.ID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimed, err := s.ClaimDelivery(ctx, now, now.Add(time.Minute))
+	if err != nil || claimed.ID != all[0].ID {
+		t.Fatalf("the retried delivery is due at once: %+v %v", claimed, err)
 	}
 }
