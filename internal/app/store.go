@@ -32,6 +32,7 @@ import (
 	"gatehouse/internal/sqlite"
 	"gatehouse/internal/totp"
 	"gatehouse/internal/twostep"
+	"gatehouse/internal/web"
 )
 
 // Store is one database implementing every capability's store. Only the
@@ -68,6 +69,7 @@ type Store interface {
 	delivery.Store
 	delivery.BacklogStore
 	delivery.ListStore
+	web.Proofs
 	// InTx runs a flow in one transaction carried in the context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	Ping(ctx context.Context) error

@@ -182,6 +182,7 @@ var messages = []struct{ key, en, ja string }{
 	{"return.title_app", "Returning you to %s", "%sに戻ります"},
 	{"return.intro", "You are signed in. If the page does not move on by itself, use the button.", "ログインしました。自動で移動しない場合は、ボタンを押してください。"},
 	{"return.link", "Continue", "続ける"},
+	{"reverify.intro_console", "The operator console acts on other people's accounts, so it asks you to prove it's you with your password and your authenticator app or passkey (a code by SMS or a backup code does not open it).", "オペレーターコンソールでは他の人のアカウントを操作するため、パスワードと認証アプリまたはパスキーでご本人確認をお願いします（SMSのコードやバックアップコードでは開けません）。"},
 	{"reverify.intro", "This change protects your account, so we ask you to prove it's you again: enter your password, and with two-step verification on, your second step.", "アカウントを守るための変更なので、もう一度ご本人確認をお願いします。パスワードと、2段階認証が有効な場合は2つ目の確認をお願いします。"},
 	{"reverify.submit", "Continue", "続ける"},
 	{"reverify.then_sms", "Once your password is right, we text a 6-digit code to the number ending in %s.", "パスワードが正しければ、末尾%sの番号にSMSで6桁のコードを送ります。"},

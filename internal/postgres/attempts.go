@@ -66,6 +66,24 @@ func (db *DB) EndAttempt(ctx context.Context, id string, outcome signin.Outcome,
 	return tag.RowsAffected() == 1, nil
 }
 
+// ProvedAt implements web.Proofs: when the session last passed a second
+// step by one of methods (its sign-in or a re-verification), zero if never.
+// The account's index bounds the scan to the session's lifetime.
+func (db *DB) ProvedAt(ctx context.Context, accountID, sessionID string, since time.Time, methods ...signin.Method) (time.Time, error) {
+	names := make([]string, 0, len(methods))
+	for _, m := range methods {
+		names = append(names, string(m))
+	}
+	var at *time.Time
+	err := db.conn(ctx).QueryRow(ctx, `SELECT max(coalesce(ended_at, created_at)) FROM signin_attempts
+		WHERE account_id = $1 AND created_at >= $2 AND session_id = $3 AND outcome = $4 AND method_used = ANY($5)`,
+		accountID, ts(since), sessionID, string(signin.Succeeded), names).Scan(&at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("postgres: read session's proofs: %w", err)
+	}
+	return utc(at), nil
+}
+
 // AttemptsByAccount implements signin.Store: the newest page of the
 // account's attempts (see AttemptsPage).
 func (db *DB) AttemptsByAccount(ctx context.Context, accountID string, limit int) ([]*signin.Attempt, error) {

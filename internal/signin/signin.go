@@ -401,7 +401,10 @@ func (s *Service) StepUp(ctx context.Context, r StepUpRequest, reauth Reauthenti
 	}
 	ticket.Done(ctx, ok)
 	if ok {
-		at.Outcome = Succeeded
+		// The session proved again: a re-verification is recorded with
+		// it, like a sign-in with the session it started (what the
+		// operator console asks of a session: which method proved it, when).
+		at.Outcome, at.SessionID = Succeeded, r.SessionID
 	}
 	var ways []Method
 	if ok {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gatehouse/internal/signin"
@@ -67,6 +68,27 @@ func (db *DB) EndAttempt(ctx context.Context, id string, outcome signin.Outcome,
 		return false, fmt.Errorf("sqlite: end sign-in attempt: %w", err)
 	}
 	return n == 1, nil
+}
+
+// ProvedAt implements web.Proofs: when the session last passed a second
+// step by one of methods (its sign-in or a re-verification), zero if never.
+// The account's index bounds the scan to the session's lifetime.
+func (db *DB) ProvedAt(ctx context.Context, accountID, sessionID string, since time.Time, methods ...signin.Method) (time.Time, error) {
+	if len(methods) == 0 {
+		return time.Time{}, nil
+	}
+	args := []any{accountID, us(since), sessionID, signin.Succeeded}
+	for _, m := range methods {
+		args = append(args, m)
+	}
+	var at sql.NullInt64
+	err := db.readRow(ctx, `SELECT max(coalesce(ended_at, created_at)) FROM signin_attempts
+		WHERE account_id = ? AND created_at >= ? AND session_id = ? AND outcome = ? AND method_used IN (?`+strings.Repeat(", ?", len(methods)-1)+`)`,
+		args...).Scan(&at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: read session's proofs: %w", err)
+	}
+	return tm(at), nil
 }
 
 // AttemptsByAccount implements signin.Store: the newest page of the

@@ -71,6 +71,10 @@ func (s *Server) consolePage(r *http.Request, title string) *page {
 	p.Data["Operator"] = a.Operator.Email
 	p.Data["Role"] = s.Catalog.T(p.Lang, "console.role."+string(a.Operator.Role))
 	p.Data["Admin"] = a.Operator.Role == operator.Admin
+	// The forms of changes show only while one would pass; before, a link
+	// to prove the second step and come back, so nothing typed is lost.
+	p.Data["Fresh"] = freshFor(r)
+	p.Data["FreshFirst"] = "/account/reverify?" + url.Values{"next": {r.URL.Path}, "notice": {"console_fresh"}}.Encode()
 	s.notice(r, p)
 	return p
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/account"
 	"gatehouse/internal/operator"
 	"gatehouse/internal/request"
 )
@@ -45,7 +46,22 @@ func newConsole(t *testing.T, db map[string]string, role operator.Role) *console
 		t.Fatal(err)
 	}
 	c.holderID = a.ID
+	// Turning the app on proved nothing of the session: the console asks
+	// for the app's code (or a passkey) once.
+	if r := c.op.get("/console/"); r.status != http.StatusSeeOther || r.location != "/account/reverify?next=%2Fconsole%2F&notice=console_fresh" {
+		t.Fatalf("the console before the app proved the session: %d → %q", r.status, r.location)
+	}
+	if r := c.reverify(t, "/console/"); r.status != http.StatusSeeOther || r.location != "/console/" {
+		t.Fatalf("re-verification with the app: %d → %q\n%s", r.status, r.location, r.body)
+	}
 	return c
+}
+
+// later moves the server's clock (and the operator's) on by d.
+func (c *consoleSetup) later(d time.Duration) {
+	c.now = c.now.Add(d)
+	now := c.now
+	c.h.app.SetClock(func() time.Time { return now })
 }
 
 // reverify proves the operator's second step again, with the app's next
@@ -135,7 +151,18 @@ func TestConsole_SupportFindsTheHolderByReferenceAndSignsThemOut_V7_4_2(t *testi
 			t.Errorf("the console shows the holder's code %s", code)
 		}
 
-		// The operator's proof is the sign-up's: no second step yet.
+		if !strings.Contains(view.body, `id="do-sign_out_all"`) || strings.Contains(view.body, `id="fresh-first"`) {
+			t.Fatalf("the account view right after a proof: no forms\n%s", view.body)
+		}
+		// The operator's proof is older than console.fresh_within: the
+		// page offers to prove it first, instead of forms whose typing a
+		// re-verification would lose.
+		c.later(6 * time.Minute)
+		stale := c.op.get("/console/accounts/" + c.holderID)
+		if stale.status != 200 || strings.Contains(stale.body, `id="do-sign_out_all"`) || !strings.Contains(stale.body, `id="fresh-first"`) ||
+			!strings.Contains(stale.body, `href="/account/reverify?next=%2Fconsole%2Faccounts%2F`+c.holderID+`&amp;notice=console_fresh"`) {
+			t.Fatalf("the account view with a stale proof: %d\n%s", stale.status, stale.body)
+		}
 		action := "/console/accounts/" + c.holderID + "/signout"
 		r = c.op.post(action, url.Values{"reason": {"holder called: lost phone"}})
 		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account/reverify?") ||
@@ -385,5 +412,77 @@ func TestConsole_PhoneDigitsLimitsAndLift_V6_3_1(t *testing.T) {
 				t.Errorf("the enabled account cannot sign in: %d\n%s", r.status, r.body)
 			}
 		})
+	}
+}
+
+// TestConsole_ATextMessageDoesNotOpenIt_V6_4_2: an operator signed in
+// with a code by SMS (a SIM swap away) is sent to re-verify with the app or
+// a passkey before any console page — the page offers no SMS — and a later
+// re-verification by SMS for the holder's own pages does not renew the
+// console's fresh second step.
+func TestConsole_ATextMessageDoesNotOpenIt_V6_4_2(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t, nil, operator.Admin)
+	const number = "+819012340078"
+	if r := c.op.enrolPhone("090-1234-0078", number); r.status != http.StatusSeeOther && r.status != 200 {
+		t.Fatalf("the operator's phone: %d\n%s", r.status, r.body)
+	}
+	// Another browser, signed in with the password and a texted code.
+	n := c.h.browser("en")
+	ch := n.signInTo2ndStep(operatorEmail, goodPassword)
+	if p := n.post("/signin/verify/resend", url.Values{"c": {ch}, "method": {"sms"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("choosing SMS: %d\n%s", p.status, p.body)
+	}
+	if r := n.post("/signin/verify", url.Values{"c": {ch}, "method": {"sms"}, "code": {c.h.smsCodeFor(number)}}); r.status != http.StatusSeeOther {
+		t.Fatalf("SMS code: %d\n%s", r.status, r.body)
+	}
+	for _, path := range []string{"/console/", "/console/accounts/" + c.holderID, "/console/audit"} {
+		if r := n.get(path); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/account/reverify?next=") ||
+			!strings.Contains(r.location, "console_fresh") {
+			t.Fatalf("%s after an SMS sign-in: %d → %q", path, r.status, r.location)
+		}
+	}
+	if r := n.post("/console/accounts/"+c.holderID+"/disable", url.Values{"reason": {"testing"}}); r.status != http.StatusSeeOther ||
+		!strings.HasPrefix(r.location, "/account/reverify?") {
+		t.Fatalf("a change after an SMS sign-in: %d → %q", r.status, r.location)
+	}
+	page := n.get("/account/reverify?next=%2Fconsole%2F&notice=console_fresh")
+	if page.status != 200 || !strings.Contains(page.body, "a code by SMS or a backup code does not open it") || strings.Contains(page.body, "method=sms") ||
+		strings.Contains(page.body, "method=backup") || !strings.Contains(page.body, `name="method" value="app"`) {
+		t.Fatalf("the console's re-verification: %d\n%s", page.status, page.body)
+	}
+	// Asking for SMS anyway gets the app's field, not a text.
+	sent := len(c.h.messagesTo(number))
+	if r := n.post("/account/reverify", url.Values{"next": {"/console/"}, "method": {"sms"}, "password": {goodPassword}}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("re-verifying by SMS for the console: %d → %q", r.status, r.location)
+	}
+	if len(c.h.messagesTo(number)) != sent {
+		t.Fatal("a text was sent for the console's re-verification")
+	}
+	c.later(30 * time.Second)
+	if r := n.post("/account/reverify", url.Values{"next": {"/console/"}, "method": {"app"}, "password": {goodPassword},
+		"code": {nowCode(t, c.secret, c.now)}}); r.status != http.StatusSeeOther || r.location != "/console/" {
+		t.Fatalf("re-verifying with the app: %d → %q\n%s", r.status, r.location, r.body)
+	}
+	if r := n.get("/console/"); r.status != 200 {
+		t.Fatalf("the console after the app: %d", r.status)
+	}
+	// Later, a re-verification by SMS on the holder's own pages: the
+	// console's changes still ask for the app.
+	c.later(6 * time.Minute)
+	r := n.post("/account/reverify", url.Values{"next": {"/account"}, "method": {"sms"}, "password": {goodPassword}})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify?") {
+		t.Fatalf("re-verifying by SMS for the account: %d → %q\n%s", r.status, r.location, r.body)
+	}
+	if v := n.post("/signin/verify", url.Values{"c": {challenge(t, r.location)}, "method": {"sms"}, "next": {"/account"},
+		"code": {c.h.smsCodeFor(number)}}); v.status != http.StatusSeeOther || v.location != "/account" {
+		t.Fatalf("the SMS re-verification: %d → %q\n%s", v.status, v.location, v.body)
+	}
+	if r := n.post("/console/accounts/"+c.holderID+"/disable", url.Values{"reason": {"testing"}}); r.status != http.StatusSeeOther ||
+		!strings.HasPrefix(r.location, "/account/reverify?") {
+		t.Fatalf("a change after a fresh SMS re-verification: %d → %q", r.status, r.location)
+	}
+	if a, err := c.h.app.Accounts.Store.AccountByID(context.Background(), c.holderID); err != nil || a.Status == account.Disabled {
+		t.Fatalf("the holder's account: %+v %v", a, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"gatehouse/internal/httpcore"
 	"gatehouse/internal/operator"
 	"gatehouse/internal/session"
+	"gatehouse/internal/signin"
 )
 
 // The console's access levels, each with its gate (ConsoleDoor.Gate) in
@@ -27,15 +28,39 @@ const (
 	ConsoleActing = httpcore.Door + 3
 )
 
+// ConsoleMethods are the second steps that open the console: an
+// authenticator app or a passkey. A code by SMS (a SIM swap away) and a
+// backup code (a recovery, written on paper) are not enough for someone
+// who can act on every account, even when they passed the session's
+// sign-in.
+var ConsoleMethods = []signin.Method{signin.App, signin.Passkey}
+
+// Proofs tells when a session last passed a second step by one of some
+// methods: its sign-in or a re-verification, as the sign-in attempts
+// record them (the store). The session's own AMR cannot say it: it keeps
+// every method the session ever passed, not which one was the latest.
+type Proofs interface {
+	ProvedAt(ctx context.Context, accountID, sessionID string, since time.Time, methods ...signin.Method) (time.Time, error)
+}
+
 // ConsoleDoor holds the console's gate.
 type ConsoleDoor struct {
 	Service *console.Service
+	Proofs  Proofs
 	// FreshWithin is how old the operator's last second step may be for
 	// a change (console.fresh_within).
 	FreshWithin time.Duration
 }
 
 type operatorKey struct{}
+
+// consoleActor is what the gate found of the operator: who, and whether
+// a change would pass now (a page shows its forms only then, so that
+// nothing typed is lost to the re-verification).
+type consoleActor struct {
+	op    *operator.Operator
+	fresh bool
+}
 
 // Gate is the gate of ConsoleViewer and ConsoleActing: a live session (else the chain's
 // NoSession answer), an operator's account (else 404), and for Acting a
@@ -58,27 +83,46 @@ func (d *ConsoleDoor) Gate(rt *httpcore.Route, next http.HandlerFunc) http.Handl
 				httpcore.Fail(w, r, err)
 				return
 			}
-			if acting && !FreshSecondStep(st.Session, httpcore.Now(r), d.FreshWithin) {
+			// Every console page needs the session proved by an app or a
+			// passkey (an SMS sign-in re-verifies first), and a change one
+			// at most FreshWithin old.
+			proved, err := d.Proofs.ProvedAt(r.Context(), st.Account.ID, st.Session.ID, st.Session.CreatedAt, ConsoleMethods...)
+			if err != nil {
+				httpcore.Fail(w, r, err)
+				return
+			}
+			fresh := !proved.IsZero() && FreshSecondStep(st.Session, proved, httpcore.Now(r), d.FreshWithin)
+			if proved.IsZero() || (acting && !fresh) {
 				st.Route.Chain.Stale(w, r)
 				return
 			}
-			next(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, op)))
+			next(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, &consoleActor{op, fresh})))
 		})
 	}
 }
 
 // FreshSecondStep reports whether the session's holder proved a second step within
-// d of now: the session's last proof is that recent, and the session has
-// passed a second factor ("mfa"). An operator's re-verification always
-// asks for one (an operator has two-step verification on).
-func FreshSecondStep(s *session.Session, now time.Time, d time.Duration) bool {
-	return now.Sub(s.AuthenticatedAt) <= d && slices.Contains(s.AMR, "mfa")
+// d of now: proved (when an app or a passkey last passed, see Proofs) is
+// that recent, and so is the session's last proof of any kind, which a
+// second factor passed ("mfa").
+func FreshSecondStep(s *session.Session, proved, now time.Time, d time.Duration) bool {
+	return now.Sub(proved) <= d && now.Sub(s.AuthenticatedAt) <= d && slices.Contains(s.AMR, "mfa")
 }
 
 // actorOf is the operator acting in a request past the gate, and where
 // from: the request's origin (every console route is marked Origin, for
 // the audit trail).
 func actorOf(r *http.Request) console.Actor {
-	op, _ := r.Context().Value(operatorKey{}).(*operator.Operator)
-	return console.Actor{Operator: op, Origin: httpcore.OriginOf(r)}
+	a, _ := r.Context().Value(operatorKey{}).(*consoleActor)
+	if a == nil {
+		return console.Actor{Origin: httpcore.OriginOf(r)}
+	}
+	return console.Actor{Operator: a.op, Origin: httpcore.OriginOf(r)}
+}
+
+// freshFor reports whether a change by the request's operator would pass
+// the gate now (ConsoleActing).
+func freshFor(r *http.Request) bool {
+	a, _ := r.Context().Value(operatorKey{}).(*consoleActor)
+	return a != nil && a.fresh
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,13 +61,19 @@ func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Back to the operator console: only the methods that open it
+	// (ConsoleMethods), and the operator's words, not the holder's.
+	console := p.Values["next"] == "/console" || strings.HasPrefix(p.Values["next"], "/console/")
+	notForConsole := func(m signin.Method) bool { return console && !slices.Contains(ConsoleMethods, m) }
+	ways = slices.DeleteFunc(ways, notForConsole)
+	p.Data["Console"] = console
 	p.Data["TwoStep"] = len(ways) > 0
 	m := r.URL.Query().Get("method")
 	if r.Method == http.MethodPost {
 		m, _ = httpcore.Field(r, "method")
 	}
 	if len(ways) > 0 {
-		accepts := s.SignIn.Accepts(&signin.Attempt{Kind: signin.StepUpKind, MethodOffered: ways[0]}, ways)
+		accepts := slices.DeleteFunc(s.SignIn.Accepts(&signin.Attempt{Kind: signin.StepUpKind, MethodOffered: ways[0]}, ways), notForConsole)
 		if !signin.Accepted(accepts, signin.Method(m)) {
 			m = string(ways[0])
 		}
