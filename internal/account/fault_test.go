@@ -164,7 +164,7 @@ func newWorld(t *testing.T, open func(t *testing.T) (store, func() string)) *wor
 		Log: slog.New(slog.DiscardHandler), Devices: knownDevices{f}, Codes: codes, Notices: notices, Reauth: sessions,
 		Methods: method.NewSet(method.EmailMethod{Codes: codes})}, signin.Settings{})
 	w.accounts = &account.Service{Store: f, Hasher: hasher, Policy: password.Policy{MinLength: 12, ServiceName: "Gatehouse"},
-		Codes: codes, Notices: notices, Sessions: sessions, Guesses: w.signin, Trust: f, Catalog: cat,
+		Codes: codes, Notices: notices, Sessions: sessions, Guesses: w.signin, Pending: w.signin, Trust: f, Catalog: cat,
 		PhoneRegion: "JP", HistoryLength: 5, Tx: f, Limits: limit.None()}
 	return w
 }

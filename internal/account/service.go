@@ -71,6 +71,12 @@ type PasswordChecks interface {
 	RecordPasswordCheck(ctx context.Context, accountID, email string, ok bool, o request.Origin) error
 }
 
+// PendingSignIns ends an account's sign-ins in progress (package signin):
+// a right password waiting for its second step.
+type PendingSignIns interface {
+	EndPending(ctx context.Context, accountID string) (int, error)
+}
+
 // Service runs the account flows.
 type Service struct {
 	Store    Store
@@ -83,6 +89,10 @@ type Service struct {
 	// sign-in attempts (package signin), where the guessing limits and the
 	// activity page see it. Required.
 	Guesses PasswordChecks
+	// Pending ends the sign-ins in progress when every session is
+	// signed out: someone one code away is signed in everywhere too, in a
+	// minute. Required.
+	Pending PendingSignIns
 	// Limits counts every check of the current password before it is
 	// hashed (package limit), like a sign-in's. Required: tests that are
 	// about something else say limit.None().
@@ -557,10 +567,15 @@ func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o req
 
 // SignOutEverywhere ends every session of the account, the caller's
 // included (ASVS v5.0.0-7.5.2): the answer to a lost phone or a shared
-// computer.
+// computer. It ends the sign-ins in progress too (a right password
+// waiting for its second step): whoever is one code away would otherwise
+// be signed in a minute later, the same "everywhere".
 func (s *Service) SignOutEverywhere(ctx context.Context, accountID string) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		if err := s.Sessions.EndAll(ctx, accountID); err != nil {
+			return err
+		}
+		if _, err := s.Pending.EndPending(ctx, accountID); err != nil {
 			return err
 		}
 		return s.stopTrusting(ctx, accountID)

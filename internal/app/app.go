@@ -357,7 +357,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		Store: db, Hasher: a.Hasher, Policy: policy, Codes: codes, Notices: notices, Sessions: a.Sessions,
 		Clock: clk, Catalog: cat, PhoneRegion: cfg.String("phone.default_region"),
 		HistoryLength: cfg.Int("password.history"), Limits: limits,
-		Trust: db, Guesses: a.SignIn, Tx: db, Events: events, Erase: db,
+		Trust: db, Guesses: a.SignIn, Pending: a.SignIn, Tx: db, Events: events, Erase: db,
 	}
 	a.Checker = &check.Checker{
 		Messages: db, Keys: dkimRing, Catalog: cat, ServiceName: serviceName, MailDomain: cfg.MailDomain(), FromDomain: strings.ToLower(mailer.From.Address[strings.LastIndexByte(mailer.From.Address, '@')+1:]), PublicURL: cfg.PublicURL(),

@@ -298,8 +298,22 @@ func (attempts) AttemptsByAccount(context.Context, string, int) ([]*signin.Attem
 	panic("sign-in does not list attempts")
 }
 
-func (attempts) AttemptsPage(context.Context, string, signin.AttemptQuery) ([]*signin.Attempt, error) {
-	panic("sign-in does not list attempts")
+// AttemptsPage lists the account's attempts of an outcome since a time
+// (EndPending's question), in no particular order.
+func (s attempts) AttemptsPage(_ context.Context, accountID string, q signin.AttemptQuery) ([]*signin.Attempt, error) {
+	if q.Outcome == "" || !q.Before.IsZero() || q.FailedOnly || q.Cause != "" || !q.Until.IsZero() {
+		panic("sign-in lists only the attempts of one outcome")
+	}
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	var out []*signin.Attempt
+	for _, a := range s.f.attempts {
+		if a.AccountID == accountID && a.Outcome == q.Outcome && !a.Origin.Time.Before(q.Since) && len(out) < q.Limit {
+			c := *a
+			out = append(out, &c)
+		}
+	}
+	return out, nil
 }
 
 // plainHasher's hash of pw is "plain$"+pw.

@@ -960,3 +960,32 @@ func TestNew_RequiredDependenciesAreRequired(t *testing.T) {
 	}()
 	signin.New(signin.Deps{Methods: method.NewSet()}, signin.Settings{})
 }
+
+// TestEndPending_TheCodeNoLongerPasses_V7_4_2: signing out everywhere
+// ends the sign-in waiting for its second step (someone who typed the
+// password and holds out for the texted code); its code then passes
+// nothing, and a second call finds nothing left to end.
+func TestEndPending_TheCodeNoLongerPasses_V7_4_2(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, signin.Settings{})
+	f.holder()
+	f.withPhone()
+	ch := f.secondStep()
+	sms := f.lastCode()
+	n, err := f.svc.EndPending(context.Background(), flowID)
+	if err != nil || n != 1 {
+		t.Fatalf("EndPending: %d %v, want the one pending sign-in", n, err)
+	}
+	if at := f.attempt(); at.Outcome != signin.Denied || at.EndedAt.IsZero() || at.SessionID != "" {
+		t.Fatalf("the attempt after: %+v", at)
+	}
+	if _, err := f.verify(ch, signin.SMS, sms.Code); err == nil {
+		t.Fatal("the texted code passed a sign-in that was ended")
+	}
+	if len(f.grants) != 0 {
+		t.Fatalf("a session started: %+v", f.grants)
+	}
+	if n, err := f.svc.EndPending(context.Background(), flowID); err != nil || n != 0 {
+		t.Fatalf("again: %d %v", n, err)
+	}
+}

@@ -915,6 +915,34 @@ func (s *Service) logOutcome(ctx context.Context, at *Attempt) {
 		slog.String("session", at.SessionID))
 }
 
+// EndPending ends the account's sign-ins in progress — a right password
+// whose second step has not passed yet — as denied, and reports how many
+// it ended: "sign out everywhere" includes whoever is one code away (the
+// holder's own, the operator console's). A code typed afterwards no
+// longer passes (EndAttempt is conditional), and the message's story
+// stops saying "one code away".
+func (s *Service) EndPending(ctx context.Context, accountID string) (int, error) {
+	now := s.clock.Now().UTC()
+	// A second step's challenge lives minutes; a day back finds every one
+	// that could still pass.
+	pending, err := s.attempts.AttemptsPage(ctx, accountID, AttemptQuery{Since: now.Add(-24 * time.Hour), Outcome: Pending, Limit: 100})
+	if err != nil {
+		return 0, fmt.Errorf("end pending sign-ins: %w", err)
+	}
+	n := 0
+	for _, at := range pending {
+		ok, err := s.attempts.EndAttempt(ctx, at.ID, Denied, "", "", now)
+		if err != nil {
+			return n, fmt.Errorf("end pending sign-ins: %w", err)
+		}
+		if ok {
+			n++
+			s.log.InfoContext(ctx, "pending sign-in ended", "attempt", at.ID, "account", accountID)
+		}
+	}
+	return n, nil
+}
+
 // RecordPasswordCheck records a check of the current password made on an
 // account page (account.PasswordChecks): a wrong one is a guess at the
 // password, recorded beside failed sign-ins so the holder's activity and

@@ -486,3 +486,36 @@ func TestConsole_ATextMessageDoesNotOpenIt_V6_4_2(t *testing.T) {
 		t.Fatalf("the holder's account: %+v %v", a, err)
 	}
 }
+
+// TestConsole_SignOutEverywhereEndsASignInOneCodeAway_V7_4_2: the phone
+// call the console is for — "I got a code I didn't ask for" — while
+// someone who typed the holder's password waits for the code: support's
+// "sign out everywhere" ends that sign-in too, its code passes nothing
+// afterwards, and the story stops saying "one code away".
+func TestConsole_SignOutEverywhereEndsASignInOneCodeAway_V7_4_2(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t, map[string]string{"signin.new_device_check": "email"}, operator.Support)
+	atk := c.h.browser("en")
+	ch := atk.signInTo2ndStep(holderEmail, goodPassword)
+	sent := c.h.messagesTo(holderEmail)[0]
+	if sent.Purpose != request.SecondStep && sent.Purpose != request.NewDevice {
+		t.Fatalf("the newest message to the holder: %s", sent.Purpose)
+	}
+	code := c.h.codeFor(holderEmail)
+	story := "/console/story/" + sent.Reference
+	if r := c.op.get(story); r.status != 200 || !strings.Contains(r.body, "one code away") {
+		t.Fatalf("the story before: %d\n%s", r.status, r.body)
+	}
+	if r := c.op.post("/console/accounts/"+c.holderID+"/signout", url.Values{"reason": {"holder called: a code they did not ask for"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("sign out everywhere: %d\n%s", r.status, r.body)
+	}
+	if r := c.op.get(story); r.status != 200 || strings.Contains(r.body, "one code away") {
+		t.Fatalf("the story after: %d\n%s", r.status, r.body)
+	}
+	if r := atk.post("/signin/verify", url.Values{"c": {ch}, "code": {code}}); r.status == http.StatusSeeOther && r.location == "/account" {
+		t.Fatal("the code passed the sign-in support ended")
+	}
+	if r := atk.get("/account"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin") {
+		t.Fatalf("the other browser is signed in: %d → %q", r.status, r.location)
+	}
+}
