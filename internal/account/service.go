@@ -572,10 +572,13 @@ func (s *Service) CheckPassword(ctx context.Context, accountID, pw string, o req
 // be signed in a minute later, the same "everywhere".
 func (s *Service) SignOutEverywhere(ctx context.Context, accountID string) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		if err := s.Sessions.EndAll(ctx, accountID); err != nil {
+		// The sign-ins first: a code passing at this moment either ended
+		// its attempt before (and its session, committed, ends below) or
+		// waits on the attempt's row and then finds it denied.
+		if _, err := s.Pending.EndPending(ctx, accountID); err != nil {
 			return err
 		}
-		if _, err := s.Pending.EndPending(ctx, accountID); err != nil {
+		if err := s.Sessions.EndAll(ctx, accountID); err != nil {
 			return err
 		}
 		return s.stopTrusting(ctx, accountID)
