@@ -412,7 +412,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 			return len(m.Passkeys) > 0 || len(m.Apps) > 0, nil
 		}}
 	a.Web.Console = &console.Service{Operators: a.Operators, Accounts: db, Changes: a.Accounts, Messages: db, Activity: db,
-		Stories: act, Devices: a.Web.Devices, TwoStep: a.TwoStep, Limits: limits, ReportStore: db, Box: box, Clock: clk}
+		Stories: act, Devices: a.Web.Devices, TwoStep: a.TwoStep, Limits: limits, ReportStore: db, Box: box, Clock: clk, Tx: db}
 	consoleDoor := &web.ConsoleDoor{Service: a.Web.Console, Proofs: db, FreshWithin: cfg.Duration("console.fresh_within")}
 	a.Clients = &oidc.Clients{Store: db, Key: sec.HMACKey, Clock: clk}
 	a.Admin = &adminapi.Door{Keys: a.APIKeys, Accounts: a.Accounts, Sessions: a.Sessions,

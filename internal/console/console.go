@@ -26,6 +26,7 @@ import (
 	"gatehouse/internal/activity"
 	"gatehouse/internal/check"
 	"gatehouse/internal/clock"
+	"gatehouse/internal/commit"
 	"gatehouse/internal/crypt"
 	"gatehouse/internal/device"
 	"gatehouse/internal/limit"
@@ -134,6 +135,9 @@ type Service struct {
 	ReportStore check.ReportStore
 	Box         Opener
 	Clock       clock.Clock
+	// Tx runs a change and its audit line as one transaction. Required
+	// (tests without transactions say commit.Direct{}).
+	Tx commit.Transactor
 }
 
 // OperatorOf returns the account's role, or operator.ErrNotOperator; and
@@ -327,11 +331,12 @@ func (s *Service) Story(ctx context.Context, by Actor, ref string) (*activity.St
 	return st, a, nil
 }
 
-// change checks and records an action on an account, then takes it. The
-// line is written first: an action that fails afterwards is still one
-// that was attempted, and a crash between the two must not leave a change
-// no one can account for.
-func (s *Service) change(ctx context.Context, by Actor, action operator.Action, id, reason, detail string, do func(a *account.Account) error) error {
+// change checks an action on an account, then records it and takes it in
+// one transaction: every change made has its line (a crash cannot leave
+// one no one can account for), and a press refused on the way — nothing
+// left to reset, twenty presses at once — leaves none, so the holder's
+// activity page never tells them of a change that did not happen.
+func (s *Service) change(ctx context.Context, by Actor, action operator.Action, id, reason, detail string, do func(ctx context.Context, a *account.Account) error) error {
 	if err := allowed(by, action, reason); err != nil {
 		return err
 	}
@@ -339,29 +344,31 @@ func (s *Service) change(ctx context.Context, by Actor, action operator.Action, 
 	if err != nil {
 		return err
 	}
-	if err := s.record(ctx, by, action, a.ID, reason, detail); err != nil {
-		return err
-	}
-	return do(a)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.record(ctx, by, action, a.ID, reason, detail); err != nil {
+			return err
+		}
+		return do(ctx, a)
+	})
 }
 
 // SignOutEverywhere ends every session of the account (support and admin).
 func (s *Service) SignOutEverywhere(ctx context.Context, by Actor, id, reason string) error {
-	return s.change(ctx, by, operator.SignOutAll, id, reason, "", func(a *account.Account) error {
+	return s.change(ctx, by, operator.SignOutAll, id, reason, "", func(ctx context.Context, a *account.Account) error {
 		return s.Changes.SignOutEverywhere(ctx, a.ID)
 	})
 }
 
 // Disable stops the account from signing in and ends its sessions (admin).
 func (s *Service) Disable(ctx context.Context, by Actor, id, reason string) error {
-	return s.change(ctx, by, operator.Disable, id, reason, "", func(a *account.Account) error {
+	return s.change(ctx, by, operator.Disable, id, reason, "", func(ctx context.Context, a *account.Account) error {
 		return s.Changes.Disable(ctx, a.ID)
 	})
 }
 
 // Enable lets a disabled account sign in again (admin).
 func (s *Service) Enable(ctx context.Context, by Actor, id, reason string) error {
-	return s.change(ctx, by, operator.Enable, id, reason, "", func(a *account.Account) error {
+	return s.change(ctx, by, operator.Enable, id, reason, "", func(ctx context.Context, a *account.Account) error {
 		return s.Changes.Enable(ctx, a.ID)
 	})
 }
@@ -370,7 +377,7 @@ func (s *Service) Enable(ctx context.Context, by Actor, id, reason string) error
 // holder who lost them all and proved who they are to support; the holder
 // is told on every channel and a waiting period starts (twostep.Reset).
 func (s *Service) ResetTwoStep(ctx context.Context, by Actor, id, reason string) error {
-	return s.change(ctx, by, operator.ResetTwoStep, id, reason, "", func(a *account.Account) error {
+	return s.change(ctx, by, operator.ResetTwoStep, id, reason, "", func(ctx context.Context, a *account.Account) error {
 		return s.TwoStep.Reset(ctx, a, s.Clock.Now())
 	})
 }
@@ -382,7 +389,7 @@ func (s *Service) LiftLimit(ctx context.Context, by Actor, id string, secret lim
 	if !slices.Contains(limit.Secrets, secret) {
 		return ErrLimitUnknown
 	}
-	return s.change(ctx, by, operator.LiftLimit, id, reason, string(secret), func(a *account.Account) error {
+	return s.change(ctx, by, operator.LiftLimit, id, reason, string(secret), func(ctx context.Context, a *account.Account) error {
 		var dest []string
 		switch secret {
 		case limit.EmailCode:

@@ -103,6 +103,19 @@ func (s *Service) Reset(ctx context.Context, a *account.Account, at time.Time) e
 	}
 	o := request.Origin{Time: at}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		// The record first: its row serialises two resets of one account
+		// (twenty presses at once), and what follows reads the account as
+		// the earlier one left it — the number included, which a caller's
+		// copy read before the transaction may still show — so that the
+		// later one finds nothing to reset and tells the holder nothing.
+		if err := s.Resets.RecordTwoStepReset(ctx, a.ID, at); err != nil {
+			return fmt.Errorf("twostep: reset: %w", err)
+		}
+		cur, err := s.Phone.Store.AccountByID(ctx, a.ID)
+		if err != nil {
+			return fmt.Errorf("twostep: reset: %w", err)
+		}
+		a = cur
 		m, err := s.Methods(ctx, a)
 		if err != nil {
 			return fmt.Errorf("twostep: reset: %w", err)
@@ -111,9 +124,6 @@ func (s *Service) Reset(ctx context.Context, a *account.Account, at time.Time) e
 			return ErrNothingToReset
 		}
 		if err := s.removeAll(ctx, a, m, o); err != nil {
-			return fmt.Errorf("twostep: reset: %w", err)
-		}
-		if err := s.Resets.RecordTwoStepReset(ctx, a.ID, at); err != nil {
 			return fmt.Errorf("twostep: reset: %w", err)
 		}
 		n := notice.Notice{Purpose: request.TwoStepReset, Origin: o, Wait: s.ResetWait}

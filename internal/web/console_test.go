@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -518,4 +519,59 @@ func TestConsole_SignOutEverywhereEndsASignInOneCodeAway_V7_4_2(t *testing.T) {
 	if r := atk.get("/account"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin") {
 		t.Fatalf("the other browser is signed in: %d → %q", r.status, r.location)
 	}
+}
+
+// TestConsole_TwentyResetsAtOnceTellTheHolderOnce_V6_4_2: an admin's
+// reset pressed twenty times at once (a double click, a retrying proxy)
+// resets once: one press goes through, the others find nothing left; the
+// holder gets one email and one text, and their activity page one line.
+func TestConsole_TwentyResetsAtOnceTellTheHolderOnce_V6_4_2(t *testing.T) {
+	t.Parallel()
+	onBothDatabases(t, func(t *testing.T, db map[string]string) {
+		c := newConsole(t, db, operator.Admin)
+		c.holder.turnOnApp(t)
+		const number = "+819012345611"
+		if r := c.holder.enrolPhone("090-1234-5611", number); r.status != http.StatusSeeOther && r.status != 200 {
+			t.Fatalf("the holder's phone: %d\n%s", r.status, r.body)
+		}
+		var mu sync.Mutex
+		codes := map[int]int{}
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				r := c.op.post("/console/accounts/"+c.holderID+"/reset-two-step", url.Values{"reason": {"proved identity by video call"}})
+				mu.Lock()
+				codes[r.status]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if codes[http.StatusSeeOther] != 1 || codes[http.StatusConflict] != 19 {
+			t.Fatalf("twenty resets at once: %v, want one 303 and nineteen 409", codes)
+		}
+		told := map[request.Channel]int{}
+		for _, to := range []string{holderEmail, number} {
+			for _, m := range c.h.messagesTo(to) {
+				if m.Purpose == request.TwoStepReset {
+					told[m.Channel]++
+				}
+			}
+		}
+		if told[request.Email] != 1 || told[request.SMS] != 1 {
+			t.Fatalf("the holder was told %v, want once by email and once by SMS", told)
+		}
+		entries, err := c.h.app.Operators.Store.Audit(context.Background(), operator.AuditFilter{AccountID: c.holderID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resets := 0
+		for _, e := range entries {
+			if e.Action == operator.ResetTwoStep {
+				resets++
+			}
+		}
+		if resets != 1 {
+			t.Fatalf("%d reset lines in the audit trail, want the one reset made", resets)
+		}
+	})
 }
