@@ -238,22 +238,33 @@ func hostOnly(hostport string) string {
 
 // requirement is what the policy asks of the host the proxy protects:
 // named by X-Forwarded-Host (Traefik, Caddy, and the README's nginx
-// snippet), else by the host of X-Original-URL.
+// snippet), else by the host of X-Original-URL. A header listing several
+// hosts (proxies in a chain append theirs) gets the strictest of theirs,
+// and a host is compared as DNS does — without case, port or trailing
+// dot — so that "admin.example.com." is not a way around admin's rule.
 func (d *Door) requirement(r *http.Request) Requirement {
 	if len(d.Policy) == 0 {
 		return ""
 	}
-	host := r.Header.Get("X-Forwarded-Host")
-	if host == "" {
+	header := r.Header.Get("X-Forwarded-Host")
+	if header == "" {
 		if u, err := url.Parse(r.Header.Get("X-Original-URL")); err == nil {
-			host = u.Host
+			header = u.Host
 		}
 	}
-	host = strings.ToLower(hostOnly(host))
-	if host == "" {
-		return ""
+	var strictest Requirement
+	for _, h := range strings.Split(header, ",") {
+		req := d.requirementOf(strings.TrimRight(strings.ToLower(hostOnly(strings.TrimSpace(h))), "."))
+		if rank(req) > rank(strictest) {
+			strictest = req
+		}
 	}
-	// The most specific entry wins: a host, then its parents.
+	return strictest
+}
+
+// requirementOf is the policy's entry for host, or for its nearest parent
+// that has one: the most specific entry wins.
+func (d *Door) requirementOf(host string) Requirement {
 	for h := host; h != ""; {
 		if req, ok := d.Policy[h]; ok {
 			return req
@@ -265,6 +276,17 @@ func (d *Door) requirement(r *http.Request) Requirement {
 		h = parent
 	}
 	return ""
+}
+
+// rank orders requirements from none to the strictest.
+func rank(r Requirement) int {
+	switch r {
+	case MFA:
+		return 1
+	case PHR:
+		return 2
+	}
+	return 0
 }
 
 // Satisfies reports whether a session that proved amr meets req.

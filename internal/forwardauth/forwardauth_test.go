@@ -251,6 +251,15 @@ func TestVerify_PolicyAsksForASecondStepOrAPasskey(t *testing.T) {
 		{"pay.example.test", mfa, http.StatusForbidden},
 		{"pay.example.test", passkey, http.StatusOK},
 		{"other.invalid", pwd, http.StatusOK},
+		// The same host as DNS reads it, and lists of hosts: the
+		// strictest rule of any host named.
+		{"pay.example.test.", mfa, http.StatusForbidden},
+		{"PAY.Example.Test.:443", mfa, http.StatusForbidden},
+		{"app.example.test.", pwd, http.StatusForbidden},
+		{"pay.example.test, other.invalid", mfa, http.StatusForbidden},
+		{"other.invalid, pay.example.test", mfa, http.StatusForbidden},
+		{"other.invalid,app.example.test", pwd, http.StatusForbidden},
+		{"pay.example.test, app.example.test", passkey, http.StatusOK},
 	} {
 		r := s.get("auth.example.test", "/auth/verify", map[string]string{httpcore.SessionCookie: c.token}, map[string]string{"X-Forwarded-Host": c.host})
 		if r.StatusCode != c.want {
