@@ -222,7 +222,7 @@ func (s *Service) Find(ctx context.Context, query string) ([]*account.Account, e
 		}
 		return []*account.Account{a}, nil
 	}
-	digits := strings.NewReplacer(" ", "", "-", "", "+", "", "\u3000", "").Replace(q)
+	digits := phoneDigits(q)
 	if !digitsOnly.MatchString(digits) {
 		return nil, ErrQuery
 	}
@@ -231,6 +231,30 @@ func (s *Service) Find(ctx context.Context, query string) ([]*account.Account, e
 		return nil, fmt.Errorf("console: find: %w", err)
 	}
 	return found, nil
+}
+
+// phoneDigits is a number as a holder reads it out, reduced to the digits
+// its stored (E.164) form ends with: separators and full-width digits as
+// typed in Japanese go, and so does a national number's leading trunk
+// prefix 0 ("090-1234-5678" is +81 90 1234 5678), which E.164 drops.
+func phoneDigits(q string) string {
+	var b strings.Builder
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + r - '０')
+		case strings.ContainsRune(" -+().\u3000－（）", r):
+		default:
+			return q // not a number: refused as a query
+		}
+	}
+	d := b.String()
+	if !strings.HasPrefix(strings.TrimSpace(q), "+") {
+		d = strings.TrimLeft(d, "0")
+	}
+	return d
 }
 
 // View is what the console shows of an account: never a code, a secret or

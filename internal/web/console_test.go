@@ -363,6 +363,15 @@ func TestConsole_PhoneDigitsLimitsAndLift_V6_3_1(t *testing.T) {
 			if found.status != 200 || !strings.Contains(found.body, holderEmail) || strings.Contains(found.body, "9012345678") {
 				t.Fatalf("search by digits: %d\n%s", found.status, found.body)
 			}
+			// The whole number as the holder reads it out on the phone.
+			for _, q := range []string{"090-1234-5678", "09012345678", "０９０－１２３４－５６７８", "(090) 1234 5678", "+81 90-1234-5678"} {
+				if r := c.op.get("/console/?q=" + url.QueryEscape(q)); r.status != 200 || !strings.Contains(r.body, holderEmail) {
+					t.Errorf("search by %q: %d\n%s", q, r.status, r.body)
+				}
+			}
+			if r := c.op.get("/console/?q=" + url.QueryEscape("+1 090-1234-5678")); strings.Contains(r.body, holderEmail) {
+				t.Error("a number of another country found the holder")
+			}
 			if r := c.op.get("/console/?q=1111"); !strings.Contains(r.body, `id="no-results"`) {
 				t.Errorf("other digits found someone:\n%s", r.body)
 			}
