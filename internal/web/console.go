@@ -243,16 +243,44 @@ func (s *Server) fillConsoleAccount(w http.ResponseWriter, r *http.Request, p *p
 	s.render(w, r, status, "console_account", p)
 }
 
-// consoleAuditRows are audit lines as the console lists them.
+// consoleAuditRows are audit lines as the console lists them: the account
+// by its masked address and the operator's device by its name (or
+// browser and system), as the devices page names it, instead of ids.
 func (s *Server) consoleAuditRows(r *http.Request, lang string, entries []*operator.Entry) []consoleAudit {
+	ctx := r.Context()
+	devices := map[string]string{}  // device id → name, of the operators listed
+	listed := map[string]bool{}     // operators whose devices were read
+	accounts := map[string]string{} // account id → masked address
 	out := make([]consoleAudit, 0, len(entries))
 	for _, e := range entries {
+		if e.OperatorID != "" && !listed[e.OperatorID] {
+			listed[e.OperatorID] = true
+			if devs, err := s.Devices.List(ctx, e.OperatorID); err == nil {
+				for _, d := range devs {
+					devices[d.ID] = d.Name
+					if d.Name == "" {
+						devices[d.ID] = s.Catalog.T(lang, "devices.unnamed", d.Browser, d.OS)
+					}
+				}
+			}
+		}
+		if _, ok := accounts[e.AccountID]; e.AccountID != "" && !ok {
+			if a, err := s.Console.Accounts.AccountByID(ctx, e.AccountID); err == nil {
+				accounts[e.AccountID] = account.MaskEmail(a.Email)
+			} else {
+				accounts[e.AccountID] = ""
+			}
+		}
 		from := e.IP
 		if e.Device != "" {
-			from += " · " + e.Device
+			name := devices[e.Device]
+			if name == "" {
+				name = e.Device
+			}
+			from += " · " + name
 		}
 		out = append(out, consoleAudit{When: s.when(r, e.At), Operator: e.OperatorEmail, Action: s.Catalog.T(lang, "console.action."+string(e.Action)),
-			AccountID: e.AccountID, Reason: e.Reason, Detail: e.Detail, From: from})
+			Account: accounts[e.AccountID], AccountID: e.AccountID, Reason: e.Reason, Detail: e.Detail, From: from})
 	}
 	return out
 }
