@@ -44,7 +44,7 @@ var activityMessages = []struct{ key, en, ja string }{
 	{"sms.method_added", "%s: a sign-in method was added. Not you? Sign in and check.", "【%s】ログイン方法が追加されました。心当たりがなければご確認ください。"},
 	{"sms.backup_used", "%s: a backup code was used to sign in. Not you? Change your password.", "【%s】バックアップコードでログインがありました。心当たりがなければパスワードを変更してください。"},
 	{"sms.method_removed", "%s: a sign-in method was removed. Not you? Sign in and check.", "【%s】ログイン方法が削除されました。心当たりがなければご確認ください。"},
-	{"sms.two_step_reset", "%s: our support team reset your two-step verification. Not you? Sign in and check.", "【%s】サポートチームが2段階認証をリセットしました。心当たりがなければご確認ください。"},
+	{"sms.two_step_reset", "%s: our support team reset your two-step verification. Not you? Sign in on your usual device and add a method.", "【%s】サポートが2段階認証をリセットしました。心当たりがなければ、いつもの端末でログインし方法を追加してください。"},
 	{"sms.two_step_off", "%s: two-step verification was turned off. Not you? Sign in and check.", "【%s】2段階認証が無効になりました。心当たりがなければご確認ください。"},
 	{"sms.backup_renewed", "%s: new backup codes were made.", "【%s】バックアップコードが作り直されました。"},
 	{"sms.email_changed", "%s: your email address was changed. Not you? Sign in and check.", "【%s】メールアドレスが変更されました。心当たりがなければご確認ください。"},

@@ -76,20 +76,36 @@ var ErrResetWait = errors.New("twostep: a new method may be added only from a de
 // nothing more and starts no new waiting period.
 var ErrNothingToReset = errors.New("twostep: two-step verification is already off")
 
-// mayAdd refuses a new method while a reset's waiting period runs, unless
-// the request comes from a device the account used before the reset.
-func (s *Service) mayAdd(ctx context.Context, a *account.Account, o request.Origin) error {
+// ResetWaitUntil returns when the waiting period after an operator's reset
+// ends for a new method added from o's device, at o.Time: zero when none
+// applies (no reset within ResetWait, or a device the account used before
+// it). The pages ask it before an enrolment begins — before a key is
+// shown or a code texted — and say until when.
+func (s *Service) ResetWaitUntil(ctx context.Context, a *account.Account, o request.Origin) (time.Time, error) {
 	if s.Resets == nil {
-		return nil
+		return time.Time{}, nil
 	}
 	at, before, err := s.Resets.TwoStepReset(ctx, a.ID, o.DeviceID)
 	if err != nil {
-		return fmt.Errorf("twostep: read the last reset: %w", err)
+		return time.Time{}, fmt.Errorf("twostep: read the last reset: %w", err)
 	}
 	if at.IsZero() || before || o.Time.Sub(at) >= s.ResetWait {
-		return nil
+		return time.Time{}, nil
 	}
-	return ErrResetWait
+	return at.Add(s.ResetWait), nil
+}
+
+// mayAdd refuses a new method while a reset's waiting period runs, unless
+// the request comes from a device the account used before the reset.
+func (s *Service) mayAdd(ctx context.Context, a *account.Account, o request.Origin) error {
+	until, err := s.ResetWaitUntil(ctx, a, o)
+	if err != nil {
+		return err
+	}
+	if !until.IsZero() {
+		return ErrResetWait
+	}
+	return nil
 }
 
 // Reset is an operator's reset of the account's two-step verification,

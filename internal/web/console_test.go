@@ -278,13 +278,34 @@ func TestConsole_ResetTwoStepIsForAdmins_V6_4_2(t *testing.T) {
 			if r := stranger.post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther {
 				t.Fatalf("sign-in after the reset: %d", r.status)
 			}
-			e, secret := stranger.enrolApp()
-			r = stranger.post("/account/two-step/app", url.Values{"e": {e}, "name": {"Mine"}, "code": {nowCode(t, secret, c.now)}})
+			// Told before starting, with the end; refused before a key is
+			// shown or a code texted.
+			if r := stranger.get("/account/two-step"); r.status != 200 || !strings.Contains(r.body, `id="reset-wait"`) ||
+				!strings.Contains(r.body, "Until "+c.now.Add(72*time.Hour).UTC().Format("2 Jan 2006")) {
+				t.Fatalf("the two-step page during the wait: %d\n%s", r.status, r.body)
+			}
+			for _, path := range []string{"/account/two-step/app", "/account/two-step/phone", "/account/two-step/passkey"} {
+				if r := stranger.get(path); r.status != http.StatusForbidden || !strings.Contains(r.body, "only from a device you used before the reset") ||
+					strings.Contains(r.body, "otpauth://") {
+					t.Fatalf("%s from a new browser during the wait: %d\n%s", path, r.status, r.body)
+				}
+			}
+			texts := len(c.h.messagesTo("+819011112222"))
+			if r := stranger.post("/account/two-step/phone", url.Values{"phone": {"090-1111-2222"}}); r.status != http.StatusForbidden {
+				t.Fatalf("a number from a new browser during the wait: %d\n%s", r.status, r.body)
+			}
+			if len(c.h.messagesTo("+819011112222")) != texts {
+				t.Fatal("a code was texted to a new number during the wait")
+			}
+			r = stranger.post("/account/two-step/app", url.Values{"e": {"made-up"}, "name": {"Mine"}, "code": {"123456"}})
 			if r.status != http.StatusForbidden || !strings.Contains(r.body, "only from a device you used before the reset") {
 				t.Fatalf("a new browser adds a method during the wait: %d\n%s", r.status, r.body)
 			}
+			if r := c.holder.get("/account/two-step"); strings.Contains(r.body, `id="reset-wait"`) {
+				t.Error("the holder's own earlier browser is told of a wait that does not apply to it")
+			}
 			// The holder's own browser, used before the reset, may.
-			e, secret = c.holder.enrolApp()
+			e, secret := c.holder.enrolApp()
 			if r := c.holder.post("/account/two-step/app", url.Values{"e": {e}, "name": {"New phone"}, "code": {nowCode(t, secret, c.now)}}); r.status != 200 {
 				t.Fatalf("the holder's own browser: %d\n%s", r.status, r.body)
 			}

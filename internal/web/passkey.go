@@ -27,6 +27,9 @@ func passkeyOptions(b []byte) json.RawMessage { return json.RawMessage(b) }
 // passkeyForm begins a registration and shows the page that asks the
 // browser for a new passkey.
 func (s *Server) passkeyForm(w http.ResponseWriter, r *http.Request) {
+	if s.resetWaitFirst(w, r) {
+		return
+	}
 	p, err := s.passkeyPage(r)
 	if err != nil {
 		httpcore.Fail(w, r, err)
@@ -88,6 +91,9 @@ func (s *Server) passkeyUnavailable(lang string) string {
 // turns two-step verification on and shows the backup codes once.
 func (s *Server) passkeySubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	if s.resetWaitFirst(w, r) {
+		return
+	}
 	e, _ := httpcore.Field(r, "e")
 	name, _ := httpcore.Field(r, "name")
 	cred, _ := httpcore.Field(r, "credential")

@@ -16,6 +16,7 @@ import (
 	"gatehouse/internal/phone"
 	"gatehouse/internal/request"
 	"gatehouse/internal/totp"
+	"gatehouse/internal/twostep"
 )
 
 // twoStepPage is the two-step settings: the methods, how strong each is,
@@ -39,6 +40,17 @@ func (s *Server) twoStepPage(w http.ResponseWriter, r *http.Request) {
 		apps = append(apps, x)
 	}
 	p.Data["On"], p.Data["Apps"], p.Data["BackupLeft"] = m.On(), apps, m.BackupLeft
+	// After an operator's reset, this browser (one the account had not
+	// used before it) may add no method until the waiting period ends: said
+	// here, before the holder starts, with the end.
+	until, err := s.TwoStep.ResetWaitUntil(r.Context(), st.Account, request.Origin{DeviceID: st.Session.DeviceID, Time: httpcore.Now(r)})
+	if err != nil {
+		httpcore.Fail(w, r, err)
+		return
+	}
+	if !until.IsZero() {
+		p.Data["ResetWaitUntil"] = s.when(r, until)
+	}
 	if m.Phone != "" {
 		p.Data["Phone"], p.Data["PhoneConfirmed"] = phone.Mask(m.Phone), s.when(r, st.Account.PhoneConfirmedAt)
 	}
@@ -81,8 +93,28 @@ func (s *Server) appPage(r *http.Request, app *totp.App, key *totp.Key) *page {
 	return p
 }
 
+// resetWaitFirst refuses the start of an enrolment while the waiting
+// period after an operator's reset applies to this browser: before a key
+// is shown (and typed into an app) or a code texted to a new number, not
+// after (twostep.ErrResetWait; the two-step page says until when).
+func (s *Server) resetWaitFirst(w http.ResponseWriter, r *http.Request) bool {
+	st := state(r)
+	until, err := s.TwoStep.ResetWaitUntil(r.Context(), st.Account, request.Origin{DeviceID: st.Session.DeviceID, Time: httpcore.Now(r)})
+	if err == nil && until.IsZero() {
+		return false
+	}
+	if err == nil {
+		err = twostep.ErrResetWait
+	}
+	httpcore.Fail(w, r, err)
+	return true
+}
+
 func (s *Server) appForm(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	if s.resetWaitFirst(w, r) {
+		return
+	}
 	var app *totp.App
 	var key *totp.Key
 	var err error
@@ -100,6 +132,9 @@ func (s *Server) appForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) appSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	if s.resetWaitFirst(w, r) {
+		return
+	}
 	e, _ := httpcore.Field(r, "e")
 	app, key, err := s.TwoStep.Apps.Pending(r.Context(), st.Account.ID, e, st.Account.Email)
 	if err != nil {
@@ -238,6 +273,9 @@ func qrSVG(text, label string) template.HTML {
 // phoneForm asks for the mobile number that will receive codes by SMS
 // (step-up first: it adds or changes a way into the account).
 func (s *Server) phoneForm(w http.ResponseWriter, r *http.Request) {
+	if s.resetWaitFirst(w, r) {
+		return
+	}
 	s.render(w, r, http.StatusOK, "two_step_phone", s.phonePage(r))
 }
 
@@ -255,6 +293,9 @@ func (s *Server) phonePage(r *http.Request) *page {
 // the page that takes it back.
 func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	if s.resetWaitFirst(w, r) {
+		return
+	}
 	p := s.phonePage(r)
 	typed, ok := httpcore.Field(r, "phone")
 	p.Values["phone"] = typed
