@@ -467,7 +467,7 @@ func (c *opClient) AccessTokenType() op.AccessTokenType  { return op.AccessToken
 func (c *opClient) IDTokenLifetime() time.Duration       { return IDTokenLifetime }
 func (c *opClient) DevMode() bool                        { return false }
 func (c *opClient) IsScopeAllowed(string) bool           { return false }
-func (c *opClient) IDTokenUserinfoClaimsAssertion() bool { return false }
+func (c *opClient) IDTokenUserinfoClaimsAssertion() bool { return true } // email in the ID token too (op drops it otherwise)
 func (c *opClient) ClockSkew() time.Duration             { return 0 }
 func (c *opClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }

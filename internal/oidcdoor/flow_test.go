@@ -297,6 +297,10 @@ func relyingPartySignsIn(t *testing.T, db map[string]string) {
 	if sid, _ := claims["sid"].(string); sid == "" {
 		t.Fatalf("no sid: %v", claims)
 	}
+	// The email scope: the address in the ID token, as in userinfo.
+	if claims["email"] != app.SeedEmail(0) || claims["email_verified"] != true {
+		t.Fatalf("ID token with the email scope: %v", claims)
+	}
 	if tok.RefreshToken != "" {
 		t.Fatal("a refresh token without offline_access")
 	}
