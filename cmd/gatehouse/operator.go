@@ -71,7 +71,11 @@ func runOperator(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "gatehouse: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "%s is now a %s operator\n", o.Email, o.Role)
+		article := "a"
+		if strings.ContainsRune("aeiou", rune(string(o.Role)[0])) {
+			article = "an"
+		}
+		fmt.Fprintf(stdout, "%s is now %s %s operator\n", o.Email, article, o.Role)
 	case "remove":
 		err := a.Operators.Remove(ctx, *email)
 		switch {

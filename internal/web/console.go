@@ -32,6 +32,11 @@ func (s *Server) consoleRoutes() []httpcore.Route {
 	c := s.consoleChain
 	view, act := ConsoleViewer, ConsoleActing
 	return []httpcore.Route{
+		// Without its slash: through the gate too, so that the mux's own
+		// redirect does not tell a holder the console is there.
+		{Method: "GET", Path: "/console", Access: view, Chain: c, Origin: true, Handler: func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/console/", http.StatusSeeOther)
+		}},
 		{Method: "GET", Path: "/console/{$}", Access: view, Chain: c, Origin: true, Handler: s.consoleSearch},
 		{Method: "GET", Path: "/console/accounts/{id}", Access: view, Chain: c, Origin: true, Handler: s.consoleAccount},
 		{Method: "POST", Path: "/console/accounts/{id}/signout", Access: act, Chain: c, Origin: true, Handler: s.consoleChange(operator.SignOutAll)},
@@ -66,6 +71,17 @@ func (s *Server) consoleReverify(w http.ResponseWriter, r *http.Request) {
 func (s *Server) consolePage(r *http.Request, title string) *page {
 	p := s.newPage(r, title)
 	p.path = r.URL.Path
+	// The search and the audit trail's filter survive a change of
+	// language (other query values are not carried).
+	keep := url.Values{}
+	for _, k := range []string{"q", "account"} {
+		if v := r.URL.Query().Get(k); v != "" && len(v) <= 320 && plainText(v) {
+			keep.Set(k, v)
+		}
+	}
+	if len(keep) > 0 {
+		p.path += "?" + keep.Encode()
+	}
 	a := actorOf(r)
 	p.Data["Console"] = true
 	p.Data["Operator"] = a.Operator.Email

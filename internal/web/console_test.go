@@ -83,7 +83,7 @@ func TestConsole_OnlyOperatorsSeeIt_V8_2_1(t *testing.T) {
 	t.Parallel()
 	c := newConsole(t, nil, operator.Support)
 	unknown := c.holder.get("/no-such-page")
-	for _, path := range []string{"/console/", "/console/accounts/" + c.holderID, "/console/reports", "/console/audit"} {
+	for _, path := range []string{"/console", "/console/", "/console/accounts/" + c.holderID, "/console/reports", "/console/audit"} {
 		r := c.holder.get(path)
 		if r.status != http.StatusNotFound || r.body != unknown.body {
 			t.Errorf("%s for a holder: %d, want the unknown page's 404\n%s\n---\n%s", path, r.status, r.body, unknown.body)
@@ -383,6 +383,9 @@ func TestConsole_PhoneDigitsLimitsAndLift_V6_3_1(t *testing.T) {
 			found := c.op.get("/console/?q=" + url.QueryEscape("5678"))
 			if found.status != 200 || !strings.Contains(found.body, holderEmail) || strings.Contains(found.body, "9012345678") {
 				t.Fatalf("search by digits: %d\n%s", found.status, found.body)
+			}
+			if !strings.Contains(found.body, `next=%2fconsole%2f%3fq%3d5678"`) {
+				t.Errorf("the language switch loses the search:\n%s", found.body)
 			}
 			// The whole number as the holder reads it out on the phone.
 			for _, q := range []string{"090-1234-5678", "09012345678", "０９０－１２３４－５６７８", "(090) 1234 5678", "+81 90-1234-5678"} {

@@ -67,6 +67,9 @@ func (p *page) LangNext() string {
 	if len(q) == 0 {
 		return p.path
 	}
+	if strings.Contains(p.path, "?") {
+		return p.path + "&" + q.Encode()
+	}
 	return p.path + "?" + q.Encode()
 }
 
