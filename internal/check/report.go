@@ -51,6 +51,11 @@ var Reviews = []Review{ReviewPhishing, ReviewGenuine, ReviewOther}
 // ErrReportNotFound is returned for an unknown report id.
 var ErrReportNotFound = errors.New("check: no such report")
 
+// ErrReportHandled: the report has its verdict already. The first verdict
+// stands — of two operators judging at once, or a page pressed twice, one
+// decides — and the holder hears of it once.
+var ErrReportHandled = errors.New("check: the report was handled already")
+
 // ReportStore keeps reports.
 type ReportStore interface {
 	FileReport(ctx context.Context, r *Report) error
@@ -62,7 +67,8 @@ type ReportStore interface {
 	// ReportByID returns one report, or ErrReportNotFound.
 	ReportByID(ctx context.Context, id string) (*Report, error)
 	// ReviewReport records an operator's verdict on a report and marks it
-	// handled; ErrReportNotFound for an unknown id.
+	// handled; ErrReportNotFound for an unknown id, ErrReportHandled for one
+	// handled already (a conditional update).
 	ReviewReport(ctx context.Context, id string, review Review, by string, at time.Time) error
 }
 

@@ -487,10 +487,14 @@ func (s *Service) ReviewReport(ctx context.Context, by Actor, id string, review 
 	if err != nil {
 		return err
 	}
-	if err := s.record(ctx, by, operator.ReportHandled, r.AccountID, reason, r.ID+" "+string(review)); err != nil {
-		return err
-	}
-	return s.ReportStore.ReviewReport(ctx, r.ID, review, by.Operator.Email, s.Clock.Now())
+	// The line and the verdict in one transaction: a verdict refused
+	// (handled already) leaves no line, and the holder hears of one.
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.record(ctx, by, operator.ReportHandled, r.AccountID, reason, r.ID+" "+string(review)); err != nil {
+			return err
+		}
+		return s.ReportStore.ReviewReport(ctx, r.ID, review, by.Operator.Email, s.Clock.Now())
+	})
 }
 
 // Domain is a look-alike host found in reported messages: how many

@@ -190,6 +190,7 @@ var failures = []Mapping{
 	// console does not announce itself.
 	{operator.ErrNotOperator, Failure{Status: http.StatusNotFound, Key: "error.not_found"}, nil},
 	{check.ErrReportNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
+	{check.ErrReportHandled, Failure{Status: http.StatusConflict, Key: "console.error.handled"}, nil},
 	// A delivery retried by an operator (the admin API).
 	{delivery.ErrNotFound, Failure{Status: http.StatusNotFound, Key: "error.request_unknown"}, nil},
 	{delivery.ErrNotFailed, Failure{Status: http.StatusConflict, Key: "error.delivery_not_failed"}, nil},

@@ -101,12 +101,15 @@ func (db *DB) ReportByID(ctx context.Context, id string) (*check.Report, error) 
 
 // ReviewReport implements check.ReportStore.
 func (db *DB) ReviewReport(ctx context.Context, id string, review check.Review, by string, at time.Time) error {
-	tag, err := db.conn(ctx).Exec(ctx, `UPDATE reports SET review = $1, handled_by = $2, handled_at = $3 WHERE id = $4`, string(review), by, ts(at), id)
+	tag, err := db.conn(ctx).Exec(ctx, `UPDATE reports SET review = $1, handled_by = $2, handled_at = $3 WHERE id = $4 AND handled_at IS NULL`, string(review), by, ts(at), id)
 	if err != nil {
 		return fmt.Errorf("postgres: review report: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return check.ErrReportNotFound
+		if _, err := db.ReportByID(ctx, id); err != nil {
+			return err
+		}
+		return check.ErrReportHandled
 	}
 	return nil
 }

@@ -100,12 +100,15 @@ func (db *DB) ReportByID(ctx context.Context, id string) (*check.Report, error) 
 
 // ReviewReport implements check.ReportStore.
 func (db *DB) ReviewReport(ctx context.Context, id string, review check.Review, by string, at time.Time) error {
-	res, err := db.exec(ctx, `UPDATE reports SET review = ?, handled_by = ?, handled_at = ? WHERE id = ?`, string(review), by, us(at), id)
+	res, err := db.exec(ctx, `UPDATE reports SET review = ?, handled_by = ?, handled_at = ? WHERE id = ? AND handled_at IS NULL`, string(review), by, us(at), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: review report: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return check.ErrReportNotFound
+		if _, err := db.ReportByID(ctx, id); err != nil {
+			return err
+		}
+		return check.ErrReportHandled
 	}
 	return nil
 }

@@ -54,4 +54,18 @@ func testRawAndReports(t *testing.T, s ActivityStore) {
 	if err != nil || len(all) != 2 || all[0].AccountID != a.ID || all[1].AccountID != b.ID {
 		t.Fatalf("recent reports: %+v %v", all, err)
 	}
+	// A verdict: the first stands; a second is refused, an unknown report
+	// is not found.
+	if err := s.ReviewReport(ctx, all[0].ID, check.ReviewPhishing, "op@example.com", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReviewReport(ctx, all[0].ID, check.ReviewGenuine, "other@example.com", t0.Add(time.Minute)); !errors.Is(err, check.ErrReportHandled) {
+		t.Fatalf("a second verdict: %v, want check.ErrReportHandled", err)
+	}
+	if r, err := s.ReportByID(ctx, all[0].ID); err != nil || r.Review != check.ReviewPhishing || r.HandledBy != "op@example.com" || !r.HandledAt.Equal(t0) {
+		t.Fatalf("the report after two verdicts: %+v %v", r, err)
+	}
+	if err := s.ReviewReport(ctx, "no-such-report", check.ReviewPhishing, "op@example.com", t0); !errors.Is(err, check.ErrReportNotFound) {
+		t.Fatalf("a verdict on no report: %v", err)
+	}
 }

@@ -346,7 +346,13 @@ func TestConsole_ReportedMessagesQueue(t *testing.T) {
 		}
 		if r := c.op.post("/console/reports/"+id+"/review", url.Values{"review": {"phishing"}, "reason": {"sent to the registrar"}}); r.status != http.StatusSeeOther {
 			t.Fatalf("verdict: %d\n%s", r.status, r.body)
+		}		// A second verdict (another operator, or the page pressed twice):
+		// the first stands.
+		if r := c.op.post("/console/reports/"+id+"/review", url.Values{"review": {"genuine"}, "reason": {"changed my mind"}}); r.status != http.StatusConflict ||
+			!strings.Contains(r.body, "handled already") {
+			t.Fatalf("a second verdict: %d\n%s", r.status, r.body)
 		}
+
 		q = c.op.get("/console/reports")
 		if !strings.Contains(q.body, `id="handled-reports"`) || strings.Contains(q.body, `id="open-reports"`) ||
 			!strings.Contains(between(q.body, `id="domains"`, "</table>"), "yes") {
