@@ -175,6 +175,7 @@ var consoleMessages = []struct{ key, en, ja string }{
 	// The holder's activity page.
 	{"activity.support.heading", "Our support team", "サポートチームの対応"},
 	{"activity.support.intro", "Every time our support team looks at or changes your account, it is listed here.", "サポートチームがあなたのアカウントを閲覧・変更すると、ここに表示されます。"},
+	{"activity.support.times", "(%d times)", "（%d回）"},
 	{"activity.support.reason", "Reason given: %s", "理由：%s"},
 	{"activity.support.view_account", "Our support team viewed your account", "サポートチームがアカウントを閲覧しました"},
 	{"activity.support.view_story", "Our support team read why one of your messages was sent", "サポートチームがメッセージの送信理由を閲覧しました"},

@@ -7,8 +7,10 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"gatehouse/internal/account"
+	"gatehouse/internal/activity"
 	"gatehouse/internal/check"
 	"gatehouse/internal/console"
 	"gatehouse/internal/device"
@@ -531,19 +533,51 @@ func (s *Server) consoleAudit(w http.ResponseWriter, r *http.Request) {
 // never who (an operator's address is theirs, not the holder's).
 type supportEntry struct {
 	When, What, Reason string
+	// Times is how many looks an entry of views folds (1: one).
+	Times int
 }
 
+// supportViewsFold is how close together an operator's looks at the
+// account are told as one entry: a support call's worth.
+const supportViewsFold = time.Hour
+
+// supportEntries is what the holder's activity page tells of the support
+// team, newest first, for the activity page's 90 days: every change, each
+// with its reason, and the looks folded — one entry for the looks of the
+// same kind within an hour of each other ("viewed your account, 3 times")
+// — so that a busy support call does not push a change out of sight.
 func (s *Server) supportEntries(r *http.Request, lang, accountID string) ([]supportEntry, error) {
 	if s.Console == nil {
 		return nil, nil
 	}
-	entries, err := s.Console.Audit(r.Context(), operator.AuditFilter{AccountID: accountID, Limit: 20})
+	entries, err := s.Console.Audit(r.Context(), operator.AuditFilter{AccountID: accountID, Since: httpcore.Now(r).Add(-activity.Window), Limit: 1000})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]supportEntry, 0, len(entries))
+	var last operator.Action
+	var first time.Time // the oldest look folded into the last entry
+	var newest string   // when the newest of those looks was
 	for _, e := range entries {
-		out = append(out, supportEntry{When: s.when(r, e.At), What: s.Catalog.T(lang, "activity.support."+string(e.Action)), Reason: e.Reason})
+		look := e.Action == operator.ViewAccount || e.Action == operator.ViewStory || e.Action == operator.ViewReport
+		if look && len(out) > 0 && last == e.Action && first.Sub(e.At) <= supportViewsFold {
+			o := &out[len(out)-1]
+			o.Times++
+			first = e.At
+			o.When = s.when(r, e.At) + " – " + newest
+			continue
+		}
+		if len(out) == maxSupportEntries {
+			break
+		}
+		out = append(out, supportEntry{When: s.when(r, e.At), What: s.Catalog.T(lang, "activity.support."+string(e.Action)), Reason: e.Reason, Times: 1})
+		last, first, newest = e.Action, e.At, out[len(out)-1].When
+		if !look {
+			last = ""
+		}
 	}
 	return out, nil
 }
+
+// maxSupportEntries bounds the holder's list (changes and folded looks).
+const maxSupportEntries = 50

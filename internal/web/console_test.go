@@ -209,12 +209,24 @@ func TestConsole_SupportFindsTheHolderByReferenceAndSignsThemOut_V7_4_2(t *testi
 				t.Errorf("audit: no %s line", a)
 			}
 		}
+		// Support keeps looking (a long call): the looks fold into one
+		// entry and do not push the change out of the holder's sight.
+		for range 25 {
+			if r := c.op.get("/console/accounts/" + c.holderID); r.status != 200 {
+				t.Fatalf("a look: %d", r.status)
+			}
+		}
 		// The holder, signed in again, sees what support did and why.
 		holder := c.h.browser("en")
 		if r := holder.post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther {
 			t.Fatalf("the holder signs in again: %d", r.status)
 		}
 		act := holder.get("/account/activity")
+		if n := strings.Count(act.body, "Our support team viewed your account"); n != 2 || !strings.Contains(act.body, "(26 times)") {
+			// Two runs of looks: before the sign-out (one), after it (26:
+			// the one after the change and the 25 above).
+			t.Errorf("looks listed %d times, want two entries, one of 26:\n%s", n, between(act.body, `id="support-activity"`, "</section>"))
+		}
 		if !strings.Contains(act.body, "Our support team signed you out everywhere") || !strings.Contains(act.body, "holder called: lost phone") ||
 			!strings.Contains(act.body, "Our support team viewed your account") || strings.Contains(act.body, operatorEmail) {
 			t.Errorf("the holder's activity page:\n%s", act.body)
