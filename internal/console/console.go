@@ -267,7 +267,10 @@ type View struct {
 	Denied   map[string]bool // attempts the holder answered "this wasn't me" about
 	Messages []*outbox.Message
 	Disowned map[string]bool // messages (by id) whose request someone disowned
-	Devices  []device.AccountDevice
+	// Own are messages (by id) whose code the holder used for their own
+	// request (activity.Story.Own): never "someone mistyped".
+	Own     map[string]bool
+	Devices []device.AccountDevice
 	Guesses  map[limit.Secret]int // runs of consecutive failures, per kind of secret
 	Audit    []*operator.Entry    // what operators did to and saw of it, newest first
 }
@@ -306,16 +309,20 @@ func (s *Service) Account(ctx context.Context, by Actor, id string) (*View, erro
 			ids = append(ids, m.ChallengeID)
 		}
 	}
-	v.Disowned = map[string]bool{}
+	v.Disowned, v.Own = map[string]bool{}, map[string]bool{}
 	if len(ids) > 0 {
 		reqs, err := s.Activity.Requests(ctx, ids)
 		if err != nil {
 			return nil, fmt.Errorf("console: view: %w", err)
 		}
 		for _, m := range v.Messages {
-			if r, ok := reqs[m.ChallengeID]; ok && r.Disowned {
-				v.Disowned[m.ID] = true
+			r, ok := reqs[m.ChallengeID]
+			if !ok {
+				continue
 			}
+			v.Disowned[m.ID] = r.Disowned
+			st := activity.Story{Message: m, Challenge: r.Challenge}
+			v.Own[m.ID] = !r.Disowned && st.Own()
 		}
 	}
 	if v.Devices, err = s.Devices.List(ctx, a.ID); err != nil {

@@ -60,6 +60,7 @@ var consoleMessages = []struct{ key, en, ja string }{
 	{"console.done.reset_two_step", "Done: two-step verification is reset, and the holder was told on every channel.", "完了しました：2段階認証をリセットし、すべての連絡先で持ち主に知らせました。"},
 	{"console.done.lift_limit", "Done: the limit is lifted.", "完了しました：制限を解除しました。"},
 	{"console.done.reviewed", "Done: the report is marked handled.", "完了しました：報告を対応済みにしました。"},
+	{"console.cause.own", "the holder's own request", "持ち主ご本人の手続き"},
 	{"console.error.handled", "This report was handled already: its first verdict stands, and the holder was not told again.", "この報告はすでに対応済みです。最初の判定がそのまま有効で、持ち主への再度の連絡はしていません。"},
 	{"console.fresh_first", "Changes need your second step proved in the last few minutes.", "変更するには、数分以内に2つ目の確認を済ませている必要があります。"},
 	{"console.fresh_first_link", "Confirm it's you to make changes", "ご本人確認をして変更する"},

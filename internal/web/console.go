@@ -243,7 +243,12 @@ func (s *Server) fillConsoleAccount(w http.ResponseWriter, r *http.Request, p *p
 		} else {
 			cm.To, cm.Title = account.MaskEmail(msg.To), msg.Subject
 		}
-		if msg.Cause != "" {
+		switch {
+		case v.Own[msg.ID]:
+			// The holder's own sign-up, address or number, as the story
+			// tells it: never "someone mistyped".
+			cm.Cause = t(lang, "console.cause.own")
+		case msg.Cause != "":
 			cm.Cause = t(lang, "cause."+string(msg.Cause))
 		}
 		messages = append(messages, cm)
