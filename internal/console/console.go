@@ -271,8 +271,8 @@ type View struct {
 	// request (activity.Story.Own): never "someone mistyped".
 	Own     map[string]bool
 	Devices []device.AccountDevice
-	Guesses  map[limit.Secret]int // runs of consecutive failures, per kind of secret
-	Audit    []*operator.Entry    // what operators did to and saw of it, newest first
+	Guesses map[limit.Secret]int // runs of consecutive failures, per kind of secret
+	Audit   []*operator.Entry    // what operators did to and saw of it, newest first
 }
 
 // Account returns the account's view, and records that the actor saw it.
@@ -552,6 +552,11 @@ type Slowed struct {
 	Subject string
 	Until   time.Time
 	Count   int // refusals recorded in the last day
+	// Last is when the newest refusal was recorded.
+	Last time.Time
+	// Account is the account the subject is (a run of guesses at its
+	// secrets), nil for a network or a destination.
+	Account *account.Account
 }
 
 // LimitsView is the console's limits page.
@@ -587,12 +592,35 @@ func (s *Service) LimitsNow(ctx context.Context) (*LimitsView, error) {
 		if r.RetryAt.After(sl.Until) {
 			sl.Until = r.RetryAt
 		}
+		if r.Origin.Time.After(sl.Last) {
+			sl.Last = r.Origin.Time
+		}
+	}
+	// An admin's lift since the last refusal ended the hold, though the
+	// refusals recorded stay.
+	lifted := map[string]time.Time{}
+	lifts, err := s.Operators.Store.Audit(ctx, operator.AuditFilter{Since: now.Add(-24 * time.Hour), Limit: 1000})
+	if err != nil {
+		return nil, fmt.Errorf("console: limits: %w", err)
+	}
+	for _, e := range lifts {
+		if e.Action == operator.LiftLimit && e.At.After(lifted[e.AccountID]) {
+			lifted[e.AccountID] = e.At
+		}
 	}
 	v := &LimitsView{}
 	for _, k := range order {
-		if held[k].Until.After(now) {
-			v.Slowed = append(v.Slowed, *held[k])
+		sl := held[k]
+		if !sl.Until.After(now) {
+			continue
 		}
+		if a, err := s.Accounts.AccountByID(ctx, sl.Subject); err == nil {
+			if at, ok := lifted[a.ID]; ok && !at.Before(sl.Last) {
+				continue
+			}
+			sl.Account = a
+		}
+		v.Slowed = append(v.Slowed, *sl)
 	}
 	if v.SMS, err = s.Limits.SMSToday(ctx); err != nil {
 		return nil, fmt.Errorf("console: limits: %w", err)

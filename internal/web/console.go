@@ -472,8 +472,8 @@ func (s *Server) consoleReview(w http.ResponseWriter, r *http.Request) {
 
 // consoleSlowed is one subject held by a limit.
 type consoleSlowed struct {
-	Rule, Subject, Until string
-	Count                int
+	Rule, Subject, Until, AccountID string
+	Count                           int
 }
 
 func (s *Server) consoleLimits(w http.ResponseWriter, r *http.Request) {
@@ -485,8 +485,14 @@ func (s *Server) consoleLimits(w http.ResponseWriter, r *http.Request) {
 	}
 	var rows []consoleSlowed
 	for _, sl := range v.Slowed {
-		rows = append(rows, consoleSlowed{Rule: s.Catalog.T(p.Lang, "console.rule."+string(sl.Rule)), Subject: maskSubject(sl.Subject),
-			Until: s.when(r, sl.Until), Count: sl.Count})
+		row := consoleSlowed{Rule: s.Catalog.T(p.Lang, "console.rule."+string(sl.Rule)), Subject: maskSubject(sl.Subject),
+			Until: s.when(r, sl.Until), Count: sl.Count}
+		if sl.Account != nil {
+			// An account's run of guesses: named by its masked address,
+			// a link to its page (where an admin may lift it).
+			row.Subject, row.AccountID = account.MaskEmail(sl.Account.Email), sl.Account.ID
+		}
+		rows = append(rows, row)
 	}
 	p.Data["Slowed"] = rows
 	var countries []map[string]any

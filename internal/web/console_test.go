@@ -431,8 +431,15 @@ func TestConsole_PhoneDigitsLimitsAndLift_V6_3_1(t *testing.T) {
 				t.Fatalf("the account's limits:\n%s", view.body)
 			}
 			// The code that confirmed the number was a text to +81 today.
-			if lim := c.op.get("/console/limits"); lim.status != 200 || !strings.Contains(between(lim.body, `id="sms"`, "</table>"), "<td>&#43;81</td><td>1</td>") {
+			lim := c.op.get("/console/limits")
+			if lim.status != 200 || !strings.Contains(between(lim.body, `id="sms"`, "</table>"), "<td>&#43;81</td><td>1</td>") {
 				t.Fatalf("limits page: %d\n%s", lim.status, lim.body)
+			}
+			// The run of wrong passwords holds the account: named by its
+			// masked address, a link to its page, never its id alone.
+			held := `<a href="/console/accounts/` + c.holderID + `">`
+			if !strings.Contains(lim.body, held) || strings.Contains(lim.body, ">"+c.holderID+"<") {
+				t.Fatalf("the held account on the limits page:\n%s", lim.body)
 			}
 			c.reverify(t, "/console/accounts/"+c.holderID)
 			r := c.op.post("/console/accounts/"+c.holderID+"/lift", url.Values{"secret": {"password"}, "reason": {"holder locked out by someone else"}})
@@ -447,6 +454,9 @@ func TestConsole_PhoneDigitsLimitsAndLift_V6_3_1(t *testing.T) {
 			}
 			if view := c.op.get("/console/accounts/" + c.holderID); strings.Contains(view.body, `id="guesses"`) {
 				t.Errorf("the limit is still there:\n%s", view.body)
+			}
+			if lim := c.op.get("/console/limits"); strings.Contains(lim.body, held) {
+				t.Errorf("the limits page still holds the account after the lift:\n%s", lim.body)
 			}
 			if r := c.op.post("/console/accounts/"+c.holderID+"/lift", url.Values{"secret": {"everything"}, "reason": {"x"}}); r.status != http.StatusUnprocessableEntity {
 				t.Errorf("an unknown limit: %d", r.status)
