@@ -49,6 +49,7 @@ var consoleMessages = []struct{ key, en, ja string }{
 	{"console.actions_hint", "Each action asks for a reason, kept in the audit trail and shown to the holder. An action needs your second step proved in the last few minutes.", "操作ごとに理由の入力が必要です。理由は監査ログに残り、持ち主にも表示されます。操作には、数分以内に2つ目の確認を済ませている必要があります。"},
 	{"console.admin_only", "Disabling the account, resetting two-step verification and lifting a limit are for admins.", "アカウントの無効化、2段階認証のリセット、制限の解除は管理者のみが行えます。"},
 	{"console.field.reason", "Reason", "理由"},
+	{"console.reason_hint", "The holder reads this on their activity page exactly as you write it: write it for them, in their language (%s).", "持ち主はアクティビティページで、この理由を書いたとおりに読みます。持ち主に向けて、持ち主の言語（%s）で書いてください。"},
 	{"console.do.sign_out_all", "Sign the holder out everywhere", "すべての端末からログアウトさせる"},
 	{"console.do.disable", "Disable the account", "アカウントを無効にする"},
 	{"console.do.enable", "Enable the account", "アカウントを有効にする"},
