@@ -114,6 +114,10 @@ var consoleMessages = []struct{ key, en, ja string }{
 	{"console.action.role_removed", "operator role removed", "運用担当の役割を解除"},
 
 	{"console.story.title", "A message's story", "メッセージの経緯"},
+	{"console.story.title_of", "The story of %s", "%s の経緯"},
+	{"console.story.holder_time", "Sent at %s by the holder's clock.", "持ち主の時刻で %s に送信。"},
+	{"console.story.act", "Someone is one code away from this account now. Signing the holder out everywhere ends that sign-in too.", "いま、あと1つのコードでこのアカウントに入れる状態です。すべての端末からログアウトさせると、このログインも終了します。"},
+	{"console.story.act_link", "To the account's actions", "アカウントの操作へ"},
 	{"console.story.holder", "Sent to the account", "送信先のアカウント："},
 	{"console.story.same_words", "This is what the holder reads on the /why page for this message.", "持ち主が /why のページでこのメッセージについて読む内容と同じです。"},
 

@@ -360,10 +360,15 @@ func (s *Server) consoleStory(w http.ResponseWriter, r *http.Request) {
 	// No device is "this device" to support: the story reads as the
 	// holder reads it on another device.
 	v := s.storyView(r, p.Lang, story, "")
-	p.Title = v.Heading
+	// The operator's frame: whose message, and when by the holder's clock
+	// (the holder on the phone says "the code at 7:30"); the holder's
+	// words below it, quoted.
+	p.Title = s.Catalog.T(p.Lang, "console.story.title_of", ref)
 	p.Data["Story"] = v
 	p.Data["HolderID"] = holder.ID
 	p.Data["Holder"] = holder.Email
+	p.Data["HolderTime"] = s.Catalog.Time(p.Lang, story.Message.CreatedAt, s.Catalog.Zone(holder.Language, holder.TimeZone))
+	p.Data["Danger"] = v.Danger
 	s.render(w, r, http.StatusOK, "console_story", p)
 }
 
