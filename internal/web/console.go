@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"gatehouse/internal/account"
 	"gatehouse/internal/activity"
 	"gatehouse/internal/check"
@@ -73,6 +75,11 @@ func (s *Server) consoleReverify(w http.ResponseWriter, r *http.Request) {
 func (s *Server) consolePage(r *http.Request, title string) *page {
 	p := s.newPage(r, title)
 	p.path = r.URL.Path
+	if r.Method == http.MethodPost {
+		// A POST's page (a report opened at …/open) is its GET's: the
+		// language switch and the detour to re-verify return there.
+		p.path = path.Dir(r.URL.Path)
+	}
 	// The search and the audit trail's filter survive a change of
 	// language (other query values are not carried).
 	keep := url.Values{}
@@ -92,7 +99,7 @@ func (s *Server) consolePage(r *http.Request, title string) *page {
 	// The forms of changes show only while one would pass; before, a link
 	// to prove the second step and come back, so nothing typed is lost.
 	p.Data["Fresh"] = freshFor(r)
-	p.Data["FreshFirst"] = "/account/reverify?" + url.Values{"next": {r.URL.Path}, "notice": {"console_fresh"}}.Encode()
+	p.Data["FreshFirst"] = "/account/reverify?" + url.Values{"next": {p.path}, "notice": {"console_fresh"}}.Encode()
 	s.notice(r, p)
 	return p
 }
@@ -381,7 +388,7 @@ type consoleReportRow struct {
 func (s *Server) reportRow(r *http.Request, lang string, rep *check.Report) consoleReportRow {
 	t := s.Catalog.T
 	row := consoleReportRow{ID: rep.ID, When: s.when(r, rep.CreatedAt), Kind: t(lang, "console.report_kind."+rep.Kind),
-		Verdict: t(lang, "console.verdict."+string(rep.Verdict)), Reference: rep.Reference, Lookalikes: rep.Lookalikes, HandledBy: rep.HandledBy}
+		Verdict: t(lang, "console.verdict."+string(rep.Verdict)), Reference: rep.Reference, Lookalikes: bothForms(rep.Lookalikes), HandledBy: rep.HandledBy}
 	if rep.Review != "" {
 		row.Review = t(lang, "console.review."+string(rep.Review))
 	}
@@ -597,3 +604,25 @@ func (s *Server) supportEntries(r *http.Request, lang, accountID string) ([]supp
 
 // maxSupportEntries bounds the holder's list (changes and folded looks).
 const maxSupportEntries = 50
+
+// bothForms writes each host as it reads and as DNS spells it
+// ("gatehоuse.com (xn--gatehuse-rbh.com)"): a look-alike is read by
+// people, reported to registrars by its ASCII form.
+func bothForms(hosts []string) []string {
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, hostBothForms(h))
+	}
+	return out
+}
+
+func hostBothForms(h string) string {
+	ascii, err := idna.Lookup.ToASCII(h)
+	if err != nil || ascii == h {
+		if u, err := idna.Display.ToUnicode(h); err == nil && u != h {
+			return u + " (" + h + ")"
+		}
+		return h
+	}
+	return h + " (" + ascii + ")"
+}

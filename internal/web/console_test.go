@@ -358,6 +358,13 @@ func TestConsole_ReportedMessagesQueue(t *testing.T) {
 		if opened.status != 200 || !strings.Contains(opened.body, "your account is suspended") {
 			t.Fatalf("opened: %d\n%s", opened.status, opened.body)
 		}
+		// Opened with a stale proof: the way to prove it returns to the
+		// report's page, not to the POST's address (which has no page).
+		c.later(6 * time.Minute)
+		stale := c.op.post("/console/reports/"+id+"/open", nil)
+		if !strings.Contains(stale.body, `href="/account/reverify?next=%2Fconsole%2Freports%2F`+id+`&amp;notice=console_fresh"`) {
+			t.Fatalf("the opened report with a stale proof:\n%s", stale.body)
+		}
 		c.reverify(t, "/console/reports/"+id)
 		if r := c.op.post("/console/reports/"+id+"/review", url.Values{"review": {"phishing"}}); r.status != http.StatusUnprocessableEntity {
 			t.Fatalf("a verdict without a reason: %d", r.status)
@@ -641,4 +648,25 @@ func TestConsole_TwentyResetsAtOnceTellTheHolderOnce_V6_4_2(t *testing.T) {
 			t.Fatalf("%d reset lines in the audit trail, want the one reset made", resets)
 		}
 	})
+}
+
+// TestConsole_ReverifyPageSaysNothingToAHolder_V8_2_1: a holder who is not
+// an operator, sent to the re-verification with a next of /console/,
+// reads the ordinary page: no console wording, no console links.
+func TestConsole_ReverifyPageSaysNothingToAHolder_V8_2_1(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t, nil, operator.Support)
+	plain := c.holder.get("/account/reverify?next=%2Faccount")
+	r := c.holder.get("/account/reverify?next=%2Fconsole%2F&notice=console_fresh")
+	// Only the address it was given names it (the hidden next, the
+	// language switch's way back), as any address would be named.
+	if r.status != 200 || strings.Contains(r.body, "console-nav") || strings.Contains(r.body, "Console") || strings.Contains(r.body, "operator") ||
+		strings.Contains(r.body, "%!") || !strings.Contains(r.body, "This change protects your account") || plain.status != 200 {
+		t.Fatalf("a holder's re-verification toward /console/: %d\n%s", r.status, r.body)
+	}
+	// The operator's: the console's words, the operator's header.
+	op := c.op.get("/account/reverify?next=%2Fconsole%2F&notice=console_fresh")
+	if !strings.Contains(op.body, "operator console acts on other people") || strings.Contains(op.body, "%!") {
+		t.Errorf("the operator's re-verification:\n%s", op.body)
+	}
 }

@@ -104,6 +104,7 @@ func (s *Server) templateFuncs() template.FuncMap {
 		"t":         s.Catalog.T,
 		"languages": func() []string { return i18n.Languages },
 		"langName":  i18n.Name,
+		"bothForms": hostBothForms, // a look-alike host as read and as DNS spells it
 		// The service's own look (brand.go): its name, the URLs of its
 		// logo and stylesheet ("" when it has none), its footer links in
 		// a language.

@@ -63,10 +63,16 @@ func (s *Server) reverifyPage(r *http.Request) (*page, error) {
 	}
 	// Back to the operator console: only the methods that open it
 	// (ConsoleMethods), and the operator's words, not the holder's.
-	console := p.Values["next"] == "/console" || strings.HasPrefix(p.Values["next"], "/console/")
+	// Only for an operator: to anyone else a next of /console/… is any
+	// page (which will be the unknown page's 404), and this page says
+	// nothing of a console.
+	console := (p.Values["next"] == "/console" || strings.HasPrefix(p.Values["next"], "/console/")) && s.isOperator(r.Context(), st.Account.ID)
 	notForConsole := func(m signin.Method) bool { return console && !slices.Contains(ConsoleMethods, m) }
 	ways = slices.DeleteFunc(ways, notForConsole)
-	p.Data["Console"] = console
+	p.Data["ForConsole"] = console
+	if !console && r.URL.Query().Get("notice") == "console_fresh" {
+		p.Notice = "" // nor does its notice
+	}
 	p.Data["TwoStep"] = len(ways) > 0
 	m := r.URL.Query().Get("method")
 	if r.Method == http.MethodPost {
@@ -236,4 +242,14 @@ func (s *Server) backupRenew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "two_step_backup", s.backupPage(r, codes, true))
+}
+
+// isOperator reports whether the account has an operator's role (weak
+// second step or not): the console's re-verification speaks to it.
+func (s *Server) isOperator(ctx context.Context, accountID string) bool {
+	if s.Console == nil || s.Console.Operators == nil {
+		return false
+	}
+	_, err := s.Console.Operators.Store.OperatorByAccount(ctx, accountID)
+	return err == nil
 }
