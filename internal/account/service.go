@@ -585,6 +585,31 @@ func (s *Service) SignOutEverywhere(ctx context.Context, accountID string) error
 	})
 }
 
+// MarkPasswordKnown records that someone else has the account's password,
+// said for the holder (by support, the holder on the phone: "I got a code
+// I didn't ask for"), as their own "this wasn't me" would: every session
+// and sign-in in progress ends, no browser skips the second step, the
+// password alone proves nothing until the holder sets a new one (a
+// sign-in with it also needs the holder's mailbox), and receivers hear of
+// a compromised credential. One transaction.
+func (s *Service) MarkPasswordKnown(ctx context.Context, accountID string) error {
+	now := s.Clock.Now().UTC()
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.SignOutEverywhere(ctx, accountID); err != nil {
+			return err
+		}
+		if err := s.Store.MarkPasswordCompromised(ctx, accountID, now); err != nil {
+			return fmt.Errorf("mark password known: %w", err)
+		}
+		if err := secevent.Record(ctx, s.Events, secevent.Event{Type: secevent.CredentialCompromise, AccountID: accountID, At: now,
+			Credential: secevent.Password, Reason: "the holder told support a request made with the password was not theirs"}); err != nil {
+			return fmt.Errorf("mark password known: %w", err)
+		}
+		commit.After(ctx, func() { s.Sessions.Forget(accountID) })
+		return nil
+	})
+}
+
 // stopTrusting ends the account's trusted browsers: a password change or
 // "sign out everywhere" is the holder taking back control, so no browser
 // keeps skipping the second step.

@@ -73,6 +73,7 @@ type Changes interface {
 	Disable(ctx context.Context, id string) error
 	Enable(ctx context.Context, id string) error
 	SignOutEverywhere(ctx context.Context, accountID string) error
+	MarkPasswordKnown(ctx context.Context, accountID string) error
 }
 
 // Messages reads stored messages (outbox.Store).
@@ -387,6 +388,16 @@ func (s *Service) change(ctx context.Context, by Actor, action operator.Action, 
 func (s *Service) SignOutEverywhere(ctx context.Context, by Actor, id, reason string) error {
 	return s.change(ctx, by, operator.SignOutAll, id, reason, "", func(ctx context.Context, a *account.Account) error {
 		return s.Changes.SignOutEverywhere(ctx, a.ID)
+	})
+}
+
+// PasswordKnown says for the holder that someone else has their password
+// (support and admin): what "this wasn't me" about a sign-in with the
+// password does (account.Service.MarkPasswordKnown) — the phone call of
+// a holder who got a code they did not ask for.
+func (s *Service) PasswordKnown(ctx context.Context, by Actor, id, reason string) error {
+	return s.change(ctx, by, operator.PasswordKnown, id, reason, "", func(ctx context.Context, a *account.Account) error {
+		return s.Changes.MarkPasswordKnown(ctx, a.ID)
 	})
 }
 

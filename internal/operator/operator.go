@@ -75,6 +75,7 @@ const (
 	ViewStory     Action = "view_story"     // a message's story, by reference
 	ViewReport    Action = "view_report"    // a reported message's sealed content
 	SignOutAll    Action = "sign_out_all"   // every session of the account ended
+	PasswordKnown Action = "password_known" // the password marked as known to someone else
 	Disable       Action = "disable"        // the account disabled
 	Enable        Action = "enable"         // the account enabled again
 	ResetTwoStep  Action = "reset_two_step" // the account's second steps removed

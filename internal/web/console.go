@@ -44,6 +44,7 @@ func (s *Server) consoleRoutes() []httpcore.Route {
 		{Method: "GET", Path: "/console/{$}", Access: view, Chain: c, Origin: true, Handler: s.consoleSearch},
 		{Method: "GET", Path: "/console/accounts/{id}", Access: view, Chain: c, Origin: true, Handler: s.consoleAccount},
 		{Method: "POST", Path: "/console/accounts/{id}/signout", Access: act, Chain: c, Origin: true, Handler: s.consoleChange(operator.SignOutAll)},
+		{Method: "POST", Path: "/console/accounts/{id}/password-known", Access: act, Chain: c, Origin: true, Handler: s.consoleChange(operator.PasswordKnown)},
 		{Method: "POST", Path: "/console/accounts/{id}/disable", Access: act, Chain: c, Origin: true, Handler: s.consoleChange(operator.Disable)},
 		{Method: "POST", Path: "/console/accounts/{id}/enable", Access: act, Chain: c, Origin: true, Handler: s.consoleChange(operator.Enable)},
 		{Method: "POST", Path: "/console/accounts/{id}/reset-two-step", Access: act, Chain: c, Origin: true, Handler: s.consoleChange(operator.ResetTwoStep)},
@@ -326,6 +327,8 @@ func (s *Server) consoleChange(action operator.Action) http.HandlerFunc {
 		switch action {
 		case operator.SignOutAll:
 			err = s.Console.SignOutEverywhere(r.Context(), by, id, reason)
+		case operator.PasswordKnown:
+			err = s.Console.PasswordKnown(r.Context(), by, id, reason)
 		case operator.Disable:
 			err = s.Console.Disable(r.Context(), by, id, reason)
 		case operator.Enable:

@@ -670,3 +670,36 @@ func TestConsole_ReverifyPageSaysNothingToAHolder_V8_2_1(t *testing.T) {
 		t.Errorf("the operator's re-verification:\n%s", op.body)
 	}
 }
+
+// TestConsole_PasswordKnownEndsEverySignIn_V6_3_1: the holder on the phone
+// says someone has their password; support marks it known, as the
+// holder's own "this wasn't me" would: the holder's sessions end, and the
+// password alone signs no one in any more — whoever types it must also
+// read the holder's mailbox — until the holder sets a new one.
+func TestConsole_PasswordKnownEndsEverySignIn_V6_3_1(t *testing.T) {
+	t.Parallel()
+	c := newConsole(t, nil, operator.Support) // the new-device check is off
+	if r := c.h.browser("en").post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther || r.location != "/account" {
+		t.Fatalf("the password alone, before: %d → %q", r.status, r.location)
+	}
+	if r := c.op.post("/console/accounts/"+c.holderID+"/password-known", url.Values{"reason": {"holder got a code they did not ask for"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("password known: %d\n%s", r.status, r.body)
+	}
+	if r := c.holder.get("/account"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin") {
+		t.Fatalf("the holder's session after: %d → %q", r.status, r.location)
+	}
+	if r := c.h.browser("en").post("/signin", url.Values{"email": {holderEmail}, "password": {goodPassword}}); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/signin/verify?") {
+		t.Fatalf("the password alone, after: %d → %q, want the emailed code asked for", r.status, r.location)
+	}
+	entries, err := c.h.app.Operators.Store.Audit(context.Background(), operator.AuditFilter{AccountID: c.holderID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range entries {
+		found = found || (e.Action == operator.PasswordKnown && e.Reason == "holder got a code they did not ask for")
+	}
+	if !found {
+		t.Error("no audit line for the password marked known")
+	}
+}

@@ -474,6 +474,7 @@ var notices = map[string]string{
 	// The operator console's.
 	"console_fresh":          "console.fresh",
 	"console_sign_out_all":   "console.done.sign_out_all",
+	"console_password_known": "console.done.password_known",
 	"console_disable":        "console.done.disable",
 	"console_enable":         "console.done.enable",
 	"console_reset_two_step": "console.done.reset_two_step",
