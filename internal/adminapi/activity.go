@@ -123,6 +123,25 @@ func readTimeQuery(q url.Values) (timeQuery, bool) {
 	return tq, true
 }
 
+// timePage is one page of rows listed newest first, read with one row
+// more than the page holds: the page's rows, each as the API shows it,
+// and the cursor of the page after (nil on the last). at and id name a
+// row's position.
+func timePage[R, V any](rows []R, limit int, at func(R) time.Time, id func(R) string, view func(R) V) ([]V, *string) {
+	var next *string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		c := timeCursor(at(last), id(last))
+		next = &c
+	}
+	views := make([]V, 0, len(rows))
+	for _, r := range rows {
+		views = append(views, view(r))
+	}
+	return views, next
+}
+
 // timeCursor is the opaque position after a row listed newest first.
 func timeCursor(at time.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("t1:" + at.UTC().Format(time.RFC3339Nano) + " " + id))
@@ -158,17 +177,8 @@ func (d *Door) listAttempts(w http.ResponseWriter, r *http.Request) {
 		httpcore.Fail(w, r, err)
 		return
 	}
-	var next *string
-	if len(page) > tq.limit {
-		page = page[:tq.limit]
-		last := page[len(page)-1]
-		c := timeCursor(last.Origin.Time, last.ID)
-		next = &c
-	}
-	views := make([]attemptView, 0, len(page))
-	for _, a := range page {
-		views = append(views, viewAttempt(a))
-	}
+	views, next := timePage(page, tq.limit, func(a *signin.Attempt) time.Time { return a.Origin.Time }, func(a *signin.Attempt) string { return a.ID },
+		func(a *signin.Attempt) attemptView { return viewAttempt(a) })
 	writeJSON(w, map[string]any{"attempts": views, "next_cursor": next})
 }
 
@@ -199,17 +209,8 @@ func (d *Door) listMessages(w http.ResponseWriter, r *http.Request) {
 		httpcore.Fail(w, r, err)
 		return
 	}
-	var next *string
-	if len(page) > tq.limit {
-		page = page[:tq.limit]
-		last := page[len(page)-1]
-		c := timeCursor(last.CreatedAt, last.ID)
-		next = &c
-	}
-	views := make([]messageView, 0, len(page))
-	for _, m := range page {
-		views = append(views, viewMessage(m))
-	}
+	views, next := timePage(page, tq.limit, func(m *outbox.Message) time.Time { return m.CreatedAt }, func(m *outbox.Message) string { return m.ID },
+		func(m *outbox.Message) messageView { return viewMessage(m) })
 	writeJSON(w, map[string]any{"messages": views, "next_cursor": next})
 }
 

@@ -59,17 +59,8 @@ func (d *Door) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		httpcore.Fail(w, r, err)
 		return
 	}
-	var next *string
-	if len(page) > tq.limit {
-		page = page[:tq.limit]
-		last := page[len(page)-1]
-		c := timeCursor(last.CreatedAt, last.ID)
-		next = &c
-	}
-	views := make([]deliveryView, 0, len(page))
-	for _, dl := range page {
-		views = append(views, viewDelivery(dl))
-	}
+	views, next := timePage(page, tq.limit, func(d *delivery.Delivery) time.Time { return d.CreatedAt }, func(d *delivery.Delivery) string { return d.ID },
+		viewDelivery)
 	writeJSON(w, map[string]any{"deliveries": views, "next_cursor": next})
 }
 
