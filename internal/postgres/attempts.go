@@ -66,22 +66,29 @@ func (db *DB) EndAttempt(ctx context.Context, id string, outcome signin.Outcome,
 	return tag.RowsAffected() == 1, nil
 }
 
-// ProvedAt implements web.Proofs: when the session last passed a second
-// step by one of methods (its sign-in or a re-verification), zero if never.
-// The account's index bounds the scan to the session's lifetime.
-func (db *DB) ProvedAt(ctx context.Context, accountID, sessionID string, since time.Time, methods ...signin.Method) (time.Time, error) {
-	names := make([]string, 0, len(methods))
-	for _, m := range methods {
-		names = append(names, string(m))
-	}
-	var at *time.Time
-	err := db.conn(ctx).QueryRow(ctx, `SELECT max(coalesce(ended_at, created_at)) FROM signin_attempts
-		WHERE account_id = $1 AND created_at >= $2 AND session_id = $3 AND outcome = $4 AND method_used = ANY($5)`,
-		accountID, ts(since), sessionID, string(signin.Succeeded), names).Scan(&at)
+// SecondSteps implements web.Proofs: the second steps the session passed
+// (its sign-in's and each re-verification's), newest first. The account's
+// index bounds the scan to the session's lifetime; a session has few.
+func (db *DB) SecondSteps(ctx context.Context, accountID, sessionID string, since time.Time) ([]signin.Proof, error) {
+	rows, err := db.conn(ctx).Query(ctx, `SELECT method_used, coalesce(ended_at, created_at) AS at FROM signin_attempts
+		WHERE account_id = $1 AND created_at >= $2 AND session_id = $3 AND outcome = $4 AND method_used <> ''
+		ORDER BY at DESC LIMIT 100`, accountID, ts(since), sessionID, string(signin.Succeeded))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("postgres: read session's proofs: %w", err)
+		return nil, fmt.Errorf("postgres: read session's second steps: %w", err)
 	}
-	return utc(at), nil
+	defer rows.Close()
+	var out []signin.Proof
+	for rows.Next() {
+		var p signin.Proof
+		var method string
+		var at time.Time
+		if err := rows.Scan(&method, &at); err != nil {
+			return nil, fmt.Errorf("postgres: read session's second steps: %w", err)
+		}
+		p.Method, p.At = signin.Method(method), at.UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // AttemptsByAccount implements signin.Store: the newest page of the

@@ -167,6 +167,13 @@ type Attempt struct {
 	known *bool
 }
 
+// Proof is one second step a session passed — its sign-in's or a
+// re-verification's — and when.
+type Proof struct {
+	Method Method
+	At     time.Time
+}
+
 // AttemptQuery selects a page of an account's attempts for its activity
 // page, newest first: those since Since, older than the cursor (Before,
 // and BeforeID among attempts of the same time) when Before is set, only

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gatehouse/internal/signin"
@@ -70,25 +69,28 @@ func (db *DB) EndAttempt(ctx context.Context, id string, outcome signin.Outcome,
 	return n == 1, nil
 }
 
-// ProvedAt implements web.Proofs: when the session last passed a second
-// step by one of methods (its sign-in or a re-verification), zero if never.
-// The account's index bounds the scan to the session's lifetime.
-func (db *DB) ProvedAt(ctx context.Context, accountID, sessionID string, since time.Time, methods ...signin.Method) (time.Time, error) {
-	if len(methods) == 0 {
-		return time.Time{}, nil
-	}
-	args := []any{accountID, us(since), sessionID, signin.Succeeded}
-	for _, m := range methods {
-		args = append(args, m)
-	}
-	var at sql.NullInt64
-	err := db.readRow(ctx, `SELECT max(coalesce(ended_at, created_at)) FROM signin_attempts
-		WHERE account_id = ? AND created_at >= ? AND session_id = ? AND outcome = ? AND method_used IN (?`+strings.Repeat(", ?", len(methods)-1)+`)`,
-		args...).Scan(&at)
+// SecondSteps implements web.Proofs: the second steps the session passed
+// (its sign-in's and each re-verification's), newest first. The account's
+// index bounds the scan to the session's lifetime; a session has few.
+func (db *DB) SecondSteps(ctx context.Context, accountID, sessionID string, since time.Time) ([]signin.Proof, error) {
+	rows, err := db.query(ctx, `SELECT method_used, coalesce(ended_at, created_at) AS at FROM signin_attempts
+		WHERE account_id = ? AND created_at >= ? AND session_id = ? AND outcome = ? AND method_used <> ''
+		ORDER BY at DESC LIMIT 100`, accountID, us(since), sessionID, signin.Succeeded)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("sqlite: read session's proofs: %w", err)
+		return nil, fmt.Errorf("sqlite: read session's second steps: %w", err)
 	}
-	return tm(at), nil
+	defer rows.Close()
+	var out []signin.Proof
+	for rows.Next() {
+		var p signin.Proof
+		var at sql.NullInt64
+		if err := rows.Scan(&p.Method, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: read session's second steps: %w", err)
+		}
+		p.At = tm(at)
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }
 
 // AttemptsByAccount implements signin.Store: the newest page of the

@@ -35,12 +35,12 @@ const (
 // sign-in.
 var ConsoleMethods = []signin.Method{signin.App, signin.Passkey}
 
-// Proofs tells when a session last passed a second step by one of some
-// methods: its sign-in or a re-verification, as the sign-in attempts
-// record them (the store). The session's own AMR cannot say it: it keeps
+// Proofs tells which second steps a session passed — its sign-in's and
+// each re-verification's, as the sign-in attempts record them (the
+// store) — newest first. The session's own AMR cannot say it: it keeps
 // every method the session ever passed, not which one was the latest.
 type Proofs interface {
-	ProvedAt(ctx context.Context, accountID, sessionID string, since time.Time, methods ...signin.Method) (time.Time, error)
+	SecondSteps(ctx context.Context, accountID, sessionID string, since time.Time) ([]signin.Proof, error)
 }
 
 // ConsoleDoor holds the console's gate.
@@ -83,16 +83,26 @@ func (d *ConsoleDoor) Gate(rt *httpcore.Route, next http.HandlerFunc) http.Handl
 				httpcore.Fail(w, r, err)
 				return
 			}
-			// Every console page needs the session proved by an app or a
-			// passkey (an SMS sign-in re-verifies first), and a change one
-			// at most FreshWithin old.
-			proved, err := d.Proofs.ProvedAt(r.Context(), st.Account.ID, st.Session.ID, st.Session.CreatedAt, ConsoleMethods...)
+			// A session whose latest second step was weaker than an app
+			// or a passkey (an SMS code, a backup code) re-verifies with one
+			// before any console page; one that passed none (it began with
+			// the sign-up) may look. A change needs an app's or a
+			// passkey's proof at most FreshWithin old.
+			steps, err := d.Proofs.SecondSteps(r.Context(), st.Account.ID, st.Session.ID, st.Session.CreatedAt)
 			if err != nil {
 				httpcore.Fail(w, r, err)
 				return
 			}
+			var proved time.Time // the newest app's or passkey's
+			for _, p := range steps {
+				if slices.Contains(ConsoleMethods, p.Method) {
+					proved = p.At
+					break
+				}
+			}
+			weak := len(steps) > 0 && !slices.Contains(ConsoleMethods, steps[0].Method)
 			fresh := !proved.IsZero() && FreshSecondStep(st.Session, proved, httpcore.Now(r), d.FreshWithin)
-			if proved.IsZero() || (acting && !fresh) {
+			if weak || (acting && !fresh) {
 				st.Route.Chain.Stale(w, r)
 				return
 			}
