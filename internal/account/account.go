@@ -124,6 +124,10 @@ type Store interface {
 	// (see Account.PasswordCompromisedAt); a SetPasswordHash with remember
 	// set clears it.
 	MarkPasswordCompromised(ctx context.Context, id string, at time.Time) error
+	// MarkPasswordCompromisedOnce is MarkPasswordCompromised for a password
+	// not marked yet (a conditional update: of two callers at once, one
+	// marks); ErrNotFound when the account is missing or already marked.
+	MarkPasswordCompromisedOnce(ctx context.Context, id string, at time.Time) error
 	// SetAlerts sets the channels of the new-device alert.
 	SetAlerts(ctx context.Context, id string, a Alerts) error
 	// PasswordHistory returns up to n previous hashes, newest first.

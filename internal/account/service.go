@@ -595,11 +595,22 @@ func (s *Service) SignOutEverywhere(ctx context.Context, accountID string) error
 func (s *Service) MarkPasswordKnown(ctx context.Context, accountID string) error {
 	now := s.Clock.Now().UTC()
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		// The mark first, conditional: of presses at once (or a second
+		// one before the holder set a new password) one marks, the others
+		// are ErrPasswordKnownAlready and change nothing — no second
+		// event to the receivers.
+		err := s.Store.MarkPasswordCompromisedOnce(ctx, accountID, now)
+		if errors.Is(err, ErrNotFound) {
+			if _, err := s.Store.AccountByID(ctx, accountID); err != nil {
+				return err
+			}
+			return ErrPasswordKnownAlready
+		}
+		if err != nil {
+			return fmt.Errorf("mark password known: %w", err)
+		}
 		if err := s.SignOutEverywhere(ctx, accountID); err != nil {
 			return err
-		}
-		if err := s.Store.MarkPasswordCompromised(ctx, accountID, now); err != nil {
-			return fmt.Errorf("mark password known: %w", err)
 		}
 		if err := secevent.Record(ctx, s.Events, secevent.Event{Type: secevent.CredentialCompromise, AccountID: accountID, At: now,
 			Credential: secevent.Password, Reason: "the holder told support a request made with the password was not theirs"}); err != nil {
@@ -609,6 +620,10 @@ func (s *Service) MarkPasswordKnown(ctx context.Context, accountID string) error
 		return nil
 	})
 }
+
+// ErrPasswordKnownAlready: the password is marked as known to someone else
+// already, and the holder has not set a new one since.
+var ErrPasswordKnownAlready = errors.New("account: the password is marked known already")
 
 // stopTrusting ends the account's trusted browsers: a password change or
 // "sign out everywhere" is the holder taking back control, so no browser

@@ -177,6 +177,7 @@ var failures = []Mapping{
 	// waits, from a device the account did not use before it.
 	{twostep.ErrResetWait, Failure{Status: http.StatusForbidden, Key: "error.reset_wait"}, nil},
 	{twostep.ErrNothingToReset, Failure{Status: http.StatusConflict, Key: "error.nothing_to_reset"}, nil},
+	{account.ErrPasswordKnownAlready, Failure{Status: http.StatusConflict, Key: "error.password_known_already"}, nil},
 	// The operator console's.
 	{console.ErrForbidden, Failure{Status: http.StatusForbidden, Key: "error.console_role"}, nil},
 	{console.ErrQuery, Failure{Status: http.StatusUnprocessableEntity, Key: "console.error.query", Field: "q"}, nil},

@@ -218,6 +218,13 @@ func (db *DB) MarkPasswordCompromised(ctx context.Context, id string, at time.Ti
 	return db.updateAccount(ctx, "mark password compromised", id, `UPDATE accounts SET password_compromised_at = $2 WHERE id = $1`, ts(at))
 }
 
+// MarkPasswordCompromisedOnce implements account.Store: the conditional
+// update waits on a concurrent mark's row lock, then finds it marked.
+func (db *DB) MarkPasswordCompromisedOnce(ctx context.Context, id string, at time.Time) error {
+	return db.updateAccount(ctx, "mark password compromised", id,
+		`UPDATE accounts SET password_compromised_at = $2 WHERE id = $1 AND password_compromised_at IS NULL`, ts(at))
+}
+
 // SetAlerts implements account.Store (see MarkPasswordCompromised).
 func (db *DB) SetAlerts(ctx context.Context, id string, a account.Alerts) error {
 	return db.updateAccount(ctx, "set alerts", id, `UPDATE accounts SET alert_email = $2, alert_sms = $3 WHERE id = $1`, a.Email, a.SMS)

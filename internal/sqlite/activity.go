@@ -219,6 +219,18 @@ func (db *DB) MarkPasswordCompromised(ctx context.Context, id string, at time.Ti
 	return nil
 }
 
+// MarkPasswordCompromisedOnce implements account.Store.
+func (db *DB) MarkPasswordCompromisedOnce(ctx context.Context, id string, at time.Time) error {
+	res, err := db.exec(ctx, `UPDATE accounts SET password_compromised_at = ? WHERE id = ? AND password_compromised_at IS NULL`, us(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: mark password compromised: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return account.ErrNotFound
+	}
+	return nil
+}
+
 // SetAlerts implements account.Store.
 func (db *DB) SetAlerts(ctx context.Context, id string, a account.Alerts) error {
 	if _, err := db.exec(ctx, `UPDATE accounts SET alert_email = ?, alert_sms = ? WHERE id = ?`, a.Email, a.SMS, id); err != nil {
